@@ -1,0 +1,306 @@
+"""Frozen records that cross the library's boundaries: messages in, scores and windows between
+the core and the scorers.
+
+`Message` is validated with pydantic at the edge (`parse_message` maps every validation failure to
+a `RejectReason`); everything downstream trusts it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ._errors import InvalidMessage, RejectReason
+
+__all__ = [
+    "CONSTRUCTS",
+    "DIMENSIONS",
+    "DimensionScores",
+    "Message",
+    "MessagePattern",
+    "Role",
+    "ScoringMessage",
+    "WindowRequest",
+    "WindowScore",
+    "parse_message",
+    "sanitize_text",
+]
+
+MAX_ID_LENGTH = 256
+MAX_TEXT_CHARS = 16 * 1024 * 1024
+
+#: The twelve WAI-O-S-style constructs of domain.md, grouped by Bordin's dimensions.
+CONSTRUCTS: dict[str, tuple[str, ...]] = {
+    "goal": ("G1", "G2", "G3", "G4"),
+    "task": ("T1", "T2", "T3", "T4"),
+    "bond": ("B1", "B2", "B3", "B4"),
+}
+DIMENSIONS: tuple[str, ...] = ("goal", "task", "bond", "overall")
+
+
+class Role(StrEnum):
+    COUNSELOR = "counselor"
+    CLIENT = "client"
+    OTHER = "other"
+
+
+# C0/C1 controls except tab and newline, plus Unicode format characters (zero-width space,
+# joiners, bidi marks, BOM, soft hyphen...). NFKC does not remove these: strip them explicitly.
+_STRIP_RE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8]"
+)
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def sanitize_text(text: str) -> str:
+    """Return `text` safe to store and score.
+
+    Lone surrogates (which `json.loads` accepts but UTF-8 storage rejects) become U+FFFD,
+    control and zero-width/format characters are removed, CRLF becomes LF, and the result is
+    NFC-normalised and stripped.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _SURROGATE_RE.sub("\ufffd", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _STRIP_RE.sub("", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return text.strip()
+
+
+_Scalar = str | int | float | bool | None
+
+
+class Message(BaseModel):
+    """One chat message of a counselor-client conversation (a "pair").
+
+    `ts` is the platform's timestamp in seconds (epoch or relative, but consistent within a
+    conversation); `seq`, when the platform has one, orders messages instead of `ts`.
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="ignore",
+        hide_input_in_errors=True,
+        str_strip_whitespace=False,
+    )
+
+    conversation_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    role: Role
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+    ts: float = Field(allow_inf_nan=False)
+    seq: int | None = None
+    counselor_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    client_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    session_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    metadata: dict[str, _Scalar] = Field(default_factory=dict)
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _sanitize(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value  # pydantic reports the type error
+        cleaned = sanitize_text(value)
+        if not cleaned:
+            raise ValueError("empty after sanitising")
+        return cleaned
+
+    @field_validator("ts", mode="before")
+    @classmethod
+    def _no_bool_ts(cls, value: Any) -> Any:
+        if isinstance(value, bool) or isinstance(value, str):
+            raise ValueError("timestamp must be a number")
+        return value
+
+
+_FIELD_REASONS: dict[str, RejectReason] = {
+    "role": RejectReason.BAD_ROLE,
+    "ts": RejectReason.BAD_TIMESTAMP,
+    "seq": RejectReason.BAD_TIMESTAMP,
+    "id": RejectReason.BAD_ID,
+    "conversation_id": RejectReason.BAD_ID,
+    "counselor_id": RejectReason.BAD_ID,
+    "client_id": RejectReason.BAD_ID,
+    "session_id": RejectReason.BAD_ID,
+}
+
+
+def parse_message(data: Mapping[str, Any] | Message) -> Message:
+    """Validate `data` into a `Message`, or raise `InvalidMessage` with a reason.
+
+    The error names the field and the reason but never contains the submitted values.
+    """
+    if isinstance(data, Message):
+        return data
+    if not isinstance(data, Mapping):
+        raise InvalidMessage(RejectReason.INVALID_SCHEMA, None, "not a JSON object")
+    try:
+        return Message.model_validate(data)
+    except ValidationError as exc:
+        raise _to_invalid(exc) from None
+
+
+def _to_invalid(exc: ValidationError) -> InvalidMessage:
+    first = exc.errors(include_input=False, include_url=False)[0]
+    loc = first.get("loc") or ()
+    name = str(loc[0]) if loc else None
+    kind = first.get("type", "")
+    if kind == "missing":
+        return InvalidMessage(RejectReason.MISSING_FIELD, name)
+    if name == "text":
+        if kind == "value_error":
+            return InvalidMessage(RejectReason.EMPTY_TEXT, name)
+        if kind == "string_too_long":
+            return InvalidMessage(RejectReason.INVALID_SCHEMA, name, "text too long")
+        return InvalidMessage(RejectReason.INVALID_SCHEMA, name, "text must be a string")
+    reason = _FIELD_REASONS.get(name or "", RejectReason.INVALID_SCHEMA)
+    return InvalidMessage(reason, name, str(kind))
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringMessage:
+    """What a scorer sees of one message: sanitised text, cut to the scoring limit."""
+
+    id: str
+    role: Role
+    text: str
+    ts: float
+    truncated: bool = False
+
+
+class DimensionScores(BaseModel):
+    """Goal, Task (Approach), Bond and overall on the 1-5 evidence scale."""
+
+    model_config = ConfigDict(frozen=True)
+
+    goal: float = Field(ge=1.0, le=5.0)
+    task: float = Field(ge=1.0, le=5.0)
+    bond: float = Field(ge=1.0, le=5.0)
+    overall: float = Field(ge=1.0, le=5.0)
+
+    @classmethod
+    def from_constructs(cls, constructs: Mapping[str, float]) -> DimensionScores:
+        """Roll twelve construct ratings up: dimension = mean of its four, overall = mean of three."""
+        dims = {d: sum(constructs[c] for c in ids) / len(ids) for d, ids in CONSTRUCTS.items()}
+        overall = (dims["goal"] + dims["task"] + dims["bond"]) / 3.0
+        return cls.model_construct(
+            goal=round(dims["goal"], 4),
+            task=round(dims["task"], 4),
+            bond=round(dims["bond"], 4),
+            overall=round(overall, 4),
+        )
+
+    @classmethod
+    def weighted_mean(cls, items: list[tuple[DimensionScores, float]]) -> DimensionScores:
+        """Weighted mean of several score sets (weights are exchange counts)."""
+        total = sum(w for _, w in items)
+        if total <= 0:
+            return cls.neutral()
+        vals = {
+            d: round(sum(getattr(s, d) * w for s, w in items) / total, 4) for d in DIMENSIONS
+        }
+        return cls.model_construct(**vals)
+
+    @classmethod
+    def neutral(cls) -> DimensionScores:
+        """No evidence either way: 3 on every dimension."""
+        return cls.model_construct(goal=3.0, task=3.0, bond=3.0, overall=3.0)
+
+    def get(self, dimension: str) -> float:
+        return float(getattr(self, dimension))
+
+
+class MessagePattern(BaseModel):
+    """Passive and directive scores in [0, 1] for one counselor message (>= 0.5 is flagged)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    passive: float = Field(ge=0.0, le=1.0)
+    directive: float = Field(ge=0.0, le=1.0)
+    #: Short machine-readable reasons, e.g. ``("minimal_encourager",)`` or ``("you_should",)``.
+    cues: tuple[str, ...] = ()
+
+    @property
+    def is_passive(self) -> bool:
+        return self.passive >= 0.5
+
+    @property
+    def is_directive(self) -> bool:
+        return self.directive >= 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRequest:
+    """A closed window of one conversation, ready to score.
+
+    `history` carries the earlier window scores of the pair (most recent last, bounded) so an
+    incremental scorer never has to see the whole transcript again.
+    """
+
+    conversation_id: str
+    window_index: int
+    messages: tuple[ScoringMessage, ...]
+    n_exchanges: int
+    history: tuple[WindowScore, ...] = ()
+    #: "window" for a rolling window, "final" for the last window of a session, "phase" for a
+    #: batch phase third, "session" for a whole batch transcript.
+    kind: Literal["window", "final", "phase", "session"] = "window"
+    merged_from: tuple[int, ...] = ()
+    counselor_id: str | None = None
+    session_id: str | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+
+class WindowScore(BaseModel):
+    """A scorer's verdict on one window: twelve construct ratings, the roll-up, a confidence,
+    the evidence message ids, and passive/directive scores per counselor message.
+
+    `status == "unscored"` means the scorer could not produce a valid score; then `constructs`
+    and `scores` are None and `reason` says why. A made-up score is never stored.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    conversation_id: str
+    window_index: int
+    status: Literal["scored", "unscored"] = "scored"
+    reason: str | None = None
+    constructs: dict[str, float] | None = None
+    scores: DimensionScores | None = None
+    confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    evidence: tuple[str, ...] = ()
+    construct_evidence: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    messages: tuple[MessagePattern, ...] = ()
+    n_messages: int = 0
+    n_exchanges: int = 0
+    first_message_id: str | None = None
+    last_message_id: str | None = None
+    start_ts: float | None = None
+    end_ts: float | None = None
+    merged_from: tuple[int, ...] = ()
+    scorer: str = "unknown"
+    model: str | None = None
+    prompt_version: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def scored(self) -> bool:
+        return self.status == "scored" and self.scores is not None
+
+
+def finite(x: float) -> bool:
+    return not (math.isnan(x) or math.isinf(x))

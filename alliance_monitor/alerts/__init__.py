@@ -1,0 +1,1 @@
+"""Supervisor alerts: signed webhooks, durable outbox, alert policy."""
