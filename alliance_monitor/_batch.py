@@ -1,0 +1,227 @@
+"""Batch scoring of whole transcripts: the paper's unit of analysis.
+
+A finished transcript is split into thirds of its counselor-client exchanges (early, middle,
+late); each third is scored as one window. The session's alliance is the exchange-weighted mean of
+the three, and its trajectory compares late with early.
+
+Convention for short transcripts: with fewer than three exchanges there are no thirds; the whole
+transcript is scored once and that score is every phase (`phase_convention = "too_short"`,
+trajectory "unchanged", change 0). An empty transcript gets the neutral 3 everywhere
+(`"no_scores"`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ._events import PhaseScores, Trajectory
+from ._models import (
+    DIMENSIONS,
+    DimensionScores,
+    Message,
+    MessagePattern,
+    Role,
+    ScoringMessage,
+    WindowRequest,
+    WindowScore,
+)
+from .scoring._base import Scorer, SyncScorer
+
+__all__ = ["TranscriptResult", "analyze_transcript", "analyze_transcript_async", "split_thirds"]
+
+PHASES = ("early", "middle", "late")
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptResult:
+    conversation_id: str
+    alliance: DimensionScores
+    phases: PhaseScores
+    trajectory: Trajectory
+    change: float
+    dimension_changes: dict[str, float]
+    messages: tuple[MessagePattern, ...]
+    windows: tuple[WindowScore, ...]
+    phase_convention: Literal["windows", "too_short", "no_scores"]
+    skipped: tuple[tuple[str, str], ...] = ()  # (message id, reason)
+
+    def to_json(self) -> dict[str, Any]:
+        """The `analyze` output record (key names are a contract with evaluation tooling)."""
+
+        def four(s: DimensionScores) -> dict[str, float]:
+            return {d: round(s.get(d), 4) for d in DIMENSIONS}
+
+        return {
+            "conversation_id": self.conversation_id,
+            "alliance": four(self.alliance),
+            "phases": {p: four(getattr(self.phases, p)) for p in PHASES},
+            "trajectory": self.trajectory.value,
+            "change": round(self.change, 4),
+            "dimension_changes": self.dimension_changes,
+            "phase_convention": self.phase_convention,
+            "confidence": round(
+                sum(w.confidence for w in self.windows) / len(self.windows), 4
+            )
+            if self.windows
+            else 0.0,
+            "messages": [
+                {"id": m.id, "passive": round(m.passive, 4), "directive": round(m.directive, 4)}
+                for m in self.messages
+            ],
+            "skipped": [{"id": i, "reason": r} for i, r in self.skipped],
+            "unscored": [
+                {"window": w.window_index, "reason": w.reason} for w in self.windows if not w.scored
+            ],
+        }
+
+
+def _exchange_index(messages: Sequence[ScoringMessage]) -> tuple[list[int], int]:
+    """Exchange number of each message (a counselor turn plus a client turn is one exchange)."""
+    out: list[int] = []
+    turns, last = 0, None
+    for m in messages:
+        if m.role is not Role.OTHER and m.role is not last:
+            turns += 1
+            last = m.role
+        out.append(max(turns - 1, 0) // 2)
+    return out, (turns + 1) // 2
+
+
+def split_thirds(
+    messages: Sequence[ScoringMessage],
+) -> tuple[list[tuple[ScoringMessage, ...]], list[int], int]:
+    """Split into early / middle / late thirds of exchanges. Returns (thirds, exchanges, total)."""
+    idx, total = _exchange_index(messages)
+    thirds: list[list[ScoringMessage]] = [[], [], []]
+    for m, e in zip(messages, idx, strict=True):
+        thirds[min(2, (3 * e) // total) if total else 0].append(m)
+    counts = []
+    for part in thirds:
+        pidx, _ = _exchange_index(part)
+        counts.append((max(pidx) + 1) if pidx else 0)
+    return [tuple(p) for p in thirds], counts, total
+
+
+def _to_scoring(messages: Sequence[Message]) -> list[ScoringMessage]:
+    ordered = sorted(
+        enumerate(messages),
+        key=lambda t: (float(t[1].seq), t[1].ts, t[0]) if t[1].seq is not None else (t[1].ts, 0, t[0]),
+    )
+    return [ScoringMessage(m.id, m.role, m.text, m.ts) for _, m in ordered]
+
+
+def _requests(
+    conversation_id: str, msgs: list[ScoringMessage]
+) -> tuple[list[WindowRequest], list[float], bool]:
+    thirds, counts, total = split_thirds(msgs)
+    if total < 3:
+        req = WindowRequest(conversation_id, 0, tuple(msgs), total, kind="session")
+        return [req], [1.0], True
+    reqs = [
+        WindowRequest(conversation_id, i, part, counts[i], kind="phase")
+        for i, part in enumerate(thirds)
+    ]
+    return reqs, [float(max(c, 1)) for c in counts], False
+
+
+def _combine(
+    conversation_id: str,
+    scores: list[WindowScore],
+    weights: list[float],
+    short: bool,
+    tolerance: float,
+    skipped: tuple[tuple[str, str], ...],
+) -> TranscriptResult:
+    from ._core import trajectory_of
+
+    scored = [(s.scores, w) for s, w in zip(scores, weights, strict=True) if s.scores is not None]
+    if not scored:
+        n = DimensionScores.neutral()
+        phases = PhaseScores(early=n, middle=n, late=n)
+        convention: Literal["windows", "too_short", "no_scores"] = "no_scores"
+    elif short:
+        s = scored[0][0]
+        phases = PhaseScores(early=s, middle=s, late=s)
+        convention = "too_short"
+    else:
+        fallback = DimensionScores.weighted_mean(scored)
+        ps = [s.scores if s.scores is not None else fallback for s in scores]
+        phases = PhaseScores(early=ps[0], middle=ps[1], late=ps[2])
+        convention = "windows"
+    if short or not scored:
+        alliance = phases.early
+    else:
+        alliance = DimensionScores.weighted_mean(
+            [(getattr(phases, p), w) for p, w in zip(PHASES, weights, strict=True)]
+        )
+    changes = {d: round(phases.late.get(d) - phases.early.get(d), 4) for d in DIMENSIONS}
+    patterns = tuple(m for s in scores for m in s.messages)
+    return TranscriptResult(
+        conversation_id=conversation_id,
+        alliance=alliance,
+        phases=phases,
+        trajectory=trajectory_of(changes["overall"], tolerance),
+        change=changes["overall"],
+        dimension_changes=changes,
+        messages=patterns,
+        windows=tuple(scores),
+        phase_convention=convention,
+        skipped=skipped,
+    )
+
+
+def _skipped(msgs: list[ScoringMessage], scores: list[WindowScore]) -> tuple[tuple[str, str], ...]:
+    covered = {m.id for s in scores if s.scored for m in s.messages}
+    out = []
+    for m in msgs:
+        if m.role is Role.COUNSELOR and m.id not in covered:
+            out.append((m.id, "window_unscored"))
+    return tuple(out)
+
+
+def analyze_transcript(
+    conversation_id: str,
+    messages: Sequence[Message],
+    scorer: SyncScorer,
+    *,
+    trajectory_tolerance: float = 0.25,
+) -> TranscriptResult:
+    """Score a finished transcript with a synchronous scorer (the embedded one)."""
+    msgs = _to_scoring(messages)
+    if not msgs:
+        return _combine(conversation_id, [], [], True, trajectory_tolerance, ())
+    reqs, weights, short = _requests(conversation_id, msgs)
+    scores = [scorer.score_sync(r) for r in reqs]
+    return _combine(
+        conversation_id, scores, weights, short, trajectory_tolerance, _skipped(msgs, scores)
+    )
+
+
+async def analyze_transcript_async(
+    conversation_id: str,
+    messages: Sequence[Message],
+    scorer: Scorer,
+    *,
+    trajectory_tolerance: float = 0.25,
+) -> TranscriptResult:
+    """Score a finished transcript with any scorer (LLM, cascade, ...)."""
+    msgs = _to_scoring(messages)
+    if not msgs:
+        return _combine(conversation_id, [], [], True, trajectory_tolerance, ())
+    reqs, weights, short = _requests(conversation_id, msgs)
+    scores: list[WindowScore] = []
+    history: tuple[WindowScore, ...] = ()
+    for r in reqs:
+        if history:
+            r = WindowRequest(
+                r.conversation_id, r.window_index, r.messages, r.n_exchanges, history, r.kind
+            )
+        s = await scorer.score(r)
+        scores.append(s)
+        if s.scored:
+            history = (*history, s)
+    return _combine(
+        conversation_id, scores, weights, short, trajectory_tolerance, _skipped(msgs, scores)
+    )

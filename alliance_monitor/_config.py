@@ -1,0 +1,95 @@
+"""Small, frozen policy objects: how windows close, when a session ends, what counts as a decline
+or a pattern. Pass them as keyword arguments to `Monitor`; every field has a reasoned default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._errors import ConfigError
+
+__all__ = ["DeclinePolicy", "PatternPolicy", "SessionPolicy", "WindowPolicy"]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPolicy:
+    """When a rolling window closes.
+
+    A window closes when it holds `max_exchanges` counselor-client exchanges (an exchange is one
+    counselor turn and one client turn; consecutive messages from the same role are one turn), or
+    when its text reaches `max_tokens` (cl100k tokens), or `max_messages` messages, whichever
+    comes first. Six exchanges is about what a supervisor reads as "a stretch of the conversation"
+    and keeps an LLM call small.
+    """
+
+    max_exchanges: int = 6
+    max_tokens: int = 1200
+    max_messages: int = 64
+    #: Longer messages are cut to this many tokens for scoring (flagged `truncated`); the safety
+    #: scan always sees the whole text.
+    max_message_tokens: int = 512
+    #: The first N scored windows of a pair form its baseline.
+    baseline_windows: int = 1
+    #: Scored windows kept per pair for carry-over and decline detection (bounds memory).
+    history: int = 8
+
+    def __post_init__(self) -> None:
+        for name in ("max_exchanges", "max_tokens", "max_messages", "max_message_tokens"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"WindowPolicy.{name} must be >= 1")
+        if self.baseline_windows < 1 or self.history < 2:
+            raise ConfigError("WindowPolicy.baseline_windows >= 1 and history >= 2 are required")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    """When a session ends and how its trajectory is labelled."""
+
+    #: A gap of this many seconds between messages of a pair (platform time), or this long
+    #: without any message (wall-clock, live only), ends the session.
+    idle_timeout: float = 30 * 60.0
+    #: |late - early| below this many levels is "unchanged".
+    trajectory_tolerance: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.idle_timeout <= 0 or self.trajectory_tolerance < 0:
+            raise ConfigError("SessionPolicy.idle_timeout > 0 and trajectory_tolerance >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class DeclinePolicy:
+    """What counts as an alliance decline or a low alliance, confirmed against noise.
+
+    A decline fires when the mean of the last `confirm_windows` scored windows is at least `levels`
+    below the reference (the pair's baseline or its recent peak, whichever is higher) *and* each
+    of those windows is at least half that far below it: one noisy window never pages. It re-arms
+    once the pair recovers to within `rearm_margin` of the reference it fell from.
+    """
+
+    levels: float = 1.0
+    confirm_windows: int = 2
+    low_level: float = 2.0
+    rearm_margin: float = 0.5
+    #: Windows with fewer exchanges than this carry too little evidence to confirm a decline.
+    min_exchanges: int = 2
+    dimensions: tuple[str, ...] = ("goal", "task", "bond", "overall")
+
+    def __post_init__(self) -> None:
+        if self.levels <= 0 or self.confirm_windows < 1:
+            raise ConfigError("DeclinePolicy.levels > 0 and confirm_windows >= 1 are required")
+        bad = set(self.dimensions) - {"goal", "task", "bond", "overall"}
+        if bad:
+            raise ConfigError(f"DeclinePolicy.dimensions: unknown {sorted(bad)}")
+
+
+@dataclass(frozen=True, slots=True)
+class PatternPolicy:
+    """A pattern is a rate over a window's counselor turns, not one message."""
+
+    #: Share of the window's counselor messages that must be flagged.
+    min_rate: float = 0.4
+    #: And at least this many flagged messages.
+    min_flagged: int = 2
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_rate <= 1 or self.min_flagged < 1:
+            raise ConfigError("PatternPolicy.min_rate in (0, 1] and min_flagged >= 1")

@@ -1,0 +1,758 @@
+"""The I/O-free core: messages in, scoring work and events out.
+
+`MonitorCore` never awaits anything. `ingest()` validates, de-duplicates and places a message,
+and returns the windows that closed (`WindowRequest`s to score) plus any immediate events (the
+safety signal). `apply()` takes a `WindowScore` back and returns the events it causes (window
+scored, declines, low alliance, patterns, and the session summary once a session's last window is
+in). The async `Monitor` wraps this with queues, scorers and handlers; replay and tests drive it
+directly. Time is always passed in (`now`), so the core is deterministic.
+
+Memory per pair is bounded: the open window (capped by `WindowPolicy`), at most
+`WindowPolicy.history` recent window scores, a compacted list of a session's window scores for
+the phase split, and de-duplication state (an exact list of recent id hashes plus a fixed-size
+Bloom filter for old ones).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from collections import Counter, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ._config import DeclinePolicy, PatternPolicy, SessionPolicy, WindowPolicy
+from ._errors import InvalidMessage, RejectReason
+from ._events import (
+    AllianceDeclined,
+    AllianceLow,
+    Event,
+    EventType,
+    PatternDetected,
+    PhaseScores,
+    SafetySignal,
+    SessionSummary,
+    Severity,
+    Trajectory,
+    WindowScored,
+    WindowUnscored,
+    make_event_id,
+)
+from ._feedback import decline_feedback, pattern_feedback
+from ._models import (
+    CONSTRUCTS,
+    DIMENSIONS,
+    DimensionScores,
+    Message,
+    Role,
+    ScoringMessage,
+    WindowRequest,
+    WindowScore,
+    parse_message,
+)
+from ._tokens import TokenCounter, default_counter
+
+__all__ = ["IngestResult", "MonitorCore", "phase_split", "trajectory_of"]
+
+EndReason = Literal["explicit", "idle", "new_session", "shutdown"]
+_CHARS_PER_TOKEN_CAP = 8  # pre-cut huge texts by characters before tokenising them
+_EXACT_IDS = 4096  # recent message-id hashes kept exactly per pair
+_BLOOM_BYTES = 4096  # older ones go to a fixed Bloom filter (32768 bits, 4 hashes)
+_MAX_SESSION_WINDOWS = 48  # compaction threshold for a session's phase list
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What happened to one submitted message."""
+
+    status: Literal["accepted", "duplicate", "rejected"]
+    reason: RejectReason | None = None
+    late: bool = False
+    conversation_id: str | None = None
+    message_id: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Work and events produced by one call into the core."""
+
+    result: IngestResult | None = None
+    work: list[WindowRequest] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Held:
+    """A message waiting in an open window (slim: this is what per-pair memory holds)."""
+
+    key: tuple[float, float, int]
+    id: str
+    role: Role
+    text: str
+    ts: float
+    tokens: int
+    truncated: bool
+
+
+@dataclass(slots=True)
+class _Session:
+    index: int
+    session_id: str | None
+    first_window: int
+    n_messages: int = 0
+    exchanges: float = 0.0  # position of the next window, in exchanges
+    #: (start, width, scores) per scored window, compacted when long.
+    spans: list[tuple[float, float, DimensionScores]] = field(default_factory=list)
+    awaiting: set[int] = field(default_factory=set)
+    ending: EndReason | None = None
+    n_windows: int = 0
+    last_ts: float | None = None
+
+
+@dataclass(slots=True)
+class _Pair:
+    conversation_id: str
+    counselor_id: str | None = None
+    client_id: str | None = None
+    open: list[_Held] = field(default_factory=list)
+    open_tokens: int = 0
+    open_turns: int = 0
+    last_role: Role | None = None
+    next_window: int = 0
+    closed_key: tuple[float, float, int] | None = None
+    seen: array[int] = field(default_factory=lambda: array("q"))
+    bloom: bytearray | None = None
+    bloom_max_key: tuple[float, float, int] | None = None
+    arrivals: int = 0
+    history: deque[WindowScore] = field(default_factory=deque)
+    baseline: DimensionScores | None = None
+    baseline_parts: list[DimensionScores] = field(default_factory=list)
+    declined: dict[str, float] = field(default_factory=dict)  # dim -> reference it fell from
+    low: set[str] = field(default_factory=set)
+    session: _Session | None = None
+    sessions: dict[int, _Session] = field(default_factory=dict)  # ended, awaiting scores
+    window_session: dict[int, _Session] = field(default_factory=dict)
+    session_count: int = 0
+    last_ts: float | None = None
+    last_seen: float = 0.0
+
+
+def _id_hash(message_id: str) -> int:
+    return int.from_bytes(
+        hashlib.blake2b(message_id.encode("utf-8", "replace"), digest_size=8).digest(),
+        "little",
+        signed=True,
+    )
+
+
+def _bloom_positions(h: int) -> tuple[int, int, int, int]:
+    u = h & 0xFFFFFFFFFFFFFFFF
+    bits = _BLOOM_BYTES * 8
+    a, b = u & 0xFFFFFFFF, u >> 32
+    return (a % bits, (a + b) % bits, (a + 2 * b) % bits, (a + 3 * b) % bits)
+
+
+def _order_key(msg: Message, arrival: int) -> tuple[float, float, int]:
+    # Platform sequence orders where present (clock skew between platform and host cannot
+    # reorder it); otherwise the platform timestamp; arrival order breaks ties.
+    if msg.seq is not None:
+        return (float(msg.seq), msg.ts, arrival)
+    return (msg.ts, 0.0, arrival)
+
+
+def _turns(held: list[_Held]) -> tuple[int, Role | None]:
+    turns, last = 0, None
+    for h in held:
+        if h.role is Role.OTHER:
+            continue
+        if h.role is not last:
+            turns += 1
+            last = h.role
+    return turns, last
+
+
+def trajectory_of(change: float, tolerance: float) -> Trajectory:
+    if change <= -tolerance:
+        return Trajectory.DECLINED
+    if change >= tolerance:
+        return Trajectory.IMPROVED
+    return Trajectory.UNCHANGED
+
+
+def phase_split(
+    spans: list[tuple[float, float, DimensionScores]],
+) -> tuple[PhaseScores, Literal["windows", "too_short", "no_scores"]]:
+    """Early / middle / late thirds of a session from its scored windows.
+
+    Each window covers an interval of the session's exchanges; a phase's score is the mean of
+    the windows overlapping its third, weighted by the overlap. A third no window overlaps
+    takes the nearest window. Under three exchanges, every phase is the session mean.
+    """
+    if not spans:
+        n = DimensionScores.neutral()
+        return PhaseScores(early=n, middle=n, late=n), "no_scores"
+    total = max(s + w for s, w, _ in spans)
+    if total < 3 or len(spans) == 1:
+        mean = DimensionScores.weighted_mean([(sc, w) for _, w, sc in spans])
+        return PhaseScores(early=mean, middle=mean, late=mean), "too_short"
+    phases: list[DimensionScores] = []
+    for k in range(3):
+        lo, hi = total * k / 3.0, total * (k + 1) / 3.0
+        parts = [
+            (sc, min(hi, s + w) - max(lo, s)) for s, w, sc in spans if min(hi, s + w) > max(lo, s)
+        ]
+        if not parts:
+            mid = (lo + hi) / 2
+            nearest = min(spans, key=lambda t: abs(t[0] + t[1] / 2 - mid))
+            parts = [(nearest[2], 1.0)]
+        phases.append(DimensionScores.weighted_mean(parts))
+    return PhaseScores(early=phases[0], middle=phases[1], late=phases[2]), "windows"
+
+
+class MonitorCore:
+    """The monitor's state machine. Not thread-safe; one owner drives it."""
+
+    def __init__(
+        self,
+        *,
+        window: WindowPolicy | None = None,
+        session: SessionPolicy | None = None,
+        decline: DeclinePolicy | None = None,
+        patterns: PatternPolicy | None = None,
+        include_text: bool = False,
+        safety: bool = True,
+        tokens: TokenCounter | None = None,
+    ) -> None:
+        self.window = window or WindowPolicy()
+        self.session = session or SessionPolicy()
+        self.decline = decline or DeclinePolicy()
+        self.patterns = patterns or PatternPolicy()
+        self.include_text = include_text
+        self._tokens = tokens or default_counter()
+        self._pairs: dict[str, _Pair] = {}
+        self.counts: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+        self._scan: Any = None
+        if safety:
+            self._scan = _load_safety()
+
+    # ------------------------------------------------------------------ ingest
+    def ingest(self, data: Message | Mapping[str, Any], now: float = 0.0) -> Outcome:
+        """Take one message. Never raises for bad input: the result says why it was rejected."""
+        self.counts["messages_in"] += 1
+        try:
+            msg = parse_message(data)
+        except InvalidMessage as exc:
+            return self.reject(exc.reason)
+        out = Outcome()
+        pair = self._pairs.get(msg.conversation_id)
+        if pair is None:
+            pair = self._pairs[msg.conversation_id] = _Pair(msg.conversation_id)
+            self.counts["pairs_created"] += 1
+        pair.last_seen = now
+        h = _id_hash(msg.id)
+        key = _order_key(msg, pair.arrivals)
+        if self._is_duplicate(pair, msg, h, key):
+            self.counts["duplicates"] += 1
+            out.result = IngestResult("duplicate", None, False, msg.conversation_id, msg.id)
+            return out
+        pair.arrivals += 1
+        self.counts["accepted"] += 1
+        if msg.counselor_id:
+            pair.counselor_id = msg.counselor_id
+        if msg.client_id:
+            pair.client_id = msg.client_id
+
+        # Safety first: the whole text, before any truncation, never held for a window.
+        if self._scan is not None and msg.role is Role.CLIENT:
+            hit = self._scan(msg.text)
+            if hit is not None:
+                self.counts["safety_signals"] += 1
+                out.events.append(
+                    SafetySignal(
+                        id=make_event_id(EventType.SAFETY_SIGNAL, msg.conversation_id, msg.id),
+                        conversation_id=msg.conversation_id,
+                        session_id=msg.session_id,
+                        counselor_id=pair.counselor_id,
+                        client_id=pair.client_id,
+                        ts=msg.ts,
+                        message_id=msg.id,
+                        category=hit.category,
+                        cues=hit.cues,
+                    )
+                )
+
+        # Session boundaries: a new platform session id, or an idle gap in platform time.
+        cur = pair.session
+        if cur is not None:
+            if msg.session_id is not None and cur.session_id not in (None, msg.session_id):
+                self._end_session(pair, "new_session", out)
+            elif pair.last_ts is not None and msg.ts - pair.last_ts > self.session.idle_timeout:
+                self._end_session(pair, "idle", out)
+        if pair.session is None:
+            pair.session = _Session(pair.session_count, msg.session_id, pair.next_window)
+            pair.session_count += 1
+        pair.session.n_messages += 1
+        if pair.session.session_id is None and msg.session_id is not None:
+            pair.session.session_id = msg.session_id
+        pair.last_ts = msg.ts if pair.last_ts is None else max(pair.last_ts, msg.ts)
+
+        held = self._hold(msg, key)
+        late = pair.closed_key is not None and key < pair.closed_key
+        if late:
+            self.counts["late"] += 1
+        self._place(pair, held, out)
+        self._remember(pair, h, key)
+        out.result = IngestResult("accepted", None, late, msg.conversation_id, msg.id)
+        return out
+
+    def reject(self, reason: RejectReason) -> Outcome:
+        """Count a rejection (also used by adapters for input that never became a message)."""
+        self.counts["rejected"] += 1
+        self.rejected[reason.value] += 1
+        return Outcome(result=IngestResult("rejected", reason))
+
+    def _hold(self, msg: Message, key: tuple[float, float, int]) -> _Held:
+        text = msg.text
+        limit = self.window.max_message_tokens
+        truncated = False
+        if len(text) > limit * _CHARS_PER_TOKEN_CAP:
+            text = text[: limit * _CHARS_PER_TOKEN_CAP]
+            truncated = True
+        n = self._tokens.count(text)
+        if n > limit:
+            text = self._tokens.truncate(text, limit)
+            n = limit
+            truncated = True
+        if truncated:
+            self.counts["truncated"] += 1
+        return _Held(key, msg.id, msg.role, text, msg.ts, n, truncated)
+
+    def _is_duplicate(
+        self, pair: _Pair, msg: Message, h: int, key: tuple[float, float, int]
+    ) -> bool:
+        if h in pair.seen:
+            return True
+        if pair.bloom is not None and pair.bloom_max_key is not None:
+            # Only messages as old as those that left the exact list can be duplicates of them,
+            # so in-order traffic never meets a Bloom false positive.
+            if key[:2] <= pair.bloom_max_key[:2]:
+                bloom = pair.bloom
+                if all(bloom[p >> 3] & (1 << (p & 7)) for p in _bloom_positions(h)):
+                    self.counts["duplicates_probable"] += 1
+                    return True
+        return False
+
+    def _remember(self, pair: _Pair, h: int, key: tuple[float, float, int]) -> None:
+        pair.seen.append(h)
+        if len(pair.seen) >= _EXACT_IDS:
+            # Move the older half to the Bloom filter.
+            if pair.bloom is None:
+                pair.bloom = bytearray(_BLOOM_BYTES)
+            half = _EXACT_IDS // 2
+            for old in pair.seen[:half]:
+                for p in _bloom_positions(old):
+                    pair.bloom[p >> 3] |= 1 << (p & 7)
+            del pair.seen[:half]
+            # Everything moved was accepted at or before this point in message order.
+            top = pair.closed_key or key
+            if pair.bloom_max_key is None or top > pair.bloom_max_key:
+                pair.bloom_max_key = max(top, key)
+
+    def _place(self, pair: _Pair, held: _Held, out: Outcome) -> None:
+        pol = self.window
+        in_order = not pair.open or held.key >= pair.open[-1].key
+        if in_order:
+            starts_turn = held.role is not Role.OTHER and held.role is not pair.last_role
+            if starts_turn and pair.open_turns >= 2 * pol.max_exchanges:
+                self._close(pair, "window", out)
+            pair.open.append(held)
+            if starts_turn:
+                pair.open_turns += 1
+                pair.last_role = held.role
+        else:
+            # Out of order within the open window (or late): place it by its key.
+            i = len(pair.open)
+            while i > 0 and pair.open[i - 1].key > held.key:
+                i -= 1
+            pair.open.insert(i, held)
+            pair.open_turns, pair.last_role = _turns(pair.open)
+        pair.open_tokens += held.tokens
+        if pair.open_tokens >= pol.max_tokens or len(pair.open) >= pol.max_messages:
+            self._close(pair, "window", out)
+
+    def _close(self, pair: _Pair, kind: Literal["window", "final"], out: Outcome) -> None:
+        if not pair.open:
+            return
+        sess = pair.session
+        assert sess is not None
+        held = pair.open
+        turns = pair.open_turns
+        n_ex = turns // 2
+        width = float(n_ex) if n_ex > 0 else 0.5
+        index = pair.next_window
+        pair.next_window += 1
+        sess.n_windows += 1
+        sess.awaiting.add(index)
+        pair.window_session[index] = sess
+        extras: dict[str, Any] = {"span": (sess.exchanges, width), "session": sess.index}
+        sess.exchanges += width
+        sess.last_ts = held[-1].ts
+        pair.closed_key = held[-1].key if pair.closed_key is None else max(
+            pair.closed_key, held[-1].key
+        )
+        history = tuple(pair.history)
+        out.work.append(
+            WindowRequest(
+                conversation_id=pair.conversation_id,
+                window_index=index,
+                messages=tuple(
+                    ScoringMessage(h.id, h.role, h.text, h.ts, h.truncated) for h in held
+                ),
+                n_exchanges=n_ex,
+                history=history,
+                kind=kind,
+                counselor_id=pair.counselor_id,
+                session_id=sess.session_id,
+                extras=extras,
+            )
+        )
+        self.counts["windows_closed"] += 1
+        pair.open = []
+        pair.open_tokens = 0
+        pair.open_turns = 0
+        pair.last_role = None
+
+    # ------------------------------------------------------------------ sessions
+    def end_session(self, conversation_id: str, reason: EndReason = "explicit") -> Outcome:
+        """End the pair's current session: its open window is closed and scored, and the session
+        summary follows once every window of the session is in."""
+        out = Outcome()
+        pair = self._pairs.get(conversation_id)
+        if pair is not None and pair.session is not None:
+            self._end_session(pair, reason, out)
+        return out
+
+    def expire_idle(self, now: float) -> Outcome:
+        """End sessions with no message for `idle_timeout` seconds of wall time."""
+        out = Outcome()
+        limit = self.session.idle_timeout
+        for pair in list(self._pairs.values()):
+            if pair.session is not None and now - pair.last_seen > limit:
+                self._end_session(pair, "idle", out)
+        return out
+
+    def end_all(self, reason: EndReason = "shutdown") -> Outcome:
+        out = Outcome()
+        for pair in list(self._pairs.values()):
+            if pair.session is not None:
+                self._end_session(pair, reason, out)
+        return out
+
+    def _end_session(self, pair: _Pair, reason: EndReason, out: Outcome) -> None:
+        sess = pair.session
+        assert sess is not None
+        self._close(pair, "final", out)
+        sess.ending = reason
+        pair.session = None
+        self.counts["sessions_ended"] += 1
+        if sess.awaiting:
+            pair.sessions[sess.index] = sess
+        else:
+            out.events.append(self._summary(pair, sess))
+
+    # ------------------------------------------------------------------ scores
+    def apply(self, score: WindowScore, request: WindowRequest | None = None) -> list[Event]:
+        """Take a window's score (scored or unscored) and return the events it causes."""
+        pair = self._pairs.get(score.conversation_id)
+        if pair is None:
+            return []
+        events: list[Event] = []
+        indices = (*score.merged_from, score.window_index)
+        sess = pair.window_session.get(score.window_index)
+        for idx in indices:
+            s = pair.window_session.pop(idx, None)
+            if s is not None:
+                s.awaiting.discard(idx)
+        base = self._ids(pair, sess)
+        texts = self._texts(request)
+        if not score.scored:
+            self.counts["windows_unscored"] += 1
+            events.append(
+                WindowUnscored(
+                    id=make_event_id(
+                        EventType.WINDOW_UNSCORED, pair.conversation_id, score.window_index
+                    ),
+                    window_index=score.window_index,
+                    reason=score.reason or "unknown",
+                    message_ids=tuple(m.id for m in request.messages) if request else (),
+                    ts=score.end_ts,
+                    **base,
+                )
+            )
+        else:
+            self.counts["windows_scored"] += 1
+            assert score.scores is not None
+            is_baseline = pair.baseline is None
+            if is_baseline:
+                pair.baseline_parts.append(score.scores)
+                if len(pair.baseline_parts) >= self.window.baseline_windows:
+                    pair.baseline = DimensionScores.weighted_mean(
+                        [(s, 1.0) for s in pair.baseline_parts]
+                    )
+                    pair.baseline_parts = []
+            events.append(
+                WindowScored(
+                    id=make_event_id(
+                        EventType.WINDOW_SCORED, pair.conversation_id, score.window_index
+                    ),
+                    window_index=score.window_index,
+                    score=score,
+                    baseline=is_baseline,
+                    ts=score.end_ts,
+                    **base,
+                )
+            )
+            pair.history.append(score)
+            while len(pair.history) > self.window.history:
+                pair.history.popleft()
+            if sess is not None and request is not None:
+                span = request.extras.get("span")
+                if span is not None:
+                    sess.spans.append((float(span[0]), float(span[1]), score.scores))
+                    if len(sess.spans) > _MAX_SESSION_WINDOWS:
+                        sess.spans = _compact(sess.spans)
+            if not is_baseline:
+                events.extend(self._declines(pair, score, base, texts))
+            events.extend(self._patterns(pair, score, base, texts))
+        # Sessions whose last window just came in get their summary.
+        for s in list(pair.sessions.values()):
+            if not s.awaiting:
+                del pair.sessions[s.index]
+                events.append(self._summary(pair, s))
+        for ev in events:
+            self.counts["events_" + _etype(ev)] += 1
+        return events
+
+    def _texts(self, request: WindowRequest | None) -> dict[str, str] | None:
+        if not self.include_text or request is None:
+            return None
+        return {m.id: m.text for m in request.messages}
+
+    @staticmethod
+    def _ids(pair: _Pair, sess: _Session | None) -> dict[str, Any]:
+        return {
+            "conversation_id": pair.conversation_id,
+            "counselor_id": pair.counselor_id,
+            "client_id": pair.client_id,
+            "session_id": sess.session_id if sess else None,
+        }
+
+    def _declines(
+        self,
+        pair: _Pair,
+        score: WindowScore,
+        base: dict[str, Any],
+        texts: Mapping[str, str] | None,
+    ) -> list[Event]:
+        pol = self.decline
+        recent = [w for w in pair.history if w.scored and w.n_exchanges >= pol.min_exchanges]
+        k = pol.confirm_windows
+        if len(recent) < k or recent[-1] is not score or pair.baseline is None:
+            return []
+        last = recent[-k:]
+        earlier = recent[:-k]
+        events: list[Event] = []
+        for dim in pol.dimensions:
+            vals = [w.scores.get(dim) for w in last if w.scores is not None]
+            current = sum(vals) / len(vals)
+            ref_kind: Literal["baseline", "peak"] = "baseline"
+            reference = pair.baseline.get(dim)
+            for i in range(len(earlier) - k + 1):
+                chunk = earlier[i : i + k]
+                peak = sum(w.scores.get(dim) for w in chunk if w.scores is not None) / k
+                if peak > reference:
+                    reference, ref_kind = peak, "peak"
+            fell_from = pair.declined.get(dim)
+            if fell_from is not None:
+                if vals[-1] >= fell_from - pol.rearm_margin:
+                    del pair.declined[dim]  # recovered: re-arm
+            elif current <= reference - pol.levels and all(
+                v <= reference - pol.levels / 2 for v in vals
+            ):
+                pair.declined[dim] = reference
+                evidence = _evidence(last, dim)
+                change = round(current - reference, 4)
+                events.append(
+                    AllianceDeclined(
+                        id=make_event_id(
+                            EventType.ALLIANCE_DECLINED,
+                            pair.conversation_id,
+                            dim,
+                            score.window_index,
+                        ),
+                        severity=Severity.HIGH
+                        if change <= -1.5 or dim == "overall"
+                        else Severity.MEDIUM,
+                        dimension=dim,
+                        from_level=round(reference, 4),
+                        to_level=round(current, 4),
+                        change=change,
+                        reference=ref_kind,
+                        windows=tuple(w.window_index for w in last),
+                        evidence=evidence,
+                        feedback=decline_feedback(dim, reference, current, evidence, texts),
+                        ts=score.end_ts,
+                        **base,
+                    )
+                )
+            # Low alliance: evidence against (level 2 or below), confirmed the same way.
+            if dim in pair.low:
+                if current > pol.low_level + pol.rearm_margin:
+                    pair.low.discard(dim)
+            elif current <= pol.low_level:
+                pair.low.add(dim)
+                events.append(
+                    AllianceLow(
+                        id=make_event_id(
+                            EventType.ALLIANCE_LOW, pair.conversation_id, dim, score.window_index
+                        ),
+                        severity=Severity.HIGH if current <= 1.5 else Severity.MEDIUM,
+                        dimension=dim,
+                        level=round(current, 4),
+                        windows=tuple(w.window_index for w in last),
+                        evidence=_evidence(last, dim),
+                        ts=score.end_ts,
+                        **base,
+                    )
+                )
+        return events
+
+    def _patterns(
+        self,
+        pair: _Pair,
+        score: WindowScore,
+        base: dict[str, Any],
+        texts: Mapping[str, str] | None,
+    ) -> list[Event]:
+        pol = self.patterns
+        n = len(score.messages)
+        if n == 0:
+            return []
+        events: list[Event] = []
+        for pattern in ("passive", "directive"):
+            flagged = [
+                m for m in score.messages if (m.passive if pattern == "passive" else m.directive)
+                >= 0.5
+            ]
+            if len(flagged) < pol.min_flagged or len(flagged) / n < pol.min_rate:
+                continue
+            etype = (
+                EventType.PASSIVE_PATTERN if pattern == "passive" else EventType.DIRECTIVE_PATTERN
+            )
+            events.append(
+                PatternDetected(
+                    id=make_event_id(etype, pair.conversation_id, score.window_index),
+                    type=etype,
+                    severity=Severity.LOW,
+                    pattern=pattern,  # type: ignore[arg-type]
+                    window_index=score.window_index,
+                    rate=round(len(flagged) / n, 4),
+                    message_ids=tuple(m.id for m in flagged),
+                    feedback=pattern_feedback(
+                        pattern, flagged, n, score.window_index, score.scores, texts
+                    ),
+                    ts=score.end_ts,
+                    **base,
+                )
+            )
+        return events
+
+    def _summary(self, pair: _Pair, sess: _Session) -> SessionSummary:
+        phases, convention = phase_split(sess.spans)
+        tol = self.session.trajectory_tolerance
+        changes = {
+            d: round(phases.late.get(d) - phases.early.get(d), 4) for d in DIMENSIONS
+        }
+        alliance = DimensionScores.weighted_mean([(sc, w) for _, w, sc in sess.spans])
+        return SessionSummary(
+            id=make_event_id(EventType.SESSION_SUMMARY, pair.conversation_id, sess.index),
+            conversation_id=pair.conversation_id,
+            counselor_id=pair.counselor_id,
+            client_id=pair.client_id,
+            session_id=sess.session_id,
+            ts=sess.last_ts,
+            session_index=sess.index,
+            alliance=alliance,
+            phases=phases,
+            trajectory=trajectory_of(changes["overall"], tol),
+            change=changes["overall"],
+            dimension_trajectories={d: trajectory_of(c, tol) for d, c in changes.items()},
+            dimension_changes=changes,
+            n_messages=sess.n_messages,
+            n_windows=sess.n_windows,
+            phase_convention=convention,
+            end_reason=sess.ending or "explicit",
+        )
+
+    # ------------------------------------------------------------------ introspection
+    @property
+    def n_pairs(self) -> int:
+        return len(self._pairs)
+
+    def open_sessions(self) -> list[str]:
+        return [c for c, p in self._pairs.items() if p.session is not None]
+
+    def pending_windows(self) -> int:
+        return sum(len(p.window_session) for p in self._pairs.values())
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            **dict(self.counts),
+            "rejected_by_reason": dict(self.rejected),
+            "pairs": len(self._pairs),
+        }
+
+
+def _etype(ev: Event) -> str:
+    return str(ev.type.value)
+
+
+def _evidence(windows: list[WindowScore], dim: str) -> tuple[str, ...]:
+    constructs = (
+        [c for ids in CONSTRUCTS.values() for c in ids] if dim == "overall" else CONSTRUCTS[dim]
+    )
+    out: list[str] = []
+    for w in windows:
+        for c in constructs:
+            if w.constructs is not None and w.constructs.get(c, 3.0) < 3.0:
+                for mid in w.construct_evidence.get(c, ()):
+                    if mid not in out:
+                        out.append(mid)
+    return tuple(out[:12])
+
+
+def _compact(
+    spans: list[tuple[float, float, DimensionScores]],
+) -> list[tuple[float, float, DimensionScores]]:
+    """Merge neighbouring windows pairwise (weighted), halving a long session's list."""
+    out = []
+    for i in range(0, len(spans) - 1, 2):
+        (s1, w1, a), (_s2, w2, b) = spans[i], spans[i + 1]
+        out.append((s1, w1 + w2, DimensionScores.weighted_mean([(a, w1), (b, w2)])))
+    if len(spans) % 2:
+        out.append(spans[-1])
+    return out
+
+
+def _load_safety() -> Any:
+    try:
+        from ._safety import scan_risk
+    except ImportError:  # pragma: no cover - the module ships with the package
+        return None
+    return scan_risk

@@ -1,0 +1,386 @@
+"""The async shell around `MonitorCore`: the object a chat backend embeds.
+
+    monitor = Monitor()                        # embedded scorer, in-memory state
+    async with monitor:
+        monitor.on(handler)                    # every event, or monitor.on(h, types={...})
+        await monitor.ingest(message)          # returns at once; scoring runs off this path
+        async for event in monitor.events(): ...
+
+Ingestion never waits on a scorer. Closed windows go to a per-pair pending slot; a small pool of
+scoring workers takes them one pair at a time (so a pair's windows are applied in order). When the
+scorer is slower than the conversation, a pair's pending windows are merged into one (counted as
+`windows_merged`) rather than queued without bound. Replays that must be deterministic use
+`overload="wait"`, where `ingest` waits for the pair's previous window to be taken instead.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+import structlog
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectSendStream
+
+from ._config import DeclinePolicy, PatternPolicy, SessionPolicy, WindowPolicy
+from ._core import IngestResult, MonitorCore, Outcome
+from ._errors import MonitorClosed, RejectReason, ScoringError
+from ._events import Event, EventType
+from ._models import Message, WindowRequest, WindowScore
+from .scoring._base import Scorer
+
+__all__ = ["EventHandler", "Monitor"]
+
+#: A plain callable that receives every event (sync or async).
+EventHandler = Callable[[Event], Awaitable[None] | None]
+
+_log = structlog.get_logger("alliance_monitor")
+
+#: Hard cap on the messages of one merged window; older ones are dropped from scoring (counted).
+_MERGE_CAP_FACTOR = 4
+
+
+class _Signal:
+    """Wakes every current waiter; later waiters wait for the next notify."""
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = anyio.Event()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
+@dataclass(slots=True)
+class _Subscription:
+    handler: EventHandler | None
+    types: frozenset[str] | None
+    stream: MemoryObjectSendStream[Event] | None = None
+
+
+@dataclass(slots=True)
+class _Pending:
+    requests: list[WindowRequest] = field(default_factory=list)
+
+
+class Monitor:
+    """Watches every counselor-client pair fed to it and emits alliance events.
+
+    All arguments are keyword-only. `scorer` defaults to the embedded offline scorer.
+    """
+
+    def __init__(
+        self,
+        *,
+        scorer: Scorer | None = None,
+        window: WindowPolicy | None = None,
+        session: SessionPolicy | None = None,
+        decline: DeclinePolicy | None = None,
+        patterns: PatternPolicy | None = None,
+        include_text: bool = False,
+        workers: int = 2,
+        overload: Literal["merge", "wait"] = "merge",
+        score_timeout: float = 120.0,
+        idle_check_interval: float | None = 30.0,
+        event_buffer: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if scorer is None:
+            from .scoring._embedded import EmbeddedScorer
+
+            scorer = EmbeddedScorer()
+        self.scorer = scorer
+        self.core = MonitorCore(
+            window=window,
+            session=session,
+            decline=decline,
+            patterns=patterns,
+            include_text=include_text,
+        )
+        self._workers = max(1, workers)
+        self._overload = overload
+        self._score_timeout = score_timeout
+        self._idle_interval = idle_check_interval
+        self._event_buffer = event_buffer
+        self._clock = clock
+        self._subs: list[_Subscription] = []
+        self._pending: dict[str, _Pending] = {}
+        self._ready: deque[str] = deque()
+        self._inflight: set[str] = set()
+        self._wake = _Signal()  # work arrived
+        self._progress = _Signal()  # work was taken or finished
+        self._emitting = 0
+        self._tg: TaskGroup | None = None
+        self._running = False
+
+    # ------------------------------------------------------------------ lifecycle
+    async def __aenter__(self) -> Monitor:
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        self._running = True
+        for _ in range(self._workers):
+            self._tg.start_soon(self._worker)
+        if self._idle_interval:
+            self._tg.start_soon(self._sweeper)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                await self.flush()
+        finally:
+            self._running = False
+            assert self._tg is not None
+            self._tg.cancel_scope.cancel()
+            await self._tg.__aexit__(None, None, None)
+            self._tg = None
+            for sub in self._subs:
+                if sub.stream is not None:
+                    sub.stream.close()
+            await self.scorer.aclose()
+
+    # ------------------------------------------------------------------ subscribing
+    def on(
+        self, handler: EventHandler, types: Iterable[EventType | str] | None = None
+    ) -> Callable[[], None]:
+        """Call `handler(event)` for every event (of `types`, if given). Returns an unsubscribe
+        function. Handlers run in the scoring task: keep them quick, hand off slow work."""
+        sub = _Subscription(handler, frozenset(str(t) for t in types) if types else None)
+        self._subs.append(sub)
+        return lambda: self._subs.remove(sub) if sub in self._subs else None
+
+    @asynccontextmanager
+    async def _subscribe(
+        self, types: frozenset[str] | None, buffer: int
+    ) -> AsyncIterator[AsyncIterator[Event]]:
+        send, recv = anyio.create_memory_object_stream[Event](buffer)
+        sub = _Subscription(None, types, send)
+        self._subs.append(sub)
+        try:
+            yield recv
+        finally:
+            if sub in self._subs:
+                self._subs.remove(sub)
+            send.close()
+            recv.close()
+
+    async def events(
+        self, types: Iterable[EventType | str] | None = None
+    ) -> AsyncIterator[Event]:
+        """Iterate over events as they fire, until the monitor closes. A slow consumer slows
+        scoring (whose pending work then merges), never ingestion."""
+        wanted = frozenset(str(t) for t in types) if types else None
+        async with self._subscribe(wanted, self._event_buffer) as stream:
+            async for ev in stream:
+                yield ev
+
+    # ------------------------------------------------------------------ ingest
+    async def ingest(self, message: Message | Mapping[str, Any]) -> IngestResult:
+        """Submit one message. Returns at once with accepted / duplicate / rejected(reason).
+        Bad input is counted by reason and never raises; message text never appears in errors
+        or logs."""
+        if not self._running:
+            raise MonitorClosed("Monitor.ingest() outside `async with monitor:`")
+        if self._overload == "wait":
+            conv = (
+                message.conversation_id
+                if isinstance(message, Message)
+                else message.get("conversation_id")
+            )
+            if isinstance(conv, str):
+                await self._wait_pair(conv)
+        out = self.core.ingest(message, self._clock())
+        assert out.result is not None
+        if out.result.status == "rejected":
+            _log.info(
+                "alliance_monitor.message_rejected",
+                reason=out.result.reason.value if out.result.reason else None,
+            )
+        self._take(out)
+        return out.result
+
+    def reject(self, reason: RejectReason) -> None:
+        """Count input that never became a message (e.g. a line of invalid JSON)."""
+        self.core.reject(reason)
+
+    async def end_session(self, conversation_id: str) -> None:
+        """End the pair's session now: its last window is scored and a summary follows."""
+        self._take(self.core.end_session(conversation_id, "explicit"))
+
+    async def end_all_sessions(self) -> None:
+        self._take(self.core.end_all("shutdown"))
+
+    async def flush(self) -> None:
+        """Wait until every closed window has been scored and its events delivered."""
+        while self._pending or self._inflight or self._emitting:
+            await self._progress.wait()
+
+    def stats(self) -> dict[str, Any]:
+        s = self.core.stats()
+        s["pending_pairs"] = len(self._pending)
+        s["scoring_inflight"] = len(self._inflight)
+        return s
+
+    # ------------------------------------------------------------------ internals
+    async def _wait_pair(self, conversation_id: str) -> None:
+        while conversation_id in self._pending:
+            await self._progress.wait()
+
+    def _take(self, out: Outcome) -> None:
+        if out.events:
+            self._emit_soon(out.events)
+        for req in out.work:
+            self._enqueue(req)
+
+    def _enqueue(self, req: WindowRequest) -> None:
+        conv = req.conversation_id
+        pend = self._pending.get(conv)
+        if pend is None:
+            pend = self._pending[conv] = _Pending()
+            if conv not in self._inflight:
+                self._ready.append(conv)
+        last = pend.requests[-1] if pend.requests else None
+        if last is not None and last.extras.get("session") == req.extras.get("session"):
+            pend.requests[-1] = self._merge(last, req)
+        else:
+            pend.requests.append(req)
+        self._wake.notify()
+
+    def _merge(self, a: WindowRequest, b: WindowRequest) -> WindowRequest:
+        self.core.counts["windows_merged"] += 1
+        msgs = a.messages + b.messages
+        cap = self.core.window.max_messages * _MERGE_CAP_FACTOR
+        if len(msgs) > cap:
+            self.core.counts["messages_dropped_overload"] += len(msgs) - cap
+            msgs = msgs[-cap:]
+        sa, sb = a.extras.get("span", (0.0, 0.0)), b.extras.get("span", (0.0, 0.0))
+        extras = {**b.extras, "span": (sa[0], sa[1] + sb[1])}
+        return WindowRequest(
+            conversation_id=b.conversation_id,
+            window_index=b.window_index,
+            messages=msgs,
+            n_exchanges=a.n_exchanges + b.n_exchanges,
+            history=b.history,
+            kind=b.kind if b.kind == "final" else a.kind,
+            merged_from=(*a.merged_from, a.window_index, *b.merged_from),
+            counselor_id=b.counselor_id,
+            session_id=b.session_id,
+            extras=extras,
+        )
+
+    async def _worker(self) -> None:
+        while True:
+            while not self._ready:
+                await self._wake.wait()
+            conv = self._ready.popleft()
+            pend = self._pending.get(conv)
+            if pend is None or not pend.requests:
+                self._pending.pop(conv, None)
+                continue
+            req = pend.requests.pop(0)
+            if not pend.requests:
+                del self._pending[conv]
+            self._inflight.add(conv)
+            self._progress.notify()  # waiters in overload="wait" may proceed
+            try:
+                score = await self._score(req)
+                events = self.core.apply(score, req)
+                await self._emit(events)
+            finally:
+                self._inflight.discard(conv)
+                if conv in self._pending and conv not in self._ready:
+                    self._ready.append(conv)
+                    self._wake.notify()
+                self._progress.notify()
+
+    async def _score(self, req: WindowRequest) -> WindowScore:
+        reason: str
+        try:
+            with anyio.fail_after(self._score_timeout):
+                score = await self.scorer.score(req)
+            if score.merged_from != req.merged_from:
+                score = score.model_copy(update={"merged_from": req.merged_from})
+            if score.scores is not None and not all(
+                math.isfinite(score.scores.get(d)) for d in ("goal", "task", "bond", "overall")
+            ):
+                reason = "non_finite_score"
+            else:
+                return score
+        except TimeoutError:
+            reason = "scorer_timeout"
+        except ScoringError as exc:
+            reason = exc.reason
+        except Exception as exc:  # a scorer bug must not kill the monitor
+            reason = f"scorer_error:{type(exc).__name__}"
+        self.core.counts["scoring_failures"] += 1
+        _log.warning(
+            "alliance_monitor.window_unscored",
+            conversation_id=req.conversation_id,
+            window_index=req.window_index,
+            reason=reason,
+        )
+        return WindowScore(
+            conversation_id=req.conversation_id,
+            window_index=req.window_index,
+            status="unscored",
+            reason=reason,
+            n_messages=len(req.messages),
+            n_exchanges=req.n_exchanges,
+            merged_from=req.merged_from,
+            scorer=getattr(self.scorer, "name", "unknown"),
+            end_ts=req.messages[-1].ts if req.messages else None,
+        )
+
+    def _emit_soon(self, events: list[Event]) -> None:
+        if self._tg is not None:
+            self._emitting += 1
+            self._tg.start_soon(self._emit_counted, events)
+
+    async def _emit_counted(self, events: list[Event]) -> None:
+        try:
+            await self._emit(events)
+        finally:
+            self._emitting -= 1
+            self._progress.notify()
+
+    async def _emit(self, events: list[Event]) -> None:
+        for ev in events:
+            etype = str(ev.type.value)
+            for sub in list(self._subs):
+                if sub.types is not None and etype not in sub.types:
+                    continue
+                if sub.stream is not None:
+                    try:
+                        await sub.stream.send(ev)
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        if sub in self._subs:
+                            self._subs.remove(sub)
+                    continue
+                assert sub.handler is not None
+                try:
+                    res = sub.handler(ev)
+                    if inspect.isawaitable(res):
+                        await res
+                except Exception as exc:
+                    self.core.counts["handler_errors"] += 1
+                    _log.error(
+                        "alliance_monitor.handler_failed",
+                        event_type=etype,
+                        error=type(exc).__name__,
+                    )
+
+    async def _sweeper(self) -> None:
+        assert self._idle_interval is not None
+        while True:
+            await anyio.sleep(self._idle_interval)
+            self._take(self.core.expire_idle(self._clock()))

