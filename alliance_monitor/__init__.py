@@ -1,5 +1,8 @@
 """alliance-monitor: watch the therapeutic alliance of counselor-client pairs as they talk."""
 
+from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
+from ._config import DeclinePolicy, PatternPolicy, SessionPolicy, WindowPolicy
+from ._core import IngestResult, MonitorCore
 from ._errors import (
     AllianceMonitorError,
     ConfigError,
@@ -8,6 +11,22 @@ from ._errors import (
     RejectReason,
     ScorerUnavailable,
     ScoringError,
+)
+from ._events import (
+    AllianceDeclined,
+    AllianceLow,
+    Event,
+    EventType,
+    Feedback,
+    PatternDetected,
+    PhaseScores,
+    SafetySignal,
+    SessionSummary,
+    Severity,
+    Trajectory,
+    WindowScored,
+    WindowUnscored,
+    event_adapter,
 )
 from ._models import (
     CONSTRUCTS,
@@ -22,27 +41,53 @@ from ._models import (
     parse_message,
     sanitize_text,
 )
+from ._monitor import EventHandler, Monitor
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CONSTRUCTS",
     "DIMENSIONS",
+    "AllianceDeclined",
+    "AllianceLow",
     "AllianceMonitorError",
     "ConfigError",
+    "DeclinePolicy",
     "DimensionScores",
+    "Event",
+    "EventHandler",
+    "EventType",
+    "Feedback",
+    "IngestResult",
     "InvalidMessage",
     "Message",
     "MessagePattern",
+    "Monitor",
     "MonitorClosed",
+    "MonitorCore",
+    "PatternDetected",
+    "PatternPolicy",
+    "PhaseScores",
     "RejectReason",
     "Role",
+    "SafetySignal",
     "ScorerUnavailable",
     "ScoringError",
     "ScoringMessage",
+    "SessionPolicy",
+    "SessionSummary",
+    "Severity",
+    "Trajectory",
+    "TranscriptResult",
+    "WindowPolicy",
     "WindowRequest",
     "WindowScore",
+    "WindowScored",
+    "WindowUnscored",
     "__version__",
+    "analyze_transcript",
+    "analyze_transcript_async",
+    "event_adapter",
     "parse_message",
     "sanitize_text",
 ]
