@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install everything, start the services the tests need, run lint, types and the whole suite.
+# This is what CI runs (.ci/run) and what README's second command runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+bash scripts/setup.sh dev
+
+services=()
+cleanup() {
+  for s in "${services[@]}"; do bash "scripts/stop-$s.sh" >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
+
+if [ -f scripts/start-llm-server.sh ]; then
+  # Real OpenAI-compatible server (llama.cpp + a tiny Gemma 3 270M GGUF) for the LLM tests.
+  eval "$(bash scripts/start-llm-server.sh)"
+  services+=(llm-server)
+fi
+if [ -f scripts/start-redis.sh ]; then
+  eval "$(bash scripts/start-redis.sh)"
+  services+=(redis)
+fi
+
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== mypy --strict"
+.venv/bin/mypy
+echo "== pytest"
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  echo "pytest collected no tests: treating as failure" >&2
+  exit 1
+fi
+exit "$rc"
