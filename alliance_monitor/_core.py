@@ -84,6 +84,9 @@ class Outcome:
     result: IngestResult | None = None
     work: list[WindowRequest] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    #: The accepted message and its journal position in its pair (for durable stores).
+    message: Message | None = None
+    position: int = 0
 
 
 @dataclass(slots=True)
@@ -242,18 +245,26 @@ class MonitorCore:
             self._scan = _load_safety()
 
     # ------------------------------------------------------------------ ingest
-    def ingest(self, data: Message | Mapping[str, Any], now: float = 0.0) -> Outcome:
-        """Take one message. Never raises for bad input: the result says why it was rejected."""
-        self.counts["messages_in"] += 1
+    def ingest(
+        self, data: Message | Mapping[str, Any], now: float = 0.0, *, replay: bool = False
+    ) -> Outcome:
+        """Take one message. Never raises for bad input: the result says why it was rejected.
+
+        `replay=True` re-applies a journaled message during recovery (counted as `replayed`).
+        """
+        if not replay:
+            self.counts["messages_in"] += 1
         try:
             msg = parse_message(data)
         except InvalidMessage as exc:
             return self.reject(exc.reason)
         out = Outcome()
-        pair = self._pairs.get(msg.conversation_id)
+        conv = msg.conversation_id
+        pair = self._pairs.pop(conv, None)
         if pair is None:
-            pair = self._pairs[msg.conversation_id] = _Pair(msg.conversation_id)
+            pair = _Pair(conv)
             self.counts["pairs_created"] += 1
+        self._pairs[conv] = pair  # re-inserted: the dict's order is least-recently-used first
         pair.last_seen = now
         h = _id_hash(msg.id)
         key = _order_key(msg, pair.arrivals)
@@ -262,7 +273,9 @@ class MonitorCore:
             out.result = IngestResult("duplicate", None, False, msg.conversation_id, msg.id)
             return out
         pair.arrivals += 1
-        self.counts["accepted"] += 1
+        self.counts["replayed" if replay else "accepted"] += 1
+        out.message = msg
+        out.position = pair.arrivals
         if msg.counselor_id:
             pair.counselor_id = msg.counselor_id
         if msg.client_id:
@@ -699,6 +712,31 @@ class MonitorCore:
             phase_convention=convention,
             end_reason=sess.ending or "explicit",
         )
+
+    # ------------------------------------------------------------------ persistence
+    def has_pair(self, conversation_id: str) -> bool:
+        return conversation_id in self._pairs
+
+    def install(self, pair: _Pair) -> None:
+        """Put a restored pair (from a store snapshot) in memory."""
+        self._pairs[pair.conversation_id] = pair
+
+    def get_pair(self, conversation_id: str) -> _Pair | None:
+        return self._pairs.get(conversation_id)
+
+    def drop(self, conversation_id: str) -> None:
+        """Forget a pair (it was evicted to a store)."""
+        self._pairs.pop(conversation_id, None)
+
+    def eviction_candidates(self, n: int) -> list[str]:
+        """Up to `n` least-recently-used pairs with no window awaiting a score."""
+        out: list[str] = []
+        for conv, pair in self._pairs.items():
+            if not pair.window_session:
+                out.append(conv)
+                if len(out) >= n:
+                    break
+        return out
 
     # ------------------------------------------------------------------ introspection
     @property

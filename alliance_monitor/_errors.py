@@ -4,6 +4,7 @@
     ├── InvalidMessage          a submitted message was rejected (carries `reason`, `field`)
     ├── ConfigError             a setting or configuration file is wrong
     ├── MonitorClosed           the monitor is not running (used outside `async with`)
+    ├── StoreError              the state store failed; the message was NOT accepted
     └── ScoringError            a scorer could not produce a valid score
         └── ScorerUnavailable   the scorer's backend cannot be reached
 
@@ -24,6 +25,7 @@ __all__ = [
     "RejectReason",
     "ScorerUnavailable",
     "ScoringError",
+    "StoreError",
 ]
 
 
@@ -74,3 +76,8 @@ class ScoringError(AllianceMonitorError):
 
 class ScorerUnavailable(ScoringError):
     """The scorer's backend (for example an LLM server) cannot be reached."""
+
+
+class StoreError(AllianceMonitorError):
+    """The state store could not record a write. The message in hand was not accepted durably:
+    re-submit it (duplicates are absorbed)."""

@@ -16,6 +16,7 @@ scorer is slower than the conversation, a pair's pending windows are merged into
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import time
 from collections import deque
@@ -31,10 +32,11 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ._config import DeclinePolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._core import IngestResult, MonitorCore, Outcome
-from ._errors import MonitorClosed, RejectReason, ScoringError
+from ._errors import MonitorClosed, RejectReason, ScoringError, StoreError
 from ._events import Event, EventType
 from ._models import Message, WindowRequest, WindowScore
 from .scoring._base import Scorer
+from .store._base import StateStore, StoreBatch
 
 __all__ = ["EventHandler", "Monitor"]
 
@@ -73,6 +75,57 @@ class _Pending:
     requests: list[WindowRequest] = field(default_factory=list)
 
 
+class _Committer:
+    """Group commit: every write waiting at the same moment shares one store transaction."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        self._batch = StoreBatch()
+        self._done = anyio.Event()
+        self._error: BaseException | None = None
+        self._wake = _Signal()
+        self.commits = 0
+        self.busy = False
+        self._running_done = anyio.Event()
+
+    async def commit(self, batch: StoreBatch) -> None:
+        if not batch:
+            return
+        self._batch.extend(batch)
+        done = self._done
+        self._wake.notify()
+        await done.wait()
+        if self._error is not None:
+            raise StoreError(f"state store write failed: {type(self._error).__name__}")
+
+    async def run(self) -> None:
+        while True:
+            while not self._batch:
+                await self._wake.wait()
+            batch, done = self._batch, self._done
+            self._batch, self._done = StoreBatch(), anyio.Event()
+            self.busy = True
+            self._running_done = done
+            try:
+                await self.store.commit(batch)
+                self._error = None
+            except Exception as exc:  # reported to every waiter of this batch
+                self._error = exc
+                _log.error("alliance_monitor.store_commit_failed", error=type(exc).__name__)
+            self.commits += 1
+            self.busy = False
+            done.set()
+
+    @property
+    def idle(self) -> bool:
+        return not self.busy and not self._batch
+
+    async def barrier(self) -> None:
+        """Wait until everything submitted so far is committed."""
+        while not self.idle:
+            await (self._done if self._batch else self._running_done).wait()
+
+
 class Monitor:
     """Watches every counselor-client pair fed to it and emits alliance events.
 
@@ -93,6 +146,8 @@ class Monitor:
         score_timeout: float = 120.0,
         idle_check_interval: float | None = 30.0,
         event_buffer: int = 1024,
+        store: StateStore | None = None,
+        max_pairs: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if scorer is None:
@@ -122,17 +177,93 @@ class Monitor:
         self._emitting = 0
         self._tg: TaskGroup | None = None
         self._running = False
+        if store is None and max_pairs is not None:
+            from .store._memory import MemoryStore
+
+            store = MemoryStore()
+        self.store = store
+        self._max_pairs = max_pairs
+        self._committer = _Committer(store) if store is not None else None
+        self._restoring: dict[str, anyio.Event] = {}
+        self._absent: set[str] = set()  # pairs the store has no record of (bounded below)
+        self.recovery_seconds = 0.0
+        #: Evicted pairs whose session is still open -> their last activity (clock time).
+        self._evicted_open: dict[str, float] = {}
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> Monitor:
+        if self.store is not None:
+            await self.store.open()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self._running = True
+        if self._committer is not None:
+            self._tg.start_soon(self._committer.run)
         for _ in range(self._workers):
             self._tg.start_soon(self._worker)
         if self._idle_interval:
             self._tg.start_soon(self._sweeper)
+        if self.store is not None:
+            await self._recover()
         return self
+
+    async def _recover(self) -> None:
+        """Bring back every pair that was in memory when the last process stopped."""
+        assert self.store is not None
+        started = time.perf_counter()
+        convs = await self.store.resident_pairs()
+        for conv in convs:
+            await self._restore(conv)
+        self.core.counts["pairs_recovered"] += len(convs)
+        self.recovery_seconds = time.perf_counter() - started
+        if convs:
+            _log.info(
+                "alliance_monitor.recovered",
+                pairs=len(convs),
+                seconds=round(self.recovery_seconds, 3),
+            )
+
+    async def _restore(self, conv: str) -> None:
+        """Load one pair from the store: snapshot, journal replay, pending windows."""
+        from ._state import pair_from_state, request_from_state
+
+        assert self.store is not None
+        rec = await self.store.load_pair(conv)
+        if rec is None:
+            self._note_absent(conv)
+            return
+        if rec.snapshot is not None:
+            self.core.install(pair_from_state(rec.snapshot))
+        events: list[Event] = []
+        regenerated: dict[int, WindowRequest] = {}
+        now = self._clock()
+        for _pos, raw in rec.journal:
+            out = self.core.ingest(Message.model_validate_json(raw), now, replay=True)
+            events.extend(out.events)
+            for req in out.work:
+                regenerated[req.window_index] = req
+        pair = self.core.get_pair(conv)
+        if pair is None:
+            return
+        history = tuple(pair.history)
+        waiting: dict[int, WindowRequest] = {}
+        for state in rec.pending:
+            idx = int(state["window_index"])
+            if idx in pair.window_session:
+                waiting[idx] = request_from_state(state, history)
+        waiting.update(regenerated)
+        if events:
+            done = await self.store.emitted([e.id for e in events])
+            events = [e for e in events if e.id not in done]
+            if events:
+                self._emit_soon(events)
+        for idx in sorted(waiting):
+            self._enqueue(waiting[idx])
+
+    def _note_absent(self, conv: str) -> None:
+        if len(self._absent) > 100_000:
+            self._absent.clear()
+        self._absent.add(conv)
 
     async def __aexit__(self, *exc: object) -> None:
         try:
@@ -148,6 +279,8 @@ class Monitor:
                 if sub.stream is not None:
                     sub.stream.close()
             await self.scorer.aclose()
+            if self.store is not None:
+                await self.store.aclose()
 
     # ------------------------------------------------------------------ subscribing
     def on(
@@ -199,6 +332,14 @@ class Monitor:
             )
             if isinstance(conv, str):
                 await self._wait_pair(conv)
+        if self.store is not None:
+            conv_id = (
+                message.conversation_id
+                if isinstance(message, Message)
+                else message.get("conversation_id")
+            )
+            if isinstance(conv_id, str):
+                await self._ensure_loaded(conv_id)
         out = self.core.ingest(message, self._clock())
         assert out.result is not None
         if out.result.status == "rejected":
@@ -206,8 +347,65 @@ class Monitor:
                 "alliance_monitor.message_rejected",
                 reason=out.result.reason.value if out.result.reason else None,
             )
-        self._take(out)
+        if self._committer is not None and out.message is not None:
+            from ._state import request_to_state
+
+            batch = StoreBatch()
+            batch.journal.append(
+                (out.message.conversation_id, out.position, out.message.model_dump_json())
+            )
+            for req in out.work:
+                batch.pending_put.append(
+                    (req.conversation_id, req.window_index, json.dumps(request_to_state(req)))
+                )
+            self._take(out)
+            await self._committer.commit(batch)  # "accepted" means durable in the store
+            if self._max_pairs is not None and self.core.n_pairs > self._max_pairs:
+                await self._evict()
+        else:
+            self._take(out)
         return out.result
+
+    async def _ensure_loaded(self, conv: str) -> None:
+        if self.core.has_pair(conv) or conv in self._absent:
+            return
+        self._evicted_open.pop(conv, None)
+        pending = self._restoring.get(conv)
+        if pending is not None:
+            await pending.wait()
+            return
+        ev = self._restoring[conv] = anyio.Event()
+        try:
+            await self._restore(conv)
+        finally:
+            del self._restoring[conv]
+            ev.set()
+
+    async def _evict(self) -> None:
+        """Move least-recently-used idle pairs to the store until under `max_pairs`."""
+        from ._state import pair_to_state
+
+        assert self._committer is not None and self._max_pairs is not None
+        excess = self.core.n_pairs - self._max_pairs
+        if excess <= 0:
+            return
+        batch = StoreBatch()
+        victims = [
+            c
+            for c in self.core.eviction_candidates(excess + 16)
+            if c not in self._pending and c not in self._inflight
+        ][: max(excess, 1)]
+        for conv in victims:
+            pair = self.core.get_pair(conv)
+            if pair is None:
+                continue
+            batch.snapshots[conv] = (pair.arrivals, json.dumps(pair_to_state(pair)), False)
+            if pair.session is not None:
+                self._evicted_open[conv] = pair.last_seen
+            self.core.drop(conv)
+            self._absent.discard(conv)
+        self.core.counts["pairs_evicted"] += len(victims)
+        await self._committer.commit(batch)
 
     def reject(self, reason: RejectReason) -> None:
         """Count input that never became a message (e.g. a line of invalid JSON)."""
@@ -218,12 +416,22 @@ class Monitor:
         self._take(self.core.end_session(conversation_id, "explicit"))
 
     async def end_all_sessions(self) -> None:
+        """End every open session, including those of pairs evicted to the store."""
+        await self._end_evicted(lambda _seen: True, "shutdown")
         self._take(self.core.end_all("shutdown"))
+
+    async def _end_evicted(self, due: Callable[[float], bool], reason: str) -> None:
+        for conv, seen in list(self._evicted_open.items()):
+            if due(seen):
+                await self._ensure_loaded(conv)
+                self._take(self.core.end_session(conv, reason))  # type: ignore[arg-type]
 
     async def flush(self) -> None:
         """Wait until every closed window has been scored and its events delivered."""
         while self._pending or self._inflight or self._emitting:
             await self._progress.wait()
+        if self._committer is not None:
+            await self._committer.barrier()
 
     def stats(self) -> dict[str, Any]:
         s = self.core.stats()
@@ -250,7 +458,11 @@ class Monitor:
             if conv not in self._inflight:
                 self._ready.append(conv)
         last = pend.requests[-1] if pend.requests else None
-        if last is not None and last.extras.get("session") == req.extras.get("session"):
+        if (
+            self._overload == "merge"
+            and last is not None
+            and last.extras.get("session") == req.extras.get("session")
+        ):
             pend.requests[-1] = self._merge(last, req)
         else:
             pend.requests.append(req)
@@ -296,12 +508,35 @@ class Monitor:
                 score = await self._score(req)
                 events = self.core.apply(score, req)
                 await self._emit(events)
+                if self._committer is not None:
+                    await self._persist_applied(req, events)
             finally:
                 self._inflight.discard(conv)
                 if conv in self._pending and conv not in self._ready:
                     self._ready.append(conv)
                     self._wake.notify()
                 self._progress.notify()
+
+    async def _persist_applied(self, req: WindowRequest, events: list[Event]) -> None:
+        from ._state import pair_to_state
+
+        assert self._committer is not None
+        batch = StoreBatch()
+        conv = req.conversation_id
+        pair = self.core.get_pair(conv)
+        if pair is not None:
+            batch.snapshots[conv] = (pair.arrivals, json.dumps(pair_to_state(pair)), True)
+        for idx in (*req.merged_from, req.window_index):
+            batch.pending_del.append((conv, idx))
+        batch.emitted.extend(e.id for e in events)
+        try:
+            await self._committer.commit(batch)
+        except StoreError:
+            # The window stays pending in the store and is re-scored after a restart.
+            self.core.counts["store_errors"] += 1
+            return
+        if self._max_pairs is not None and self.core.n_pairs > self._max_pairs:
+            await self._evict()
 
     async def _score(self, req: WindowRequest) -> WindowScore:
         reason: str
@@ -349,6 +584,12 @@ class Monitor:
     async def _emit_counted(self, events: list[Event]) -> None:
         try:
             await self._emit(events)
+            if self._committer is not None and events:
+                batch = StoreBatch(emitted=[e.id for e in events])
+                try:
+                    await self._committer.commit(batch)
+                except StoreError:
+                    self.core.counts["store_errors"] += 1
         finally:
             self._emitting -= 1
             self._progress.notify()
@@ -383,4 +624,7 @@ class Monitor:
         assert self._idle_interval is not None
         while True:
             await anyio.sleep(self._idle_interval)
-            self._take(self.core.expire_idle(self._clock()))
+            now = self._clock()
+            limit = self.core.session.idle_timeout
+            await self._end_evicted(lambda seen: now - seen > limit, "idle")
+            self._take(self.core.expire_idle(now))

@@ -1,0 +1,201 @@
+"""SQLite store: embedded and durable.
+
+Guarantees (WAL mode, `synchronous=FULL`, the default here):
+- a batch is one transaction; when `commit()` returns, it is in the WAL and fsynced: it survives
+  a process crash (kill -9) *and* a power loss or OS crash;
+- with `synchronous="NORMAL"` (opt-in, faster), a process crash still loses nothing committed,
+  but a power loss may roll back the last transactions (SQLite's documented WAL behaviour).
+
+Accepted messages are journaled until the next snapshot of their pair, so the file holds the text
+of open windows: protect it like the chat database itself (disk encryption, file permissions).
+The monitor group-commits: many concurrent `ingest` calls share one fsync.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+
+from .._errors import ConfigError
+from ._base import PairRecord, StateStore, StoreBatch
+
+__all__ = ["SQLiteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pairs (
+    conv TEXT PRIMARY KEY,
+    pos INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    resident INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal (
+    conv TEXT NOT NULL,
+    pos INTEGER NOT NULL,
+    msg TEXT NOT NULL,
+    PRIMARY KEY (conv, pos)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending (
+    conv TEXT NOT NULL,
+    win INTEGER NOT NULL,
+    req TEXT NOT NULL,
+    PRIMARY KEY (conv, win)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS emitted (
+    id TEXT PRIMARY KEY,
+    at REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+class SQLiteStore(StateStore):
+    durable = True
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+    ) -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ConfigError("SQLiteStore.synchronous must be FULL or NORMAL")
+        self.path = str(path)
+        self.url = f"sqlite:///{self.path}"
+        self.synchronous = synchronous
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    async def open(self) -> None:
+        await anyio.to_thread.run_sync(self._open)
+
+    def _open(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={self.synchronous}")
+        db.execute("PRAGMA busy_timeout=10000")
+        db.executescript(_SCHEMA)
+        self._db = db
+
+    async def aclose(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await anyio.to_thread.run_sync(db.close)
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("SQLiteStore is not open")
+        return self._db
+
+    async def commit(self, batch: StoreBatch) -> None:
+        if batch:
+            await anyio.to_thread.run_sync(self._commit, batch)
+
+    def _commit(self, b: StoreBatch) -> None:
+        db = self._conn()
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if b.journal:
+                    db.executemany(
+                        "INSERT OR IGNORE INTO journal (conv, pos, msg) VALUES (?, ?, ?)",
+                        b.journal,
+                    )
+                if b.pending_put:
+                    db.executemany(
+                        "INSERT OR REPLACE INTO pending (conv, win, req) VALUES (?, ?, ?)",
+                        b.pending_put,
+                    )
+                if b.pending_del:
+                    db.executemany(
+                        "DELETE FROM pending WHERE conv = ? AND win = ?", b.pending_del
+                    )
+                if b.snapshots:
+                    rows = [(c, p, s, int(r)) for c, (p, s, r) in b.snapshots.items()]
+                    db.executemany(
+                        "INSERT OR REPLACE INTO pairs (conv, pos, state, resident) "
+                        "VALUES (?, ?, ?, ?)",
+                        rows,
+                    )
+                    db.executemany(
+                        "DELETE FROM journal WHERE conv = ? AND pos <= ?",
+                        [(c, p) for c, p, _, _ in rows],
+                    )
+                if b.emitted:
+                    now = time.time()
+                    db.executemany(
+                        "INSERT OR IGNORE INTO emitted (id, at) VALUES (?, ?)",
+                        [(i, now) for i in b.emitted],
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    async def load_pair(self, conversation_id: str) -> PairRecord | None:
+        return await anyio.to_thread.run_sync(self._load, conversation_id)
+
+    def _load(self, conv: str) -> PairRecord | None:
+        db = self._conn()
+        with self._lock:
+            row = db.execute("SELECT pos, state FROM pairs WHERE conv = ?", (conv,)).fetchone()
+            pos = row[0] if row else -1
+            journal = db.execute(
+                "SELECT pos, msg FROM journal WHERE conv = ? AND pos > ? ORDER BY pos", (conv, pos)
+            ).fetchall()
+            pending = db.execute(
+                "SELECT req FROM pending WHERE conv = ? ORDER BY win", (conv,)
+            ).fetchall()
+        if row is None and not journal and not pending:
+            return None
+        snapshot: dict[str, Any] | None = json.loads(row[1]) if row else None
+        return PairRecord(
+            conv, snapshot, [(int(p), m) for p, m in journal], [json.loads(r[0]) for r in pending]
+        )
+
+    async def resident_pairs(self) -> list[str]:
+        def q() -> list[str]:
+            db = self._conn()
+            with self._lock:
+                rows = db.execute(
+                    "SELECT conv FROM pairs WHERE resident = 1 "
+                    "UNION SELECT DISTINCT conv FROM journal "
+                    "UNION SELECT DISTINCT conv FROM pending"
+                ).fetchall()
+            return sorted(r[0] for r in rows)
+
+        return await anyio.to_thread.run_sync(q)
+
+    async def emitted(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+
+        def q() -> set[str]:
+            db = self._conn()
+            out: set[str] = set()
+            with self._lock:
+                for i in range(0, len(ids), 500):
+                    chunk = list(ids[i : i + 500])
+                    marks = ",".join("?" * len(chunk))
+                    out.update(
+                        r[0]
+                        for r in db.execute(f"SELECT id FROM emitted WHERE id IN ({marks})", chunk)
+                    )
+            return out
+
+        return await anyio.to_thread.run_sync(q)
+
+    async def integrity_check(self) -> bool:
+        def q() -> bool:
+            with self._lock:
+                row = self._conn().execute("PRAGMA integrity_check").fetchone()
+            return bool(row and row[0] == "ok")
+
+        return await anyio.to_thread.run_sync(q)
