@@ -433,6 +433,22 @@ class Monitor:
         if self._committer is not None:
             await self._committer.barrier()
 
+    def forget_pairs(self, predicate: Callable[[str], bool]) -> int:
+        """Drop in-memory state of matching pairs without writing it (it is reloaded from the
+        store on next use). Scale-out workers call this when they take over a shard another
+        worker may have changed. Pairs with windows being scored are kept."""
+        victims = [
+            c
+            for c in list(self.core._pairs)
+            if predicate(c) and c not in self._pending and c not in self._inflight
+        ]
+        for c in victims:
+            self.core.drop(c)
+        self._absent = {c for c in self._absent if not predicate(c)}
+        for c in [c for c in self._evicted_open if predicate(c)]:
+            del self._evicted_open[c]
+        return len(victims)
+
     def stats(self) -> dict[str, Any]:
         s = self.core.stats()
         s["pending_pairs"] = len(self._pending)

@@ -280,11 +280,21 @@ async def _replay(
     include_text: bool,
     out: IO[str],
     types: set[str] | None,
+    store: str | None = None,
+    max_pairs: int | None = None,
+    end_sessions: bool = True,
 ) -> dict[str, Any]:
     from ._monitor import Monitor
 
+    from .store import open_store
+
     monitor = Monitor(
-        scorer=scorer, overload="wait", idle_check_interval=None, include_text=include_text
+        scorer=scorer,
+        overload="wait",
+        idle_check_interval=None,
+        include_text=include_text,
+        store=open_store(store) if store else None,
+        max_pairs=max_pairs,
     )
 
     def show(ev: Event) -> None:
@@ -302,7 +312,8 @@ async def _replay(
         for m in messages:
             await monitor.ingest(m)
             progress.step()
-        await monitor.end_all_sessions()
+        if end_sessions:
+            await monitor.end_all_sessions()
         await monitor.flush()
     progress.done()
     return monitor.stats()
@@ -316,7 +327,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     stats = anyio.run(
         lambda: _replay(
             messages, scorer, as_json=args.json, include_text=args.include_text,
-            out=sys.stdout, types=types,
+            out=sys.stdout, types=types, store=args.store, max_pairs=args.max_pairs,
+            end_sessions=not args.keep_open,
         )
     )
     _report_rejects(rejects, sys.stderr)
@@ -391,6 +403,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--include-text", action="store_true",
                    help="allow short message excerpts in feedback (off by default: privacy)")
     r.add_argument("--strict", action="store_true", help="exit 2 if anything was rejected")
+    r.add_argument("--store", help="state store URL: memory://, sqlite:///path/state.db, "
+                   "redis://host:port/db (state survives restarts; re-delivered messages are "
+                   "absorbed)")
+    r.add_argument("--max-pairs", type=int, default=None,
+                   help="keep at most this many pairs in memory; idle ones go to the store")
+    r.add_argument("--keep-open", action="store_true",
+                   help="do not end sessions at the end of the input (resume them later with "
+                   "--store)")
     _add_scorer_args(r)
     r.set_defaults(func=cmd_replay)
 
