@@ -61,9 +61,7 @@ class TranscriptResult:
             "change": round(self.change, 4),
             "dimension_changes": self.dimension_changes,
             "phase_convention": self.phase_convention,
-            "confidence": round(
-                sum(w.confidence for w in self.windows) / len(self.windows), 4
-            )
+            "confidence": round(sum(w.confidence for w in self.windows) / len(self.windows), 4)
             if self.windows
             else 0.0,
             "messages": [
@@ -107,7 +105,9 @@ def split_thirds(
 def _to_scoring(messages: Sequence[Message]) -> list[ScoringMessage]:
     ordered = sorted(
         enumerate(messages),
-        key=lambda t: (float(t[1].seq), t[1].ts, t[0]) if t[1].seq is not None else (t[1].ts, 0, t[0]),
+        key=lambda t: (
+            (float(t[1].seq), t[1].ts, t[0]) if t[1].seq is not None else (t[1].ts, 0, t[0])
+        ),
     )
     return [ScoringMessage(m.id, m.role, m.text, m.ts) for _, m in ordered]
 

@@ -351,14 +351,17 @@ class MonitorCore:
     ) -> bool:
         if h in pair.seen:
             return True
-        if pair.bloom is not None and pair.bloom_max_key is not None:
-            # Only messages as old as those that left the exact list can be duplicates of them,
-            # so in-order traffic never meets a Bloom false positive.
-            if key[:2] <= pair.bloom_max_key[:2]:
-                bloom = pair.bloom
-                if all(bloom[p >> 3] & (1 << (p & 7)) for p in _bloom_positions(h)):
-                    self.counts["duplicates_probable"] += 1
-                    return True
+        # Only messages as old as those that left the exact list can be duplicates of them, so
+        # in-order traffic never meets a Bloom false positive.
+        bloom, top = pair.bloom, pair.bloom_max_key
+        if (
+            bloom is not None
+            and top is not None
+            and key[:2] <= top[:2]
+            and all(bloom[p >> 3] & (1 << (p & 7)) for p in _bloom_positions(h))
+        ):
+            self.counts["duplicates_probable"] += 1
+            return True
         return False
 
     def _remember(self, pair: _Pair, h: int, key: tuple[float, float, int]) -> None:
@@ -416,8 +419,8 @@ class MonitorCore:
         extras: dict[str, Any] = {"span": (sess.exchanges, width), "session": sess.index}
         sess.exchanges += width
         sess.last_ts = held[-1].ts
-        pair.closed_key = held[-1].key if pair.closed_key is None else max(
-            pair.closed_key, held[-1].key
+        pair.closed_key = (
+            held[-1].key if pair.closed_key is None else max(pair.closed_key, held[-1].key)
         )
         history = tuple(pair.history)
         out.work.append(
@@ -660,8 +663,9 @@ class MonitorCore:
         events: list[Event] = []
         for pattern in ("passive", "directive"):
             flagged = [
-                m for m in score.messages if (m.passive if pattern == "passive" else m.directive)
-                >= 0.5
+                m
+                for m in score.messages
+                if (m.passive if pattern == "passive" else m.directive) >= 0.5
             ]
             if len(flagged) < pol.min_flagged or len(flagged) / n < pol.min_rate:
                 continue
@@ -673,7 +677,7 @@ class MonitorCore:
                     id=make_event_id(etype, pair.conversation_id, score.window_index),
                     type=etype,
                     severity=Severity.LOW,
-                    pattern=pattern,  # type: ignore[arg-type]
+                    pattern=pattern,
                     window_index=score.window_index,
                     rate=round(len(flagged) / n, 4),
                     message_ids=tuple(m.id for m in flagged),
@@ -689,9 +693,7 @@ class MonitorCore:
     def _summary(self, pair: _Pair, sess: _Session) -> SessionSummary:
         phases, convention = phase_split(sess.spans)
         tol = self.session.trajectory_tolerance
-        changes = {
-            d: round(phases.late.get(d) - phases.early.get(d), 4) for d in DIMENSIONS
-        }
+        changes = {d: round(phases.late.get(d) - phases.early.get(d), 4) for d in DIMENSIONS}
         alliance = DimensionScores.weighted_mean([(sc, w) for _, w, sc in sess.spans])
         return SessionSummary(
             id=make_event_id(EventType.SESSION_SUMMARY, pair.conversation_id, sess.index),

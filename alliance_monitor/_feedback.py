@@ -18,11 +18,11 @@ _QUOTE_CHARS = 80
 
 _PASSIVE_SUGGESTION = (
     "When the client shares something that matters to them, reflect the feeling or meaning and "
-    "invite more, e.g. \"It sounds like that left you feeling let down. What has that been like "
+    'invite more, e.g. "It sounds like that left you feeling let down. What has that been like '
     'for you this week?" rather than "ok" or "it will be fine".'
 )
 _DIRECTIVE_SUGGESTION = (
-    "Ask before advising and leave the choice with the client, e.g. \"Would it help if I shared "
+    'Ask before advising and leave the choice with the client, e.g. "Would it help if I shared '
     'what others in your situation have tried? You can take or leave it." Then ask which, if any, '
     "fits for them."
 )
@@ -69,7 +69,7 @@ def pattern_feedback(
         if "generic_reassurance" in cues:
             what = "offered general reassurance instead of exploring what the client said"
         elif "minimal_encourager" in cues:
-            what = "were minimal acknowledgements (\"ok\", \"I see\") after the client opened up"
+            what = 'were minimal acknowledgements ("ok", "I see") after the client opened up'
         suggestion = _PASSIVE_SUGGESTION
     else:
         # Advice without permission and overriding the client's view take away their say in how
@@ -101,8 +101,8 @@ _DECLINE_SUGGESTIONS = {
         'of our conversations. What would be different if this went well?"'
     ),
     "task": (
-        "Check the way of working: \"How is this way of talking it through working for you? Is "
-        'there something you\'d rather focus on?"'
+        'Check the way of working: "How is this way of talking it through working for you? Is '
+        "there something you'd rather focus on?\""
     ),
     "bond": (
         "Slow down and reflect before moving on: name the feeling you hear and ask whether you "
@@ -125,8 +125,7 @@ def decline_feedback(
     """Feedback attached to an alliance-decline event."""
     summary = (
         f"The {dimension} dimension fell from {from_level:.1f} to {to_level:.1f} over the last "
-        f"windows"
-        + (f"; see messages {_ids_text(list(evidence))}." if evidence else ".")
+        f"windows" + (f"; see messages {_ids_text(list(evidence))}." if evidence else ".")
     )
     return Feedback(
         pattern="decline",

@@ -79,7 +79,9 @@ def parse_transcript(n: int, obj: Any, rejects: list[Rejection]) -> Transcript |
     msgs = obj.get("messages")
     if not isinstance(conv, str) or not conv or not isinstance(msgs, list):
         field_name = "conversation_id" if not isinstance(conv, str) or not conv else "messages"
-        rejects.append(Rejection(n, RejectReason.INVALID_SCHEMA, field_name, _str_id(obj, "conversation_id")))
+        rejects.append(
+            Rejection(n, RejectReason.INVALID_SCHEMA, field_name, _str_id(obj, "conversation_id"))
+        )
         return None
     tr = Transcript(conv, n)
     seen: set[str] = set()

@@ -120,7 +120,7 @@ class Message(BaseModel):
     @field_validator("ts", mode="before")
     @classmethod
     def _no_bool_ts(cls, value: Any) -> Any:
-        if isinstance(value, bool) or isinstance(value, str):
+        if isinstance(value, bool | str):
             raise ValueError("timestamp must be a number")
         return value
 
@@ -192,7 +192,8 @@ class DimensionScores(BaseModel):
 
     @classmethod
     def from_constructs(cls, constructs: Mapping[str, float]) -> DimensionScores:
-        """Roll twelve construct ratings up: dimension = mean of its four, overall = mean of three."""
+        """Roll the twelve construct ratings up: a dimension is the mean of its four items, the
+        overall score the mean of the three dimensions."""
         dims = {d: sum(constructs[c] for c in ids) / len(ids) for d, ids in CONSTRUCTS.items()}
         overall = (dims["goal"] + dims["task"] + dims["bond"]) / 3.0
         return cls.model_construct(
@@ -208,9 +209,7 @@ class DimensionScores(BaseModel):
         total = sum(w for _, w in items)
         if total <= 0:
             return cls.neutral()
-        vals = {
-            d: round(sum(getattr(s, d) * w for s, w in items) / total, 4) for d in DIMENSIONS
-        }
+        vals = {d: round(sum(getattr(s, d) * w for s, w in items) / total, 4) for d in DIMENSIONS}
         return cls.model_construct(**vals)
 
     @classmethod

@@ -49,6 +49,10 @@ _log = structlog.get_logger("alliance_monitor")
 _MERGE_CAP_FACTOR = 4
 
 
+def _older_than(cutoff: float) -> Callable[[float], bool]:
+    return lambda seen: seen < cutoff
+
+
 class _Signal:
     """Wakes every current waiter; later waiters wait for the next notify."""
 
@@ -307,9 +311,7 @@ class Monitor:
             send.close()
             recv.close()
 
-    async def events(
-        self, types: Iterable[EventType | str] | None = None
-    ) -> AsyncIterator[Event]:
+    async def events(self, types: Iterable[EventType | str] | None = None) -> AsyncIterator[Event]:
         """Iterate over events as they fire, until the monitor closes. A slow consumer slows
         scoring (whose pending work then merges), never ingestion."""
         wanted = frozenset(str(t) for t in types) if types else None
@@ -642,5 +644,5 @@ class Monitor:
             await anyio.sleep(self._idle_interval)
             now = self._clock()
             limit = self.core.session.idle_timeout
-            await self._end_evicted(lambda seen: now - seen > limit, "idle")
+            await self._end_evicted(_older_than(now - limit), "idle")
             self._take(self.core.expire_idle(now))

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import anyio
 import structlog
@@ -83,7 +83,8 @@ def _make_scorer(args: argparse.Namespace) -> Scorer:
     opts: dict[str, Any] = {}
     if args.llm_api_key_env:
         opts["api_key_env"] = args.llm_api_key_env
-    return make_scorer(kind, base_url=args.llm_base_url, model=args.llm_model, **opts)
+    choice: Literal["llm", "cascade"] = "llm" if kind == "llm" else "cascade"
+    return make_scorer(choice, base_url=args.llm_base_url, model=args.llm_model, **opts)
 
 
 def _add_scorer_args(p: argparse.ArgumentParser) -> None:
@@ -95,7 +96,9 @@ def _add_scorer_args(p: argparse.ArgumentParser) -> None:
         help="embedded (default, offline), llm, or cascade (embedded everywhere, LLM where it "
         "matters)",
     )
-    g.add_argument("--llm-base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
+    g.add_argument(
+        "--llm-base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1"
+    )
     g.add_argument("--llm-model", help="model name on that server")
     g.add_argument(
         "--llm-api-key-env",
@@ -139,7 +142,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 if tr is None:
                     continue
                 res = analyze_transcript(
-                    tr.conversation_id, tr.messages, scorer,
+                    tr.conversation_id,
+                    tr.messages,
+                    scorer,
                     trajectory_tolerance=args.trajectory_tolerance,
                 )
                 out.write(json.dumps(res.to_json()) + "\n")
@@ -192,7 +197,9 @@ async def _analyze_async(
     async def one(i: int, tr: Transcript) -> None:
         async with limiter:
             results[i] = await analyze_transcript_async(
-                tr.conversation_id, tr.messages, scorer,
+                tr.conversation_id,
+                tr.messages,
+                scorer,
                 trajectory_tolerance=args.trajectory_tolerance,
             )
             progress.step()
@@ -225,8 +232,12 @@ def format_event(ev: Event) -> str:
         return (
             f"{head}  ALLIANCE DECLINED in {ev.dimension}: {ev.from_level:.2f} -> "
             f"{ev.to_level:.2f} ({ev.reference}, windows {list(ev.windows)})"
-            + (f"\n           feedback: {ev.feedback.summary}\n           try: "
-               f"{ev.feedback.suggestion}" if ev.feedback else "")
+            + (
+                f"\n           feedback: {ev.feedback.summary}\n           try: "
+                f"{ev.feedback.suggestion}"
+                if ev.feedback
+                else ""
+            )
         )
     if isinstance(ev, AllianceLow):
         return f"{head}  LOW ALLIANCE in {ev.dimension}: {ev.level:.2f}"
@@ -285,7 +296,6 @@ async def _replay(
     end_sessions: bool = True,
 ) -> dict[str, Any]:
     from ._monitor import Monitor
-
     from .store import open_store
 
     monitor = Monitor(
@@ -326,8 +336,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     types = set(args.events.split(",")) if args.events else None
     stats = anyio.run(
         lambda: _replay(
-            messages, scorer, as_json=args.json, include_text=args.include_text,
-            out=sys.stdout, types=types, store=args.store, max_pairs=args.max_pairs,
+            messages,
+            scorer,
+            as_json=args.json,
+            include_text=args.include_text,
+            out=sys.stdout,
+            types=types,
+            store=args.store,
+            max_pairs=args.max_pairs,
             end_sessions=not args.keep_open,
         )
     )
@@ -357,20 +373,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "through the live monitor with the embedded offline scorer.\n"
         "Events print as they fire; window scores are shown with --all.\n"
     )
-    types = None if args.all else {
-        "alliance_declined", "alliance_low", "passive_pattern", "directive_pattern",
-        "session_summary", "safety_signal", "window_unscored",
-    }
+    types = (
+        None
+        if args.all
+        else {
+            "alliance_declined",
+            "alliance_low",
+            "passive_pattern",
+            "directive_pattern",
+            "session_summary",
+            "safety_signal",
+            "window_unscored",
+        }
+    )
     stats = anyio.run(
         lambda: _replay(
-            messages, EmbeddedScorer(), as_json=args.json, include_text=False,
-            out=sys.stdout, types=types,
+            messages,
+            EmbeddedScorer(),
+            as_json=args.json,
+            include_text=False,
+            out=sys.stdout,
+            types=types,
         )
     )
+    alerts = sum(v for k, v in stats.items() if k.startswith("events_") and "window" not in k)
     print(
         f"\n{stats.get('accepted', 0)} messages, {stats.get('windows_scored', 0)} windows "
-        f"scored, {sum(v for k, v in stats.items() if k.startswith('events_') and 'window' not in k)}"
-        " alerts and summaries.",
+        f"scored, {alerts} alerts and summaries.",
     )
     return 0
 
@@ -390,8 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--output", "-o", required=True, help="output JSONL file, or - for stdout")
     a.add_argument("--rejects", help="write rejected records (line, reason, ids; no text) here")
     a.add_argument("--strict", action="store_true", help="exit 2 if anything was rejected")
-    a.add_argument("--trajectory-tolerance", type=float, default=0.25,
-                   help="|late - early| below this many levels is 'unchanged' (default 0.25)")
+    a.add_argument(
+        "--trajectory-tolerance",
+        type=float,
+        default=0.25,
+        help="|late - early| below this many levels is 'unchanged' (default 0.25)",
+    )
     a.add_argument("--concurrency", type=int, default=4, help="conversations scored at once (LLM)")
     _add_scorer_args(a)
     a.set_defaults(func=cmd_analyze)
@@ -400,17 +433,29 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("input", help="JSONL of transcripts or of single messages, or - for stdin")
     r.add_argument("--json", action="store_true", help="print events as JSONL")
     r.add_argument("--events", help="comma-separated event types to print (default: all)")
-    r.add_argument("--include-text", action="store_true",
-                   help="allow short message excerpts in feedback (off by default: privacy)")
+    r.add_argument(
+        "--include-text",
+        action="store_true",
+        help="allow short message excerpts in feedback (off by default: privacy)",
+    )
     r.add_argument("--strict", action="store_true", help="exit 2 if anything was rejected")
-    r.add_argument("--store", help="state store URL: memory://, sqlite:///path/state.db, "
-                   "redis://host:port/db (state survives restarts; re-delivered messages are "
-                   "absorbed)")
-    r.add_argument("--max-pairs", type=int, default=None,
-                   help="keep at most this many pairs in memory; idle ones go to the store")
-    r.add_argument("--keep-open", action="store_true",
-                   help="do not end sessions at the end of the input (resume them later with "
-                   "--store)")
+    r.add_argument(
+        "--store",
+        help="state store URL: memory://, sqlite:///path/state.db, "
+        "redis://host:port/db (state survives restarts; re-delivered messages are "
+        "absorbed)",
+    )
+    r.add_argument(
+        "--max-pairs",
+        type=int,
+        default=None,
+        help="keep at most this many pairs in memory; idle ones go to the store",
+    )
+    r.add_argument(
+        "--keep-open",
+        action="store_true",
+        help="do not end sessions at the end of the input (resume them later with --store)",
+    )
     _add_scorer_args(r)
     r.set_defaults(func=cmd_replay)
 

@@ -1,9 +1,9 @@
 """Test doubles for users' own tests (and ours): a scripted scorer and an event collector.
 
-    from alliance_monitor.testing import StaticScorer, EventCollector
-    monitor = Monitor(scorer=StaticScorer(overall=4.0))
-    collector = EventCollector()
-    monitor.on(collector)
+from alliance_monitor.testing import StaticScorer, EventCollector
+monitor = Monitor(scorer=StaticScorer(overall=4.0))
+collector = EventCollector()
+monitor.on(collector)
 """
 
 from __future__ import annotations
@@ -58,16 +58,14 @@ class StaticScorer(SyncScorer):
         }
         reason = self._fail(request) if self._fail else None
         if reason:
-            return WindowScore(status="unscored", reason=reason, **common)  # type: ignore[arg-type]
+            return WindowScore(status="unscored", reason=reason, **common)
         lvl = self._level(request) if callable(self._level) else self._level
         constructs = {c: float(lvl) for ids in CONSTRUCTS.values() for c in ids}
         patterns = tuple(
             MessagePattern(
                 id=m.id,
                 passive=self._passive(m.text) if callable(self._passive) else self._passive,
-                directive=self._directive(m.text)
-                if callable(self._directive)
-                else self._directive,
+                directive=self._directive(m.text) if callable(self._directive) else self._directive,
             )
             for m in msgs
             if m.role is Role.COUNSELOR
@@ -80,7 +78,7 @@ class StaticScorer(SyncScorer):
             evidence=ids,
             construct_evidence={c: ids for c in constructs},
             messages=patterns,
-            **common,  # type: ignore[arg-type]
+            **common,
         )
 
 

@@ -19,6 +19,7 @@ import tracemalloc
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 
 from alliance_monitor import Monitor, parse_message
 from alliance_monitor._batch import analyze_transcript
@@ -80,7 +81,7 @@ async def _ingest_latency(msgs: list[dict[str, object]]) -> tuple[list[float], l
             t = time.perf_counter_ns()
             await monitor.ingest(m)
             lat.append((time.perf_counter_ns() - t) / 1e3)
-            await anyio.sleep(0)  # let the scoring task run between messages, as live traffic would
+            await anyio.lowlevel.checkpoint()  # let the scoring task run between messages, as live traffic would
         await monitor.flush()
     return lat, floor
 
@@ -105,8 +106,15 @@ def bench_memory(n_conv: int, per_conv: int, lines: list[str]) -> dict[str, floa
                     src = texts[k % len(texts)]
                     k += 1
                     text_bytes += len(src["text"].encode())
-                    await monitor.ingest({"conversation_id": f"conv-{c}", "id": f"{c}:{i}",
-                                          "role": src["role"], "text": src["text"], "ts": float(i)})
+                    await monitor.ingest(
+                        {
+                            "conversation_id": f"conv-{c}",
+                            "id": f"{c}:{i}",
+                            "role": src["role"],
+                            "text": src["text"],
+                            "ts": float(i),
+                        }
+                    )
             await monitor.flush()
             gc.collect()
             used = tracemalloc.get_traced_memory()[0] - base
@@ -114,7 +122,10 @@ def bench_memory(n_conv: int, per_conv: int, lines: list[str]) -> dict[str, floa
             return used, text_bytes
 
     used, text_bytes = anyio.run(run)
-    return {"bytes_per_conversation": used / n_conv, "text_bytes_per_conversation": text_bytes / n_conv}
+    return {
+        "bytes_per_conversation": used / n_conv,
+        "text_bytes_per_conversation": text_bytes / n_conv,
+    }
 
 
 def main() -> None:
@@ -129,28 +140,53 @@ def main() -> None:
     print(f"alliance-monitor core benchmarks ({pinned}; python {sys.version.split()[0]})")
 
     a = bench_analyze(lines, args.repeat)
-    print("\n1. analyze, embedded scorer, on", args.data.name, f"({a['messages']:.0f} messages, best of {args.repeat})")
-    print(f"   analyze:                      {a['analyze_msgs_per_s']:>10,.0f} messages/s   (target >= 20,000)")
+    print(
+        "\n1. analyze, embedded scorer, on",
+        args.data.name,
+        f"({a['messages']:.0f} messages, best of {args.repeat})",
+    )
+    print(
+        f"   analyze:                      {a['analyze_msgs_per_s']:>10,.0f} messages/s   (target >= 20,000)"
+    )
     print(f"   floor (json.loads + dumps):   {a['json_floor_msgs_per_s']:>10,.0f} messages/s")
-    print(f"   ratio analyze / floor:        {a['analyze_msgs_per_s'] / a['json_floor_msgs_per_s']:>10.3f}")
+    print(
+        f"   ratio analyze / floor:        {a['analyze_msgs_per_s'] / a['json_floor_msgs_per_s']:>10.3f}"
+    )
 
     msgs: list[dict[str, object]] = []
     for line in lines:
         d = json.loads(line)
         for m in d["messages"]:
-            msgs.append({**{k: m[k] for k in ("id", "role", "text", "ts")}, "conversation_id": d["conversation_id"]})
+            msgs.append(
+                {
+                    **{k: m[k] for k in ("id", "role", "text", "ts")},
+                    "conversation_id": d["conversation_id"],
+                }
+            )
     lat, floor = anyio.run(_ingest_latency, msgs)
-    print(f"\n2. live ingest latency per message ({len(lat)} messages; scoring runs off the ingest path)")
-    print(f"   Monitor.ingest   p50 {pct(lat, 50):7.1f} us   p99 {pct(lat, 99):7.1f} us   max {max(lat):8.1f} us   (target p99 < 1000 us)")
+    print(
+        f"\n2. live ingest latency per message ({len(lat)} messages; scoring runs off the ingest path)"
+    )
+    print(
+        f"   Monitor.ingest   p50 {pct(lat, 50):7.1f} us   p99 {pct(lat, 99):7.1f} us   max {max(lat):8.1f} us   (target p99 < 1000 us)"
+    )
     print(f"   floor (validate) p50 {pct(floor, 50):7.1f} us   p99 {pct(floor, 99):7.1f} us")
-    print(f"   ratio p99 ingest / p99 floor: {pct(lat, 99) / pct(floor, 99):.2f}; mean {statistics.mean(lat):.1f} us")
+    print(
+        f"   ratio p99 ingest / p99 floor: {pct(lat, 99) / pct(floor, 99):.2f}; mean {statistics.mean(lat):.1f} us"
+    )
 
     mem = bench_memory(args.conversations, args.messages_per_conversation, lines)
-    print(f"\n3. memory per active conversation ({args.conversations:,} conversations, "
-          f"{args.messages_per_conversation} messages each, tracemalloc)")
-    print(f"   per conversation:             {mem['bytes_per_conversation'] / 1024:8.1f} KiB   (target <= 16 KiB)")
+    print(
+        f"\n3. memory per active conversation ({args.conversations:,} conversations, "
+        f"{args.messages_per_conversation} messages each, tracemalloc)"
+    )
+    print(
+        f"   per conversation:             {mem['bytes_per_conversation'] / 1024:8.1f} KiB   (target <= 16 KiB)"
+    )
     print(f"   floor (raw UTF-8 text held):  {mem['text_bytes_per_conversation'] / 1024:8.1f} KiB")
-    print(f"   ratio:                        {mem['bytes_per_conversation'] / mem['text_bytes_per_conversation']:8.2f}")
+    print(
+        f"   ratio:                        {mem['bytes_per_conversation'] / mem['text_bytes_per_conversation']:8.2f}"
+    )
 
 
 if __name__ == "__main__":

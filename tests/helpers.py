@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+
 def msg(
     conv: str, i: int, role: str, text: str = "hello there", ts: float | None = None, **kw: Any
 ) -> dict[str, Any]:
@@ -18,4 +19,6 @@ def msg(
 
 
 def alternating(conv: str, n: int, start: int = 0, **kw: Any) -> list[dict[str, Any]]:
-    return [msg(conv, i, "counselor" if i % 2 == 0 else "client", **kw) for i in range(start, start + n)]
+    return [
+        msg(conv, i, "counselor" if i % 2 == 0 else "client", **kw) for i in range(start, start + n)
+    ]

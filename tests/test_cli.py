@@ -44,8 +44,14 @@ def check_record(rec: dict[str, object], n_counselor: int) -> None:
 
 
 def test_analyze_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    inp = write_jsonl(tmp_path / "in.jsonl", [transcript("long", 40), transcript("short", 3),
-                                              {"conversation_id": "empty", "messages": []}])
+    inp = write_jsonl(
+        tmp_path / "in.jsonl",
+        [
+            transcript("long", 40),
+            transcript("short", 3),
+            {"conversation_id": "empty", "messages": []},
+        ],
+    )
     out = tmp_path / "out.jsonl"
     assert main(["analyze", str(inp), "--output", str(out)]) == 0
     recs = [json.loads(line) for line in out.read_text().splitlines()]
@@ -58,19 +64,24 @@ def test_analyze_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert recs[2]["phase_convention"] == "no_scores" and recs[2]["alliance"]["overall"] == 3.0
 
 
-def test_analyze_rejects_bad_input_without_losing_the_rest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_analyze_rejects_bad_input_without_losing_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = transcript("ok", 10)
     bad_msgs = transcript("partly", 6)
     bad_msgs["messages"][1]["role"] = "SECRET-ROLE-991"  # type: ignore[index]
     bad_msgs["messages"][2]["text"] = ""  # type: ignore[index]
-    inp = write_jsonl(tmp_path / "in.jsonl", [good, "{not json SECRET-991", bad_msgs, [1, 2], {"messages": []}])
+    inp = write_jsonl(
+        tmp_path / "in.jsonl", [good, "{not json SECRET-991", bad_msgs, [1, 2], {"messages": []}]
+    )
     out, rej = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
     assert main(["analyze", str(inp), "-o", str(out), "--rejects", str(rej)]) == 0
     recs = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["conversation_id"] for r in recs] == ["ok", "partly"]
     rejects = [json.loads(line) for line in rej.read_text().splitlines()]
     assert sorted(r["reason"] for r in rejects) == sorted(
-        ["invalid_json", "bad_role", "empty_text", "invalid_schema", "invalid_schema"])
+        ["invalid_json", "bad_role", "empty_text", "invalid_schema", "invalid_schema"]
+    )
     err = capsys.readouterr().err
     assert "rejected 5" in err and "SECRET-991" not in err and "SECRET-991" not in rej.read_text()
     assert main(["analyze", str(inp), "-o", str(out), "--strict"]) == 2
@@ -127,8 +138,14 @@ def test_demo_shows_the_four_stories(capsys: pytest.CaptureFixture[str]) -> None
     assert holding and not any("PATTERN" in line or "DECLINED" in line for line in holding)
 
 
-@pytest.mark.skipif(shutil.which("alliance-monitor") is None and not Path(sys.executable).with_name("alliance-monitor").exists(), reason="entry point not installed")
+@pytest.mark.skipif(
+    shutil.which("alliance-monitor") is None
+    and not Path(sys.executable).with_name("alliance-monitor").exists(),
+    reason="entry point not installed",
+)
 def test_installed_entry_point(tmp_path: Path) -> None:
-    exe = shutil.which("alliance-monitor") or str(Path(sys.executable).with_name("alliance-monitor"))
+    exe = shutil.which("alliance-monitor") or str(
+        Path(sys.executable).with_name("alliance-monitor")
+    )
     res = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
     assert res.stdout.startswith("alliance-monitor ")

@@ -50,8 +50,13 @@ def test_window_closes_after_max_exchanges() -> None:
 
 def test_consecutive_same_role_messages_are_one_turn() -> None:
     core = MonitorCore(window=WindowPolicy(max_exchanges=1), safety=False)
-    seq = [msg("c", 0, "counselor"), msg("c", 1, "counselor"), msg("c", 2, "client"),
-           msg("c", 3, "client"), msg("c", 4, "counselor")]
+    seq = [
+        msg("c", 0, "counselor"),
+        msg("c", 1, "counselor"),
+        msg("c", 2, "client"),
+        msg("c", 3, "client"),
+        msg("c", 4, "counselor"),
+    ]
     work = [w for m in seq for w in core.ingest(m).work]
     assert len(work) == 1 and [m.id for m in work[0].messages] == ["c:0", "c:1", "c:2", "c:3"]
 
@@ -133,13 +138,28 @@ def test_platform_sequence_orders_over_timestamps() -> None:
     ("bad", "reason"),
     [
         ({"conversation_id": "c", "id": "1", "role": "boss", "text": "t", "ts": 1}, "bad_role"),
-        ({"conversation_id": "c", "id": "1", "role": "client", "text": "\u200b ", "ts": 1}, "empty_text"),
-        ({"conversation_id": "c", "id": "1", "role": "client", "text": "t", "ts": "x"}, "bad_timestamp"),
-        ({"conversation_id": "c", "id": "1", "role": "client", "text": "t", "ts": float("nan")}, "bad_timestamp"),
-        ({"conversation_id": "c", "id": "1", "role": "client", "text": "t", "ts": True}, "bad_timestamp"),
+        (
+            {"conversation_id": "c", "id": "1", "role": "client", "text": "\u200b ", "ts": 1},
+            "empty_text",
+        ),
+        (
+            {"conversation_id": "c", "id": "1", "role": "client", "text": "t", "ts": "x"},
+            "bad_timestamp",
+        ),
+        (
+            {"conversation_id": "c", "id": "1", "role": "client", "text": "t", "ts": float("nan")},
+            "bad_timestamp",
+        ),
+        (
+            {"conversation_id": "c", "id": "1", "role": "client", "text": "t", "ts": True},
+            "bad_timestamp",
+        ),
         ({"conversation_id": "", "id": "1", "role": "client", "text": "t", "ts": 1}, "bad_id"),
         ({"id": "1", "role": "client", "text": "t", "ts": 1}, "missing_field"),
-        ({"conversation_id": "c", "id": "1", "role": "client", "text": 7, "ts": 1}, "invalid_schema"),
+        (
+            {"conversation_id": "c", "id": "1", "role": "client", "text": 7, "ts": 1},
+            "invalid_schema",
+        ),
     ],
 )
 def test_invalid_input_rejected_with_reason_and_counted(bad: dict[str, Any], reason: str) -> None:
@@ -190,18 +210,30 @@ def test_decline_needs_confirmation() -> None:
     # Baseline 4.5, one noisy window at 2.5, then back: no decline.
     levels = [4.5, 4.5, 2.5, 4.4, 4.5, 4.4]
     core = MonitorCore(safety=False)
-    events = drive(core, alternating("c", 12 * len(levels)), StaticScorer(lambda r: levels[min(r.window_index, len(levels) - 1)]))
+    events = drive(
+        core,
+        alternating("c", 12 * len(levels)),
+        StaticScorer(lambda r: levels[min(r.window_index, len(levels) - 1)]),
+    )
     assert not [e for e in events if e.type == EventType.ALLIANCE_DECLINED]
 
 
 def test_decline_fires_once_per_dimension_when_confirmed() -> None:
     levels = [4.5, 4.4, 3.2, 3.1, 3.0, 3.0]
     core = MonitorCore(safety=False)
-    events = drive(core, alternating("c", 12 * len(levels)), StaticScorer(lambda r: levels[min(r.window_index, len(levels) - 1)]))
+    events = drive(
+        core,
+        alternating("c", 12 * len(levels)),
+        StaticScorer(lambda r: levels[min(r.window_index, len(levels) - 1)]),
+    )
     declines = [e for e in events if e.type == EventType.ALLIANCE_DECLINED]
     assert sorted(e.dimension for e in declines) == ["bond", "goal", "overall", "task"]
     d = declines[0]
-    assert d.windows == (2, 3) and d.from_level == pytest.approx(4.5) and d.to_level == pytest.approx(3.15)
+    assert (
+        d.windows == (2, 3)
+        and d.from_level == pytest.approx(4.5)
+        and d.to_level == pytest.approx(3.15)
+    )
     assert d.reference == "baseline"
     assert d.feedback is not None and d.feedback.dimension == d.dimension
 
@@ -209,7 +241,11 @@ def test_decline_fires_once_per_dimension_when_confirmed() -> None:
 def test_decline_rearms_after_recovery() -> None:
     levels = [4.5, 4.5, 3.0, 3.0, 4.5, 4.5, 3.0, 3.0]
     core = MonitorCore(safety=False, decline=DeclinePolicy(dimensions=("overall",)))
-    events = drive(core, alternating("c", 12 * len(levels)), StaticScorer(lambda r: levels[min(r.window_index, len(levels) - 1)]))
+    events = drive(
+        core,
+        alternating("c", 12 * len(levels)),
+        StaticScorer(lambda r: levels[min(r.window_index, len(levels) - 1)]),
+    )
     assert len([e for e in events if e.type == EventType.ALLIANCE_DECLINED]) == 2
 
 
@@ -223,7 +259,15 @@ def test_low_alliance_event() -> None:
 def test_pattern_events_are_rates_with_specific_feedback() -> None:
     core = MonitorCore(safety=False)
     scorer = StaticScorer(3.0, passive=lambda t: 0.9 if t == "ok" else 0.1)
-    msgs = [msg("c", i, "counselor" if i % 2 == 0 else "client", "ok" if i % 2 == 0 and i < 12 else "tell me more about that") for i in range(24)]
+    msgs = [
+        msg(
+            "c",
+            i,
+            "counselor" if i % 2 == 0 else "client",
+            "ok" if i % 2 == 0 and i < 12 else "tell me more about that",
+        )
+        for i in range(24)
+    ]
     events = drive(core, msgs, scorer)
     pats = [e for e in events if e.type == EventType.PASSIVE_PATTERN]
     assert len(pats) == 1
@@ -237,7 +281,10 @@ def test_pattern_events_are_rates_with_specific_feedback() -> None:
 def test_feedback_quotes_only_when_text_opted_in() -> None:
     for include in (False, True):
         core = MonitorCore(safety=False, include_text=include)
-        msgs = [msg("c", i, "counselor" if i % 2 == 0 else "client", "ok" if i % 2 == 0 else "x") for i in range(12)]
+        msgs = [
+            msg("c", i, "counselor" if i % 2 == 0 else "client", "ok" if i % 2 == 0 else "x")
+            for i in range(12)
+        ]
         events = drive(core, msgs, StaticScorer(3.0, passive=0.9))
         (p,) = [e for e in events if e.type == EventType.PASSIVE_PATTERN]
         assert bool(p.feedback.quotes) is include
@@ -255,13 +302,17 @@ def test_session_ends_on_idle_gap_and_new_session_id() -> None:
     out = core.ingest(msg("c", 50, "client", ts=1010.0, session_id="s2"))
     for req in out.work:
         out.events.extend(core.apply(StaticScorer(3.0).score_sync(req), req))
-    assert [e.end_reason for e in out.events if e.type == EventType.SESSION_SUMMARY] == ["new_session"]
+    assert [e.end_reason for e in out.events if e.type == EventType.SESSION_SUMMARY] == [
+        "new_session"
+    ]
 
 
 def test_session_summary_phases_and_trajectory() -> None:
     levels = [4.5, 4.0, 3.5, 3.0, 2.5, 2.0]
     core = MonitorCore(safety=False)
-    events = drive(core, alternating("c", 72), StaticScorer(lambda r: levels[min(r.window_index, 5)]))
+    events = drive(
+        core, alternating("c", 72), StaticScorer(lambda r: levels[min(r.window_index, 5)])
+    )
     (s,) = [e for e in events if e.type == EventType.SESSION_SUMMARY]
     assert s.phases.early.overall == pytest.approx(4.25)
     assert s.phases.middle.overall == pytest.approx(3.25)

@@ -55,8 +55,13 @@ class CoreMachine(RuleBasedStateMachine):
     def ingest(self, conv: str, role: str, text: str, jitter: float) -> None:
         self.n += 1
         self.clock[conv] += 1.0
-        m = {"conversation_id": conv, "id": f"m{self.n}", "role": role, "text": text,
-             "ts": max(0.0, self.clock[conv] + jitter)}
+        m = {
+            "conversation_id": conv,
+            "id": f"m{self.n}",
+            "role": role,
+            "text": text,
+            "ts": max(0.0, self.clock[conv] + jitter),
+        }
         self.submitted += 1
         out = self.core.ingest(m)
         assert out.result is not None
@@ -76,13 +81,23 @@ class CoreMachine(RuleBasedStateMachine):
         assert out.result is not None and out.result.status == "duplicate"
         assert not out.work and not out.events
 
-    @rule(bad=st.sampled_from([
-        {"conversation_id": "a", "id": "x", "role": "nurse", "text": "t", "ts": 1},
-        {"conversation_id": "a", "id": "x", "role": "client", "text": "", "ts": 1},
-        {"conversation_id": "a", "role": "client", "text": "t", "ts": 1},
-        "not an object",
-        {"conversation_id": "a", "id": "x", "role": "client", "text": "t", "ts": float("inf")},
-    ]))
+    @rule(
+        bad=st.sampled_from(
+            [
+                {"conversation_id": "a", "id": "x", "role": "nurse", "text": "t", "ts": 1},
+                {"conversation_id": "a", "id": "x", "role": "client", "text": "", "ts": 1},
+                {"conversation_id": "a", "role": "client", "text": "t", "ts": 1},
+                "not an object",
+                {
+                    "conversation_id": "a",
+                    "id": "x",
+                    "role": "client",
+                    "text": "t",
+                    "ts": float("inf"),
+                },
+            ]
+        )
+    )
     def invalid(self, bad: Any) -> None:
         self.submitted += 1
         out = self.core.ingest(bad)
@@ -132,22 +147,33 @@ class CoreMachine(RuleBasedStateMachine):
 
 TestCoreMachine = CoreMachine.TestCase
 TestCoreMachine.settings = settings(
-    max_examples=150, stateful_step_count=60, deadline=None,
+    max_examples=150,
+    stateful_step_count=60,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(("counselor", "client")), st.text("abc ", min_size=1).filter(str.strip)), max_size=80),
-       st.randoms(use_true_random=False))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(("counselor", "client")), st.text("abc ", min_size=1).filter(str.strip)
+        ),
+        max_size=80,
+    ),
+    st.randoms(use_true_random=False),
+)
 def test_shuffling_within_open_window_never_loses_or_duplicates(
     items: list[tuple[str, str]], rnd: Any
 ) -> None:
     core = MonitorCore(window=WindowPolicy(max_exchanges=3), safety=False)
-    msgs = [{"conversation_id": "p", "id": f"m{i}", "role": r, "text": t or "x", "ts": float(i)}
-            for i, (r, t) in enumerate(items)]
+    msgs = [
+        {"conversation_id": "p", "id": f"m{i}", "role": r, "text": t or "x", "ts": float(i)}
+        for i, (r, t) in enumerate(items)
+    ]
     # Reorder inside blocks of 3: late arrivals within a window's span.
-    blocks = [msgs[i:i + 3] for i in range(0, len(msgs), 3)]
+    blocks = [msgs[i : i + 3] for i in range(0, len(msgs), 3)]
     for b in blocks:
         rnd.shuffle(b)
     seen: list[str] = []

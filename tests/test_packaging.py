@@ -33,8 +33,18 @@ def test_editable_install_finds_adapters_and_prompts() -> None:
 @pytest.mark.slow
 def test_wheel_contains_prompts_and_adapters(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
     )
     (wheel,) = tmp_path.glob("alliance_monitor-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -55,8 +65,14 @@ def test_wheel_contains_prompts_and_adapters(tmp_path: Path) -> None:
         "print(sorted(p.name for p in r.files('alliance_monitor.prompts').iterdir() "
         "if p.name.endswith('.md')))"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                         text=True, cwd=tmp_path, env={"PYTHONPATH": str(site)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site)},
+    )
     first, second = out.stdout.splitlines()
     assert first.startswith(str(site))
     assert ".md" in second

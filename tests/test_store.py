@@ -17,7 +17,6 @@ import pytest
 from helpers import alternating
 
 from alliance_monitor import Monitor, WindowRequest
-from alliance_monitor._events import EventType
 from alliance_monitor.store import MemoryStore, SQLiteStore, StateStore, open_store
 from alliance_monitor.testing import EventCollector, StaticScorer
 
@@ -34,10 +33,17 @@ def traffic(n_pairs: int = 4, n: int = 70) -> list[dict[str, Any]]:
     return rows
 
 
-async def run(store: StateStore | None, msgs: list[dict[str, Any]], end: bool = True, **kw: Any) -> tuple[EventCollector, Monitor]:
+async def run(
+    store: StateStore | None, msgs: list[dict[str, Any]], end: bool = True, **kw: Any
+) -> tuple[EventCollector, Monitor]:
     col = EventCollector()
-    m = Monitor(scorer=StaticScorer(level, passive=0.8), overload="wait", store=store,
-                idle_check_interval=None, **kw)
+    m = Monitor(
+        scorer=StaticScorer(level, passive=0.8),
+        overload="wait",
+        store=store,
+        idle_check_interval=None,
+        **kw,
+    )
     async with m:
         m.on(col)
         for x in msgs:
@@ -126,9 +132,13 @@ def test_kill_9_mid_stream_many_times_loses_nothing(tmp_path: Path) -> None:
     kills = 0
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for _attempt in range(40):
-        proc = subprocess.Popen([sys.executable, str(script), str(db), str(inp), str(events)],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                env=env)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(db), str(inp), str(events)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
         assert proc.stdout is not None
         target = rnd.randint(5, 60)
         seen = 0

@@ -18,14 +18,14 @@ def open_store(url: str) -> StateStore:
     if parsed.scheme == "memory":
         return MemoryStore()
     if parsed.scheme == "sqlite":
-        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else parsed.path
+        # sqlite:///relative/path.db or sqlite:////absolute/path.db (SQLAlchemy's convention)
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
         if not path:
             raise ConfigError("sqlite store URL needs a path: sqlite:///path/state.db")
-        if url.startswith("sqlite:////"):
-            path = "/" + path.lstrip("/")
         return SQLiteStore(path)
     if parsed.scheme in ("redis", "rediss", "unix"):
         from ._redis import RedisStore  # optional dependency, imported on use
 
-        return RedisStore(url)
+        store: StateStore = RedisStore(url)
+        return store
     raise ConfigError(f"unknown store URL scheme {parsed.scheme!r} (memory, sqlite, redis)")

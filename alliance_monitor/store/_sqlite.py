@@ -114,9 +114,7 @@ class SQLiteStore(StateStore):
                         b.pending_put,
                     )
                 if b.pending_del:
-                    db.executemany(
-                        "DELETE FROM pending WHERE conv = ? AND win = ?", b.pending_del
-                    )
+                    db.executemany("DELETE FROM pending WHERE conv = ? AND win = ?", b.pending_del)
                 if b.snapshots:
                     rows = [(c, p, s, int(r)) for c, (p, s, r) in b.snapshots.items()]
                     db.executemany(
