@@ -45,6 +45,8 @@ EventHandler = Callable[[Event], Awaitable[None] | None]
 
 _log = structlog.get_logger("alliance_monitor")
 
+_EPOCH_2000 = 946_684_800.0
+
 #: Hard cap on the messages of one merged window; older ones are dropped from scoring (counted).
 _MERGE_CAP_FACTOR = 4
 
@@ -153,6 +155,7 @@ class Monitor:
         store: StateStore | None = None,
         max_pairs: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if scorer is None:
             from .scoring._embedded import EmbeddedScorer
@@ -191,6 +194,10 @@ class Monitor:
         self._restoring: dict[str, anyio.Event] = {}
         self._absent: set[str] = set()  # pairs the store has no record of (bounded below)
         self.recovery_seconds = 0.0
+        self._wall = wall_clock
+        self._skew_n = 0
+        self._skew_ewma = 0.0
+        self._skew_max = 0.0
         #: Evicted pairs whose session is still open -> their last activity (clock time).
         self._evicted_open: dict[str, float] = {}
 
@@ -344,6 +351,8 @@ class Monitor:
                 await self._ensure_loaded(conv_id)
         out = self.core.ingest(message, self._clock())
         assert out.result is not None
+        if out.message is not None and out.message.ts > _EPOCH_2000:
+            self._note_skew(self._wall() - out.message.ts)
         if out.result.status == "rejected":
             _log.info(
                 "alliance_monitor.message_rejected",
@@ -435,6 +444,13 @@ class Monitor:
         if self._committer is not None:
             await self._committer.barrier()
 
+    def _note_skew(self, skew: float) -> None:
+        # Host clock minus platform timestamp, for timestamps that look like Unix epochs. Large
+        # or negative values point at clock skew (ordering then relies on `seq` where present).
+        self._skew_n += 1
+        self._skew_max = max(self._skew_max, abs(skew))
+        self._skew_ewma = skew if self._skew_n == 1 else 0.99 * self._skew_ewma + 0.01 * skew
+
     def forget_pairs(self, predicate: Callable[[str], bool]) -> int:
         """Drop in-memory state of matching pairs without writing it (it is reloaded from the
         store on next use). Scale-out workers call this when they take over a shard another
@@ -454,6 +470,9 @@ class Monitor:
     def stats(self) -> dict[str, Any]:
         s = self.core.stats()
         s["pending_pairs"] = len(self._pending)
+        if self._skew_n:
+            s["clock_skew_seconds_ewma"] = round(self._skew_ewma, 3)
+            s["clock_skew_seconds_max_abs"] = round(self._skew_max, 3)
         s["scoring_inflight"] = len(self._inflight)
         return s
 

@@ -173,3 +173,12 @@ async def test_idle_sweeper_ends_sessions_on_wall_clock() -> None:
             while not col.of(EventType.SESSION_SUMMARY):
                 await anyio.sleep(0.01)
     assert col.of(EventType.SESSION_SUMMARY)[0].end_reason == "idle"
+
+
+async def test_clock_skew_is_measured() -> None:
+    async with Monitor(scorer=StaticScorer(), wall_clock=lambda: 1_700_000_100.0) as m:
+        for i, x in enumerate(alternating("c", 4)):
+            x["ts"] = 1_700_000_000.0 + i
+            await m.ingest(x)
+    s = m.stats()
+    assert 96 <= s["clock_skew_seconds_ewma"] <= 100 and s["clock_skew_seconds_max_abs"] == 100.0
