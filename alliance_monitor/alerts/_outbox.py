@@ -1,0 +1,328 @@
+"""The durable alert outbox: one SQLite row per (alert id, endpoint).
+
+Durability: WAL journal with ``synchronous=FULL``, so a committed alert survives a process
+crash *and* a power loss (the WAL is fsynced on every commit). An alert is committed here before
+`AlertDispatcher.submit` returns, and marked delivered only after a 2xx answer; a crash between
+the answer and the commit re-sends it after restart (at-least-once: receivers de-duplicate on
+the ``webhook-id``). Attempt outcomes (delivered, retry, failed) are committed without their own
+fsync: a power loss can undo the latest of them, which again only means another attempt.
+With ``path=None`` the outbox is an in-memory database: nothing survives the process.
+
+Row statuses::
+
+    held ──(digest flush)──> digested          (the digest row carries them)
+    pending ──2xx──> delivered
+       │ └──(retries exhausted)──> failed       (kept and counted, never expired)
+       └──(endpoint answered 410)──> disabled   (kept; re-queued if the endpoint is re-enabled)
+
+Rows hold the exact body to send (thin payloads; message text only if the deployment opted in)
+and, for failures, an error *code* (``http_503``, ``timeout``...), never a response body.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["Outbox", "OutboxRow"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id        TEXT NOT NULL,
+    endpoint        TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    severity        TEXT NOT NULL,
+    priority        INTEGER NOT NULL,
+    payload         BLOB NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    created_at      REAL NOT NULL,
+    updated_at      REAL NOT NULL,
+    last_error      TEXT,
+    last_status     INTEGER,
+    digest_id       TEXT,
+    PRIMARY KEY (alert_id, endpoint)
+);
+CREATE INDEX IF NOT EXISTS alerts_due ON alerts (status, next_attempt_at);
+CREATE TABLE IF NOT EXISTS cooldowns (
+    key      TEXT PRIMARY KEY,
+    last_at  REAL NOT NULL,
+    rank     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS endpoints (
+    name        TEXT PRIMARY KEY,
+    disabled_at REAL,
+    reason      TEXT
+);
+"""
+_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    alert_id: str
+    endpoint: str
+    event_type: str
+    severity: str
+    priority: int
+    payload: bytes
+    status: str
+    attempts: int
+    next_attempt_at: float
+    created_at: float
+    last_error: str | None = None
+    last_status: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.alert_id, self.endpoint)
+
+
+_COLUMNS = (
+    "alert_id, endpoint, event_type, severity, priority, payload, status, attempts, "
+    "next_attempt_at, created_at, last_error, last_status"
+)
+
+
+def _row(values: Sequence[object]) -> OutboxRow:
+    return OutboxRow(*values)  # type: ignore[arg-type]
+
+
+class Outbox:
+    """SQLite-backed outbox. Used from one thread (the event loop); every write is one
+    transaction."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._db = sqlite3.connect(
+            path or ":memory:", isolation_level=None, check_same_thread=False
+        )
+        if path is not None:
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":  # pragma: no cover - e.g. a read-only medium
+                raise sqlite3.OperationalError("alert outbox: cannot enable WAL journal")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={_VERSION}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def insert(
+        self, rows: Iterable[OutboxRow], cooldown: tuple[str, float, int] | None = None
+    ) -> int:
+        """Insert new rows (existing (id, endpoint) pairs are left alone) and record the
+        cooldown, in one transaction. Returns the number of rows inserted."""
+        with self._tx() as db:
+            before = db.total_changes
+            db.executemany(
+                f"INSERT OR IGNORE INTO alerts ({_COLUMNS}, updated_at, digest_id) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)",
+                [(*_values(r), r.created_at) for r in rows],
+            )
+            inserted = db.total_changes - before
+            if cooldown is not None and inserted:
+                db.execute(
+                    "INSERT INTO cooldowns (key, last_at, rank) VALUES (?,?,?) "
+                    "ON CONFLICT(key) DO UPDATE SET last_at=excluded.last_at, rank=excluded.rank",
+                    cooldown,
+                )
+        return inserted
+
+    def mark(
+        self,
+        key: tuple[str, str],
+        *,
+        status: str,
+        attempts: int,
+        now: float,
+        next_attempt_at: float | None = None,
+        error: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        """Record an attempt's outcome. Not fsynced on its own (``synchronous=NORMAL`` for this
+        transaction): on power loss the mark can be lost, which only means one more attempt
+        (at-least-once); the next fully synced commit makes it durable too."""
+        with self._tx(durable=False) as db:
+            db.execute(
+                "UPDATE alerts SET status=?, attempts=?, updated_at=?, "
+                "next_attempt_at=COALESCE(?, next_attempt_at), last_error=?, last_status=? "
+                "WHERE alert_id=? AND endpoint=?",
+                (status, attempts, now, next_attempt_at, error, http_status, *key),
+            )
+
+    def disable_endpoint(self, name: str, now: float, reason: str) -> int:
+        """Mark the endpoint disabled and park its pending/held rows as ``disabled``."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO endpoints (name, disabled_at, reason) VALUES (?,?,?) ON CONFLICT(name)"
+                " DO UPDATE SET disabled_at=excluded.disabled_at, reason=excluded.reason",
+                (name, now, reason),
+            )
+            cur = db.execute(
+                "UPDATE alerts SET status='disabled', updated_at=?, last_error=? "
+                "WHERE endpoint=? AND status IN ('pending', 'held')",
+                (now, reason, name),
+            )
+            return cur.rowcount
+
+    def enable_endpoint(self, name: str, now: float) -> int:
+        """Clear the disabled mark and re-queue the endpoint's ``disabled`` rows."""
+        with self._tx() as db:
+            db.execute("DELETE FROM endpoints WHERE name=?", (name,))
+            cur = db.execute(
+                "UPDATE alerts SET status='pending', attempts=0, next_attempt_at=?, updated_at=? "
+                "WHERE endpoint=? AND status='disabled'",
+                (now, now, name),
+            )
+            return cur.rowcount
+
+    def add_digest(self, digest: OutboxRow, members: Sequence[tuple[str, str]]) -> None:
+        """Insert a digest row and mark its member rows ``digested``, atomically."""
+        with self._tx() as db:
+            db.execute(
+                f"INSERT OR IGNORE INTO alerts ({_COLUMNS}, updated_at, digest_id) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)",
+                (*_values(digest), digest.created_at),
+            )
+            db.executemany(
+                "UPDATE alerts SET status='digested', digest_id=?, updated_at=? "
+                "WHERE alert_id=? AND endpoint=? AND status='held'",
+                [(digest.alert_id, digest.created_at, *m) for m in members],
+            )
+
+    def requeue_failed(self, endpoint: str | None, now: float) -> int:
+        """Give failed rows (all, or one endpoint's) a fresh retry schedule."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE alerts SET status='pending', attempts=0, next_attempt_at=?, updated_at=? "
+                "WHERE status='failed' AND (? IS NULL OR endpoint=?)",
+                (now, now, endpoint, endpoint),
+            )
+            return cur.rowcount
+
+    def purge(self, before: float) -> int:
+        """Delete delivered and digested rows last updated before `before`."""
+        with self._tx() as db:
+            cur = db.execute(
+                "DELETE FROM alerts WHERE status IN ('delivered', 'digested') AND updated_at < ?",
+                (before,),
+            )
+            db.execute("DELETE FROM cooldowns WHERE last_at < ?", (before,))
+            return cur.rowcount
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def has_alert(self, alert_id: str) -> bool:
+        cur = self._db.execute("SELECT 1 FROM alerts WHERE alert_id=? LIMIT 1", (alert_id,))
+        return cur.fetchone() is not None
+
+    def due(self, now: float, limit: int, endpoints: Collection[str]) -> list[OutboxRow]:
+        """Pending rows of `endpoints` whose time has come, most severe first."""
+        if not endpoints:
+            return []
+        marks = ",".join("?" * len(endpoints))
+        cur = self._db.execute(
+            f"SELECT {_COLUMNS} FROM alerts WHERE status='pending' AND next_attempt_at<=? "
+            f"AND endpoint IN ({marks}) ORDER BY priority DESC, next_attempt_at LIMIT ?",
+            (now, *endpoints, limit),
+        )
+        return [_row(r) for r in cur.fetchall()]
+
+    def next_due_at(
+        self, endpoints: Collection[str], skip: Collection[tuple[str, str]] = ()
+    ) -> float | None:
+        """When the next pending row of `endpoints` (other than those in `skip`) is due."""
+        if not endpoints:
+            return None
+        marks = ",".join("?" * len(endpoints))
+        cur = self._db.execute(
+            f"SELECT alert_id, endpoint, next_attempt_at FROM alerts WHERE status='pending' "
+            f"AND endpoint IN ({marks}) ORDER BY next_attempt_at LIMIT ?",
+            (*endpoints, len(skip) + 1),
+        )
+        for alert_id, endpoint, at in cur.fetchall():
+            if (alert_id, endpoint) not in skip:
+                return float(at)
+        return None
+
+    def held_since(self) -> dict[str, float]:
+        """For each endpoint with held (digest) rows, when the oldest was held."""
+        cur = self._db.execute(
+            "SELECT endpoint, MIN(created_at) FROM alerts WHERE status='held' GROUP BY endpoint"
+        )
+        return {name: float(at) for name, at in cur.fetchall()}
+
+    def held(self, endpoint: str) -> list[OutboxRow]:
+        cur = self._db.execute(
+            f"SELECT {_COLUMNS} FROM alerts WHERE status='held' AND endpoint=? ORDER BY created_at",
+            (endpoint,),
+        )
+        return [_row(r) for r in cur.fetchall()]
+
+    def counts(self) -> dict[str, int]:
+        cur = self._db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status")
+        return {status: int(n) for status, n in cur.fetchall()}
+
+    def counts_by_endpoint(self, status: str) -> dict[str, int]:
+        cur = self._db.execute(
+            "SELECT endpoint, COUNT(*) FROM alerts WHERE status=? GROUP BY endpoint", (status,)
+        )
+        return {name: int(n) for name, n in cur.fetchall()}
+
+    def rows(self, status: str | None = None) -> list[OutboxRow]:
+        sql = f"SELECT {_COLUMNS} FROM alerts"
+        args: tuple[str, ...] = ()
+        if status is not None:
+            sql += " WHERE status=?"
+            args = (status,)
+        return [_row(r) for r in self._db.execute(sql + " ORDER BY created_at", args).fetchall()]
+
+    def cooldowns(self) -> dict[str, tuple[float, int]]:
+        cur = self._db.execute("SELECT key, last_at, rank FROM cooldowns")
+        return {key: (float(at), int(rank)) for key, at, rank in cur.fetchall()}
+
+    def disabled_endpoints(self) -> dict[str, str]:
+        cur = self._db.execute("SELECT name, reason FROM endpoints WHERE disabled_at IS NOT NULL")
+        return {name: str(reason) for name, reason in cur.fetchall()}
+
+    def integrity_ok(self) -> bool:
+        return bool(self._db.execute("PRAGMA quick_check").fetchone()[0] == "ok")
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _tx(self, *, durable: bool = True) -> _Transaction:
+        return _Transaction(self._db, durable=durable or self.path is None)
+
+
+def _values(r: OutboxRow) -> tuple[object, ...]:
+    return (
+        r.alert_id, r.endpoint, r.event_type, r.severity, r.priority, r.payload, r.status,
+        r.attempts, r.next_attempt_at, r.created_at, r.last_error, r.last_status,
+    )  # fmt: skip
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error)."""
+
+    def __init__(self, db: sqlite3.Connection, *, durable: bool) -> None:
+        self._db = db
+        self._durable = durable
+
+    def __enter__(self) -> sqlite3.Connection:
+        if not self._durable:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        finally:
+            if not self._durable:
+                self._db.execute("PRAGMA synchronous=FULL")
