@@ -5,6 +5,7 @@
     ├── ConfigError             a setting or configuration file is wrong
     ├── MonitorClosed           the monitor is not running (used outside `async with`)
     ├── StoreError              the state store failed; the message was NOT accepted
+    ├── WebhookVerificationError  (alerts) a received webhook failed verification
     └── ScoringError            a scorer could not produce a valid score
         └── ScorerUnavailable   the scorer's backend cannot be reached
 

@@ -9,6 +9,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -294,6 +295,7 @@ async def _replay(
     store: str | None = None,
     max_pairs: int | None = None,
     end_sessions: bool = True,
+    alerts: _AlertOptions | None = None,
 ) -> dict[str, Any]:
     from ._monitor import Monitor
     from .store import open_store
@@ -317,20 +319,66 @@ async def _replay(
         out.flush()
 
     progress = _Progress("replay", len(messages))
-    async with monitor:
+    async with AsyncExitStack() as stack:
+        dispatcher = await stack.enter_async_context(alerts.dispatcher()) if alerts else None
+        await stack.enter_async_context(monitor)
         monitor.on(show)
+        if dispatcher is not None:
+            monitor.on(dispatcher.submit)
         for m in messages:
             await monitor.ingest(m)
             progress.step()
         if end_sessions:
             await monitor.end_all_sessions()
         await monitor.flush()
-    progress.done()
-    return monitor.stats()
+        progress.done()
+        stats = monitor.stats()
+        if dispatcher is not None and alerts is not None:
+            drained = await dispatcher.drain(alerts.drain_timeout)
+            ds = dispatcher.stats()
+            stats["alerts_drained"] = drained
+            stats["alerts"] = ds
+    return stats
+
+
+class _AlertOptions:
+    """Webhook endpoints from the command line (`--webhook URL --webhook-secret whsec_...`)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from .alerts import WebhookEndpoint
+
+        urls: list[str] = args.webhook or []
+        secrets: list[str] = args.webhook_secret or []
+        if secrets and len(secrets) not in (1, len(urls)):
+            raise SystemExit(
+                "alliance-monitor: give one --webhook-secret for all --webhook URLs, or one each"
+            )
+        fmt = args.webhook_format
+        if fmt == "standard" and not secrets:
+            raise SystemExit("alliance-monitor: --webhook needs --webhook-secret whsec_...")
+        self.endpoints = [
+            WebhookEndpoint(
+                url,
+                secrets=[secrets[i if len(secrets) > 1 else 0]] if secrets else [],
+                format=fmt,
+            )
+            for i, url in enumerate(urls)
+        ]
+        self.outbox = args.outbox
+        self.drain_timeout = args.drain_timeout
+        self.include_text = args.include_text
+
+    def dispatcher(self) -> Any:
+        from .alerts import AlertDispatcher
+
+        return AlertDispatcher(
+            self.endpoints, outbox_path=self.outbox, include_text=self.include_text
+        )
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     rejects: list[Rejection] = []
+    alerts = _AlertOptions(args) if args.webhook else None
     messages = _replay_messages(args.input, rejects)
     scorer = _make_scorer(args)
     types = set(args.events.split(",")) if args.events else None
@@ -345,6 +393,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             store=args.store,
             max_pairs=args.max_pairs,
             end_sessions=not args.keep_open,
+            alerts=alerts,
         )
     )
     _report_rejects(rejects, sys.stderr)
@@ -356,6 +405,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
         + f"; {stats.get('windows_scored', 0)} window(s) scored",
         file=sys.stderr,
     )
+    if alerts is not None:
+        ds = stats["alerts"]
+        print(
+            f"alerts: {ds.delivered} delivered, {ds.pending} pending, {ds.failed} failed, "
+            f"{sum(ds.suppressed.values())} suppressed by policy",
+            file=sys.stderr,
+        )
+        if not stats["alerts_drained"] or ds.failed:
+            print(
+                "alliance-monitor: the alert outbox did not drain before --drain-timeout"
+                + (f" (pending alerts stay in {args.outbox})" if args.outbox else ""),
+                file=sys.stderr,
+            )
+            return 3
     return 2 if (args.strict and (rejects or rej)) else 0
 
 
@@ -450,6 +513,29 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="keep at most this many pairs in memory; idle ones go to the store",
+    )
+    w = r.add_argument_group("webhook alerts")
+    w.add_argument(
+        "--webhook", action="append", metavar="URL", help="deliver alerts here (repeatable)"
+    )
+    w.add_argument(
+        "--webhook-secret",
+        action="append",
+        metavar="whsec_...",
+        help="signing secret: one for all endpoints, or one per --webhook, in order",
+    )
+    w.add_argument(
+        "--webhook-format",
+        choices=("standard", "slack", "teams"),
+        default="standard",
+        help="payload format (default: Standard Webhooks JSON, signed)",
+    )
+    w.add_argument("--outbox", help="SQLite file for the durable alert outbox (default: memory)")
+    w.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the outbox to drain before exiting (default 60; exit 3 if not)",
     )
     r.add_argument(
         "--keep-open",
