@@ -60,6 +60,7 @@ _CHARS_PER_TOKEN_CAP = 8  # pre-cut huge texts by characters before tokenising t
 _EXACT_IDS = 4096  # recent message-id hashes kept exactly per pair
 _BLOOM_BYTES = 4096  # older ones go to a fixed Bloom filter (32768 bits, 4 hashes)
 _MAX_SESSION_WINDOWS = 48  # compaction threshold for a session's phase list
+_UNSCANNED: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,9 +247,17 @@ class MonitorCore:
 
     # ------------------------------------------------------------------ ingest
     def ingest(
-        self, data: Message | Mapping[str, Any], now: float = 0.0, *, replay: bool = False
+        self,
+        data: Message | Mapping[str, Any],
+        now: float = 0.0,
+        *,
+        replay: bool = False,
+        safety: Any = _UNSCANNED,
     ) -> Outcome:
         """Take one message. Never raises for bad input: the result says why it was rejected.
+
+        `safety` may carry the result of `scan_risk` run elsewhere (the async shell scans very
+        long texts in a worker thread so the event loop is not held up).
 
         `replay=True` re-applies a journaled message during recovery (counted as `replayed`).
         """
@@ -283,7 +292,7 @@ class MonitorCore:
 
         # Safety first: the whole text, before any truncation, never held for a window.
         if self._scan is not None and msg.role is Role.CLIENT:
-            hit = self._scan(msg.text)
+            hit = self._scan(msg.text) if safety is _UNSCANNED else safety
             if hit is not None:
                 self.counts["safety_signals"] += 1
                 out.events.append(
@@ -714,6 +723,16 @@ class MonitorCore:
             phase_convention=convention,
             end_reason=sess.ending or "explicit",
         )
+
+    @property
+    def scans_safety(self) -> bool:
+        return self._scan is not None
+
+    def scan_safety(self, text: str) -> Any:
+        """Run the safety scan on a text (thread-safe: pure function)."""
+        from ._models import sanitize_text
+
+        return self._scan(sanitize_text(text)) if self._scan is not None else None
 
     # ------------------------------------------------------------------ persistence
     def has_pair(self, conversation_id: str) -> bool:

@@ -31,7 +31,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
 from ._config import DeclinePolicy, PatternPolicy, SessionPolicy, WindowPolicy
-from ._core import IngestResult, MonitorCore, Outcome
+from ._core import _UNSCANNED, IngestResult, MonitorCore, Outcome
 from ._errors import MonitorClosed, RejectReason, ScoringError, StoreError
 from ._events import Event, EventType
 from ._models import Message, WindowRequest, WindowScore
@@ -46,6 +46,7 @@ EventHandler = Callable[[Event], Awaitable[None] | None]
 _log = structlog.get_logger("alliance_monitor")
 
 _EPOCH_2000 = 946_684_800.0
+_THREAD_SCAN_CHARS = 64 * 1024
 
 #: Hard cap on the messages of one merged window; older ones are dropped from scoring (counted).
 _MERGE_CAP_FACTOR = 4
@@ -349,7 +350,12 @@ class Monitor:
             )
             if isinstance(conv_id, str):
                 await self._ensure_loaded(conv_id)
-        out = self.core.ingest(message, self._clock())
+        safety: Any = _UNSCANNED
+        text = message.text if isinstance(message, Message) else message.get("text")
+        if isinstance(text, str) and len(text) > _THREAD_SCAN_CHARS and self.core.scans_safety:
+            # A very long message (1 MB takes ~0.2 s to scan): keep the event loop free.
+            safety = await anyio.to_thread.run_sync(self.core.scan_safety, text)
+        out = self.core.ingest(message, self._clock(), safety=safety)
         assert out.result is not None
         if out.message is not None and out.message.ts > _EPOCH_2000:
             self._note_skew(self._wall() - out.message.ts)
@@ -428,13 +434,17 @@ class Monitor:
 
     async def end_all_sessions(self) -> None:
         """End every open session, including those of pairs evicted to the store."""
-        await self._end_evicted(lambda _seen: True, "shutdown")
+        # Loading evicted pairs can push resident ones with open sessions out (an eviction
+        # runs after each scored window), so repeat until none is left behind.
+        while self._evicted_open:
+            await self._end_evicted(lambda _seen: True, "shutdown")
         self._take(self.core.end_all("shutdown"))
 
     async def _end_evicted(self, due: Callable[[float], bool], reason: str) -> None:
         for conv, seen in list(self._evicted_open.items()):
             if due(seen):
                 await self._ensure_loaded(conv)
+                self._evicted_open.pop(conv, None)
                 self._take(self.core.end_session(conv, reason))  # type: ignore[arg-type]
 
     async def flush(self) -> None:

@@ -182,3 +182,17 @@ async def test_clock_skew_is_measured() -> None:
             await m.ingest(x)
     s = m.stats()
     assert 96 <= s["clock_skew_seconds_ewma"] <= 100 and s["clock_skew_seconds_max_abs"] == 100.0
+
+
+async def test_huge_message_scanned_whole_and_truncated_for_scoring() -> None:
+    col = EventCollector()
+    scorer = StaticScorer()
+    async with Monitor(scorer=scorer) as m:
+        m.on(col, types=[EventType.SAFETY_SIGNAL])
+        big = "I had a long day at work. " * 40_000 + "I want to end my life."  # ~1 MB
+        r = await m.ingest(msg("c", 0, "client", big))
+        assert r.accepted
+        await m.end_session("c")
+    assert [e.type for e in col.events] == [EventType.SAFETY_SIGNAL]
+    assert scorer.calls[0].messages[0].truncated
+    assert m.stats()["truncated"] == 1
