@@ -545,6 +545,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scorer_args(r)
     r.set_defaults(func=cmd_replay)
 
+    from .study._cli import cmd_study, configure_parser
+
+    st = sub.add_parser("study", help="paper-style study of a corpus: tables and report.html")
+    configure_parser(st)
+    st.set_defaults(func=cmd_study)
+
     d = sub.add_parser("demo", help="replay bundled example conversations and show the alerts")
     d.add_argument("--all", action="store_true", help="also show every window score")
     d.add_argument("--json", action="store_true", help="print events as JSONL")

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 bash scripts/setup.sh dev
+# Headless Chromium from Debian for the report and supervisor-view tests (no browser download).
+bash scripts/install-browser.sh
+export ALLIANCE_MONITOR_REQUIRE_BROWSER=1
 
 services=()
 cleanup() {

@@ -1,0 +1,373 @@
+"""`PairBoard`: a live, bounded, per-pair summary built from the monitor's events.
+
+    board = PairBoard()
+    monitor.on(board)                  # every event updates the board
+    board.ranked()                     # pairs, most concerning first
+    board.view("conv-1")               # the pair view (JSON-ready), as the report draws it
+
+The board only sees events, never messages, so it holds no message text except the feedback
+quotes a deployment opted in to (`Monitor(include_text=True)`), and even those are left out of
+`view()` / `listing()` unless `include_text=True` is passed there.
+
+Memory is bounded: at most `max_pairs` pairs (the least recently updated pair without a safety
+signal is evicted first), `max_windows` window scores and `max_markers` markers per pair.
+
+Concern order (most concerning first): a safety signal, then a confirmed alliance decline, then a
+low alliance (a low-alliance event, or the latest window at or below level 2), then passive or
+directive patterns, then a falling trajectory (latest window below the baseline by the trajectory
+tolerance), then the rest. Ties: the most recent safety signal first; otherwise the lower latest
+alliance, then the most recently updated pair.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._core import trajectory_of
+from .._events import (
+    AllianceDeclined,
+    AllianceLow,
+    Event,
+    Feedback,
+    PatternDetected,
+    SafetySignal,
+    SessionSummary,
+    WindowScored,
+    WindowUnscored,
+)
+from .._models import DIMENSIONS, DimensionScores
+
+__all__ = ["CONCERNS", "PairBoard", "PairStatus"]
+
+#: Concern labels, most concerning first (the index is the rank).
+CONCERNS: tuple[str, ...] = ("safety", "decline", "low", "patterns", "trajectory", "ok")
+
+_LOW_LEVEL = 2.0
+_SAFETY_SCAN = 64  # how far from the LRU end eviction looks for a pair without a safety signal
+
+
+def _four(s: DimensionScores | None) -> dict[str, float] | None:
+    return None if s is None else {d: round(s.get(d), 4) for d in DIMENSIONS}
+
+
+def _feedback_json(fb: Feedback, include_text: bool) -> dict[str, Any]:
+    return {
+        "pattern": fb.pattern,
+        "dimension": fb.dimension,
+        "summary": fb.summary,
+        "suggestion": fb.suggestion,
+        "message_ids": list(fb.message_ids),
+        "quotes": list(fb.quotes) if include_text else [],
+        "source": fb.source,
+    }
+
+
+@dataclass(slots=True)
+class _Marker:
+    kind: str  # passive | directive | decline | low | safety | unscored
+    window: int | None
+    ts: float | None
+    dimension: str | None = None
+    detail: str = ""
+    feedback: Feedback | None = None
+
+    def to_json(self, include_text: bool) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "window": self.window,
+            "ts": self.ts,
+            "dimension": self.dimension,
+            "detail": self.detail,
+            "feedback": _feedback_json(self.feedback, include_text) if self.feedback else None,
+        }
+
+
+@dataclass(slots=True)
+class _Pair:
+    conversation_id: str
+    counselor_id: str | None = None
+    client_id: str | None = None
+    windows: deque[tuple[int, float | None, DimensionScores, bool]] = field(
+        default_factory=deque
+    )
+    markers: deque[_Marker] = field(default_factory=deque)
+    baseline_parts: list[DimensionScores] = field(default_factory=list)
+    baseline: DimensionScores | None = None
+    latest: DimensionScores | None = None
+    latest_window: int | None = None
+    phases: dict[str, dict[str, float] | None] | None = None
+    session_trajectory: str | None = None
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("safety", "declines", "low", "passive", "directive", "windows", "unscored",
+             "sessions"),
+            0,
+        )
+    )
+    last_feedback: Feedback | None = None
+    last_safety: int = -1
+    updated: int = 0
+    last_ts: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PairStatus:
+    """One row of `PairBoard.ranked()`: a pair's concern and its headline numbers."""
+
+    conversation_id: str
+    counselor_id: str | None
+    concern: str
+    concern_rank: int
+    latest: DimensionScores | None
+    baseline: DimensionScores | None
+    trajectory: str | None
+    change: float | None
+    counts: dict[str, int]
+    last_feedback: Feedback | None
+    updated: int
+
+
+class PairBoard:
+    """An event handler (`monitor.on(board)`) keeping a bounded summary of every pair.
+
+    Thread-safe: the monitor may update it from one thread while a web server reads it from
+    another. `version` increases with every event, so readers can poll cheaply for changes.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_pairs: int = 10_000,
+        max_windows: int = 120,
+        max_markers: int = 40,
+        trajectory_tolerance: float = 0.25,
+    ) -> None:
+        if max_pairs < 1 or max_windows < 2 or max_markers < 1:
+            raise ValueError("PairBoard needs max_pairs >= 1, max_windows >= 2, max_markers >= 1")
+        self.max_pairs = max_pairs
+        self.max_windows = max_windows
+        self.max_markers = max_markers
+        self.tolerance = trajectory_tolerance
+        self._pairs: OrderedDict[str, _Pair] = OrderedDict()
+        self._lock = threading.Lock()
+        self.version = 0
+        self.evicted = 0
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    # ------------------------------------------------------------------ the handler
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            self.version += 1
+            pair = self._pair(event)
+            pair.updated = self.version
+            if event.ts is not None:
+                pair.last_ts = event.ts
+            self._apply(pair, event)
+
+    def _pair(self, event: Event) -> _Pair:
+        pair = self._pairs.get(event.conversation_id)
+        if pair is None:
+            if len(self._pairs) >= self.max_pairs:
+                self._evict()
+            pair = self._pairs[event.conversation_id] = _Pair(event.conversation_id)
+        else:
+            self._pairs.move_to_end(event.conversation_id)
+        pair.counselor_id = event.counselor_id or pair.counselor_id
+        pair.client_id = event.client_id or pair.client_id
+        return pair
+
+    def _evict(self) -> None:
+        victim = next(iter(self._pairs))
+        for i, (cid, p) in enumerate(self._pairs.items()):
+            if i >= _SAFETY_SCAN:
+                break
+            if p.counts["safety"] == 0:
+                victim = cid
+                break
+        del self._pairs[victim]
+        self.evicted += 1
+
+    def _mark(self, pair: _Pair, marker: _Marker) -> None:
+        pair.markers.append(marker)
+        while len(pair.markers) > self.max_markers:
+            pair.markers.popleft()
+        if marker.feedback is not None:
+            pair.last_feedback = marker.feedback
+
+    def _apply(self, pair: _Pair, ev: Event) -> None:
+        c = pair.counts
+        if isinstance(ev, WindowScored):
+            sc = ev.score.scores
+            if sc is None:
+                return
+            c["windows"] += 1
+            if ev.baseline:
+                pair.baseline_parts.append(sc)
+                pair.baseline = DimensionScores.weighted_mean(
+                    [(s, 1.0) for s in pair.baseline_parts]
+                )
+            pair.latest, pair.latest_window = sc, ev.window_index
+            pair.windows.append((ev.window_index, ev.ts, sc, ev.baseline))
+            while len(pair.windows) > self.max_windows:
+                pair.windows.popleft()
+        elif isinstance(ev, WindowUnscored):
+            c["unscored"] += 1
+            self._mark(pair, _Marker("unscored", ev.window_index, ev.ts, detail=ev.reason))
+        elif isinstance(ev, AllianceDeclined):
+            c["declines"] += 1
+            detail = f"{ev.from_level:.2f} → {ev.to_level:.2f} (from {ev.reference})"
+            self._mark(
+                pair,
+                _Marker("decline", ev.windows[-1] if ev.windows else None, ev.ts, ev.dimension,
+                        detail, ev.feedback),
+            )
+        elif isinstance(ev, AllianceLow):
+            c["low"] += 1
+            self._mark(
+                pair,
+                _Marker("low", ev.windows[-1] if ev.windows else None, ev.ts, ev.dimension,
+                        f"level {ev.level:.2f}"),
+            )
+        elif isinstance(ev, PatternDetected):
+            c[ev.pattern] += 1
+            self._mark(
+                pair,
+                _Marker(ev.pattern, ev.window_index, ev.ts, ev.feedback.dimension,
+                        f"{ev.rate:.0%} of counselor replies", ev.feedback),
+            )
+        elif isinstance(ev, SafetySignal):
+            c["safety"] += 1
+            pair.last_safety = self.version
+            self._mark(
+                pair,
+                _Marker("safety", pair.latest_window, ev.ts, None,
+                        f"{ev.category.replace('_', ' ')} (message {ev.message_id})"),
+            )
+        elif isinstance(ev, SessionSummary):
+            c["sessions"] += 1
+            pair.phases = {p: _four(getattr(ev.phases, p)) for p in ("early", "middle", "late")}
+            pair.session_trajectory = ev.trajectory.value
+
+    # ------------------------------------------------------------------ reading
+    def _status(self, pair: _Pair) -> PairStatus:
+        change: float | None = None
+        trajectory: str | None = None
+        if pair.latest is not None and pair.baseline is not None:
+            change = round(pair.latest.overall - pair.baseline.overall, 4)
+            trajectory = trajectory_of(change, self.tolerance).value
+        c = pair.counts
+        if c["safety"]:
+            rank = 0
+        elif c["declines"]:
+            rank = 1
+        elif c["low"] or (pair.latest is not None and pair.latest.overall <= _LOW_LEVEL):
+            rank = 2
+        elif c["passive"] or c["directive"]:
+            rank = 3
+        elif trajectory == "declined":
+            rank = 4
+        else:
+            rank = 5
+        return PairStatus(
+            conversation_id=pair.conversation_id,
+            counselor_id=pair.counselor_id,
+            concern=CONCERNS[rank],
+            concern_rank=rank,
+            latest=pair.latest,
+            baseline=pair.baseline,
+            trajectory=trajectory,
+            change=change,
+            counts=dict(c),
+            last_feedback=pair.last_feedback,
+            updated=pair.updated,
+        )
+
+    def ranked(self, limit: int | None = None) -> list[PairStatus]:
+        """Pairs ordered by concern: safety > decline > low > patterns > trajectory > ok."""
+        with self._lock:
+            return self._ranked(limit)
+
+    def _ranked(self, limit: int | None) -> list[PairStatus]:
+        rows = [(self._status(p), p.last_safety) for p in self._pairs.values()]
+
+        def key(item: tuple[PairStatus, int]) -> tuple[int, float, float, str]:
+            s, last_safety = item
+            if s.concern_rank == 0:
+                return (0, -last_safety, 0.0, s.conversation_id)
+            level = s.latest.overall if s.latest is not None else 3.0
+            return (s.concern_rank, level, -s.updated, s.conversation_id)
+
+        rows.sort(key=key)
+        out = [s for s, _ in rows]
+        return out if limit is None else out[:limit]
+
+    def get(self, conversation_id: str) -> PairStatus | None:
+        with self._lock:
+            pair = self._pairs.get(conversation_id)
+            return None if pair is None else self._status(pair)
+
+    def listing(self, *, limit: int = 200, include_text: bool = False) -> dict[str, Any]:
+        """The ranked list as JSON: headline numbers and a sparkline of overall scores."""
+        with self._lock:
+            version, total = self.version, len(self._pairs)
+            ranked = self._ranked(limit)
+            sparks = {
+                s.conversation_id: [
+                    round(w[2].overall, 3)
+                    for w in list(self._pairs[s.conversation_id].windows)[-40:]
+                ]
+                for s in ranked
+            }
+        pairs = []
+        for s in ranked:
+            row = _status_json(s, include_text)
+            row["spark"] = sparks[s.conversation_id]
+            pairs.append(row)
+        return {"version": version, "total": total, "pairs": pairs}
+
+    def view(self, conversation_id: str, *, include_text: bool = False) -> dict[str, Any] | None:
+        """The pair view: window scores over time per dimension, markers where patterns,
+        declines, low alliance and safety signals fired, the feedback given, and phases."""
+        with self._lock:
+            pair = self._pairs.get(conversation_id)
+            if pair is None:
+                return None
+            status = self._status(pair)
+            windows = [
+                {"window": i, "ts": ts, "baseline": base, **(_four(sc) or {})}
+                for i, ts, sc, base in pair.windows
+            ]
+            markers = [m.to_json(include_text) for m in pair.markers]
+            phases = pair.phases
+            session_trajectory = pair.session_trajectory
+        out = _status_json(status, include_text)
+        out.update(
+            windows=windows,
+            markers=markers,
+            phases=phases,
+            session_trajectory=session_trajectory,
+            version=status.updated,
+        )
+        return out
+
+
+def _status_json(s: PairStatus, include_text: bool) -> dict[str, Any]:
+    return {
+        "id": s.conversation_id,
+        "counselor_id": s.counselor_id,
+        "concern": s.concern,
+        "concern_rank": s.concern_rank,
+        "latest": _four(s.latest),
+        "baseline": _four(s.baseline),
+        "trajectory": s.trajectory,
+        "change": s.change,
+        "counts": s.counts,
+        "last_feedback": _feedback_json(s.last_feedback, include_text)
+        if s.last_feedback
+        else None,
+    }

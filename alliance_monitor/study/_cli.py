@@ -1,0 +1,70 @@
+"""`alliance-monitor study INPUT --out DIR [--scorer ...]`.
+
+Wired into the main CLI with:
+
+    from .study._cli import cmd_study, configure_parser
+    s = sub.add_parser("study", help="the paper's analysis of a corpus: tables and a report")
+    configure_parser(s)
+    s.set_defaults(func=cmd_study)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["cmd_study", "configure_parser"]
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    """Add the study's arguments (and the shared scorer arguments) to `p`."""
+    from ..cli import _add_scorer_args
+
+    p.add_argument("input", help="transcript JSONL (the format of `analyze`), or - for stdin")
+    p.add_argument("--out", "-o", required=True,
+                   help="directory for summary.json, summary.md and report.html")
+    p.add_argument("--trajectory-tolerance", type=float, default=0.25,
+                   help="|late - early| below this many levels is 'unchanged' (default 0.25)")
+    p.add_argument("--confidence", type=float, default=0.95,
+                   help="confidence level of the phase-mean intervals (default 0.95)")
+    p.add_argument("--include-text", action="store_true",
+                   help="allow short feedback quotes from messages in the report (off: privacy)")
+    p.add_argument("--no-replay", action="store_true",
+                   help="skip the window-level replay behind the pair views (halves LLM calls)")
+    p.add_argument("--concurrency", type=int, default=4, help="transcripts scored at once (LLM)")
+    p.add_argument("--max-report-pairs", type=int, default=500,
+                   help="pairs drawn in report.html, most concerning first (default 500)")
+    _add_scorer_args(p)
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    """Run the study and print where it was written. Exit 2 if nothing could be read."""
+    import anyio
+
+    from ..cli import _make_scorer
+    from ._study import run_study
+
+    scorer = _make_scorer(args)
+    try:
+        summary = run_study(
+            args.input,
+            args.out,
+            scorer,
+            trajectory_tolerance=getattr(args, "trajectory_tolerance", 0.25),
+            confidence_level=getattr(args, "confidence", 0.95),
+            include_text=getattr(args, "include_text", False),
+            replay=not getattr(args, "no_replay", False),
+            concurrency=getattr(args, "concurrency", 4),
+            max_report_pairs=getattr(args, "max_report_pairs", 500),
+        )
+    finally:
+        anyio.run(scorer.aclose)
+    rejected = sum(summary.rejected.values())
+    print(
+        f"study: {summary.n_transcripts} pair(s), {summary.n_phase_analysis} in the phase "
+        f"analysis, in {summary.elapsed_s:.2f}s"
+        + (f"; {rejected} record(s) rejected" if rejected else "")
+        + "\n  " + "\n  ".join(summary.files.values()),
+        file=sys.stderr,
+    )
+    return 0 if summary.n_transcripts else 2

@@ -1,0 +1,544 @@
+"""`report.html`: one self-contained page, nothing fetched at view time.
+
+The summary charts are inline SVG written here (so they render, and print, without script);
+the pair view that opens from each sparkline is drawn by the small inline script of `_assets`
+from JSON embedded in the page, the same code the supervisor page uses. A Content-Security-Policy
+meta tag forbids any network fetch, so a stray URL in the data cannot leak a request.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from .. import __version__
+from .._batch import PHASES, TranscriptResult
+from .._models import DIMENSIONS
+from ._assets import CSP, CSS, PAIR_JS, json_for_script
+from ._study import (
+    DIM_LABELS,
+    TRAJECTORY_CATEGORIES,
+    PairRecord,
+    PatternRow,
+    StudySummary,
+    _summary_md,
+    fmt_ci,
+    fmt_p,
+    fmt_share,
+    fmt_signed_ci,
+    trajectory_category,
+)
+
+__all__ = ["render_report", "static_view"]
+
+# Okabe-Ito; each paired with a shape, a pattern or a text label.
+PHASE_STYLE = {
+    "early": ("#56B4E9", "circle", "Early"),
+    "middle": ("#E69F00", "square", "Middle"),
+    "late": ("#0072B2", "diamond", "Late"),
+}
+TRAJ_COLORS = {
+    "declined": "#D55E00",
+    "unchanged": "#BBBBBB",
+    "improved_lt1": "#56B4E9",
+    "improved_ge1": "#0072B2",
+}
+PATTERN_COLORS = {"passive": "#E69F00", "directive": "#CC79A7"}
+_E = html.escape
+
+
+def _a(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _shape(kind: str, x: float, y: float, r: float, color: str, cls: str) -> str:
+    if kind == "circle":
+        return f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{color}"/>'
+    if kind == "square":
+        return (
+            f'<rect class="{cls}" x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r}" '
+            f'height="{2 * r}" fill="{color}"/>'
+        )
+    k = r * 1.35
+    return (
+        f'<path class="{cls}" d="M{x:.1f} {y - k:.1f}L{x + k:.1f} {y:.1f}L{x:.1f} {y + k:.1f}'
+        f'L{x - k:.1f} {y:.1f}Z" fill="{color}"/>'
+    )
+
+
+def _nice_range(values: Sequence[float]) -> tuple[float, float, float]:
+    """An axis range on the 1-5 scale around `values`, and a tick step."""
+    if not values:
+        return 1.0, 5.0, 1.0
+    lo, hi = min(values), max(values)
+    span = max(hi - lo, 0.2)
+    step = 0.05 if span <= 0.3 else 0.1 if span <= 0.6 else 0.25 if span <= 1.5 else 0.5
+    lo = max(1.0, math.floor((lo - span * 0.15) / step) * step)
+    hi = min(5.0, math.ceil((hi + span * 0.15) / step) * step)
+    return lo, hi, step
+
+
+# ---------------------------------------------------------------------- charts
+def phase_chart(s: StudySummary) -> str:
+    """Phase means per dimension with CI whiskers (one point and one whisker per phase)."""
+    w, h, left, right, top, bottom = 720, 300, 56, 12, 16, 58
+    vals = [
+        v
+        for p in s.phases
+        for ph in PHASES
+        for v in (p.phase(ph).lo, p.phase(ph).hi, p.phase(ph).mean)
+        if v is not None
+    ]
+    lo, hi, step = _nice_range(vals)
+
+    def y(v: float) -> float:
+        return top + (hi - v) / (hi - lo) * (h - top - bottom)
+
+    out = [
+        f'<svg class="chart phase-chart" viewBox="0 0 {w} {h}" role="img" '
+        f'aria-labelledby="phase-chart-title"><title id="phase-chart-title">Mean alliance by '
+        f"phase with {100 * s.confidence_level:.0f}% confidence intervals, per dimension"
+        "</title>"
+    ]
+    ticks = round((hi - lo) / step)
+    for i in range(ticks + 1):
+        v = lo + i * step
+        out.append(
+            f'<line class="grid" x1="{left}" x2="{w - right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
+            f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>'
+        )
+    out.append(
+        f'<text x="12" y="{(top + h - bottom) / 2:.0f}" text-anchor="middle" '
+        f'transform="rotate(-90 12 {(top + h - bottom) / 2:.0f})">level (1-5 scale)</text>'
+    )
+    group = (w - left - right) / max(len(s.phases), 1)
+    for gi, p in enumerate(s.phases):
+        gx = left + gi * group
+        for pi, ph in enumerate(PHASES):
+            ci = p.phase(ph)
+            color, shape, label = PHASE_STYLE[ph]
+            x = gx + group * (pi + 1) / 4
+            out.append(
+                f'<text x="{x:.1f}" y="{h - bottom + 16}" text-anchor="middle" '
+                f'class="tick">{label}</text>'
+            )
+            if ci.mean is None:
+                continue
+            tip = f"{DIM_LABELS[p.dimension]}, {ph}: {fmt_ci(ci)}, n = {ci.n}"
+            out.append(
+                f'<g class="phase-point" data-dim="{p.dimension}" data-phase="{ph}">'
+                f"<title>{_E(tip)}</title>"
+            )
+            if ci.lo is not None and ci.hi is not None:
+                y1, y2 = y(max(ci.lo, lo)), y(min(ci.hi, hi))
+                out.append(
+                    f'<g class="ci-whisker"><line class="ci" x1="{x:.1f}" x2="{x:.1f}" '
+                    f'y1="{y1:.1f}" y2="{y2:.1f}"/><line class="ci" x1="{x - 6:.1f}" '
+                    f'x2="{x + 6:.1f}" y1="{y1:.1f}" y2="{y1:.1f}"/><line class="ci" '
+                    f'x1="{x - 6:.1f}" x2="{x + 6:.1f}" y1="{y2:.1f}" y2="{y2:.1f}"/></g>'
+                )
+            out.append(_shape(shape, x, y(ci.mean), 5.5, color, "mean") + "</g>")
+        out.append(
+            f'<text x="{gx + group / 2:.1f}" y="{h - bottom + 38}" text-anchor="middle" '
+            f'font-weight="700">{_E(DIM_LABELS[p.dimension])}</text>'
+        )
+        if gi:
+            out.append(
+                f'<line class="grid" x1="{gx:.1f}" x2="{gx:.1f}" y1="{top}" '
+                f'y2="{h - bottom + 40}"/>'
+            )
+    out.append("</svg>")
+    legend = "".join(
+        f'<li><svg width="14" height="14" viewBox="0 0 14 14" aria-hidden="true">'
+        f"{_shape(shape, 7, 7, 5, color, 'key')}</svg>{label}</li>"
+        for color, shape, label in PHASE_STYLE.values()
+    )
+    legend += (
+        '<li><svg width="14" height="14" viewBox="0 0 14 14" aria-hidden="true">'
+        '<line x1="7" x2="7" y1="1" y2="13" stroke="#1a1a1a" stroke-width="1.5"/>'
+        '<line x1="3" x2="11" y1="1" y2="1" stroke="#1a1a1a"/><line x1="3" x2="11" y1="13" '
+        f'y2="13" stroke="#1a1a1a"/></svg>{100 * s.confidence_level:.0f}% confidence interval'
+        "</li>"
+    )
+    return "".join(out) + f'<ul class="legend">{legend}</ul>'
+
+
+def trajectory_chart(s: StudySummary) -> str:
+    """100% stacked bars, one per dimension, one segment per trajectory category."""
+    w, left, right, row, top = 720, 130, 12, 40, 8
+    h = top + row * len(s.trajectories) + 4
+    bar_w = w - left - right
+    out = [
+        f'<svg class="chart trajectory-chart" viewBox="0 0 {w} {h}" role="img" '
+        'aria-labelledby="traj-chart-title"><title id="traj-chart-title">Share of pairs by '
+        "trajectory (late vs early phase), per dimension</title>"
+        '<defs><pattern id="hatch-declined" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#D55E00"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern></defs>'
+    ]
+    for i, t in enumerate(s.trajectories):
+        yy = top + i * row
+        out.append(
+            f'<text x="{left - 8}" y="{yy + row / 2 + 1:.1f}" text-anchor="end" '
+            f'font-weight="700">{_E(DIM_LABELS[t.dimension])}</text>'
+        )
+        x = float(left)
+        for cat, label in TRAJECTORY_CATEGORIES.items():
+            share = t.share(cat) or 0.0
+            seg = share * bar_w
+            fill = "url(#hatch-declined)" if cat == "declined" else TRAJ_COLORS[cat]
+            tip = f"{DIM_LABELS[t.dimension]}: {label} {fmt_share(t.counts[cat], t.n)}"
+            out.append(
+                f'<rect class="traj-seg" data-dim="{t.dimension}" data-cat="{cat}" '
+                f'x="{x:.1f}" y="{yy + 4}" width="{seg:.1f}" height="{row - 10}" '
+                f'fill="{fill}" stroke="#fff"><title>{_E(tip)}</title></rect>'
+            )
+            if share >= 0.07:
+                ink = "#fff" if cat in ("improved_ge1", "declined") else "#000"
+                halo = (
+                    ' stroke="#000" stroke-width="3" paint-order="stroke"'
+                    if cat == "declined"
+                    else ""
+                )
+                out.append(
+                    f'<text x="{x + seg / 2:.1f}" y="{yy + row / 2 + 3:.1f}" '
+                    f'text-anchor="middle" style="fill:{ink}" font-weight="700"{halo}>'
+                    f"{100 * share:.0f}%</text>"
+                )
+            x += seg
+    out.append("</svg>")
+    legend = "".join(
+        f'<li><svg width="16" height="12" viewBox="0 0 16 12" aria-hidden="true">'
+        f'<rect width="16" height="12" fill="'
+        f'{"url(#hatch-declined)" if cat == "declined" else TRAJ_COLORS[cat]}"/></svg>'
+        f"{_E(label)}</li>"
+        for cat, label in TRAJECTORY_CATEGORIES.items()
+    )
+    return "".join(out) + f'<ul class="legend">{legend}</ul>'
+
+
+def pattern_chart(rows: Sequence[PatternRow], kind: str, title: str) -> str:
+    """Grouped bars: share of counselor messages flagged passive / directive, per group."""
+    rows = [r for r in rows if r.n_sessions]
+    w, h, left, right, top, bottom = 720, 240, 56, 12, 24, 52
+    top_share = max(
+        [max(r.passive_share or 0.0, r.directive_share or 0.0) for r in rows] + [0.05]
+    )
+    ymax = min(1.0, math.ceil(top_share * 1.15 * 10) / 10)
+
+    def y(v: float) -> float:
+        return top + (1 - v / ymax) * (h - top - bottom)
+
+    out = [
+        f'<svg class="chart pattern-chart" data-kind="{kind}" viewBox="0 0 {w} {h}" '
+        f'role="img" aria-labelledby="pattern-{kind}-title"><title id="pattern-{kind}-title">'
+        f"{_E(title)}</title>"
+    ]
+    for i in range(6):
+        v = ymax * i / 5
+        out.append(
+            f'<line class="grid" x1="{left}" x2="{w - right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
+            f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{100 * v:.0f}%</text>'
+        )
+    group = (w - left - right) / max(len(rows), 1)
+    bw = min(48.0, group / 3)
+    for gi, r in enumerate(rows):
+        gx = left + gi * group + group / 2
+        name = f"Level {r.group}" if kind == "level" else f"{r.group.capitalize()} third"
+        for k, (pattern, share, count) in enumerate(
+            (("passive", r.passive_share, r.n_passive),
+             ("directive", r.directive_share, r.n_directive))
+        ):
+            v = share or 0.0
+            x = gx - bw + k * bw
+            edge = ' stroke="#000" stroke-width="1"' if pattern == "directive" else ""
+            tip = f"{name}: {pattern} {fmt_share(count, r.n_counselor)}"
+            out.append(
+                f'<rect class="pattern-bar" data-kind="{kind}" data-group="{_a(r.group)}" '
+                f'data-pattern="{pattern}" x="{x + 2:.1f}" y="{y(v):.1f}" '
+                f'width="{bw - 4:.1f}" height="{y(0) - y(v):.1f}" '
+                f'fill="{PATTERN_COLORS[pattern]}"{edge}><title>{_E(tip)}</title></rect>'
+                f'<text x="{x + bw / 2:.1f}" y="{y(v) - 4:.1f}" text-anchor="middle">'
+                f"{100 * v:.0f}%</text>"
+            )
+        out.append(
+            f'<text x="{gx:.1f}" y="{h - bottom + 18}" text-anchor="middle" font-weight="700">'
+            f"{_E(name)}</text>"
+            f'<text x="{gx:.1f}" y="{h - bottom + 34}" text-anchor="middle">'
+            f"{r.n_sessions} sessions, mean {r.mean_alliance or 0:.2f}</text>"
+        )
+    if not rows:
+        out.append(f'<text x="{w / 2}" y="{h / 2}" text-anchor="middle">no scored sessions</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _pattern_legend() -> str:
+    items = "".join(
+        f'<li><svg width="16" height="12" viewBox="0 0 16 12" aria-hidden="true"><rect '
+        f'width="15" height="11" x=".5" y=".5" fill="{c}"'
+        + (' stroke="#000"' if n == "directive" else "")
+        + f"/></svg>{n.capitalize()} (share of counselor messages flagged)</li>"
+        for n, c in PATTERN_COLORS.items()
+    )
+    return f'<ul class="legend">{items}</ul>'
+
+
+def _spark_svg(values: Sequence[float]) -> str:
+    w, h = 120, 30
+
+    def y(v: float) -> float:
+        return h - 3 - (v - 1) / 4 * (h - 6)
+
+    out = [
+        f'<svg class="spark-svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
+        f'aria-hidden="true" focusable="false"><line class="spark-mid" x1="0" x2="{w}" '
+        f'y1="{y(3):.1f}" y2="{y(3):.1f}"/>'
+    ]
+    if values:
+        n = len(values)
+
+        def x(i: int) -> float:
+            return w / 2 if n == 1 else 3 + i * (w - 6) / (n - 1)
+
+        if n > 1:
+            pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+            out.append(f'<polyline class="spark-line" points="{pts}"/>')
+        out.append(
+            f'<circle class="spark-end" cx="{x(n - 1):.1f}" cy="{y(values[-1]):.1f}" r="2.5"/>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+_CONCERN_LABELS = {
+    "safety": "Safety signal",
+    "decline": "Alliance decline",
+    "low": "Low alliance",
+    "patterns": "Counselor patterns",
+    "trajectory": "Falling trajectory",
+    "ok": "No concern",
+}
+
+
+def _spark_button(v: dict[str, Any]) -> str:
+    study = v.get("study") or {}
+    traj = TRAJECTORY_CATEGORIES.get(study.get("trajectory", ""), "n/a").lower()
+    change = study.get("change")
+    change_txt = "" if change is None else f" ({change:+.2f})".replace("-", "−")
+    concern = v["concern"]
+    label = (
+        f"Pair {v['id']}: {_CONCERN_LABELS.get(concern, concern)}; study trajectory {traj}"
+        f"{change_txt}. Open the pair view."
+    )
+    values = [w["overall"] for w in v.get("windows", []) if w.get("overall") is not None]
+    return (
+        f'<li><button type="button" class="spark concern-{_a(concern)}" data-pair="{_a(v["id"])}" '
+        f'aria-label="{_a(label)}"><span class="sid">{_E(v["id"])}</span>{_spark_svg(values)}'
+        f'<span><span class="badge concern-{_a(concern)}">'
+        f"{_E(_CONCERN_LABELS.get(concern, concern))}</span> {_E(traj)}{_E(change_txt)}</span>"
+        "</button></li>"
+    )
+
+
+# ---------------------------------------------------------------------- views
+def static_view(
+    record: PairRecord,
+    result: TranscriptResult,
+    view: dict[str, Any] | None,
+    tolerance: float,
+) -> dict[str, Any]:
+    """The pair view of the report: the replayed board view (or, without replay, the three
+    phases as windows), plus the study's own phases and trajectory for this pair."""
+    if view is None:
+        windows = [
+            {"window": w.window_index, "ts": w.end_ts, "baseline": w.window_index == 0,
+             **{d: round(w.scores.get(d), 4) for d in DIMENSIONS}}
+            for w in result.windows
+            if w.scores is not None
+        ]
+        traj = trajectory_category(record.changes["overall"], tolerance)
+        concern = (
+            "low" if record.alliance["overall"] <= 2.0
+            else "trajectory" if traj == "declined" else "ok"
+        )
+        view = {
+            "id": record.conversation_id,
+            "counselor_id": record.counselor_id,
+            "concern": concern,
+            "concern_rank": ("low", "trajectory", "ok").index(concern) + 2,
+            "latest": None,
+            "baseline": None,
+            "trajectory": None,
+            "change": None,
+            "counts": {"windows": len(windows)},
+            "last_feedback": None,
+            "windows": windows,
+            "markers": [],
+            "phases": None,
+        }
+    return {
+        **view,
+        "study": {
+            "trajectory": trajectory_category(record.changes["overall"], tolerance),
+            "change": round(record.changes["overall"], 4),
+            "phases": {
+                p: {d: round(v, 4) for d, v in ph.items()} for p, ph in record.phases.items()
+            },
+            "convention": record.convention,
+            "level": record.level,
+        },
+    }
+
+
+# ---------------------------------------------------------------------- the page
+def _md_table(block: str) -> str:
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in block.splitlines()]
+    head, body = rows[0], rows[2:]
+    out = ['<div class="table-wrap"><table><thead><tr>']
+    out.extend(f'<th scope="col">{_E(c)}</th>' for c in head)
+    out.append("</tr></thead><tbody>")
+    for cells in body:
+        out.append(
+            f'<tr><th scope="row">{_E(cells[0])}</th>'
+            + "".join(f"<td>{_E(c)}</td>" for c in cells[1:])
+            + "</tr>"
+        )
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def _tables(s: StudySummary) -> list[str]:
+    """Tables 1-4 of summary.md as HTML, in order (summary.md is the one source)."""
+    out: list[str] = []
+    title: str | None = None
+    for block in _summary_md(s).split("\n\n"):
+        b = block.strip()
+        if b.startswith("**Table"):
+            title = b.strip("*")
+        elif b.startswith("|") and title is not None:
+            out.append(f'<p class="table-title"><strong>{_E(title)}</strong></p>{_md_table(b)}')
+            title = None
+    return out
+
+
+def render_report(
+    summary: StudySummary, views: Sequence[dict[str, Any]], *, total_pairs: int | None = None
+) -> str:
+    """The whole report as one HTML string."""
+    s = summary
+    n = s.n_phase_analysis
+    tables = _tables(s)
+    total = total_pairs if total_pairs is not None else len(views)
+    excluded = ", ".join(f"{k}: {v}" for k, v in sorted(s.excluded.items())) or "none"
+    shown = (
+        f"The {len(views)} most concerning of {total} pairs are shown."
+        if total > len(views)
+        else f"All {total} pairs are shown."
+    )
+    friedman_rows = "".join(
+        f"<li>{_E(DIM_LABELS[p.dimension])}: χ²(2) = "
+        f"{'n/a' if p.friedman.statistic is None else f'{p.friedman.statistic:.2f}'}, "
+        f"p {_E(fmt_p(p.friedman.p_value))}, Kendall's W "
+        f"{'n/a' if p.friedman.kendall_w is None else f'{p.friedman.kendall_w:.3f}'}; "
+        f"late − early {_E(fmt_signed_ci(p.change))} levels</li>"
+        for p in s.phases
+    )
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_a(CSP)}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="referrer" content="no-referrer">',
+        f"<title>Alliance study{': ' + _E(s.input_name) if s.input_name else ''}</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<header><h1>Alliance study"
+        + (f": <code>{_E(s.input_name)}</code>" if s.input_name else "")
+        + "</h1>",
+        f'<p class="meta">{s.n_transcripts} pairs'
+        + (f" · scorer <code>{_E(s.scorer)}</code>" if s.scorer else "")
+        + f" · {n} in the phase analysis (excluded: {_E(excluded)})"
+        + f" · alliance-monitor {_E(__version__)}</p>",
+        '<nav class="toc" aria-label="Sections"><a href="#phases">1. Phases</a>'
+        '<a href="#trajectories">2. Trajectories</a><a href="#patterns">3. Patterns</a>'
+        '<a href="#pairs">4. Pairs</a></nav></header><main>',
+        '<section id="phases" aria-labelledby="h-phases"><h2 id="h-phases">1. Alliance by '
+        "phase</h2>",
+        f"<figure>{phase_chart(s)}<figcaption>Mean of the {n} pairs in each phase (early, "
+        "middle, late thirds of each transcript) on the 1-5 evidence scale, with "
+        f"{100 * s.confidence_level:.0f}% t intervals. The axis is zoomed: differences of a "
+        "tenth of a level look large here.</figcaption></figure>",
+        tables[0] if tables else "",
+        "<p class=\"note\">Do phases differ? Friedman test (each pair is measured in all three "
+        "phases, so the phases are repeated measures; the ratings are bounded and tied, so "
+        "ranks within each pair are compared rather than raw means). Repeated-measures ANOVA "
+        "with the Greenhouse-Geisser correction is given as a parametric check. Four tests: "
+        "for a family-wise α of 0.05 use p &lt; 0.0125.</p>",
+        f'<ul class="note">{friedman_rows}</ul></section>',
+        '<section id="trajectories" aria-labelledby="h-traj"><h2 id="h-traj">2. Trajectories'
+        "</h2>",
+        f"<figure>{trajectory_chart(s)}<figcaption>Late phase minus early phase, per pair; "
+        f"a change smaller than {s.tolerance:g} level is unchanged. The study this library "
+        "follows found nearly half of the pairs declined or stayed unchanged and fewer than "
+        "3% improved by a level or more.</figcaption></figure>",
+        tables[1] if len(tables) > 1 else "",
+        "</section>",
+        '<section id="patterns" aria-labelledby="h-pat"><h2 id="h-pat">3. Counselor patterns '
+        "and alliance</h2>",
+        "<figure><h3>By session alliance level</h3>"
+        + pattern_chart(s.patterns_by_level, "level", "Share of counselor messages flagged "
+                        "passive or directive, by session alliance level")
+        + ("<h3>By thirds of the corpus ranked by session alliance</h3>"
+           + pattern_chart(s.patterns_by_tercile, "tercile", "Share of counselor messages "
+                           "flagged passive or directive, by third of the corpus ranked by "
+                           "session alliance") if s.patterns_by_tercile else "")
+        + _pattern_legend()
+        + "<figcaption>Share of counselor messages scored passive (acknowledging without "
+        "exploring) or directive (advice or instructions without permission): above by the "
+        "session's overall alliance level (nearest level of the 1-5 scale), below by thirds "
+        "of this corpus ranked by session alliance.</figcaption></figure>",
+        "".join(tables[2:]),
+        "" if s.patterns_by_counselor else '<p class="note">No counselor ids in this corpus.</p>',
+        "</section>",
+        '<section id="pairs" aria-labelledby="h-pairs"><h2 id="h-pairs">4. Pairs</h2>',
+        f'<p class="note">{_E(shown)} Ordered by concern (safety signal, alliance decline, low '
+        "alliance, counselor patterns, falling trajectory). Each sparkline is the overall "
+        "alliance of the pair's rolling windows (dotted line: level 3); the label is the "
+        "study trajectory. Select a pair to open its view: window scores per dimension, where "
+        "patterns and declines fired, and the feedback given.</p>",
+        '<ul class="sparks">' + "".join(_spark_button(v) for v in views) + "</ul></section>",
+        "</main>",
+        '<footer><p class="note">Observer-rated alliance (Goal, Task, Bond; 1 = strong '
+        "evidence against, 3 = no evidence either way, 5 = strong evidence for), scored by "
+        "software. A screening aid for supervision and research, not a clinical "
+        "instrument.</p></footer>",
+        '<dialog id="pair-dialog" aria-labelledby="pv-title"><form method="dialog">'
+        '<button class="pv-close" type="submit">Close</button></form>'
+        '<div id="pair-view"></div></dialog>',
+        f'<script type="application/json" id="pair-data">'
+        f"{json_for_script({v['id']: v for v in views})}</script>",
+        f"<script>{PAIR_JS}{_REPORT_JS}</script>",
+        "</body></html>",
+    ]
+    return "\n".join(parts)
+
+
+_REPORT_JS = r"""
+(() => {
+  const data = JSON.parse(document.getElementById("pair-data").textContent);
+  const dialog = document.getElementById("pair-dialog");
+  const target = document.getElementById("pair-view");
+  function open(id) {
+    const p = data[id];
+    if (!p) return;
+    target.replaceChildren(AM.renderPair(p));
+    if (!dialog.open) dialog.showModal();
+  }
+  document.querySelectorAll("button.spark").forEach((b) => {
+    b.addEventListener("click", () => open(b.dataset.pair));
+  });
+  window.addEventListener("beforeprint", () => { if (dialog.open) dialog.close(); });
+})();
+"""

@@ -1,0 +1,845 @@
+"""The study: the paper's analysis (Li et al., EMNLP Findings 2024) on any corpus.
+
+`run_study(input, out_dir, scorer)` scores every transcript in phase thirds (exactly as
+`alliance-monitor analyze` does), replays it through the monitor's core to get the window-level
+events a supervisor would have seen, and writes:
+
+- `summary.json`: every number below, plus one compact row per pair;
+- `summary.md`: the tables, shaped like the paper's;
+- `report.html`: one self-contained page with the charts and a pair view per pair.
+
+The numbers:
+
+1. Phase means (early / middle / late) per dimension with Student-t confidence intervals, the
+   late-minus-early difference with its CI, the Friedman test across the three phases (primary;
+   see `_stats` for why) and repeated-measures ANOVA with Greenhouse-Geisser (secondary).
+   Only pairs with three scored phases take part: a transcript under three exchanges has one
+   score copied into every phase, and a phase the scorer could not score would be imputed, so
+   both are excluded (and counted) rather than entering as invented "no change".
+2. The trajectory distribution, overall and per dimension: declined (late − early <=
+   −tolerance), unchanged (|change| < tolerance), improved by less than one level, improved by
+   one level or more.
+3. Passive and directive prevalence by the session's alliance level (overall score rounded to
+   the nearest level, 1-5) and by counselor where `counselor_id` is present: the share of
+   counselor messages flagged (score >= 0.5) and the share of sessions with a pattern (a phase in
+   which the flagged rate meets `PatternPolicy`, as the live monitor applies it to a window).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from .._batch import PHASES, TranscriptResult, analyze_transcript, analyze_transcript_async
+from .._config import PatternPolicy
+from .._core import MonitorCore, Outcome
+from .._errors import InvalidMessage, RejectReason, ScoringError
+from .._events import Event
+from .._io import Rejection, Transcript, iter_lines, parse_transcript
+from .._models import DIMENSIONS, Message, WindowRequest, WindowScore
+from ..scoring._base import Scorer, SyncScorer
+from ._board import PairBoard
+from ._stats import FriedmanResult, MeanCI, RMAnovaResult, friedman, mean_ci, rm_anova
+
+__all__ = [
+    "LEVEL_LABELS",
+    "TRAJECTORY_CATEGORIES",
+    "PairRecord",
+    "PatternRow",
+    "PhaseStats",
+    "StudySummary",
+    "TrajectoryRow",
+    "run_study",
+    "run_study_async",
+    "summarize",
+    "trajectory_category",
+]
+
+#: Trajectory categories of the study, in table order, with their labels.
+TRAJECTORY_CATEGORIES: dict[str, str] = {
+    "declined": "Declined",
+    "unchanged": "Unchanged",
+    "improved_lt1": "Improved < 1 level",
+    "improved_ge1": "Improved ≥ 1 level",
+}
+#: The evidence anchors of the 1-5 scale (domain.md).
+LEVEL_LABELS: dict[int, str] = {
+    1: "strong evidence against",
+    2: "some evidence against",
+    3: "no evidence either way",
+    4: "some evidence for",
+    5: "strong evidence for",
+}
+DIM_LABELS: dict[str, str] = {
+    "goal": "Goal",
+    "task": "Task (Approach)",
+    "bond": "Bond",
+    "overall": "Overall",
+}
+_TABLE_DIMS = ("goal", "task", "bond", "overall")
+_TRAJ_DIMS = ("overall", "goal", "task", "bond")
+_MAX_MD_COUNSELORS = 50
+
+
+def trajectory_category(change: float, tolerance: float) -> str:
+    """declined / unchanged / improved_lt1 / improved_ge1 for a late-minus-early change."""
+    if change <= -tolerance:
+        return "declined"
+    if change < tolerance:
+        return "unchanged"
+    return "improved_lt1" if change < 1.0 else "improved_ge1"
+
+
+def alliance_level(overall: float) -> int:
+    """The nearest level of the 1-5 scale (halves round up)."""
+    return min(5, max(1, math.floor(overall + 0.5)))
+
+
+# ---------------------------------------------------------------------- per-pair record
+@dataclass(frozen=True, slots=True)
+class PairRecord:
+    """What the study keeps of one scored transcript (slim: no windows, no text)."""
+
+    conversation_id: str
+    alliance: dict[str, float]
+    phases: dict[str, dict[str, float]]
+    changes: dict[str, float]
+    convention: str = "windows"
+    counselor_id: str | None = None
+    n_counselor: int = 0
+    n_passive: int = 0
+    n_directive: int = 0
+    passive_pattern: bool = False
+    directive_pattern: bool = False
+    unscored_phases: int = 0
+
+    @property
+    def in_phase_analysis(self) -> bool:
+        return self.convention == "windows" and self.unscored_phases == 0
+
+    @property
+    def level(self) -> int:
+        return alliance_level(self.alliance["overall"])
+
+    @classmethod
+    def from_result(
+        cls,
+        result: TranscriptResult,
+        counselor_id: str | None = None,
+        patterns: PatternPolicy | None = None,
+    ) -> PairRecord:
+        pol = patterns or PatternPolicy()
+        passive_pattern = directive_pattern = False
+        for w in result.windows:
+            n = len(w.messages)
+            if not w.scored or n == 0:
+                continue
+            p = sum(m.is_passive for m in w.messages)
+            d = sum(m.is_directive for m in w.messages)
+            passive_pattern |= p >= pol.min_flagged and p / n >= pol.min_rate
+            directive_pattern |= d >= pol.min_flagged and d / n >= pol.min_rate
+        return cls(
+            conversation_id=result.conversation_id,
+            alliance={d: result.alliance.get(d) for d in DIMENSIONS},
+            phases={p: {d: getattr(result.phases, p).get(d) for d in DIMENSIONS} for p in PHASES},
+            changes=dict(result.dimension_changes),
+            convention=result.phase_convention,
+            counselor_id=counselor_id,
+            n_counselor=len(result.messages),
+            n_passive=sum(m.is_passive for m in result.messages),
+            n_directive=sum(m.is_directive for m in result.messages),
+            passive_pattern=passive_pattern,
+            directive_pattern=directive_pattern,
+            unscored_phases=sum(not w.scored for w in result.windows),
+        )
+
+
+# ---------------------------------------------------------------------- summary records
+@dataclass(frozen=True, slots=True)
+class PhaseStats:
+    """Phase means with CIs for one dimension, and the tests across phases."""
+
+    dimension: str
+    early: MeanCI
+    middle: MeanCI
+    late: MeanCI
+    change: MeanCI  # late − early, per pair
+    friedman: FriedmanResult
+    anova: RMAnovaResult
+
+    def phase(self, name: str) -> MeanCI:
+        ci: MeanCI = getattr(self, name)
+        return ci
+
+
+@dataclass(frozen=True, slots=True)
+class TrajectoryRow:
+    dimension: str
+    n: int
+    counts: dict[str, int]
+
+    def share(self, category: str) -> float | None:
+        return self.counts[category] / self.n if self.n else None
+
+
+@dataclass(frozen=True, slots=True)
+class PatternRow:
+    """Pattern prevalence in one group of sessions (an alliance level or a counselor)."""
+
+    group: str
+    label: str
+    n_sessions: int
+    n_counselor: int
+    n_passive: int
+    n_directive: int
+    sessions_passive: int
+    sessions_directive: int
+    mean_alliance: float | None
+    declined: int = 0
+    n_trajectory: int = 0
+
+    @property
+    def passive_share(self) -> float | None:
+        return self.n_passive / self.n_counselor if self.n_counselor else None
+
+    @property
+    def directive_share(self) -> float | None:
+        return self.n_directive / self.n_counselor if self.n_counselor else None
+
+
+@dataclass(frozen=True, slots=True)
+class StudySummary:
+    """Everything the study found; `to_json()` is summary.json, `to_markdown()` summary.md."""
+
+    phases: tuple[PhaseStats, ...]
+    trajectories: tuple[TrajectoryRow, ...]
+    patterns_by_level: tuple[PatternRow, ...]
+    patterns_by_counselor: tuple[PatternRow, ...]
+    pairs: tuple[PairRecord, ...]
+    #: Lowest / middle / highest third of the corpus by session alliance: relative groups,
+    #: informative when every session sits on the same level (short windows drift toward 3).
+    patterns_by_tercile: tuple[PatternRow, ...] = ()
+    tolerance: float = 0.25
+    confidence_level: float = 0.95
+    n_transcripts: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    duplicate_messages: int = 0
+    input_name: str = ""
+    scorer: str = ""
+    elapsed_s: float = 0.0
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_phase_analysis(self) -> int:
+        return sum(p.in_phase_analysis for p in self.pairs)
+
+    def phase_stats(self, dimension: str) -> PhaseStats:
+        return next(p for p in self.phases if p.dimension == dimension)
+
+    def trajectory(self, dimension: str) -> TrajectoryRow:
+        return next(t for t in self.trajectories if t.dimension == dimension)
+
+    def to_json(self) -> dict[str, Any]:
+        return _summary_json(self)
+
+    def to_markdown(self) -> str:
+        return _summary_md(self)
+
+
+# ---------------------------------------------------------------------- the analysis
+def summarize(
+    records: Sequence[PairRecord], *, tolerance: float = 0.25, confidence_level: float = 0.95
+) -> StudySummary:
+    """The study's numbers from per-pair records (pure: no I/O, no scoring)."""
+    eligible = [r for r in records if r.in_phase_analysis]
+    phases = []
+    for dim in _TABLE_DIMS:
+        rows = [[r.phases[p][dim] for p in PHASES] for r in eligible]
+        phases.append(
+            PhaseStats(
+                dimension=dim,
+                early=mean_ci([x[0] for x in rows], confidence_level),
+                middle=mean_ci([x[1] for x in rows], confidence_level),
+                late=mean_ci([x[2] for x in rows], confidence_level),
+                change=mean_ci([x[2] - x[0] for x in rows], confidence_level),
+                friedman=friedman(rows),
+                anova=rm_anova(rows),
+            )
+        )
+    trajectories = []
+    for dim in _TRAJ_DIMS:
+        counts = dict.fromkeys(TRAJECTORY_CATEGORIES, 0)
+        for r in eligible:
+            counts[trajectory_category(r.changes[dim], tolerance)] += 1
+        trajectories.append(TrajectoryRow(dim, len(eligible), counts))
+    scored = [r for r in records if r.convention != "no_scores"]
+    by_level = [
+        _pattern_row(str(lvl), f"{lvl} ({LEVEL_LABELS[lvl]})",
+                     [r for r in scored if r.level == lvl], tolerance)
+        for lvl in range(1, 6)
+    ]
+    by_tercile = []
+    if len(scored) >= 3:
+        ordered = sorted(scored, key=lambda r: (r.alliance["overall"], r.conversation_id))
+        k = len(ordered)
+        for i, name in enumerate(("lowest", "middle", "highest")):
+            part = ordered[i * k // 3 : (i + 1) * k // 3]
+            lo, hi = part[0].alliance["overall"], part[-1].alliance["overall"]
+            by_tercile.append(
+                _pattern_row(name, f"{name.capitalize()} third ({lo:.2f}-{hi:.2f})", part,
+                             tolerance)
+            )
+    counselors = sorted({r.counselor_id for r in scored if r.counselor_id is not None})
+    by_counselor = sorted(
+        (
+            _pattern_row(c, c, [r for r in scored if r.counselor_id == c], tolerance)
+            for c in counselors
+        ),
+        key=lambda row: (-row.n_sessions, row.group),
+    )
+    excluded = Counter(
+        r.convention if r.convention != "windows" else "phase_unscored"
+        for r in records
+        if not r.in_phase_analysis
+    )
+    return StudySummary(
+        phases=tuple(phases),
+        trajectories=tuple(trajectories),
+        patterns_by_level=tuple(by_level),
+        patterns_by_counselor=tuple(by_counselor),
+        pairs=tuple(records),
+        patterns_by_tercile=tuple(by_tercile),
+        tolerance=tolerance,
+        confidence_level=confidence_level,
+        n_transcripts=len(records),
+        excluded=dict(excluded),
+    )
+
+
+def _pattern_row(
+    group: str, label: str, recs: Sequence[PairRecord], tolerance: float
+) -> PatternRow:
+    traj = [r for r in recs if r.in_phase_analysis]
+    return PatternRow(
+        group=group,
+        label=label,
+        n_sessions=len(recs),
+        n_counselor=sum(r.n_counselor for r in recs),
+        n_passive=sum(r.n_passive for r in recs),
+        n_directive=sum(r.n_directive for r in recs),
+        sessions_passive=sum(r.passive_pattern for r in recs),
+        sessions_directive=sum(r.directive_pattern for r in recs),
+        mean_alliance=math.fsum(r.alliance["overall"] for r in recs) / len(recs) if recs else None,
+        declined=sum(
+            trajectory_category(r.changes["overall"], tolerance) == "declined" for r in traj
+        ),
+        n_trajectory=len(traj),
+    )
+
+
+# ---------------------------------------------------------------------- running it
+def run_study(
+    input_path: str | Path,
+    out_dir: str | Path,
+    scorer: Scorer,
+    *,
+    trajectory_tolerance: float = 0.25,
+    confidence_level: float = 0.95,
+    include_text: bool = False,
+    replay: bool = True,
+    concurrency: int = 4,
+    max_report_pairs: int = 500,
+) -> StudySummary:
+    """Score every transcript of `input_path`, and write summary.json, summary.md and
+    report.html to `out_dir` (created if missing). See the module docstring.
+
+    `replay=False` skips the window-level replay (the pair views then show only the three
+    phases); worth it with a slow LLM scorer, since replay scores every rolling window again.
+    `include_text=True` lets feedback quotes (short excerpts) into the report.
+    The scorer is not closed: the caller owns it.
+    """
+    return anyio.run(
+        partial(
+            run_study_async,
+            input_path,
+            out_dir,
+            scorer,
+            trajectory_tolerance=trajectory_tolerance,
+            confidence_level=confidence_level,
+            include_text=include_text,
+            replay=replay,
+            concurrency=concurrency,
+            max_report_pairs=max_report_pairs,
+        )
+    )
+
+
+@dataclass(slots=True)
+class _Run:
+    scorer: Scorer
+    tolerance: float
+    include_text: bool
+    replay: bool
+    board: PairBoard
+    records: dict[str, PairRecord] = field(default_factory=dict)
+    results: dict[str, TranscriptResult] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)  # input order of the conversations
+    rejects: list[Rejection] = field(default_factory=list)
+    duplicates: int = 0
+    duplicate_ids: int = 0
+
+
+async def run_study_async(
+    input_path: str | Path,
+    out_dir: str | Path,
+    scorer: Scorer,
+    *,
+    trajectory_tolerance: float = 0.25,
+    confidence_level: float = 0.95,
+    include_text: bool = False,
+    replay: bool = True,
+    concurrency: int = 4,
+    max_report_pairs: int = 500,
+) -> StudySummary:
+    """`run_study` for callers already inside an event loop."""
+    from ._report import static_view
+
+    started = time.perf_counter()
+    run = _Run(
+        scorer, trajectory_tolerance, include_text, replay,
+        PairBoard(max_pairs=1 << 30, max_windows=10_000, max_markers=10_000,
+                  trajectory_tolerance=trajectory_tolerance),
+    )
+    limiter = anyio.CapacityLimiter(max(1, concurrency))
+    batch: list[Transcript] = []
+    for tr in _transcripts(str(input_path), run):
+        batch.append(tr)
+        if len(batch) >= 4 * max(1, concurrency):
+            await _score_batch(batch, run, limiter)
+            batch = []
+    await _score_batch(batch, run, limiter)
+
+    records = [run.records[c] for c in run.order if c in run.records]
+    summary = summarize(
+        records, tolerance=trajectory_tolerance, confidence_level=confidence_level
+    )
+    excluded = dict(summary.excluded)
+    if run.duplicate_ids:
+        excluded["duplicate_conversation_id"] = run.duplicate_ids
+    summary = replace(
+        summary,
+        excluded=excluded,
+        rejected=dict(Counter(r.reason.value for r in run.rejects)),
+        duplicate_messages=run.duplicates,
+        input_name=Path(str(input_path)).name,
+        scorer=getattr(scorer, "name", type(scorer).__name__),
+    )
+    views = []
+    order = [s.conversation_id for s in run.board.ranked()] if replay else []
+    in_board = set(order)
+    order += [c for c in run.order if c not in in_board]  # pairs that produced no event
+    for cid in order[:max_report_pairs]:
+        rec, res = run.records.get(cid), run.results.get(cid)
+        if rec is None or res is None:
+            continue
+        view = run.board.view(cid, include_text=include_text) if replay else None
+        views.append(static_view(rec, res, view, trajectory_tolerance))
+    out = Path(out_dir)
+    files = {key: str(out / name) for key, name in _FILES.items()}
+    summary = replace(summary, elapsed_s=round(time.perf_counter() - started, 3), files=files)
+    await anyio.to_thread.run_sync(partial(_write_outputs, out, summary, views, len(order)))
+    return summary
+
+
+_FILES = {
+    "summary_json": "summary.json",
+    "summary_md": "summary.md",
+    "report_html": "report.html",
+}
+
+
+def _write_outputs(
+    out: Path, summary: StudySummary, views: list[dict[str, Any]], total_pairs: int
+) -> None:
+    from ._report import render_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / _FILES["summary_json"]).write_text(
+        json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (out / _FILES["summary_md"]).write_text(summary.to_markdown(), encoding="utf-8")
+    (out / _FILES["report_html"]).write_text(
+        render_report(summary, views, total_pairs=total_pairs), encoding="utf-8"
+    )
+
+
+def _transcripts(path: str, run: _Run) -> Iterable[Transcript]:
+    seen: set[str] = set()
+    for n, obj in iter_lines(path):
+        if isinstance(obj, InvalidMessage):
+            run.rejects.append(Rejection(n, RejectReason.INVALID_JSON))
+            continue
+        tr = parse_transcript(n, obj, run.rejects)
+        if tr is None:
+            continue
+        if tr.conversation_id in seen:
+            run.duplicate_ids += 1
+            continue
+        seen.add(tr.conversation_id)
+        run.order.append(tr.conversation_id)
+        run.duplicates += tr.duplicates
+        yield tr
+
+
+def _counselor_of(tr: Transcript) -> str | None:
+    return next((m.counselor_id for m in tr.messages if m.counselor_id), None)
+
+
+async def _score_batch(
+    batch: list[Transcript], run: _Run, limiter: anyio.CapacityLimiter
+) -> None:
+    if isinstance(run.scorer, SyncScorer):
+        for tr in batch:  # pure CPU: nothing to overlap
+            await _one(tr, run)
+        return
+    async with anyio.create_task_group() as tg:
+        for tr in batch:
+
+            async def one(t: Transcript = tr) -> None:
+                async with limiter:
+                    await _one(t, run)
+
+            tg.start_soon(one)
+
+
+async def _one(tr: Transcript, run: _Run) -> None:
+    scorer = run.scorer
+    if isinstance(scorer, SyncScorer):
+        res = analyze_transcript(
+            tr.conversation_id, tr.messages, scorer, trajectory_tolerance=run.tolerance
+        )
+    else:
+        res = await analyze_transcript_async(
+            tr.conversation_id, tr.messages, scorer, trajectory_tolerance=run.tolerance
+        )
+    run.results[tr.conversation_id] = res
+    run.records[tr.conversation_id] = PairRecord.from_result(res, _counselor_of(tr))
+    if run.replay:
+        await _replay(tr, run)
+
+
+def _ordered(messages: Sequence[Message]) -> list[Message]:
+    return [
+        m
+        for _, m in sorted(
+            enumerate(messages),
+            key=lambda t: (float(t[1].seq), t[1].ts, t[0])
+            if t[1].seq is not None
+            else (t[1].ts, 0.0, t[0]),
+        )
+    ]
+
+
+async def _replay(tr: Transcript, run: _Run) -> None:
+    """The transcript through the monitor's I/O-free core: the events a supervisor would see."""
+    core = MonitorCore(include_text=run.include_text)
+    for m in _ordered(tr.messages):
+        await _drain(core, core.ingest(m), run)
+    await _drain(core, core.end_session(tr.conversation_id, "explicit"), run)
+
+
+async def _drain(core: MonitorCore, out: Outcome, run: _Run) -> None:
+    events: list[Event] = list(out.events)
+    for req in out.work:
+        events.extend(core.apply(await _score_window(run.scorer, req), req))
+    for ev in events:
+        run.board(ev)
+
+
+async def _score_window(scorer: Scorer, req: WindowRequest) -> WindowScore:
+    try:
+        score = await scorer.score(req)
+        sc = score.scores
+        if sc is None or all(math.isfinite(sc.get(d)) for d in DIMENSIONS):
+            return score
+        reason = "non_finite_score"
+    except ScoringError as exc:
+        reason = exc.reason
+    except Exception as exc:  # as the live monitor: a scorer failure is an unscored window
+        reason = f"scorer_error:{type(exc).__name__}"
+    return WindowScore(
+        conversation_id=req.conversation_id,
+        window_index=req.window_index,
+        status="unscored",
+        reason=reason,
+        n_messages=len(req.messages),
+        n_exchanges=req.n_exchanges,
+        scorer=getattr(scorer, "name", "unknown"),
+    )
+
+
+# ---------------------------------------------------------------------- writing
+def _r(x: float | None, nd: int = 4) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def _ci_json(ci: MeanCI) -> dict[str, Any]:
+    return {"n": ci.n, "mean": _r(ci.mean), "sd": _r(ci.sd), "lo": _r(ci.lo), "hi": _r(ci.hi)}
+
+
+def _pattern_json(row: PatternRow) -> dict[str, Any]:
+    return {
+        "group": row.group,
+        "label": row.label,
+        "sessions": row.n_sessions,
+        "counselor_messages": row.n_counselor,
+        "passive_messages": row.n_passive,
+        "directive_messages": row.n_directive,
+        "passive_share": _r(row.passive_share),
+        "directive_share": _r(row.directive_share),
+        "sessions_with_passive_pattern": row.sessions_passive,
+        "sessions_with_directive_pattern": row.sessions_directive,
+        "mean_alliance": _r(row.mean_alliance),
+        "declined": row.declined,
+        "sessions_in_trajectory": row.n_trajectory,
+    }
+
+
+def _summary_json(s: StudySummary) -> dict[str, Any]:
+    return {
+        "study": {
+            "input": s.input_name,
+            "scorer": s.scorer,
+            "transcripts": s.n_transcripts,
+            "in_phase_analysis": s.n_phase_analysis,
+            "excluded": s.excluded,
+            "rejected": s.rejected,
+            "duplicate_messages": s.duplicate_messages,
+            "trajectory_tolerance": s.tolerance,
+            "confidence_level": s.confidence_level,
+            "elapsed_s": s.elapsed_s,
+            "tests": {
+                "primary": "Friedman (ranks within pair across early/middle/late; tie-corrected)",
+                "secondary": "one-way repeated-measures ANOVA, Greenhouse-Geisser corrected",
+            },
+        },
+        "phases": {
+            p.dimension: {
+                "early": _ci_json(p.early),
+                "middle": _ci_json(p.middle),
+                "late": _ci_json(p.late),
+                "late_minus_early": _ci_json(p.change),
+                "friedman": {
+                    "chi2": _r(p.friedman.statistic),
+                    "df": p.friedman.df,
+                    "p": _r(p.friedman.p_value, 6),
+                    "kendall_w": _r(p.friedman.kendall_w),
+                    "mean_ranks": [round(x, 4) for x in p.friedman.mean_ranks],
+                },
+                "rm_anova": {
+                    "f": _r(p.anova.f),
+                    "df1": p.anova.df1,
+                    "df2": p.anova.df2,
+                    "p": _r(p.anova.p_value, 6),
+                    "epsilon_gg": _r(p.anova.epsilon_gg),
+                    "p_gg": _r(p.anova.p_gg, 6),
+                    "partial_eta_sq": _r(p.anova.partial_eta_sq),
+                },
+            }
+            for p in s.phases
+        },
+        "trajectories": {
+            t.dimension: {
+                "n": t.n,
+                "counts": t.counts,
+                "shares": {c: _r(t.share(c)) for c in TRAJECTORY_CATEGORIES},
+            }
+            for t in s.trajectories
+        },
+        "patterns_by_level": [_pattern_json(r) for r in s.patterns_by_level],
+        "patterns_by_tercile": [_pattern_json(r) for r in s.patterns_by_tercile],
+        "patterns_by_counselor": [_pattern_json(r) for r in s.patterns_by_counselor],
+        "pairs": [
+            {
+                "conversation_id": r.conversation_id,
+                "counselor_id": r.counselor_id,
+                "phase_convention": r.convention,
+                "in_phase_analysis": r.in_phase_analysis,
+                "alliance": {d: round(v, 4) for d, v in r.alliance.items()},
+                "level": r.level,
+                "phases": {
+                    p: {d: round(v, 4) for d, v in ph.items()} for p, ph in r.phases.items()
+                },
+                "changes": {d: round(v, 4) for d, v in r.changes.items()},
+                "trajectory": {
+                    d: trajectory_category(r.changes[d], s.tolerance) for d in _TRAJ_DIMS
+                },
+                "counselor_messages": r.n_counselor,
+                "passive_messages": r.n_passive,
+                "directive_messages": r.n_directive,
+                "passive_pattern": r.passive_pattern,
+                "directive_pattern": r.directive_pattern,
+            }
+            for r in s.pairs
+        ],
+    }
+
+
+def fmt_p(p: float | None) -> str:
+    if p is None:
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _num(x: float, signed: bool = False) -> str:
+    x = 0.0 if round(x, 2) == 0 else x  # no "-0.00"
+    return f"{x:+.2f}" if signed else f"{x:.2f}"
+
+
+def fmt_ci(ci: MeanCI) -> str:
+    if ci.mean is None:
+        return "n/a"
+    if ci.lo is None or ci.hi is None:
+        return _num(ci.mean)
+    return f"{_num(ci.mean)} [{_num(ci.lo)}, {_num(ci.hi)}]"
+
+
+def fmt_signed_ci(ci: MeanCI) -> str:
+    if ci.mean is None:
+        return "n/a"
+    if ci.lo is None or ci.hi is None:
+        return _num(ci.mean, True)
+    return f"{_num(ci.mean, True)} [{_num(ci.lo, True)}, {_num(ci.hi, True)}]"
+
+
+def fmt_share(k: int, n: int) -> str:
+    return "—" if n == 0 else f"{100 * k / n:.1f}% ({k})"
+
+
+def _summary_md(s: StudySummary) -> str:
+    level = f"{100 * s.confidence_level:.0f}%"
+    n = s.n_phase_analysis
+    out = [
+        "# Alliance study" + (f": {s.input_name}" if s.input_name else ""),
+        "",
+        f"{s.n_transcripts} pairs scored"
+        + (f" with the `{s.scorer}` scorer" if s.scorer else "")
+        + f"; {n} with three scored phases enter the phase and trajectory tables"
+        + (
+            " (excluded: " + ", ".join(f"{k} {v}" for k, v in sorted(s.excluded.items())) + ")"
+            if s.excluded
+            else ""
+        )
+        + ". Scores are on the 1-5 evidence scale; one level is one point.",
+        "",
+        f"**Table 1. Alliance by phase: mean [{level} CI], n = {n} pairs.**",
+        "",
+        "| Dimension | Early | Middle | Late | Late − early | Friedman χ²(2) | p | Kendall's W "
+        "| RM-ANOVA p (GG) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p in s.phases:
+        chi2 = "n/a" if p.friedman.statistic is None else f"{p.friedman.statistic:.2f}"
+        w = "n/a" if p.friedman.kendall_w is None else f"{p.friedman.kendall_w:.3f}"
+        out.append(
+            f"| {DIM_LABELS[p.dimension]} | {fmt_ci(p.early)} | {fmt_ci(p.middle)} | "
+            f"{fmt_ci(p.late)} | {fmt_signed_ci(p.change)} | {chi2} | {fmt_p(p.friedman.p_value)}"
+            f" | {w} | {fmt_p(p.anova.p_gg)} |"
+        )
+    out += [
+        "",
+        "Friedman test: each pair is rated in all three phases (repeated measures), and the "
+        "ratings are bounded, tied and skewed, so phases are compared by ranks within each pair. "
+        "Four dimensions are tested: for a family-wise α of 0.05 use p < 0.0125. With many pairs "
+        "a negligible shift is \"significant\": read Kendall's W and the late − early difference "
+        "(in levels) for size.",
+        "",
+        f"**Table 2. Trajectory (late vs early phase), share of pairs (count), n = {n}; "
+        f"|change| < {s.tolerance:g} is unchanged.**",
+        "",
+        "| Dimension | " + " | ".join(TRAJECTORY_CATEGORIES.values())
+        + " | Declined or unchanged |",
+        "|---|" + "---|" * (len(TRAJECTORY_CATEGORIES) + 1),
+    ]
+    for t in s.trajectories:
+        cells = [fmt_share(t.counts[c], t.n) for c in TRAJECTORY_CATEGORIES]
+        both = t.counts["declined"] + t.counts["unchanged"]
+        out.append(
+            f"| {DIM_LABELS[t.dimension]} | " + " | ".join(cells) + f" | {fmt_share(both, t.n)} |"
+        )
+    out += [
+        "",
+        "**Table 3. Counselor patterns by session alliance level (overall score rounded to the "
+        "nearest level).**",
+        "",
+        "| Alliance level | Sessions | Counselor messages | Passive | Directive "
+        "| Sessions with passive pattern | Sessions with directive pattern |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in s.patterns_by_level:
+        out.append(_pattern_md(row))
+    if s.patterns_by_tercile:
+        out += [
+            "",
+            "**Table 3b. Counselor patterns by thirds of the corpus ranked by session alliance "
+            "(relative groups; range of overall alliance in brackets).**",
+            "",
+            "| Alliance third | Sessions | Counselor messages | Passive | Directive "
+            "| Sessions with passive pattern | Sessions with directive pattern |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in s.patterns_by_tercile:
+            out.append(_pattern_md(row))
+    out += [
+        "",
+        "Passive / Directive: share of counselor messages flagged (score ≥ 0.5). A session has a "
+        "pattern when, in at least one phase, the flagged share meets the monitor's pattern "
+        "policy (≥ 40% of the phase's counselor messages and at least 2).",
+        "",
+    ]
+    if s.patterns_by_counselor:
+        out += [
+            "**Table 4. Counselor patterns by counselor.**",
+            "",
+            "| Counselor | Sessions | Counselor messages | Passive | Directive "
+            "| Sessions with passive pattern | Sessions with directive pattern | Mean alliance "
+            "| Declined |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in s.patterns_by_counselor[:_MAX_MD_COUNSELORS]:
+            mean = "n/a" if row.mean_alliance is None else f"{row.mean_alliance:.2f}"
+            out.append(
+                _pattern_md(row) + f" {mean} | {fmt_share(row.declined, row.n_trajectory)} |"
+            )
+        extra = len(s.patterns_by_counselor) - _MAX_MD_COUNSELORS
+        if extra > 0:
+            out.append(f"\n{extra} more counselors in summary.json.")
+    else:
+        out.append("No counselor ids in this corpus: no per-counselor table.")
+    if s.rejected or s.duplicate_messages:
+        out += ["", "Input: " + ", ".join(
+            [f"{v} rejected ({k})" for k, v in sorted(s.rejected.items())]
+            + ([f"{s.duplicate_messages} duplicate messages ignored"]
+               if s.duplicate_messages else [])
+        ) + "."]
+    return "\n".join(out) + "\n"
+
+
+def _pattern_md(row: PatternRow) -> str:
+    return (
+        f"| {row.label} | {row.n_sessions} | {row.n_counselor} | "
+        f"{fmt_share(row.n_passive, row.n_counselor)} | "
+        f"{fmt_share(row.n_directive, row.n_counselor)} | "
+        f"{fmt_share(row.sessions_passive, row.n_sessions)} | "
+        f"{fmt_share(row.sessions_directive, row.n_sessions)} |"
+    )
