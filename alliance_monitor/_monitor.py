@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
+import anyio.lowlevel
 import structlog
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
@@ -40,8 +41,8 @@ from .store._base import StateStore, StoreBatch
 
 __all__ = ["EventHandler", "Monitor"]
 
-#: A plain callable that receives every event (sync or async).
-EventHandler = Callable[[Event], Awaitable[None] | None]
+#: A plain callable that receives every event (sync or async; a return value is ignored).
+EventHandler = Callable[[Event], Awaitable[object] | object]
 
 _log = structlog.get_logger("alliance_monitor")
 
@@ -109,6 +110,9 @@ class _Committer:
         while True:
             while not self._batch:
                 await self._wake.wait()
+            # Writers woken by the previous commit are ready to run; let them join this batch
+            # rather than leaving all but the first for the next one (measured: 21 -> 60 a batch).
+            await anyio.lowlevel.checkpoint()
             batch, done = self._batch, self._done
             self._batch, self._done = StoreBatch(), anyio.Event()
             self.busy = True
@@ -334,6 +338,10 @@ class Monitor:
         or logs."""
         if not self._running:
             raise MonitorClosed("Monitor.ingest() outside `async with monitor:`")
+        if not isinstance(message, Message | Mapping):  # e.g. a JSON array or string
+            rejected = self.core.ingest(message, self._clock()).result
+            assert rejected is not None
+            return rejected
         if self._overload == "wait":
             conv = (
                 message.conversation_id

@@ -467,6 +467,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ._serve import cmd_serve
+
+    return cmd_serve(args)
+
+
 # ---------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -550,6 +556,12 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("study", help="paper-style study of a corpus: tables and report.html")
     configure_parser(st)
     st.set_defaults(func=cmd_study)
+
+    sv = sub.add_parser("serve", help="run the standalone service (adapters, monitor, alerts)")
+    sv.add_argument("--config", required=True, help="TOML configuration file")
+    sv.add_argument("--host", default=None, help="override the configured host")
+    sv.add_argument("--port", type=int, default=None, help="override the configured port")
+    sv.set_defaults(func=_cmd_serve)
 
     d = sub.add_parser("demo", help="replay bundled example conversations and show the alerts")
     d.add_argument("--all", action="store_true", help="also show every window score")

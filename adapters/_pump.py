@@ -1,0 +1,53 @@
+"""`pump()`: feed a pull adapter into a monitor, counting what became of every item."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import anyio
+import structlog
+
+from alliance_monitor._errors import MonitorClosed, RejectReason, StoreError
+from alliance_monitor._monitor import Monitor
+
+from ._base import PullAdapter
+
+__all__ = ["pump"]
+
+_log = structlog.get_logger("alliance_monitor")
+
+
+async def pump(
+    adapter: PullAdapter,
+    monitor: Monitor,
+    *,
+    counts: Counter[str] | None = None,
+    ingest_retries: int = 5,
+) -> Counter[str]:
+    """Ingest everything `adapter` yields until it ends; return counts by outcome.
+
+    Input the adapter could not read (a line that is not JSON...) is counted with
+    `Monitor.reject`. A message the state store failed to record is retried with backoff (a
+    repeat is absorbed as a duplicate). Pass `counts` to watch progress while it runs.
+    """
+    counts = Counter() if counts is None else counts
+    async for item in adapter:
+        if isinstance(item, RejectReason):
+            monitor.reject(item)
+            counts["rejected"] += 1
+            continue
+        for attempt in range(ingest_retries + 1):
+            try:
+                result = await monitor.ingest(item)
+            except StoreError:
+                await anyio.sleep(min(0.1 * 2**attempt, 5.0))
+                continue
+            except MonitorClosed:
+                counts["monitor_closed"] += 1
+                return counts
+            counts[result.status] += 1
+            break
+        else:
+            counts["ingest_failed"] += 1
+            _log.error("alliance_monitor.pump_ingest_failed", adapter=adapter.name)
+    return counts

@@ -1,0 +1,258 @@
+"""The ``serve`` configuration file: TOML, validated with pydantic.
+
+Errors name the key (``adapters[1].tolerance: ...``) and never echo a value, so a secret pasted
+in the wrong place cannot end up in a terminal or a log. Secrets are read from the environment
+(``secrets_env = ["SLACK_SIGNING_SECRET"]``) or, for local trials, given inline
+(``secrets = ["..."]``); either way they are held as `SecretStr` and never printed.
+See docs/adapters.md, "serve configuration reference".
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from ._errors import ConfigError
+
+__all__ = [
+    "AdapterSettings",
+    "AlertSettings",
+    "HttpSettings",
+    "JsonlSettings",
+    "MatrixSettings",
+    "MonitorSettings",
+    "ScorerSettings",
+    "ServerSettings",
+    "Settings",
+    "SlackSettings",
+    "TwilioSettings",
+    "ZendeskSettings",
+    "load_settings",
+    "resolve_secrets",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class ServerSettings(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    #: Largest request body taken (413 beyond).
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    #: Messages waiting between each webhook receiver and the monitor (503 beyond).
+    queue_size: int = Field(1024, ge=1)
+    #: Seconds a platform is asked to wait (Retry-After) when the queue is full.
+    retry_after: int = Field(5, ge=1)
+    #: Seconds to finish open requests, then to drain each queue, on shutdown.
+    shutdown_timeout: float = Field(30.0, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+
+
+class MonitorSettings(_Model):
+    include_text: bool = False
+    workers: int = Field(2, ge=1)
+    score_timeout: float = Field(120.0, gt=0)
+    idle_check_interval: float = Field(30.0, gt=0)
+    #: State store URL (``sqlite:///var/lib/alliance/state.db``); none: state is in memory.
+    store: str | None = None
+    max_pairs: int | None = Field(None, ge=1)
+    #: End every open session (scoring its last window, sending summaries) on shutdown.
+    end_sessions_on_shutdown: bool = False
+    #: Fields of `WindowPolicy` and `SessionPolicy` (``max_exchanges = 6``...).
+    window: dict[str, int | float] = Field(default_factory=dict)
+    session: dict[str, int | float] = Field(default_factory=dict)
+
+
+class ScorerSettings(_Model):
+    kind: Literal["embedded", "llm", "cascade"] = "embedded"
+    base_url: str | None = None
+    model: str | None = None
+    #: Environment variable holding the LLM API key (none: no key is sent).
+    api_key_env: str | None = None
+    #: Further keyword options of `make_scorer` (timeouts, cascade policy...).
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _needs_server(self) -> ScorerSettings:
+        if self.kind != "embedded" and not (self.base_url and self.model):
+            raise ValueError(f"the {self.kind} scorer needs base_url and model")
+        return self
+
+
+class _Mapped(_Model):
+    """Who is a counselor and which platform conversation is which pair."""
+
+    counselors: list[str] = Field(default_factory=list)
+    counselor_roles: list[str] = Field(default_factory=list)
+    clients: list[str] = Field(default_factory=list)
+    others: list[str] = Field(default_factory=list)
+    conversations: dict[str, str] = Field(default_factory=dict)
+    only_mapped: bool = False
+    prefix: str = ""
+
+
+class _Push(_Mapped):
+    path: str
+    secrets: list[SecretStr] = Field(default_factory=list)
+    secrets_env: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _checks(self) -> _Push:
+        if not self.path.startswith("/") or self.path in ("/healthz", "/readyz", "/metrics"):
+            raise ValueError("path must start with / and not be /healthz, /readyz or /metrics")
+        if not self.secrets and not self.secrets_env:
+            raise ValueError("give secrets_env (or secrets): requests cannot be verified without")
+        return self
+
+
+class HttpSettings(_Push):
+    type: Literal["http"]
+    path: str = "/hooks/messages"
+    tolerance: float = Field(300.0, gt=0)
+    max_batch: int = Field(500, ge=1)
+
+
+class SlackSettings(_Push):
+    type: Literal["slack"]
+    path: str = "/hooks/slack"
+    tolerance: float = Field(300.0, gt=0)
+    threads_as_conversations: bool = False
+
+
+class TwilioSettings(_Push):
+    type: Literal["twilio"]
+    path: str = "/hooks/twilio"
+    #: The webhook URL exactly as configured in Twilio (needed behind a proxy).
+    public_url: str | None = None
+
+
+class ZendeskSettings(_Push):
+    type: Literal["zendesk"]
+    path: str = "/hooks/zendesk"
+    scheme: Literal["api_key", "signature"] = "api_key"
+    tolerance: float = Field(300.0, gt=0)
+
+
+class MatrixSettings(_Mapped):
+    type: Literal["matrix"]
+    homeserver: str
+    user_id: str
+    access_token_env: str | None = None
+    password_env: str | None = None
+    device_id: str | None = None
+    backfill: bool = False
+    auto_join: bool = True
+    sync_timeout: float = Field(10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> MatrixSettings:
+        if not self.access_token_env and not self.password_env:
+            raise ValueError("give access_token_env (or password_env)")
+        return self
+
+
+class JsonlSettings(_Model):
+    type: Literal["jsonl"]
+    file: str
+    follow: bool = True
+    poll_interval: float = Field(0.5, gt=0)
+
+
+AdapterSettings = Annotated[
+    HttpSettings | SlackSettings | TwilioSettings | ZendeskSettings | MatrixSettings
+    | JsonlSettings,
+    Field(discriminator="type"),
+]
+
+
+class AlertEndpointSettings(_Model):
+    url: str
+    secrets: list[SecretStr] = Field(default_factory=list)
+    secrets_env: list[str] = Field(default_factory=list)
+    #: Event types sent to this endpoint (empty: every alerting type).
+    event_types: list[str] = Field(default_factory=list)
+    format: Literal["standard", "slack", "teams"] = "standard"
+    #: Stable name in the outbox, stats and logs (default: host + URL hash).
+    name: str = ""
+
+
+class AlertSettings(_Model):
+    #: SQLite outbox: alerts survive restarts and endpoint outages. None: in memory.
+    outbox_path: str | None = None
+    #: If set, every endpoint host must match one entry ("*.example.org"): SSRF guard.
+    allowed_hosts: list[str] | None = None
+    endpoints: list[AlertEndpointSettings] = Field(default_factory=list)
+
+
+class Settings(_Model):
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    scorer: ScorerSettings = Field(default_factory=ScorerSettings)
+    adapters: list[AdapterSettings] = Field(default_factory=list)
+    alerts: AlertSettings | None = None
+
+    @model_validator(mode="after")
+    def _unique_paths(self) -> Settings:
+        paths = [a.path for a in self.adapters if isinstance(a, _Push)]
+        if len(paths) != len(set(paths)):
+            raise ValueError("two adapters share a path")
+        return self
+
+
+def resolve_secrets(
+    secrets: list[SecretStr], names: list[str], environ: Mapping[str, str], where: str
+) -> list[str]:
+    """The secret values: inline ones, then those of the named environment variables."""
+    values = [s.get_secret_value() for s in secrets]
+    for name in names:
+        value = environ.get(name)
+        if not value:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        values.append(value)
+    return values
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
+    """Read and validate a TOML settings file; check that every named secret is set.
+
+    Raises `ConfigError` naming the file and the key; values are never included.
+    """
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:  # its message holds a position, not the content
+        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"{_where(tuple(e['loc']))}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        ]
+        raise ConfigError(f"{p}: " + "; ".join(problems)) from None
+    for i, adapter in enumerate(settings.adapters):
+        where = f"adapters[{i}]"
+        if isinstance(adapter, _Push):
+            resolve_secrets(adapter.secrets, adapter.secrets_env, environ, where + ".secrets_env")
+        elif isinstance(adapter, MatrixSettings):
+            names = [n for n in (adapter.access_token_env, adapter.password_env) if n]
+            resolve_secrets([], names, environ, where)
+    if settings.alerts is not None:
+        for i, ep in enumerate(settings.alerts.endpoints):
+            resolve_secrets(ep.secrets, ep.secrets_env, environ, f"alerts.endpoints[{i}]")
+    return settings
