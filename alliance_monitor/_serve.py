@@ -27,7 +27,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import structlog
@@ -213,6 +213,7 @@ class Service:
         self.address = ""
         self.final_stats: dict[str, object] = {}
         self._pull_group: TaskGroup | None = None
+        self.supervisor: Any = None
 
     # ------------------------------------------------------------------ lifecycle
     async def _start(self, stack: AsyncExitStack) -> None:
@@ -240,6 +241,12 @@ class Service:
         )
         self.monitor = await stack.enter_async_context(monitor)
         monitor.on(self._count_tokens, types={"window_scored"})
+        if s.supervisor.enabled:
+            from .study import PairBoard, supervisor_app
+
+            board = PairBoard()
+            monitor.on(board)
+            self.supervisor = supervisor_app(board, include_text=s.monitor.include_text)
         if self.dispatcher is not None:
             monitor.on(self._alert)
         if s.monitor.end_sessions_on_shutdown:
@@ -301,6 +308,12 @@ class Service:
         receiver = self.receivers.get(path)
         if receiver is not None:
             await receiver(scope, receive, send)
+        elif self.supervisor is not None and (
+            path == self.settings.supervisor.path
+            or path.startswith(self.settings.supervisor.path + "/")
+        ):
+            root = str(scope.get("root_path", "")) + self.settings.supervisor.path
+            await self.supervisor({**scope, "root_path": root}, receive, send)
         elif path == "/healthz":
             await _send(send, 200, json.dumps({"status": "ok"}), "application/json")
         elif path == "/readyz":

@@ -190,8 +190,18 @@ class AlertSettings(_Model):
     endpoints: list[AlertEndpointSettings] = Field(default_factory=list)
 
 
+class SupervisorSettings(_Model):
+    """The live supervisor view (pairs ranked by concern). Off by default: the page has no
+    login of its own and lists conversation and counselor ids, so put it behind the platform's
+    authentication. Message text appears only with `monitor.include_text`."""
+
+    enabled: bool = False
+    path: str = Field("/supervisor", pattern=r"^/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$")
+
+
 class Settings(_Model):
     server: ServerSettings = Field(default_factory=ServerSettings)
+    supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     scorer: ScorerSettings = Field(default_factory=ScorerSettings)
     adapters: list[AdapterSettings] = Field(default_factory=list)
@@ -202,6 +212,9 @@ class Settings(_Model):
         paths = [a.path for a in self.adapters if isinstance(a, _Push)]
         if len(paths) != len(set(paths)):
             raise ValueError("two adapters share a path")
+        sup = self.supervisor.path
+        if self.supervisor.enabled and any(p == sup or p.startswith(sup + "/") for p in paths):
+            raise ValueError("supervisor.path overlaps an adapter path")
         return self
 
 

@@ -340,3 +340,37 @@ sync_timeout = 0.2
         assert httpx.get(proc.base + "/healthz", timeout=5).status_code == 200
     finally:
         assert proc.stop() == 0
+
+
+def test_supervisor_view_is_served_when_enabled(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.jsonl"
+    rows = [{"conversation_id": "sv-pair", "id": f"s{i}", "role": "counselor" if i % 2 == 0
+             else "client", "text": "You should just do what I say." if i % 2 == 0 else "No.",
+             "ts": float(i)} for i in range(30)]
+    feed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = write(tmp_path, f'''
+[supervisor]
+enabled = true
+path = "/supervisor"
+
+[[adapters]]
+type = "jsonl"
+file = "{feed}"
+follow = true
+poll_interval = 0.05
+''')
+    proc = Proc(config)
+    try:
+        base = proc.base + "/supervisor"
+        page = httpx.get(base + "/", timeout=5)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+
+        def listed() -> bool:
+            body = httpx.get(base + "/api/pairs", timeout=5).json()
+            return "sv-pair" in json.dumps(body)
+
+        wait_for(listed)
+        listing = httpx.get(base + "/api/pairs", timeout=5).text
+        assert "do what I say" not in listing  # no message text by default
+    finally:
+        assert proc.stop() == 0
