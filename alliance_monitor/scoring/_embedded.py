@@ -41,19 +41,29 @@ ALL_CONSTRUCTS: tuple[str, ...] = tuple(c for ids in CONSTRUCTS.values() for c i
 # --- rules: per-message patterns ---------------------------------------------------------------
 
 #: Turns that explore (domain.md's counter-example to passive response).
-_EXPLORING = frozenset({"open_question", "invite", "reflection", "summary", "empathy", "elicit_view"})
+_EXPLORING = frozenset(
+    {"open_question", "invite", "reflection", "summary", "empathy", "elicit_view"}
+)
+
+#: Engaged moves that are not exploring but are not passive either (asking permission before
+#: advice, affirming, supporting autonomy, talking goals).
+_ENGAGED = _EXPLORING | {"permission", "affirmation", "autonomy", "goal_focus"}
+
+#: Turns whose "yeah" in reply confirms that the counselor understood.
+_REFLECTIVE = frozenset({"reflection", "restatement", "summary", "empathy"})
 
 #: Passive response. A non-exploring reply starts at `_PASSIVE_BASE`; each cue present raises it
-#: (combined as independent evidence: p = 1 - prod(1 - w)). Exploring replies get `_EXPLORED`.
+#: (combined as independent evidence: p = 1 - prod(1 - w)). Exploring replies get `_EXPLORED`,
+#: engaged ones `_PASSIVE_BASE`.
 _PASSIVE_BASE = 0.1
 _PASSIVE: dict[str, float] = {
-    "minimal": 0.45,  # only "ok", "I see", "mm-hmm"
+    "minimal": 0.4,  # only "ok", "I see", "mm-hmm"
     "reassure": 0.45,  # "it will be fine", "don't worry"
     "subject_change": 0.4,
     "closed_question": 0.2,
 }
 _AFTER_DISCLOSURE = 0.35  # the client just disclosed something emotional: not exploring it
-_IN_A_RUN = 0.2  # the previous counselor reply did not explore either
+_IN_A_RUN = 0.2  # a string: the previous counselor reply was minimal or generic too
 _EXPLORED = 0.05
 
 #: Directive / boundary-overstepping. Advice-like cues combine as independent evidence and are
@@ -64,6 +74,10 @@ _DIRECTIVE: dict[str, float] = {
     "warn": 0.45,  # "if you keep drinking you'll ..."
     "suggest": 0.4,  # "you could try", "why don't you"
 }
+#: A long statement that neither asks nor explores is telling, not asking: it leans directive a
+#: little (never enough to flag on its own), up to `_TELLING` at `_TELLING_WORDS` words.
+_TELLING = 0.15
+_TELLING_WORDS = 40
 _CONFRONT: dict[str, float] = {"confront": 0.8, "moralize": 0.75}
 _MITIGATE: dict[str, float] = {
     "permission": 0.35,  # asks permission in the same turn
@@ -77,17 +91,27 @@ _FLAG = 0.5
 
 # --- rules: window scores ----------------------------------------------------------------------
 
-#: Net evidence per exchange at which a construct is ~tanh(1) = 76% of the way to 1 or 5.
+#: Slope: a net 1 / _GAIN points per exchange puts a construct tanh(1) = 76% of the way from 3
+#: to 5 (or 1).
 _GAIN = 2.0
 #: Pseudo-exchanges of "no evidence" added to every window (short windows drift to 3).
 _PRIOR = 2.0
+#: A message is cited as evidence for a construct when it moved it by at least this much.
+_CITE = 0.05
 #: Total evidence (sum of |points| / 4) at which confidence reaches 0.5.
-_CONFIDENCE_HALF = 3.0
-#: A client reply this long (words) is elaboration; this short after an open question, short.
+_CONFIDENCE_HALF = 2.0
+#: A client reply this long (words) after an exploring turn is elaboration; this short after an
+#: open question is a short reply.
 _ELABORATION_WORDS = 20
 _SHORT_WORDS = 2
 
-_CLIENT_DIRECTIVE_REACTIONS = frozenset({"sustain", "discord", "decline"})
+#: A client message ending like this is mid-thought (typed in pieces, or cut off).
+_UNFINISHED = ("-", "\u2014", "\u2013", "\u2026", "..", ",")
+
+#: Client cues that push back. A bare "no" counts only as an answer to an offer or a suggestion
+#: (not to "Do you smoke?").
+_PUSHBACK = frozenset({"sustain", "discord"})
+_OFFERS = frozenset({"advise", "suggest", "imperative", "warn", "permission"})
 
 
 @dataclass(slots=True)
@@ -95,26 +119,32 @@ class _Context:
     """What the counselor is replying to, and how the previous counselor turn went."""
 
     disclosure: bool = False
+    unfinished: bool = False
     asked_for: bool = False
     declined: bool = False
     permission_pending: bool = False
     prev_explored: bool = True
+    prev_generic: bool = False
     prev_directive: bool = False
     prev_reflected: bool = False
     prev_opened: bool = False
+    prev_statement: bool = False
+    prev_offered: bool = False
 
 
 def _scan(text: str, counselor: bool) -> dict[str, None]:
     """The cues of one message, in order of appearance (a dict keeps order deterministic)."""
     t = lx.normalize(text)
+    found: dict[str, None] = {}
     if counselor:
-        found = dict.fromkeys(m.lastgroup or "" for m in lx.COUNSELOR_FORM_RE.finditer(t))
-        found.update(dict.fromkeys(m.lastgroup or "" for m in lx.COUNSELOR_MOVES_RE.finditer(t)))
-        if lx.MINIMAL_RE.fullmatch(t):
+        lx.COUNSELOR_CLAUSE_MATCHER.find(t, found)
+        lx.COUNSELOR_PHRASE_MATCHER.find(t, found)
+        if len(t) <= lx.SHORT_CHARS and lx.MINIMAL_RE.fullmatch(t):
             found["minimal"] = None
     else:
-        found = dict.fromkeys(m.lastgroup or "" for m in lx.CLIENT_RE.finditer(t))
-        if lx.WITHDRAWAL_RE.fullmatch(t):
+        lx.CLIENT_START_MATCHER.match_start(t, found)
+        lx.CLIENT_PHRASE_MATCHER.find(t, found)
+        if len(t) <= lx.SHORT_CHARS and lx.WITHDRAWAL_RE.fullmatch(t):
             found["withdrawal"] = None
     return found
 
@@ -128,49 +158,70 @@ def _combine(weights: dict[str, float], cues: dict[str, None]) -> float:
     return 1.0 - keep
 
 
-def _counselor_turn(cues: dict[str, None], ctx: _Context) -> tuple[float, float, float]:
-    """Passive score, directive score, and the unmitigated advice part, for one counselor turn."""
+def _counselor_turn(
+    cues: dict[str, None], text: str, ctx: _Context
+) -> tuple[float, float, float, float]:
+    """Passive score, directive score, and the advice part before and after mitigation."""
+    words = text.count(" ") + 1
     if ctx.asked_for:
         cues["asked_for"] = None
     if ctx.permission_pending and not ctx.declined:
         cues["after_permission"] = None
     if ctx.disclosure:
         cues["after_disclosure"] = None
-    if _EXPLORING.isdisjoint(cues):
+    if ctx.unfinished and "minimal" in cues:
+        passive = _PASSIVE_BASE  # "mm-hmm" while the client is mid-thought: let them go on
+    elif _ENGAGED.isdisjoint(cues):
         keep = (1.0 - _PASSIVE_BASE) * (1.0 - _combine(_PASSIVE, cues))
         if ctx.disclosure:
             keep *= 1.0 - _AFTER_DISCLOSURE
-        if not ctx.prev_explored and ("minimal" in cues or "reassure" in cues):
+        if ctx.prev_generic and ("minimal" in cues or "reassure" in cues):
             keep *= 1.0 - _IN_A_RUN
         passive = 1.0 - keep
+    elif _EXPLORING.isdisjoint(cues):
+        passive = _PASSIVE_BASE
     else:
         passive = _EXPLORED
     advice = _combine(_DIRECTIVE, cues)
     if advice and ctx.declined:
         advice = min(1.0, advice + _PUSHING_ON)
         cues["pushing_on"] = None
+    if words >= _TELLING_WORDS // 4 and "?" not in text and _EXPLORING.isdisjoint(cues):
+        advice = 1.0 - (1.0 - advice) * (1.0 - _TELLING * min(1.0, words / _TELLING_WORDS))
     mitigation = 1.0
     for cue, factor in _MITIGATE.items():
         if cue in cues:
             mitigation *= factor
     confront = _combine(_CONFRONT, cues)
-    directive = 1.0 - (1.0 - advice * mitigation) * (1.0 - confront)
-    return passive, directive, advice
+    unasked = advice * mitigation
+    directive = 1.0 - (1.0 - unasked) * (1.0 - confront)
+    return passive, directive, advice, unasked
 
 
-def _client_turn(cues: dict[str, None], words: int, ctx: _Context) -> None:
+def _client_turn(cues: dict[str, None], text: str, ctx: _Context) -> None:
     """Add context cues to a client message and update what the next counselor turn replies to."""
-    if ctx.prev_directive and not _CLIENT_DIRECTIVE_REACTIONS.isdisjoint(cues):
-        cues["resists_advice"] = None
-    if ctx.prev_reflected and "assent" in cues:
-        cues["confirms_reflection"] = None
-    if words >= _ELABORATION_WORDS:
+    pushback = not _PUSHBACK.isdisjoint(cues) or (ctx.prev_offered and "decline" in cues)
+    if ctx.prev_directive:
+        if pushback:
+            cues["resists_advice"] = None
+        elif "commitment" in cues or "change_talk" in cues:
+            cues.pop("commitment", None)
+            cues.pop("change_talk", None)
+            cues["complies"] = None
+    if "assent" in cues:
+        if ctx.prev_reflected:
+            cues["confirms_reflection"] = None
+        elif ctx.prev_statement:
+            cues["agrees"] = None
+    words = text.count(" ") + 1
+    if words >= _ELABORATION_WORDS and ctx.prev_explored:
         cues["elaboration"] = None
     elif ctx.prev_opened and words <= _SHORT_WORDS and "withdrawal" not in cues:
         cues["short_reply"] = None
+    ctx.unfinished = text.endswith(_UNFINISHED)
     ctx.disclosure = ctx.disclosure or "disclosure" in cues
     ctx.asked_for = ctx.asked_for or "asks_advice" in cues
-    ctx.declined = ctx.declined or not _CLIENT_DIRECTIVE_REACTIONS.isdisjoint(cues)
+    ctx.declined = ctx.declined or pushback
 
 
 class _Tally:
@@ -185,23 +236,24 @@ class _Tally:
 
     def add(self, msg_id: str, cue: str, scale: float = 1.0) -> None:
         for construct, points in lx.EVIDENCE[cue].items():
-            self.net[construct] += points * scale
-            self.absolute += abs(points * scale)
-            self.ids[construct][msg_id] = None
+            points *= scale
+            self.net[construct] += points
+            self.absolute += abs(points)
+            if abs(points) >= _CITE:
+                self.ids[construct][msg_id] = None
 
 
-def _analyse(
-    messages: Sequence[ScoringMessage], tally: _Tally | None
-) -> list[MessagePattern]:
+def _analyse(messages: Sequence[ScoringMessage], tally: _Tally | None) -> list[MessagePattern]:
     """One pass over the window: message patterns, and evidence into `tally` if given."""
     patterns: list[MessagePattern] = []
     ctx = _Context()
+    last = Role.OTHER
     for msg in messages:
         if msg.role is Role.COUNSELOR:
             cues = _scan(msg.text, True)
-            passive, directive, advice = _counselor_turn(cues, ctx)
+            passive, directive, advice, unasked = _counselor_turn(cues, msg.text, ctx)
             if tally is not None:
-                _counselor_evidence(tally, msg.id, cues, passive, directive, advice)
+                _counselor_evidence(tally, msg.id, cues, passive, advice, unasked)
             patterns.append(
                 MessagePattern.model_construct(
                     id=msg.id,
@@ -211,32 +263,46 @@ def _analyse(
                 )
             )
             ctx = _Context(
+                # a second counselor message in a row still answers the same client turn
+                disclosure=ctx.disclosure,
+                asked_for=ctx.asked_for,
+                declined=ctx.declined,
+                prev_statement="?" not in msg.text and "minimal" not in cues,
                 permission_pending="permission" in cues,
+                prev_offered=not _OFFERS.isdisjoint(cues),
                 prev_explored=not _EXPLORING.isdisjoint(cues),
+                prev_generic="minimal" in cues or "reassure" in cues,
                 prev_directive=directive >= _FLAG,
-                prev_reflected="reflection" in cues or "summary" in cues,
+                prev_reflected=not _REFLECTIVE.isdisjoint(cues),
                 prev_opened="open_question" in cues or "invite" in cues,
             )
         elif msg.role is Role.CLIENT:
+            if last is Role.COUNSELOR:  # a new client turn: forget the previous one
+                ctx.disclosure = ctx.asked_for = ctx.declined = False
             cues = _scan(msg.text, False)
-            _client_turn(cues, msg.text.count(" ") + 1, ctx)
+            _client_turn(cues, msg.text, ctx)
             if tally is not None:
                 for cue in cues:
                     tally.add(msg.id, cue)
+        last = msg.role
     return patterns
 
 
 def _counselor_evidence(
-    tally: _Tally, msg_id: str, cues: dict[str, None], passive: float, directive: float,
+    tally: _Tally,
+    msg_id: str,
+    cues: dict[str, None],
+    passive: float,
     advice: float,
+    unasked: float,
 ) -> None:
+    """Evidence of one counselor turn: its cues, its advice (unasked or offered), passivity."""
     for cue in cues:
         tally.add(msg_id, cue)
-    if advice:
-        unasked = min(advice, directive)
+    if unasked:
         tally.add(msg_id, "advice_unasked", unasked)
-        if advice > unasked:
-            tally.add(msg_id, "advice_offered", advice - unasked)
+    if advice > unasked:
+        tally.add(msg_id, "advice_offered", advice - unasked)
     if passive >= _FLAG:
         tally.add(msg_id, "passive_reply", passive)
 
