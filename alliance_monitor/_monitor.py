@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -34,12 +34,22 @@ from anyio.streams.memory import MemoryObjectSendStream
 from ._config import DeclinePolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._core import _UNSCANNED, IngestResult, MonitorCore, Outcome
 from ._errors import MonitorClosed, RejectReason, ScoringError, StoreError
-from ._events import Event, EventType
+from ._events import AllianceDeclined, Event, EventType, Feedback, PatternDetected
 from ._models import Message, WindowRequest, WindowScore
 from .scoring._base import Scorer
 from .store._base import StateStore, StoreBatch
 
 __all__ = ["EventHandler", "Monitor"]
+
+
+class FeedbackWriter(Protocol):
+    """Writes counselor feedback for a pattern or decline (e.g. `LLMFeedbackWriter`); returns
+    None when it cannot, and the template feedback stays."""
+
+    async def write(self, request: Any) -> Feedback | None: ...
+
+    async def aclose(self) -> None: ...
+
 
 #: A plain callable that receives every event (sync or async; a return value is ignored).
 EventHandler = Callable[[Event], Awaitable[object] | object]
@@ -159,6 +169,8 @@ class Monitor:
         event_buffer: int = 1024,
         store: StateStore | None = None,
         max_pairs: int | None = None,
+        feedback_writer: FeedbackWriter | None = None,
+        feedback_timeout: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -195,6 +207,8 @@ class Monitor:
             store = MemoryStore()
         self.store = store
         self._max_pairs = max_pairs
+        self._feedback = feedback_writer
+        self._feedback_timeout = feedback_timeout
         self._committer = _Committer(store) if store is not None else None
         self._restoring: dict[str, anyio.Event] = {}
         self._absent: set[str] = set()  # pairs the store has no record of (bounded below)
@@ -295,6 +309,8 @@ class Monitor:
                 if sub.stream is not None:
                     sub.stream.close()
             await self.scorer.aclose()
+            if self._feedback is not None:
+                await self._feedback.aclose()
             if self.store is not None:
                 await self.store.aclose()
 
@@ -562,6 +578,8 @@ class Monitor:
             try:
                 score = await self._score(req)
                 events = self.core.apply(score, req)
+                if self._feedback is not None:
+                    events = [await self._rewrite_feedback(ev, req) for ev in events]
                 await self._emit(events)
                 if self._committer is not None:
                     await self._persist_applied(req, events)
@@ -571,6 +589,42 @@ class Monitor:
                     self._ready.append(conv)
                     self._wake.notify()
                 self._progress.notify()
+
+    async def _rewrite_feedback(self, ev: Event, req: WindowRequest) -> Event:
+        """Ask the feedback writer for a better note; keep the template on any failure."""
+        if not isinstance(ev, PatternDetected | AllianceDeclined) or ev.feedback is None:
+            return ev
+        from .scoring._feedback_llm import FeedbackRequest
+
+        assert self._feedback is not None
+        if isinstance(ev, PatternDetected):
+            fr = FeedbackRequest(
+                pattern=ev.pattern,
+                dimension=ev.feedback.dimension,
+                message_ids=ev.message_ids,
+                messages=req.messages,
+                include_quotes=self.core.include_text,
+            )
+        else:
+            fr = FeedbackRequest(
+                pattern="decline",
+                dimension=ev.dimension,
+                message_ids=tuple(m for m in ev.evidence if any(x.id == m for x in req.messages)),
+                messages=req.messages,
+                detail=f"{ev.dimension} fell from {ev.from_level:.1f} to {ev.to_level:.1f}",
+                include_quotes=self.core.include_text,
+            )
+        written: Feedback | None = None
+        try:
+            with anyio.fail_after(self._feedback_timeout):
+                written = await self._feedback.write(fr)
+        except Exception as exc:  # the template stays
+            _log.warning("alliance_monitor.feedback_failed", error=type(exc).__name__)
+        if written is None:
+            self.core.counts["feedback_template"] += 1
+            return ev
+        self.core.counts["feedback_llm"] += 1
+        return ev.model_copy(update={"feedback": written})
 
     async def _persist_applied(self, req: WindowRequest, events: list[Event]) -> None:
         from ._state import pair_to_state

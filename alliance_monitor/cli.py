@@ -102,6 +102,12 @@ def _add_scorer_args(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--llm-model", help="model name on that server")
     g.add_argument(
+        "--llm-feedback",
+        action="store_true",
+        help="(replay) ask the LLM at --llm-base-url for the feedback on pattern and decline "
+        "events; the template feedback stays when it cannot",
+    )
+    g.add_argument(
         "--llm-api-key-env",
         default=None,
         help="environment variable holding the API key (default ALLIANCE_MONITOR_LLM_API_KEY)",
@@ -296,6 +302,7 @@ async def _replay(
     max_pairs: int | None = None,
     end_sessions: bool = True,
     alerts: _AlertOptions | None = None,
+    feedback_writer: Any = None,
 ) -> dict[str, Any]:
     from ._monitor import Monitor
     from .store import open_store
@@ -307,6 +314,7 @@ async def _replay(
         include_text=include_text,
         store=open_store(store) if store else None,
         max_pairs=max_pairs,
+        feedback_writer=feedback_writer,
     )
 
     def show(ev: Event) -> None:
@@ -381,6 +389,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     alerts = _AlertOptions(args) if args.webhook else None
     messages = _replay_messages(args.input, rejects)
     scorer = _make_scorer(args)
+    writer = None
+    if args.llm_feedback:
+        from .scoring._factory import make_feedback_writer
+
+        writer = make_feedback_writer(
+            base_url=args.llm_base_url,
+            model=args.llm_model,
+            **({"api_key_env": args.llm_api_key_env} if args.llm_api_key_env else {}),
+        )
     types = set(args.events.split(",")) if args.events else None
     stats = anyio.run(
         lambda: _replay(
@@ -394,6 +411,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             max_pairs=args.max_pairs,
             end_sessions=not args.keep_open,
             alerts=alerts,
+            feedback_writer=writer,
         )
     )
     _report_rejects(rejects, sys.stderr)

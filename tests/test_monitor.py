@@ -196,3 +196,45 @@ async def test_huge_message_scanned_whole_and_truncated_for_scoring() -> None:
     assert [e.type for e in col.events] == [EventType.SAFETY_SIGNAL]
     assert scorer.calls[0].messages[0].truncated
     assert m.stats()["truncated"] == 1
+
+
+class FakeWriter:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.requests: list[Any] = []
+        self.closed = False
+
+    async def write(self, request: Any) -> Any:
+        from alliance_monitor import Feedback
+
+        self.requests.append(request)
+        if self.fail:
+            raise RuntimeError("backend down")
+        return Feedback(
+            pattern=request.pattern,
+            message_ids=request.message_ids,
+            dimension=request.dimension,
+            summary="specific note",
+            suggestion="try a reflection",
+            source="llm",
+        )
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("fail", [False, True])
+async def test_feedback_writer_rewrites_pattern_feedback(fail: bool) -> None:
+    writer = FakeWriter(fail)
+    col = EventCollector()
+    async with Monitor(scorer=StaticScorer(3.0, passive=0.9), feedback_writer=writer) as m:
+        m.on(col, types=[EventType.PASSIVE_PATTERN])
+        for x in alternating("c", 13):
+            await m.ingest(x)
+        await m.flush()
+    (ev,) = col.events
+    assert writer.requests and writer.requests[0].pattern == "passive"
+    assert len(writer.requests[0].messages) == 12
+    assert ev.feedback.source == ("template" if fail else "llm")
+    assert writer.closed
+    assert m.stats()["feedback_template" if fail else "feedback_llm"] == 1
