@@ -12,6 +12,8 @@ even half; the odd half is the held-out check):
 * the trivial baseline of the data README: mean counselor turn length (shorter = better).
 * the per-message directive score against counselor utterances labelled advice, over every
   counselor utterance; flag precision / recall at 0.5; passive flag rates in high vs low sessions.
+* the spread of the scale: overall scores of consecutive 12-message windows (about the monitor's
+  six-exchange window), 10th / 50th / 90th percentile, in high- and low-quality sessions.
 * the scorer's cost per message.
 
 `--table` prints the cue -> construct evidence table as Markdown (docs/embedded-scorer.md embeds
@@ -39,6 +41,7 @@ from alliance_monitor.scoring._lexicon import CONTEXT_CUES, EVIDENCE  # noqa: E4
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "annomi.jsonl"
 PREFIX = 20
+WINDOW = 12
 DIMS = ("overall", "goal", "task", "bond")
 
 
@@ -156,6 +159,24 @@ def message_figures(convs: Sequence[Conversation], scorer: EmbeddedScorer) -> di
     }
 
 
+def window_figures(convs: Sequence[Conversation], scorer: EmbeddedScorer) -> dict[str, float]:
+    """Percentiles of the overall score of consecutive `WINDOW`-message windows, by quality."""
+    values: dict[bool, list[float]] = {True: [], False: []}
+    for c in convs:
+        msgs = _scoring(c.messages)
+        for start in range(0, len(msgs) - WINDOW + 1, WINDOW):
+            req = WindowRequest(c.id, 0, msgs[start : start + WINDOW], WINDOW // 2)
+            score = scorer.score_sync(req).scores
+            assert score is not None
+            values[c.high].append(score.overall)
+    out = {}
+    for high, name in ((True, "high"), (False, "low")):
+        v = sorted(values[high])
+        for q in (10, 50, 90):
+            out[f"window_{name}_p{q}"] = v[round(q / 100 * (len(v) - 1))] if v else float("nan")
+    return out
+
+
 def timing(convs: Sequence[Conversation], scorer: EmbeddedScorer, repeat: int = 3) -> float:
     """Best-of-`repeat` microseconds per message to score every conversation as one window."""
     reqs = [WindowRequest(c.id, 0, _scoring(c.messages), 0) for c in convs]
@@ -175,7 +196,11 @@ def calibrate(path: Path) -> dict[str, dict[str, float]]:
     scorer = EmbeddedScorer()
     subsets = {"all": convs, "even": convs[0::2], "odd": convs[1::2]}
     return {
-        name: {**session_figures(sub, scorer), **message_figures(sub, scorer)}
+        name: {
+            **session_figures(sub, scorer),
+            **message_figures(sub, scorer),
+            **window_figures(sub, scorer),
+        }
         for name, sub in subsets.items()
     }
 
@@ -205,6 +230,12 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("directive flag recall @0.5", "directive_recall", ""),
     ("passive flag rate, high sessions", "passive_rate_high", ""),
     ("passive flag rate, low sessions", "passive_rate_low", ""),
+    ("12-msg window overall, high: p10", "window_high_p10", "scale spread"),
+    ("12-msg window overall, high: median", "window_high_p50", ""),
+    ("12-msg window overall, high: p90", "window_high_p90", ""),
+    ("12-msg window overall, low: p10", "window_low_p10", ""),
+    ("12-msg window overall, low: median", "window_low_p50", ""),
+    ("12-msg window overall, low: p90", "window_low_p90", ""),
 )
 
 

@@ -306,6 +306,174 @@ def test_typographic_apostrophes_and_nfkc_are_normalised() -> None:
     assert "reflection" in cues and "open_question" in cues
 
 
+def test_subject_change_with_an_open_question_is_still_passive() -> None:
+    passive, _, cues = _last(DISCLOSURE, ("c", "Right. Anyway, how is work going otherwise?"))
+    assert passive >= 0.5 and "subject_change" in cues and "open_question" in cues
+
+
+def test_backchannel_while_the_client_tells_a_story_is_not_passive() -> None:
+    patterns = scorer.message_patterns(
+        _msgs(
+            ("k", "So last night I went to the party"),
+            ("c", "Mm-hmm."),
+            ("k", "-and everyone was drinking, so I had one."),
+            ("c", "Mm-hmm."),
+            ("k", "And then another one, and another."),
+            ("c", "Okay."),
+        )
+    )
+    assert not any(p.is_passive for p in patterns)
+
+
+# --- counseling skills: reflections, questions, affirmation, autonomy, permission --------------
+
+
+def _cues(*turns: tuple[str, str]) -> tuple[str, ...]:
+    return _last(*turns)[2]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It sounds like you're exhausted.",
+        "You're worried that you'll lose your job.",
+        "You feel let down by him",
+        "So you're saying it only happens at weekends.",
+        "What you want is some peace at home.",
+        "You'd like things to be calmer between you.",
+        "On the one hand you enjoy going out, and on the other hand you hate the mornings after.",
+        "Part of you wants to leave and part of you is scared to.",
+        "There's a part of you that wonders whether it's worth it.",
+        "You're not sure you're ready.",
+        "That's been a big part of your life for a long time.",
+        "You're caught between what your family wants and what you want?",
+    ],
+)
+def test_reflections_of_feeling_and_meaning_are_found(text: str) -> None:
+    passive, directive, cues = _last(("k", "I don't know anymore."), ("c", text))
+    assert "reflection" in cues, (text, cues)
+    assert passive < 0.5 and directive < 0.5
+
+
+def test_a_question_about_feelings_is_not_a_reflection() -> None:
+    cues = _cues(("k", "I got home late."), ("c", "Do you feel tired in the mornings?"))
+    assert "reflection" not in cues and "closed_question" in cues
+
+
+def test_a_simple_reflection_must_echo_what_the_client_said() -> None:
+    client = ("k", "I cut down to five cigarettes a day.")
+    echo = _cues(client, ("c", "So you've cut down to five."))
+    telling = _cues(client, ("c", "You're above the recommended level for your age."))
+    assert "restatement" in echo and "restatement" not in telling
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("What's that been like for you?", "open_question"),
+        ("How come you decided to call today?", "open_question"),
+        ("Where do you see yourself in a year?", "open_question"),
+        ("Can you describe what happened that night?", "invite"),
+        ("I'd like to hear more about your sister.", "invite"),
+        ("Anything else?", "invite"),
+        ("That took real courage.", "affirmation"),
+        ("You've already taken a big step by reaching out.", "affirmation"),
+        ("You're really determined.", "affirmation"),
+        ("It's your decision, and you know best what fits.", "autonomy"),
+        ("I'm not here to tell you what to do.", "autonomy"),
+        ("If that doesn't fit, feel free to leave it.", "autonomy"),
+        ("How would you feel if I shared what others have tried?", "permission"),
+        ("May I offer a thought?", "permission"),
+        ("Let me know if you'd like some ideas.", "permission"),
+        ("Does that sound right?", "elicit_view"),
+        ("Did I get that right?", "elicit_view"),
+    ],
+)
+def test_mi_consistent_moves_are_found(text: str, cue: str) -> None:
+    _, directive, cues = _last(("k", "Things have been rough."), ("c", text))
+    assert cue in cues, (text, cues)
+    assert directive < 0.5
+
+
+def test_judging_why_questions_do_not_count_as_open_questions() -> None:
+    cues = _cues(("k", "I got my lip pierced."), ("c", "Why did you do that?"))
+    assert "open_question" not in cues
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You've got to stop this.",
+        "You better call her tonight.",
+        "You're going to have to cut down.",
+        "Don't you think you should cut down?",
+        "Studies show that people who quit feel better within weeks.",
+        "You'd feel so much better if you stopped.",
+        "If I were you I'd call him.",
+        "It's time to stop making plans and start acting.",
+        "Promise me you'll go to the meeting.",
+        "You're risking your health.",
+    ],
+)
+def test_directive_moves_without_permission_are_flagged(text: str) -> None:
+    _, directive, cues = _last(("k", "I drink most nights."), ("c", text))
+    assert directive >= 0.45, (text, directive, cues)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It's hard when you have to turn down every invitation.",
+        "You feel like you need to be perfect.",
+        "Being told you have to quit must be frustrating.",
+    ],
+)
+def test_reported_or_conditional_must_is_not_advice(text: str) -> None:
+    _, directive, cues = _last(("k", "My friends keep inviting me out."), ("c", text))
+    assert "advise" not in cues and directive < 0.5, (text, cues)
+
+
+def test_disclosure_met_by_passive_replies_scores_below_one_met_by_reflections() -> None:
+    alone = ("k", "I just feel really alone.")
+    passive = _score(DISCLOSURE, ("c", "Ok."), alone, ("c", "Don't worry."))
+    reflective = _score(
+        DISCLOSURE,
+        ("c", "It sounds like her leaving has shaken your trust in yourself."),
+        alone,
+        ("c", "You feel alone with all of this. What has helped, even a little?"),
+    )
+    assert passive.scores is not None and reflective.scores is not None
+    assert passive.scores.overall < 3.0 < reflective.scores.overall
+    assert passive.scores.bond < reflective.scores.bond
+
+
+# --- the 1-5 scale -----------------------------------------------------------------------------
+
+
+def test_strong_evidence_reaches_levels_4_and_2() -> None:
+    warm, cold = _score(*WARM).scores, _score(*DISMISSIVE).scores
+    assert warm is not None and cold is not None
+    assert warm.overall >= 4.0 and cold.overall <= 2.0
+
+
+def test_items_of_a_dimension_share_evidence() -> None:
+    s = _score(
+        ("k", "I keep fighting with my dad."),
+        ("c", "It sounds like the fights leave you feeling unheard."),
+        ("k", "Yes, exactly."),
+    )
+    assert s.constructs is not None
+    assert s.constructs["G3"] > s.constructs["G1"] > 3.0  # G1 only through sharing
+
+
+def test_neutral_windows_stay_at_3_and_one_exchange_stays_near_it() -> None:
+    bland = _score(*[("c", "Hello.") if i % 2 == 0 else ("k", "Hi.") for i in range(12)])
+    one = _score(("c", "What brings you here?"), ("k", "My job."))
+    assert bland.scores is not None and one.scores is not None
+    assert bland.scores.overall == 3.0 and bland.confidence < 0.1
+    assert abs(one.scores.overall - 3.0) < 0.5 and one.confidence < 0.3
+
+
 # --- confidence ----------------------------------------------------------------------------
 
 

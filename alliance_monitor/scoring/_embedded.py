@@ -10,10 +10,11 @@ How a window is scored (docs/embedded-scorer.md has the long version):
    `_DIRECTIVE`, `_MITIGATE` below) and its context cues ("advice_unasked", "passive_reply"...).
 3. Client messages get context cues too ("resists_advice" after a directive turn,
    "confirms_reflection" after a reflection, "short_reply", "elaboration").
-4. Each cue adds its evidence points to constructs through `_lexicon.EVIDENCE`. A construct's
-   rating is ``3 + 2 * tanh(GAIN * net / (exchanges + PRIOR))``: the net evidence *rate* per
-   exchange, shrunk toward 3 when the window is short. Confidence grows with the total amount of
-   evidence found, so short or bland windows sit near 3 with low confidence.
+4. Each cue adds its evidence points to constructs through `_lexicon.EVIDENCE`. The four items
+   of a dimension share evidence (`_SHARE`: each also gets half the mean of the other three). A
+   construct's rating is ``3 + 2 * tanh(GAIN * net / (exchanges + PRIOR))``: the net evidence
+   *rate* per exchange, shrunk toward 3 when the window is short. Confidence grows with the total
+   amount of evidence found, so short or bland windows sit near 3 with low confidence.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ _DIRECTIVE: dict[str, float] = {
     "advise": 0.65,  # "you should / must / need to", "I'd recommend", "I want you to"
     "imperative": 0.5,  # "Cut down to two."
     "warn": 0.45,  # "if you keep drinking you'll ..."
+    "persuade": 0.45,  # "don't you think you should", "the fact is", "you'd feel better if you"
     "suggest": 0.4,  # "you could try", "why don't you"
 }
 #: A long statement that neither asks nor explores is telling, not asking: it leans directive a
@@ -91,11 +93,19 @@ _FLAG = 0.5
 
 # --- rules: window scores ----------------------------------------------------------------------
 
-#: Slope: a net 1 / _GAIN points per exchange puts a construct tanh(1) = 76% of the way from 3
-#: to 5 (or 1).
-_GAIN = 2.0
+#: Slope: a net 1 / _GAIN points per exchange (about one reflection every other exchange) puts a
+#: construct tanh(1) = 76% of the way from 3 to 5 (or 1). Chosen so that windows with strong,
+#: sustained evidence reach levels 4 or 2 (the demo conversations), not by AUC, which the slope
+#: barely changes.
+_GAIN = 3.5
 #: Pseudo-exchanges of "no evidence" added to every window (short windows drift to 3).
-_PRIOR = 2.0
+_PRIOR = 3.0
+#: Items of one dimension share evidence: each construct also gets this fraction of the mean
+#: evidence of the other three items of its dimension. The four items measure one thing
+#: (Bordin's goal, task or bond); an observer who sees clear evidence for three of them does not
+#: rate the fourth "no evidence at all". Without it a dimension stays near 3 even when one or
+#: two items are at 5, because most cues speak to one or two items.
+_SHARE = 0.5
 #: A message is cited as evidence for a construct when it moved it by at least this much.
 _CITE = 0.05
 #: Total evidence (sum of |points| / 4) at which confidence reaches 0.5.
@@ -107,11 +117,14 @@ _SHORT_WORDS = 2
 
 #: A client message ending like this is mid-thought (typed in pieces, or cut off).
 _UNFINISHED = ("-", "\u2014", "\u2013", "\u2026", "..", ",")
+#: A client message starting like this continues their previous one ("-for 45 minutes.", "and
+#: then he left"): the client is in the middle of telling something.
+_CONTINUES = ("-", "\u2014", "\u2013", "\u2026", "..", "and ", "and,", "'cause ", "because ")
 
 #: Client cues that push back. A bare "no" counts only as an answer to an offer or a suggestion
 #: (not to "Do you smoke?").
 _PUSHBACK = frozenset({"sustain", "discord"})
-_OFFERS = frozenset({"advise", "suggest", "imperative", "warn", "permission"})
+_OFFERS = frozenset({"advise", "suggest", "imperative", "warn", "persuade", "permission"})
 
 
 @dataclass(slots=True)
@@ -130,6 +143,25 @@ class _Context:
     prev_opened: bool = False
     prev_statement: bool = False
     prev_offered: bool = False
+    #: What the client said in their current and previous turn (for "does this restate it?"),
+    #: and its content-word stems once computed.
+    heard: str = ""
+    earlier: str = ""
+    heard_stems: frozenset[str] | None = None
+
+
+def _stems(text: str) -> frozenset[str]:
+    """Content-word stems: "drinking", "drinks", "drink" -> "drink"; function words dropped."""
+    return frozenset(w[:5] for w in lx.STEM_RE.findall(lx.normalize(text))) - lx.FUNCTION_STEMS
+
+
+def _echoes(text: str, ctx: _Context) -> bool:
+    """True if a counselor statement reuses a content word of the client's last two turns: a
+    simple reflection restates what the client said; a "you ..." statement that does not is
+    telling the client about themselves (information, an assessment)."""
+    if ctx.heard_stems is None:
+        ctx.heard_stems = _stems(ctx.heard + " " + ctx.earlier)
+    return not ctx.heard_stems.isdisjoint(_stems(text))
 
 
 def _scan(text: str, counselor: bool) -> dict[str, None]:
@@ -163,6 +195,8 @@ def _counselor_turn(
 ) -> tuple[float, float, float, float]:
     """Passive score, directive score, and the advice part before and after mitigation."""
     words = text.count(" ") + 1
+    if "restatement" in cues and not _echoes(text, ctx):
+        del cues["restatement"]
     if ctx.asked_for:
         cues["asked_for"] = None
     if ctx.permission_pending and not ctx.declined:
@@ -170,13 +204,18 @@ def _counselor_turn(
     if ctx.disclosure:
         cues["after_disclosure"] = None
     if ctx.unfinished and "minimal" in cues:
-        passive = _PASSIVE_BASE  # "mm-hmm" while the client is mid-thought: let them go on
+        passive = _PASSIVE_BASE  # "mm-hmm" while the client is mid-story: let them go on
     elif _ENGAGED.isdisjoint(cues):
         keep = (1.0 - _PASSIVE_BASE) * (1.0 - _combine(_PASSIVE, cues))
         if ctx.disclosure:
             keep *= 1.0 - _AFTER_DISCLOSURE
         if ctx.prev_generic and ("minimal" in cues or "reassure" in cues):
             keep *= 1.0 - _IN_A_RUN
+        passive = 1.0 - keep
+    elif "subject_change" in cues:  # "Anyway, how is work?": a question about something else
+        keep = (1.0 - _PASSIVE_BASE) * (1.0 - _PASSIVE["subject_change"])
+        if ctx.disclosure:
+            keep *= 1.0 - _AFTER_DISCLOSURE
         passive = 1.0 - keep
     elif _EXPLORING.isdisjoint(cues):
         passive = _PASSIVE_BASE
@@ -218,7 +257,7 @@ def _client_turn(cues: dict[str, None], text: str, ctx: _Context) -> None:
         cues["elaboration"] = None
     elif ctx.prev_opened and words <= _SHORT_WORDS and "withdrawal" not in cues:
         cues["short_reply"] = None
-    ctx.unfinished = text.endswith(_UNFINISHED)
+    ctx.unfinished = text.endswith(_UNFINISHED) or text.lower().startswith(_CONTINUES)
     ctx.disclosure = ctx.disclosure or "disclosure" in cues
     ctx.asked_for = ctx.asked_for or "asks_advice" in cues
     ctx.declined = ctx.declined or pushback
@@ -275,10 +314,16 @@ def _analyse(messages: Sequence[ScoringMessage], tally: _Tally | None) -> list[M
                 prev_directive=directive >= _FLAG,
                 prev_reflected=not _REFLECTIVE.isdisjoint(cues),
                 prev_opened="open_question" in cues or "invite" in cues,
+                heard=ctx.heard,
+                earlier=ctx.earlier,
+                heard_stems=ctx.heard_stems,
             )
         elif msg.role is Role.CLIENT:
             if last is Role.COUNSELOR:  # a new client turn: forget the previous one
                 ctx.disclosure = ctx.asked_for = ctx.declined = False
+                ctx.earlier, ctx.heard = ctx.heard, ""
+            ctx.heard += " " + msg.text
+            ctx.heard_stems = None
             cues = _scan(msg.text, False)
             _client_turn(cues, msg.text, ctx)
             if tally is not None:
@@ -307,6 +352,16 @@ def _counselor_evidence(
         tally.add(msg_id, "passive_reply", passive)
 
 
+def _shared(net: dict[str, float]) -> dict[str, float]:
+    """Each construct's own evidence plus `_SHARE` x the mean evidence of its dimension's others."""
+    out: dict[str, float] = {}
+    for ids in CONSTRUCTS.values():
+        total = sum(net[c] for c in ids)
+        for c in ids:
+            out[c] = net[c] + _SHARE * (total - net[c]) / (len(ids) - 1)
+    return out
+
+
 def _rating(net: float, units: float) -> float:
     return round(3.0 + 2.0 * math.tanh(_GAIN * net / (units + _PRIOR)), 4)
 
@@ -318,7 +373,7 @@ class EmbeddedScorer(SyncScorer):
     """
 
     name = "embedded"
-    version = "1.0"
+    version = "1.1"
 
     def message_patterns(self, messages: Sequence[ScoringMessage]) -> list[MessagePattern]:
         """Passive and directive scores of each counselor message, judged in context."""
@@ -329,7 +384,7 @@ class EmbeddedScorer(SyncScorer):
         patterns = _analyse(request.messages, tally)
         n_turns = sum(1 for m in request.messages if m.role is not Role.OTHER)
         units = n_turns / 2.0
-        constructs = {c: _rating(tally.net[c], units) for c in ALL_CONSTRUCTS}
+        constructs = {c: _rating(net, units) for c, net in _shared(tally.net).items()}
         amount = tally.absolute / 4.0
         evidence_ids = dict.fromkeys(i for c in ALL_CONSTRUCTS for i in tally.ids[c])
         msgs = request.messages

@@ -13,9 +13,11 @@ Everything a clinician may want to read or change is in this file:
   disclosure...); `CONTEXT_CUES` lists them.
 
 The lexicons come from counseling-skill knowledge (Motivational Interviewing: open questions,
-reflections, affirmations, asking permission, supporting autonomy, versus advising without
-permission, confronting, directing, warning) and the two counselor patterns of domain.md (passive
-response, boundary-overstepping), not from mining the calibration data.
+simple, complex and double-sided reflections, affirmations, asking permission, supporting
+autonomy, versus advising without permission, persuading, confronting, directing, warning) and
+the two counselor patterns of domain.md (passive response, boundary-overstepping), not from
+mining the calibration data. They name skills, not topics: no substance or illness words
+decide a cue.
 
 Where a cue is looked for:
 
@@ -76,16 +78,26 @@ _FEELINGS = (
     r"|frustrated|exhausted|miserable|lost|stuck|confused|desperate|heartbroken|devastated"
     r"|worthless|numb|torn|discouraged|disappointed|terrible|awful)"
 )
-#: What a "you're ..." reflection names: a feeling, a state of mind, a stance.
+#: What a "you're ..." reflection names: a feeling, a state of mind, a stance, a conflict.
 _EXPERIENCE = (
-    r"feeling|worried|concerned|afraid|scared|frustrated|angry|upset|sad|hurt|tired|sick of"
-    r"|overwhelmed|stressed|torn|unsure|not sure|wondering|struggling|ready|not ready|hoping"
-    r"|noticing|finding|thinking|saying|realizing|proud|ashamed|embarrassed|disappointed"
-    r"|confused|curious|interested|committed|determined|afraid|nervous|anxious|lonely"
-    r"|shocked|surprised|angry|annoyed|irritated|hurt|upset|sad|down|scared|stuck|lost"
-    r"|happy|glad|relieved|excited|fed up|done with|someone who|a person who|the kind of"
-    r"|really|kind of|sort of|a (?:little|bit)|pretty|quite|not (?:really|convinced|happy)"
+    r"(?:feeling|worried|concerned|afraid|scared|frustrated|angry|upset|sad|hurt|tired|sick of"
+    r"|overwhelmed|stressed|torn|unsure|wondering|struggling|ready|hoping|noticing|finding"
+    r"|thinking|saying|telling me|realizing|realising|proud|ashamed|embarrassed|disappointed"
+    r"|confused|curious|interested|committed|determined|nervous|anxious|lonely|shocked"
+    r"|surprised|annoyed|irritated|down|stuck|lost|happy|glad|relieved|excited|fed up|done with"
+    r"|someone who|a person who|the kind of|the sort of|beginning to|starting to|trying to"
+    r"|up for|open to|keen|considering|aware|caught|pulled|in two minds|of two minds"
+    r"|in a (?:tough|difficult|hard|tricky) (?:spot|place|position|situation)|at a point"
+    r"|looking for|not (?:sure|ready|happy|convinced|feeling|comfortable|certain|keen"
+    r"|interested|looking|wanting|quite|really sure|so sure)|questioning|uncertain"
+    r"|ambivalent|conflicted|hopeful|motivated|tempted|desperate|afraid that|worried that)\b"
 )
+#: Degree words before a feeling ("you're really worried", "that's so hard").
+_DEGREE = r"(?:really |so |very |pretty |quite |incredibly |kind of |sort of |a (?:little |bit )?)?"
+#: After "you" in advice forms: not reported or conditional speech ("when you have to", "feel
+#: like you need to", "told that you have to"). Fixed-width lookbehinds, one per lead word.
+_EMBEDDING = ("when", "if", "like", "whether", "feel", "felt", "told", "reason", "reasons")
+_NOT_EMBEDDED = "".join(f"(?<!{w} you)" for w in _EMBEDDING)
 _HARD = (
     r"(?:hard|difficult|tough|painful|frustrating|scary|upsetting|overwhelming|exhausting"
     r"|stressful|lonely|awful|rough|confusing|heartbreaking|a lot)"
@@ -102,23 +114,28 @@ def _each(words: str, suffix: str, *, after_comma: bool = True) -> tuple[str, ..
     return tuple(f"{w}(?<!, {w}){suffix}" for w in words.split())
 
 
-_DEGREE = r"(?:really |so |very |pretty |quite |incredibly |kind of |a (?:little |bit )?)?"
-
 # --- counselor: clause-initial cues (the form of the turn) -------------------------------------
 
 COUNSELOR_CLAUSE: tuple[Cue, ...] = (
     Cue(
         "open_question",
         (
-            r"what\b" + Q,
-            r"how\b(?! (?:many|much|often|old|long|far|about)\b)" + Q,
-            r"why\b(?! (?:don't|not)\b)" + Q,
+            r"what(?:'s|'d|'re|'ll)?\b" + Q,
+            r"how(?:'s|'d|'re)?\b(?! (?:many|much|often|old|long|far|about)\b)" + Q,
+            r"how come\b" + Q,
+            # not "why did you / why would you / why don't you": judging, not exploring
+            r"why(?:'s|'d)?\b(?! (?:don't|not|did you|didn't you|would you|do you keep"
+            r"|on earth)\b)" + Q,
             r"in what ways?\b" + Q,
             r"which\b" + Q,
+            r"where (?:would|could|do|does|might) you (?:see|think|want|like|go|start|begin"
+            r"|want)\b" + Q,
             r"where would you\b" + Q,
+            r"when you (?:think|look|imagine|picture|hear)\b" + Q,
             r"tell me\b",
         ),
-        "Open question: asks for the client's own account. Exploring: G3, T2, B3.",
+        "Open question: asks for the client's own account ('what', 'how', 'in what way', "
+        "'tell me'). Exploring: G3, T2, B3.",
     ),
     Cue(
         "closed_question",
@@ -139,37 +156,55 @@ COUNSELOR_CLAUSE: tuple[Cue, ...] = (
             # "you ..." statements (or rising-intonation checks) about the client's feelings,
             # wishes, views or meaning; not "you should / need to / could try" (advice).
             r"you (?:feel|felt|want|wanted|wanna|wish|hope|think|thought|believe|seem|sound|like"
-            r"|love|enjoy|care|worry|mean|just (?:feel|want|don't))\b(?! (?:should|must|need to"
-            r"|have to|ought|gotta|got to|better|could try|might want)\b)",
-            r"you (?:don't|didn't) (?:want|like|feel|think|see|know|really|expect|care)\b",
-            r"you(?:'re| are| were| was| seemed| got| get) (?:" + _EXPERIENCE + r")\b",
-            r"you(?:'ve| have) been (?:feeling|thinking|trying|struggling|worried|noticing"
-            r"|wondering|hoping)\b",
-            r"you(?:'d| would) (?:like|rather|prefer|love)\b",
+            r"|love|enjoy|care|worry|mean|value|miss|hate|fear|dread|regret|wonder|doubt"
+            r"|realize|realise|recognize|see yourself|find yourself|just (?:feel|want|don't))\b"
+            r"(?! (?:should|must|need to|have to|ought|gotta|got to|better|could try|might want"
+            r"|what)\b)",
+            r"you (?:don't|didn't|do not|never) (?:want|like|feel|think|see|know|really|expect"
+            r"|care|believe|trust|enjoy|wanna|sound|seem)\b",
+            r"you(?:'re| are| were| was| seemed?| sound| got| get| feel) " + _DEGREE + _EXPERIENCE,
+            r"you(?:'ve| have) (?:really |always |also |already |never )?(?:been (?:feeling"
+            r"|thinking|trying|struggling|worried|noticing|wondering|hoping|through|wanting"
+            r"|dealing)|noticed|realized|realised|found|decided|wanted|felt|thought|started to"
+            r"|begun to|come to|struggled|had enough|had it)\b",
+            r"you(?:'d| would) (?:really |rather |much rather )?(?:like|rather|prefer|love|want)\b",
+            r"what you(?:'re| are| would|'d|'ve| have)? (?:really |most )?(?:want|wanted|like|mean"
+            r"|hope|hoping|saying|telling me|looking for|worried about|afraid of|concerned about"
+            r"|noticed|noticing|value|care about|struggle with|struggling with)\b" + S,
             r"(?:it|that) (?:sounds|seems|feels) (?:like|as if|as though|to me)",
             r"(?:it|that) (?:doesn't|does not) (?:feel|seem|sound)",
             r"(?:for|to) you,? (?:it's|this is|that's|it)\b",
-            r"part of you",
-            r"on (?:the )?one hand",
+            r"your (?:main |biggest |real |big )?(?:worry|concern|fear|hope|sense|feeling|wish"
+            r"|frustration|priority|dream|struggle) (?:is|was|seems|right now)\b",
         ),
         "Reflection of feeling or meaning: a statement (or rising-intonation check) of what the "
-        "client feels, wants, values or means. Shared view of the problem, feeling understood: "
-        "G3, T3, B3, B1. Counts as exploring.",
+        "client feels, wants, values, fears or means ('you feel', 'you're worried that', 'you'd "
+        "like', 'what you want is'). Shared view of the problem, feeling understood: G3, T3, B3, "
+        "B1. Counts as exploring.",
     ),
     Cue(
         "restatement",
         (
             # "so you ..." and short "so ..." restatements: "okay, so money and time."
-            r"so,? you\b(?! (?:should|must|need to|have to|ought|gotta|got to|better)\b)",
-            r"so,? (?:it's|that's|this is|it is|that is)\b",
+            r"so,? you\b(?! (?:should|must|need to|have to|ought|gotta|got to|better|know)\b)"
+            r"(?!-)",
+            r"so,? (?:it's|that's|this is|it is|that is|your)\b",
             r"so\b,? (?!(?:what|how|why|where|when|do|does|did|are|is|can|could|would|will"
             r"|should|have|has|i|i'm|i'd|i'll|let's|let|we|if|tell|anyway)\b)"
             r"[\w' ,-]{1,40}(?:[.!]|$)",
-            r"you (?:really|also|still|almost|sort of|kind of|kinda|probably)\b(?! (?:should|must"
-            r"|need to|have to|ought|gotta|got to|better)\b)",
+            # Any other statement about the client, with the client as subject ("You've tried a
+            # few medications.", "You're up for the challenge?"): a simple reflection of content.
+            # Not advice, predictions or permissions (you should / need to / could / will / can).
+            r"you(?:'re| are|'ve| have| were| was| did| had| got| just| also| still| really"
+            r"| already| almost| always| never| sort of| kind of| kinda| probably| only| went"
+            r"| said| told| tried| used to| started| stopped| cut| quit| made| managed)?\b"
+            r"(?! (?:should|must|need|needs|have to|has to|ought|gotta|got to|better|could|can"
+            r"|might|may|will|shall|going to|gonna|not going|not gonna|do have|do need|don't need"
+            r"|do not need|don't have to|wrong|kidding|know|see|guys)\b)(?!['-])",
         ),
-        "Restates the content of what the client said (a simple reflection of surface content). "
-        "Some evidence of a shared view of the problem (G3); on its own it does not explore.",
+        "Restates what the client said: a simple reflection of surface content ('So you've cut "
+        "down to five.', 'You've tried the patches.'). Some evidence of a shared view of the "
+        "problem (G3); on its own it does not explore.",
     ),
     Cue(
         "subject_change",
@@ -188,13 +223,14 @@ COUNSELOR_CLAUSE: tuple[Cue, ...] = (
         _each(  # at a sentence start, not after a comma ("..., um, use up sugar")
             "stop start try cut quit avoid take get make keep call eat drink exercise write"
             " remember consider go do don't put limit reduce switch use find focus set listen"
-            " read join throw",
+            " read join throw pour promise give stay tell ask talk",
             r"\b(?! (?:you|i|we|they|he|she|it|me|your time|ahead|on|going|worry|be so hard"
-            r"|get me)\b)" + S,
+            r"|get me|up on yourself|yourself a break|me more|me about|me what|me how|me a bit"
+            r"|me a little|with me|to me|about)\b)" + S,
             after_comma=False,
         ),
-        "A sentence that opens with a command ('Cut down to two.', 'Stop drinking.'). "
-        "Directive unless asked for or offered with choice.",
+        "A sentence that opens with a command ('Cut down to two.', 'Stop drinking.', 'Promise "
+        "me you will call.'). Directive unless asked for or offered with choice.",
     ),
 )
 
@@ -208,15 +244,21 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"would (?:it|that) be (?:ok|okay|alright|all right|fine)(?: with you)? (?:if|for|to)",
             r"(?:would|do) you mind if",
             r"(?:can|could|may|might) i (?:share|tell you|offer|give you|make a|suggest|mention"
-            r"|add|go over|show you|ask you|throw)",
-            r"would you (?:like|want) (?:me to|to hear|some|more|to know|to talk|information)",
+            r"|add|go over|show you|ask you|throw|put|run|check)",
+            r"would you (?:like|want) (?:me to|to hear|some|more|to know|to talk|information"
+            r"|to look|to go over)",
             r"do you want (?:me to|to hear|some|to know)",
             r"would it (?:help|be helpful|be useful) (?:if|to)",
             r"(?:would|are) you (?:be )?(?:interested|open|willing) (?:in|to)",
+            r"how would you feel (?:about|if) (?:me|i|we)",
+            r"(?:what|how) (?:would|do) you (?:think|feel) (?:about|if) (?:me|i) (?:shar|tell"
+            r"|giv|offer|suggest)",
             r"if (?:it's|that's) (?:ok|okay|alright|all right)(?: with you)?",
+            r"if you(?:'re| are) (?:interested|open to it)",
             r"with your permission",
             r"if you(?:'d| would) like,? i",
             r"if you want,? i",
+            r"let me know if you(?:'d| would) like",
         ),
         "Asks before giving advice or information (MI 'ask permission'). Respect and shared "
         "method: T4, B3, B4. Also makes a following suggestion non-directive.",
@@ -226,61 +268,293 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
         (
             r"what do you (?:think|make of (?:that|this|it))",
             r"(?:what|how) do you (?:think|feel) about (?:that|this|it|those|these|what i)",
+            r"what are your thoughts",
             r"how does (?:that|this) sound",
-            r"does (?:that|this) (?:fit|make sense|sound right|seem right)",
+            r"does (?:that|this) (?:fit|make sense|sound right|seem right|ring true)",
+            r"(?:does|did) (?:that|this) (?:fit|match) (?:for|with) you",
             r"what fits (?:best )?for you",
             r"which (?:of these|one) (?:appeals|would you|do you)",
+            r"(?:how|where) does (?:that|this) (?:leave|fit for) you",
+            r"am i (?:right|getting (?:that|this|it) right|understanding|close)",
+            r"did i (?:get (?:that|this|it) right|understand|miss)",
         ),
-        "Asks the client's own view of an idea (elicit-provide-elicit): agreement on method and "
-        "goals, respect. T4, G2, B3. Counts as exploring.",
+        "Asks the client's own view of an idea or checks understanding (elicit-provide-elicit): "
+        "agreement on method and goals, respect. T4, G2, B3. Counts as exploring.",
     ),
     Cue(
         "invite",
         (
             r"tell me (?:more|about|what|how|a (?:little|bit))",
-            r"(?:can|could|would) you (?:tell|say|share) (?:me )?(?:more|a (?:little|bit)|what"
-            r"|how)",
+            r"(?:can|could|would|will) you (?:tell|say|share|describe|explain|talk|elaborate"
+            r"|expand|think of|give me (?:an|some|a sense)|fill me in|walk me)\b",
+            r"would you mind (?:telling|sharing|filling|describing|explaining|talking|saying)",
             r"say (?:a (?:little|bit) )?more",
             r"help me understand",
             r"walk me through",
             r"go on\b",
             r"keep going",
             r"what else",
+            r"anything else",
             r"i(?:'m| am) (?:wondering|curious)",
             r"i wonder (?:what|how|if|whether)",
+            r"i(?:'d| would) (?:like|love) to (?:hear|know|understand|learn)",
+            r"how (?:are|were|do|did|have) you (?:been )?(?:feel|feeling|doing|coping|handling"
+            r"|managing|getting on)\b",
         ),
-        "Invites the client to say more (an open question in statement form). Exploring: "
-        "G3, T2, B3.",
+        "Invites the client to say more (an open question in statement form, or a request to "
+        "describe). Exploring: G3, T2, B3.",
+    ),
+    # Before the broad "you're ..." reflection forms below: in the trie the first listed phrase
+    # wins when two could match at the same place, so specific readings go first.
+    Cue(
+        "affirmation",
+        (
+            r"(?:that's|that is|it's|it is) (?:really |so |very )?(?:great|wonderful|fantastic"
+            r"|impressive|amazing|excellent|awesome) (?:that|to|how)",
+            r"(?:that's|that is|it's|it is) (?:a )?(?:really |very )?(?:great|good|big|huge"
+            r"|important|positive|wonderful|brave|smart|wise) (?:step|start|change|insight|goal"
+            r"|achievement|accomplishment|progress|effort|decision|choice|idea|plan|thing to do)",
+            r"good for you",
+            r"well done",
+            r"(?:great|good|nice) (?:job|work|point|insight)",
+            r"you(?:'ve| have) (?:really |already |clearly )?(?:done|made|worked|come|managed"
+            r"|accomplished|shown|achieved|taken (?:a|the|some)|put (?:a lot|in|some)|thought"
+            r"(?: a lot| hard)? about this|been (?:able|working hard|really trying|very honest"
+            r"|very open|so honest|so open))",
+            r"you did (?:it|a|well|great|really)",
+            r"(?:that|it) (?:took|takes) (?:a lot of |real )?(?:courage|strength|guts|effort)",
+            r"you(?:'re| are) (?:being )?(?:really |so |very )?(?:strong|brave|committed"
+            r"|determined|resourceful|capable|honest|open|insightful|thoughtful|self-aware"
+            r"|dedicated|caring|doing (?:great|well|a good))",
+            r"you (?:clearly|obviously|really|genuinely) (?:care|love|want|value|know)",
+            r"you care (?:a lot|deeply|so much)",
+            r"i can (?:see|tell|hear) (?:how much |that )?you(?:'ve| have|'re| are)? (?:really "
+            r"|already )?(?:tried|worked|thought|trying|working|put|been|made|done|committed|care"
+            r"|love|want)",
+            r"i (?:really )?appreciate (?:you|your|that|how)",
+            r"thank(?:s| you) for (?:sharing|telling|being (?:so |this )?(?:open|honest)|opening"
+            r"|trusting)",
+            r"i(?:'m| am) (?:glad|happy|impressed) (?:you|that|to hear)",
+            r"it(?:'s| is) clear (?:that )?you",
+            r"(?:that|this) (?:shows|says a lot|speaks to)",
+            r"you should be proud",
+        ),
+        "Affirmation: genuine recognition of the client's strengths, values or efforts. Warmth, "
+        "respect, confidence: B1, B3, B2.",
+    ),
+    Cue(
+        "confront",
+        (
+            r"trust me",
+            r"(?:that's|that is|you're|you are) (?:just |being )?(?:wrong|ridiculous|silly"
+            r"|nonsense|crazy|stupid|stubborn|unrealistic)",
+            r"that's (?:not true|not the point|an excuse|no excuse|not how (?:it|this) works)",
+            r"(?:that's|that is) the wrong way",
+            r"you(?:'re| are) not listening",
+            r"listen to me",
+            r"making excuses",
+            r"(?:no|stop with the|enough) excuses",
+            r"you(?:'re| are) in denial",
+            r"calm down",
+            r"get over it",
+            r"come on,",
+            r"let me tell you something",
+            r"i(?:'m| am) telling you",
+            r"you (?:need|have) to (?:understand|realize|accept)",
+            r"you don't understand",
+            r"you(?:'re| are) (?:overreacting|exaggerating|kidding yourself|fooling yourself)",
+            r"be honest with yourself",
+            r"you know (?:better|full well)",
+            r"what's there to think about",
+            r"the problem is you",
+            r"i know (?:what's|what is) best",
+            r"you have no choice",
+            r"there's no (?:other )?(?:choice|option)",
+            r"(?:yes|yeah),? but you",
+            r"i don't (?:care|buy)",
+            r"that doesn't matter",
+            r"i (?:just |already )told you",
+            r"i can promise you",
+            r"what do you mean,? (?:maybe|no)",
+        ),
+        "Confronting, dismissing or overriding the client's view (boundary-overstepping). "
+        "Against respect, warmth, trust, shared view of the problem, agreed method: "
+        "B3, B1, B4, G3, T4.",
+    ),
+    Cue(
+        "moralize",
+        (
+            r"you (?:ought to be|should (?:be|feel)) ashamed",
+            r"shame on you",
+            r"(?:that's|that is|it's|it is) (?:so |really |very )?(?:irresponsible|selfish|immoral"
+            r"|unacceptable|disgusting)",
+            r"you(?:'re| are) (?:being )?(?:irresponsible|selfish|lazy|weak)",
+            r"it(?:'s| is) your (?:responsibility|duty|fault)",
+            r"take responsibility",
+            r"think (?:about|of) your (?:kids|children|family|wife|husband|baby)",
+            r"what kind of (?:mother|father|parent|person)",
+            r"a (?:good|responsible) (?:mother|father|parent|person) would",
+            r"how could you",
+        ),
+        "Moralizing or shaming (boundary-overstepping). Against respect, warmth, trust: "
+        "B3, B1, B4.",
+    ),
+    Cue(
+        "advise",
+        (
+            # not reported or conditional: "when you have to", "feel like you need to"
+            r"you" + _NOT_EMBEDDED + r"(?:'ve| have)?(?: really| just| definitely| absolutely"
+            r"| seriously| do| probably)? (?:should|must|need to|have to|ought to|gotta|got to"
+            r"|had better|'d better|better)\b(?! (?:be proud|like|feel|think|have (?:been|felt)))"
+            + S,
+            r"you" + _NOT_EMBEDDED + r"(?:'ve|'d| would)? (?:got to|gotta|have to|need to)\b" + S,
+            r"you(?:'re| are) (?:going to|gonna) (?:have|need) to",
+            r"i (?:really |strongly |would |'d |just )?(?:want|need|like) you to",
+            r"(?:i|we)(?:'d| would)? (?:really |strongly |definitely )?(?:recommend|suggest|advise"
+            r"|encourage you)",
+            r"(?:what )?i(?:'d| would) like (?:to recommend|to suggest|you to)",
+            r"(?:my|our) (?:advice|recommendation|suggestion)",
+            r"the (?:best|only|right) (?:thing|way|option|choice|solution) (?:to do )?(?:is"
+            r"|would be)",
+            r"the (?:first|next) thing (?:you (?:need|should|have|must)|to do|is to)",
+            r"what you (?:need|have|should|must|ought) to do",
+            r"here's what (?:you|i want|we(?:'re| are)|we need)",
+            r"it's time (?:for you )?to (?:stop|quit|cut|start|get|make|do|change|take|face)",
+            r"you(?:'d| would) be (?:better off|wise)",
+            r"it(?:'s| is|'d be| would be) (?:really |very )?(?:important|essential|best|better"
+            r"|crucial|critical|vital|necessary|a good idea|good) (?:that you|for you to|if you"
+            r"|to (?!you\b))",
+            r"make sure (?:you|that you|to)\b(?! (?:i|i've|i'm)\b)",
+            r"be sure (?:you|to)",
+            r"i(?:'m| am) going to (?:have you|ask you to|need you|put you|sign you|refer you"
+            r"|give you|prescribe)",
+            r"we(?<!what we) (?:need|have|got) to (?:get|start|make|cut|stop|work on|look at|do"
+            r"|bring)",
+            r"let's (?:get you|start you|put you|make sure|cut|set you|have you)",
+            r"you can't (?:keep|continue|go on)",
+            r"you(?:'ll| will) (?:need|have) to",
+            r"you (?:do not|don't) need (?:a|an|any|that|those|another)\b",
+            r"not (?:be )?a bad idea",
+            r"a good idea (?:to|if|for you)",
+            r"one (?:good |other )?(?:option|thing|idea) (?:would be|is|you could)",
+            r"promise me",
+            r"i(?:'ll| will) tell you what",
+            r"if i were you",
+            r"i(?:'d| would) (?:probably |definitely |really )?(?:consider|go with|start with"
+            r"|try)\b",
+        ),
+        "Advice or instruction ('you should / must / need to', 'I want you to', 'I'd recommend', "
+        "'the best thing is'). Directive unless asked for or offered with permission and choice; "
+        "unasked it is evidence against agreed goals and method: T4, G2, B3.",
+    ),
+    Cue(
+        "persuade",
+        (
+            r"don't you think (?:you|it|that|this|maybe)",
+            r"wouldn't (?:it|you) (?:be|feel) (?:better|nicer|easier|good|great)",
+            r"(?:you|you've) (?:have|got) to admit",
+            r"surely you",
+            r"the (?:fact|truth|reality|bottom line) is",
+            r"(?:studies|research|science|the evidence|the research|experts) (?:shows?|says?"
+            r"|tells? us|proves?)",
+            r"(?:it's|it is) (?:a )?(?:proven|well[- ]known|scientific|a fact)",
+            r"you (?:can't|cannot) (?:deny|argue)",
+            r"you(?:'ll| will| would|'d) (?:feel|be|look|sleep) (?:so much |a lot |much )?"
+            r"(?:better|healthier|happier) (?:if|once|when) you",
+            r"if you (?:just|only) [^.!?]{0,40}(?:you'd|you would|you'll|you will)",
+            r"isn't it (?:obvious|clear|time)",
+            r"think (?:about|of) it this way",
+        ),
+        "Arguing for change without permission (MI 'persuade'): 'don't you think you should', "
+        "'the fact is', 'studies show', 'you'd feel better if you'. Directive unless asked for or "
+        "offered with permission; the righting reflex.",
+    ),
+    Cue(
+        "warn",
+        (
+            r"if you (?:don't|do not|keep|continue|carry on)[^.!?]{0,40}(?:you'll|you will|you're"
+            r" going|you are going|it will|it'll|you could|you might|you can|your)",
+            r"(?:you're|you are|it's|it is) (?:going to|gonna) (?:kill|die|end up|lose|ruin"
+            r"|destroy|hurt|damage|get worse|cause)",
+            r"you(?:'re| are) not (?:going to|gonna) be able to",
+            r"you(?:'re| are) (?:risking|killing|hurting|damaging|destroying|ruining)",
+            r"(?:it's|it is|that's|that is|this is) (?:killing|hurting|damaging|destroying"
+            r"|ruining) (?:you|your)",
+            r"(?:could|can|will|may|might) (?:kill you|damage|destroy|ruin|cause (?:serious"
+            r"|permanent|a lot|damage|problems)|lead to (?:serious|death|problems"
+            r"|damage))",
+            r"dangerous",
+            r"serious (?:consequences|damage|risk|problems)",
+            r"(?:at|put you at) (?:high |serious |great )?risk",
+            r"unless you",
+            r"before it's too late",
+            r"or else",
+            r"i(?:'m| am) (?:a (?:little )?bit |a little |very |really |quite |so )?(?:concerned"
+            r"|worried) about (?:your|you|the|how|this|that)\b",
+            r"i(?:'d| would) hate (?:to see|for) you",
+        ),
+        "Warning of consequences or raising concern without permission (MI 'warn'): persuasion "
+        "by threat. Directive unless asked for or offered with permission.",
     ),
     Cue(
         "reflection",
         (
-            r"sounds? (?:like|as (?:if|though))",
+            r"sounds? (?:to me )?(?:like|as (?:if|though))",
             r"it seems (?:like|as if|that|to me)",
+            r"(?:it )?strikes me (?:that|as)",
+            r"i (?:sense|get a sense|see a sense)",
             r"you seem",
-            r"you(?:'re| are) (?:" + _EXPERIENCE + r")\b",
-            r"you feel",
+            r"you(?:'re| are) " + _DEGREE + _EXPERIENCE,
+            r"you(?<!do you)(?<!did you)(?<!how you) (?:really |just |kind of |sort of |still )?"
+            r"feel",
+            r"feels? like you(?:'re| are)?\b",
             r"you(?:'ve| have) been (?:feeling|struggling|thinking|trying|worried|working)",
             r"(?:what )?i(?:'m| am) hearing",
+            r"(?:what )?i hear you (?:saying|say)",
+            r"so you(?:'re| are) saying",
+            r"you(?:'re| are) telling me",
+            r"in other words",
             r"i get the (?:sense|feeling)",
             r"important to you",
-            r"i(?:'m| am) (?:picking up|guessing|getting the sense)",
+            r"(?:a concern|a worry|a struggle|a priority|a big deal|troublesome|upsetting|worrying"
+            r"|painful|frustrating|meaningful|scary|precious) (?:to|for) you",
+            r"(?:a )?(?:big|huge|important|large|real) part of (?:your|who you)",
+            r"the last thing you(?:'d| would) want",
+            r"i(?:'m| am) (?:picking up|guessing|getting (?:a|the) (?:strong |real )?(?:sense"
+            r"|feeling))",
             r"i (?:also )?heard (?:that|you)",
             r"(?:it|that|this) (?:really )?matters to you",
             r"it(?:'s| is| has been|'s been) " + _DEGREE + _HARD + " for you",
+            # double-sided reflections: both sides of the client's ambivalence
+            r"on (?:the )?one hand",
+            r"on the other hand,? (?:you|there's|there is|part|it's hard|it's also)",
+            r"at the same time,? (?:you|there's|part)",
+            r"and yet,? you",
+            r"(?:a|one|another|other|the other) part of you",
+            r"part of you",
+            r"(?:mixed|conflicting) feelings",
+            r"(?:in|of) two minds",
+            r"torn between",
+            r"(?:the way|how) you see (?:it|things|yourself|this)",
+            r"in your (?:eyes|mind|view|experience)",
+            r"from your (?:point of view|perspective|side)",
+            r"(?:a lot|so much) (?:going on|on your (?:plate|mind|shoulders))",
         ),
         "Reflection anywhere in the turn ('it sounds like', 'you're feeling', 'what I'm "
-        "hearing'). See the clause cue of the same name.",
+        "hearing', 'on the one hand ... on the other', 'part of you'). See the clause cue of the "
+        "same name.",
     ),
     Cue(
         "summary",
         (
-            r"you (?:mentioned|said|told me)",
+            r"you (?:also |just |kind of |already |even )?(?:mentioned|said|told me)",
             r"so far (?:we|you)",
-            r"to (?:sum up|summarize|recap)",
-            r"let me (?:see if i|make sure i)",
-            r"if i(?:'ve| have)? (?:got|understand) (?:this|it|you)",
+            r"to (?:sum up|summarize|summarise|recap|pull (?:this|it) together)",
+            r"let me (?:see if i|make sure i|summarize|summarise|recap)",
+            r"if i(?:'ve| have)? (?:got|understand|heard) (?:this|it|you)",
             r"what i(?:'ve| have) heard",
+            r"(?:earlier|before) you (?:said|mentioned|talked)",
+            r"let me (?:check|see) (?:if|that) i",
         ),
         "Summary or callback to what the client said earlier: G3, T3, G1. Counts as exploring.",
     ),
@@ -302,28 +576,6 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
         "B1, B3, G3, B4. Counts as exploring.",
     ),
     Cue(
-        "affirmation",
-        (
-            r"(?:that's|that is|it's|it is) (?:really |so |very )?(?:great|wonderful|fantastic"
-            r"|impressive|amazing|excellent|awesome) (?:that|to|how)",
-            r"good for you",
-            r"well done",
-            r"(?:great|good|nice) (?:job|work|point|insight)",
-            r"you(?:'ve| have) (?:done|made|worked|come|managed|accomplished|shown)",
-            r"you did (?:it|a|well|great|really)",
-            r"(?:that|it) (?:took|takes) (?:a lot of |real )?(?:courage|strength|guts|effort)",
-            r"you(?:'re| are) (?:really |so )?(?:strong|brave|committed|determined|resourceful"
-            r"|capable|doing (?:great|well|a good))",
-            r"i (?:really )?appreciate (?:you|your|that|how)",
-            r"thank(?:s| you) for (?:sharing|telling|being|coming|opening|trusting)",
-            r"i(?:'m| am) (?:glad|happy|impressed) (?:you|that|to hear)",
-            r"it(?:'s| is) clear (?:that )?you",
-            r"you should be proud",
-        ),
-        "Affirmation: genuine recognition of the client's strengths or efforts. Warmth, respect, "
-        "confidence: B1, B3, B2.",
-    ),
-    Cue(
         "autonomy",
         (
             r"(?:it's|it is|that's|that is) (?:completely |totally |entirely |really |all )?"
@@ -340,6 +592,18 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"you don't have to",
             r"(?:if|when) you(?:'re| are) ready",
             r"if you (?:decide|choose)",
+            r"you(?:'re| are) (?:the one )?in (?:charge|control)",
+            r"(?:it's|it is) (?:entirely |completely |totally )?(?:your|yours) to (?:decide"
+            r"|choose)",
+            r"you know (?:best|what's best|what works)",
+            r"(?:no one|nobody) (?:can|is going to|will) (?:make you|decide for you|force you)",
+            r"i(?:'m| am) not (?:here |going |gonna |trying )?(?:to )?(?:tell you what|make you"
+            r"|force you|lecture|judge|push you)",
+            r"i won't (?:tell you what|make you|force you|push you|lecture|judge)",
+            r"(?:you can|feel free to) (?:take|leave|ignore|disagree)",
+            r"if (?:that|it|this) (?:doesn't|does not|don't) (?:fit|work for you|feel right)",
+            r"(?:whatever|what) feels right (?:to|for) you",
+            r"(?:your|the) (?:choice|decision) is yours",
         ),
         "Autonomy support: the client decides. Agreement on method and goals, respect: "
         "T4, G2, B3. Also makes a suggestion in the same turn non-directive.",
@@ -369,63 +633,6 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
         "G1, G2, T1, T3.",
     ),
     Cue(
-        "confront",
-        (
-            r"trust me",
-            r"(?:that's|that is|you're|you are) (?:just |being )?(?:wrong|ridiculous|silly"
-            r"|nonsense|crazy|stupid|stubborn|unrealistic)",
-            r"that's (?:not true|not the point|an excuse|no excuse|not how (?:it|this) works)",
-            r"(?:that's|that is) the wrong way",
-            r"you(?:'re| are) not listening",
-            r"listen to me",
-            r"making excuses",
-            r"(?:no|stop with the|enough) excuses",
-            r"you(?:'re| are) in denial",
-            r"calm down",
-            r"get over it",
-            r"come on,",
-            r"let me tell you something",
-            r"i(?:'ll| will) tell you what",
-            r"you (?:need|have) to (?:understand|realize|accept)",
-            r"you don't understand",
-            r"you(?:'re| are) (?:overreacting|exaggerating|kidding yourself|fooling yourself)",
-            r"be honest with yourself",
-            r"you know (?:better|full well)",
-            r"what's there to think about",
-            r"the problem is you",
-            r"i know (?:what's|what is) best",
-            r"you have no choice",
-            r"there's no (?:other )?(?:choice|option)",
-            r"(?:yes|yeah),? but you",
-            r"i don't (?:care|buy)",
-            r"that doesn't matter",
-            r"i (?:just )?told you",
-            r"i can promise you",
-            r"what do you mean,? (?:maybe|no)",
-        ),
-        "Confronting, dismissing or overriding the client's view (boundary-overstepping). "
-        "Against respect, warmth, trust, shared view of the problem, agreed method: "
-        "B3, B1, B4, G3, T4.",
-    ),
-    Cue(
-        "moralize",
-        (
-            r"you (?:ought to be|should (?:be|feel)) ashamed",
-            r"shame on you",
-            r"(?:that's|that is|it's|it is) (?:so |really |very )?(?:irresponsible|selfish|immoral"
-            r"|unacceptable|disgusting)",
-            r"you(?:'re| are) (?:being )?(?:irresponsible|selfish|lazy|weak)",
-            r"it(?:'s| is) your (?:responsibility|duty|fault)",
-            r"take responsibility",
-            r"think (?:about|of) your (?:kids|children|family|wife|husband|baby)",
-            r"what kind of (?:mother|father|parent|person)",
-            r"a (?:good|responsible) (?:mother|father|parent|person) would",
-            r"how could you",
-        ),
-        "Moralizing or shaming (boundary-overstepping). Against respect, warmth, trust: "
-        "B3, B1, B4.",
-    ),
-    Cue(
         "reassure",
         (
             r"(?:it|everything|things|all)(?:'ll| will| is going to|'s going to| gonna) (?:be"
@@ -447,6 +654,11 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"think positive",
             r"try not to (?:worry|think about it)",
             r"it could be worse",
+            r"time heals",
+            r"(?:these|such) things happen",
+            r"it is what it is",
+            r"everything happens for a reason",
+            r"(?:plenty|other) (?:more )?fish in the sea",
         ),
         "Generic reassurance ('it will be fine'): vague, not personal; a passive reply that does "
         "not explore. Weakly against a shared view of the problem: G3.",
@@ -463,41 +675,6 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
         "Changes the subject (see the clause cue of the same name).",
     ),
     Cue(
-        "advise",
-        (
-            r"you (?:really |just |definitely |absolutely |seriously |do )?(?:should|must|need to"
-            r"|have to|ought to|gotta|got to|had better|'d better|'ve got to|'ve gotta)\b"
-            r"(?! (?:be proud|like|feel|think|have (?:been|felt)))" + S,
-            r"i (?:really |strongly |would |'d |just )?(?:want|need|like) you to",
-            r"(?:i|we)(?:'d| would)? (?:really |strongly |definitely )?(?:recommend|suggest|advise"
-            r"|encourage you)",
-            r"(?:what )?i(?:'d| would) like (?:to recommend|to suggest|you to)",
-            r"(?:my|our) (?:advice|recommendation|suggestion)",
-            r"the (?:best|only|right) (?:thing|way|option|choice|solution) (?:to do )?(?:is"
-            r"|would be)",
-            r"what you (?:need|have|should|must|ought) to do",
-            r"you(?:'d| would) be (?:better off|wise)",
-            r"it(?:'s| is|'d be| would be) (?:really |very )?(?:important|essential|best|better"
-            r"|crucial|critical|vital|necessary|a good idea|good) (?:that you|for you to|if you"
-            r"|to (?!you\b))",
-            r"make sure (?:you|that you|to)\b(?! (?:i|i've|i'm)\b)",
-            r"be sure (?:you|to)",
-            r"i(?:'m| am) going to (?:have you|ask you to|need you|put you|sign you|refer you"
-            r"|give you|prescribe)",
-            r"we (?:need|have|got) to (?:get|start|make|cut|stop|work on|look at|do|bring)",
-            r"let's (?:get you|start you|put you|make sure|cut|set you|have you)",
-            r"you can't (?:keep|continue|go on)",
-            r"you(?:'ll| will) (?:need|have) to",
-            r"you (?:do not|don't) need (?:a|an|any|that|those|another)\b",
-            r"not (?:be )?a bad idea",
-            r"a good idea (?:to|if|for you)",
-            r"one (?:good |other )?(?:option|thing|idea) (?:would be|is|you could)",
-        ),
-        "Advice or instruction ('you should / must / need to', 'I want you to', 'I'd recommend', "
-        "'the best thing is'). Directive unless asked for or offered with permission and choice; "
-        "unasked it is evidence against agreed goals and method: T4, G2, B3.",
-    ),
-    Cue(
         "suggest",
         (
             r"(?:maybe )?you (?:could|might|may) (?:want to |wanna )?(?:try|consider|think about"
@@ -505,6 +682,7 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"it (?:helps|works (?:well|best)) (?:if|when) (?:you|they|people)",
             r"i hope you(?:'ll| will)",
             r"(?:really )?needs to (?:change|stop|happen)",
+            r"needs? to be (?:worked on|changed|done|addressed|dealt with|looked at|tweaked)",
             r"why (?:don't you|not (?:try|just))(?! (?:start by )?(?:tell|share|say))",
             r"how about (?:trying|doing|cutting|taking|using)",
             r"what about (?:trying|if you)",
@@ -513,29 +691,6 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"have you (?:considered|tried)",
         ),
         "Softer suggestion. Directive to a lesser degree when unasked: T4, G2.",
-    ),
-    Cue(
-        "warn",
-        (
-            r"if you (?:don't|do not|keep|continue|carry on)[^.!?]{0,40}(?:you'll|you will|you're"
-            r" going|you are going|it will|it'll|you could|you might|you can|your)",
-            r"(?:you're|you are|it's|it is) (?:going to|gonna) (?:kill|die|end up|lose|ruin"
-            r"|destroy|hurt|damage|get worse|cause)",
-            r"(?:could|can|will|may|might) (?:kill you|damage|destroy|ruin|cause (?:serious"
-            r"|permanent|a lot|damage|cancer|problems)|lead to (?:serious|death|cancer|problems"
-            r"|damage))",
-            r"dangerous",
-            r"serious (?:consequences|damage|risk|health problems)",
-            r"(?:at|put you at) (?:high |serious |great )?risk",
-            r"unless you",
-            r"before it's too late",
-            r"or else",
-            r"i(?:'m| am) (?:a (?:little )?bit |a little |very |really |quite |so )?(?:concerned"
-            r"|worried) about (?:your|you|the|how|this|that)\b",
-            r"i(?:'d| would) hate (?:to see|for) you",
-        ),
-        "Warning of consequences or raising concern without permission (MI 'warn'): persuasion "
-        "by threat. Directive unless asked for or offered with permission.",
     ),
 )
 
@@ -589,6 +744,8 @@ CLIENT_PHRASES: tuple[Cue, ...] = (
             r"easy for you to say",
             r"(?:why|what) (?:are|do) you (?:keep )?(?:asking|care)",
             r"this (?:isn't|is not|doesn't) help",
+            r"i(?:'m| am) not sure (?:this|that|you|it)(?:'s| is) (?:helping|working|going to"
+            r" help)",
             r"this is (?:pointless|useless|a waste)",
             r"(?:you're|you are) (?:wrong|judging|lecturing)",
             r"who are you to",
@@ -638,8 +795,8 @@ CLIENT_PHRASES: tuple[Cue, ...] = (
         "commitment",
         (
             r"i(?:'m| am) (?:going to|gonna|planning to|ready to|committed to|determined to)",
-            r"i(?:'ll| will) (?:try|start|cut|stop|quit|do|make|call|talk|get|give|go|work|keep"
-            r"|set)",
+            r"i(?:'ll| will) (?:try|start|cut|stop|quit|do|make|call|talk|get|give|go(?! now| home"
+            r"| then)|work|keep|set)",
             r"i(?:'ve| have) (?:decided|already started|started to|already cut|already stopped)",
             r"my (?:goal|plan) (?:is|will be)",
             r"i can do (?:that|it|this)",
@@ -673,22 +830,25 @@ CLIENT_PHRASES: tuple[Cue, ...] = (
     Cue(
         "sustain",
         (
-            r"i (?:can't|cannot|couldn't) (?:do|stop|quit|change|give|see|imagine)",
+            r"i (?:can't|cannot|couldn't) (?:do|stop(?! (?:thinking|crying|worrying|feeling))|quit"
+            r"|change|give|see|imagine)",
             r"i don't (?:think|believe) (?:i|it|that|this) (?:is|will|can|need|would|'s)",
-            r"i don't (?:want|need) to (?:stop|quit|change|cut)",
+            r"i don't (?:want|need) to (?:stop|quit|change|cut|do (?:that|this|it)|try (?:that"
+            r"|it))",
+            r"i(?:'m| am) not (?:doing|going to do|gonna do) (?:that|it|this)",
             r"i don't have (?:a|any) problem",
             r"(?:it's|it is|that's|that is) not (?:a|that|really a|such a|really that) (?:big|bad"
             r"|problem|issue|deal)",
             r"i(?:'m| am) (?:fine|not ready|not going to|not gonna)",
-            r"i (?:like|enjoy|love) (?:drinking|smoking|it|the way)",
+            r"i (?:like|enjoy|love) (?:it|doing it|the way)",
             r"it helps me",
-            r"(?:everyone|everybody) (?:does|drinks|smokes)",
+            r"(?:everyone|everybody) (?:does (?:it|that)|else does|i know does)",
             r"i(?:'ve| have) (?:already )?tried (?:that|everything|it)",
             r"(?:that|it) (?:won't|wouldn't|doesn't|didn't|isn't going to|never) (?:work|help)",
             r"(?:yes|yeah),? but",
             r"no way",
             r"i don't see (?:the|why|how)",
-            r"i(?:'m| am) not (?:an alcoholic|addicted)",
+            r"i(?:'m| am) not (?:an addict|addicted|that bad)",
             r"i don't (?:have|get) (?:the )?time",
         ),
         "Sustain talk / resistance to change ('I can't', 'that won't work', 'yes but'). Against "
@@ -724,12 +884,14 @@ CLIENT_PHRASES: tuple[Cue, ...] = (
     Cue(
         "disclosure",
         (
-            r"i (?:feel|felt|am feeling|'m feeling|'ve been feeling)",
+            r"i (?:just |really |still |sometimes |always |kind of |often )?(?:feel|felt"
+            r"|am feeling|'m feeling|'ve been feeling)",
             r"i(?:'m| am| was|'ve been| have been| get| got) (?:so |really |very |pretty |kind of "
             r"|just |a little |a bit |feeling |always |constantly )?" + _FEELINGS,
             r"(?:it|this|that|everything)(?:'s| is| has been| was) (?:so |really |very )?"
             r"(?:hard|difficult|painful|scary|awful|terrible|overwhelming)",
-            r"i (?:cried|cry|can't stop crying|hate myself)",
+            r"i (?:cried|cry|hate myself)",
+            r"i (?:can't|cannot) stop (?:thinking|crying|worrying|feeling)",
             r"i(?:'ve| have) never told",
             r"to be honest",
             r"i(?:'m| am) being honest",
@@ -759,6 +921,22 @@ WITHDRAWAL_RE = re.compile(
     r"(?:[\s.,!?…\-]+(?:i guess|whatever))?[\s.,!?…\-]*"
 )
 
+#: Words for the restatement check (`_embedded._echoes`): a simple reflection reuses the client's
+#: content words. A word's stem drops one ending (-ing, -ed, -es, -s, -e) and keeps 5 letters:
+#: "smoking", "smokes", "smoke" -> "smok". Function words and fillers do not count as reuse.
+STEM_RE = re.compile(r"(?<![a-z'])([a-z]{3,}?)(?:ing|ed|es|s|e)?(?![a-z'])")
+_FUNCTION_WORDS = (
+    "that this there these those then than them they their what when where which while with"
+    " would could should about have been being from into just like really some more much very"
+    " also well yeah okay know think because cause going gonna want your yours mean things"
+    " thing kind sort stuff right sure does doing didn dont done make made said says say"
+    " time times other maybe even still always never only over here will shall might must"
+    " need feel felt tell told mhmm hmmm alright you yes not and the for but are was all any"
+    " can get got had has her him his how its let lot now off one our out own see she who why"
+    " yet too did way use"
+)
+FUNCTION_STEMS = frozenset(m[:5] for m in STEM_RE.findall(_FUNCTION_WORDS))
+
 #: Cues derived by `_embedded.py` from a message in the context of the client turn before it.
 CONTEXT_CUES: dict[str, str] = {
     "minimal": "a counselor message made only of minimal encouragers ('ok', 'I see')",
@@ -784,13 +962,16 @@ CONTEXT_CUES: dict[str, str] = {
 
 #: Evidence points each cue contributes to each construct (+ for, - against). Dimension of each
 #: construct: G = Goal, T = Task (approach), B = Bond; see domain.md for the twelve statements.
+#: The alliance is a relationship, so what the client does in reply weighs as much as the
+#: counselor's move: a question is a bid (small weights; the client's elaboration is the
+#: evidence), a reflection shows understanding (more), and the client confirming it more again.
 # fmt: off
 EVIDENCE: dict[str, dict[str, float]] = {
     # counselor: exploring and collaborative moves
-    "open_question":       {"G3": 0.3, "T2": 0.4, "B3": 0.2},
-    "invite":              {"G3": 0.3, "T2": 0.4, "B3": 0.2},
+    "open_question":       {"G3": 0.2, "T2": 0.2, "B3": 0.1},
+    "invite":              {"G3": 0.3, "T2": 0.3, "B3": 0.2},
     "reflection":          {"G3": 0.6, "T3": 0.3, "B3": 0.3, "B1": 0.2},
-    "restatement":         {"G3": 0.3},
+    "restatement":         {"G3": 0.4, "B3": 0.1},
     "summary":             {"G3": 0.4, "T3": 0.3, "G1": 0.2},
     "empathy":             {"B1": 0.5, "B3": 0.4, "G3": 0.2, "B4": 0.2},
     "affirmation":         {"B1": 0.4, "B3": 0.5, "B2": 0.1},
@@ -804,7 +985,7 @@ EVIDENCE: dict[str, dict[str, float]] = {
     "pushing_on":          {"T4": -0.6, "G2": -0.5, "T1": -0.3, "B3": -0.3},
     "confront":            {"B3": -0.8, "B1": -0.6, "B4": -0.5, "G3": -0.5, "T4": -0.4},
     "moralize":            {"B3": -0.7, "B1": -0.4, "B4": -0.3, "T4": -0.3},
-    "passive_reply":       {"G3": -0.3, "T2": -0.3, "B1": -0.2},
+    "passive_reply":       {"G3": -0.3, "T2": -0.3, "B3": -0.3, "B1": -0.2, "B4": -0.2},
     "reassure":            {"G3": -0.3, "B3": -0.1},
     "subject_change":      {"T3": -0.3, "G3": -0.2, "T2": -0.1},
     # client: effect on the relationship
@@ -816,17 +997,18 @@ EVIDENCE: dict[str, dict[str, float]] = {
                             "G3": -0.4},
     "confusion":           {"G1": -0.6, "G2": -0.3, "T2": -0.4},
     "confirm":             {"G3": 0.6, "T3": 0.3, "B2": 0.2},
-    "confirms_reflection": {"G3": 0.3, "T3": 0.1},
+    "confirms_reflection": {"G3": 0.4, "T3": 0.2, "B2": 0.1},
     "agrees":              {"T3": 0.2, "G2": 0.1},
     "complies":            {"T1": 0.2},
     "gratitude":           {"B1": 0.6, "B2": 0.6, "T2": 0.3},
-    "disclosure":          {"B4": 0.6, "B1": 0.1, "G3": 0.1},
+    "disclosure":          {"B4": 0.4, "B1": 0.1, "G3": 0.1},
     "asks_advice":         {"B2": 0.3, "T2": 0.2, "T1": 0.1},
     "elaboration":         {"T2": 0.3, "B4": 0.3, "G3": 0.1},
     "short_reply":         {"T2": -0.2, "B4": -0.1},
     "withdrawal":          {"T2": -0.4, "B4": -0.4, "B1": -0.2, "G1": -0.1},
     # pattern or context only: no construct evidence of their own
     "closed_question": {}, "imperative": {}, "advise": {}, "suggest": {}, "warn": {},
+    "persuade": {},
     "minimal": {}, "after_disclosure": {}, "asked_for": {}, "after_permission": {},
     "decline": {}, "assent": {},
 }
