@@ -485,6 +485,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from ._worker import cmd_worker
+
+    return cmd_worker(args)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from ._serve import cmd_serve
 
@@ -580,6 +586,18 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default=None, help="override the configured host")
     sv.add_argument("--port", type=int, default=None, help="override the configured port")
     sv.set_defaults(func=_cmd_serve)
+
+    wk = sub.add_parser("worker", help="one scale-out worker reading a sharded Redis stream")
+    wk.add_argument("--redis", required=True, help="redis://host:port/db of the streams")
+    wk.add_argument("--stream", required=True, help="stream name (shards are NAME:{k})")
+    wk.add_argument("--shards", type=int, default=16, help="number of stream shards (16)")
+    wk.add_argument("--consumer", default=None, help="consumer name (default: host-pid)")
+    wk.add_argument(
+        "--store", default=None, help="state store: redis://... (default: the same Redis)"
+    )
+    wk.add_argument("--max-pairs", type=int, default=None, help="pairs kept in memory")
+    _add_scorer_args(wk)
+    wk.set_defaults(func=_cmd_worker)
 
     d = sub.add_parser("demo", help="replay bundled example conversations and show the alerts")
     d.add_argument("--all", action="store_true", help="also show every window score")

@@ -70,6 +70,10 @@ class SQLiteStore(StateStore):
         self.synchronous = synchronous
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        # Pair loads read through their own connection: in WAL mode a reader never waits for
+        # the writer, so loading a new pair does not queue behind a commit's fsync.
+        self._rdb: sqlite3.Connection | None = None
+        self._rlock = threading.Lock()
 
     async def open(self) -> None:
         await anyio.to_thread.run_sync(self._open)
@@ -83,8 +87,16 @@ class SQLiteStore(StateStore):
         db.execute("PRAGMA busy_timeout=10000")
         db.executescript(_SCHEMA)
         self._db = db
+        if self.path != ":memory:":
+            rdb = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            rdb.execute("PRAGMA busy_timeout=10000")
+            rdb.execute("PRAGMA query_only=1")
+            self._rdb = rdb
 
     async def aclose(self) -> None:
+        if self._rdb is not None:
+            rdb, self._rdb = self._rdb, None
+            await anyio.to_thread.run_sync(rdb.close)
         if self._db is not None:
             db, self._db = self._db, None
             await anyio.to_thread.run_sync(db.close)
@@ -141,16 +153,21 @@ class SQLiteStore(StateStore):
         return await anyio.to_thread.run_sync(self._load, conversation_id)
 
     def _load(self, conv: str) -> PairRecord | None:
-        db = self._conn()
-        with self._lock:
-            row = db.execute("SELECT pos, state FROM pairs WHERE conv = ?", (conv,)).fetchone()
-            pos = row[0] if row else -1
-            journal = db.execute(
-                "SELECT pos, msg FROM journal WHERE conv = ? AND pos > ? ORDER BY pos", (conv, pos)
-            ).fetchall()
-            pending = db.execute(
-                "SELECT req FROM pending WHERE conv = ? ORDER BY win", (conv,)
-            ).fetchall()
+        db, lock = (self._rdb, self._rlock) if self._rdb is not None else (self._conn(), self._lock)
+        with lock:
+            db.execute("BEGIN")  # one read snapshot for the three queries
+            try:
+                row = db.execute("SELECT pos, state FROM pairs WHERE conv = ?", (conv,)).fetchone()
+                pos = row[0] if row else -1
+                journal = db.execute(
+                    "SELECT pos, msg FROM journal WHERE conv = ? AND pos > ? ORDER BY pos",
+                    (conv, pos),
+                ).fetchall()
+                pending = db.execute(
+                    "SELECT req FROM pending WHERE conv = ? ORDER BY win", (conv,)
+                ).fetchall()
+            finally:
+                db.execute("COMMIT")
         if row is None and not journal and not pending:
             return None
         snapshot: dict[str, Any] | None = json.loads(row[1]) if row else None

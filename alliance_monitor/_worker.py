@@ -1,0 +1,587 @@
+"""Scale-out: several worker processes ingest from Redis Streams and share a `RedisStore`.
+
+Design (docs/scale-out.md has the long version):
+
+- **Shards.** A producer sends each message to stream ``NAME:{k}`` with
+  ``k = crc32(conversation_id) % shards`` (`publish()` does it). A pair's messages are all in
+  one shard, in the order they were published.
+- **Leases.** A worker processes a shard only while it holds the shard's lease, a Redis key
+  set with ``SET NX PX`` and renewed every third of its TTL. Workers register in a heartbeat
+  set and each aims at ``ceil(shards / live workers)`` shards, releasing extras gracefully, so a
+  joining worker gets its share and a dead worker's shards are taken once its leases expire.
+- **One writer per pair.** Every store write of a worker is *fenced*: the Lua script that
+  applies the batch first checks that the worker still holds the lease of each shard the batch
+  touches, and refuses the whole batch otherwise. A paused worker that lost its lease can
+  therefore never overwrite the new holder's state; it notices and stops consuming the shard.
+- **Taking over.** On acquiring shard k, the worker drops any in-memory state of k's pairs
+  (`Monitor.forget_pairs`), restores k's resident pairs from the store (re-scoring their
+  pending windows), claims every pending entry of the shard's consumer group with
+  ``XAUTOCLAIM`` (entries a dead holder read but never acknowledged) and processes them before
+  reading new ones with ``XREADGROUP``.
+- **At-least-once, idempotent.** An entry is acknowledged (``XACK``) only after
+  ``await monitor.ingest()`` returned, i.e. after its journal write committed. A crash before
+  the ack re-delivers it; the monitor recognises it as a duplicate.
+- **Events** go to the stream ``NAME:events``. Each is added by a Lua script that first sets
+  ``NAME:events:seen:{event id}`` with ``NX`` and a TTL (7 days by default), so a receiver sees
+  every event once even when a crash made two workers emit it.
+- **Graceful shutdown** (SIGTERM / SIGINT): stop reading, finish and acknowledge the entries
+  in hand, score pending windows and publish their events, then release the leases.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import structlog
+from anyio.abc import TaskGroup
+
+from ._errors import ConfigError, RejectReason
+from ._events import Event
+from ._monitor import Monitor
+from .store._base import PairRecord, StateStore, StoreBatch
+from .store._redis import RedisStore, StoreFenced, import_redis
+
+if TYPE_CHECKING:
+    import argparse
+
+    from redis.asyncio import Redis
+
+    from .scoring._base import Scorer
+
+__all__ = [
+    "DEFAULT_SHARDS",
+    "Worker",
+    "cmd_worker",
+    "events_key",
+    "publish",
+    "run_worker",
+    "shard_key",
+    "shard_of",
+]
+
+_log = structlog.get_logger("alliance_monitor")
+
+DEFAULT_SHARDS = 16
+DEFAULT_GROUP = "alliance-monitor"
+_EVENT_TTL_MS = 7 * 24 * 3600 * 1000
+
+# KEYS: seen-marker, events stream. ARGV: ttl ms, event id, type, event JSON, maxlen (0 = none).
+_PUBLISH_EVENT = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+  if tonumber(ARGV[5]) > 0 then
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*',
+               'id', ARGV[2], 'type', ARGV[3], 'event', ARGV[4])
+  else
+    redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'type', ARGV[3], 'event', ARGV[4])
+  end
+  return 1
+end
+return 0
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def shard_of(conversation_id: str, shards: int) -> int:
+    """The shard of a pair: ``crc32(utf-8 conversation id) % shards`` (easy in any language)."""
+    return zlib.crc32(conversation_id.encode("utf-8", "surrogatepass")) % shards
+
+
+def shard_key(stream: str, shard: int) -> str:
+    return f"{stream}:{{{shard}}}"
+
+
+def events_key(stream: str) -> str:
+    return f"{stream}:events"
+
+
+async def publish(
+    redis: Redis,
+    stream: str,
+    message: Mapping[str, Any],
+    *,
+    shards: int = DEFAULT_SHARDS,
+    maxlen: int | None = None,
+) -> str:
+    """Producer helper: add one message (a dict as for `Monitor.ingest`) to its pair's shard.
+
+    `shards` must match the workers'. `maxlen` trims the shard stream approximately; set it far
+    above any backlog, since entries trimmed before a worker read them are lost.
+    """
+    conv = message.get("conversation_id")
+    k = shard_of(conv if isinstance(conv, str) else "", shards)
+    entry_id = await redis.xadd(
+        shard_key(stream, k),
+        {"m": json.dumps(message)},
+        maxlen=maxlen,
+        approximate=True,
+    )
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+class _FencedStore(StateStore):
+    """The worker's view of the shared store: every write is fenced by the leases of the shards
+    it touches, and start-up recovery is left to the worker (shard by shard, on acquisition)."""
+
+    durable = True
+
+    def __init__(self, inner: RedisStore, fence: Callable[[Iterable[str]], dict[str, str]]):
+        self.inner = inner
+        self.url = inner.url
+        self._fence = fence
+
+    async def commit(self, batch: StoreBatch) -> None:
+        convs = {c for c, _, _ in batch.journal} | set(batch.snapshots)
+        convs |= {c for c, _, _ in batch.pending_put} | {c for c, _ in batch.pending_del}
+        await self.inner.commit(batch, fence=self._fence(convs))
+
+    async def load_pair(self, conversation_id: str) -> PairRecord | None:
+        return await self.inner.load_pair(conversation_id)
+
+    async def resident_pairs(self) -> list[str]:
+        return []  # the worker restores each shard's pairs when it acquires the shard
+
+    async def emitted(self, ids: Sequence[str]) -> set[str]:
+        return await self.inner.emitted(ids)
+
+    async def integrity_check(self) -> bool:
+        return await self.inner.integrity_check()
+
+
+@dataclass(slots=True)
+class _Shard:
+    index: int
+    stopping: bool = False
+    lost: bool = False
+    done: anyio.Event = field(default_factory=anyio.Event)
+    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+
+
+class Worker:
+    """One scale-out worker: leases shards, consumes them, publishes events. Usually started
+    by `run_worker`; embed it directly to supply your own `Monitor` settings.
+
+    `stream_redis` holds the shard streams and the events stream; the leases live in the
+    store's Redis (so that store writes can be fenced by them), which may be the same server.
+    """
+
+    def __init__(
+        self,
+        stream_redis: Redis,
+        stream: str,
+        store: RedisStore,
+        *,
+        shards: int = DEFAULT_SHARDS,
+        consumer: str | None = None,
+        group: str = DEFAULT_GROUP,
+        lease_ms: int = 10_000,
+        batch: int = 100,
+        block_ms: int = 500,
+        event_ttl_ms: int = _EVENT_TTL_MS,
+        events_maxlen: int | None = None,
+    ) -> None:
+        if shards < 1:
+            raise ConfigError("worker shards must be >= 1")
+        if lease_ms < 300:
+            raise ConfigError("worker lease_ms must be >= 300")
+        self.redis = stream_redis
+        self.stream = stream
+        self.store = store
+        self.shards = shards
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self.token = f"{self.consumer}:{uuid.uuid4().hex[:12]}"
+        self.group = group
+        self.lease_ms = lease_ms
+        self.batch = batch
+        self.block_ms = min(block_ms, lease_ms // 3)
+        self.event_ttl_ms = event_ttl_ms
+        self.events_maxlen = events_maxlen or 0
+        self.stats: dict[str, int] = {
+            "entries_acked": 0,
+            "entries_claimed": 0,
+            "shards_acquired": 0,
+            "shards_released": 0,
+            "shards_lost": 0,
+            "events_published": 0,
+            "events_deduplicated": 0,
+            "batches_retried": 0,
+        }
+        self.monitor: Monitor | None = None
+        self._held: dict[int, _Shard] = {}
+        self._stop = anyio.Event()
+        self._tg: TaskGroup | None = None
+        self._lease_prefix = f"{store.prefix}lease:{stream}:"
+        self._workers_key = f"{store.prefix}workers:{stream}"
+        self._publish = stream_redis.register_script(_PUBLISH_EVENT)
+        self._renew = store.redis.register_script(_RENEW)
+        self._release = store.redis.register_script(_RELEASE)
+
+    # ------------------------------------------------------------------ wiring
+    def fenced_store(self) -> StateStore:
+        """The store to give the worker's `Monitor`."""
+        return _FencedStore(self.store, self._fence)
+
+    def _fence(self, convs: Iterable[str]) -> dict[str, str]:
+        return {self._lease_key(shard_of(c, self.shards)): self.token for c in convs}
+
+    def _lease_key(self, k: int) -> str:
+        return f"{self._lease_prefix}{k}"
+
+    def _in_shard(self, k: int) -> Callable[[str], bool]:
+        return lambda conv: shard_of(conv, self.shards) == k
+
+    @property
+    def held_shards(self) -> list[int]:
+        return sorted(self._held)
+
+    def stop(self) -> None:
+        """Ask the worker to shut down gracefully (`run` then returns)."""
+        self._stop.set()
+
+    # ------------------------------------------------------------------ main loop
+    async def run(self, monitor: Monitor) -> None:
+        """Run until `stop()`. `monitor` must be open and use `fenced_store()`."""
+        self.monitor = monitor
+        monitor.on(self._publish_event)
+        await self._check_shard_count()
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                tg.start_soon(self._lease_loop)
+                await self._stop.wait()
+                for sh in self._held.values():
+                    sh.stopping = True
+                for sh in list(self._held.values()):
+                    await sh.done.wait()
+                await monitor.flush()  # pending windows scored while the leases are still ours
+                for k in list(self._held):
+                    await self._release_lease(k)
+                tg.cancel_scope.cancel()
+        finally:
+            self._tg = None
+            with anyio.CancelScope(shield=True):
+                await self.store.redis.zrem(self._workers_key, self.consumer)
+
+    async def _check_shard_count(self) -> None:
+        key = f"{self.store.prefix}shards:{self.stream}"
+        await self.store.redis.set(key, self.shards, nx=True)
+        raw = await self.store.redis.get(key)
+        if raw is not None and int(raw) != self.shards:
+            raise ConfigError(
+                f"stream {self.stream!r} is sharded {int(raw)} ways, this worker says {self.shards}"
+            )
+
+    async def _lease_loop(self) -> None:
+        """Renew, rebalance, acquire; runs until `run()` cancels it after releasing the leases
+        (so renewals go on while a shutdown scores the pending windows)."""
+        last_ok = time.monotonic()
+        while True:
+            try:
+                await self._lease_tick()
+                last_ok = time.monotonic()
+            except Exception as exc:  # redis errors, timeouts: retried at the next tick
+                _log.warning("alliance_monitor.worker_lease_error", error=type(exc).__name__)
+                if time.monotonic() - last_ok > self.lease_ms / 1000:
+                    for k in list(self._held):  # our leases have expired by now
+                        self._drop_shard(k)
+            await anyio.sleep(self.lease_ms / 3000)
+
+    async def _lease_tick(self) -> None:
+        r = self.store.redis
+        now_s, now_us = await r.time()
+        now = now_s * 1000 + now_us // 1000
+        await r.zadd(self._workers_key, {self.consumer: now + self.lease_ms})
+        await r.zremrangebyscore(self._workers_key, "-inf", now)
+        live = max(1, await r.zcard(self._workers_key))
+        for k, sh in list(self._held.items()):
+            if not sh.lost and not await self._renew(
+                keys=[self._lease_key(k)], args=[self.token, self.lease_ms]
+            ):
+                _log.warning("alliance_monitor.worker_shard_lost", shard=k)
+                self._drop_shard(k)
+        if self._stop.is_set():
+            return  # shutting down: keep what we hold until it is released, take nothing
+        target = math.ceil(self.shards / live)
+        active = [k for k, sh in self._held.items() if not sh.stopping]
+        for k in sorted(active, reverse=True)[: max(0, len(active) - target)]:
+            self._held[k].stopping = True  # released once its batch in hand is acknowledged
+        if len(active) < target:
+            start = shard_of(self.consumer, self.shards)  # spread first picks across workers
+            order = [(start + i) % self.shards for i in range(self.shards)]
+            for k in order:
+                if len(self._held) >= target:
+                    break
+                if k in self._held:
+                    continue
+                if await r.set(self._lease_key(k), self.token, nx=True, px=self.lease_ms):
+                    self._start_shard(k)
+
+    def _start_shard(self, k: int) -> None:
+        assert self._tg is not None
+        sh = self._held[k] = _Shard(k)
+        self.stats["shards_acquired"] += 1
+        _log.info("alliance_monitor.worker_shard_acquired", shard=k, consumer=self.consumer)
+        self._tg.start_soon(self._shard_task, sh)
+
+    def _drop_shard(self, k: int) -> None:
+        """The lease is gone: stop consuming now (the shard task cleans up and leaves `_held`)."""
+        sh = self._held.get(k)
+        if sh is None or sh.lost:
+            return
+        sh.lost = True
+        sh.scope.cancel()
+        self.stats["shards_lost"] += 1
+
+    async def _release_lease(self, k: int) -> None:
+        self._held.pop(k, None)
+        with anyio.CancelScope(shield=True):
+            await self._release(keys=[self._lease_key(k)], args=[self.token])
+
+    # ------------------------------------------------------------------ one shard
+    async def _shard_task(self, sh: _Shard) -> None:
+        k = sh.index
+        try:
+            with sh.scope:
+                await self._consume(sh)
+            if sh.stopping and not sh.scope.cancel_called:
+                # Graceful: let this shard's pairs finish scoring under our lease, then hand over.
+                await self._settle(k)
+                self.monitor_.forget_pairs(self._in_shard(k))
+                if not self._stop.is_set():
+                    await self._release_lease(k)
+                    self.stats["shards_released"] += 1
+            else:
+                self._held.pop(k, None)
+                await self._settle(k)
+                self.monitor_.forget_pairs(self._in_shard(k))
+        finally:
+            sh.done.set()
+
+    @property
+    def monitor_(self) -> Monitor:
+        assert self.monitor is not None, "Worker.run() was not called"
+        return self.monitor
+
+    async def _settle(self, k: int) -> None:
+        """Wait until none of shard k's pairs has a window being scored."""
+        m, inside = self.monitor_, self._in_shard(k)
+        while any(inside(c) for c in (*m._pending, *m._inflight)):
+            with anyio.move_on_after(0.1):
+                await m._progress.wait()
+
+    async def _consume(self, sh: _Shard) -> None:
+        key = shard_key(self.stream, sh.index)
+        recover = True
+        while not sh.stopping:
+            try:
+                if recover:
+                    recover = not await self._take_over(sh.index, key)
+                else:
+                    reply: Any = await self.redis.xreadgroup(
+                        self.group, self.consumer, {key: ">"}, count=self.batch,
+                        block=self.block_ms,
+                    )
+                    entries = reply[0][1] if reply else []
+                    recover = bool(entries) and not await self._process(key, entries)
+            except Exception as exc:  # store, redis, network: re-read and retry
+                _log.warning("alliance_monitor.worker_shard_error", shard=sh.index,
+                             error=type(exc).__name__)
+                recover = True
+            if recover:  # re-read from the store and the pending list, after a pause
+                self.stats["batches_retried"] += 1
+                await anyio.sleep(0.2)
+
+    async def _ensure_group(self, key: str) -> None:
+        try:
+            await self.redis.xgroup_create(key, self.group, id="0", mkstream=True)
+        except Exception as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _take_over(self, k: int, key: str) -> bool:
+        """Reload shard k's pairs from the store and process every pending entry first.
+        False when an entry could not be committed (the caller retries)."""
+        await self._ensure_group(key)
+        await self._settle(k)
+        m = self.monitor_
+        m.forget_pairs(self._in_shard(k))
+        for conv in await self.store.resident_pairs():
+            if shard_of(conv, self.shards) == k:
+                await m._ensure_loaded(conv)  # re-queues its pending windows
+                if m._max_pairs is not None and m.core.n_pairs > m._max_pairs:
+                    await m._evict()
+        cursor = "0-0"
+        while True:
+            cursor_raw, entries, deleted = await self.redis.xautoclaim(
+                key, self.group, self.consumer, min_idle_time=0, start_id=cursor, count=self.batch
+            )
+            if deleted:  # trimmed from the stream before anyone processed them
+                await self.redis.xack(key, self.group, *deleted)
+            live = [(i, f) for i, f in entries if f is not None]
+            self.stats["entries_claimed"] += len(live)
+            if live and not await self._process(key, live):
+                return False
+            cursor = cursor_raw.decode() if isinstance(cursor_raw, bytes) else str(cursor_raw)
+            if cursor == "0-0":
+                return True
+
+    async def _process(self, key: str, entries: list[tuple[Any, Any]]) -> bool:
+        """Ingest entries (pairs concurrently, each pair in order); ack what was committed."""
+        by_pair: dict[str | None, list[tuple[Any, Any]]] = {}
+        done: list[Any] = []
+        m = self.monitor_
+        for entry_id, fields in entries:
+            try:
+                obj = json.loads(fields[b"m"])
+            except (KeyError, ValueError, UnicodeDecodeError):
+                m.reject(RejectReason.INVALID_JSON)
+                done.append(entry_id)
+                continue
+            conv = obj.get("conversation_id") if isinstance(obj, dict) else None
+            by_pair.setdefault(conv if isinstance(conv, str) else None, []).append((entry_id, obj))
+        failed = False
+
+        async def one_pair(items: list[tuple[Any, Any]]) -> None:
+            nonlocal failed
+            for entry_id, obj in items:
+                try:
+                    await m.ingest(obj)
+                except Exception as exc:  # not committed: not acknowledged, re-read later
+                    failed = True
+                    fenced = isinstance(exc, StoreFenced)
+                    event = "worker_fenced" if fenced else "worker_ingest_failed"
+                    _log.warning(f"alliance_monitor.{event}", stream=key, error=type(exc).__name__)
+                    return
+                done.append(entry_id)
+
+        async with anyio.create_task_group() as tg:
+            for items in by_pair.values():
+                tg.start_soon(one_pair, items)
+        if done:
+            with anyio.CancelScope(shield=True):  # committed: never leave it un-acked
+                await self.redis.xack(key, self.group, *done)
+            self.stats["entries_acked"] += len(done)
+        return not failed
+
+    # ------------------------------------------------------------------ events
+    async def _publish_event(self, ev: Event) -> None:
+        etype = str(ev.type.value)
+        delay = 0.1
+        for attempt in range(8):
+            try:
+                added = await self._publish(
+                    keys=[f"{events_key(self.stream)}:seen:{ev.id}", events_key(self.stream)],
+                    args=[self.event_ttl_ms, ev.id, etype, ev.model_dump_json(),
+                          self.events_maxlen],
+                )
+            except Exception:  # redis down or slow: back off and retry, then give up (counted)
+                if attempt == 7:
+                    raise
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self.stats["events_published" if added else "events_deduplicated"] += 1
+            return
+
+
+async def run_worker(
+    redis_url: str,
+    stream: str,
+    *,
+    shards: int = DEFAULT_SHARDS,
+    consumer: str | None = None,
+    scorer: Scorer | None = None,
+    store: str | RedisStore | None = None,
+    group: str = DEFAULT_GROUP,
+    lease_ms: int = 10_000,
+    batch: int = 100,
+    stop: anyio.Event | None = None,
+    handle_signals: bool = True,
+    on_ready: Callable[[Worker], None] | None = None,
+    **monitor_options: Any,
+) -> dict[str, int]:
+    """Run one scale-out worker until SIGTERM/SIGINT (or `stop` is set). Returns its stats.
+
+    `store` is the shared state (a `redis://` URL or a `RedisStore`; default: `redis_url`).
+    `monitor_options` go to `Monitor` (window policies, `max_pairs`, `overload`, ...).
+    """
+    aioredis = import_redis()
+    client: Redis = aioredis.Redis.from_url(redis_url, decode_responses=False)
+    rstore = store if isinstance(store, RedisStore) else RedisStore(store or redis_url)
+    try:
+        await rstore.open()
+        worker = Worker(client, stream, rstore, shards=shards, consumer=consumer, group=group,
+                        lease_ms=lease_ms, batch=batch)
+        monitor_options.setdefault("clock", time.time)  # pairs move between hosts: wall time
+        monitor = Monitor(scorer=scorer, store=worker.fenced_store(), **monitor_options)
+        async with monitor, anyio.create_task_group() as tg:
+            if handle_signals:
+                tg.start_soon(_stop_on_signal, worker)
+            if stop is not None:
+                tg.start_soon(_stop_on_event, worker, stop)
+            if on_ready is not None:
+                on_ready(worker)
+            await worker.run(monitor)
+            tg.cancel_scope.cancel()
+        _log.info("alliance_monitor.worker_stopped", consumer=worker.consumer, **worker.stats)
+        return dict(worker.stats)
+    finally:
+        await rstore.aclose()
+        await client.aclose()
+
+
+async def _stop_on_signal(worker: Worker) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for _ in signals:
+            worker.stop()
+            return
+
+
+async def _stop_on_event(worker: Worker, stop: anyio.Event) -> None:
+    await stop.wait()
+    worker.stop()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """`alliance-monitor worker --redis URL --stream NAME [--shards N] [--consumer NAME]
+    [--store redis://...] [--max-pairs N] [scorer options]`."""
+    from .cli import _make_scorer
+
+    store = getattr(args, "store", None)
+    if store and not store.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("a worker needs a Redis store (--store redis://...): leases fence it")
+    options: dict[str, Any] = {}
+    if getattr(args, "max_pairs", None):
+        options["max_pairs"] = args.max_pairs
+    stats = anyio.run(
+        lambda: run_worker(
+            args.redis,
+            args.stream,
+            shards=getattr(args, "shards", None) or DEFAULT_SHARDS,
+            consumer=getattr(args, "consumer", None),
+            scorer=_make_scorer(args),
+            store=store or None,
+            **options,
+        )
+    )
+    print(json.dumps(stats, sort_keys=True))
+    return 0
