@@ -543,7 +543,11 @@ class MonitorCore:
                     **base,
                 )
             )
-            pair.history.append(score)
+            # History keeps what carry-over and decline detection need: not the per-message
+            # pattern scores (they made every snapshot several times larger).
+            pair.history.append(
+                score.model_copy(update={"messages": ()}) if score.messages else score
+            )
             while len(pair.history) > self.window.history:
                 pair.history.popleft()
             if sess is not None and request is not None:
@@ -588,7 +592,9 @@ class MonitorCore:
         pol = self.decline
         recent = [w for w in pair.history if w.scored and w.n_exchanges >= pol.min_exchanges]
         k = pol.confirm_windows
-        if len(recent) < k or recent[-1] is not score or pair.baseline is None:
+        if len(recent) < k or recent[-1].window_index != score.window_index:
+            return []
+        if pair.baseline is None:
             return []
         last = recent[-k:]
         earlier = recent[:-k]

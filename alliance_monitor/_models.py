@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from ._errors import InvalidMessage, RejectReason
 
@@ -295,6 +302,14 @@ class WindowScore(BaseModel):
     prompt_version: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # JSON text, computed once: a pair's snapshot re-serialises its recent scores every window.
+    _json: str | None = PrivateAttr(default=None)
+
+    def json_text(self) -> str:
+        """`model_dump_json()`, cached (the model is frozen)."""
+        if self._json is None:
+            self._json = self.model_dump_json()
+        return self._json
 
     @property
     def scored(self) -> bool:

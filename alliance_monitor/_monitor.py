@@ -424,7 +424,7 @@ class Monitor:
 
     async def _evict(self) -> None:
         """Move least-recently-used idle pairs to the store until under `max_pairs`."""
-        from ._state import pair_to_state
+        from ._state import pair_to_json
 
         assert self._committer is not None and self._max_pairs is not None
         excess = self.core.n_pairs - self._max_pairs
@@ -440,7 +440,7 @@ class Monitor:
             pair = self.core.get_pair(conv)
             if pair is None:
                 continue
-            batch.snapshots[conv] = (pair.arrivals, json.dumps(pair_to_state(pair)), False)
+            batch.snapshots[conv] = (pair.arrivals, pair_to_json(pair), False)
             if pair.session is not None:
                 self._evicted_open[conv] = pair.last_seen
             self.core.drop(conv)
@@ -627,14 +627,14 @@ class Monitor:
         return ev.model_copy(update={"feedback": written})
 
     async def _persist_applied(self, req: WindowRequest, events: list[Event]) -> None:
-        from ._state import pair_to_state
+        from ._state import pair_to_json
 
         assert self._committer is not None
         batch = StoreBatch()
         conv = req.conversation_id
         pair = self.core.get_pair(conv)
         if pair is not None:
-            batch.snapshots[conv] = (pair.arrivals, json.dumps(pair_to_state(pair)), True)
+            batch.snapshots[conv] = (pair.arrivals, pair_to_json(pair), True)
         for idx in (*req.merged_from, req.window_index):
             batch.pending_del.append((conv, idx))
         batch.emitted.extend(e.id for e in events)

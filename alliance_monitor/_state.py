@@ -7,6 +7,7 @@ the monitor's process. Every snapshot carries a format version.
 from __future__ import annotations
 
 import base64
+import json
 from array import array
 from collections import deque
 from typing import Any
@@ -14,7 +15,14 @@ from typing import Any
 from ._core import _Held, _Pair, _Session
 from ._models import DimensionScores, Role, ScoringMessage, WindowRequest, WindowScore
 
-__all__ = ["FORMAT", "pair_from_state", "pair_to_state", "request_from_state", "request_to_state"]
+__all__ = [
+    "FORMAT",
+    "pair_from_state",
+    "pair_to_json",
+    "pair_to_state",
+    "request_from_state",
+    "request_to_state",
+]
 
 FORMAT = 1
 
@@ -64,14 +72,14 @@ def _session_from(d: dict[str, Any]) -> _Session:
     return s
 
 
-def pair_to_state(p: _Pair) -> dict[str, Any]:
+def pair_to_state(p: _Pair, *, with_history: bool = True) -> dict[str, Any]:
     """Everything the core knows of a pair, as JSON-ready data."""
     sessions: dict[int, _Session] = dict(p.sessions)
     if p.session is not None:
         sessions[p.session.index] = p.session
     for s in p.window_session.values():
         sessions.setdefault(s.index, s)
-    return {
+    out: dict[str, Any] = {
         "format": FORMAT,
         "conversation_id": p.conversation_id,
         "counselor_id": p.counselor_id,
@@ -88,7 +96,6 @@ def pair_to_state(p: _Pair) -> dict[str, Any]:
         "bloom": base64.b64encode(bytes(p.bloom)).decode() if p.bloom is not None else None,
         "bloom_max_key": _key(p.bloom_max_key),
         "arrivals": p.arrivals,
-        "history": [w.model_dump(mode="json") for w in p.history],
         "baseline": _dims(p.baseline),
         "baseline_parts": [_dims(b) for b in p.baseline_parts],
         "declined": p.declined,
@@ -101,6 +108,20 @@ def pair_to_state(p: _Pair) -> dict[str, Any]:
         "last_ts": p.last_ts,
         "last_seen": p.last_seen,
     }
+    if with_history:
+        out["history"] = [json.loads(w.json_text()) for w in p.history]
+    return out
+
+
+def pair_to_json(p: _Pair) -> str:
+    """`json.dumps(pair_to_state(p))`, fast: the recent window scores are spliced in from their
+    cached JSON instead of being encoded again on every snapshot."""
+    d = pair_to_state(p, with_history=False)
+    head = json.dumps(d)
+    assert head.endswith("}")
+    history = ",".join(w.json_text() for w in p.history)
+    sep = ", " if len(d) else ""
+    return f'{head[:-1]}{sep}"history": [{history}]}}'
 
 
 def pair_from_state(d: dict[str, Any]) -> _Pair:
