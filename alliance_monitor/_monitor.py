@@ -211,7 +211,7 @@ class Monitor:
         self._feedback_timeout = feedback_timeout
         self._committer = _Committer(store) if store is not None else None
         self._restoring: dict[str, anyio.Event] = {}
-        self._evicting: set[str] = set()
+        self._evicting: dict[str, anyio.Event] = {}
         self._absent: set[str] = set()  # pairs the store has no record of (bounded below)
         self.recovery_seconds = 0.0
         self._wall = wall_clock
@@ -411,10 +411,10 @@ class Monitor:
     async def _ensure_loaded(self, conv: str) -> None:
         if self.core.has_pair(conv) or conv in self._absent:
             return
-        while conv in self._evicting:
+        evicting = self._evicting.get(conv)
+        if evicting is not None:
             # Its snapshot is on the way to the store: wait, or we would load older state.
-            assert self._committer is not None
-            await self._committer.barrier()
+            await evicting.wait()
         self._evicted_open.pop(conv, None)
         pending = self._restoring.get(conv)
         if pending is not None:
@@ -451,11 +451,16 @@ class Monitor:
             self.core.drop(conv)
             self._absent.discard(conv)
         self.core.counts["pairs_evicted"] += len(victims)
-        self._evicting.update(victims)
+        done = anyio.Event()
+        for conv in victims:
+            self._evicting[conv] = done
         try:
             await self._committer.commit(batch)
         finally:
-            self._evicting.difference_update(victims)
+            for conv in victims:
+                if self._evicting.get(conv) is done:
+                    del self._evicting[conv]
+            done.set()
 
     def reject(self, reason: RejectReason) -> None:
         """Count input that never became a message (e.g. a line of invalid JSON)."""
