@@ -72,7 +72,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Delay before retry number `attempt` (1-based)."""
-        base = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        base = min(self.backoff_max, self.backoff_base * float(2 ** (attempt - 1)))
         return max(0.0, base * (1 + self.jitter * (2 * rng.random() - 1)))
 
 
@@ -236,7 +236,9 @@ class OpenAICompatibleClient:
             timeout=httpx.Timeout(
                 connect=connect_timeout, read=read_timeout, write=write_timeout, pool=call_timeout
             ),
-            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+            limits=httpx.Limits(
+                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            ),
             transport=transport,
             follow_redirects=False,
         )
@@ -297,7 +299,9 @@ class OpenAICompatibleClient:
                         delay += delay * 0.1 * self._rng.random()
                     self.stats.retries += 1
                     logger.info(
-                        "alliance_monitor.llm_retry", reason=exc.reason, attempt=attempt,
+                        "alliance_monitor.llm_retry",
+                        reason=exc.reason,
+                        attempt=attempt,
                         delay=round(delay, 3),
                     )
                     await self._sleep(delay)

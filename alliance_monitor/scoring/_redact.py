@@ -14,6 +14,7 @@ The LLM scorer validates evidence quotes against the *redacted* text, which is w
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -32,27 +33,29 @@ Redactor = Callable[[str], str]
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(
-    r"\b(?:https?://|ftp://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|info|co|uk|de)"
-    r"(?:/\S*)?\b",
+    r"\b(?:https?://|ftp://|www\.)\S+?(?=[.,;:!?)\]]*(?:\s|$))"
+    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|info|co|uk|de)(?:/\S*?)?(?=[.,;:!?)\]]*(?:\s|$))",
     re.IGNORECASE,
 )
 # A phone number: optional +country code, then at least 7 digits in groups separated by spaces,
 # dots, dashes or parentheses. Years ("in 2019") and times ("at 10:30") stay intact.
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d(?:[\s.-]?\d){6,14}\b")
-_LONG_DIGITS = re.compile(r"\d{5,}")
-_STEPS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (_EMAIL, "[EMAIL]"),
-    (_URL, "[URL]"),
-    (_PHONE, "[PHONE]"),
-    (_LONG_DIGITS, "[NUMBER]"),
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d(?:[\s.-]?\d){6,14}\b"
 )
+_LONG_DIGITS = re.compile(r"\d{5,}")
+
+
+def _phone(match: re.Match[str]) -> str:
+    # An unbroken run of digits is a record or card number rather than a phone number.
+    return "[NUMBER]" if match.group(0).isdigit() else "[PHONE]"
 
 
 def basic_redactor(text: str) -> str:
     """Replace e-mail addresses, URLs, phone numbers and digit runs of 5+ with placeholders."""
-    for pattern, placeholder in _STEPS:
-        text = pattern.sub(placeholder, text)
-    return text
+    text = _EMAIL.sub("[EMAIL]", text)
+    text = _URL.sub("[URL]", text)
+    text = _PHONE.sub(_phone, text)
+    return _LONG_DIGITS.sub("[NUMBER]", text)
 
 
 def no_redaction(text: str) -> str:
@@ -87,15 +90,15 @@ def presidio_redactor(
     Raises `ConfigError` with install instructions when Presidio is missing.
     """
     try:
-        from presidio_analyzer import AnalyzerEngine
-        from presidio_anonymizer import AnonymizerEngine
+        analyzer_mod = importlib.import_module("presidio_analyzer")
+        anonymizer_mod = importlib.import_module("presidio_anonymizer")
     except ImportError as exc:
         raise ConfigError(
             "the Presidio redactor needs the optional extra: "
             "pip install 'alliance-monitor[presidio]' (and a spaCy model such as en_core_web_lg)"
         ) from exc
-    engine = analyzer if analyzer is not None else AnalyzerEngine()
-    anonymizer = AnonymizerEngine()
+    engine = analyzer if analyzer is not None else analyzer_mod.AnalyzerEngine()
+    anonymizer = anonymizer_mod.AnonymizerEngine()
     wanted: Iterable[str] | None = list(entities) if entities is not None else None
 
     def redact(text: str) -> str:
