@@ -269,6 +269,21 @@ class WindowRequest:
     session_id: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
 
+    def window_fields(self) -> dict[str, Any]:
+        """The fields of a `WindowScore` that describe this window (ids, counts, time span)."""
+        msgs = self.messages
+        return {
+            "conversation_id": self.conversation_id,
+            "window_index": self.window_index,
+            "n_messages": len(msgs),
+            "n_exchanges": self.n_exchanges,
+            "first_message_id": msgs[0].id if msgs else None,
+            "last_message_id": msgs[-1].id if msgs else None,
+            "start_ts": msgs[0].ts if msgs else None,
+            "end_ts": msgs[-1].ts if msgs else None,
+            "merged_from": self.merged_from,
+        }
+
 
 class WindowScore(BaseModel):
     """A scorer's verdict on one window: twelve construct ratings, the roll-up, a confidence,
@@ -314,6 +329,11 @@ class WindowScore(BaseModel):
     @property
     def scored(self) -> bool:
         return self.status == "scored" and self.scores is not None
+
+    @classmethod
+    def unscored(cls, request: WindowRequest, reason: str, scorer: str) -> WindowScore:
+        """A window that could not be scored, with the reason (never a made-up score)."""
+        return cls(status="unscored", reason=reason, scorer=scorer, **request.window_fields())
 
 
 def finite(x: float) -> bool:

@@ -36,6 +36,7 @@ from ._core import _UNSCANNED, IngestResult, MonitorCore, Outcome
 from ._errors import MonitorClosed, RejectReason, ScoringError, StoreError
 from ._events import AllianceDeclined, Event, EventType, Feedback, PatternDetected
 from ._models import Message, WindowRequest, WindowScore
+from ._state import message_to_json, request_to_state
 from .scoring._base import Scorer
 from .store._base import StateStore, StoreBatch
 
@@ -68,17 +69,28 @@ def _older_than(cutoff: float) -> Callable[[float], bool]:
 
 
 class _Signal:
-    """Wakes every current waiter; later waiters wait for the next notify."""
+    """Wakes every current waiter; later waiters wait for the next notify.
+
+    The event is created by the first waiter, not by `notify`: most notifies find nobody
+    waiting, and creating an `anyio.Event` per notify was a measurable cost of the ingest path.
+    """
+
+    __slots__ = ("_event",)
 
     def __init__(self) -> None:
-        self._event = anyio.Event()
+        self._event: anyio.Event | None = None
 
     def notify(self) -> None:
-        self._event.set()
-        self._event = anyio.Event()
+        ev = self._event
+        if ev is not None:
+            self._event = None
+            ev.set()
 
     async def wait(self) -> None:
-        await self._event.wait()
+        ev = self._event
+        if ev is None:
+            ev = self._event = anyio.Event()
+        await ev.wait()
 
 
 @dataclass(slots=True)
@@ -93,49 +105,80 @@ class _Pending:
     requests: list[WindowRequest] = field(default_factory=list)
 
 
+class _Round:
+    """One group commit: its waiters and its outcome."""
+
+    __slots__ = ("done", "error")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.error: BaseException | None = None
+
+
 class _Committer:
-    """Group commit: every write waiting at the same moment shares one store transaction."""
+    """Group commit: every write waiting at the same moment shares one store transaction.
+
+    Writers append to the open batch and wait for its round; the committer task parks only when
+    there is nothing to write, and is woken by the first writer after that (one `anyio.Event`
+    per parking, not per write).
+    """
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
         self._batch = StoreBatch()
-        self._done = anyio.Event()
-        self._error: BaseException | None = None
-        self._wake = _Signal()
+        self._round = _Round()
+        self._parked: anyio.Event | None = None
         self.commits = 0
         self.busy = False
-        self._running_done = anyio.Event()
+        self._running: _Round = _Round()
+        self._running.done.set()
 
     async def commit(self, batch: StoreBatch) -> None:
         if not batch:
             return
         self._batch.extend(batch)
-        done = self._done
-        self._wake.notify()
-        await done.wait()
-        if self._error is not None:
-            raise StoreError(f"state store write failed: {type(self._error).__name__}")
+        await self._wait_round()
+
+    async def commit_message(
+        self, conv: str, position: int, message_json: str, pending: list[tuple[str, int, str]]
+    ) -> None:
+        """`commit()` of one journal row (and the windows it closed), without a batch object."""
+        b = self._batch
+        b.journal.append((conv, position, message_json))
+        if pending:
+            b.pending_put.extend(pending)
+        await self._wait_round()
+
+    async def _wait_round(self) -> None:
+        rnd = self._round
+        parked = self._parked
+        if parked is not None:
+            self._parked = None
+            parked.set()
+        await rnd.done.wait()
+        if rnd.error is not None:
+            raise StoreError(f"state store write failed: {type(rnd.error).__name__}")
 
     async def run(self) -> None:
         while True:
             while not self._batch:
-                await self._wake.wait()
+                parked = self._parked = anyio.Event()
+                await parked.wait()
             # Writers woken by the previous commit are ready to run; let them join this batch
             # rather than leaving all but the first for the next one (measured: 21 -> 60 a batch).
             await anyio.lowlevel.checkpoint()
-            batch, done = self._batch, self._done
-            self._batch, self._done = StoreBatch(), anyio.Event()
+            batch, rnd = self._batch, self._round
+            self._batch, self._round = StoreBatch(), _Round()
             self.busy = True
-            self._running_done = done
+            self._running = rnd
             try:
                 await self.store.commit(batch)
-                self._error = None
             except Exception as exc:  # reported to every waiter of this batch
-                self._error = exc
+                rnd.error = exc
                 _log.error("alliance_monitor.store_commit_failed", error=type(exc).__name__)
             self.commits += 1
             self.busy = False
-            done.set()
+            rnd.done.set()
 
     @property
     def idle(self) -> bool:
@@ -144,7 +187,7 @@ class _Committer:
     async def barrier(self) -> None:
         """Wait until everything submitted so far is committed."""
         while not self.idle:
-            await (self._done if self._batch else self._running_done).wait()
+            await (self._round if self._batch else self._running).done.wait()
 
 
 class Monitor:
@@ -390,18 +433,16 @@ class Monitor:
                 reason=out.result.reason.value if out.result.reason else None,
             )
         if self._committer is not None and out.message is not None:
-            from ._state import request_to_state
-
-            batch = StoreBatch()
-            batch.journal.append(
-                (out.message.conversation_id, out.position, out.message.model_dump_json())
-            )
-            for req in out.work:
-                batch.pending_put.append(
-                    (req.conversation_id, req.window_index, json.dumps(request_to_state(req)))
-                )
+            msg = out.message
+            pending = [
+                (req.conversation_id, req.window_index, json.dumps(request_to_state(req)))
+                for req in out.work
+            ]
             self._take(out)
-            await self._committer.commit(batch)  # "accepted" means durable in the store
+            # "accepted" means durable in the store
+            await self._committer.commit_message(
+                msg.conversation_id, out.position, message_to_json(msg), pending
+            )
             if self._max_pairs is not None and self.core.n_pairs > self._max_pairs:
                 await self._evict()
         else:
@@ -687,17 +728,7 @@ class Monitor:
             window_index=req.window_index,
             reason=reason,
         )
-        return WindowScore(
-            conversation_id=req.conversation_id,
-            window_index=req.window_index,
-            status="unscored",
-            reason=reason,
-            n_messages=len(req.messages),
-            n_exchanges=req.n_exchanges,
-            merged_from=req.merged_from,
-            scorer=getattr(self.scorer, "name", "unknown"),
-            end_ts=req.messages[-1].ts if req.messages else None,
-        )
+        return WindowScore.unscored(req, reason, getattr(self.scorer, "name", "unknown"))
 
     def _emit_soon(self, events: list[Event]) -> None:
         if self._tg is not None:

@@ -44,21 +44,10 @@ class StaticScorer(SyncScorer):
     def score_sync(self, request: WindowRequest) -> WindowScore:
         self.calls.append(request)
         msgs = request.messages
-        common = {
-            "conversation_id": request.conversation_id,
-            "window_index": request.window_index,
-            "n_messages": len(msgs),
-            "n_exchanges": request.n_exchanges,
-            "first_message_id": msgs[0].id if msgs else None,
-            "last_message_id": msgs[-1].id if msgs else None,
-            "start_ts": msgs[0].ts if msgs else None,
-            "end_ts": msgs[-1].ts if msgs else None,
-            "merged_from": request.merged_from,
-            "scorer": self.name,
-        }
+        common = {**request.window_fields(), "scorer": self.name}
         reason = self._fail(request) if self._fail else None
         if reason:
-            return WindowScore(status="unscored", reason=reason, **common)
+            return WindowScore.unscored(request, reason, self.name)
         lvl = self._level(request) if callable(self._level) else self._level
         constructs = {c: float(lvl) for ids in CONSTRUCTS.values() for c in ids}
         patterns = tuple(

@@ -389,21 +389,13 @@ class EmbeddedScorer(SyncScorer):
         evidence_ids = dict.fromkeys(i for c in ALL_CONSTRUCTS for i in tally.ids[c])
         msgs = request.messages
         return WindowScore(
-            conversation_id=request.conversation_id,
-            window_index=request.window_index,
+            **request.window_fields(),
             constructs=constructs,
             scores=DimensionScores.from_constructs(constructs),
             confidence=round(amount / (amount + _CONFIDENCE_HALF), 4),
             evidence=tuple(m.id for m in msgs if m.id in evidence_ids),
             construct_evidence={c: tuple(tally.ids[c]) for c in ALL_CONSTRUCTS if tally.ids[c]},
             messages=tuple(patterns),
-            n_messages=len(msgs),
-            n_exchanges=request.n_exchanges,
-            first_message_id=msgs[0].id if msgs else None,
-            last_message_id=msgs[-1].id if msgs else None,
-            start_ts=msgs[0].ts if msgs else None,
-            end_ts=msgs[-1].ts if msgs else None,
-            merged_from=request.merged_from,
             scorer=self.name,
             model=None,
             prompt_version=f"embedded-{self.version}",

@@ -640,18 +640,7 @@ class LLMScorer(Scorer):
 
     @staticmethod
     def _meta(request: WindowRequest) -> dict[str, Any]:
-        msgs = request.messages
-        return {
-            "conversation_id": request.conversation_id,
-            "window_index": request.window_index,
-            "n_messages": len(msgs),
-            "n_exchanges": request.n_exchanges,
-            "first_message_id": msgs[0].id if msgs else None,
-            "last_message_id": msgs[-1].id if msgs else None,
-            "start_ts": msgs[0].ts if msgs else None,
-            "end_ts": msgs[-1].ts if msgs else None,
-            "merged_from": request.merged_from,
-        }
+        return request.window_fields()
 
 
 _SENTENCE = re.compile(r"[^.!?;]+[.!?;]*")

@@ -284,8 +284,12 @@ def summarize(
         trajectories.append(TrajectoryRow(dim, len(eligible), counts))
     scored = [r for r in records if r.convention != "no_scores"]
     by_level = [
-        _pattern_row(str(lvl), f"{lvl} ({LEVEL_LABELS[lvl]})",
-                     [r for r in scored if r.level == lvl], tolerance)
+        _pattern_row(
+            str(lvl),
+            f"{lvl} ({LEVEL_LABELS[lvl]})",
+            [r for r in scored if r.level == lvl],
+            tolerance,
+        )
         for lvl in range(1, 6)
     ]
     by_tercile = []
@@ -296,8 +300,9 @@ def summarize(
             part = ordered[i * k // 3 : (i + 1) * k // 3]
             lo, hi = part[0].alliance["overall"], part[-1].alliance["overall"]
             by_tercile.append(
-                _pattern_row(name, f"{name.capitalize()} third ({lo:.2f}-{hi:.2f})", part,
-                             tolerance)
+                _pattern_row(
+                    name, f"{name.capitalize()} third ({lo:.2f}-{hi:.2f})", part, tolerance
+                )
             )
     counselors = sorted({r.counselor_id for r in scored if r.counselor_id is not None})
     by_counselor = sorted(
@@ -416,9 +421,16 @@ async def run_study_async(
 
     started = time.perf_counter()
     run = _Run(
-        scorer, trajectory_tolerance, include_text, replay,
-        PairBoard(max_pairs=1 << 30, max_windows=10_000, max_markers=10_000,
-                  trajectory_tolerance=trajectory_tolerance),
+        scorer,
+        trajectory_tolerance,
+        include_text,
+        replay,
+        PairBoard(
+            max_pairs=1 << 30,
+            max_windows=10_000,
+            max_markers=10_000,
+            trajectory_tolerance=trajectory_tolerance,
+        ),
     )
     limiter = anyio.CapacityLimiter(max(1, concurrency))
     batch: list[Transcript] = []
@@ -430,9 +442,7 @@ async def run_study_async(
     await _score_batch(batch, run, limiter)
 
     records = [run.records[c] for c in run.order if c in run.records]
-    summary = summarize(
-        records, tolerance=trajectory_tolerance, confidence_level=confidence_level
-    )
+    summary = summarize(records, tolerance=trajectory_tolerance, confidence_level=confidence_level)
     excluded = dict(summary.excluded)
     if run.duplicate_ids:
         excluded["duplicate_conversation_id"] = run.duplicate_ids
@@ -505,9 +515,7 @@ def _counselor_of(tr: Transcript) -> str | None:
     return next((m.counselor_id for m in tr.messages if m.counselor_id), None)
 
 
-async def _score_batch(
-    batch: list[Transcript], run: _Run, limiter: anyio.CapacityLimiter
-) -> None:
+async def _score_batch(batch: list[Transcript], run: _Run, limiter: anyio.CapacityLimiter) -> None:
     if isinstance(run.scorer, SyncScorer):
         for tr in batch:  # pure CPU: nothing to overlap
             await _one(tr, run)
@@ -543,9 +551,9 @@ def _ordered(messages: Sequence[Message]) -> list[Message]:
         m
         for _, m in sorted(
             enumerate(messages),
-            key=lambda t: (float(t[1].seq), t[1].ts, t[0])
-            if t[1].seq is not None
-            else (t[1].ts, 0.0, t[0]),
+            key=lambda t: (
+                (float(t[1].seq), t[1].ts, t[0]) if t[1].seq is not None else (t[1].ts, 0.0, t[0])
+            ),
         )
     ]
 
@@ -577,15 +585,7 @@ async def _score_window(scorer: Scorer, req: WindowRequest) -> WindowScore:
         reason = exc.reason
     except Exception as exc:  # as the live monitor: a scorer failure is an unscored window
         reason = f"scorer_error:{type(exc).__name__}"
-    return WindowScore(
-        conversation_id=req.conversation_id,
-        window_index=req.window_index,
-        status="unscored",
-        reason=reason,
-        n_messages=len(req.messages),
-        n_exchanges=req.n_exchanges,
-        scorer=getattr(scorer, "name", "unknown"),
-    )
+    return WindowScore.unscored(req, reason, getattr(scorer, "name", "unknown"))
 
 
 # ---------------------------------------------------------------------- writing
@@ -761,13 +761,14 @@ def _summary_md(s: StudySummary) -> str:
         "Friedman test: each pair is rated in all three phases (repeated measures), and the "
         "ratings are bounded, tied and skewed, so phases are compared by ranks within each pair. "
         "Four dimensions are tested: for a family-wise α of 0.05 use p < 0.0125. With many pairs "
-        "a negligible shift is \"significant\": read Kendall's W and the late − early difference "
+        'a negligible shift is "significant": read Kendall\'s W and the late − early difference '
         "(in levels) for size.",
         "",
         f"**Table 2. Trajectory (late vs early phase), share of pairs (count), n = {n}; "
         f"|change| < {s.tolerance:g} is unchanged.**",
         "",
-        "| Dimension | " + " | ".join(TRAJECTORY_CATEGORIES.values())
+        "| Dimension | "
+        + " | ".join(TRAJECTORY_CATEGORIES.values())
         + " | Declined or unchanged |",
         "|---|" + "---|" * (len(TRAJECTORY_CATEGORIES) + 1),
     ]
@@ -827,11 +828,19 @@ def _summary_md(s: StudySummary) -> str:
     else:
         out.append("No counselor ids in this corpus: no per-counselor table.")
     if s.rejected or s.duplicate_messages:
-        out += ["", "Input: " + ", ".join(
-            [f"{v} rejected ({k})" for k, v in sorted(s.rejected.items())]
-            + ([f"{s.duplicate_messages} duplicate messages ignored"]
-               if s.duplicate_messages else [])
-        ) + "."]
+        out += [
+            "",
+            "Input: "
+            + ", ".join(
+                [f"{v} rejected ({k})" for k, v in sorted(s.rejected.items())]
+                + (
+                    [f"{s.duplicate_messages} duplicate messages ignored"]
+                    if s.duplicate_messages
+                    else []
+                )
+            )
+            + ".",
+        ]
     return "\n".join(out) + "\n"
 
 
