@@ -139,14 +139,9 @@ class _Committer:
         self._batch.extend(batch)
         await self._wait_round()
 
-    async def commit_message(
-        self, conv: str, position: int, message_json: str, pending: list[tuple[str, int, str]]
-    ) -> None:
-        """`commit()` of one journal row (and the windows it closed), without a batch object."""
-        b = self._batch
-        b.journal.append((conv, position, message_json))
-        if pending:
-            b.pending_put.extend(pending)
+    async def commit_message(self, conv: str, position: int, message_json: str) -> None:
+        """`commit()` of one journal row, without a batch object."""
+        self._batch.journal.append((conv, position, message_json))
         await self._wait_round()
 
     async def _wait_round(self) -> None:
@@ -434,14 +429,12 @@ class Monitor:
             )
         if self._committer is not None and out.message is not None:
             msg = out.message
-            pending = [
-                (req.conversation_id, req.window_index, json.dumps(request_to_state(req)))
-                for req in out.work
-            ]
             self._take(out)
-            # "accepted" means durable in the store
+            # "accepted" means durable in the store. Windows this message closed need no row of
+            # their own: replaying the journal closes them again, and the pair's next snapshot
+            # (which drops that journal) writes those still unscored (`_persist_applied`).
             await self._committer.commit_message(
-                msg.conversation_id, out.position, message_to_json(msg), pending
+                msg.conversation_id, out.position, message_to_json(msg)
             )
             if self._max_pairs is not None and self.core.n_pairs > self._max_pairs:
                 await self._evict()
@@ -690,6 +683,13 @@ class Monitor:
         pair = self.core.get_pair(conv)
         if pair is not None:
             batch.snapshots[conv] = (pair.arrivals, pair_to_json(pair), True)
+            # The snapshot drops the pair's journal, which is what recovery would close the
+            # unscored windows from: store those as pending windows now (as merged so far).
+            pend = self._pending.get(conv)
+            for r in pend.requests if pend is not None else ():
+                batch.pending_put.append((conv, r.window_index, json.dumps(request_to_state(r))))
+                # A row an earlier snapshot wrote for a window merged into `r` since.
+                batch.pending_del.extend((conv, idx) for idx in r.merged_from)
         for idx in (*req.merged_from, req.window_index):
             batch.pending_del.append((conv, idx))
         batch.emitted.extend(e.id for e in events)

@@ -13,10 +13,18 @@ from collections import deque
 from typing import Any
 
 from ._core import _Held, _Pair, _Session
-from ._models import DimensionScores, Role, ScoringMessage, WindowRequest, WindowScore
+from ._models import (
+    DimensionScores,
+    Message,
+    Role,
+    ScoringMessage,
+    WindowRequest,
+    WindowScore,
+)
 
 __all__ = [
     "FORMAT",
+    "message_to_json",
     "pair_from_state",
     "pair_to_json",
     "pair_to_state",
@@ -25,6 +33,13 @@ __all__ = [
 ]
 
 FORMAT = 1
+
+
+def message_to_json(m: Message) -> str:
+    """A journal row: the message as JSON that `Message.model_validate_json` reads back to an
+    equal message. Fields at their defaults (None, empty metadata) are left out, so rows are
+    about a third smaller than `model_dump_json()` (the store writes every accepted message)."""
+    return m.model_dump_json(exclude_defaults=True)
 
 
 def _dims(d: DimensionScores | None) -> list[float] | None:

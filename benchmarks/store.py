@@ -312,6 +312,7 @@ async def _clear_store_pairs(url: str, prefix: str, convs: list[str]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    ap.add_argument("--throughput-only", action="store_true", help="section 1 only")
     ap.add_argument("--redis", default=os.environ.get("ALLIANCE_MONITOR_TEST_REDIS_URL"))
     ap.add_argument("--rss-case", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
@@ -339,6 +340,8 @@ def main() -> None:
         print(f"     SQLite synchronous=NORMAL:{t['sqlite_normal']:>10,.0f} messages/s  "
               f"= {t['sqlite_normal'] / t['memory']:.0%} of in-memory")
 
+    if a.throughput_only:
+        return
     if a.redis:
         wc, wp = (100, 20) if q else (400, 50)
         w = bench_workers(a.redis, wc, wp, 1 if q else 3)

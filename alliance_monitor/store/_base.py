@@ -2,7 +2,8 @@
 
 A store keeps, per pair: a *snapshot* of the core's state (JSON, see `_state.py`) taken at some
 journal position, the *journal* of messages accepted after that position, and the *pending*
-windows (closed, not yet scored). Plus the ids of events already emitted. Recovery is: load the
+windows (closed, not yet scored, and no longer in the journal: the monitor writes them with the
+snapshot that drops their messages). Plus the ids of events already emitted. Recovery is: load the
 snapshot, re-ingest the journal after it (the core is deterministic, so the state comes back
 exactly), and re-score the pending windows; events whose ids were already emitted are dropped.
 
