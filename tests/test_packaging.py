@@ -76,3 +76,12 @@ def test_wheel_contains_prompts_and_adapters(tmp_path: Path) -> None:
     first, second = out.stdout.splitlines()
     assert first.startswith(str(site))
     assert ".md" in second
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> None:
+    readme = (REPO / "README.md").read_text()
+    head = readme[: readme.index("---")]
+    assert "bash scripts/setup.sh && .venv/bin/alliance-monitor demo" in head
+    assert "bash scripts/test.sh" in head
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "scripts/test.sh" in ci
