@@ -11,6 +11,7 @@ from ._errors import (
     RejectReason,
     ScorerUnavailable,
     ScoringError,
+    StoreError,
 )
 from ._events import (
     AllianceDeclined,
@@ -77,6 +78,7 @@ __all__ = [
     "SessionPolicy",
     "SessionSummary",
     "Severity",
+    "StoreError",
     "Trajectory",
     "TranscriptResult",
     "WindowPolicy",

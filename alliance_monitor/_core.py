@@ -312,7 +312,12 @@ class MonitorCore:
         # Session boundaries: a new platform session id, or an idle gap in platform time.
         cur = pair.session
         if cur is not None:
-            if msg.session_id is not None and cur.session_id not in (None, msg.session_id):
+            late_msg = pair.last_ts is not None and msg.ts < pair.last_ts
+            if (
+                msg.session_id is not None
+                and cur.session_id not in (None, msg.session_id)
+                and not late_msg  # a straggler from the previous session is late, not new
+            ):
                 self._end_session(pair, "new_session", out)
             elif pair.last_ts is not None and msg.ts - pair.last_ts > self.session.idle_timeout:
                 self._end_session(pair, "idle", out)

@@ -405,19 +405,20 @@ class Monitor:
             )
             if isinstance(conv, str):
                 await self._wait_pair(conv)
-        if self.store is not None:
-            conv_id = (
-                message.conversation_id
-                if isinstance(message, Message)
-                else message.get("conversation_id")
-            )
-            if isinstance(conv_id, str):
-                await self._ensure_loaded(conv_id)
         safety: Any = _UNSCANNED
         text = message.text if isinstance(message, Message) else message.get("text")
         if isinstance(text, str) and len(text) > _THREAD_SCAN_CHARS and self.core.scans_safety:
             # A very long message (1 MB takes ~0.2 s to scan): keep the event loop free.
             safety = await anyio.to_thread.run_sync(self.core.scan_safety, text)
+        conv_id = (
+            message.conversation_id
+            if isinstance(message, Message)
+            else message.get("conversation_id")
+        )
+        if self.store is not None and isinstance(conv_id, str):
+            # The last await before the core takes the message: nothing may evict the pair
+            # between loading it and ingesting into it.
+            await self._ensure_loaded(conv_id)
         out = self.core.ingest(message, self._clock(), safety=safety)
         assert out.result is not None
         if out.message is not None and out.message.ts > _EPOCH_2000:
@@ -433,14 +434,28 @@ class Monitor:
             # "accepted" means durable in the store. Windows this message closed need no row of
             # their own: replaying the journal closes them again, and the pair's next snapshot
             # (which drops that journal) writes those still unscored (`_persist_applied`).
-            await self._committer.commit_message(
-                msg.conversation_id, out.position, message_to_json(msg)
-            )
+            try:
+                await self._committer.commit_message(
+                    msg.conversation_id, out.position, message_to_json(msg)
+                )
+            except StoreError:
+                # Not durable, so not accepted: forget the pair's in-memory state (the store
+                # holds everything committed) so that the caller's retry is taken, not seen
+                # as a duplicate.
+                self._resync(msg.conversation_id)
+                raise
             if self._max_pairs is not None and self.core.n_pairs > self._max_pairs:
                 await self._evict()
         else:
             self._take(out)
         return out.result
+
+    def _resync(self, conv: str) -> None:
+        """Drop a pair's in-memory state after a failed write; it is reloaded from the store."""
+        self.core.counts["store_errors"] += 1
+        self.core.drop(conv)
+        self._pending.pop(conv, None)
+        self._absent.discard(conv)
 
     async def _ensure_loaded(self, conv: str) -> None:
         if self.core.has_pair(conv) or conv in self._absent:
@@ -475,6 +490,7 @@ class Monitor:
             for c in self.core.eviction_candidates(excess + 16)
             if c not in self._pending and c not in self._inflight
         ][: max(excess, 1)]
+        dropped = {}
         for conv in victims:
             pair = self.core.get_pair(conv)
             if pair is None:
@@ -484,14 +500,22 @@ class Monitor:
                 self._evicted_open[conv] = pair.last_seen
             self.core.drop(conv)
             self._absent.discard(conv)
-        self.core.counts["pairs_evicted"] += len(victims)
+            dropped[conv] = pair
         done = anyio.Event()
-        for conv in victims:
+        for conv in dropped:
             self._evicting[conv] = done
         try:
             await self._committer.commit(batch)
+            self.core.counts["pairs_evicted"] += len(dropped)
+        except StoreError:
+            # The snapshots did not land: keep the pairs in memory (over the cap, counted)
+            # rather than lose them; the next eviction tries again.
+            for conv, pair in dropped.items():
+                self.core.install(pair)
+                self._evicted_open.pop(conv, None)
+            self.core.counts["store_errors"] += 1
         finally:
-            for conv in victims:
+            for conv in dropped:
                 if self._evicting.get(conv) is done:
                     del self._evicting[conv]
             done.set()

@@ -345,3 +345,12 @@ def test_memory_per_pair_is_bounded_for_a_long_conversation() -> None:
     assert len(pair.history) <= core.window.history
     assert pair.session is not None and len(pair.session.spans) <= 48
     assert len(pair.seen) < 4096
+
+
+def test_straggler_from_previous_session_does_not_split_the_current_one() -> None:
+    core = MonitorCore(safety=False)
+    s1 = [msg("c", i, "counselor" if i % 2 == 0 else "client", ts=float(i), session_id="s1") for i in range(4)]
+    s2 = [msg("c", 10 + i, "counselor" if i % 2 == 0 else "client", ts=100.0 + i, session_id="s2") for i in range(4)]
+    late = s1.pop()  # arrives during s2
+    drive(core, [*s1, s2[0], late, *s2[1:]], end=False)
+    assert core.counts["sessions_ended"] == 1 and core.counts["accepted"] == 8
