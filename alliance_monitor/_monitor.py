@@ -209,7 +209,9 @@ class Monitor:
         max_pairs: int | None = None,
         feedback_writer: FeedbackWriter | None = None,
         feedback_timeout: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
+        # Wall-clock seconds: `last_seen` is saved in snapshots and compared after a restart or
+        # on another worker, so a monotonic clock (which restarts with the host) would not do.
+        clock: Callable[[], float] = time.time,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if scorer is None:
@@ -284,6 +286,9 @@ class Monitor:
         for conv in convs:
             await self._restore(conv)
         self.core.counts["pairs_recovered"] += len(convs)
+        for conv, last_seen in await self.store.evicted_open_sessions():
+            if not self.core.has_pair(conv):
+                self._evicted_open[conv] = last_seen
         self.recovery_seconds = time.perf_counter() - started
         if convs:
             _log.info(

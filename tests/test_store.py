@@ -175,3 +175,12 @@ def test_kill_9_mid_stream_many_times_loses_nothing(tmp_path: Path) -> None:
     assert set(emitted) == set(whole.ids)
     dupes = len(emitted) - len(set(emitted))
     assert dupes <= kills  # at most one window's events re-sent per crash
+
+
+async def test_sessions_of_evicted_pairs_still_end_after_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    msgs = traffic(n_pairs=6, n=20)
+    await run(SQLiteStore(db), msgs, end=False, max_pairs=2)
+    col, _ = await run(SQLiteStore(db), [])  # restart, then end every session
+    ended = {e.conversation_id for e in col.events if e.type == "session_summary"}
+    assert ended == {f"p{i}" for i in range(6)}

@@ -80,6 +80,12 @@ class StateStore(ABC):
     async def resident_pairs(self) -> list[str]:
         """Pairs that were in memory (not evicted) when the last process stopped."""
 
+    async def evicted_open_sessions(self) -> list[tuple[str, float]]:
+        """Pairs evicted with a session still open, and their last activity (wall-clock time),
+        so a restarted monitor can still end those sessions. Stores that cannot list them
+        cheaply return [] (the session then ends on the pair's next message)."""
+        return []
+
     @abstractmethod
     async def emitted(self, ids: Sequence[str]) -> set[str]:
         """Which of `ids` were already emitted."""

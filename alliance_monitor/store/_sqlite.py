@@ -191,6 +191,18 @@ class SQLiteStore(StateStore):
 
         return await anyio.to_thread.run_sync(q)
 
+    async def evicted_open_sessions(self) -> list[tuple[str, float]]:
+        def q() -> list[tuple[str, float]]:
+            db = self._conn()
+            with self._lock:
+                rows = db.execute(
+                    "SELECT conv, json_extract(state, '$.last_seen') FROM pairs "
+                    "WHERE resident = 0 AND json_extract(state, '$.current_session') IS NOT NULL"
+                ).fetchall()
+            return [(str(c), float(t or 0.0)) for c, t in rows]
+
+        return await anyio.to_thread.run_sync(q)
+
     async def emitted(self, ids: Sequence[str]) -> set[str]:
         if not ids:
             return set()
