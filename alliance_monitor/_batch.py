@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._errors import ScoringError
 from ._events import PhaseScores, Trajectory
 from ._models import (
     DIMENSIONS,
@@ -199,6 +200,18 @@ def analyze_transcript(
     )
 
 
+async def _score_or_unscored(scorer: Scorer, request: WindowRequest) -> WindowScore:
+    # As in the live monitor: a scorer that raises yields an unscored window, never a crash
+    # of the whole batch and never a made-up score.
+    try:
+        return await scorer.score(request)
+    except ScoringError as exc:
+        return WindowScore.unscored(request, exc.reason, getattr(scorer, "name", "unknown"))
+    except Exception as exc:
+        reason = f"scorer_error:{type(exc).__name__}"
+        return WindowScore.unscored(request, reason, getattr(scorer, "name", "unknown"))
+
+
 async def analyze_transcript_async(
     conversation_id: str,
     messages: Sequence[Message],
@@ -218,7 +231,7 @@ async def analyze_transcript_async(
             r = WindowRequest(
                 r.conversation_id, r.window_index, r.messages, r.n_exchanges, history, r.kind
             )
-        s = await scorer.score(r)
+        s = await _score_or_unscored(scorer, r)
         scores.append(s)
         if s.scored:
             history = (*history, s)

@@ -149,3 +149,23 @@ def test_installed_entry_point(tmp_path: Path) -> None:
     )
     res = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
     assert res.stdout.startswith("alliance-monitor ")
+
+
+def test_analyze_async_survives_a_raising_scorer() -> None:
+    import anyio
+
+    from alliance_monitor import Message, WindowRequest, WindowScore, analyze_transcript_async
+    from alliance_monitor.scoring import Scorer
+
+    class Down(Scorer):
+        name = "down"
+
+        async def score(self, request: WindowRequest) -> WindowScore:
+            raise ConnectionError("backend down")
+
+    msgs = [Message.model_validate({**m, "conversation_id": "x"}) for m in alternating("x", 12)]
+    res = anyio.run(analyze_transcript_async, "x", msgs, Down())
+    rec = res.to_json()
+    assert rec["phase_convention"] == "no_scores"
+    assert [u["reason"] for u in rec["unscored"]] == ["scorer_error:ConnectionError"] * 3
+    assert len(rec["skipped"]) == 6  # every counselor message listed as skipped, with a reason
