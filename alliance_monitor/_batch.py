@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._errors import ScoringError
 from ._events import PhaseScores, Trajectory
 from ._models import (
     DIMENSIONS,
@@ -28,7 +27,7 @@ from ._models import (
     WindowRequest,
     WindowScore,
 )
-from .scoring._base import Scorer, SyncScorer
+from .scoring._base import Scorer, SyncScorer, score_or_unscored
 
 __all__ = ["TranscriptResult", "analyze_transcript", "analyze_transcript_async", "split_thirds"]
 
@@ -200,18 +199,6 @@ def analyze_transcript(
     )
 
 
-async def _score_or_unscored(scorer: Scorer, request: WindowRequest) -> WindowScore:
-    # As in the live monitor: a scorer that raises yields an unscored window, never a crash
-    # of the whole batch and never a made-up score.
-    try:
-        return await scorer.score(request)
-    except ScoringError as exc:
-        return WindowScore.unscored(request, exc.reason, getattr(scorer, "name", "unknown"))
-    except Exception as exc:
-        reason = f"scorer_error:{type(exc).__name__}"
-        return WindowScore.unscored(request, reason, getattr(scorer, "name", "unknown"))
-
-
 async def analyze_transcript_async(
     conversation_id: str,
     messages: Sequence[Message],
@@ -231,7 +218,7 @@ async def analyze_transcript_async(
             r = WindowRequest(
                 r.conversation_id, r.window_index, r.messages, r.n_exchanges, history, r.kind
             )
-        s = await _score_or_unscored(scorer, r)
+        s = await score_or_unscored(scorer, r)
         scores.append(s)
         if s.scored:
             history = (*history, s)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -33,11 +32,11 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ._config import DeclinePolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._core import _UNSCANNED, IngestResult, MonitorCore, Outcome
-from ._errors import MonitorClosed, RejectReason, ScoringError, StoreError
+from ._errors import MonitorClosed, RejectReason, StoreError
 from ._events import AllianceDeclined, Event, EventType, Feedback, PatternDetected
 from ._models import Message, WindowRequest, WindowScore
 from ._state import message_to_json, request_to_state
-from .scoring._base import Scorer
+from .scoring._base import Scorer, score_or_unscored
 from .store._base import StateStore, StoreBatch
 
 __all__ = ["EventHandler", "Monitor"]
@@ -402,28 +401,22 @@ class Monitor:
             rejected = self.core.ingest(message, self._clock()).result
             assert rejected is not None
             return rejected
-        if self._overload == "wait":
-            conv = (
-                message.conversation_id
-                if isinstance(message, Message)
-                else message.get("conversation_id")
-            )
-            if isinstance(conv, str):
-                await self._wait_pair(conv)
+        conv = (
+            message.conversation_id
+            if isinstance(message, Message)
+            else message.get("conversation_id")
+        )
+        if self._overload == "wait" and isinstance(conv, str):
+            await self._wait_pair(conv)
         safety: Any = _UNSCANNED
         text = message.text if isinstance(message, Message) else message.get("text")
         if isinstance(text, str) and len(text) > _THREAD_SCAN_CHARS and self.core.scans_safety:
             # A very long message (1 MB takes ~0.2 s to scan): keep the event loop free.
             safety = await anyio.to_thread.run_sync(self.core.scan_safety, text)
-        conv_id = (
-            message.conversation_id
-            if isinstance(message, Message)
-            else message.get("conversation_id")
-        )
-        if self.store is not None and isinstance(conv_id, str):
+        if self.store is not None and isinstance(conv, str):
             # The last await before the core takes the message: nothing may evict the pair
             # between loading it and ingesting into it.
-            await self._ensure_loaded(conv_id)
+            await self._ensure_loaded(conv)
         out = self.core.ingest(message, self._clock(), safety=safety)
         assert out.result is not None
         if out.message is not None and out.message.ts > _EPOCH_2000:
@@ -732,32 +725,16 @@ class Monitor:
             await self._evict()
 
     async def _score(self, req: WindowRequest) -> WindowScore:
-        reason: str
-        try:
-            with anyio.fail_after(self._score_timeout):
-                score = await self.scorer.score(req)
-            if score.merged_from != req.merged_from:
-                score = score.model_copy(update={"merged_from": req.merged_from})
-            if score.scores is not None and not all(
-                math.isfinite(score.scores.get(d)) for d in ("goal", "task", "bond", "overall")
-            ):
-                reason = "non_finite_score"
-            else:
-                return score
-        except TimeoutError:
-            reason = "scorer_timeout"
-        except ScoringError as exc:
-            reason = exc.reason
-        except Exception as exc:  # a scorer bug must not kill the monitor
-            reason = f"scorer_error:{type(exc).__name__}"
-        self.core.counts["scoring_failures"] += 1
-        _log.warning(
-            "alliance_monitor.window_unscored",
-            conversation_id=req.conversation_id,
-            window_index=req.window_index,
-            reason=reason,
-        )
-        return WindowScore.unscored(req, reason, getattr(self.scorer, "name", "unknown"))
+        score = await score_or_unscored(self.scorer, req, time_limit=self._score_timeout)
+        if not score.scored:
+            self.core.counts["scoring_failures"] += 1
+            _log.warning(
+                "alliance_monitor.window_unscored",
+                conversation_id=req.conversation_id,
+                window_index=req.window_index,
+                reason=score.reason,
+            )
+        return score
 
     def _emit_soon(self, events: list[Event]) -> None:
         if self._tg is not None:

@@ -7,11 +7,15 @@ bad model answer: it returns an *unscored* `WindowScore` with a reason instead. 
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 
-from .._models import WindowRequest, WindowScore
+import anyio
 
-__all__ = ["Scorer", "SyncScorer"]
+from .._errors import ScoringError
+from .._models import DIMENSIONS, WindowRequest, WindowScore
+
+__all__ = ["Scorer", "SyncScorer", "score_or_unscored"]
 
 
 class Scorer(ABC):
@@ -37,3 +41,28 @@ class SyncScorer(Scorer):
 
     async def score(self, request: WindowRequest) -> WindowScore:
         return self.score_sync(request)
+
+
+async def score_or_unscored(
+    scorer: Scorer, request: WindowRequest, *, time_limit: float | None = None
+) -> WindowScore:
+    """Score a window; any failure (timeout, `ScoringError`, a scorer bug, a non-finite score)
+    becomes an *unscored* window with a reason, never an exception and never a made-up score.
+    The live monitor, batch analysis and the study all score through this."""
+    reason: str
+    try:
+        with anyio.fail_after(time_limit):
+            score = await scorer.score(request)
+        sc = score.scores
+        if sc is None or all(math.isfinite(sc.get(d)) for d in DIMENSIONS):
+            if score.merged_from != request.merged_from:
+                score = score.model_copy(update={"merged_from": request.merged_from})
+            return score
+        reason = "non_finite_score"
+    except TimeoutError:
+        reason = "scorer_timeout"
+    except ScoringError as exc:
+        reason = exc.reason
+    except Exception as exc:  # a scorer bug must not take the caller down
+        reason = f"scorer_error:{type(exc).__name__}"
+    return WindowScore.unscored(request, reason, getattr(scorer, "name", "unknown"))

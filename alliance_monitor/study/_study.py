@@ -42,11 +42,11 @@ import anyio
 from .._batch import PHASES, TranscriptResult, analyze_transcript, analyze_transcript_async
 from .._config import PatternPolicy
 from .._core import MonitorCore, Outcome
-from .._errors import InvalidMessage, RejectReason, ScoringError
+from .._errors import InvalidMessage, RejectReason
 from .._events import Event
 from .._io import Rejection, Transcript, iter_lines, parse_transcript
-from .._models import DIMENSIONS, Message, WindowRequest, WindowScore
-from ..scoring._base import Scorer, SyncScorer
+from .._models import DIMENSIONS, Message
+from ..scoring._base import Scorer, SyncScorer, score_or_unscored
 from ._board import PairBoard
 from ._stats import FriedmanResult, MeanCI, RMAnovaResult, friedman, mean_ci, rm_anova
 
@@ -569,23 +569,9 @@ async def _replay(tr: Transcript, run: _Run) -> None:
 async def _drain(core: MonitorCore, out: Outcome, run: _Run) -> None:
     events: list[Event] = list(out.events)
     for req in out.work:
-        events.extend(core.apply(await _score_window(run.scorer, req), req))
+        events.extend(core.apply(await score_or_unscored(run.scorer, req), req))
     for ev in events:
         run.board(ev)
-
-
-async def _score_window(scorer: Scorer, req: WindowRequest) -> WindowScore:
-    try:
-        score = await scorer.score(req)
-        sc = score.scores
-        if sc is None or all(math.isfinite(sc.get(d)) for d in DIMENSIONS):
-            return score
-        reason = "non_finite_score"
-    except ScoringError as exc:
-        reason = exc.reason
-    except Exception as exc:  # as the live monitor: a scorer failure is an unscored window
-        reason = f"scorer_error:{type(exc).__name__}"
-    return WindowScore.unscored(req, reason, getattr(scorer, "name", "unknown"))
 
 
 # ---------------------------------------------------------------------- writing
