@@ -42,6 +42,7 @@ from ._models import (
     parse_message,
     sanitize_text,
 )
+from ._lang import SUPPORTED_LANGUAGES, detect_language
 from ._monitor import EventHandler, Monitor
 
 __version__ = "0.1.0"
@@ -49,6 +50,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CONSTRUCTS",
     "DIMENSIONS",
+    "SUPPORTED_LANGUAGES",
     "AllianceDeclined",
     "AllianceLow",
     "AllianceMonitorError",
@@ -89,6 +91,7 @@ __all__ = [
     "__version__",
     "analyze_transcript",
     "analyze_transcript_async",
+    "detect_language",
     "event_adapter",
     "parse_message",
     "sanitize_text",

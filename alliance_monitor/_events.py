@@ -56,9 +56,13 @@ class Severity(StrEnum):
 
 
 class Trajectory(StrEnum):
+    """How late compares with early. ``INSUFFICIENT_EVIDENCE``: the phases lack the evidence to
+    compare them; it is its own category and never counts as "unchanged"."""
+
     DECLINED = "declined"
     UNCHANGED = "unchanged"
     IMPROVED = "improved"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
 
 
 def make_event_id(event_type: str, conversation_id: str, *cause: object) -> str:

@@ -290,18 +290,32 @@ class WindowScore(BaseModel):
     the evidence message ids, and passive/directive scores per counselor message.
 
     `status == "unscored"` means the scorer could not produce a valid score; then `constructs`
-    and `scores` are None and `reason` says why. A made-up score is never stored.
+    and `scores` are None and `reason` says why (for example ``"unsupported_language"``). A
+    made-up score is never stored.
+
+    `status == "insufficient_evidence"` means the scorer read the window but found too little
+    evidence to say anything (a short or bland window): `scores` may hold its near-3 reading for
+    information, but the window is not `scored`, so decline and low-alliance rules ignore it and
+    reports count it as "insufficient evidence", never as "unchanged".
+
+    Every window says what its numbers rest on: `dimension_confidence` (0-1 per dimension and
+    ``"overall"``), `evidence_count` (cues or model evidence behind each dimension) and the
+    window's `language` (``"en"``, ``"zh"``, ``"mixed"``, ``"other"``, ``"und"``; see
+    `alliance_monitor.detect_language`).
     """
 
     model_config = ConfigDict(frozen=True)
 
     conversation_id: str
     window_index: int
-    status: Literal["scored", "unscored"] = "scored"
+    status: Literal["scored", "unscored", "insufficient_evidence"] = "scored"
     reason: str | None = None
     constructs: dict[str, float] | None = None
     scores: DimensionScores | None = None
     confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    dimension_confidence: dict[str, float] = Field(default_factory=dict)
+    evidence_count: dict[str, int] = Field(default_factory=dict)
+    language: str | None = None
     evidence: tuple[str, ...] = ()
     construct_evidence: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     messages: tuple[MessagePattern, ...] = ()
