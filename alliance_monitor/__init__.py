@@ -29,6 +29,7 @@ from ._events import (
     WindowUnscored,
     event_adapter,
 )
+from ._lang import SUPPORTED_LANGUAGES, detect_language
 from ._models import (
     CONSTRUCTS,
     DIMENSIONS,
@@ -42,7 +43,6 @@ from ._models import (
     parse_message,
     sanitize_text,
 )
-from ._lang import SUPPORTED_LANGUAGES, detect_language
 from ._monitor import EventHandler, Monitor
 
 __version__ = "0.1.0"

@@ -9,12 +9,20 @@ LLM scorer (`LLMScorer`) or the cascade policy (`CascadePolicy`); an unknown opt
 `ConfigError`, never silently ignored. Shorthands: ``max_retries`` (RetryPolicy.max_attempts),
 ``requests_per_minute`` / ``tokens_per_minute`` (RateLimit), ``redactor="basic"|"none"|
 "presidio"``.
+
+OpenAI conventions are honoured here, at the edge, when no explicit setting is given: a missing
+`base_url` is read from ``OPENAI_BASE_URL``; with neither ``api_key=`` nor an explicit
+`api_key_env`, the key comes from ``ALLIANCE_MONITOR_LLM_API_KEY`` and, when that is unset, from
+``OPENAI_API_KEY`` (as the OpenAI SDK does, it is then sent to whatever `base_url` is configured;
+pass ``api_key_env=None`` for a server that must not see it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from .._errors import ConfigError
@@ -29,6 +37,8 @@ __all__ = ["ScorerKind", "make_feedback_writer", "make_llm_scorer", "make_scorer
 
 ScorerKind = Literal["embedded", "llm", "cascade"]
 DEFAULT_API_KEY_ENV = "ALLIANCE_MONITOR_LLM_API_KEY"
+OPENAI_BASE_URL_ENV = "OPENAI_BASE_URL"
+OPENAI_API_KEY_ENV = "OPENAI_API_KEY"
 
 
 def _params(fn: Any) -> set[str]:
@@ -58,6 +68,22 @@ def _redactor(value: Redactor | str) -> Redactor:
     raise ConfigError(f"unknown redactor {value!r} (basic, none, presidio or a callable)")
 
 
+def resolve_endpoint(
+    base_url: str | None, api_key_env: str | None, options: Mapping[str, Any]
+) -> tuple[str | None, str | None]:
+    """(base URL, key variable) after the OpenAI fallbacks (see the module docstring)."""
+    environ: Mapping[str, str] = options.get("environ") or os.environ
+    base_url = base_url or environ.get(OPENAI_BASE_URL_ENV) or None
+    if (
+        options.get("api_key") is None
+        and api_key_env == DEFAULT_API_KEY_ENV
+        and not environ.get(DEFAULT_API_KEY_ENV)
+        and environ.get(OPENAI_API_KEY_ENV)
+    ):
+        api_key_env = OPENAI_API_KEY_ENV
+    return base_url, api_key_env
+
+
 def _make_embedded() -> Scorer:
     from ._embedded import EmbeddedScorer
 
@@ -68,8 +94,12 @@ def make_llm_scorer(
     *, base_url: str | None, model: str | None, api_key_env: str | None, **options: Any
 ) -> LLMScorer:
     """An `LLMScorer` with its own client; see `make_scorer` for the options."""
+    base_url, api_key_env = resolve_endpoint(base_url, api_key_env, options)
     if not base_url or not model:
-        raise ConfigError("the llm and cascade scorers need base_url and model")
+        raise ConfigError(
+            "the llm and cascade scorers need base_url and model (base_url may come from "
+            "OPENAI_BASE_URL)"
+        )
     unknown = set(options) - _CLIENT_OPTS - _SCORER_OPTS - _SHORTHANDS
     if unknown:
         raise ConfigError(f"unknown scorer option(s): {', '.join(sorted(unknown))}")
@@ -99,8 +129,10 @@ def make_scorer(
     """Build a scorer by name.
 
     - ``"embedded"``: the offline scorer (no options);
-    - ``"llm"``: `LLMScorer` against the OpenAI-compatible server at `base_url` serving `model`,
-      the API key read from the environment variable `api_key_env` (None: no key);
+    - ``"llm"``: `LLMScorer` against the OpenAI-compatible server at `base_url` (default
+      ``$OPENAI_BASE_URL``) serving `model`, the key given as ``api_key=`` or read from the
+      environment variable `api_key_env` (default ``ALLIANCE_MONITOR_LLM_API_KEY``, then
+      ``OPENAI_API_KEY``; None: no key);
     - ``"cascade"``: `CascadeScorer` over both; `CascadePolicy` fields (``max_llm_share``,
       ``confidence_below``, ``max_calls``, ``max_tokens``, ...) or ``policy=`` are accepted too.
     """
@@ -133,8 +165,9 @@ def make_feedback_writer(
     Options: the HTTP client's (as for `make_scorer`) and the writer's (`redactor`,
     `prompt_version`, `max_prompt_tokens`, `max_completion_tokens`, `temperature`).
     """
+    base_url, api_key_env = resolve_endpoint(base_url, api_key_env, options)
     if not base_url or not model:
-        raise ConfigError("LLM feedback needs base_url and model")
+        raise ConfigError("LLM feedback needs base_url and model (or OPENAI_BASE_URL)")
     unknown = set(options) - _CLIENT_OPTS - _WRITER_OPTS - {"max_retries"}
     if unknown:
         raise ConfigError(f"unknown feedback option(s): {', '.join(sorted(unknown))}")

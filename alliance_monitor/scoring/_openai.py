@@ -9,8 +9,13 @@ the llama.cpp servers and LM Studio. What it adds over a bare POST:
 - a concurrency limit (`anyio.CapacityLimiter`) and an optional requests/tokens-per-minute limit;
 - structured output: ``response_format`` with a JSON schema where the server supports it, falling
   back (``auto``) to JSON mode and then to plain text when the server rejects the parameter;
-- the API key is read from an environment variable once, sent only as a header, and never logged,
-  put in an exception, or shown by ``repr``.
+- the answer length cap goes out as ``max_completion_tokens`` (what current OpenAI models require);
+  ``auto`` switches to ``max_tokens`` for a server that rejects the new name, or that ignores it
+  (its reported completion tokens exceed the cap);
+- the API key (``api_key=``, or read once from the environment variable `api_key_env`) is sent
+  only as a header and never logged, put in an exception, or shown by ``repr``. The
+  ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` fallbacks are applied by `make_scorer` (the edge), not
+  here.
 
 Failures surface as `ScorerUnavailable` (backend unreachable or refusing) or `ScoringError`
 (the server answered 200 with something that is not a chat completion). Neither carries text.
@@ -21,6 +26,7 @@ from __future__ import annotations
 import email.utils
 import os
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,11 +45,16 @@ __all__ = [
     "RateLimit",
     "RetryPolicy",
     "StructuredOutput",
+    "TokenParam",
 ]
 
 logger = structlog.get_logger("alliance_monitor")
 
 StructuredOutput = Literal["auto", "json_schema", "json_object_schema", "json_object", "none"]
+#: How the answer length cap is sent: ``max_completion_tokens`` (OpenAI's current name; o-series
+#: and newer models reject ``max_tokens``), ``max_tokens`` (older servers), or ``auto`` (the new
+#: name first, the old one once the server shows it does not know the new one).
+TokenParam = Literal["auto", "max_completion_tokens", "max_tokens"]
 #: The order `auto` tries: OpenAI / vLLM / LM Studio / Ollama / llama-server take `json_schema`;
 #: llama-cpp-python takes `json_object` with a `schema`; older servers plain `json_object`.
 _FALLBACK: dict[str, StructuredOutput] = {
@@ -51,6 +62,10 @@ _FALLBACK: dict[str, StructuredOutput] = {
     "json_object_schema": "json_object",
     "json_object": "none",
 }
+_UNKNOWN_PARAM = re.compile(
+    r"unsupported|unrecogni[sz]ed|unknown|not supported|not permitted|unexpected|extra"
+    r"|not allowed|invalid (param|field|argument|key)"
+)
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
@@ -110,6 +125,7 @@ class ClientStats:
     connect_errors: int = 0
     rate_limited: int = 0
     downgrades: int = 0
+    token_param_fallbacks: int = 0
     http_status: dict[int, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -122,6 +138,7 @@ class ClientStats:
             "connect_errors": self.connect_errors,
             "rate_limited": self.rate_limited,
             "downgrades": self.downgrades,
+            "token_param_fallbacks": self.token_param_fallbacks,
             "http_status": dict(self.http_status),
         }
 
@@ -176,8 +193,10 @@ def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float
 class OpenAICompatibleClient:
     """POST ``{base_url}/chat/completions`` with retries, limits and structured output.
 
-    `api_key_env` names the environment variable holding the key (read once, here); pass
-    ``api_key_env=None`` for local servers without auth. `environ` replaces `os.environ` (tests).
+    `api_key` is the key itself; without it, `api_key_env` names the environment variable holding
+    it (read once, here); pass ``api_key_env=None`` and no `api_key` for local servers without
+    auth. `environ` replaces `os.environ` (tests). `token_param` says how the answer length cap is
+    sent (see `TokenParam`).
     `transport` replaces the network (``httpx.MockTransport`` in tests); `sleep` and `clock`
     replace `anyio.sleep` and `time.monotonic`.
     """
@@ -188,6 +207,7 @@ class OpenAICompatibleClient:
         base_url: str,
         model: str,
         api_key_env: str | None = "ALLIANCE_MONITOR_LLM_API_KEY",
+        api_key: str | None = None,
         environ: Mapping[str, str] | None = None,
         auth: Literal["bearer", "api-key"] = "bearer",
         query: Mapping[str, str] | None = None,
@@ -200,6 +220,7 @@ class OpenAICompatibleClient:
         max_concurrency: int = 4,
         rate_limit: RateLimit | None = None,
         structured_output: StructuredOutput = "auto",
+        token_param: TokenParam = "auto",
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] | None = None,
@@ -213,7 +234,11 @@ class OpenAICompatibleClient:
         self.model = model
         self.api_key_env = api_key_env
         env = os.environ if environ is None else environ
-        self.__key = env.get(api_key_env) if api_key_env else None
+        if api_key is not None:
+            self.__key: str | None = api_key or None
+            self.api_key_env = None
+        else:
+            self.__key = env.get(api_key_env) if api_key_env else None
         self._auth = auth
         self.retry = retry or RetryPolicy()
         self.call_timeout = call_timeout
@@ -221,6 +246,10 @@ class OpenAICompatibleClient:
         self._active: StructuredOutput = (
             "json_schema" if structured_output == "auto" else structured_output
         )
+        if token_param not in ("auto", "max_completion_tokens", "max_tokens"):
+            raise ConfigError("token_param must be auto, max_completion_tokens or max_tokens")
+        self.token_param: TokenParam = token_param
+        self._token_key = "max_tokens" if token_param == "max_tokens" else "max_completion_tokens"
         self.stats = ClientStats()
         self._limiter = anyio.CapacityLimiter(max_concurrency)
         self._sleep = sleep or anyio.sleep
@@ -245,9 +274,10 @@ class OpenAICompatibleClient:
 
     def __repr__(self) -> str:
         key = "set" if self.__key else "unset"
+        source = f"api_key_env={self.api_key_env!r}" if self.api_key_env else "api_key"
         return (
             f"OpenAICompatibleClient(base_url={self.base_url!r}, model={self.model!r}, "
-            f"api_key_env={self.api_key_env!r} ({key}))"
+            f"{source} ({key}))"
         )
 
     @property
@@ -276,9 +306,9 @@ class OpenAICompatibleClient:
                 attempt += 1
                 body = self._body(messages, max_tokens, temperature, schema, schema_name, seed)
                 try:
-                    return await self._attempt(body, attempt)
+                    completion = await self._attempt(body, attempt)
                 except _Downgrade:
-                    attempt -= 1  # the server refused our response_format, not the request
+                    attempt -= 1  # the server refused a parameter's form, not the request
                     continue
                 except _Retry as exc:
                     if attempt >= self.retry.max_attempts:
@@ -305,6 +335,30 @@ class OpenAICompatibleClient:
                         delay=round(delay, 3),
                     )
                     await self._sleep(delay)
+                    continue
+                self._check_cap(completion, max_tokens)
+                return completion
+
+    @property
+    def active_token_param(self) -> str:
+        """The name the length cap goes out under now (``auto`` may have switched it)."""
+        return self._token_key
+
+    def _check_cap(self, completion: ChatCompletion, max_tokens: int) -> None:
+        """A server that silently ignored ``max_completion_tokens`` answers longer than the cap:
+        `auto` then sends ``max_tokens`` from the next call on."""
+        if (
+            self.token_param == "auto"
+            and self._token_key == "max_completion_tokens"
+            and completion.completion_tokens is not None
+            and completion.completion_tokens > max_tokens
+        ):
+            self._use_max_tokens("ignored")
+
+    def _use_max_tokens(self, why: str) -> None:
+        self._token_key = "max_tokens"
+        self.stats.token_param_fallbacks += 1
+        logger.info("alliance_monitor.llm_token_param_fallback", to="max_tokens", why=why)
 
     async def _throttle(self, tokens: int) -> None:
         wait = 0.0
@@ -327,7 +381,7 @@ class OpenAICompatibleClient:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [dict(m) for m in messages],
-            "max_tokens": max_tokens,
+            self._token_key: max_tokens,
             "temperature": temperature,
             "stream": False,
         }
@@ -381,6 +435,7 @@ class OpenAICompatibleClient:
         status = response.status_code
         if status != 200:
             self.stats.http_status[status] = self.stats.http_status.get(status, 0) + 1
+            self._maybe_token_fallback(body, response)
             self._maybe_downgrade(body, response)
             if status == 429:
                 self.stats.rate_limited += 1
@@ -391,6 +446,19 @@ class OpenAICompatibleClient:
         completion = _parse_completion(response, attempt)
         self.stats.succeeded += 1
         return completion
+
+    def _maybe_token_fallback(self, body: dict[str, Any], response: httpx.Response) -> None:
+        """An `auto` client whose ``max_completion_tokens`` the server refuses by name retries the
+        same call with ``max_tokens`` (not counted as an attempt)."""
+        if self.token_param != "auto" or "max_completion_tokens" not in body:
+            return
+        if response.status_code not in (400, 422):
+            return
+        text = response.text[:4000].lower()  # searched for keywords only, never logged
+        if "max_completion_tokens" not in text or not _UNKNOWN_PARAM.search(text):
+            return
+        self._use_max_tokens("rejected")
+        raise _Downgrade
 
     def _maybe_downgrade(self, body: dict[str, Any], response: httpx.Response) -> None:
         """An `auto` client steps down a structured-output mode when the server rejects it."""
