@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 
 import anyio
-import structlog
 
 from alliance_monitor._errors import MonitorClosed, RejectReason, StoreError
 from alliance_monitor._monitor import Monitor
@@ -14,7 +14,7 @@ from ._base import PullAdapter
 
 __all__ = ["pump"]
 
-_log = structlog.get_logger("alliance_monitor")
+_log = logging.getLogger("alliance_monitor.adapters")
 
 
 async def pump(
@@ -49,5 +49,5 @@ async def pump(
             break
         else:
             counts["ingest_failed"] += 1
-            _log.error("alliance_monitor.pump_ingest_failed", adapter=adapter.name)
+            _log.error("alliance_monitor.pump_ingest_failed", extra={"adapter": adapter.name})
     return counts

@@ -16,6 +16,7 @@ with `Monitor.reject`, so the monitor's own rejected-by-reason counters stay com
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -23,7 +24,6 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any
 
 import anyio
-import structlog
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -39,7 +39,7 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_log = structlog.get_logger("alliance_monitor")
+_log = logging.getLogger("alliance_monitor.adapters")
 
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 
@@ -108,8 +108,7 @@ class WebhookReceiver:
             self.counts["lost_on_shutdown"] += self.queue_depth
             _log.error(
                 "alliance_monitor.receiver_drain_timeout",
-                adapter=self.adapter.name,
-                queued=self.queue_depth,
+                extra={"adapter": self.adapter.name, "queued": self.queue_depth},
             )
         self._tg.cancel_scope.cancel()
         await self._tg.__aexit__(None, None, None)
@@ -156,7 +155,7 @@ class WebhookReceiver:
             self.counts["messages_ingested"] += 1
             return
         self.counts["ingest_failed"] += 1
-        _log.error("alliance_monitor.receiver_ingest_failed", adapter=self.adapter.name)
+        _log.error("alliance_monitor.receiver_ingest_failed", extra={"adapter": self.adapter.name})
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -179,8 +178,8 @@ class WebhookReceiver:
             delivery = self.adapter.handle(request, self._clock())
         except Exception as exc:  # an adapter bug must not take the service down
             _log.error(
-                "alliance_monitor.adapter_failed", adapter=self.adapter.name,
-                error=type(exc).__name__,
+                "alliance_monitor.adapter_failed",
+                extra={"adapter": self.adapter.name, "error": type(exc).__name__},
             )
             await self._refuse(send, 500, "adapter_error")
             return
@@ -226,7 +225,10 @@ class WebhookReceiver:
 
     def _count_problem(self, problem: str) -> None:
         self.problems[problem] += 1
-        _log.info("alliance_monitor.webhook_refused", adapter=self.adapter.name, problem=problem)
+        _log.info(
+            "alliance_monitor.webhook_refused",
+            extra={"adapter": self.adapter.name, "problem": problem},
+        )
 
     async def _refuse(
         self, send: Send, status: int, problem: str, headers: tuple[tuple[str, str], ...] = ()

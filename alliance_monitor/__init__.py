@@ -1,5 +1,7 @@
 """alliance-monitor: watch the therapeutic alliance of counselor-client pairs as they talk."""
 
+import logging
+
 from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
 from ._config import DeclinePolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._core import IngestResult, MonitorCore
@@ -46,6 +48,11 @@ from ._models import (
 from ._monitor import EventHandler, Monitor
 
 __version__ = "0.1.0"
+
+# A library never decides where its logs go. Records from `alliance_monitor.*` loggers reach
+# whatever the host configured; with nothing configured they go nowhere (not even the
+# standard library's last-resort stderr printer).
+logging.getLogger("alliance_monitor").addHandler(logging.NullHandler())
 
 __all__ = [
     "CONSTRUCTS",

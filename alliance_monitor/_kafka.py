@@ -27,18 +27,18 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
-import structlog
 
 from ._errors import ConfigError, RejectReason, StoreError
 from ._monitor import Monitor
 
 __all__ = ["KafkaSource", "kafka_partition_of", "publish_kafka", "run_kafka_worker"]
 
-_log = structlog.get_logger("alliance_monitor")
+_log = logging.getLogger("alliance_monitor.kafka")
 _INSTALL = "the Kafka source needs aiokafka: pip install 'alliance-monitor[kafka]'"
 
 

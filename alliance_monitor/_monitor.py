@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -26,7 +27,6 @@ from typing import Any, Literal, Protocol
 
 import anyio
 import anyio.lowlevel
-import structlog
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
@@ -54,7 +54,7 @@ class FeedbackWriter(Protocol):
 #: A plain callable that receives every event (sync or async; a return value is ignored).
 EventHandler = Callable[[Event], Awaitable[object] | object]
 
-_log = structlog.get_logger("alliance_monitor")
+_log = logging.getLogger("alliance_monitor.monitor")
 
 _EPOCH_2000 = 946_684_800.0
 _THREAD_SCAN_CHARS = 64 * 1024
@@ -169,7 +169,10 @@ class _Committer:
                 await self.store.commit(batch)
             except Exception as exc:  # reported to every waiter of this batch
                 rnd.error = exc
-                _log.error("alliance_monitor.store_commit_failed", error=type(exc).__name__)
+                _log.error(
+                    "alliance_monitor.store_commit_failed",
+                    extra={"error": type(exc).__name__},
+                )
             self.commits += 1
             self.busy = False
             rnd.done.set()
@@ -292,8 +295,7 @@ class Monitor:
         if convs:
             _log.info(
                 "alliance_monitor.recovered",
-                pairs=len(convs),
-                seconds=round(self.recovery_seconds, 3),
+                extra={"pairs": len(convs), "seconds": round(self.recovery_seconds, 3)},
             )
 
     async def _restore(self, conv: str) -> None:
@@ -424,7 +426,7 @@ class Monitor:
         if out.result.status == "rejected":
             _log.info(
                 "alliance_monitor.message_rejected",
-                reason=out.result.reason.value if out.result.reason else None,
+                extra={"reason": out.result.reason.value if out.result.reason else None},
             )
         if self._committer is not None and out.message is not None:
             msg = out.message
@@ -689,7 +691,7 @@ class Monitor:
             with anyio.fail_after(self._feedback_timeout):
                 written = await self._feedback.write(fr)
         except Exception as exc:  # the template stays
-            _log.warning("alliance_monitor.feedback_failed", error=type(exc).__name__)
+            _log.warning("alliance_monitor.feedback_failed", extra={"error": type(exc).__name__})
         if written is None:
             self.core.counts["feedback_template"] += 1
             return ev
@@ -730,9 +732,11 @@ class Monitor:
             self.core.counts["scoring_failures"] += 1
             _log.warning(
                 "alliance_monitor.window_unscored",
-                conversation_id=req.conversation_id,
-                window_index=req.window_index,
-                reason=score.reason,
+                extra={
+                    "conversation_id": req.conversation_id,
+                    "window_index": req.window_index,
+                    "reason": score.reason,
+                },
             )
         return score
 
@@ -776,8 +780,7 @@ class Monitor:
                     self.core.counts["handler_errors"] += 1
                     _log.error(
                         "alliance_monitor.handler_failed",
-                        event_type=etype,
-                        error=type(exc).__name__,
+                        extra={"event_type": etype, "error": type(exc).__name__},
                     )
 
     async def _sweeper(self) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import math
 import os
 import signal
@@ -30,7 +31,6 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import structlog
 from anyio.abc import TaskGroup
 
 from ._config import SessionPolicy, WindowPolicy
@@ -87,7 +87,7 @@ else:
 
 __all__ = ["Service", "build_adapters", "cmd_serve"]
 
-_log = structlog.get_logger("alliance_monitor")
+_log = logging.getLogger("alliance_monitor.serve")
 
 
 # ---------------------------------------------------------------------- building
@@ -281,8 +281,10 @@ class Service:
                 return  # a finite stream (a JSONL file without follow) ended
             except Exception as exc:  # keep the service up; readiness shows the adapter
                 counts["adapter_errors"] += 1
-                _log.error("alliance_monitor.pull_adapter_failed", adapter=adapter.name,
-                           error=type(exc).__name__)
+                _log.error(
+                    "alliance_monitor.pull_adapter_failed",
+                    extra={"adapter": adapter.name, "error": type(exc).__name__},
+                )
                 await anyio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
 
@@ -348,7 +350,7 @@ class Service:
         try:
             await stack.aclose()
         except Exception as exc:
-            _log.error("alliance_monitor.shutdown_failed", error=type(exc).__name__)
+            _log.error("alliance_monitor.shutdown_failed", extra={"error": type(exc).__name__})
             await send({"type": "lifespan.shutdown.failed", "message": type(exc).__name__})
             return
         self.final_stats = self.monitor.stats() if self.monitor is not None else {}

@@ -31,6 +31,7 @@ Design (docs/scale-out.md has the long version):
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import signal
@@ -43,7 +44,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import structlog
 from anyio.abc import TaskGroup
 
 from ._errors import ConfigError, RejectReason
@@ -70,7 +70,7 @@ __all__ = [
     "shard_of",
 ]
 
-_log = structlog.get_logger("alliance_monitor")
+_log = logging.getLogger("alliance_monitor.worker")
 
 DEFAULT_SHARDS = 16
 DEFAULT_GROUP = "alliance-monitor"
@@ -299,7 +299,10 @@ class Worker:
                 await self._lease_tick()
                 last_ok = time.monotonic()
             except Exception as exc:  # redis errors, timeouts: retried at the next tick
-                _log.warning("alliance_monitor.worker_lease_error", error=type(exc).__name__)
+                _log.warning(
+                    "alliance_monitor.worker_lease_error",
+                    extra={"error": type(exc).__name__},
+                )
                 if time.monotonic() - last_ok > self.lease_ms / 1000:
                     for k in list(self._held):  # our leases have expired by now
                         self._drop_shard(k)
@@ -316,7 +319,7 @@ class Worker:
             if not sh.lost and not await self._renew(
                 keys=[self._lease_key(k)], args=[self.token, self.lease_ms]
             ):
-                _log.warning("alliance_monitor.worker_shard_lost", shard=k)
+                _log.warning("alliance_monitor.worker_shard_lost", extra={"shard": k})
                 self._drop_shard(k)
         if self._stop.is_set():
             return  # shutting down: keep what we hold until it is released, take nothing
@@ -339,7 +342,10 @@ class Worker:
         assert self._tg is not None
         sh = self._held[k] = _Shard(k)
         self.stats["shards_acquired"] += 1
-        _log.info("alliance_monitor.worker_shard_acquired", shard=k, consumer=self.consumer)
+        _log.info(
+            "alliance_monitor.worker_shard_acquired",
+            extra={"shard": k, "consumer": self.consumer},
+        )
         self._tg.start_soon(self._shard_task, sh)
 
     def _drop_shard(self, k: int) -> None:
@@ -403,8 +409,10 @@ class Worker:
                     entries = reply[0][1] if reply else []
                     recover = bool(entries) and not await self._process(key, entries)
             except Exception as exc:  # store, redis, network: re-read and retry
-                _log.warning("alliance_monitor.worker_shard_error", shard=sh.index,
-                             error=type(exc).__name__)
+                _log.warning(
+                    "alliance_monitor.worker_shard_error",
+                    extra={"shard": sh.index, "error": type(exc).__name__},
+                )
                 recover = True
             if recover:  # re-read from the store and the pending list, after a pause
                 self.stats["batches_retried"] += 1
@@ -469,7 +477,10 @@ class Worker:
                     failed = True
                     fenced = isinstance(exc, StoreFenced)
                     event = "worker_fenced" if fenced else "worker_ingest_failed"
-                    _log.warning(f"alliance_monitor.{event}", stream=key, error=type(exc).__name__)
+                    _log.warning(
+                        f"alliance_monitor.{event}",
+                        extra={"stream": key, "error": type(exc).__name__},
+                    )
                     return
                 done.append(entry_id)
 
@@ -542,7 +553,10 @@ async def run_worker(
                 on_ready(worker)
             await worker.run(monitor)
             tg.cancel_scope.cancel()
-        _log.info("alliance_monitor.worker_stopped", consumer=worker.consumer, **worker.stats)
+        _log.info(
+            "alliance_monitor.worker_stopped",
+            extra={"consumer": worker.consumer, **worker.stats},
+        )
         return dict(worker.stats)
     finally:
         await rstore.aclose()

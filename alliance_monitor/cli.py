@@ -35,20 +35,44 @@ from .scoring._base import Scorer, SyncScorer
 __all__ = ["main"]
 
 
-def _configure_logging(verbose: bool) -> None:
-    # The CLI is an application, so it may configure logging; the library never does.
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.processors.JSONRenderer(),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.INFO if verbose else logging.WARNING
-        ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=False,
+class _StderrHandler(logging.Handler):
+    """Writes each record to whatever `sys.stderr` is at that moment (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # a logging failure must never break the command
+            self.handleError(record)
+
+
+def _configure_logging(verbose: bool) -> logging.Handler:
+    """Show the library's log records on stderr, rendered by structlog.
+
+    The CLI is an application, so it may configure logging; the library never does: it only
+    logs through `logging.getLogger("alliance_monitor.<area>")`. Records are readable
+    key=value lines on a terminal and JSON lines otherwise (for log collectors). Returns the
+    handler so `main()` can remove it again (the CLI also runs in-process, in tests).
+    """
+    pre_chain: list[Any] = [
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso"),
+    ]
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if sys.stderr.isatty()
+        else structlog.processors.JSONRenderer()
     )
+    handler = _StderrHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer,
+        ], foreign_pre_chain=pre_chain)
+    )
+    log = logging.getLogger("alliance_monitor")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO if verbose else logging.WARNING)
+    return handler
 
 
 class _Progress:
@@ -609,7 +633,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
+    handler = _configure_logging(args.verbose)
     try:
         rc: int = args.func(args)
     except FileNotFoundError as exc:
@@ -617,6 +641,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:  # pragma: no cover
         return 130
+    finally:
+        logging.getLogger("alliance_monitor").removeHandler(handler)
     return rc
 
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 
 REPO = Path(__file__).resolve().parent.parent
 ANNOMI = REPO.parent / "shared" / "data" / "annomi.jsonl"
@@ -16,7 +16,11 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _quiet_structlog() -> Iterator[None]:
-    # Tests that want log lines use structlog.testing.capture_logs; everything else stays quiet.
-    with structlog.testing.capture_logs():
-        yield
+def _library_logging_reset() -> Iterator[None]:
+    # Tests that want log lines use caplog (helpers.log_entries); whatever a test (or the CLI run
+    # in-process) attached to the library's logger is taken off again afterwards.
+    log = logging.getLogger("alliance_monitor")
+    handlers, level = list(log.handlers), log.level
+    yield
+    log.handlers[:] = handlers
+    log.setLevel(level)

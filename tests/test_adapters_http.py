@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-import structlog
+from helpers import capture_logs
 
 from alliance_monitor import Monitor
 from alliance_monitor._core import IngestResult
@@ -253,10 +253,12 @@ def test_shutdown_drains_the_queue_into_the_monitor() -> None:
     assert receiver.stats()["messages_ingested"] == 10
 
 
-def test_no_message_text_in_logs_or_answers(make_service: Any) -> None:
+def test_no_message_text_in_logs_or_answers(
+    make_service: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     svc = make_service()
     secret_text = "PLANTED-IDENTIFIER-4417 my address is 12 Elm St"
-    with structlog.testing.capture_logs() as logs:
+    with capture_logs(caplog) as logs:
         good = json.dumps(msg(1, text=secret_text)).encode()
         bad = b'{"text": "' + secret_text.encode() + b'", broken'
         answers = [svc.post(good, signed(good)), svc.post(bad, signed(bad, wid="msg_2")),

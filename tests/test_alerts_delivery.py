@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 import pytest
-from structlog.testing import capture_logs
+from helpers import capture_logs
 
 from alliance_monitor._events import (
     AllianceDeclined,
@@ -171,7 +171,9 @@ def test_retry_after_parsing() -> None:
 
 
 @pytest.mark.anyio
-async def test_410_disables_the_endpoint_loudly_and_parks_its_alerts() -> None:
+async def test_410_disables_the_endpoint_loudly_and_parks_its_alerts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     gone_mode = {"gone": True}
 
     def gone(delivery: Delivery) -> Reply:
@@ -183,7 +185,7 @@ async def test_410_disables_the_endpoint_loudly_and_parks_its_alerts() -> None:
     ):
         eps = [endpoint(rx_gone, "gone"), endpoint(rx_ok, "ok")]
         # One in flight per endpoint, so the 410 is seen before the rest is attempted.
-        with capture_logs() as logs:
+        with capture_logs(caplog) as logs:
             async with AlertDispatcher(eps, retry_schedule=FAST, max_in_flight_per_endpoint=1) as d:
                 await submit_all(d, events(4))
                 assert await d.drain(10)  # disabled rows are not waited for
@@ -234,14 +236,16 @@ async def test_slow_receiver_times_out_and_never_stalls_submit() -> None:
 
 
 @pytest.mark.anyio
-async def test_exhausted_retries_are_kept_as_failed_and_counted() -> None:
+async def test_exhausted_retries_are_kept_as_failed_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     always_down = {"on": True}
 
     def broken(delivery: Delivery) -> Reply:
         return Reply(503) if always_down["on"] else Reply(204)
 
     async with LoopbackReceiver([SECRET], behaviour=broken) as rx:
-        with capture_logs() as logs:
+        with capture_logs(caplog) as logs:
             async with AlertDispatcher([endpoint(rx)], retry_schedule=(0, 0.01, 0.01)) as d:
                 await submit_all(d, events(3))
                 assert await d.drain(5)  # nothing pending any more...
@@ -334,13 +338,15 @@ async def test_alerts_survive_sigkill(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_no_planted_identifier_in_payloads_or_logs() -> None:
+async def test_no_planted_identifier_in_payloads_or_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def flaky(delivery: Delivery) -> Reply:
         return Reply(500) if delivery.attempt == 1 else Reply(204)
 
     async with LoopbackReceiver([SECRET], behaviour=flaky) as rx:
         eps = [endpoint(rx, "std"), endpoint(rx, "teams", format="teams")]
-        with capture_logs() as logs:
+        with capture_logs(caplog) as logs:
             async with AlertDispatcher(eps, retry_schedule=FAST) as d:
                 await submit_all(d, [decline(i) for i in range(3)])
                 pattern = PatternDetected(

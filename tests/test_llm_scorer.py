@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-import structlog
+from helpers import capture_logs
 from llm_helpers import (
     FakeLLM,
     completion,
@@ -275,11 +275,11 @@ async def test_custom_redactor() -> None:
     assert "wife" not in json.dumps(fake.requests[0]) and "[PERSON]" in json.dumps(fake.requests[0])
 
 
-async def test_no_message_text_in_logs_or_reasons() -> None:
+async def test_no_message_text_in_logs_or_reasons(caplog: pytest.LogCaptureFixture) -> None:
     marker = "Zanzibar-Quokka-4471"
     pairs = [("counselor", f"Tell me about {marker}."), ("client", f"{marker} is where I grew up.")]
     fake = FakeLLM([completion("not json " + marker)])
-    with structlog.testing.capture_logs() as logs:
+    with capture_logs(caplog) as logs:
         score = await make_scorer(fake).score(window(pairs))
     assert marker not in repr(logs) and marker not in (score.reason or "")
     assert marker not in score.model_dump_json()

@@ -4,12 +4,12 @@ events, the CLI's output or rejection reports unless the user opted in to text."
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
-from helpers import alternating, msg
+from helpers import alternating, log_entries, msg
 
 from alliance_monitor import InvalidMessage, Monitor, WindowRequest, WindowScore, parse_message
 from alliance_monitor.cli import main
@@ -32,21 +32,24 @@ def assert_clean(blob: str) -> None:
         assert p not in blob, p
 
 
-async def test_monitor_logs_events_and_errors_carry_no_text() -> None:
+async def test_monitor_logs_events_and_errors_carry_no_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     col = EventCollector()
-    with structlog.testing.capture_logs() as logs:
-        async with Monitor(scorer=Exploding()) as m:
-            m.on(col)
-            m.on(lambda e: (_ for _ in ()).throw(RuntimeError(TEXT)))  # a failing handler
-            for x in alternating("c", 14, text=TEXT):
-                await m.ingest(x)
-            await m.ingest({**msg("c", 99, "boss", TEXT)})  # rejected: bad role
-            await m.ingest(
-                {"conversation_id": "c", "id": "x", "role": "client", "text": TEXT, "ts": TEXT}
-            )  # rejected: bad timestamp
-            await m.end_session("c")
+    caplog.set_level(logging.DEBUG, logger="alliance_monitor")
+    async with Monitor(scorer=Exploding()) as m:
+        m.on(col)
+        m.on(lambda e: (_ for _ in ()).throw(RuntimeError(TEXT)))  # a failing handler
+        for x in alternating("c", 14, text=TEXT):
+            await m.ingest(x)
+        await m.ingest({**msg("c", 99, "boss", TEXT)})  # rejected: bad role
+        await m.ingest(
+            {"conversation_id": "c", "id": "x", "role": "client", "text": TEXT, "ts": TEXT}
+        )  # rejected: bad timestamp
+        await m.end_session("c")
     assert col.events  # safety signals, unscored windows, summary
     assert_clean(json.dumps([e.model_dump(mode="json") for e in col.events]))
+    logs = log_entries(caplog)
     assert_clean(repr(logs))
     assert any(e["event"] == "alliance_monitor.window_unscored" for e in logs)
 

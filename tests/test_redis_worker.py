@@ -24,8 +24,8 @@ from alliance_monitor.testing import EventCollector, StaticScorer
 SHARDS = 8
 
 WORKER_SCRIPT = r"""
-import sys, json, anyio, structlog
-structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+import sys, json, anyio, logging
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
 from alliance_monitor._worker import run_worker
 from alliance_monitor.store._redis import RedisStore
 from alliance_monitor.testing import StaticScorer

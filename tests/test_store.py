@@ -96,8 +96,8 @@ def test_open_store_urls(tmp_path: Path) -> None:
 
 
 CRASH_SCRIPT = r"""
-import sys, json, anyio, structlog
-structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+import sys, json, anyio, logging
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
 from alliance_monitor import Monitor, WindowRequest
 from alliance_monitor.store import SQLiteStore
 from alliance_monitor.testing import StaticScorer

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import time
 from collections import Counter
@@ -27,7 +28,6 @@ from typing import Any, Literal, Self
 
 import anyio
 import httpx
-import structlog
 from anyio.abc import TaskGroup
 
 from .._errors import ConfigError, MonitorClosed
@@ -41,7 +41,7 @@ from ._signing import WebhookSigner, decode_secret
 
 __all__ = ["AlertDispatcher", "DispatcherStats", "SubmitResult", "WebhookEndpoint"]
 
-_log = structlog.get_logger("alliance_monitor")
+_log = logging.getLogger("alliance_monitor.alerts")
 
 _EVENT_TYPES = frozenset(str(t) for t in EventType)
 _DIGEST_CHUNK = 20
@@ -277,13 +277,15 @@ class AlertDispatcher:
         for name in sorted(self._disabled):
             _log.error(
                 "alliance_monitor.webhook_endpoint_disabled",
-                endpoint=name,
-                reason=disabled[name],
-                note="disabled earlier (410 Gone); call enable_endpoint() to resume",
+                extra={
+                    "endpoint": name,
+                    "reason": disabled[name],
+                    "note": "disabled earlier (410 Gone); call enable_endpoint() to resume",
+                },
             )
         orphaned = self._orphaned()
         if orphaned:
-            _log.warning("alliance_monitor.outbox_orphaned_alerts", count=orphaned)
+            _log.warning("alliance_monitor.outbox_orphaned_alerts", extra={"count": orphaned})
 
     def _close_outbox(self) -> None:
         self._client = None
@@ -294,7 +296,10 @@ class AlertDispatcher:
             left = outbox.counts()
             waiting = left.get("pending", 0) + left.get("held", 0)
             if waiting:
-                _log.warning("alliance_monitor.outbox_closed_with_pending", count=waiting)
+                _log.warning(
+                    "alliance_monitor.outbox_closed_with_pending",
+                    extra={"count": waiting},
+                )
         outbox.close()
 
     def _db(self) -> Outbox:
@@ -369,7 +374,7 @@ class AlertDispatcher:
                     blocked = self._start_due(tg, now)
                     delay = _IDLE_WAKEUP if blocked else self._next_wakeup(now)
                 except Exception as exc:  # e.g. disk full: keep the loop alive, try again
-                    _log.error("alliance_monitor.outbox_error", error=type(exc).__name__)
+                    _log.error("alliance_monitor.outbox_error", extra={"error": type(exc).__name__})
                     delay = 1.0
                 with anyio.move_on_after(delay):
                     await self._wake.wait()
@@ -421,11 +426,14 @@ class AlertDispatcher:
                     now=self._clock(),
                 )
             except Exception as exc:  # a bug or an odd transport error: retry, never crash
-                _log.error("alliance_monitor.alert_attempt_error", error=type(exc).__name__)
+                _log.error(
+                    "alliance_monitor.alert_attempt_error",
+                    extra={"error": type(exc).__name__},
+                )
                 result = AttemptResult("retry", "internal_error")
             self._record(endpoint, row, result)
         except Exception as exc:  # the outbox write failed: the row stays pending
-            _log.error("alliance_monitor.outbox_error", error=type(exc).__name__)
+            _log.error("alliance_monitor.outbox_error", extra={"error": type(exc).__name__})
         finally:
             self._inflight.discard(row.key)
             self._inflight_per[row.endpoint] -= 1
@@ -446,7 +454,10 @@ class AlertDispatcher:
         if result.outcome == "delivered":
             outbox.mark(row.key, status="delivered", attempts=attempts, now=now,
                         http_status=result.http_status)  # fmt: skip
-            _log.info("alliance_monitor.alert_delivered", status=result.http_status, **log)
+            _log.info(
+                "alliance_monitor.alert_delivered",
+                extra={"status": result.http_status, **log},
+            )
             return
         if result.outcome == "gone":
             outbox.mark(row.key, status="disabled", attempts=attempts, now=now,
@@ -458,7 +469,10 @@ class AlertDispatcher:
             outbox.mark(row.key, status="failed", attempts=attempts, now=now,
                         error=result.error, http_status=result.http_status)  # fmt: skip
             self._counts["failed"] += 1
-            _log.error("alliance_monitor.alert_delivery_failed", error=result.error, **log)
+            _log.error(
+                "alliance_monitor.alert_delivery_failed",
+                extra={"error": result.error, **log},
+            )
             return
         if result.retry_after is not None:
             delay = max(delay, result.retry_after)
@@ -468,9 +482,7 @@ class AlertDispatcher:
         self._counts["retries"] += 1
         _log.warning(
             "alliance_monitor.alert_retry_scheduled",
-            error=result.error,
-            delay=round(delay, 3),
-            **log,
+            extra={"error": result.error, "delay": round(delay, 3), **log},
         )
 
     def _disable(self, endpoint: WebhookEndpoint, now: float) -> None:
@@ -478,11 +490,14 @@ class AlertDispatcher:
         self._disabled.add(endpoint.name)
         _log.error(
             "alliance_monitor.webhook_endpoint_disabled",
-            endpoint=endpoint.name,
-            host=endpoint.host,
-            status=410,
-            parked_alerts=parked,
-            note="the receiver answered 410 Gone; no more deliveries until enable_endpoint()",
+            extra={
+                "endpoint": endpoint.name,
+                "host": endpoint.host,
+                "status": 410,
+                "parked_alerts": parked,
+                "note": "the receiver answered 410 Gone; "
+                "no more deliveries until enable_endpoint()",
+            },
         )
 
     def _flush_digests(self, now: float, *, force: bool) -> None:

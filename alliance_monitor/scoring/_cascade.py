@@ -23,11 +23,10 @@ score itself: ``scorer`` is ``"cascade/llm"`` or ``"cascade/embedded"`` and
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
-
-import structlog
 
 from .._errors import ConfigError, ScoringError
 from .._models import DIMENSIONS, WindowRequest, WindowScore
@@ -36,7 +35,7 @@ from ._llm import FLAG_INJECTION
 
 __all__ = ["CascadeDecision", "CascadePolicy", "CascadeScorer", "CascadeStats"]
 
-logger = structlog.get_logger("alliance_monitor")
+logger = logging.getLogger("alliance_monitor.scoring")
 
 FLAG_CASCADE = "_cascade"
 #: Triggers in priority order: the first ones may use the reserve (`burst`) of the budget.
@@ -247,11 +246,13 @@ class CascadeScorer(Scorer):
         if called:
             logger.info(
                 "alliance_monitor.cascade_llm",
-                conversation_id=request.conversation_id,
-                window_index=request.window_index,
-                triggers=list(triggers),
-                outcome=outcome,
-                reason=llm_reason,
+                extra={
+                    "conversation_id": request.conversation_id,
+                    "window_index": request.window_index,
+                    "triggers": list(triggers),
+                    "outcome": outcome,
+                    "reason": llm_reason,
+                },
             )
         evidence = dict(score.construct_evidence)
         notes = triggers + ((f"outcome:{outcome}",) if outcome != "embedded" else ())

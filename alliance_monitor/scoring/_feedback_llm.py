@@ -15,12 +15,12 @@ Any failure (backend down, bad answer) returns None: the caller keeps its templa
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-import structlog
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
 from .._errors import ScoringError
@@ -34,7 +34,7 @@ from ._redact import Redactor, basic_redactor
 
 __all__ = ["FeedbackRequest", "LLMFeedbackWriter"]
 
-logger = structlog.get_logger("alliance_monitor")
+logger = logging.getLogger("alliance_monitor.scoring")
 
 MAX_FIELD_CHARS = 600
 COPY_WORDS = 6
@@ -184,7 +184,7 @@ class LLMFeedbackWriter:
         if reason in ("unavailable", "invalid", "copied_text", "budget_exceeded"):
             setattr(self.stats, reason, getattr(self.stats, reason) + 1)
         self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
-        logger.info("alliance_monitor.llm_feedback_failed", reason=reason)
+        logger.info("alliance_monitor.llm_feedback_failed", extra={"reason": reason})
         return None
 
 

@@ -22,6 +22,7 @@ Flags ride on ``WindowScore.construct_evidence`` under keys starting with ``_`` 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import statistics
@@ -31,7 +32,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import anyio
-import structlog
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
 
 from .._errors import ConfigError, ScorerUnavailable, ScoringError
@@ -62,7 +62,7 @@ __all__ = [
     "split_evidence",
 ]
 
-logger = structlog.get_logger("alliance_monitor")
+logger = logging.getLogger("alliance_monitor.scoring")
 
 ITEM_IDS: tuple[str, ...] = tuple(c for ids in CONSTRUCTS.values() for c in ids)
 FLAG_INJECTION = "_flagged_injection"
@@ -430,9 +430,11 @@ class LLMScorer(Scorer):
             self.stats.injection_flagged += len(built.flagged_ids)
             logger.info(
                 "alliance_monitor.injection_flagged",
-                conversation_id=request.conversation_id,
-                window_index=request.window_index,
-                message_ids=list(built.flagged_ids),
+                extra={
+                    "conversation_id": request.conversation_id,
+                    "window_index": request.window_index,
+                    "message_ids": list(built.flagged_ids),
+                },
             )
         if built.truncated_ids:
             self.stats.truncated_windows += 1
@@ -621,10 +623,12 @@ class LLMScorer(Scorer):
         self.stats.unscored += 1
         logger.info(
             "alliance_monitor.window_unscored",
-            conversation_id=request.conversation_id,
-            window_index=request.window_index,
-            reason=reason,
-            scorer=self.name,
+            extra={
+                "conversation_id": request.conversation_id,
+                "window_index": request.window_index,
+                "reason": reason,
+                "scorer": self.name,
+            },
         )
         return WindowScore(
             **self._meta(request),

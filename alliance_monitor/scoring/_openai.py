@@ -24,6 +24,7 @@ Failures surface as `ScorerUnavailable` (backend unreachable or refusing) or `Sc
 from __future__ import annotations
 
 import email.utils
+import logging
 import os
 import random
 import re
@@ -34,7 +35,6 @@ from typing import Any, Literal
 
 import anyio
 import httpx
-import structlog
 
 from .._errors import ConfigError, ScorerUnavailable, ScoringError
 
@@ -48,7 +48,7 @@ __all__ = [
     "TokenParam",
 ]
 
-logger = structlog.get_logger("alliance_monitor")
+logger = logging.getLogger("alliance_monitor.scoring")
 
 StructuredOutput = Literal["auto", "json_schema", "json_object_schema", "json_object", "none"]
 #: How the answer length cap is sent: ``max_completion_tokens`` (OpenAI's current name; o-series
@@ -330,9 +330,7 @@ class OpenAICompatibleClient:
                     self.stats.retries += 1
                     logger.info(
                         "alliance_monitor.llm_retry",
-                        reason=exc.reason,
-                        attempt=attempt,
-                        delay=round(delay, 3),
+                        extra={"reason": exc.reason, "attempt": attempt, "delay": round(delay, 3)},
                     )
                     await self._sleep(delay)
                     continue
@@ -478,7 +476,7 @@ class OpenAICompatibleClient:
             return
         self._active = nxt
         self.stats.downgrades += 1
-        logger.info("alliance_monitor.llm_structured_output_downgraded", to=nxt)
+        logger.info("alliance_monitor.llm_structured_output_downgraded", extra={"to": nxt})
         raise _Downgrade
 
 
