@@ -356,7 +356,9 @@ class OpenAICompatibleClient:
     def _use_max_tokens(self, why: str) -> None:
         self._token_key = "max_tokens"
         self.stats.token_param_fallbacks += 1
-        logger.info("alliance_monitor.llm_token_param_fallback", to="max_tokens", why=why)
+        logger.info(
+            "alliance_monitor.llm_token_param_fallback", extra={"to": "max_tokens", "why": why}
+        )
 
     async def _throttle(self, tokens: int) -> None:
         wait = 0.0
