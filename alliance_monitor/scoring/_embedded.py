@@ -23,6 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .._lang import detect_language
 from .._models import (
     CONSTRUCTS,
     DimensionScores,
@@ -33,6 +34,7 @@ from .._models import (
     WindowScore,
 )
 from . import _lexicon as lx
+from . import _lexicon_zh as zh
 from ._base import SyncScorer
 
 __all__ = ["EmbeddedScorer"]
@@ -116,7 +118,7 @@ _ELABORATION_WORDS = 20
 _SHORT_WORDS = 2
 
 #: A client message ending like this is mid-thought (typed in pieces, or cut off).
-_UNFINISHED = ("-", "\u2014", "\u2013", "\u2026", "..", ",")
+_UNFINISHED = ("-", "\u2014", "\u2013", "\u2026", "..", ",", "\uff0c", "\u3001")
 #: A client message starting like this continues their previous one ("-for 45 minutes.", "and
 #: then he left"): the client is in the middle of telling something.
 _CONTINUES = ("-", "\u2014", "\u2013", "\u2026", "..", "and ", "and,", "'cause ", "because ")
@@ -151,8 +153,15 @@ class _Context:
 
 
 def _stems(text: str) -> frozenset[str]:
-    """Content-word stems: "drinking", "drinks", "drink" -> "drink"; function words dropped."""
-    return frozenset(w[:5] for w in lx.STEM_RE.findall(lx.normalize(text))) - lx.FUNCTION_STEMS
+    """Content-word stems: "drinking", "drinks", "drink" -> "drink"; function words dropped.
+    Chinese text adds its content character bigrams ("失眠", "工作")."""
+    stems = frozenset(w[:5] for w in lx.STEM_RE.findall(lx.normalize(text))) - lx.FUNCTION_STEMS
+    return stems | zh.han_bigrams(text) if zh.has_han(text) else stems
+
+
+def _asks(text: str) -> bool:
+    """The message contains a question mark (ASCII or full-width)."""
+    return "?" in text or "\uff1f" in text
 
 
 def _echoes(text: str, ctx: _Context) -> bool:
@@ -178,7 +187,23 @@ def _scan(text: str, counselor: bool) -> dict[str, None]:
         lx.CLIENT_PHRASE_MATCHER.find(t, found)
         if len(t) <= lx.SHORT_CHARS and lx.WITHDRAWAL_RE.fullmatch(t):
             found["withdrawal"] = None
+    if zh.has_han(t):  # Chinese or mixed: the Chinese wording of the same cues
+        _scan_zh(t, counselor, found)
     return found
+
+
+def _scan_zh(t: str, counselor: bool, found: dict[str, None]) -> None:
+    t = t.replace("\u60a8", "\u4f60")  # the polite "you" reads like the plain one
+    if counselor:
+        zh.COUNSELOR_CLAUSE_MATCHER.find(t, found)
+        zh.COUNSELOR_PHRASE_MATCHER.find(t, found)
+        if len(t) <= zh.SHORT_CHARS and zh.MINIMAL_RE.fullmatch(t):
+            found["minimal"] = None
+    else:
+        zh.CLIENT_START_MATCHER.match_start(t, found)
+        zh.CLIENT_PHRASE_MATCHER.find(t, found)
+        if len(t) <= zh.SHORT_CHARS and zh.WITHDRAWAL_RE.fullmatch(t):
+            found["withdrawal"] = None
 
 
 def _combine(weights: dict[str, float], cues: dict[str, None]) -> float:
@@ -194,7 +219,7 @@ def _counselor_turn(
     cues: dict[str, None], text: str, ctx: _Context
 ) -> tuple[float, float, float, float]:
     """Passive score, directive score, and the advice part before and after mitigation."""
-    words = text.count(" ") + 1
+    words = zh.word_units(text)
     if "restatement" in cues and not _echoes(text, ctx):
         del cues["restatement"]
     if ctx.asked_for:
@@ -225,7 +250,7 @@ def _counselor_turn(
     if advice and ctx.declined:
         advice = min(1.0, advice + _PUSHING_ON)
         cues["pushing_on"] = None
-    if words >= _TELLING_WORDS // 4 and "?" not in text and _EXPLORING.isdisjoint(cues):
+    if words >= _TELLING_WORDS // 4 and not _asks(text) and _EXPLORING.isdisjoint(cues):
         advice = 1.0 - (1.0 - advice) * (1.0 - _TELLING * min(1.0, words / _TELLING_WORDS))
     mitigation = 1.0
     for cue, factor in _MITIGATE.items():
@@ -252,7 +277,7 @@ def _client_turn(cues: dict[str, None], text: str, ctx: _Context) -> None:
             cues["confirms_reflection"] = None
         elif ctx.prev_statement:
             cues["agrees"] = None
-    words = text.count(" ") + 1
+    words = zh.word_units(text)
     if words >= _ELABORATION_WORDS and ctx.prev_explored:
         cues["elaboration"] = None
     elif ctx.prev_opened and words <= _SHORT_WORDS and "withdrawal" not in cues:
@@ -306,7 +331,7 @@ def _analyse(messages: Sequence[ScoringMessage], tally: _Tally | None) -> list[M
                 disclosure=ctx.disclosure,
                 asked_for=ctx.asked_for,
                 declined=ctx.declined,
-                prev_statement="?" not in msg.text and "minimal" not in cues,
+                prev_statement=not _asks(msg.text) and "minimal" not in cues,
                 permission_pending="permission" in cues,
                 prev_offered=not _OFFERS.isdisjoint(cues),
                 prev_explored=not _EXPLORING.isdisjoint(cues),
@@ -399,4 +424,5 @@ class EmbeddedScorer(SyncScorer):
             scorer=self.name,
             model=None,
             prompt_version=f"embedded-{self.version}",
+            language=detect_language(m.text for m in msgs),
         )

@@ -1,0 +1,147 @@
+"""Chinese embedded-scorer figures on the two halves of the Chinese dev set, and analyze speed.
+
+The Chinese cue lexicon (`alliance_monitor/scoring/_lexicon_zh.py`) was tuned by reading
+errors on the EVEN-indexed sessions of ``psyinsight_zh_dev.jsonl`` only; the odd-indexed half
+was left untouched and is reported apart, so the gap between the halves shows how much of the
+figure is tuning. The data set is measurement-only (see ``../shared/data/README.md``): it is
+read from outside the repository and nothing is fitted to it.
+
+Figures (same definitions as ``../shared/eval/dev_eval.py``):
+
+* Z1: message directive score against the "Providing Suggestions" strategy label, AUC;
+* Z2: message passive score, generic replies (Others, Affirmation and Reassurance) against
+  exploring ones (Question, Restatement or Paraphrasing, Reflection of feelings), AUC;
+* speed: ``analyze`` (embedded scorer, in process, no I/O) in messages per second on the Chinese
+  set and on an English set (AnnoMI), best of `--repeat` runs, and their ratio.
+
+Run from the project root:
+    .venv/bin/python benchmarks/zh_halves.py [--data ../shared/data] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from alliance_monitor._batch import analyze_transcript
+from alliance_monitor._io import parse_transcript
+from alliance_monitor.scoring import EmbeddedScorer
+
+EXPLORING = {"question", "restatement or paraphrasing", "reflection of feelings"}
+GENERIC = {"others", "affirmation and reassurance"}
+
+
+def auc(scores: list[float], labels: list[bool]) -> float:
+    """Mann-Whitney AUC with ties counted half."""
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
+    if not pos or not neg:
+        return float("nan")
+    order = sorted(scores)
+    # rank of each value (mean rank of ties), 1-based
+    ranks: dict[float, float] = {}
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and order[j + 1] == order[i]:
+            j += 1
+        ranks[order[i]] = (i + j) / 2 + 1
+        i = j + 1
+    r = sum(ranks[s] for s in pos)
+    return (r - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def analyze(convs: list[dict[str, Any]], limit: int | None = None) -> dict[str, dict[str, float]]:
+    """Message id -> {"passive", "directive"} from the embedded scorer, labels stripped."""
+    scorer = EmbeddedScorer()
+    out: dict[str, dict[str, float]] = {}
+    for n, conv in enumerate(convs):
+        bare = {
+            "conversation_id": conv["conversation_id"],
+            "messages": [
+                {k: m[k] for k in ("id", "role", "text", "ts")}
+                for m in conv["messages"][:limit]
+            ],
+        }
+        tr = parse_transcript(n, bare, [])
+        if tr is None:
+            continue
+        res = analyze_transcript(tr.conversation_id, tr.messages, scorer)
+        for m in res.messages:
+            out[m.id] = {"passive": m.passive, "directive": m.directive}
+    return out
+
+
+def figures(convs: list[dict[str, Any]], scores: dict[str, dict[str, float]]) -> tuple[float, float]:
+    d_s: list[float] = []
+    d_l: list[bool] = []
+    p_s: list[float] = []
+    p_l: list[bool] = []
+    for conv in convs:
+        for m in conv["messages"]:
+            s = scores.get(m["id"])
+            if m["role"] != "counselor" or s is None:
+                continue
+            strat = (m["labels"].get("strategy") or "").lower()
+            d_s.append(s["directive"])
+            d_l.append(strat == "providing suggestions")
+            if strat in EXPLORING or strat in GENERIC:
+                p_s.append(s["passive"])
+                p_l.append(strat in GENERIC)
+    return auc(d_s, d_l), auc(p_s, p_l)
+
+
+def speed(convs: list[dict[str, Any]], repeat: int) -> float:
+    n = sum(len(c["messages"]) for c in convs)
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        analyze(convs)
+        best = min(best, time.perf_counter() - t0)
+    return n / best
+
+
+def main() -> int:
+    root = Path(__file__).resolve().parents[1]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=root.parent / "shared" / "data")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    zh_path, en_path = args.data / "psyinsight_zh_dev.jsonl", args.data / "annomi.jsonl"
+    if not zh_path.exists():
+        print(f"no Chinese dev set at {zh_path} (pass --data)", file=sys.stderr)
+        return 2
+    convs = load(zh_path)
+    scores = analyze(convs)
+    halves = {
+        "even (tuned on)": convs[0::2],
+        "odd (untouched)": convs[1::2],
+        "all": convs,
+    }
+    print(f"Chinese dev set: {len(convs)} sessions")
+    print(f"  {'half':18s} {'Z1 directive AUC':>17s} {'Z2 passive AUC':>15s}")
+    for name, part in halves.items():
+        z1, z2 = figures(part, scores)
+        print(f"  {name:18s} {z1:17.3f} {z2:15.3f}")
+    if en_path.exists():
+        en = load(en_path)
+        zh_rate, en_rate = speed(convs, args.repeat), speed(en, args.repeat)
+        print(
+            f"analyze speed (embedded, in process, best of {args.repeat}): Chinese "
+            f"{zh_rate:,.0f} msg/s, English (AnnoMI) {en_rate:,.0f} msg/s, "
+            f"ratio English/Chinese {en_rate / zh_rate:.2f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
