@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ANNOMI
+from conftest import ANNOMI, ANNOMI_SAMPLE, NO_ANNOMI
 from helpers import alternating
 
 from alliance_monitor.cli import main
@@ -95,7 +95,17 @@ def test_analyze_is_deterministic(tmp_path: Path) -> None:
     assert a.read_text() == b.read_text()
 
 
-@pytest.mark.skipif(not ANNOMI.exists(), reason="shared data not present")
+def test_analyze_on_the_annomi_sample(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    assert main(["analyze", str(ANNOMI_SAMPLE), "-o", str(out)]) == 0
+    recs = [json.loads(line) for line in out.read_text().splitlines()]
+    src = [json.loads(line) for line in ANNOMI_SAMPLE.read_text().splitlines()]
+    assert len(recs) == len(src) == 6
+    for rec, conv in zip(recs, src, strict=True):
+        check_record(rec, sum(m["role"] == "counselor" for m in conv["messages"]))
+
+
+@pytest.mark.skipif(not ANNOMI.exists(), reason=NO_ANNOMI)
 def test_analyze_on_calibration_data(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     assert main(["analyze", str(ANNOMI), "-o", str(out)]) == 0

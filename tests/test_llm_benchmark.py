@@ -8,9 +8,9 @@ from pathlib import Path
 
 import anyio
 import pytest
+from conftest import ANNOMI, NO_ANNOMI
 
 REPO = Path(__file__).resolve().parents[1]
-ANNOMI = REPO.parent / "shared" / "data" / "annomi.jsonl"
 
 
 def load_benchmark():  # type: ignore[no-untyped-def]
@@ -22,7 +22,7 @@ def load_benchmark():  # type: ignore[no-untyped-def]
     return mod
 
 
-@pytest.mark.skipif(not ANNOMI.exists(), reason="shared AnnoMI data not present")
+@pytest.mark.skipif(not ANNOMI.exists(), reason=NO_ANNOMI)
 def test_token_benchmark_on_a_slice(tmp_path: Path) -> None:
     lines = ANNOMI.read_text(encoding="utf-8").splitlines()
     longest = sorted(lines, key=len)[-3:]  # long sessions: where re-reading hurts most

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ANNOMI, ANNOMI_SAMPLE
 from llm_helpers import DEFAULT_WINDOW, FakeLLM, completion, make_scorer, valid_answer, window
 
 from alliance_monitor.scoring._prompts import load_prompt, scan_injection
@@ -69,7 +70,8 @@ async def test_clean_control_is_not_flagged(case: dict[str, str]) -> None:
 
 
 def test_ordinary_counseling_talk_is_not_flagged() -> None:
-    with open(Path(__file__).resolve().parents[2] / "shared" / "data" / "annomi.jsonl") as f:
+    # The whole AnnoMI corpus when it sits beside the repository, else the six-conversation sample.
+    with open(ANNOMI if ANNOMI.exists() else ANNOMI_SAMPLE) as f:
         texts = [m["text"] for line in f for m in json.loads(line)["messages"]]
     flagged = [t for t in texts if scan_injection(t)]
     assert len(flagged) / len(texts) < 0.005, flagged[:10]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ANNOMI_SAMPLE
 from llm_helpers import DEFAULT_WINDOW, llm_server_from_env
 
 from alliance_monitor import Role, ScoringMessage, WindowRequest, WindowScore
@@ -35,7 +36,6 @@ from alliance_monitor.scoring._openai import OpenAICompatibleClient, RetryPolicy
 
 pytestmark = [pytest.mark.llm_server, pytest.mark.anyio]
 
-ANNOMI = Path(__file__).resolve().parents[2] / "shared" / "data" / "annomi.jsonl"
 CORPUS = {c["id"]: c for c in (json.loads(x) for x in
           (Path(__file__).parent / "data" / "injection.jsonl").read_text().splitlines() if x)}
 INJECTION_TOLERANCE = 1.0
@@ -75,7 +75,7 @@ async def scorer_factory(llm_server: tuple[str, str]) -> AsyncIterator[Any]:
 
 
 def annomi_window(n: int = 12) -> WindowRequest:
-    with open(ANNOMI) as f:
+    with open(ANNOMI_SAMPLE) as f:  # annomi-0, the corpus's first conversation
         conv = json.loads(f.readline())
     msgs = tuple(ScoringMessage(id=m["id"], role=Role(m["role"]), text=m["text"], ts=m["ts"])
                  for m in conv["messages"][:n])

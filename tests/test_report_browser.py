@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ANNOMI, REPO
+from conftest import ANNOMI, NO_ANNOMI, REPO
 from test_study_run import scorer, write_corpus
 
 from alliance_monitor.study import StudySummary
@@ -196,7 +196,7 @@ def test_hostile_ids_do_not_inject_markup(open_report: Any, tmp_path: Path) -> N
 
 def test_annomi_report(open_report: Any, tmp_path: Path) -> None:
     if not ANNOMI.exists():
-        pytest.skip("AnnoMI calibration data not present")
+        pytest.skip(NO_ANNOMI)
     from alliance_monitor.scoring._embedded import EmbeddedScorer
 
     summary = run_study(ANNOMI, tmp_path / "out", EmbeddedScorer())
