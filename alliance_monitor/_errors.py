@@ -37,10 +37,12 @@ class RejectReason(StrEnum):
     MISSING_FIELD = "missing_field"
     BAD_ROLE = "bad_role"
     BAD_ID = "bad_id"  # empty or over-long conversation/message id
-    BAD_TIMESTAMP = "bad_timestamp"  # not a finite number
+    BAD_TIMESTAMP = "bad_timestamp"  # `ts` or `seq` not a finite number within range
+    BAD_METADATA = "bad_metadata"  # too many or too long entries, invalid Unicode, NaN
     EMPTY_TEXT = "empty_text"  # nothing left after sanitising
     INVALID_JSON = "invalid_json"  # a line of input that is not JSON at all
     CAPACITY = "capacity"  # the monitor is at its conversation cap and cannot evict
+    INTERNAL_ERROR = "internal_error"  # an unexpected error while ingesting it (a bug: logged)
 
 
 class AllianceMonitorError(Exception):

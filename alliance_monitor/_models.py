@@ -42,6 +42,12 @@ __all__ = [
 
 MAX_ID_LENGTH = 256
 MAX_TEXT_CHARS = 16 * 1024 * 1024
+#: `ts` is seconds (epoch or relative); milliseconds since 1970 still fit, 400-digit numbers do not.
+MAX_ABS_TS = 1e13
+#: `seq` orders messages as a float key: beyond 2**53 neighbouring values would collide.
+MAX_ABS_SEQ = 2**53
+MAX_METADATA_ITEMS = 64
+MAX_METADATA_CHARS = 4096
 
 #: The twelve WAI-O-S-style constructs of domain.md, grouped by Bordin's dimensions.
 CONSTRUCTS: dict[str, tuple[str, ...]] = {
@@ -65,6 +71,9 @@ _STRIP_RE = re.compile(
     "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8]"
 )
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+# What an identifier may not contain: lone surrogates (UTF-8 storage rejects them; files read
+# with surrogateescape turn raw bytes into them) and C0/C1 control characters.
+_BAD_ID_RE = re.compile("[\ud800-\udfff\x00-\x1f\x7f-\x9f]")
 
 
 def sanitize_text(text: str) -> str:
@@ -107,8 +116,8 @@ class Message(BaseModel):
     id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
     role: Role
     text: str = Field(max_length=MAX_TEXT_CHARS)
-    ts: float = Field(allow_inf_nan=False)
-    seq: int | None = None
+    ts: float = Field(allow_inf_nan=False, ge=-MAX_ABS_TS, le=MAX_ABS_TS)
+    seq: int | None = Field(default=None, ge=-MAX_ABS_SEQ, le=MAX_ABS_SEQ)
     counselor_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
     client_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
     session_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
@@ -129,6 +138,38 @@ class Message(BaseModel):
     def _no_bool_ts(cls, value: Any) -> Any:
         if isinstance(value, bool | str):
             raise ValueError("timestamp must be a number")
+        if isinstance(value, int) and abs(value) > MAX_ABS_TS:
+            raise ValueError("timestamp out of range")  # before float() overflows on it
+        return value
+
+    @field_validator("seq", mode="before")
+    @classmethod
+    def _int_seq(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("seq must be an integer")
+        return value
+
+    @field_validator(
+        "conversation_id", "id", "counselor_id", "client_id", "session_id", mode="after"
+    )
+    @classmethod
+    def _storable_id(cls, value: str | None) -> str | None:
+        if value is not None and _BAD_ID_RE.search(value):
+            raise ValueError("identifier has control characters or invalid Unicode")
+        return value
+
+    @field_validator("metadata", mode="after")
+    @classmethod
+    def _storable_metadata(cls, value: dict[str, _Scalar]) -> dict[str, _Scalar]:
+        if len(value) > MAX_METADATA_ITEMS:
+            raise ValueError("too many metadata entries")
+        for k, v in value.items():
+            if len(k) > MAX_ID_LENGTH or _SURROGATE_RE.search(k):
+                raise ValueError("bad metadata key")
+            if isinstance(v, str) and (len(v) > MAX_METADATA_CHARS or _SURROGATE_RE.search(v)):
+                raise ValueError("bad metadata value")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError("metadata number not finite")
         return value
 
 
@@ -141,6 +182,7 @@ _FIELD_REASONS: dict[str, RejectReason] = {
     "counselor_id": RejectReason.BAD_ID,
     "client_id": RejectReason.BAD_ID,
     "session_id": RejectReason.BAD_ID,
+    "metadata": RejectReason.BAD_METADATA,
 }
 
 

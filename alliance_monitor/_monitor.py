@@ -32,9 +32,9 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ._config import DeclinePolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._core import _UNSCANNED, IngestResult, MonitorCore, Outcome
-from ._errors import MonitorClosed, RejectReason, StoreError
+from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
 from ._events import AllianceDeclined, Event, EventType, Feedback, PatternDetected
-from ._models import Message, WindowRequest, WindowScore
+from ._models import Message, WindowRequest, WindowScore, parse_message
 from ._state import message_to_json, request_to_state
 from .scoring._base import Scorer, score_or_unscored
 from .store._base import StateStore, StoreBatch
@@ -395,39 +395,65 @@ class Monitor:
     # ------------------------------------------------------------------ ingest
     async def ingest(self, message: Message | Mapping[str, Any]) -> IngestResult:
         """Submit one message. Returns at once with accepted / duplicate / rejected(reason).
-        Bad input is counted by reason and never raises; message text never appears in errors
-        or logs."""
+
+        Never raises for bad input: it is validated (ids, text, metadata, numbers, Unicode)
+        before anything else touches it, the store included, and rejected with a reason,
+        counted. An unexpected error while taking one message rejects that message with
+        `internal_error` (counted, logged without text) instead of escaping. Raises only
+        `MonitorClosed` (outside `async with`) and `StoreError` (the write did not become
+        durable: the message was not accepted, re-submit it)."""
         if not self._running:
             raise MonitorClosed("Monitor.ingest() outside `async with monitor:`")
-        if not isinstance(message, Message | Mapping):  # e.g. a JSON array or string
-            rejected = self.core.ingest(message, self._clock()).result
+        try:
+            msg = parse_message(message)
+        except InvalidMessage:
+            rejected = self.core.ingest(message, self._clock()).result  # counts the reason
             assert rejected is not None
+            self._log_rejected(rejected)
             return rejected
-        conv = (
-            message.conversation_id
-            if isinstance(message, Message)
-            else message.get("conversation_id")
+        except Exception as exc:  # a validator bug: still one rejected message
+            return self._internal_error(exc, None)
+        try:
+            return await self._ingest(msg)
+        except (StoreError, MonitorClosed):
+            raise
+        except Exception as exc:
+            return self._internal_error(exc, msg.conversation_id)
+
+    def _internal_error(self, exc: Exception, conv: str | None) -> IngestResult:
+        """Reject the message in hand after an unexpected error (a bug), keep running."""
+        _log.error("alliance_monitor.ingest_internal_error", extra={"error": type(exc).__name__})
+        if conv is not None and self.store is not None:
+            self._forget(conv)  # its state may be half-updated: reload it from the store
+        out = self.core.reject(RejectReason.INTERNAL_ERROR)
+        assert out.result is not None
+        return out.result
+
+    @staticmethod
+    def _log_rejected(result: IngestResult) -> None:
+        _log.info(
+            "alliance_monitor.message_rejected",
+            extra={"reason": result.reason.value if result.reason else None},
         )
-        if self._overload == "wait" and isinstance(conv, str):
+
+    async def _ingest(self, msg: Message) -> IngestResult:
+        conv = msg.conversation_id
+        if self._overload == "wait":
             await self._wait_pair(conv)
         safety: Any = _UNSCANNED
-        text = message.text if isinstance(message, Message) else message.get("text")
-        if isinstance(text, str) and len(text) > _THREAD_SCAN_CHARS and self.core.scans_safety:
+        if len(msg.text) > _THREAD_SCAN_CHARS and self.core.scans_safety:
             # A very long message (1 MB takes ~0.2 s to scan): keep the event loop free.
-            safety = await anyio.to_thread.run_sync(self.core.scan_safety, text)
-        if self.store is not None and isinstance(conv, str):
+            safety = await anyio.to_thread.run_sync(self.core.scan_safety, msg.text)
+        if self.store is not None:
             # The last await before the core takes the message: nothing may evict the pair
             # between loading it and ingesting into it.
             await self._ensure_loaded(conv)
-        out = self.core.ingest(message, self._clock(), safety=safety)
+        out = self.core.ingest(msg, self._clock(), safety=safety)
         assert out.result is not None
         if out.message is not None and out.message.ts > _EPOCH_2000:
             self._note_skew(self._wall() - out.message.ts)
         if out.result.status == "rejected":
-            _log.info(
-                "alliance_monitor.message_rejected",
-                extra={"reason": out.result.reason.value if out.result.reason else None},
-            )
+            self._log_rejected(out.result)
         if self._committer is not None and out.message is not None:
             msg = out.message
             self._take(out)
@@ -453,6 +479,9 @@ class Monitor:
     def _resync(self, conv: str) -> None:
         """Drop a pair's in-memory state after a failed write; it is reloaded from the store."""
         self.core.counts["store_errors"] += 1
+        self._forget(conv)
+
+    def _forget(self, conv: str) -> None:
         self.core.drop(conv)
         self._pending.pop(conv, None)
         self._absent.discard(conv)
@@ -648,19 +677,27 @@ class Monitor:
             self._inflight.add(conv)
             self._progress.notify()  # waiters in overload="wait" may proceed
             try:
-                score = await self._score(req)
-                events = self.core.apply(score, req)
-                if self._feedback is not None:
-                    events = [await self._rewrite_feedback(ev, req) for ev in events]
-                await self._emit(events)
-                if self._committer is not None:
-                    await self._persist_applied(req, events)
+                await self._score_and_apply(req)
+            except Exception as exc:  # a bug: count it, keep the worker alive
+                self.core.counts["internal_errors"] += 1
+                _log.error(
+                    "alliance_monitor.scoring_internal_error", extra={"error": type(exc).__name__}
+                )
             finally:
                 self._inflight.discard(conv)
                 if conv in self._pending and conv not in self._ready:
                     self._ready.append(conv)
                     self._wake.notify()
                 self._progress.notify()
+
+    async def _score_and_apply(self, req: WindowRequest) -> None:
+        score = await self._score(req)
+        events = self.core.apply(score, req)
+        if self._feedback is not None:
+            events = [await self._rewrite_feedback(ev, req) for ev in events]
+        await self._emit(events)
+        if self._committer is not None:
+            await self._persist_applied(req, events)
 
     async def _rewrite_feedback(self, ev: Event, req: WindowRequest) -> Event:
         """Ask the feedback writer for a better note; keep the template on any failure."""
