@@ -542,7 +542,7 @@ class MonitorCore:
                         EventType.WINDOW_SCORED, pair.conversation_id, score.window_index
                     ),
                     window_index=score.window_index,
-                    score=score,
+                    score=score if self.include_text else score.without_text(),
                     baseline=is_baseline,
                     ts=score.end_ts,
                     **base,

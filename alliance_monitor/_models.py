@@ -373,6 +373,17 @@ class WindowScore(BaseModel):
     prompt_version: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: LLM scorers: the pair's running summary up to this window (model-written, redacted,
+    #: bounded in tokens). The next window's request sees it through `WindowRequest.history`, so
+    #: it lives and persists with the pair's history. Text about the conversation: events carry
+    #: it only when the deployment opted in to text (`without_text()`).
+    summary: str | None = None
+    #: Several samples per window: mean spread of the item ratings between samples (population
+    #: standard deviation, levels); None with one sample.
+    sample_spread: float | None = None
+    #: The samples disagreed widely (see `LLMScorer.disagreement_spread`): the mean is kept but
+    #: should not be trusted alone; counted in the scorer's stats.
+    samples_disagree: bool = False
     # JSON text, computed once: a pair's snapshot re-serialises its recent scores every window.
     _json: str | None = PrivateAttr(default=None)
 
@@ -385,6 +396,10 @@ class WindowScore(BaseModel):
     @property
     def scored(self) -> bool:
         return self.status == "scored" and self.scores is not None
+
+    def without_text(self) -> WindowScore:
+        """This score without any text about the conversation (the running `summary`)."""
+        return self if self.summary is None else self.model_copy(update={"summary": None})
 
     @classmethod
     def unscored(cls, request: WindowRequest, reason: str, scorer: str) -> WindowScore:

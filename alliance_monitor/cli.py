@@ -108,6 +108,12 @@ def _make_scorer(args: argparse.Namespace) -> Scorer:
     opts: dict[str, Any] = {}
     if args.llm_api_key_env:
         opts["api_key_env"] = args.llm_api_key_env
+    if getattr(args, "llm_samples", None) is not None:
+        opts["n_samples"] = args.llm_samples
+    if getattr(args, "llm_prompt_version", None):
+        opts["prompt_version"] = args.llm_prompt_version
+    if getattr(args, "llm_language", None):
+        opts["output_language"] = args.llm_language
     choice: Literal["llm", "cascade"] = "llm" if kind == "llm" else "cascade"
     return make_scorer(choice, base_url=args.llm_base_url, model=args.llm_model, **opts)
 
@@ -122,7 +128,8 @@ def _add_scorer_args(p: argparse.ArgumentParser) -> None:
         "matters)",
     )
     g.add_argument(
-        "--llm-base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1"
+        "--llm-base-url",
+        help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (default $OPENAI_BASE_URL)",
     )
     g.add_argument("--llm-model", help="model name on that server")
     g.add_argument(
@@ -134,7 +141,29 @@ def _add_scorer_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--llm-api-key-env",
         default=None,
-        help="environment variable holding the API key (default ALLIANCE_MONITOR_LLM_API_KEY)",
+        help="environment variable holding the API key (default ALLIANCE_MONITOR_LLM_API_KEY, "
+        "then OPENAI_API_KEY)",
+    )
+    g.add_argument(
+        "--llm-samples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="LLM answers per window, averaged; widely disagreeing samples flag the window "
+        "(default 1; the study used 3)",
+    )
+    g.add_argument(
+        "--llm-prompt-version",
+        choices=("v1", "v2"),
+        default=None,
+        help="rating prompt: v2 (default: detailed rubric, reasoning, running summary) or v1",
+    )
+    g.add_argument(
+        "--llm-language",
+        default=None,
+        metavar="CODE",
+        help="language of the LLM's reasoning and summary, e.g. en (default) or zh; quotes stay "
+        "in the transcript's language",
     )
 
 

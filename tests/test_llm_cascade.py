@@ -224,16 +224,25 @@ def test_prompt_files_ship_and_match_the_validator() -> None:
     assert schema["properties"]["ratings"]["required"] == list(ITEM_IDS)
     item = schema["$defs"]["item"]
     assert list(item["properties"]) == ["reasoning", "evidence", "rating"]  # reasoning first
-    assert set(schema["properties"]) == set(RatingAnswer.model_fields)
+    assert set(schema["properties"]) == set(RatingAnswer.model_fields) - {"summary"}
+    v2 = load_schema("alliance_rating", "v2")
+    assert set(v2["properties"]) == set(RatingAnswer.model_fields)
+    assert list(v2["$defs"]["item"]["properties"]) == ["reasoning", "evidence", "rating"]
+    assert v2["required"][-1] == "summary"
     with pytest.raises(ConfigError):
         load_prompt("alliance_rating", "v999")
 
 
-def test_prompt_is_our_own_wording() -> None:
-    text = load_prompt("alliance_rating").text.lower()
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_prompt_is_our_own_wording(version: str) -> None:
+    text = load_prompt("alliance_rating", version).text.lower()
     # Phrases of the published WAI-O-S items must not appear verbatim.
     for phrase in ("there is a mutual liking between", "the client and therapist agree about",
-                   "the client feels that the therapist appreciates"):
+                   "the client feels that the therapist appreciates",
+                   "the client and therapist are working on mutually agreed upon goals",
+                   "the client believes the way they are working with his/her problem is correct",
+                   "the client feels confident in the therapist's ability to help",
+                   "there is a good understanding between the client and therapist"):
         assert phrase not in text
 
 

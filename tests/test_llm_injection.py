@@ -16,7 +16,7 @@ import pytest
 from conftest import ANNOMI, ANNOMI_SAMPLE
 from llm_helpers import DEFAULT_WINDOW, FakeLLM, completion, make_scorer, valid_answer, window
 
-from alliance_monitor.scoring._prompts import load_prompt, scan_injection
+from alliance_monitor.scoring._prompts import scan_injection
 
 pytestmark = pytest.mark.anyio
 CORPUS = [json.loads(line) for line in
@@ -49,7 +49,7 @@ async def test_attack_stays_in_data_block_and_is_flagged(case: dict[str, str]) -
     attack_id = f"c1:{SLOT[case['role']]}"
     assert score.construct_evidence["_flagged_injection"] == (attack_id,)
     body = fake.requests[0]
-    assert body["messages"][0]["content"] == load_prompt("alliance_rating").text
+    assert body["messages"][0]["content"] == scorer.prompt.text
     before, inside, after = data_block(body)
     label = f"m{SLOT[case['role']] + 1}"
     line = next(ln for ln in inside.splitlines() if ln.startswith(f"{label} "))

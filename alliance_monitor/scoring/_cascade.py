@@ -32,6 +32,7 @@ from .._errors import ConfigError, ScoringError
 from .._models import DIMENSIONS, WindowRequest, WindowScore
 from ._base import Scorer, SyncScorer
 from ._llm import FLAG_INJECTION
+from ._prompts import latest_summary
 
 __all__ = ["CascadeDecision", "CascadePolicy", "CascadeScorer", "CascadeStats"]
 
@@ -259,6 +260,7 @@ class CascadeScorer(Scorer):
         if notes:
             evidence[FLAG_CASCADE] = notes
         which = "llm" if outcome == "llm" else "embedded"
-        return score.model_copy(
-            update={"scorer": f"{self.name}/{which}", "construct_evidence": evidence}
-        )
+        update: dict[str, Any] = {"scorer": f"{self.name}/{which}", "construct_evidence": evidence}
+        if score.summary is None:  # the pair's running summary survives embedded-only windows
+            update["summary"] = latest_summary(request.history)
+        return score.model_copy(update=update)

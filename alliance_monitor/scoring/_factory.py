@@ -7,8 +7,8 @@
 Options are keyword arguments, routed by name to the HTTP client (`OpenAICompatibleClient`), the
 LLM scorer (`LLMScorer`) or the cascade policy (`CascadePolicy`); an unknown option is a
 `ConfigError`, never silently ignored. Shorthands: ``max_retries`` (RetryPolicy.max_attempts),
-``requests_per_minute`` / ``tokens_per_minute`` (RateLimit), ``redactor="basic"|"none"|
-"presidio"``.
+``samples`` (``n_samples``), ``requests_per_minute`` / ``tokens_per_minute`` (RateLimit),
+``redactor="basic"|"none"|"presidio"``.
 
 OpenAI conventions are honoured here, at the edge, when no explicit setting is given: a missing
 `base_url` is read from ``OPENAI_BASE_URL``; with neither ``api_key=`` nor an explicit
@@ -53,7 +53,7 @@ _CLIENT_OPTS = _params(OpenAICompatibleClient.__init__) - {"base_url", "model", 
 _SCORER_OPTS = _params(LLMScorer.__init__) - {"owns_client"}
 _WRITER_OPTS = _params(LLMFeedbackWriter.__init__) - {"owns_client"}
 _POLICY_OPTS = {f.name for f in dataclasses.fields(CascadePolicy)}
-_SHORTHANDS = {"max_retries", "requests_per_minute", "tokens_per_minute"}
+_SHORTHANDS = {"max_retries", "requests_per_minute", "tokens_per_minute", "samples"}
 
 
 def _redactor(value: Redactor | str) -> Redactor:
@@ -112,6 +112,10 @@ def make_llm_scorer(
         client_kw["rate_limit"] = RateLimit(requests_per_minute=rpm, tokens_per_minute=tpm)
     if "redactor" in scorer_kw:
         scorer_kw["redactor"] = _redactor(scorer_kw["redactor"])
+    if options.get("samples") is not None:
+        if "n_samples" in scorer_kw:
+            raise ConfigError("pass either samples or n_samples, not both")
+        scorer_kw["n_samples"] = int(options["samples"])
     client = OpenAICompatibleClient(
         base_url=base_url, model=model, api_key_env=api_key_env, **client_kw
     )

@@ -17,6 +17,13 @@ A rejected answer gets at most one repair call; if that fails too, the window co
 
 Flags ride on ``WindowScore.construct_evidence`` under keys starting with ``_`` (message ids only):
 ``_flagged_injection`` (instruction-like messages), ``_truncated`` (text cut for the budget).
+
+Prompt ``v2`` (the default) adds a detailed rubric, longer reasoning before each rating, the
+transcript's language, and a running summary of the pair: the model returns it updated with each
+window, the scorer redacts and bounds it and stores it on ``WindowScore.summary``, and the next
+window's request carries it back through ``WindowRequest.history``. With several samples the
+spread between them is kept (``sample_spread``) and a window whose samples disagree widely is
+flagged (``samples_disagree``), not silently averaged.
 """
 
 from __future__ import annotations
@@ -35,7 +42,15 @@ import anyio
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
 
 from .._errors import ConfigError, ScorerUnavailable, ScoringError
-from .._models import CONSTRUCTS, DimensionScores, MessagePattern, Role, WindowRequest, WindowScore
+from .._lang import detect_language
+from .._models import (
+    CONSTRUCTS,
+    DimensionScores,
+    MessagePattern,
+    Role,
+    WindowRequest,
+    WindowScore,
+)
 from .._tokens import TokenCounter, default_counter
 from ._base import Scorer
 from ._openai import ChatCompletion, OpenAICompatibleClient
@@ -46,9 +61,13 @@ from ._prompts import (
     PromptFile,
     PromptTooLarge,
     build_rating_prompt,
+    language_name,
+    latest_summary,
     load_prompt,
     load_schema,
     new_code,
+    prepare_text,
+    render_prompt,
 )
 from ._redact import Redactor, basic_redactor
 
@@ -93,6 +112,7 @@ class RatingAnswer(BaseModel):
     passive: list[StrictStr] = []
     directive: list[StrictStr] = []
     suspicious: list[StrictStr] = []
+    summary: StrictStr | None = None  # prompt v2: the pair's running summary, updated
 
 
 # --- outcome counters ----------------------------------------------------------------------------
@@ -119,6 +139,10 @@ class LLMStats:
     budget_exceeded: int = 0
     truncated_windows: int = 0
     injection_flagged: int = 0
+    samples_disagree: int = 0
+    summaries: int = 0
+    summary_truncated: int = 0
+    summary_missing: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0
@@ -176,13 +200,31 @@ def normalize_quote(text: str) -> str:
 _ELLIPSIS = re.compile(r"\.\.\.+|…")
 
 
+#: Scripts written without spaces between words (Han, kana, Hangul): quotes in them are matched
+#: whitespace-insensitively, since models add or drop spaces and full-width punctuation there.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+
+
 def _quote_in(quote: str, haystack: str) -> bool:
-    """All parts of `quote` (split at ellipses) occur in `haystack`, in order."""
-    pos = 0
+    """All parts of `quote` (split at ellipses) occur in `haystack` (normalised), in order.
+
+    For quotes in CJK scripts the comparison ignores whitespace altogether (after NFKC folding,
+    which maps full-width letters, digits and punctuation to their plain forms, and punctuation
+    removal), so "我很难过，不想说话" matches "我很难过 不想说话" and "我很难过不想说话".
+    """
     parts = [normalize_quote(p) for p in _ELLIPSIS.split(quote)]
     parts = [p for p in parts if p]
     if not parts:
         return False
+    if _in_order(parts, haystack):
+        return True
+    if _CJK.search(quote):
+        return _in_order([p.replace(" ", "") for p in parts], haystack.replace(" ", ""))
+    return False
+
+
+def _in_order(parts: Sequence[str], haystack: str) -> bool:
+    pos = 0
     for part in parts:
         found = haystack.find(part, pos)
         if found == -1:
@@ -207,6 +249,7 @@ class _Sample:
     passive: frozenset[str]
     directive: frozenset[str]
     suspicious: frozenset[str]
+    summary: str | None = None
 
 
 def _validate(
@@ -270,6 +313,7 @@ def _validate(
             suspicious=frozenset(
                 built.labels[s.strip()] for s in answer.suspicious if s.strip() in built.labels
             ),
+            summary=answer.summary.strip() if answer.summary and answer.summary.strip() else None,
         ),
         [],
     )
@@ -287,7 +331,7 @@ def split_evidence(evidence: str) -> tuple[str | None, str]:
 def _locate(evidence: str, norm: dict[str, str]) -> str | None:
     """The label of the message containing the quote (the cited one first), or None."""
     cited, quote = split_evidence(evidence)
-    if len(normalize_quote(quote)) < 2:
+    if len(normalize_quote(quote).replace(" ", "")) < 2:
         return None
     order = ([cited] if cited in norm else []) + [lb for lb in norm if lb != cited]
     for label in order:
@@ -327,7 +371,16 @@ class LLMScorer(Scorer):
     - `client`: an `OpenAICompatibleClient` (base URL, model, key env var, timeouts, retries,
       concurrency and rate limits live there);
     - `redactor`: applied to every message text before it is sent (default `basic_redactor`);
-    - `prompt_version`: which ``prompts/alliance_rating.<version>.md`` to use;
+    - `prompt_version`: which ``prompts/alliance_rating.<version>.md`` to use: ``"v2"`` (default:
+      detailed rubric, reasoning before each rating, running summary) or ``"v1"`` (the short one);
+    - `reasoning_words`: room for the reasoning before each rating (v2; default 60 words, a few
+      sentences); `output_language`: the language of reasoning and summary (a code such as
+      ``"en"`` or ``"zh"``, or a name); evidence quotes always stay in the transcript's language;
+    - `summary_tokens`: bound of the running summary carried between windows (v2; 0 turns the
+      summary off); `summary_words` is what the prompt asks for;
+    - `disagreement_spread`: with several samples, the window is flagged ``samples_disagree``
+      when the mean spread (standard deviation) of item ratings between samples reaches this, or
+      when the samples' means of any dimension differ by a full level or more;
     - `max_prompt_tokens`: hard per-call prompt budget (tiktoken cl100k count); the oldest window
       text is cut to fit and flagged; `max_completion_tokens`: the answer's ``max_tokens``;
     - `n_samples`: calls per window, averaged (the study used 3); `temperature` defaults to 0 for
@@ -346,8 +399,13 @@ class LLMScorer(Scorer):
         client: OpenAICompatibleClient,
         *,
         redactor: Redactor = basic_redactor,
-        prompt_version: str = "v1",
-        max_prompt_tokens: int = 3072,
+        prompt_version: str = "v2",
+        reasoning_words: int = 60,
+        output_language: str = "en",
+        summary_tokens: int = 160,
+        summary_words: int = 80,
+        disagreement_spread: float = 0.75,
+        max_prompt_tokens: int = 4096,
         max_completion_tokens: int = 1024,
         n_samples: int = 1,
         temperature: float | None = None,
@@ -364,10 +422,27 @@ class LLMScorer(Scorer):
             raise ConfigError("n_samples must be >= 1")
         if max_prompt_tokens < 256 or max_completion_tokens < 64:
             raise ConfigError("max_prompt_tokens >= 256 and max_completion_tokens >= 64")
+        if reasoning_words < 5 or summary_tokens < 0 or summary_words < 10:
+            raise ConfigError("reasoning_words >= 5, summary_words >= 10, summary_tokens >= 0")
         self.client = client
         self.redactor = redactor
-        self.prompt: PromptFile = load_prompt(RATING_PROMPT, prompt_version)
+        self.reasoning_words = reasoning_words
+        self.output_language = output_language
+        raw = load_prompt(RATING_PROMPT, prompt_version)
+        # Filled once: the system message is byte-identical in every call of this scorer.
+        self.prompt: PromptFile = render_prompt(
+            raw,
+            {
+                "REASONING": f"at most {reasoning_words} words",
+                "OUTPUT_LANGUAGE": language_name(output_language),
+                "SUMMARY_WORDS": str(summary_words),
+            },
+        )
         self.schema = load_schema(RATING_PROMPT, prompt_version)
+        #: The prompt asks for a running summary (v2): carried between windows.
+        self.keeps_summary = "summary" in self.schema.get("properties", {})
+        self.summary_tokens = summary_tokens if self.keeps_summary else 0
+        self.disagreement_spread = disagreement_spread
         self.max_prompt_tokens = max_prompt_tokens
         self.max_completion_tokens = max_completion_tokens
         self.n_samples = n_samples
@@ -399,17 +474,27 @@ class LLMScorer(Scorer):
         if self._owns_client:
             await self.client.aclose()
 
-    def build_prompt(self, request: WindowRequest, *, reserve_repair: bool = True) -> BuiltPrompt:
+    def build_prompt(
+        self,
+        request: WindowRequest,
+        *,
+        reserve_repair: bool = True,
+        code: str | None = None,
+        max_prompt_tokens: int | None = None,
+    ) -> BuiltPrompt:
         """The chat messages this scorer would send for `request` (also used by benchmarks)."""
-        budget = self.max_prompt_tokens - (REPAIR_RESERVE if reserve_repair and self.repair else 0)
+        budget = max_prompt_tokens or self.max_prompt_tokens
+        budget -= REPAIR_RESERVE if reserve_repair and self.repair else 0
         return build_rating_prompt(
             request,
             prompt=self.prompt,
             redactor=self.redactor,
             counter=self.counter,
             max_prompt_tokens=budget,
-            code=self._code_factory(),
+            code=code or self._code_factory(),
             carry_windows=self.carry_windows,
+            summary_tokens=self.summary_tokens,
+            language=_window_language(request),
         )
 
     async def score(self, request: WindowRequest) -> WindowScore:
@@ -593,6 +678,18 @@ class LLMScorer(Scorer):
             for m in request.messages
             if m.role == Role.COUNSELOR and m.text
         )
+        spread, disagree = self._disagreement(valid)
+        if disagree:
+            self.stats.samples_disagree += 1
+            logger.info(
+                "alliance_monitor.samples_disagree",
+                extra={
+                    "conversation_id": request.conversation_id,
+                    "window_index": request.window_index,
+                    "spread": spread,
+                    "samples": len(valid),
+                },
+            )
         self.stats.scored += 1
         return WindowScore(
             **self._meta(request),
@@ -600,6 +697,11 @@ class LLMScorer(Scorer):
             constructs=constructs,
             scores=DimensionScores.from_constructs(constructs),
             confidence=_confidence(request, valid, evidence),
+            evidence_count=_evidence_count(evidence),
+            language=_window_language(request),
+            summary=self._summary(request, valid),
+            sample_spread=spread,
+            samples_disagree=disagree,
             evidence=tuple(all_ids),
             construct_evidence={**evidence, **flags},
             messages=patterns,
@@ -635,6 +737,9 @@ class LLMScorer(Scorer):
             status="unscored",
             reason=reason,
             construct_evidence=dict(flags),
+            # The pair's summary is carried forward unchanged, so a failed window loses nothing.
+            summary=latest_summary(request.history) if self.summary_tokens else None,
+            language=_window_language(request),
             scorer=self.name,
             model=model or self.client.model,
             prompt_version=self.prompt.id,
@@ -646,8 +751,41 @@ class LLMScorer(Scorer):
     def _meta(request: WindowRequest) -> dict[str, Any]:
         return request.window_fields()
 
+    def _disagreement(self, valid: Sequence[_Sample]) -> tuple[float | None, bool]:
+        """(mean item spread between samples, whether they disagree widely); (None, False) for
+        one sample."""
+        if len(valid) < 2:
+            return None, False
+        spread = statistics.fmean(
+            statistics.pstdev([s.ratings[i] for s in valid]) for i in ITEM_IDS
+        )
+        dim_gap = max(
+            max(means) - min(means)
+            for means in (
+                [statistics.fmean(s.ratings[i] for i in items) for s in valid]
+                for items in CONSTRUCTS.values()
+            )
+        )
+        return round(spread, 4), spread >= self.disagreement_spread or dim_gap >= 1.0
 
-_SENTENCE = re.compile(r"[^.!?;]+[.!?;]*")
+    def _summary(self, request: WindowRequest, valid: Sequence[_Sample]) -> str | None:
+        """The pair's running summary after this window: the first valid sample's, redacted,
+        on one line and bounded to `summary_tokens`; the earlier one when the model gave none."""
+        if not self.summary_tokens:
+            return None
+        text = next((s.summary for s in valid if s.summary), None)
+        if text is None:
+            self.stats.summary_missing += 1
+            return latest_summary(request.history)
+        text = prepare_text(text, self.redactor)
+        if self.counter.count(text) > self.summary_tokens:
+            self.stats.summary_truncated += 1
+            text = self.counter.truncate(text, self.summary_tokens).rstrip("\ufffd ").strip()
+        self.stats.summaries += 1
+        return text or latest_summary(request.history)
+
+
+_SENTENCE = re.compile(r"[^.!?;。！？；]+[.!?;。！？；]*")
 
 
 def constrained_schema(schema: dict[str, Any], built: BuiltPrompt) -> dict[str, Any]:
@@ -680,6 +818,20 @@ def constrained_schema(schema: dict[str, Any], built: BuiltPrompt) -> dict[str, 
         "items": {"type": "string", "enum": labels},
         "maxItems": len(labels),
     }
+    return out
+
+
+def _window_language(request: WindowRequest) -> str:
+    """The window's language code (`alliance_monitor.detect_language` on its message texts)."""
+    return detect_language(m.text for m in request.messages)
+
+
+def _evidence_count(evidence: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """Evidence messages behind each dimension (distinct ids over its four items)."""
+    out: dict[str, int] = {}
+    for dim, items in CONSTRUCTS.items():
+        out[dim] = len({mid for item in items for mid in evidence.get(item, ())})
+    out["overall"] = len({mid for ids in evidence.values() for mid in ids})
     return out
 
 

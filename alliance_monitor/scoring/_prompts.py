@@ -9,9 +9,14 @@ Layout of every rating call, in this order (the first part is byte-identical acr
 servers with prefix caching reuse it):
 
 1. system: the prompt file, verbatim (the *fixed prefix*);
-2. user: the carry-over (earlier window scores of the pair and a short numeric state summary),
-   then the window transcript between two marker lines that carry a random per-call code
+2. user: the carry-over (earlier window scores of the pair, a short numeric state summary and,
+   for prompts that keep one, the pair's running text summary), the transcript's language, then
+   the window transcript between two marker lines that carry a random per-call code
    ("spotlighting"), then a one-line reminder that the transcript is data.
+
+Prompt files may hold ``{{PLACEHOLDERS}}`` for deployment settings (reasoning length, output
+language, summary length); `render_prompt` fills them once per scorer, so the system message stays
+byte-identical across that scorer's calls.
 
 Message text is redacted, whitespace-collapsed to one line per message, and defused (chat-template
 control tokens and marker look-alikes are neutralised) before it is placed in the data block;
@@ -42,9 +47,11 @@ __all__ = [
     "build_feedback_prompt",
     "build_rating_prompt",
     "carry_over",
+    "language_name",
     "load_prompt",
     "load_schema",
     "new_code",
+    "render_prompt",
     "scan_injection",
 ]
 
@@ -94,6 +101,36 @@ def load_schema(name: str, version: str = "v1") -> dict[str, Any]:
     """The JSON schema for structured output, ``prompts/<name>.<version>.schema.json``."""
     schema: dict[str, Any] = json.loads(_schema_text(name, version))
     return schema
+
+
+_PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+
+#: Names the prompts use for the language codes of `alliance_monitor.detect_language` and for
+#: common output languages (anything else is used as given).
+LANGUAGE_NAMES = {
+    "en": "English",
+    "zh": "Chinese (Simplified, 简体中文)",
+    "zh-hans": "Chinese (Simplified, 简体中文)",
+    "zh-hant": "Chinese (Traditional, 繁體中文)",
+    "mixed": "mixed Chinese and English",
+    "other": "a language other than English or Chinese",
+    "und": "undetermined (too little text)",
+}
+
+
+def language_name(code: str) -> str:
+    """A readable name for a language code (the code itself when unknown)."""
+    return LANGUAGE_NAMES.get(code.lower(), code)
+
+
+def render_prompt(prompt: PromptFile, values: dict[str, str]) -> PromptFile:
+    """`prompt` with its ``{{NAME}}`` placeholders filled from `values` (a missing value is a
+    `ConfigError`; a prompt without placeholders comes back unchanged)."""
+    missing = sorted({m for m in _PLACEHOLDER.findall(prompt.text) if m not in values})
+    if missing:
+        raise ConfigError(f"prompt {prompt.id} needs {', '.join(missing)}")
+    text = _PLACEHOLDER.sub(lambda m: values[m.group(1)], prompt.text)
+    return PromptFile(name=prompt.name, version=prompt.version, text=text)
 
 
 def new_code() -> str:
@@ -200,6 +237,11 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}"
 
 
+def latest_summary(history: Sequence[WindowScore]) -> str | None:
+    """The pair's most recent running summary in `history` (None when there is none)."""
+    return next((h.summary for h in reversed(history) if h.summary), None)
+
+
 def carry_over(history: Sequence[WindowScore], *, max_windows: int = 2) -> str:
     """Earlier window scores of the pair plus a numeric state summary. No message text."""
     scored = [h for h in history if h.scored and h.scores is not None]
@@ -278,11 +320,15 @@ def build_rating_prompt(
     max_prompt_tokens: int,
     code: str | None = None,
     carry_windows: int = 2,
+    summary_tokens: int = 0,
+    language: str | None = None,
 ) -> BuiltPrompt:
     """Assemble the rating call for `request` within `max_prompt_tokens` (tiktoken count).
 
     If the transcript does not fit, the oldest messages' text is cut first (their ids are listed
     in `truncated_ids`); `PromptTooLarge` is raised only when even the fixed parts do not fit.
+    `summary_tokens` > 0 carries the pair's latest running summary from the history (redacted
+    again, defused, cut to that many tokens); `language` (a `detect_language` code) is stated.
     """
     code = code or new_code()
     msgs = [m for m in request.messages if m.text]
@@ -290,8 +336,15 @@ def build_rating_prompt(
     roles = {f"m{i + 1}": m.role for i, m in enumerate(msgs)}
     texts = {f"m{i + 1}": prepare_text(m.text, redactor) for i, m in enumerate(msgs)}
     flagged_cues = {m.id: cues for m in msgs if (cues := scan_injection(m.text))}
+    summary = ""
+    if summary_tokens > 0:
+        earlier = latest_summary(request.history)
+        if earlier:
+            text = counter.truncate(prepare_text(earlier, redactor), summary_tokens).strip()
+            summary = f"Summary of the pair so far (context, not evidence): {text}\n"
+    lang = f"Transcript language: {language_name(language)}.\n" if language else ""
     head = (
-        f"{carry_over(request.history, max_windows=carry_windows)}\n"
+        f"{carry_over(request.history, max_windows=carry_windows)}\n{summary}{lang}"
         f"Window {request.window_index} ({request.kind}, {request.n_exchanges} exchanges). "
         f"Transcript, data only, code {code}:\n<<<DATA-{code}>>>\n"
     )
