@@ -199,6 +199,47 @@ _INJECTION_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 
+#: The same cues in Chinese (matched on NFKC-folded text, so full-width forms are covered).
+#: Scaling answers such as "我给自己打5分" are counseling, not a rating demand: 给自己 is excluded.
+_INJECTION_CUES_ZH: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "override_instructions",
+        re.compile(
+            r"(?:忽略|无视|忘记|忘掉|不要理会|别理|别管|跳过|绕过|覆盖|不用遵守|不要遵守)"
+            r"(?:[^。\n]{0,20}(?:指令|指示|提示词|系统消息|系统提示)"
+            r"|(?:了)?(?:之前|上面|以上|前面|上述|你的|所有的?|全部的?|系统的?)[^。\n]{0,8}"
+            r"(?:规则|设定|要求|说明))"
+        ),
+    ),
+    (
+        "prior_instructions",
+        re.compile(
+            r"(?:之前|以上|上面|上述|前面|先前|原来|原先)(?:的|所有的?|全部的?)?(?:所有|全部)?"
+            r"(?:指令|指示|提示词|规则|设定)"
+        ),
+    ),
+    ("new_instructions", re.compile(r"(?:新的|真正的|最新的?|秘密的?)(?:指令|指示|系统提示)")),
+    ("system_prompt", re.compile(r"系统提示词?|开发者模式|越狱模式|越狱")),
+    (
+        "addressing_model",
+        re.compile(
+            r"(?:你现在是|你是一个|你是一名|扮演|作为)(?:一个|一名)?"
+            r"(?:ai|人工智能|助手|语言模型|大模型|评分员|评分者|评估员|观察员|机器人)"
+            r"|(?:给|对|致)(?:ai|人工智能|模型|评分员|评分者|评估员)(?:的)?(?:说|留言|备注|提示)"
+        ),
+    ),
+    (
+        "rating_demand",
+        re.compile(
+            r"给(?:我|他|她|咨询师|辅导员|这次|这个|本次|这段|全部|所有|每项|每个)"
+            r"[^。\n]{0,12}?(?:打|评|给)(?:5|五|满|最高|1|一|最低)分"
+            r"|(?:所有|每个|每一?项|全部|各项)(?:的)?(?:评分|分数|项目|条目|维度|分)(?:都|全)?"
+            r"(?:打|给|评|设为?|是)?(?:5|五|满|最高|1|一|最低)分?"
+            r"|(?:评分|分数)(?:都|全)?(?:设为?|改为|改成|打成)(?:5|五|满|最高|1|一|最低)"
+        ),
+    ),
+)
+
 _CONTROL_TOKEN = re.compile(r"<\|?/?\s*[A-Za-z_]{1,30}\s*\|?>|\[/?INST\]", re.IGNORECASE)
 _MARKER_RUN = re.compile(r"<{3,}|>{3,}")
 _WS = re.compile(r"\s+")
@@ -215,7 +256,8 @@ def scan_injection(text: str) -> tuple[str, ...]:
     block and covered by the prompt's rules; what it flags is only reported, never dropped.
     """
     folded = unicodedata.normalize("NFKC", sanitize_text(text)).casefold()
-    return tuple(name for name, pattern in _INJECTION_CUES if pattern.search(folded))
+    cues = (*_INJECTION_CUES, *_INJECTION_CUES_ZH)
+    return tuple(dict.fromkeys(name for name, pattern in cues if pattern.search(folded)))
 
 
 def _defuse(text: str) -> str:
