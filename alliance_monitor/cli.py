@@ -634,6 +634,13 @@ def build_parser() -> argparse.ArgumentParser:
     configure_parser(st)
     st.set_defaults(func=cmd_study)
 
+    from .evaluate._cli import cmd_evaluate
+    from .evaluate._cli import configure_parser as configure_evaluate
+
+    ev = sub.add_parser("evaluate", help="agreement of a scorer with labels in the input")
+    configure_evaluate(ev)
+    ev.set_defaults(func=cmd_evaluate)
+
     sv = sub.add_parser("serve", help="run the standalone service (adapters, monitor, alerts)")
     sv.add_argument("--config", required=True, help="TOML configuration file")
     sv.add_argument("--host", default=None, help="override the configured host")

@@ -1,0 +1,143 @@
+"""`alliance-monitor evaluate INPUT [--scorer ... | --command CMD | --scores FILE]`.
+
+Wired into the main CLI with:
+
+    from .evaluate._cli import cmd_evaluate, configure_parser
+    e = sub.add_parser("evaluate", help="...")
+    configure_parser(e)
+    e.set_defaults(func=cmd_evaluate)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+__all__ = ["cmd_evaluate", "configure_parser"]
+
+
+def _prefix(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a number of messages, 0 (whole) or auto") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return n
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    """Add the evaluate arguments (and the shared scorer arguments) to `p`."""
+    from ..cli import _add_scorer_args
+
+    p.add_argument("input", help="transcript JSONL with labels (the format of `analyze`, plus "
+                   "labels on conversations and messages), or - for stdin")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    src = p.add_argument_group("other scorers")
+    src.add_argument("--command", metavar="CMD",
+                     help="an external scorer: a command line with {input} and {output}, the "
+                     "contract of `analyze` (e.g. 'my-scorer {input} --out {output}')")
+    src.add_argument("--scores", metavar="FILE",
+                     help="an `analyze` output already written for this input (no scoring)")
+    src.add_argument("--save-scores", metavar="FILE",
+                     help="also write the scorer's output (the format of `analyze`) here, to "
+                     "re-evaluate with --scores without scoring again")
+    lab = p.add_argument_group(
+        "labels (none given: every label it recognises; see docs/evaluate.md)")
+    lab.add_argument("--message-label", action="append", default=[], metavar="NAME",
+                     help="a message label to judge passive/directive scores against")
+    lab.add_argument("--session-label", action="append", default=[], metavar="NAME",
+                     help="a conversation label to judge a session dimension against")
+    lab.add_argument("--phase-label", action="append", default=[], metavar="NAME",
+                     help="a label under labels.phases.{early,middle,late} to judge phase "
+                     "scores against")
+    lab.add_argument("--positive", action="append", default=[], metavar="VALUE",
+                     help="label value(s) that are the positive class (makes it binary: AUC)")
+    lab.add_argument("--negative", action="append", default=[], metavar="VALUE",
+                     help="label value(s) of the negative class (default: every other value)")
+    lab.add_argument("--target", action="append", default=[], choices=("passive", "directive"),
+                     help="the message score judged (with --message-label)")
+    lab.add_argument("--dimension", action="append", default=[],
+                     choices=("goal", "task", "bond", "overall", "all"),
+                     help="session/phase dimension(s) judged (default: the label's own, or "
+                     "overall)")
+    lab.add_argument("--level", action="append", default=[],
+                     choices=("message", "session", "phase"),
+                     help="evaluate only these levels of the recognised labels")
+    lab.add_argument("--prefix", type=_prefix, default="auto", metavar="N",
+                     help="judge conversations on their first N messages (0: whole; default "
+                     "auto: 20 where the input carries AnnoMI's mi_quality, else whole)")
+    st = p.add_argument_group("statistics")
+    st.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                    help="bootstrap resamples of conversations for the intervals (default "
+                    "1000; 0: none)")
+    st.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    st.add_argument("--confidence", type=float, default=0.95,
+                    help="interval level (default 0.95)")
+    p.add_argument("--concurrency", type=int, default=4, help="conversations scored at once (LLM)")
+    _add_scorer_args(p)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Print the table (or JSON). Exit 2 on bad options or when nothing can be evaluated."""
+    import anyio
+
+    from .._errors import ConfigError
+    from ..cli import _make_scorer
+    from ._evaluate import EvaluationError, evaluate_file
+    from ._labels import LEVELS, LabelOptions
+    from ._report import format_table
+
+    external = [o for o in ("command", "scores") if getattr(args, o)]
+    if len(external) > 1 or (external and args.scorer != "embedded"):
+        print("alliance-monitor evaluate: give one of --scorer, --command or --scores",
+              file=sys.stderr)
+        return 2
+    labels = LabelOptions(
+        message_labels=tuple(args.message_label),
+        session_labels=tuple(args.session_label),
+        phase_labels=tuple(args.phase_label),
+        positive=tuple(args.positive),
+        negative=tuple(args.negative),
+        targets=tuple(dict.fromkeys(args.target)),
+        dimensions=tuple(args.dimension),
+        levels=tuple(args.level) or LEVELS,
+    )
+    scorer = None
+    try:
+        if not external:
+            scorer = _make_scorer(args)
+        report = evaluate_file(
+            args.input,
+            scorer=scorer,
+            command=args.command,
+            scores=args.scores,
+            scorer_name=None if external else _scorer_name(args),
+            labels=labels,
+            prefix=args.prefix if args.prefix != 0 else None,
+            n_bootstrap=args.bootstrap,
+            seed=args.seed,
+            confidence=args.confidence,
+            concurrency=args.concurrency,
+            save_scores=args.save_scores,
+        )
+    except (ConfigError, EvaluationError) as exc:
+        print(f"alliance-monitor evaluate: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if scorer is not None:
+            anyio.run(scorer.aclose)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+    else:
+        print(format_table(report))
+    return 0
+
+
+def _scorer_name(args: argparse.Namespace) -> str:
+    if args.scorer == "embedded":
+        return "embedded"
+    return f"{args.scorer} ({args.llm_model} at {args.llm_base_url})"

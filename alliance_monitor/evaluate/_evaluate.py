@@ -1,0 +1,530 @@
+"""`evaluate_file`: agreement of a scorer with the labels carried by a transcript file.
+
+The pipeline: read every record (labels kept aside, never shown to the scorer), choose the
+tasks (`_labels`), cut conversations to equal-length prefixes where the labels call for it,
+score the bare transcripts (an in-process `Scorer`, an external command with `analyze`'s
+``{input}``/``{output}`` contract, or a saved `analyze` output), compute the trivial baselines
+on the same transcripts, and for every task the figure, its cluster-bootstrap interval, the
+baseline's, and the paired difference.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+
+from .._batch import PHASES, TranscriptResult, analyze_transcript, analyze_transcript_async
+from .._errors import AllianceMonitorError, ConfigError, InvalidMessage
+from .._io import Rejection, Transcript, iter_lines, parse_transcript
+from ..scoring._base import Scorer, SyncScorer
+from ._agreement import Bootstrap, Interval, Prepared, Statistic, minus
+from ._baseline import baseline_record
+from ._labels import (
+    PREFIX_RULES,
+    LabelInventory,
+    LabelOptions,
+    LabelTask,
+    auto_tasks,
+    binary_value,
+    numeric_value,
+    option_tasks,
+    phase_labels,
+    unrecognised,
+)
+
+__all__ = ["EvaluationError", "EvaluationReport", "MetricResult", "TaskResult", "evaluate_file"]
+
+log = logging.getLogger("alliance_monitor.evaluate")
+
+Prefix = int | None | Literal["auto"]
+
+
+class EvaluationError(AllianceMonitorError):
+    """The evaluation could not run: no labels to judge, a scorer command that failed, or a
+    scorer output that does not match the input. Messages never contain transcript text."""
+
+
+# ---------------------------------------------------------------------- results
+@dataclass(frozen=True, slots=True)
+class MetricResult:
+    """One figure (auc, spearman, pearson or icc) for the scorer and the baseline."""
+
+    name: str
+    scorer: Interval
+    baseline: Interval
+    #: scorer − baseline, with its paired bootstrap interval.
+    delta: Interval
+
+    def to_json(self) -> dict[str, Any]:
+        def iv(i: Interval) -> dict[str, Any]:
+            return {"value": _r(i.value), "ci": [_r(i.lo), _r(i.hi)]}
+
+        return {
+            "scorer": iv(self.scorer),
+            "baseline": iv(self.baseline),
+            "delta": iv(self.delta),
+            "bootstrap_defined": self.scorer.n_defined,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    task: LabelTask
+    n: int
+    n_conversations: int
+    n_positive: int | None
+    n_negative: int | None
+    #: Items with a label but without the scorer's answer (unscored window, missing output).
+    n_unscored: int
+    #: Session-level baseline credited in its better direction (as dev_eval.py does).
+    baseline_reversed: bool
+    same_scale: bool
+    metrics: tuple[MetricResult, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.task.to_json(),
+            "n": self.n,
+            "n_conversations": self.n_conversations,
+            "n_positive": self.n_positive,
+            "n_negative": self.n_negative,
+            "n_unscored": self.n_unscored,
+            "same_scale": self.same_scale,
+            "baseline_reversed": self.baseline_reversed,
+            "metrics": {m.name: m.to_json() for m in self.metrics},
+        }
+
+
+@dataclass
+class EvaluationReport:
+    input: str
+    scorer: str
+    n_conversations: int
+    n_messages: int
+    prefix: int | None
+    prefix_reason: str
+    n_bootstrap: int
+    seed: int
+    confidence: float
+    scoring_seconds: float
+    total_seconds: float = 0.0
+    results: list[TaskResult] = field(default_factory=list)
+    not_evaluated: list[dict[str, str]] = field(default_factory=list)
+    rejected: dict[str, int] = field(default_factory=dict)
+    n_no_scores: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "scorer": self.scorer,
+            "conversations": self.n_conversations,
+            "messages": self.n_messages,
+            "prefix": self.prefix,
+            "prefix_reason": self.prefix_reason,
+            "bootstrap": {
+                "resamples": self.n_bootstrap,
+                "seed": self.seed,
+                "confidence": self.confidence,
+                "unit": "conversation",
+                "interval": "percentile",
+            },
+            "baseline": "passive: no question mark; directive: English keyword list; session "
+            "and phase: mean counselor turn length (1 + 4 min(1, words/40))",
+            "scoring_seconds": round(self.scoring_seconds, 3),
+            "total_seconds": round(self.total_seconds, 3),
+            "conversations_without_scores": self.n_no_scores,
+            "rejected": dict(sorted(self.rejected.items())),
+            "results": [r.to_json() for r in self.results],
+            "not_evaluated": self.not_evaluated,
+        }
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+# ---------------------------------------------------------------------- reading
+@dataclass
+class _Record:
+    line: int
+    raw: dict[str, Any]
+    transcript: Transcript | None = None
+
+
+def _read(path: str, rejects: list[Rejection], dup: Counter[str]) -> list[_Record]:
+    from .._errors import RejectReason
+
+    out: list[_Record] = []
+    seen: set[str] = set()
+    for n, obj in iter_lines(path):
+        if isinstance(obj, InvalidMessage):
+            rejects.append(Rejection(n, RejectReason.INVALID_JSON))
+            continue
+        cid = obj.get("conversation_id") if isinstance(obj, dict) else None
+        if not isinstance(obj, dict) or not isinstance(cid, str) or not cid or not isinstance(
+            obj.get("messages"), list
+        ):
+            parse_transcript(n, obj, rejects)  # records the reason
+            continue
+        if cid in seen:
+            dup["duplicate_conversation"] += 1
+            continue
+        seen.add(cid)
+        out.append(_Record(n, obj))
+    return out
+
+
+def _bare(raw: Mapping[str, Any], prefix: int | None) -> dict[str, Any]:
+    """The record without any label (what a scorer may see), cut to `prefix` messages."""
+    msgs = raw["messages"][:prefix] if prefix else raw["messages"]
+    return {
+        **{k: v for k, v in raw.items() if k not in ("labels", "messages")},
+        "messages": [
+            {k: v for k, v in m.items() if k != "labels"} if isinstance(m, dict) else m
+            for m in msgs
+        ],
+    }
+
+
+# ---------------------------------------------------------------------- scoring
+def _score_in_process(
+    transcripts: Sequence[Transcript],
+    scorer: Scorer,
+    concurrency: int,
+    progress: Callable[[int], None] | None,
+) -> dict[str, dict[str, Any]]:
+    if isinstance(scorer, SyncScorer):
+        out = {}
+        for tr in transcripts:
+            out[tr.conversation_id] = analyze_transcript(
+                tr.conversation_id, tr.messages, scorer
+            ).to_json()
+            if progress:
+                progress(1)
+        return out
+
+    async def run() -> list[TranscriptResult | None]:
+        results: list[TranscriptResult | None] = [None] * len(transcripts)
+        limiter = anyio.CapacityLimiter(max(1, concurrency))
+
+        async def one(i: int, tr: Transcript) -> None:
+            async with limiter:
+                results[i] = await analyze_transcript_async(tr.conversation_id, tr.messages, scorer)
+                if progress:
+                    progress(1)
+
+        async with anyio.create_task_group() as tg:
+            for i, tr in enumerate(transcripts):
+                tg.start_soon(one, i, tr)
+        return results
+
+    got = anyio.run(run)
+    return {r.conversation_id: r.to_json() for r in got if r is not None}
+
+
+def _read_outputs(path: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    bad = 0
+    for _n, obj in iter_lines(path):
+        cid = obj.get("conversation_id") if isinstance(obj, dict) else None
+        if isinstance(obj, dict) and isinstance(cid, str):
+            out.setdefault(cid, obj)
+        else:
+            bad += 1
+    if bad:
+        log.warning("scorer output: %d line(s) without a conversation_id ignored", bad)
+    return out
+
+
+def _score_command(records: Sequence[_Record], prefix: int | None, command: str) -> dict[
+    str, dict[str, Any]
+]:
+    argv = shlex.split(command)
+    if not argv or not any("{input}" in a for a in argv) or not any("{output}" in a for a in argv):
+        raise ConfigError("--command needs {input} and {output} in it, as `analyze` takes them")
+    with tempfile.TemporaryDirectory(prefix="alliance-evaluate-") as tmp:
+        src, dst = os.path.join(tmp, "input.jsonl"), os.path.join(tmp, "output.jsonl")
+        with open(src, "w", encoding="utf-8") as f:
+            for rec in records:
+                f.write(json.dumps(_bare(rec.raw, prefix), ensure_ascii=False) + "\n")
+        argv = [a.replace("{input}", src).replace("{output}", dst) for a in argv]
+        # The command's own stderr goes straight to ours: we never copy it into an error.
+        proc = subprocess.run(argv, stdout=subprocess.DEVNULL, check=False)
+        if proc.returncode != 0:
+            raise EvaluationError(f"the scorer command exited with status {proc.returncode}")
+        if not os.path.exists(dst):
+            raise EvaluationError("the scorer command wrote no output file at {output}")
+        return _read_outputs(dst)
+
+
+# ---------------------------------------------------------------------- tasks -> figures
+def _get(out: Mapping[str, Any] | None, *keys: str) -> float | None:
+    cur: Any = out
+    for k in keys:
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(k)
+    return numeric_value(cur)
+
+
+@dataclass
+class _Items:
+    x: list[float] = field(default_factory=list)  # scorer
+    b: list[float] = field(default_factory=list)  # baseline
+    y: list[float] = field(default_factory=list)  # label
+    cluster: list[str] = field(default_factory=list)
+    unscored: int = 0
+
+    def add(self, x: float | None, b: float | None, y: float, cluster: str) -> None:
+        if x is None or b is None:
+            self.unscored += 1
+            return
+        self.x.append(x)
+        self.b.append(b)
+        self.y.append(y)
+        self.cluster.append(cluster)
+
+
+def _label_of(task: LabelTask, value: Any) -> float | None:
+    if task.binary:
+        v = binary_value(task, value)
+        return None if v is None else float(v)
+    return numeric_value(value)
+
+
+def _items(
+    task: LabelTask,
+    records: Sequence[_Record],
+    outputs: Mapping[str, dict[str, Any]],
+    baselines: Mapping[str, dict[str, Any]],
+) -> _Items:
+    it = _Items()
+    for rec in records:
+        tr = rec.transcript
+        if tr is None:
+            continue
+        cid = tr.conversation_id
+        out, base = outputs.get(cid), baselines[cid]
+        if task.level == "message":
+            raw_labels = {
+                m.get("id"): m.get("labels")
+                for m in rec.raw["messages"]
+                if isinstance(m, dict) and isinstance(m.get("labels"), dict)
+            }
+            got = {m.get("id"): m for m in (out or {}).get("messages", []) if isinstance(m, dict)}
+            ref = {m["id"]: m for m in base["messages"]}
+            for msg in tr.messages:
+                labels = raw_labels.get(msg.id)
+                if msg.id not in ref or not labels or task.label not in labels:
+                    continue  # not a counselor message, or not labelled
+                y = _label_of(task, labels[task.label])
+                if y is None:
+                    continue
+                it.add(_get(got.get(msg.id), task.target), ref[msg.id][task.target], y, cid)
+        elif task.level == "session":
+            labels = rec.raw.get("labels")
+            if not isinstance(labels, dict) or task.label not in labels:
+                continue
+            y = _label_of(task, labels[task.label])
+            if y is not None:
+                it.add(_get(out, "alliance", task.target), base["alliance"][task.target], y, cid)
+        else:
+            for phase in PHASES:
+                pl = phase_labels(rec.raw, phase)
+                if task.label not in pl:
+                    continue
+                y = _label_of(task, pl[task.label])
+                if y is not None:
+                    it.add(
+                        _get(out, "phases", phase, task.target),
+                        base["phases"][phase][task.target],
+                        y,
+                        cid,
+                    )
+    return it
+
+
+def _figures(task: LabelTask, it: _Items, boot: Bootstrap) -> TaskResult:
+    scorer, base = Prepared(it.x, it.y), Prepared(it.b, it.y)
+    reversed_ = False
+    if task.binary:
+        names = ["auc"]
+        if task.level != "message":
+            a = base.auc(None)
+            if a is not None and a < 0.5:  # length separates either way: credit the better one
+                base = Prepared([-v for v in it.b], it.y)
+                reversed_ = True
+        stats: list[tuple[Statistic, Statistic]] = [(scorer.auc, base.auc)]
+        same_scale = False
+    else:
+        same_scale = (
+            task.same_scale
+            if task.same_scale is not None
+            else task.level != "message" and all(1 <= v <= 5 for v in it.y)
+        )
+        names = ["spearman", "pearson"] + (["icc"] if same_scale else [])
+        stats = [(scorer.spearman, base.spearman), (scorer.pearson, base.pearson)]
+        if same_scale:
+            stats.append((scorer.icc, base.icc))
+    flat = [s for pair in stats for s in pair]
+    reps = boot.run(flat)
+    metrics = []
+    for i, (name, (fs, fb)) in enumerate(zip(names, stats, strict=True)):
+        vs, vb = fs(None), fb(None)
+        rs, rb = reps[2 * i], reps[2 * i + 1]
+        metrics.append(
+            MetricResult(name, boot.summarise(vs, rs), boot.summarise(vb, rb),
+                         boot.summarise(minus(vs, vb), list(map(minus, rs, rb))))
+        )
+    n_pos = sum(1 for v in it.y if v) if task.binary else None
+    return TaskResult(
+        task=task,
+        n=len(it.y),
+        n_conversations=len(set(it.cluster)),
+        n_positive=n_pos,
+        n_negative=len(it.y) - n_pos if n_pos is not None else None,
+        n_unscored=it.unscored,
+        baseline_reversed=reversed_,
+        same_scale=same_scale,
+        metrics=tuple(metrics),
+    )
+
+
+# ---------------------------------------------------------------------- entry point
+def evaluate_file(
+    path: str,
+    *,
+    scorer: Scorer | None = None,
+    command: str | None = None,
+    scores: str | None = None,
+    scorer_name: str | None = None,
+    labels: LabelOptions | None = None,
+    prefix: Prefix = "auto",
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    concurrency: int = 4,
+    save_scores: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> EvaluationReport:
+    """Evaluate one scorer on the labels in `path` (transcript JSONL with labels).
+
+    Give exactly one of `scorer` (an in-process scorer; not closed here), `command` (a command
+    line with ``{input}`` and ``{output}``, run once on the label-free transcripts) or `scores`
+    (a file `analyze` already wrote for this input). `prefix`: judge conversations on their
+    first N messages (None: whole; "auto": the rule of a recognised data set, e.g. 20 for
+    AnnoMI). Raises `ConfigError` for bad options and `EvaluationError` when nothing can be
+    judged.
+    """
+    started = time.perf_counter()
+    if sum(x is not None for x in (scorer, command, scores)) != 1:
+        raise ConfigError("give exactly one of scorer, command or scores")
+    if n_bootstrap < 0:
+        raise ConfigError("the bootstrap count must be >= 0")
+    if not 0 < confidence < 1:
+        raise ConfigError("the confidence level must be between 0 and 1")
+    opts = (labels or LabelOptions()).validated()
+    rejects: list[Rejection] = []
+    extra: Counter[str] = Counter()
+    records = _read(path, rejects, extra)
+    inv = LabelInventory()
+    for rec in records:
+        inv.add_record(rec.raw)
+    tasks = option_tasks(inv, opts) if opts.any_label else auto_tasks(inv, opts)
+
+    if prefix == "auto":
+        rules = [PREFIX_RULES[t.label] for t in tasks if t.label in PREFIX_RULES]
+        if not rules and any(inv.has("session", name) for name in PREFIX_RULES):
+            rules = [PREFIX_RULES[n] for n in PREFIX_RULES if inv.has("session", n)]
+        cut: int | None = min(rules) if rules else None
+        why = (f"first {cut} messages: the input carries AnnoMI's mi_quality, whose low-quality "
+               "sessions are much shorter" if cut else "whole conversations")
+    else:
+        cut = prefix or None
+        why = f"first {cut} messages (--prefix)" if cut else "whole conversations"
+    not_evaluated = unrecognised(inv, tasks)
+    if cut and any(t.level == "phase" for t in tasks):
+        not_evaluated += [
+            {"level": "phase", "label": t.label,
+             "reason": "phase labels rate whole sessions: not judged on prefixes (--prefix 0)"}
+            for t in dict.fromkeys(t for t in tasks if t.level == "phase")
+        ]
+        tasks = [t for t in tasks if t.level != "phase"]
+    if not tasks:
+        raise EvaluationError(
+            "no label to evaluate in the input"
+            + (f" (labels found: {', '.join(sorted({n for _, n in inv.seen}))}; name them with "
+               "--message-label, --session-label or --phase-label)" if inv.seen else
+               ": add labels to the records (see docs/evaluate.md)")
+        )
+
+    for rec in records:
+        rec.transcript = parse_transcript(rec.line, _bare(rec.raw, cut), rejects)
+    live = [r for r in records if r.transcript is not None]
+    transcripts = [r.transcript for r in live if r.transcript is not None]
+
+    t0 = time.perf_counter()
+    if scorer is not None:
+        outputs = _score_in_process(transcripts, scorer, concurrency, progress)
+        name = scorer_name or type(scorer).__name__
+    elif command is not None:
+        outputs = _score_command(live, cut, command)
+        name = scorer_name or "command"
+    else:
+        assert scores is not None
+        outputs = _read_outputs(scores)
+        name = scorer_name or f"scores from {os.path.basename(scores)}"
+    scoring_seconds = time.perf_counter() - t0
+    missing = sum(1 for tr in transcripts if tr.conversation_id not in outputs)
+    if missing == len(transcripts) and transcripts:
+        raise EvaluationError("the scorer's output holds none of the input's conversation ids")
+    if missing:
+        extra["missing_from_scorer_output"] += missing
+    if save_scores:
+        with open(save_scores, "w", encoding="utf-8") as f:
+            for tr in transcripts:
+                if tr.conversation_id in outputs:
+                    f.write(json.dumps(outputs[tr.conversation_id]) + "\n")
+
+    baselines = {tr.conversation_id: baseline_record(tr.conversation_id, tr.messages)
+                 for tr in transcripts}
+    report = EvaluationReport(
+        input=path,
+        scorer=name,
+        n_conversations=len(transcripts),
+        n_messages=sum(len(tr.messages) for tr in transcripts),
+        prefix=cut,
+        prefix_reason=why,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        confidence=confidence,
+        scoring_seconds=scoring_seconds,
+        not_evaluated=not_evaluated,
+        n_no_scores=sum(
+            1 for o in outputs.values() if o.get("phase_convention") == "no_scores"
+        ),
+    )
+    for task in tasks:
+        it = _items(task, live, outputs, baselines)
+        if not it.y:
+            report.not_evaluated.append({"level": task.level, "label": task.label,
+                                         "reason": "no labelled item with a score"})
+            continue
+        boot = Bootstrap(it.cluster, n_bootstrap, seed=seed, level=confidence)
+        report.results.append(_figures(task, it, boot))
+    by_reason = Counter(r.reason.value for r in rejects)
+    by_reason.update(extra)
+    report.rejected = dict(by_reason)
+    report.total_seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,295 @@
+"""`alliance-monitor evaluate` on fixtures with known answers.
+
+tests/data/evaluate_labels.jsonl: twelve conversations we wrote, with session and phase `bond`
+ratings (1-5), a categorical `quality`, an off-scale `satisfaction` (2-10), and per counselor
+message a `strategy` (ESConv's names) and a `directive` flag. tests/data/evaluate_mi.jsonl: six
+longer ones with AnnoMI's label names (`mi_quality`, `therapist_input_subtype`), also our text.
+tests/data/evaluate_oracle.py is an external scorer that answers with the labels themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alliance_monitor.cli import main
+from alliance_monitor.evaluate import EvaluationError, LabelOptions, evaluate_file
+from alliance_monitor.evaluate._labels import LabelInventory, auto_tasks
+from alliance_monitor.scoring._embedded import EmbeddedScorer
+from alliance_monitor.testing import StaticScorer
+
+DATA = Path(__file__).parent / "data"
+LABELS = str(DATA / "evaluate_labels.jsonl")
+MI = str(DATA / "evaluate_mi.jsonl")
+ORACLE = f"{sys.executable} {DATA / 'evaluate_oracle.py'} {LABELS} {{input}} {{output}}"
+# ../shared beside the checkout (a worktree elsewhere can point at it with this variable)
+SHARED = Path(os.environ.get("ALLIANCE_MONITOR_SHARED_DIR")
+              or Path(__file__).resolve().parents[1].parent / "shared")
+
+
+def figures(report: Any) -> dict[tuple[str, str, str], dict[str, float | None]]:
+    """(level, label, target) -> {metric: scorer value}."""
+    out = {}
+    for r in report.results:
+        out[(r.task.level, r.task.label, r.task.target)] = {
+            m.name: m.scorer.value for m in r.metrics
+        }
+    return out
+
+
+# ---------------------------------------------------------------------- known answers
+def test_a_scorer_equal_to_the_labels_agrees_perfectly() -> None:
+    rep = evaluate_file(LABELS, command=ORACLE, n_bootstrap=200)
+    got = figures(rep)
+    assert got[("message", "directive", "directive")] == {"auc": 1.0}
+    assert got[("message", "strategy", "passive")] == {"auc": 1.0}
+    for level in ("session", "phase"):
+        f = got[(level, "bond", "bond")]
+        assert f["spearman"] == pytest.approx(1.0)
+        assert f["pearson"] == pytest.approx(1.0)
+        assert f["icc"] == pytest.approx(1.0)
+    r = next(r for r in rep.results if r.task.level == "session")
+    assert r.metrics[0].scorer.lo == pytest.approx(1.0)  # every replicate agrees perfectly
+    assert rep.scorer == "command" and rep.n_conversations == 12
+
+
+def test_a_constant_scorer_gives_one_half_and_no_correlation() -> None:
+    rep = evaluate_file(LABELS, scorer=StaticScorer(3.0, passive=0.2, directive=0.2),
+                        n_bootstrap=100)
+    got = figures(rep)
+    for key in (("message", "directive", "directive"), ("message", "strategy", "passive"),
+                ("message", "strategy", "directive")):
+        assert got[key] == {"auc": 0.5}
+    for level in ("session", "phase"):
+        f = got[(level, "bond", "bond")]
+        assert f["spearman"] is None and f["pearson"] is None  # undefined: no variance
+        assert f["icc"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_baselines_sit_beside_every_figure() -> None:
+    rep = evaluate_file(LABELS, command=ORACLE, n_bootstrap=50)
+    for r in rep.results:
+        for m in r.metrics:
+            assert m.baseline.value is not None
+            assert m.delta.value == pytest.approx(m.scorer.value - m.baseline.value)  # type: ignore[operator]
+    # the keyword baseline catches the fixture's "you should / you need to" exactly
+    assert figures(rep)[("message", "directive", "directive")]["auc"] == 1.0
+    base = {r.task.label + r.task.target: r.metrics[0].baseline.value for r in rep.results}
+    assert base["directivedirective"] == 1.0
+
+
+# ---------------------------------------------------------------------- labels
+def test_auto_detection_recognises_known_names_and_lists_the_rest() -> None:
+    rep = evaluate_file(LABELS, command=ORACLE, n_bootstrap=0)
+    assert set(figures(rep)) == {
+        ("message", "strategy", "directive"),
+        ("message", "strategy", "passive"),
+        ("message", "directive", "directive"),
+        ("session", "bond", "bond"),
+        ("phase", "bond", "bond"),
+    }
+    skipped = {(n["level"], n["label"]) for n in rep.not_evaluated}
+    assert skipped == {("session", "quality"), ("session", "satisfaction"), ("session", "topic")}
+    hint = next(n["reason"] for n in rep.not_evaluated if n["label"] == "quality")
+    assert "--session-label quality --positive VALUE" in hint
+
+
+def test_auto_detection_of_annomi_names_and_prefix_rule() -> None:
+    rep = evaluate_file(MI, scorer=EmbeddedScorer(), n_bootstrap=0)
+    assert set(figures(rep)) == {
+        ("message", "therapist_input_subtype", "directive"),
+        ("session", "mi_quality", "overall"),
+    }
+    assert rep.prefix == 20 and "mi_quality" in rep.prefix_reason
+    assert rep.n_messages == 6 * 20
+    msg = next(r for r in rep.results if r.task.level == "message")
+    assert msg.n == 6 * 10  # counselor turns among the first 20 messages
+    whole = evaluate_file(MI, scorer=EmbeddedScorer(), n_bootstrap=0, prefix=None)
+    assert whole.prefix is None and whole.n_messages == sum(22 + 2 * k for k in range(6))
+
+
+def test_known_datasets_names_are_recognised() -> None:
+    inv = LabelInventory()
+    inv.add_record({"labels": {"seeker_empathy": 4, "seeker_relevance": 5, "mi_quality": "low",
+                               "emotion_type": "anxiety"},
+                    "messages": [{"labels": {"strategy": "Question"}},
+                                 {"labels": {"therapist_input_subtype": "advice"}}]})
+    got = {(t.level, t.label, t.target) for t in auto_tasks(inv, LabelOptions())}
+    assert got == {
+        ("session", "seeker_empathy", "bond"),
+        ("session", "seeker_relevance", "overall"),
+        ("session", "mi_quality", "overall"),
+        ("message", "strategy", "directive"),
+        ("message", "strategy", "passive"),
+        ("message", "therapist_input_subtype", "directive"),
+    }
+    narrowed = auto_tasks(inv, LabelOptions(levels=("message",), targets=("passive",)))
+    assert [(t.label, t.target) for t in narrowed] == [("strategy", "passive")]
+
+
+def test_options_map_a_deployments_own_scheme() -> None:
+    rep = evaluate_file(
+        LABELS, command=ORACLE, n_bootstrap=50,
+        labels=LabelOptions(session_labels=("quality",), positive=("high",),
+                            dimensions=("bond", "overall")),
+    )
+    got = figures(rep)
+    assert got == {("session", "quality", "bond"): {"auc": 1.0},
+                   ("session", "quality", "overall"): {"auc": 1.0}}
+    rep = evaluate_file(
+        LABELS, command=ORACLE, n_bootstrap=50,
+        labels=LabelOptions(message_labels=("strategy",), positive=("Providing Suggestions",),
+                            targets=("directive",)),
+    )
+    assert figures(rep) == {("message", "strategy", "directive"): {"auc": 1.0}}
+    # an off-scale numeric label: correlations, no ICC
+    rep = evaluate_file(LABELS, command=ORACLE, n_bootstrap=50,
+                        labels=LabelOptions(session_labels=("satisfaction",)))
+    f = figures(rep)[("session", "satisfaction", "overall")]
+    assert set(f) == {"spearman", "pearson"} and f["pearson"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("opts", "match"),
+    [
+        (LabelOptions(session_labels=("nope",)), "no session label of that name"),
+        (LabelOptions(session_labels=("topic",)), "not numeric: give --positive"),
+        (LabelOptions(message_labels=("strategy",), positive=("x",)), "needs --target"),
+        (LabelOptions(message_labels=("stage",)), "no message label"),
+        (LabelOptions(dimensions=("warmth",)), "unknown dimension"),
+        (LabelOptions(message_labels=("strategy",), session_labels=("bond",), positive=("x",)),
+         "ambiguous"),
+    ],
+)
+def test_bad_label_options_are_clear_errors(opts: LabelOptions, match: str) -> None:
+    from alliance_monitor._errors import ConfigError
+
+    with pytest.raises(ConfigError, match=match):
+        evaluate_file(LABELS, command=ORACLE, n_bootstrap=0, labels=opts)
+
+
+def test_prefix_drops_phase_labels_and_shortens_messages() -> None:
+    rep = evaluate_file(LABELS, command=ORACLE, n_bootstrap=0, prefix=4)
+    assert rep.prefix == 4 and rep.n_messages == 12 * 4
+    assert not any(r.task.level == "phase" for r in rep.results)
+    assert any(n["level"] == "phase" and "prefixes" in n["reason"] for n in rep.not_evaluated)
+
+
+def test_unlabelled_input_is_an_error(tmp_path: Path) -> None:
+    src = tmp_path / "bare.jsonl"
+    src.write_text(json.dumps({"conversation_id": "a", "messages": [
+        {"id": "1", "role": "counselor", "text": "hi", "ts": 0}]}) + "\n")
+    with pytest.raises(EvaluationError, match="no label to evaluate"):
+        evaluate_file(str(src), scorer=EmbeddedScorer())
+
+
+# ---------------------------------------------------------------------- scorer sources
+def test_command_scorer_failures(tmp_path: Path) -> None:
+    with pytest.raises(EvaluationError, match="exited with status 3"):
+        evaluate_file(LABELS, command=ORACLE + " fail", n_bootstrap=0)
+    rep = evaluate_file(LABELS, command=ORACLE + " drop-one", n_bootstrap=0)
+    assert rep.rejected == {"missing_from_scorer_output": 1}
+    r = next(r for r in rep.results if r.task.level == "session")
+    assert r.n == 11 and r.n_unscored == 1
+    from alliance_monitor._errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\{input\} and \{output\}"):
+        evaluate_file(LABELS, command="true", n_bootstrap=0)
+
+
+def test_saved_scores_give_the_same_figures(tmp_path: Path) -> None:
+    saved = tmp_path / "scores.jsonl"
+    a = evaluate_file(LABELS, scorer=EmbeddedScorer(), n_bootstrap=100, save_scores=str(saved))
+    b = evaluate_file(LABELS, scores=str(saved), n_bootstrap=100)
+    assert [r.to_json()["metrics"] for r in a.results] == [
+        r.to_json()["metrics"] for r in b.results
+    ]
+    assert len(saved.read_text().splitlines()) == 12
+
+
+def test_rejected_lines_are_counted(tmp_path: Path) -> None:
+    src = tmp_path / "mixed.jsonl"
+    lines = Path(LABELS).read_text().splitlines()
+    src.write_text("\n".join([lines[0], "{not json", '{"no": "messages"}', lines[0], *lines[1:]]))
+    rep = evaluate_file(str(src), scorer=EmbeddedScorer(), n_bootstrap=0)
+    assert rep.rejected == {"invalid_json": 1, "invalid_schema": 1, "duplicate_conversation": 1}
+    assert rep.n_conversations == 12
+
+
+# ---------------------------------------------------------------------- command line
+def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["evaluate", LABELS, "--json", "--bootstrap", "100", "--command", ORACLE])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"input", "scorer", "conversations", "messages", "prefix", "bootstrap",
+                        "baseline", "results", "not_evaluated", "rejected", "scoring_seconds"}
+    assert out["bootstrap"] == {"resamples": 100, "seed": 0, "confidence": 0.95,
+                                "unit": "conversation", "interval": "percentile"}
+    r = next(r for r in out["results"] if r["level"] == "session")
+    assert set(r) >= {"level", "label", "target", "kind", "n", "n_conversations", "metrics",
+                      "same_scale", "baseline_reversed", "n_unscored"}
+    assert set(r["metrics"]) == {"spearman", "pearson", "icc"}
+    m = r["metrics"]["icc"]
+    assert set(m) == {"scorer", "baseline", "delta", "bootstrap_defined"}
+    assert m["scorer"]["value"] == 1.0 and len(m["scorer"]["ci"]) == 2
+
+
+def test_cli_table_and_options(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["evaluate", LABELS, "--bootstrap", "50", "--session-label", "quality",
+               "--positive", "high", "--dimension", "bond"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "quality ~ bond" in out and "AUC" in out and "baseline" in out
+    assert "positive high; negative every other value" in out
+
+
+def test_cli_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", LABELS, "--session-label", "nope"]) == 2
+    assert "no session label of that name" in capsys.readouterr().err
+    assert main(["evaluate", LABELS, "--command", ORACLE, "--scores", LABELS]) == 2
+    assert main(["evaluate", LABELS, "--scorer", "llm"]) == 2  # no base URL or model
+    assert "base_url" in capsys.readouterr().err
+
+
+def test_cli_process_end_to_end() -> None:
+    exe = Path(sys.executable).parent / "alliance-monitor"
+    if not exe.exists():
+        pytest.skip("console script not installed in this environment")
+    res = subprocess.run([str(exe), "evaluate", MI, "--bootstrap", "20"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr
+    assert "mi_quality ~ overall" in res.stdout and "first 20 messages" in res.stdout
+
+
+# ---------------------------------------------------------------------- the shared data sets
+@pytest.mark.skipif(not (SHARED / "data" / "annomi.jsonl").exists()
+                    or not (SHARED / "eval" / "dev_eval.py").exists(),
+                    reason="needs ../shared/data and ../shared/eval/dev_eval.py beside the repo")
+def test_same_figures_as_dev_eval(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "alliance-monitor"
+    dump = tmp_path / "dev.json"
+    subprocess.run(
+        [sys.executable, str(SHARED / "eval" / "dev_eval.py"), "--only", "annomi,zh", "--json",
+         str(dump), "--cmd", f"{exe} analyze {{input}} --output {{output}}"],
+        check=True, capture_output=True, timeout=600, env={**os.environ},
+    )
+    dev = json.loads(dump.read_text())
+    annomi = figures(evaluate_file(str(SHARED / "data" / "annomi.jsonl"),
+                                   scorer=EmbeddedScorer(), n_bootstrap=0))
+    zh = figures(evaluate_file(str(SHARED / "data" / "psyinsight_zh_dev.jsonl"),
+                               scorer=EmbeddedScorer(), n_bootstrap=0))
+    pairs = [
+        (annomi[("session", "mi_quality", "overall")]["auc"], dev["annomi.A1_quality_auc_all"]),
+        (annomi[("message", "therapist_input_subtype", "directive")]["auc"],
+         dev["annomi.A2_advice_directive_auc_all"]),
+        (zh[("message", "strategy", "directive")]["auc"], dev["zh.Z1_directive_auc"]),
+        (zh[("message", "strategy", "passive")]["auc"], dev["zh.Z2_passive_auc"]),
+    ]
+    for ours, theirs in pairs:
+        assert ours is not None and round(ours, 3) == pytest.approx(theirs, abs=1e-9)
