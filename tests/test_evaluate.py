@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SHARED_DATA
 
 from alliance_monitor.cli import main
 from alliance_monitor.evaluate import EvaluationError, LabelOptions, evaluate_file
@@ -28,9 +29,8 @@ DATA = Path(__file__).parent / "data"
 LABELS = str(DATA / "evaluate_labels.jsonl")
 MI = str(DATA / "evaluate_mi.jsonl")
 ORACLE = f"{sys.executable} {DATA / 'evaluate_oracle.py'} {LABELS} {{input}} {{output}}"
-# ../shared beside the checkout (a worktree elsewhere can point at it with this variable)
-SHARED = Path(os.environ.get("ALLIANCE_MONITOR_SHARED_DIR")
-              or Path(__file__).resolve().parents[1].parent / "shared")
+# dev_eval.py sits in ../shared/eval, beside the data folder conftest points at
+SHARED = SHARED_DATA.parent
 
 
 def figures(report: Any) -> dict[tuple[str, str, str], dict[str, float | None]]:
