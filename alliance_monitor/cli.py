@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from importlib import resources
-from pathlib import Path
 from typing import IO, Any, Literal
 
 import anyio
+import httpx
 import structlog
 
 from . import __version__
 from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
+from ._errors import ConfigError, ScorerUnavailable, StoreError
 from ._events import (
     AllianceDeclined,
     AllianceLow,
@@ -115,6 +118,11 @@ def _make_scorer(args: argparse.Namespace) -> Scorer:
     if getattr(args, "llm_language", None):
         opts["output_language"] = args.llm_language
     choice: Literal["llm", "cascade"] = "llm" if kind == "llm" else "cascade"
+    if not (args.llm_base_url or os.environ.get("OPENAI_BASE_URL")) or not args.llm_model:
+        raise ConfigError(
+            f"--scorer {kind} needs an OpenAI-compatible server: --llm-base-url URL (or the "
+            "OPENAI_BASE_URL environment variable) and --llm-model NAME"
+        )
     return make_scorer(choice, base_url=args.llm_base_url, model=args.llm_model, **opts)
 
 
@@ -666,17 +674,79 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Exit codes of every command (README, "Exit codes").
+EXIT_OK = 0
+EXIT_BUG = 1  # an unexpected error: a bug, reported with its traceback
+EXIT_USAGE = 2  # bad arguments, configuration or input (and --strict with rejected records)
+EXIT_PENDING = 3  # replay: alerts still undelivered when --drain-timeout passed
+EXIT_UNAVAILABLE = 4  # a server could not be reached or a port bound (LLM, Redis, busy port)
+EXIT_INTERRUPTED = 130
+
+#: Optional dependencies by the module a missing one leaves unimportable.
+_EXTRAS = {"redis": "redis", "uvicorn": "serve", "aiokafka": "kafka", "nio": "matrix",
+           "presidio_analyzer": "presidio", "presidio_anonymizer": "presidio"}
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
+
+
+def _explain_one(exc: BaseException) -> tuple[str, int] | None:
+    if isinstance(exc, ConfigError):
+        return f"configuration error: {exc}", EXIT_USAGE
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in _EXTRAS:
+        extra = _EXTRAS[(exc.name or "").split(".")[0]]
+        return (f"this needs the optional dependency {exc.name!r}: "
+                f"pip install 'alliance-monitor[{extra}]'", EXIT_USAGE)
+    if isinstance(exc, FileNotFoundError):
+        return f"no such file or folder: {exc.filename}", EXIT_USAGE
+    if isinstance(exc, IsADirectoryError):
+        return f"a folder, not a file: {exc.filename}", EXIT_USAGE
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {exc.filename}", EXIT_USAGE
+    if isinstance(exc, UnicodeDecodeError):  # the offending bytes are input: never shown
+        return "the input is not UTF-8 text", EXIT_USAGE
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return ("the address is already in use: another process listens on that port "
+                "(choose another with --port)", EXIT_UNAVAILABLE)
+    if isinstance(exc, ScorerUnavailable | StoreError):
+        return str(exc), EXIT_UNAVAILABLE
+    unreachable = isinstance(exc, ConnectionError | TimeoutError | httpx.TransportError) or (
+        type(exc).__module__.startswith("redis")
+        and type(exc).__name__ in ("ConnectionError", "TimeoutError", "AuthenticationError")
+    )
+    if unreachable:  # connection errors name hosts and ports, never message text
+        return f"cannot reach a server: {type(exc).__name__}: {exc}", EXIT_UNAVAILABLE
+    return None
+
+
+def explain_error(exc: BaseException) -> tuple[str, int] | None:
+    """One line and an exit code for an error a user can cause (a missing file, a bad setting,
+    an unreachable server, a busy port, a missing extra), or None for a bug."""
+    for leaf in _leaves(exc):
+        found = _explain_one(leaf)
+        if found is not None:
+            return found
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = _configure_logging(args.verbose)
     try:
         rc: int = args.func(args)
-    except FileNotFoundError as exc:
-        print(f"alliance-monitor: no such file: {Path(exc.filename or '')}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:  # pragma: no cover
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        found = explain_error(exc)
+        if found is None:
+            raise  # a bug: the traceback is the report
+        line, code = found
+        print(f"alliance-monitor {args.command}: {line}", file=sys.stderr)
+        return code
     finally:
         logging.getLogger("alliance_monitor").removeHandler(handler)
     return rc

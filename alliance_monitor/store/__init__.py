@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from .._errors import ConfigError
 from ._base import PairRecord, StateStore, StoreBatch
@@ -13,16 +13,30 @@ __all__ = ["MemoryStore", "PairRecord", "SQLiteStore", "StateStore", "StoreBatch
 
 
 def open_store(url: str) -> StateStore:
-    """A store from a URL: `memory://`, `sqlite:///path/state.db`, `redis://host:port/db`."""
+    """A store from a URL.
+
+    - `memory://`: in memory, nothing survives the process (the default).
+    - `sqlite:///state.db`, `sqlite:///data/state.db`: a file relative to the working directory;
+      `sqlite:////var/lib/am/state.db` (four slashes): an absolute path (SQLAlchemy's convention).
+      The folder must exist, unless the URL ends with `?create_dirs=1`.
+    - `redis://host:port/db`, `rediss://...`, `unix://...`: Redis (`alliance-monitor[redis]`).
+    """
     parsed = urlparse(url)
     if parsed.scheme == "memory":
         return MemoryStore()
     if parsed.scheme == "sqlite":
-        # sqlite:///relative/path.db or sqlite:////absolute/path.db (SQLAlchemy's convention)
-        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+        rest = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+        path, _, query = rest.partition("?")
         if not path:
             raise ConfigError("sqlite store URL needs a path: sqlite:///path/state.db")
-        return SQLiteStore(path)
+        options = parse_qs(query, keep_blank_values=True)
+        unknown = sorted(set(options) - {"create_dirs"})
+        if unknown:
+            raise ConfigError(f"unknown sqlite store URL option(s): {', '.join(unknown)}")
+        flag = options.get("create_dirs", ["0"])[-1].lower()
+        if flag not in ("0", "1", "true", "false", ""):
+            raise ConfigError("sqlite store URL option create_dirs must be 1 or 0")
+        return SQLiteStore(path, create_dirs=flag in ("1", "true", ""))
     if parsed.scheme in ("redis", "rediss", "unix"):
         from ._redis import RedisStore  # optional dependency, imported on use
 

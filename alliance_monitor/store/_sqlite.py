@@ -65,12 +65,19 @@ class SQLiteStore(StateStore):
         path: str | Path,
         *,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        create_dirs: bool = False,
     ) -> None:
+        """A durable store in the SQLite file at `path` (relative paths are relative to the
+        working directory). The file is created if missing; its folder is created only with
+        `create_dirs=True`, otherwise a missing folder is a `ConfigError` naming the full path
+        (so a mistyped relative path never silently grows folders under the working directory).
+        `synchronous="NORMAL"` trades the last commits before a power loss for speed."""
         if synchronous not in ("FULL", "NORMAL"):
             raise ConfigError("SQLiteStore.synchronous must be FULL or NORMAL")
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"
         self.synchronous = synchronous
+        self.create_dirs = create_dirs
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         # Pair loads read through their own connection: in WAL mode a reader never waits for
@@ -83,7 +90,14 @@ class SQLiteStore(StateStore):
 
     def _open(self) -> None:
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(self.path).absolute().parent
+            if self.create_dirs:
+                folder.mkdir(parents=True, exist_ok=True)
+            elif not folder.is_dir():
+                raise ConfigError(
+                    f"the SQLite store's folder does not exist: {folder} (create it, or pass "
+                    "create_dirs=True; in a store URL: sqlite:///path/state.db?create_dirs=1)"
+                )
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self.synchronous}")
