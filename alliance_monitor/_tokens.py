@@ -55,15 +55,20 @@ class TokenCounter:
         return len(self._enc.encode_ordinary(text))
 
     def truncate(self, text: str, max_tokens: int) -> str:
-        """Cut `text` to at most `max_tokens` tokens (on a token boundary)."""
+        """Cut `text` to at most `max_tokens` tokens, on a character boundary: always a prefix of
+        `text`. Chinese characters often take two or three byte-level tokens; a cut inside one
+        steps back to the character before it (never a U+FFFD replacement character)."""
         ids = self._enc.encode_ordinary(text)
         if len(ids) <= max_tokens:
             return text
         dec = getattr(self._enc, "decode", None)
         if dec is None:  # pragma: no cover - every tiktoken Encoding has decode
             return text[: max_tokens * 3]
-        out: str = dec(ids[:max_tokens])
-        return out
+        for n in range(max(0, max_tokens), max(0, max_tokens - 4), -1):
+            out: str = dec(ids[:n])
+            if not out.endswith("\ufffd") or text.startswith(out):
+                return out
+        return ""
 
 
 @lru_cache(maxsize=1)
