@@ -3,7 +3,7 @@
 import logging
 
 from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
-from ._config import DeclinePolicy, PatternPolicy, SessionPolicy, WindowPolicy
+from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._core import IngestResult, MonitorCore
 from ._errors import (
     AllianceMonitorError,
@@ -75,6 +75,7 @@ __all__ = [
     "Monitor",
     "MonitorClosed",
     "MonitorCore",
+    "OrderPolicy",
     "PatternDetected",
     "PatternPolicy",
     "PhaseScores",

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._config import DeclinePolicy, PatternPolicy, SessionPolicy, WindowPolicy
+from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._errors import InvalidMessage, RejectReason
 from ._events import (
     AllianceDeclined,
@@ -129,6 +129,10 @@ class _Pair:
     last_role: Role | None = None
     next_window: int = 0
     closed_key: tuple[float, float, int] | None = None
+    #: Where the open messages split into a complete window and the next one (None: no split
+    #: yet), and whether the split came from a turn boundary or a token/message cap.
+    cut: int | None = None
+    cut_kind: Literal["turn", "cap"] = "turn"
     seen: array[int] = field(default_factory=lambda: array("q"))
     bloom: bytearray | None = None
     bloom_max_key: tuple[float, float, int] | None = None
@@ -167,6 +171,11 @@ def _order_key(msg: Message, arrival: int) -> tuple[float, float, int]:
     if msg.seq is not None:
         return (float(msg.seq), msg.ts, arrival)
     return (msg.ts, 0.0, arrival)
+
+
+def _has_seq(h: _Held) -> bool:
+    # `_order_key` puts (seq, ts) first for sequenced messages, (ts, 0.0) otherwise.
+    return h.key[1] != 0.0 or h.key[0] != h.ts
 
 
 def _turns(held: list[_Held]) -> tuple[int, Role | None]:
@@ -228,11 +237,13 @@ class MonitorCore:
         session: SessionPolicy | None = None,
         decline: DeclinePolicy | None = None,
         patterns: PatternPolicy | None = None,
+        order: OrderPolicy | None = None,
         include_text: bool = False,
         safety: bool = True,
         tokens: TokenCounter | None = None,
     ) -> None:
         self.window = window or WindowPolicy()
+        self.order = order or OrderPolicy()
         self.session = session or SessionPolicy()
         self.decline = decline or DeclinePolicy()
         self.patterns = patterns or PatternPolicy()
@@ -396,24 +407,63 @@ class MonitorCore:
 
     def _place(self, pair: _Pair, held: _Held, out: Outcome) -> None:
         pol = self.window
-        in_order = not pair.open or held.key >= pair.open[-1].key
-        if in_order:
-            starts_turn = held.role is not Role.OTHER and held.role is not pair.last_role
-            if starts_turn and pair.open_turns >= 2 * pol.max_exchanges:
-                self._close(pair, "window", out)
+        if not pair.open or held.key >= pair.open[-1].key:
+            if pair.cut is None:  # the common case: counters kept as messages come
+                starts_turn = held.role is not Role.OTHER and held.role is not pair.last_role
+                if starts_turn and pair.open_turns >= 2 * pol.max_exchanges:
+                    pair.cut, pair.cut_kind = len(pair.open), "turn"
+                else:
+                    if starts_turn:
+                        pair.open_turns += 1
+                        pair.last_role = held.role
+                    pair.open_tokens += held.tokens
+                    if (
+                        pair.open_tokens >= pol.max_tokens
+                        or len(pair.open) + 1 >= pol.max_messages
+                    ):
+                        pair.cut, pair.cut_kind = len(pair.open) + 1, "cap"
             pair.open.append(held)
-            if starts_turn:
-                pair.open_turns += 1
-                pair.last_role = held.role
         else:
-            # Out of order within the open window (or late): place it by its key.
+            # Out of order within the open window (or late): place it by its key, then find
+            # the window boundary again as if everything had come in order.
             i = len(pair.open)
             while i > 0 and pair.open[i - 1].key > held.key:
                 i -= 1
             pair.open.insert(i, held)
-            pair.open_turns, pair.last_role = _turns(pair.open)
-        pair.open_tokens += held.tokens
-        if pair.open_tokens >= pol.max_tokens or len(pair.open) >= pol.max_messages:
+            self._rescan(pair)
+        self._settle(pair, out)
+
+    def _rescan(self, pair: _Pair) -> None:
+        """Recompute the open messages' window boundary and counters from scratch."""
+        pol = self.window
+        turns, last, tokens = 0, None, 0
+        pair.cut = None
+        for i, h in enumerate(pair.open):
+            starts_turn = h.role is not Role.OTHER and h.role is not last
+            if starts_turn and turns >= 2 * pol.max_exchanges:
+                pair.cut, pair.cut_kind = i, "turn"
+                break
+            if starts_turn:
+                turns += 1
+                last = h.role
+            tokens += h.tokens
+            if tokens >= pol.max_tokens or i + 1 >= pol.max_messages:
+                pair.cut, pair.cut_kind = i + 1, "cap"
+                break
+        pair.open_turns, pair.last_role, pair.open_tokens = turns, last, tokens
+
+    def _settle(self, pair: _Pair, out: Outcome) -> None:
+        """Close the complete window once nothing within the reorder allowance can still land
+        in it: a message at least the allowance past its boundary arrived, or the next window
+        is already full."""
+        while pair.cut is not None:
+            cut = pair.cut
+            ref = pair.open[cut] if pair.cut_kind == "turn" else pair.open[cut - 1]
+            top = pair.open[-1]
+            allowance = self.order.seq_allowance if _has_seq(ref) else self.order.lateness
+            beyond = top.key > ref.key and top.key[0] - ref.key[0] >= allowance
+            if not beyond and len(pair.open) - cut < self.window.max_messages:
+                return
             self._close(pair, "window", out)
 
     def _close(self, pair: _Pair, kind: Literal["window", "final"], out: Outcome) -> None:
@@ -421,8 +471,9 @@ class MonitorCore:
             return
         sess = pair.session
         assert sess is not None
-        held = pair.open
-        turns = pair.open_turns
+        cut = len(pair.open) if pair.cut is None else pair.cut
+        held, rest = pair.open[:cut], pair.open[cut:]
+        turns, _ = _turns(held)
         n_ex = turns // 2
         width = float(n_ex) if n_ex > 0 else 0.5
         index = pair.next_window
@@ -453,10 +504,8 @@ class MonitorCore:
             )
         )
         self.counts["windows_closed"] += 1
-        pair.open = []
-        pair.open_tokens = 0
-        pair.open_turns = 0
-        pair.last_role = None
+        pair.open = rest
+        self._rescan(pair)
 
     # ------------------------------------------------------------------ sessions
     def end_session(self, conversation_id: str, reason: EndReason = "explicit") -> Outcome:
@@ -487,6 +536,8 @@ class MonitorCore:
     def _end_session(self, pair: _Pair, reason: EndReason, out: Outcome) -> None:
         sess = pair.session
         assert sess is not None
+        while pair.cut is not None:
+            self._close(pair, "window", out)
         self._close(pair, "final", out)
         sess.ending = reason
         pair.session = None
@@ -751,6 +802,7 @@ class MonitorCore:
 
     def install(self, pair: _Pair) -> None:
         """Put a restored pair (from a store snapshot) in memory."""
+        self._rescan(pair)
         self._pairs[pair.conversation_id] = pair
 
     def get_pair(self, conversation_id: str) -> _Pair | None:

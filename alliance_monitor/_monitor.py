@@ -30,7 +30,7 @@ import anyio.lowlevel
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
-from ._config import DeclinePolicy, PatternPolicy, SessionPolicy, WindowPolicy
+from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._core import _UNSCANNED, IngestResult, MonitorCore, Outcome
 from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
 from ._events import AllianceDeclined, Event, EventType, Feedback, PatternDetected
@@ -201,6 +201,7 @@ class Monitor:
         session: SessionPolicy | None = None,
         decline: DeclinePolicy | None = None,
         patterns: PatternPolicy | None = None,
+        order: OrderPolicy | None = None,
         include_text: bool = False,
         workers: int = 2,
         overload: Literal["merge", "wait"] = "merge",
@@ -226,6 +227,7 @@ class Monitor:
             session=session,
             decline=decline,
             patterns=patterns,
+            order=order,
             include_text=include_text,
         )
         self._workers = max(1, workers)

@@ -39,9 +39,11 @@ def drive(
 
 def test_window_closes_after_max_exchanges() -> None:
     core = MonitorCore(window=WindowPolicy(max_exchanges=3), safety=False)
-    outs = [core.ingest(m) for m in alternating("c", 13)]
+    outs = [core.ingest(m) for m in alternating("c", 14)]
     closed = [w for o in outs for w in o.work]
-    # 3 exchanges = 6 turns; the 7th message starts the next window.
+    # 3 exchanges = 6 turns; the 7th message starts the next window, which closes once one
+    # message past that boundary has arrived (the default reorder allowance).
+    assert [len(o.work) for o in outs].index(1) == 7
     assert len(closed) == 2
     assert [len(w.messages) for w in closed] == [6, 6]
     assert all(w.n_exchanges == 3 for w in closed)
@@ -56,6 +58,7 @@ def test_consecutive_same_role_messages_are_one_turn() -> None:
         msg("c", 2, "client"),
         msg("c", 3, "client"),
         msg("c", 4, "counselor"),
+        msg("c", 5, "counselor"),
     ]
     work = [w for m in seq for w in core.ingest(m).work]
     assert len(work) == 1 and [m.id for m in work[0].messages] == ["c:0", "c:1", "c:2", "c:3"]
@@ -64,7 +67,7 @@ def test_consecutive_same_role_messages_are_one_turn() -> None:
 def test_window_closes_on_token_budget() -> None:
     core = MonitorCore(window=WindowPolicy(max_exchanges=100, max_tokens=50), safety=False)
     long_text = "word " * 30  # ~30 tokens
-    work = [w for i in range(4) for w in core.ingest(msg("c", i, "client", long_text)).work]
+    work = [w for i in range(5) for w in core.ingest(msg("c", i, "client", long_text)).work]
     assert len(work) == 2
 
 

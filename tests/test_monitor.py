@@ -119,7 +119,7 @@ async def test_scorer_exception_marks_window_unscored() -> None:
     col = EventCollector()
     async with Monitor(scorer=Broken()) as m:
         m.on(col)
-        for x in alternating("c", 13):
+        for x in alternating("c", 14):  # 12 fill a window, 2 more close it
             await m.ingest(x)
         await m.flush()
     (un,) = col.of(EventType.WINDOW_UNSCORED)
@@ -130,7 +130,7 @@ async def test_scorer_timeout_marks_window_unscored() -> None:
     col = EventCollector()
     async with Monitor(scorer=SlowScorer(5.0), score_timeout=0.05) as m:
         m.on(col)
-        for x in alternating("c", 13):
+        for x in alternating("c", 14):  # 12 fill a window, 2 more close it
             await m.ingest(x)
         await m.flush()
     assert [e.reason for e in col.of(EventType.WINDOW_UNSCORED)] == ["scorer_timeout"]
@@ -229,7 +229,7 @@ async def test_feedback_writer_rewrites_pattern_feedback(fail: bool) -> None:
     col = EventCollector()
     async with Monitor(scorer=StaticScorer(3.0, passive=0.9), feedback_writer=writer) as m:
         m.on(col, types=[EventType.PASSIVE_PATTERN])
-        for x in alternating("c", 13):
+        for x in alternating("c", 14):  # 12 fill a window, 2 more close it
             await m.ingest(x)
         await m.flush()
     (ev,) = col.events

@@ -231,8 +231,8 @@ def _row_ids(page: Any) -> list[str]:
 def test_live_supervisor_ranks_updates_and_hides_text(
     live: Live, browser: Any, tmp_path: Any
 ) -> None:
-    # 37 messages close three windows of six exchanges per pair.
-    live.feed([m for cid in LEVELS for m in _messages(cid, 0, 37)])
+    # 36 messages fill three windows of six exchanges per pair; the 38th closes the third.
+    live.feed([m for cid in LEVELS for m in _messages(cid, 0, 38)])
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors: list[str] = []
     requests: list[str] = []
@@ -260,7 +260,7 @@ def test_live_supervisor_ranks_updates_and_hides_text(
     )
     assert _row_ids(page) == ["calm", "falling", "passive"]
     # The open pair view refreshes too: more windows for "falling".
-    live.feed(_messages("falling", 37, 12))
+    live.feed(_messages("falling", 38, 12))
     page.wait_for_function(
         "() => document.querySelectorAll('#pair-view .pv-dim[data-dim=overall] .pv-point')"
         ".length === 4", timeout=5000,
@@ -283,7 +283,7 @@ def test_live_supervisor_ranks_updates_and_hides_text(
 
 def test_live_supervisor_shows_quotes_only_when_opted_in(live: Live, browser: Any) -> None:
     if live.board.view("passive") is None:
-        live.feed(_messages("passive", 0, 37))
+        live.feed(_messages("passive", 0, 38))
     page = browser.new_page()
     page.goto(f"{live.base}/with-text/")
     page.wait_for_selector('#pairs-body tr[data-pair="passive"]')
