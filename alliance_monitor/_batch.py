@@ -12,11 +12,13 @@ trajectory "unchanged", change 0). An empty transcript gets the neutral 3 everyw
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._events import PhaseScores, Trajectory
+from ._lang import detect_language
 from ._models import (
     DIMENSIONS,
     DimensionScores,
@@ -46,6 +48,9 @@ class TranscriptResult:
     windows: tuple[WindowScore, ...]
     phase_convention: Literal["windows", "too_short", "no_scores"]
     skipped: tuple[tuple[str, str], ...] = ()  # (message id, reason)
+    #: The transcript's language by script (`alliance_monitor.detect_language`): "en", "zh",
+    #: "mixed" (Chinese and English), "other" or "und".
+    language: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The `analyze` output record (key names are a contract with evaluation tooling)."""
@@ -69,6 +74,7 @@ class TranscriptResult:
                 for m in self.messages
             ],
             "skipped": [{"id": i, "reason": r} for i, r in self.skipped],
+            "language": self.language,
             "unscored": [
                 {"window": w.window_index, "reason": w.reason} for w in self.windows if not w.scored
             ],
@@ -194,9 +200,16 @@ def analyze_transcript(
         return _combine(conversation_id, [], [], True, trajectory_tolerance, ())
     reqs, weights, short = _requests(conversation_id, msgs)
     scores = [scorer.score_sync(r) for r in reqs]
-    return _combine(
-        conversation_id, scores, weights, short, trajectory_tolerance, _skipped(msgs, scores)
+    return _with_language(
+        _combine(
+            conversation_id, scores, weights, short, trajectory_tolerance, _skipped(msgs, scores)
+        ),
+        msgs,
     )
+
+
+def _with_language(result: TranscriptResult, msgs: Sequence[ScoringMessage]) -> TranscriptResult:
+    return dataclasses.replace(result, language=detect_language(m.text for m in msgs))
 
 
 async def analyze_transcript_async(
@@ -222,6 +235,9 @@ async def analyze_transcript_async(
         scores.append(s)
         if s.scored:
             history = (*history, s)
-    return _combine(
-        conversation_id, scores, weights, short, trajectory_tolerance, _skipped(msgs, scores)
+    return _with_language(
+        _combine(
+            conversation_id, scores, weights, short, trajectory_tolerance, _skipped(msgs, scores)
+        ),
+        msgs,
     )

@@ -184,3 +184,22 @@ def test_full_width_punctuation_counts_as_a_question() -> None:
 def test_english_text_never_runs_the_chinese_scan() -> None:
     assert not zh.has_han("It sounds like you're exhausted.")
     assert zh.has_han("It sounds like 你很累")
+
+
+def test_analyze_output_names_the_language(tmp_path: object) -> None:
+    from alliance_monitor import analyze_transcript
+    from alliance_monitor._models import Message
+
+    def msgs(*texts: str) -> list[Message]:
+        return [
+            Message(conversation_id="c", id=f"m{i}", ts=float(i),
+                    role=Role.COUNSELOR if i % 2 else Role.CLIENT, text=t)
+            for i, t in enumerate(texts)
+        ]
+
+    zh_res = analyze_transcript("c", msgs(*(t for _, t in WARM)), scorer)
+    assert zh_res.language == "zh" and zh_res.to_json()["language"] == "zh"
+    en_res = analyze_transcript("c", msgs("I can't sleep", "What keeps you awake?"), scorer)
+    assert en_res.to_json()["language"] == "en"
+    mixed = analyze_transcript("c", msgs("最近 deadline 太多了", "It sounds like 工作让你很累"), scorer)
+    assert mixed.language == "mixed"
