@@ -25,24 +25,15 @@ from typing import Any, Literal
 from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._errors import InvalidMessage, RejectReason
 from ._events import (
-    AllianceDeclined,
-    AllianceLow,
     Event,
     EventType,
-    PatternDetected,
-    PhaseScores,
     SafetySignal,
     SessionSummary,
-    Severity,
-    Trajectory,
     WindowScored,
     WindowUnscored,
     make_event_id,
 )
-from ._feedback import decline_feedback, pattern_feedback
 from ._models import (
-    CONSTRUCTS,
-    DIMENSIONS,
     DimensionScores,
     Message,
     Role,
@@ -50,6 +41,16 @@ from ._models import (
     WindowRequest,
     WindowScore,
     parse_message,
+)
+from ._rules import (
+    AlarmState,
+    EventContext,
+    alliance_rules,
+    compact_spans,
+    pattern_rules,
+    phase_split,
+    session_summary,
+    trajectory_of,
 )
 from ._tokens import TokenCounter, default_counter
 
@@ -187,44 +188,6 @@ def _turns(held: list[_Held]) -> tuple[int, Role | None]:
             turns += 1
             last = h.role
     return turns, last
-
-
-def trajectory_of(change: float, tolerance: float) -> Trajectory:
-    if change <= -tolerance:
-        return Trajectory.DECLINED
-    if change >= tolerance:
-        return Trajectory.IMPROVED
-    return Trajectory.UNCHANGED
-
-
-def phase_split(
-    spans: list[tuple[float, float, DimensionScores]],
-) -> tuple[PhaseScores, Literal["windows", "too_short", "no_scores"]]:
-    """Early / middle / late thirds of a session from its scored windows.
-
-    Each window covers an interval of the session's exchanges; a phase's score is the mean of
-    the windows overlapping its third, weighted by the overlap. A third no window overlaps
-    takes the nearest window. Under three exchanges, every phase is the session mean.
-    """
-    if not spans:
-        n = DimensionScores.neutral()
-        return PhaseScores(early=n, middle=n, late=n), "no_scores"
-    total = max(s + w for s, w, _ in spans)
-    if total < 3 or len(spans) == 1:
-        mean = DimensionScores.weighted_mean([(sc, w) for _, w, sc in spans])
-        return PhaseScores(early=mean, middle=mean, late=mean), "too_short"
-    phases: list[DimensionScores] = []
-    for k in range(3):
-        lo, hi = total * k / 3.0, total * (k + 1) / 3.0
-        parts = [
-            (sc, min(hi, s + w) - max(lo, s)) for s, w, sc in spans if min(hi, s + w) > max(lo, s)
-        ]
-        if not parts:
-            mid = (lo + hi) / 2
-            nearest = min(spans, key=lambda t: abs(t[0] + t[1] / 2 - mid))
-            parts = [(nearest[2], 1.0)]
-        phases.append(DimensionScores.weighted_mean(parts))
-    return PhaseScores(early=phases[0], middle=phases[1], late=phases[2]), "windows"
 
 
 class MonitorCore:
@@ -560,7 +523,8 @@ class MonitorCore:
             s = pair.window_session.pop(idx, None)
             if s is not None:
                 s.awaiting.discard(idx)
-        base = self._ids(pair, sess)
+        ctx = self._context(pair, sess)
+        base = ctx.fields()
         texts = self._texts(request)
         if not score.scored:
             self.counts["windows_unscored"] += 1
@@ -611,10 +575,15 @@ class MonitorCore:
                 if span is not None:
                     sess.spans.append((float(span[0]), float(span[1]), score.scores))
                     if len(sess.spans) > _MAX_SESSION_WINDOWS:
-                        sess.spans = _compact(sess.spans)
-            if not is_baseline:
-                events.extend(self._declines(pair, score, base, texts))
-            events.extend(self._patterns(pair, score, base, texts))
+                        sess.spans = compact_spans(sess.spans)
+            if not is_baseline and pair.baseline is not None:
+                alarms = AlarmState(dict(pair.declined), frozenset(pair.low))
+                found, alarms = alliance_rules(
+                    pair.history, score, pair.baseline, alarms, self.decline, ctx, texts
+                )
+                pair.declined, pair.low = dict(alarms.declined), set(alarms.low)
+                events.extend(found)
+            events.extend(pattern_rules(score, self.patterns, ctx, texts))
         # Sessions whose last window just came in get their summary.
         for s in list(pair.sessions.values()):
             if not s.awaiting:
@@ -624,167 +593,31 @@ class MonitorCore:
             self.counts["events_" + _etype(ev)] += 1
         return events
 
+    @staticmethod
+    def _context(pair: _Pair, sess: _Session | None) -> EventContext:
+        return EventContext(
+            pair.conversation_id,
+            pair.counselor_id,
+            pair.client_id,
+            sess.session_id if sess else None,
+        )
+
+    def _summary(self, pair: _Pair, sess: _Session) -> SessionSummary:
+        return session_summary(
+            sess.spans,
+            self._context(pair, sess),
+            session_index=sess.index,
+            ts=sess.last_ts,
+            n_messages=sess.n_messages,
+            n_windows=sess.n_windows,
+            end_reason=sess.ending or "explicit",
+            tolerance=self.session.trajectory_tolerance,
+        )
+
     def _texts(self, request: WindowRequest | None) -> dict[str, str] | None:
         if not self.include_text or request is None:
             return None
         return {m.id: m.text for m in request.messages}
-
-    @staticmethod
-    def _ids(pair: _Pair, sess: _Session | None) -> dict[str, Any]:
-        return {
-            "conversation_id": pair.conversation_id,
-            "counselor_id": pair.counselor_id,
-            "client_id": pair.client_id,
-            "session_id": sess.session_id if sess else None,
-        }
-
-    def _declines(
-        self,
-        pair: _Pair,
-        score: WindowScore,
-        base: dict[str, Any],
-        texts: Mapping[str, str] | None,
-    ) -> list[Event]:
-        pol = self.decline
-        recent = [w for w in pair.history if w.scored and w.n_exchanges >= pol.min_exchanges]
-        k = pol.confirm_windows
-        if len(recent) < k or recent[-1].window_index != score.window_index:
-            return []
-        if pair.baseline is None:
-            return []
-        last = recent[-k:]
-        earlier = recent[:-k]
-        events: list[Event] = []
-        for dim in pol.dimensions:
-            vals = [w.scores.get(dim) for w in last if w.scores is not None]
-            current = sum(vals) / len(vals)
-            ref_kind: Literal["baseline", "peak"] = "baseline"
-            reference = pair.baseline.get(dim)
-            for i in range(len(earlier) - k + 1):
-                chunk = earlier[i : i + k]
-                peak = sum(w.scores.get(dim) for w in chunk if w.scores is not None) / k
-                if peak > reference:
-                    reference, ref_kind = peak, "peak"
-            fell_from = pair.declined.get(dim)
-            if fell_from is not None:
-                if vals[-1] >= fell_from - pol.rearm_margin:
-                    del pair.declined[dim]  # recovered: re-arm
-            elif current <= reference - pol.levels and all(
-                v <= reference - pol.levels / 2 for v in vals
-            ):
-                pair.declined[dim] = reference
-                evidence = _evidence(last, dim)
-                change = round(current - reference, 4)
-                events.append(
-                    AllianceDeclined(
-                        id=make_event_id(
-                            EventType.ALLIANCE_DECLINED,
-                            pair.conversation_id,
-                            dim,
-                            score.window_index,
-                        ),
-                        severity=Severity.HIGH
-                        if change <= -1.5 or dim == "overall"
-                        else Severity.MEDIUM,
-                        dimension=dim,
-                        from_level=round(reference, 4),
-                        to_level=round(current, 4),
-                        change=change,
-                        reference=ref_kind,
-                        windows=tuple(w.window_index for w in last),
-                        evidence=evidence,
-                        feedback=decline_feedback(dim, reference, current, evidence, texts),
-                        ts=score.end_ts,
-                        **base,
-                    )
-                )
-            # Low alliance: evidence against (level 2 or below), confirmed the same way.
-            if dim in pair.low:
-                if current > pol.low_level + pol.rearm_margin:
-                    pair.low.discard(dim)
-            elif current <= pol.low_level:
-                pair.low.add(dim)
-                events.append(
-                    AllianceLow(
-                        id=make_event_id(
-                            EventType.ALLIANCE_LOW, pair.conversation_id, dim, score.window_index
-                        ),
-                        severity=Severity.HIGH if current <= 1.5 else Severity.MEDIUM,
-                        dimension=dim,
-                        level=round(current, 4),
-                        windows=tuple(w.window_index for w in last),
-                        evidence=_evidence(last, dim),
-                        ts=score.end_ts,
-                        **base,
-                    )
-                )
-        return events
-
-    def _patterns(
-        self,
-        pair: _Pair,
-        score: WindowScore,
-        base: dict[str, Any],
-        texts: Mapping[str, str] | None,
-    ) -> list[Event]:
-        pol = self.patterns
-        n = len(score.messages)
-        if n == 0:
-            return []
-        events: list[Event] = []
-        for pattern in ("passive", "directive"):
-            flagged = [
-                m
-                for m in score.messages
-                if (m.passive if pattern == "passive" else m.directive) >= 0.5
-            ]
-            if len(flagged) < pol.min_flagged or len(flagged) / n < pol.min_rate:
-                continue
-            etype = (
-                EventType.PASSIVE_PATTERN if pattern == "passive" else EventType.DIRECTIVE_PATTERN
-            )
-            events.append(
-                PatternDetected(
-                    id=make_event_id(etype, pair.conversation_id, score.window_index),
-                    type=etype,
-                    severity=Severity.LOW,
-                    pattern=pattern,
-                    window_index=score.window_index,
-                    rate=round(len(flagged) / n, 4),
-                    message_ids=tuple(m.id for m in flagged),
-                    feedback=pattern_feedback(
-                        pattern, flagged, n, score.window_index, score.scores, texts
-                    ),
-                    ts=score.end_ts,
-                    **base,
-                )
-            )
-        return events
-
-    def _summary(self, pair: _Pair, sess: _Session) -> SessionSummary:
-        phases, convention = phase_split(sess.spans)
-        tol = self.session.trajectory_tolerance
-        changes = {d: round(phases.late.get(d) - phases.early.get(d), 4) for d in DIMENSIONS}
-        alliance = DimensionScores.weighted_mean([(sc, w) for _, w, sc in sess.spans])
-        return SessionSummary(
-            id=make_event_id(EventType.SESSION_SUMMARY, pair.conversation_id, sess.index),
-            conversation_id=pair.conversation_id,
-            counselor_id=pair.counselor_id,
-            client_id=pair.client_id,
-            session_id=sess.session_id,
-            ts=sess.last_ts,
-            session_index=sess.index,
-            alliance=alliance,
-            phases=phases,
-            trajectory=trajectory_of(changes["overall"], tol),
-            change=changes["overall"],
-            dimension_trajectories={d: trajectory_of(c, tol) for d, c in changes.items()},
-            dimension_changes=changes,
-            n_messages=sess.n_messages,
-            n_windows=sess.n_windows,
-            phase_convention=convention,
-            end_reason=sess.ending or "explicit",
-        )
 
     @property
     def scans_safety(self) -> bool:
@@ -843,33 +676,6 @@ class MonitorCore:
 
 def _etype(ev: Event) -> str:
     return str(ev.type.value)
-
-
-def _evidence(windows: list[WindowScore], dim: str) -> tuple[str, ...]:
-    constructs = (
-        [c for ids in CONSTRUCTS.values() for c in ids] if dim == "overall" else CONSTRUCTS[dim]
-    )
-    out: list[str] = []
-    for w in windows:
-        for c in constructs:
-            if w.constructs is not None and w.constructs.get(c, 3.0) < 3.0:
-                for mid in w.construct_evidence.get(c, ()):
-                    if mid not in out:
-                        out.append(mid)
-    return tuple(out[:12])
-
-
-def _compact(
-    spans: list[tuple[float, float, DimensionScores]],
-) -> list[tuple[float, float, DimensionScores]]:
-    """Merge neighbouring windows pairwise (weighted), halving a long session's list."""
-    out = []
-    for i in range(0, len(spans) - 1, 2):
-        (s1, w1, a), (_s2, w2, b) = spans[i], spans[i + 1]
-        out.append((s1, w1 + w2, DimensionScores.weighted_mean([(a, w1), (b, w2)])))
-    if len(spans) % 2:
-        out.append(spans[-1])
-    return out
 
 
 def _load_safety() -> Any:

@@ -1,0 +1,121 @@
+"""The detection rules with plain data: no core, no monitor, no scorer."""
+
+from __future__ import annotations
+
+from alliance_monitor._config import DeclinePolicy, PatternPolicy
+from alliance_monitor._events import EventType, Trajectory
+from alliance_monitor._models import CONSTRUCTS, DimensionScores, MessagePattern, WindowScore
+from alliance_monitor._rules import (
+    AlarmState,
+    EventContext,
+    alliance_rules,
+    compact_spans,
+    pattern_rules,
+    phase_split,
+    session_summary,
+    trajectory_of,
+)
+
+CTX = EventContext("pair-1", "counselor-a", "client-b", "s1")
+
+
+def window(i: int, level: float, n_exchanges: int = 3, **kw: object) -> WindowScore:
+    constructs = {c: level for ids in CONSTRUCTS.values() for c in ids}
+    return WindowScore(
+        conversation_id="pair-1",
+        window_index=i,
+        constructs=constructs,
+        scores=DimensionScores.from_constructs(constructs),
+        construct_evidence={c: (f"m{i}",) for c in constructs},
+        n_exchanges=n_exchanges,
+        end_ts=float(i),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def run(levels: list[float], policy: DeclinePolicy | None = None) -> list[list[str]]:
+    """Apply the rules window by window; the event types fired after each window."""
+    policy = policy or DeclinePolicy(dimensions=("overall",))
+    baseline = DimensionScores.neutral().model_copy(update={"overall": levels[0]})
+    alarms, history, fired = AlarmState(), [], []
+    for i, lvl in enumerate(levels):
+        history.append(window(i, lvl))
+        events, alarms = alliance_rules(history, history[-1], baseline, alarms, policy, CTX)
+        fired.append([str(e.type.value) for e in events])
+    return fired
+
+
+def test_a_confirmed_decline_fires_once_and_rearms_after_recovery() -> None:
+    fired = run([4.0, 4.0, 2.8, 2.8, 2.8, 4.0, 4.0, 2.8, 2.8])
+    assert fired[3] == ["alliance_declined"]
+    assert fired[4] == []  # still down: no repeat
+    assert fired[8] == ["alliance_declined"]  # recovered in between, so armed again
+
+
+def test_one_noisy_window_never_pages() -> None:
+    assert run([4.0, 4.0, 1.5, 4.0, 4.0]) == [[], [], [], [], []]
+    # The mean is a level down, but one window is not even half a level down.
+    assert run([4.0, 4.0, 3.8, 2.0])[3] == []
+
+
+def test_low_alliance_is_confirmed_and_windows_with_little_evidence_are_ignored() -> None:
+    assert ["alliance_low"] in run([2.5, 2.0, 2.0])
+    policy = DeclinePolicy(dimensions=("overall",))
+    history = [window(0, 4.0), window(1, 1.5, n_exchanges=1), window(2, 1.5, n_exchanges=1)]
+    events, _ = alliance_rules(
+        history, history[-1], DimensionScores.neutral(), AlarmState(), policy, CTX
+    )
+    assert events == []
+
+
+def test_decline_event_carries_reference_evidence_and_the_pair() -> None:
+    policy = DeclinePolicy(dimensions=("bond",))
+    history = [window(0, 3.0), window(1, 4.5), window(2, 4.5), window(3, 2.5), window(4, 2.5)]
+    events, alarms = alliance_rules(
+        history, history[-1], DimensionScores.neutral(), AlarmState(), policy, CTX
+    )
+    (ev,) = events
+    assert ev.type is EventType.ALLIANCE_DECLINED
+    assert ev.reference == "peak" and ev.from_level == 4.5  # type: ignore[attr-defined]
+    assert ev.evidence == ("m3", "m4")  # type: ignore[attr-defined]
+    assert (ev.conversation_id, ev.session_id, ev.counselor_id) == ("pair-1", "s1", "counselor-a")
+    assert alarms.declined == {"bond": 4.5}
+
+
+def test_pattern_is_a_rate_not_one_message() -> None:
+    def scored(flags: list[float]) -> WindowScore:
+        msgs = tuple(
+            MessagePattern(id=f"m{i}", passive=f, directive=0.0) for i, f in enumerate(flags)
+        )
+        return window(0, 3.0, messages=msgs)
+
+    pol = PatternPolicy()
+    assert pattern_rules(scored([0.9, 0.0, 0.0, 0.0, 0.0]), pol, CTX) == []
+    (ev,) = pattern_rules(scored([0.9, 0.8, 0.0, 0.0]), pol, CTX)
+    assert ev.type is EventType.PASSIVE_PATTERN
+    assert ev.message_ids == ("m0", "m1") and ev.rate == 0.5  # type: ignore[attr-defined]
+
+
+def test_session_summary_phases_and_trajectory() -> None:
+    def d(x: float) -> DimensionScores:
+        return DimensionScores(goal=x, task=x, bond=x, overall=x)
+
+    spans = [(0.0, 3.0, d(4.0)), (3.0, 3.0, d(3.5)), (6.0, 3.0, d(2.5))]
+    ev = session_summary(
+        spans,
+        CTX,
+        session_index=2,
+        ts=9.0,
+        n_messages=18,
+        n_windows=3,
+        end_reason="idle",
+        tolerance=0.25,
+    )
+    assert ev.trajectory is Trajectory.DECLINED and ev.change == -1.5
+    assert ev.phases.early.overall == 4.0 and ev.phases.late.overall == 2.5
+    assert ev.phase_convention == "windows" and ev.end_reason == "idle"
+    assert trajectory_of(0.2, 0.25) is Trajectory.UNCHANGED
+    assert trajectory_of(0.25, 0.25) is Trajectory.IMPROVED
+    assert phase_split([])[1] == "no_scores"
+    assert phase_split([(0.0, 1.0, d(3.0))])[1] == "too_short"
+    assert compact_spans(spans) == [(0.0, 6.0, d(3.75)), spans[2]]
