@@ -225,6 +225,9 @@ class PushAdapter(ABC):
     #: Short stable name used in metrics and logs ("slack", "twilio", "http"...).
     name: str = "push"
     ok_status: int = 200
+    #: Media types of the request bodies it takes (``application/*+json`` counts as JSON);
+    #: anything else is answered 415 before `handle` runs. Empty: any type.
+    content_types: tuple[str, ...] = ()
 
     @abstractmethod
     def handle(self, request: Request, now: float) -> Delivery:

@@ -45,6 +45,15 @@ async def pump(
             except MonitorClosed:
                 counts["monitor_closed"] += 1
                 return counts
+            except anyio.get_cancelled_exc_class():
+                raise
+            except Exception as exc:  # this item only: counted, never its text, and go on
+                counts["rejected"] += 1
+                counts["internal_error"] += 1
+                monitor.reject(RejectReason.INTERNAL_ERROR)
+                _log.error("alliance_monitor.pump_ingest_error",
+                           extra={"adapter": adapter.name, "error": type(exc).__name__})
+                break
             counts[result.status] += 1
             break
         else:

@@ -12,6 +12,15 @@ already taken (same delivery id) is acknowledged and ignored.
 
 Every refusal is counted by reason (`stats()`); input that never became a message is also counted
 with `Monitor.reject`, so the monitor's own rejected-by-reason counters stay complete.
+
+No input can stop the receiver: the drain task takes each message in its own ``try``; an
+unexpected exception while ingesting one message rejects that message (``internal_error``,
+counted, logged with the exception type only, never the text) and the task goes on. Should the
+task end anyway, `healthy` turns false, the receiver stops taking deliveries (503, so the
+platform retries) and `failure` names what happened (the service's /healthz and /readyz show it).
+
+The receiver keeps its own ledger of every message it was handed (`stats()["messages"]`):
+``in == accepted + duplicate + rejected`` once the queue is empty, whatever the monitor does.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
 from typing import Any
 
 import anyio
@@ -44,8 +53,26 @@ _log = logging.getLogger("alliance_monitor.adapters")
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 
 
+DEFAULT_BODY_TIMEOUT = 10.0
+
+
 class _TooLarge(Exception):
     pass
+
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";", 1)[0].strip().lower()
+
+
+def _type_ok(media: str, wanted: tuple[str, ...]) -> bool:
+    if not wanted:
+        return True
+    if media in wanted:
+        return True
+    # application/cloudevents+json and the like are JSON too.
+    return "application/json" in wanted and media.startswith("application/") and (
+        media.endswith("+json")
+    )
 
 
 class WebhookReceiver:
@@ -66,6 +93,7 @@ class WebhookReceiver:
         seen: RecentIds | None = None,
         drain_timeout: float = 30.0,
         ingest_retries: int = 5,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.adapter = adapter
@@ -76,10 +104,18 @@ class WebhookReceiver:
         self.seen = seen if seen is not None else RecentIds()
         self.drain_timeout = drain_timeout
         self.ingest_retries = ingest_retries
+        #: Seconds allowed for reading a whole request body (408 beyond): slow senders cannot
+        #: hold a request open.
+        self.body_timeout = body_timeout
         self._clock = clock
         self.counts: Counter[str] = Counter()
         self.problems: Counter[str] = Counter()
         self.ignored: Counter[str] = Counter()
+        #: Every message handed to this receiver, by outcome, and rejections by reason.
+        self.ledger: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+        #: Why the drain task ended while the receiver was running (None: it did not).
+        self.failure: str | None = None
         self._send: MemoryObjectSendStream[Mapping[str, Any]] | None = None
         self._recv: MemoryObjectReceiveStream[Mapping[str, Any]] | None = None
         self._tg: TaskGroup | None = None
@@ -94,6 +130,7 @@ class WebhookReceiver:
         self._drained = anyio.Event()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
+        self.failure = None
         self._tg.start_soon(self._drain, self._recv)
         self._accepting = True
         return self
@@ -116,7 +153,12 @@ class WebhookReceiver:
 
     @property
     def accepting(self) -> bool:
-        return self._accepting
+        return self._accepting and self.failure is None
+
+    @property
+    def healthy(self) -> bool:
+        """False once the drain task has died: nothing queued would reach the monitor."""
+        return self.failure is None
 
     @property
     def queue_depth(self) -> int:
@@ -129,6 +171,14 @@ class WebhookReceiver:
             **dict(self.counts),
             "problems": dict(self.problems),
             "ignored": dict(self.ignored),
+            "messages": {
+                "in": self.ledger["in"],
+                "accepted": self.ledger["accepted"],
+                "duplicate": self.ledger["duplicate"],
+                "rejected": self.ledger["rejected"],
+                "rejected_by_reason": dict(self.rejected),
+            },
+            "healthy": self.healthy,
             "queue_depth": self.queue_depth,
             "queue_capacity": self.queue_size,
         }
@@ -138,23 +188,67 @@ class WebhookReceiver:
         try:
             async with recv:
                 async for message in recv:
-                    await self._ingest(message)
+                    try:
+                        await self._ingest(message)
+                    except anyio.get_cancelled_exc_class():
+                        raise
+                    except Exception as exc:  # a bug of ours: this message only, go on
+                        self._reject(RejectReason.INTERNAL_ERROR, exc)
+        except anyio.get_cancelled_exc_class():
+            raise
+        except BaseException as exc:
+            # Not re-raised (it would cancel the task that entered the receiver, e.g. the
+            # ASGI lifespan): the receiver refuses deliveries (503) and reports unhealthy.
+            self.failure = type(exc).__name__
+            self._accepting = False
+            _log.error(
+                "alliance_monitor.receiver_drain_died",
+                extra={"adapter": self.adapter.name, "error": type(exc).__name__},
+            )
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
         finally:
             self._drained.set()
+
+    def _count(self, outcome: str, reason: str | None = None) -> None:
+        self.ledger["in"] += 1
+        self.ledger[outcome] += 1
+        if reason is not None:
+            self.rejected[reason] += 1
+
+    def _reject(self, reason: RejectReason, exc: BaseException) -> None:
+        self._count("rejected", reason.value)
+        self.counts["internal_errors"] += 1
+        with suppress(Exception):  # the monitor's counters are not worth a dead task
+            self.monitor.reject(reason)
+        # The type only: an exception's message may hold the input.
+        _log.error(
+            "alliance_monitor.receiver_ingest_error",
+            extra={"adapter": self.adapter.name, "error": type(exc).__name__,
+                   "reason": reason.value},
+        )
 
     async def _ingest(self, message: Mapping[str, Any]) -> None:
         for attempt in range(self.ingest_retries + 1):
             try:
-                await self.monitor.ingest(message)
+                result = await self.monitor.ingest(message)
             except StoreError:
                 # Not accepted durably: retry (a repeat is absorbed as a duplicate).
                 await anyio.sleep(min(0.1 * 2**attempt, 5.0))
                 continue
             except MonitorClosed:
-                break
+                self._count("rejected", "monitor_closed")
+                return
             self.counts["messages_ingested"] += 1
+            status = getattr(result, "status", None)
+            if status in ("accepted", "duplicate"):
+                self._count(status)
+            else:
+                reason = getattr(getattr(result, "reason", None), "value", None)
+                self._count("rejected", reason if isinstance(reason, str) else "unknown")
             return
         self.counts["ingest_failed"] += 1
+        self._count("rejected", "store_error")
         _log.error("alliance_monitor.receiver_ingest_failed", extra={"adapter": self.adapter.name})
 
     # ------------------------------------------------------------------ ASGI
@@ -162,20 +256,36 @@ class WebhookReceiver:
         if scope["type"] != "http":
             return  # lifespan: see with_lifespan(); websockets: not ours
         self.counts["requests"] += 1
-        if not self._accepting:
+        if not self.accepting:
             await self._refuse(send, 503, "not_ready")
             return
         if scope.get("method") != "POST":
             await self._refuse(send, 405, "method_not_allowed", (("allow", "POST"),))
             return
+        headers = _headers(scope)
+        if not _type_ok(_media_type(headers.get("content-type")), self.adapter.content_types):
+            await self._refuse(send, 415, "unsupported_media_type")
+            return
         try:
-            body = await self._read_body(scope, receive)
+            with anyio.fail_after(self.body_timeout):
+                body = await self._read_body(scope, receive)
         except _TooLarge:
             await self._refuse(send, 413, "body_too_large")
             return
-        request = Request("POST", _url(scope), _headers(scope), body)
+        except TimeoutError:
+            await self._refuse(send, 408, "body_timeout", (("connection", "close"),))
+            return
+        request = Request("POST", _url(scope), headers, body)
         try:
             delivery = self.adapter.handle(request, self._clock())
+        except (RecursionError, OverflowError, UnicodeError, ValueError) as exc:
+            # Input the adapter's parser choked on: the platform must not retry it forever.
+            _log.warning(
+                "alliance_monitor.adapter_refused_body",
+                extra={"adapter": self.adapter.name, "error": type(exc).__name__},
+            )
+            await self._refuse(send, 400, "malformed_body")
+            return
         except Exception as exc:  # an adapter bug must not take the service down
             _log.error(
                 "alliance_monitor.adapter_failed",
@@ -187,6 +297,7 @@ class WebhookReceiver:
 
     def _take(self, delivery: Delivery) -> Ack:
         for reason in delivery.rejected:
+            self._count("rejected", reason.value)
             self.monitor.reject(reason)
         for why in delivery.ignored:
             self.ignored[why] += 1
@@ -200,11 +311,13 @@ class WebhookReceiver:
             return delivery.ack
         if len(delivery.messages) > self.queue_size:
             for _ in delivery.messages:
+                self._count("rejected", RejectReason.CAPACITY.value)
                 self.monitor.reject(RejectReason.CAPACITY)
             self._count_problem("batch_too_large")
             return Ack(413, b"batch_too_large")
         if not self._offer(delivery.messages):
             for _ in delivery.messages:
+                self._count("rejected", RejectReason.CAPACITY.value)
                 self.monitor.reject(RejectReason.CAPACITY)
             self._count_problem("queue_full")
             return _busy(self.retry_after)

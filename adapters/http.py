@@ -28,6 +28,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from alliance_monitor import _safejson as safejson
 from alliance_monitor._errors import RejectReason
 from alliance_monitor.alerts._signing import (
     WebhookSigner,
@@ -55,6 +56,7 @@ class HttpAdapter(PushAdapter):
     """Verifies Standard Webhooks signatures and reads the documented message schema."""
 
     name = "http"
+    content_types = ("application/json",)
     ok_status = 202
 
     def __init__(
@@ -87,9 +89,9 @@ class HttpAdapter(PushAdapter):
         except WebhookVerificationError as exc:
             return Delivery.refuse(401, _PROBLEMS.get(exc.reason, "bad_signature"))
         try:
-            payload = json.loads(request.body)
-        except ValueError:  # the decode error holds the body: never keep it
-            return Delivery.malformed(RejectReason.INVALID_JSON)
+            payload = safejson.loads(request.body)
+        except safejson.JSONRejected as exc:  # never holds the body
+            return Delivery.malformed(exc.reason)
         items = _items(payload)
         if items is None or len(items) > self.max_batch:
             return Delivery.malformed(RejectReason.INVALID_SCHEMA)

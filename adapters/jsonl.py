@@ -14,7 +14,6 @@ loop never blocks on disk.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +22,7 @@ from typing import IO
 import anyio
 import anyio.to_thread
 
+from alliance_monitor import _safejson as safejson
 from alliance_monitor._errors import RejectReason
 
 from ._base import PullAdapter, PullItem
@@ -37,9 +37,9 @@ def parse_line(line: str) -> Iterator[PullItem]:
     if not line.strip():
         return
     try:
-        obj = json.loads(line)
-    except ValueError:  # the error holds the line: never keep it
-        yield RejectReason.INVALID_JSON
+        obj = safejson.loads(line)
+    except safejson.JSONRejected as exc:  # never holds the line
+        yield exc.reason
         return
     if isinstance(obj, dict) and isinstance(obj.get("messages"), list):
         conv = obj.get("conversation_id")

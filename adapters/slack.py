@@ -25,6 +25,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from alliance_monitor import _safejson as safejson
+
 from ._base import Ack, ConversationMap, Delivery, PushAdapter, Request, RoleMap, constant_time_in
 
 __all__ = ["SlackAdapter", "sign_slack"]
@@ -43,6 +45,8 @@ class SlackAdapter(PushAdapter):
     """Slack Events API receiver (``message`` events)."""
 
     name = "slack"
+    # Events API bodies are JSON; slash commands and interactivity are form-encoded.
+    content_types = ("application/json", "application/x-www-form-urlencoded")
     ok_status = 200
 
     def __init__(
@@ -74,9 +78,9 @@ class SlackAdapter(PushAdapter):
             return Delivery.refuse(401, problem)
         retry = bool(request.header("x-slack-retry-num"))
         try:
-            payload = json.loads(request.body)
-        except ValueError:
-            return Delivery.malformed()
+            payload = safejson.loads(request.body)
+        except safejson.JSONRejected as exc:
+            return Delivery.malformed(exc.reason)
         if not isinstance(payload, dict):
             return Delivery.malformed()
         kind = payload.get("type")

@@ -84,6 +84,7 @@ class TwilioConversationsAdapter(PushAdapter):
     """Verifies ``X-Twilio-Signature`` and turns ``onMessageAdded`` into messages."""
 
     name = "twilio"
+    content_types = ("application/x-www-form-urlencoded", "application/json")
     ok_status = 200
 
     def __init__(

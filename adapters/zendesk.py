@@ -23,9 +23,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
+
+from alliance_monitor import _safejson as safejson
 
 from ._base import (
     ConversationMap,
@@ -50,6 +51,7 @@ class SunshineConversationsAdapter(PushAdapter):
     """Verifies a Sunshine Conversations webhook and reads its ``conversation:message`` events."""
 
     name = "zendesk"
+    content_types = ("application/json",)
     ok_status = 200
 
     def __init__(
@@ -80,9 +82,9 @@ class SunshineConversationsAdapter(PushAdapter):
         if problem is not None:
             return Delivery.refuse(401, problem)
         try:
-            payload = json.loads(request.body)
-        except ValueError:
-            return Delivery.malformed()
+            payload = safejson.loads(request.body)
+        except safejson.JSONRejected as exc:
+            return Delivery.malformed(exc.reason)
         events = payload.get("events") if isinstance(payload, dict) else None
         if not isinstance(events, list):
             return Delivery.malformed()

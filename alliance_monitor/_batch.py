@@ -218,8 +218,10 @@ async def analyze_transcript_async(
     scorer: Scorer,
     *,
     trajectory_tolerance: float = 0.25,
+    score_timeout: float | None = None,
 ) -> TranscriptResult:
-    """Score a finished transcript with any scorer (LLM, cascade, ...)."""
+    """Score a finished transcript with any scorer (LLM, cascade, ...). A window whose scoring
+    takes longer than `score_timeout` seconds is unscored (``scorer_timeout``)."""
     msgs = _to_scoring(messages)
     if not msgs:
         return _combine(conversation_id, [], [], True, trajectory_tolerance, ())
@@ -231,7 +233,7 @@ async def analyze_transcript_async(
             r = WindowRequest(
                 r.conversation_id, r.window_index, r.messages, r.n_exchanges, history, r.kind
             )
-        s = await score_or_unscored(scorer, r)
+        s = await score_or_unscored(scorer, r, time_limit=score_timeout)
         scores.append(s)
         if s.scored:
             history = (*history, s)

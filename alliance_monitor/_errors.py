@@ -42,6 +42,8 @@ class RejectReason(StrEnum):
     EMPTY_TEXT = "empty_text"  # nothing left after sanitising
     INVALID_JSON = "invalid_json"  # a line of input that is not JSON at all
     CAPACITY = "capacity"  # the monitor is at its conversation cap and cannot evict
+    RECURSION_DEPTH = "recursion_depth"  # JSON nested deeper than the reader allows
+    NUMBER_RANGE = "number_range"  # a number that is not finite or beyond 64 bits
     INTERNAL_ERROR = "internal_error"  # an unexpected error while ingesting it (a bug: logged)
 
 

@@ -3,13 +3,13 @@ reported with a reason (never with its text)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from . import _safejson
 from ._errors import InvalidMessage, RejectReason
 from ._models import Message, parse_message
 
@@ -49,16 +49,20 @@ def _open(path: str) -> IO[str]:
 
 
 def iter_lines(path: str) -> Iterator[tuple[int, Any]]:
-    """Yield (line number, parsed JSON or an InvalidMessage) for every non-blank line."""
+    """Yield (line number, parsed JSON or an InvalidMessage) for every non-blank line.
+
+    A line is refused on its own (the file goes on) when it is not JSON (``invalid_json``),
+    nests too deep (``recursion_depth``) or holds a number that is not finite or beyond 64 bits
+    (``number_range``)."""
     f = _open(path)
     try:
         for n, raw in enumerate(f, 1):
             if not raw.strip():
                 continue
             try:
-                yield n, json.loads(raw)
-            except ValueError:  # JSONDecodeError holds the whole line: never keep it
-                yield n, InvalidMessage(RejectReason.INVALID_JSON)
+                yield n, _safejson.loads(raw)
+            except _safejson.JSONRejected as exc:  # never holds the line
+                yield n, InvalidMessage(exc.reason)
     finally:
         if f is not sys.stdin:
             f.close()
@@ -114,9 +118,21 @@ def read_input(path: str) -> tuple[list[Transcript], list[Any], list[Rejection]]
         if isinstance(obj, InvalidMessage):
             rejects.append(Rejection(n, obj.reason))
         elif isinstance(obj, dict) and "messages" in obj:
-            tr = parse_transcript(n, obj, rejects)
+            tr = guarded_transcript(n, obj, rejects)
             if tr is not None:
                 transcripts.append(tr)
         else:
             singles.append((n, obj))
     return transcripts, singles, rejects
+
+
+def guarded_transcript(n: int, obj: Any, rejects: list[Rejection]) -> Transcript | None:
+    """`parse_transcript`, except that an unexpected error rejects this line only
+    (``internal_error``) instead of ending the file."""
+    mark = len(rejects)
+    try:
+        return parse_transcript(n, obj, rejects)
+    except Exception:  # its message may hold the input: never kept
+        del rejects[mark:]
+        rejects.append(Rejection(n, RejectReason.INTERNAL_ERROR))
+        return None

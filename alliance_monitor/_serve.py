@@ -16,6 +16,7 @@ dispatcher gets a few seconds to deliver; what it cannot deliver stays in its ou
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import json
 import logging
@@ -184,6 +185,7 @@ def _dispatcher(settings: Settings, environ: Mapping[str, str]) -> AlertDispatch
     try:
         return AlertDispatcher(endpoints, outbox_path=alerts.outbox_path,
                                allowed_hosts=alerts.allowed_hosts,
+                               allow_private=alerts.allow_private,
                                include_text=settings.monitor.include_text)
     except ConfigError as exc:
         raise ConfigError(f"alerts: {exc}") from None
@@ -209,10 +211,13 @@ class Service:
         self.receivers: dict[str, WebhookReceiver] = {}
         self.pull_counts: dict[str, Counter[str]] = {}
         self.tokens: Counter[str] = Counter()
+        #: Connections refused over the cap, and closed for slow headers (see `run`).
+        self.conn_counts: Counter[str] = Counter()
         self.ready = False
         self.address = ""
         self.final_stats: dict[str, object] = {}
         self._pull_group: TaskGroup | None = None
+        self._server: Any = None
         self.supervisor: Any = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -260,6 +265,7 @@ class Service:
             receiver = WebhookReceiver(
                 push, monitor, queue_size=srv.queue_size, max_body=srv.max_body_bytes,
                 retry_after=srv.retry_after, drain_timeout=srv.shutdown_timeout,
+                body_timeout=srv.body_timeout,
             )
             self.receivers[path] = await stack.enter_async_context(receiver)
 
@@ -317,7 +323,9 @@ class Service:
             root = str(scope.get("root_path", "")) + self.settings.supervisor.path
             await self.supervisor({**scope, "root_path": root}, receive, send)
         elif path == "/healthz":
-            await _send(send, 200, json.dumps({"status": "ok"}), "application/json")
+            failed = self.failures()
+            body = {"status": "ok"} if not failed else {"status": "failing", "failed": failed}
+            await _send(send, 503 if failed else 200, json.dumps(body), "application/json")
         elif path == "/readyz":
             checks = self.checks()
             status = 200 if all(checks.values()) else 503
@@ -357,10 +365,16 @@ class Service:
         _log.info("alliance_monitor.shutdown_complete")
         await send({"type": "lifespan.shutdown.complete"})
 
+    def failures(self) -> dict[str, str]:
+        """Background tasks that died (by name, with the exception type): nothing they should
+        carry reaches the monitor any more, so the service is not live."""
+        return {f"receiver:{path}": r.failure for path, r in self.receivers.items()
+                if r.failure is not None}
+
     def checks(self) -> dict[str, bool]:
         out = {"started": self.ready and self.monitor is not None}
         for path, receiver in self.receivers.items():
-            out[f"receiver:{path}"] = receiver.accepting
+            out[f"receiver:{path}"] = receiver.accepting and receiver.healthy
         for adapter in self.pull:
             out[f"pull:{adapter.name}"] = adapter.healthy
         return out
@@ -414,6 +428,25 @@ class Service:
         m.add("webhook_ignored_total", "counter", "Events that are no message of a pair.",
               [({"adapter": name[p], "path": p, "reason": k}, v)
                for p, s in rs.items() for k, v in sorted(s["ignored"].items())])
+        m.add("webhook_messages_total", "counter",
+              "Messages handed to a receiver, by outcome (in = accepted + duplicate + rejected "
+              "once the queue is empty).",
+              [({"adapter": name[p], "path": p, "outcome": k}, v)
+               for p, s in rs.items() for k, v in s["messages"].items()
+               if k != "rejected_by_reason"])
+        m.add("webhook_messages_rejected_total", "counter",
+              "Messages a receiver rejected, by reason.",
+              [({"adapter": name[p], "path": p, "reason": k}, v)
+               for p, s in rs.items()
+               for k, v in sorted(s["messages"]["rejected_by_reason"].items())])
+        m.add("background_task_failed", "gauge", "1 when a background task has died.",
+              [({"task": f"receiver:{p}"}, 0 if s["healthy"] else 1) for p, s in rs.items()])
+        m.add("connections_refused_total", "counter",
+              "Connections closed at once: over server.max_connections.",
+              [({}, self.conn_counts["refused"])])
+        m.add("connections_timed_out_total", "counter",
+              "Connections closed for sending no complete request headers in time.",
+              [({}, self.conn_counts["header_timeout"])])
         m.add("queue_depth", "gauge", "Messages waiting for the monitor.", per("queue_depth"))
         m.add("queue_capacity", "gauge", "Queue capacity.", per("queue_capacity"))
         m.add("pull_items_total", "counter", "Items read by pull adapters, by outcome.",
@@ -433,6 +466,11 @@ class Service:
         m.add("alerts_attempts_total", "counter", "Delivery attempts.", [({}, st.attempts)])
 
     # ------------------------------------------------------------------ running
+    def shutdown(self) -> None:
+        """Ask a running `run()` to shut down gracefully (as SIGTERM does); thread-safe."""
+        if self._server is not None:
+            self._server.should_exit = True
+
     async def run(self) -> None:
         """Bind, serve until SIGTERM/SIGINT, shut down gracefully."""
         import uvicorn
@@ -446,12 +484,76 @@ class Service:
         config = uvicorn.Config(
             self.app, interface="asgi3", lifespan="on", log_level=srv.log_level, access_log=False,
             timeout_graceful_shutdown=math.ceil(srv.shutdown_timeout),
+            http=guarded_protocol(max_connections=srv.max_connections,
+                                  header_timeout=srv.header_timeout, counts=self.conn_counts),
         )
         server = uvicorn.Server(config)
+        self._server = server
         try:
             await server.serve(sockets=[sock])
         finally:
             sock.close()
+
+
+def guarded_protocol(
+    *, max_connections: int, header_timeout: float, counts: Counter[str] | None = None
+) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP/1.1 protocol with a connection cap and a header-read deadline.
+
+    uvicorn keeps a connection that never finishes its request headers open for ever (its
+    keep-alive timer starts only after a response), so a few hundred slow clients ("slowloris")
+    hold the service. This class closes a connection that has not completed a request's headers
+    within `header_timeout` seconds, and answers a connection beyond `max_connections` open ones
+    with 503 and closes it at once. The body has its own deadline (`WebhookReceiver`,
+    ``server.body_timeout``).
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    tally: Counter[str] = Counter() if counts is None else counts
+    busy = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 5\r\n"
+            b"connection: close\r\n\r\n")
+
+    class GuardedH11Protocol(H11Protocol):
+        _refused = False
+        _guard: asyncio.TimerHandle | None = None
+        _marker: object = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            if len(self.connections) >= max_connections:
+                self._refused = True
+                tally["refused"] += 1
+                transport.write(busy)
+                transport.close()
+                return
+            super().connection_made(transport)
+            self._marker = self.cycle
+            self._arm()
+
+        def _arm(self) -> None:
+            self._guard = self.loop.call_later(header_timeout, self._check)
+
+        def _check(self) -> None:
+            self._guard = None
+            if self.transport.is_closing():
+                return
+            in_request = self.cycle is not None and not self.cycle.response_complete
+            if not in_request and self.cycle is self._marker:
+                # No request got its headers through since the last look: a slow client.
+                tally["header_timeout"] += 1
+                self.transport.close()
+                return
+            self._marker = self.cycle
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._refused:
+                return
+            if self._guard is not None:
+                self._guard.cancel()
+                self._guard = None
+            super().connection_lost(exc)
+
+    return GuardedH11Protocol
 
 
 class _Metrics:

@@ -51,6 +51,12 @@ class ServerSettings(_Model):
     retry_after: int = Field(5, ge=1)
     #: Seconds to finish open requests, then to drain each queue, on shutdown.
     shutdown_timeout: float = Field(30.0, gt=0)
+    #: Seconds a client has to send a request's headers; the connection is closed beyond.
+    header_timeout: float = Field(10.0, gt=0)
+    #: Seconds a client has to send a whole request body (408 beyond).
+    body_timeout: float = Field(10.0, gt=0)
+    #: Open connections at most; beyond, a new connection gets 503 and is closed.
+    max_connections: int = Field(256, ge=1)
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
 
 
@@ -187,6 +193,9 @@ class AlertSettings(_Model):
     outbox_path: str | None = None
     #: If set, every endpoint host must match one entry ("*.example.org"): SSRF guard.
     allowed_hosts: list[str] | None = None
+    #: Allow endpoints on loopback, private, link-local and other internal addresses (local
+    #: development and tests). Off: such URLs are a configuration error (SSRF guard).
+    allow_private: bool = False
     endpoints: list[AlertEndpointSettings] = Field(default_factory=list)
 
 

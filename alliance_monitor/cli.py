@@ -21,7 +21,7 @@ import structlog
 
 from . import __version__
 from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
-from ._errors import ConfigError, ScorerUnavailable, StoreError
+from ._errors import ConfigError, InvalidMessage, RejectReason, ScorerUnavailable, StoreError
 from ._events import (
     AllianceDeclined,
     AllianceLow,
@@ -32,7 +32,7 @@ from ._events import (
     WindowScored,
     WindowUnscored,
 )
-from ._io import Rejection, Transcript, parse_transcript, read_input
+from ._io import Rejection, Transcript, guarded_transcript, read_input
 from .scoring._base import Scorer, SyncScorer
 
 __all__ = ["main"]
@@ -175,6 +175,22 @@ def _add_scorer_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _unscored_reasons(windows: Any) -> Counter[str]:
+    """Reasons of windows the scorer failed on (an honest abstention, insufficient evidence,
+    is not a failure)."""
+    return Counter(w.reason or "unknown" for w in windows if w.status == "unscored")
+
+
+def _report_unscored(unscored: Counter[str], total: int, out: IO[str]) -> None:
+    if unscored:
+        print(
+            f"alliance-monitor: {sum(unscored.values())} of {total} window(s) unscored ("
+            + ", ".join(f"{k}={v}" for k, v in sorted(unscored.items()))
+            + "): their scores are not in the output; --strict makes this an error",
+            file=out,
+        )
+
+
 def _write_rejects(path: str | None, rejects: Sequence[Rejection]) -> None:
     if path:
         with open(path, "w", encoding="utf-8") as f:
@@ -200,7 +216,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     scorer = _make_scorer(args)
     rejects: list[Rejection] = []
     progress = _Progress("analyze")
-    n_conv = n_msgs = dupes = 0
+    n_conv = n_msgs = dupes = n_windows = 0
+    unscored: Counter[str] = Counter()
     started = time.perf_counter()
     out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
     try:
@@ -209,12 +226,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 tr = _transcript_or_reject(n, obj, rejects)
                 if tr is None:
                     continue
-                res = analyze_transcript(
-                    tr.conversation_id,
-                    tr.messages,
-                    scorer,
-                    trajectory_tolerance=args.trajectory_tolerance,
-                )
+                try:
+                    res = analyze_transcript(
+                        tr.conversation_id,
+                        tr.messages,
+                        scorer,
+                        trajectory_tolerance=args.trajectory_tolerance,
+                    )
+                except Exception:  # this line only; its text stays out
+                    rejects.append(Rejection(n, RejectReason.INTERNAL_ERROR, None,
+                                             tr.conversation_id))
+                    continue
+                n_windows += len(res.windows)
+                unscored += _unscored_reasons(res.windows)
                 out.write(json.dumps(res.to_json()) + "\n")
                 n_conv += 1
                 n_msgs += len(tr.messages)
@@ -228,6 +252,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     transcripts.append(tr)
             results = anyio.run(_analyze_async, transcripts, scorer, args, progress)
             for tr, res in zip(transcripts, results, strict=True):
+                n_windows += len(res.windows)
+                unscored += _unscored_reasons(res.windows)
                 out.write(json.dumps(res.to_json()) + "\n")
                 n_conv += 1
                 n_msgs += len(tr.messages)
@@ -244,16 +270,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     _report_rejects(rejects, sys.stderr)
-    return 2 if (args.strict and rejects) else 0
+    _report_unscored(unscored, n_windows, sys.stderr)
+    return 2 if (args.strict and (rejects or unscored)) else 0
 
 
 def _transcript_or_reject(n: int, obj: Any, rejects: list[Rejection]) -> Transcript | None:
-    from ._errors import InvalidMessage, RejectReason
-
     if isinstance(obj, InvalidMessage):
-        rejects.append(Rejection(n, RejectReason.INVALID_JSON))
+        rejects.append(Rejection(n, obj.reason))
         return None
-    return parse_transcript(n, obj, rejects)
+    return guarded_transcript(n, obj, rejects)
 
 
 async def _analyze_async(
@@ -269,6 +294,7 @@ async def _analyze_async(
                 tr.messages,
                 scorer,
                 trajectory_tolerance=args.trajectory_tolerance,
+                score_timeout=args.score_timeout,
             )
             progress.step()
 
@@ -344,7 +370,12 @@ def _replay_messages(path: str, rejects: list[Rejection]) -> list[dict[str, Any]
             order += 1
     for _n, obj in singles:
         ts = obj.get("ts") if isinstance(obj, dict) else None
-        key = float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else 0.0
+        try:
+            key = float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else 0.0
+        except OverflowError:  # the monitor rejects it; only the sort key is needed here
+            key = 0.0
+        if key != key:  # NaN sorts nowhere
+            key = 0.0
         msgs.append((key, order, obj))
         order += 1
     msgs.sort(key=lambda t: (t[0], t[1]))
@@ -364,6 +395,7 @@ async def _replay(
     end_sessions: bool = True,
     alerts: _AlertOptions | None = None,
     feedback_writer: Any = None,
+    score_timeout: float | None = None,
 ) -> dict[str, Any]:
     from ._monitor import Monitor
     from .store import open_store
@@ -376,7 +408,13 @@ async def _replay(
         store=open_store(store) if store else None,
         max_pairs=max_pairs,
         feedback_writer=feedback_writer,
+        score_timeout=score_timeout if score_timeout is not None else 120.0,
     )
+    unscored: Counter[str] = Counter()
+
+    def count_unscored(ev: Event) -> None:
+        if isinstance(ev, WindowUnscored) and ev.reason != "insufficient_evidence":
+            unscored[ev.reason] += 1
 
     def show(ev: Event) -> None:
         if types is not None and ev.type.value not in types:
@@ -392,6 +430,7 @@ async def _replay(
         dispatcher = await stack.enter_async_context(alerts.dispatcher()) if alerts else None
         await stack.enter_async_context(monitor)
         monitor.on(show)
+        monitor.on(count_unscored)
         if dispatcher is not None:
             monitor.on(dispatcher.submit)
         for m in messages:
@@ -402,6 +441,7 @@ async def _replay(
         await monitor.flush()
         progress.done()
         stats = monitor.stats()
+        stats["unscored_by_reason"] = dict(unscored)
         if dispatcher is not None and alerts is not None:
             drained = await dispatcher.drain(alerts.drain_timeout)
             ds = dispatcher.stats()
@@ -414,34 +454,60 @@ class _AlertOptions:
     """Webhook endpoints from the command line (`--webhook URL --webhook-secret whsec_...`)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
+        from ._errors import ConfigError
         from .alerts import WebhookEndpoint
 
         urls: list[str] = args.webhook or []
-        secrets: list[str] = args.webhook_secret or []
+        secrets: list[str] = list(args.webhook_secret or [])
+        for name in getattr(args, "webhook_secret_env", None) or []:
+            value = os.environ.get(name)
+            if not value:
+                raise SystemExit(f"alliance-monitor: environment variable {name} is not set")
+            secrets.append(value)
         if secrets and len(secrets) not in (1, len(urls)):
             raise SystemExit(
                 "alliance-monitor: give one --webhook-secret for all --webhook URLs, or one each"
             )
         fmt = args.webhook_format
         if fmt == "standard" and not secrets:
-            raise SystemExit("alliance-monitor: --webhook needs --webhook-secret whsec_...")
-        self.endpoints = [
-            WebhookEndpoint(
-                url,
-                secrets=[secrets[i if len(secrets) > 1 else 0]] if secrets else [],
-                format=fmt,
+            raise SystemExit(
+                "alliance-monitor: --webhook needs --webhook-secret-env NAME (or --webhook-secret "
+                "whsec_...)"
             )
-            for i, url in enumerate(urls)
-        ]
+        try:
+            self.endpoints = [
+                WebhookEndpoint(
+                    url,
+                    secrets=[secrets[i if len(secrets) > 1 else 0]] if secrets else [],
+                    format=fmt,
+                )
+                for i, url in enumerate(urls)
+            ]
+        except ConfigError as exc:  # never echoes a secret
+            raise SystemExit(f"alliance-monitor: {exc}") from None
+        self.allow_private = bool(getattr(args, "allow_private_webhooks", False))
+        self.check()
         self.outbox = args.outbox
         self.drain_timeout = args.drain_timeout
         self.include_text = args.include_text
+
+    def check(self) -> None:
+        """Refuse internal webhook targets up front (before any input is read)."""
+        from .alerts import AlertDispatcher
+
+        try:
+            AlertDispatcher(self.endpoints, allow_private=self.allow_private)
+        except ConfigError as exc:
+            raise SystemExit(
+                f"alliance-monitor: {exc}; pass --allow-private-webhooks for a local receiver"
+            ) from None
 
     def dispatcher(self) -> Any:
         from .alerts import AlertDispatcher
 
         return AlertDispatcher(
-            self.endpoints, outbox_path=self.outbox, include_text=self.include_text
+            self.endpoints, outbox_path=self.outbox, include_text=self.include_text,
+            allow_private=self.allow_private,
         )
 
 
@@ -473,6 +539,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             end_sessions=not args.keep_open,
             alerts=alerts,
             feedback_writer=writer,
+            score_timeout=args.score_timeout,
         )
     )
     _report_rejects(rejects, sys.stderr)
@@ -484,21 +551,43 @@ def cmd_replay(args: argparse.Namespace) -> int:
         + f"; {stats.get('windows_scored', 0)} window(s) scored",
         file=sys.stderr,
     )
+    unscored = Counter(stats.get("unscored_by_reason", {}))
+    n_windows = stats.get("windows_scored", 0) + sum(unscored.values())
+    _report_unscored(unscored, n_windows, sys.stderr)
     if alerts is not None:
         ds = stats["alerts"]
         print(
             f"alerts: {ds.delivered} delivered, {ds.pending} pending, {ds.failed} failed, "
-            f"{sum(ds.suppressed.values())} suppressed by policy",
+            f"{ds.disabled} parked, {sum(ds.suppressed.values())} suppressed by policy",
             file=sys.stderr,
         )
-        if not stats["alerts_drained"] or ds.failed:
+        where = f" (they stay in {args.outbox})" if args.outbox else " (the outbox is in memory: "
+        where += "" if args.outbox else "they are lost; use --outbox FILE)"
+        bad = False
+        if ds.disabled:
             print(
-                "alliance-monitor: the alert outbox did not drain before --drain-timeout"
-                + (f" (pending alerts stay in {args.outbox})" if args.outbox else ""),
+                f"alliance-monitor: {ds.disabled} alert(s) parked, not delivered: endpoint(s) "
+                f"{', '.join(ds.disabled_endpoints) or '?'} answered 410 Gone and were disabled"
+                + where,
                 file=sys.stderr,
             )
+            bad = True
+        if ds.failed:
+            print(
+                f"alliance-monitor: {ds.failed} alert(s) failed: retries ran out" + where,
+                file=sys.stderr,
+            )
+            bad = True
+        if not stats["alerts_drained"]:
+            print(
+                f"alliance-monitor: {ds.pending + ds.held} alert(s) still pending: the outbox did "
+                "not drain before --drain-timeout" + where,
+                file=sys.stderr,
+            )
+            bad = True
+        if bad:
             return 3
-    return 2 if (args.strict and (rejects or rej)) else 0
+    return 2 if (args.strict and (rejects or rej or unscored)) else 0
 
 
 # ---------------------------------------------------------------------- demo
@@ -572,7 +661,17 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("input", help="transcript JSONL file, or - for stdin")
     a.add_argument("--output", "-o", required=True, help="output JSONL file, or - for stdout")
     a.add_argument("--rejects", help="write rejected records (line, reason, ids; no text) here")
-    a.add_argument("--strict", action="store_true", help="exit 2 if anything was rejected")
+    a.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 2 if a line was rejected or a window could not be scored",
+    )
+    a.add_argument(
+        "--score-timeout",
+        type=float,
+        default=None,
+        help="seconds allowed to score one window; beyond, it is unscored (scorer_timeout)",
+    )
     a.add_argument(
         "--trajectory-tolerance",
         type=float,
@@ -592,7 +691,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow short message excerpts in feedback (off by default: privacy)",
     )
-    r.add_argument("--strict", action="store_true", help="exit 2 if anything was rejected")
+    r.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 2 if anything was rejected or a window could not be scored (alerts that "
+        "were not delivered always exit 3)",
+    )
+    r.add_argument(
+        "--score-timeout",
+        type=float,
+        default=None,
+        help="seconds allowed to score one window; beyond, it is unscored (default 120)",
+    )
     r.add_argument(
         "--store",
         help="state store URL: memory://, sqlite:///path/state.db, "
@@ -613,7 +723,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook-secret",
         action="append",
         metavar="whsec_...",
-        help="signing secret: one for all endpoints, or one per --webhook, in order",
+        help="signing secret: one for all endpoints, or one per --webhook, in order (visible in "
+        "the process list: prefer --webhook-secret-env)",
+    )
+    w.add_argument(
+        "--webhook-secret-env",
+        action="append",
+        metavar="NAME",
+        help="environment variable holding a signing secret (repeatable, like --webhook-secret)",
+    )
+    w.add_argument(
+        "--allow-private-webhooks",
+        action="store_true",
+        help="allow webhook URLs on loopback, private or link-local addresses (local "
+        "development; refused by default against SSRF)",
     )
     w.add_argument(
         "--webhook-format",

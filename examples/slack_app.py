@@ -70,6 +70,7 @@ def demo() -> int:
             print(f"message {i}:", post(event).status_code)
         print("retry of message 3:", post(event, **{"x-slack-retry-num": "1"}).status_code)
         forged = httpx.post(url, content=b"{}", timeout=10, headers={
+            "content-type": "application/json",
             "x-slack-request-timestamp": str(int(time.time())), "x-slack-signature": "v0=00"})
         print("forged request:", forged.status_code)
         time.sleep(0.3)

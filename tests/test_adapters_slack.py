@@ -86,6 +86,8 @@ class Running:
         monitor.on(self.events)
 
     def post(self, body: bytes, hdrs: dict[str, str]) -> httpx.Response:
+        # Slack always sends a Content-Type; the receiver answers 415 without one.
+        hdrs = {"content-type": "application/json", **hdrs}
         return httpx.post(self.base + "/slack/events", content=body, headers=hdrs, timeout=10)
 
 

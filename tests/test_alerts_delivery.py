@@ -100,7 +100,7 @@ async def submit_all(d: AlertDispatcher, evs: list[Event]) -> None:
 async def test_happy_path_every_format() -> None:
     async with LoopbackReceiver([SECRET]) as rx:
         eps = [endpoint(rx, "std"), endpoint(rx, "slack", format="slack")]
-        async with AlertDispatcher(eps, retry_schedule=FAST) as d:
+        async with AlertDispatcher(eps, retry_schedule=FAST, allow_private=True) as d:
             await submit_all(d, events(4))
             assert await d.drain(5)
             assert d.stats().delivered == 8
@@ -114,7 +114,7 @@ async def test_happy_path_every_format() -> None:
 async def test_endpoint_down_then_back_up() -> None:
     async with LoopbackReceiver([SECRET]) as rx:
         await rx.stop()  # connection refused from now on
-        async with AlertDispatcher([endpoint(rx)], retry_schedule=FAST) as d:
+        async with AlertDispatcher([endpoint(rx)], retry_schedule=FAST, allow_private=True) as d:
             await submit_all(d, events(6))
             await anyio.sleep(0.4)
             stats = d.stats()
@@ -132,7 +132,7 @@ async def test_500s_are_retried() -> None:
 
     async with (
         LoopbackReceiver([SECRET], behaviour=flaky) as rx,
-        AlertDispatcher([endpoint(rx)], retry_schedule=FAST) as d,
+        AlertDispatcher([endpoint(rx)], retry_schedule=FAST, allow_private=True) as d,
     ):
         await submit_all(d, events(5))
         assert await d.drain(10)
@@ -149,7 +149,7 @@ async def test_429_retry_after_is_honoured() -> None:
 
     async with (
         LoopbackReceiver([SECRET], behaviour=limited) as rx,
-        AlertDispatcher([endpoint(rx)], retry_schedule=(0, 0.01, 0.01)) as d,
+        AlertDispatcher([endpoint(rx)], retry_schedule=(0, 0.01, 0.01), allow_private=True) as d,
     ):
         await submit_all(d, events(3))
         assert await d.drain(10)
@@ -186,7 +186,7 @@ async def test_410_disables_the_endpoint_loudly_and_parks_its_alerts(
         eps = [endpoint(rx_gone, "gone"), endpoint(rx_ok, "ok")]
         # One in flight per endpoint, so the 410 is seen before the rest is attempted.
         with capture_logs(caplog) as logs:
-            async with AlertDispatcher(eps, retry_schedule=FAST, max_in_flight_per_endpoint=1) as d:
+            async with AlertDispatcher(eps, retry_schedule=FAST, max_in_flight_per_endpoint=1, allow_private=True) as d:
                 await submit_all(d, events(4))
                 assert await d.drain(10)  # disabled rows are not waited for
                 stats = d.stats()
@@ -219,7 +219,7 @@ async def test_slow_receiver_times_out_and_never_stalls_submit() -> None:
         LoopbackReceiver([SECRET]) as fast,
     ):
         eps = [endpoint(slow, "slow"), endpoint(fast, "fast")]
-        async with AlertDispatcher(eps, retry_schedule=FAST, timeout=0.3) as d:
+        async with AlertDispatcher(eps, retry_schedule=FAST, timeout=0.3, allow_private=True) as d:
             worst = 0.0
             for ev in events(6):
                 start = time.perf_counter()
@@ -246,7 +246,7 @@ async def test_exhausted_retries_are_kept_as_failed_and_counted(
 
     async with LoopbackReceiver([SECRET], behaviour=broken) as rx:
         with capture_logs(caplog) as logs:
-            async with AlertDispatcher([endpoint(rx)], retry_schedule=(0, 0.01, 0.01)) as d:
+            async with AlertDispatcher([endpoint(rx)], retry_schedule=(0, 0.01, 0.01), allow_private=True) as d:
                 await submit_all(d, events(3))
                 assert await d.drain(5)  # nothing pending any more...
                 stats = d.stats()
@@ -268,13 +268,13 @@ async def test_restart_with_alerts_pending(tmp_path: Path) -> None:
     evs = events(6)
     async with LoopbackReceiver([SECRET]) as rx:
         await rx.stop()
-        async with AlertDispatcher([endpoint(rx)], outbox_path=db, retry_schedule=FAST) as d:
+        async with AlertDispatcher([endpoint(rx)], outbox_path=db, retry_schedule=FAST, allow_private=True) as d:
             await submit_all(d, evs)
             await anyio.sleep(0.2)
             assert d.stats().pending == 6
         # "Process restart": a new dispatcher on the same outbox file.
         await rx.start()
-        async with AlertDispatcher([endpoint(rx)], outbox_path=db, retry_schedule=FAST) as d:
+        async with AlertDispatcher([endpoint(rx)], outbox_path=db, retry_schedule=FAST, allow_private=True) as d:
             assert await d.drain(10)
             assert d.stats().delivered == 6
             # The monitor replays the same events after restart: no second page.
@@ -294,7 +294,7 @@ _CHILD = textwrap.dedent(
 
     async def main():
         ep = WebhookEndpoint(url, [secret], name="rx")
-        async with AlertDispatcher([ep], outbox_path=db, retry_schedule=(0, 0.05, 3600)) as d:
+        async with AlertDispatcher([ep], outbox_path=db, retry_schedule=(0, 0.05, 3600), allow_private=True) as d:
             for i in range(n):
                 await d.submit(SafetySignal(id=f"evt_k{i}", conversation_id=f"c{i}",
                                             message_id=f"m{i}", category="self_harm"))
@@ -332,7 +332,7 @@ async def test_alerts_survive_sigkill(tmp_path: Path) -> None:
         outbox.close()
         await rx.start()
         ep = WebhookEndpoint(rx.url, [SECRET], name="rx")
-        async with AlertDispatcher([ep], outbox_path=db, retry_schedule=FAST) as d:
+        async with AlertDispatcher([ep], outbox_path=db, retry_schedule=FAST, allow_private=True) as d:
             assert await d.drain(10)
     assert_exactly_once(rx, {f"evt_k{i}" for i in range(n)})
 
@@ -347,7 +347,7 @@ async def test_no_planted_identifier_in_payloads_or_logs(
     async with LoopbackReceiver([SECRET], behaviour=flaky) as rx:
         eps = [endpoint(rx, "std"), endpoint(rx, "teams", format="teams")]
         with capture_logs(caplog) as logs:
-            async with AlertDispatcher(eps, retry_schedule=FAST) as d:
+            async with AlertDispatcher(eps, retry_schedule=FAST, allow_private=True) as d:
                 await submit_all(d, [decline(i) for i in range(3)])
                 pattern = PatternDetected(
                     id="evt_p", conversation_id="c9", type=EventType.PASSIVE_PATTERN,
@@ -367,7 +367,7 @@ async def test_no_planted_identifier_in_payloads_or_logs(
 async def test_include_text_puts_quotes_in_payloads() -> None:
     async with (
         LoopbackReceiver([SECRET]) as rx,
-        AlertDispatcher([endpoint(rx)], include_text=True) as d,
+        AlertDispatcher([endpoint(rx)], include_text=True, allow_private=True) as d,
     ):
         await submit_all(d, [decline(0)])
         assert await d.drain(5)
@@ -387,10 +387,10 @@ async def test_digest_survives_restart(tmp_path: Path) -> None:
         for i in range(3)
     ]  # fmt: skip
     async with LoopbackReceiver([SECRET]) as rx:
-        async with AlertDispatcher([endpoint(rx)], outbox_path=db, policy=policy) as d:
+        async with AlertDispatcher([endpoint(rx)], outbox_path=db, policy=policy, allow_private=True) as d:
             for p in pats:
                 assert (await d.submit(p)).action == "held"
-        async with AlertDispatcher([endpoint(rx)], outbox_path=db, policy=policy) as d:
+        async with AlertDispatcher([endpoint(rx)], outbox_path=db, policy=policy, allow_private=True) as d:
             assert d.stats().held == 3
             assert await d.drain(5)
     assert len(rx.processed) == 1

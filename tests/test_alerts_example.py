@@ -104,7 +104,7 @@ async def test_example_under_uvicorn_receives_real_deliveries() -> None:
                 await anyio.sleep(0.02)
         port = server.servers[0].sockets[0].getsockname()[1]
         ep = WebhookEndpoint(f"http://127.0.0.1:{port}/hooks", [SECRET])
-        async with AlertDispatcher([ep], retry_schedule=(0, 0.05)) as d:
+        async with AlertDispatcher([ep], retry_schedule=(0, 0.05), allow_private=True) as d:
             for i in range(3):
                 ev = SafetySignal(
                     id=f"evt_{i}", conversation_id="c1", message_id=f"m{i}", category="self_harm"

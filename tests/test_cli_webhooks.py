@@ -34,6 +34,7 @@ async def test_replay_delivers_signed_alerts_and_drains() -> None:
                     secret,
                     "--drain-timeout",
                     "20",
+                    "--allow-private-webhooks",
                 ],
                 check=False,
             )

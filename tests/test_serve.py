@@ -244,6 +244,7 @@ poll_interval = 0.05
 
 [alerts]
 outbox_path = "{tmp_path / 'outbox.db'}"
+allow_private = true  # the test's receiver is on loopback
 
 [[alerts.endpoints]]
 url = "{alert_base}/alerts"
@@ -279,6 +280,7 @@ event_types = ["safety_signal"]
             sb = json.dumps(ev).encode()
             ts = int(time.time())
             r = httpx.post(base + "/hooks/slack", content=sb, timeout=5, headers={
+                "content-type": "application/json",
                 "x-slack-request-timestamp": str(ts),
                 "x-slack-signature": sign_slack(SLACK_SECRET, ts, sb)})
             assert r.status_code == 200

@@ -38,6 +38,7 @@ from ._outbox import Outbox, OutboxRow
 from ._payload import alert_data, digest_data, dumps
 from ._policy import AlertPolicy, cooldown_key, severity_rank
 from ._signing import WebhookSigner, decode_secret
+from ._ssrf import is_internal_host
 
 __all__ = ["AlertDispatcher", "DispatcherStats", "SubmitResult", "WebhookEndpoint"]
 
@@ -162,6 +163,10 @@ class AlertDispatcher:
     - `allowed_hosts`: if given, every endpoint host must match one entry (``"hooks.slack.com"``
       or ``"*.example.org"``), else `ConfigError`: an allow-list against SSRF through
       configuration. See docs/alerts.md.
+    - `allow_private`: allow endpoints on loopback, private, link-local and other internal
+      addresses (``127.0.0.1``, ``0x7f000001``, ``[::1]``, ``169.254.169.254``, ``10.0.0.0/8``,
+      ``localhost``...). Off by default: such a URL is a `ConfigError` (SSRF guard); set it for
+      local development and tests.
     - `max_in_flight`, `max_in_flight_per_endpoint`: concurrency bounds of delivery.
     - `retain_delivered`: seconds to keep delivered rows (for audit) before purging them.
     - `clock`: wall clock in epoch seconds (timestamps, schedules, signatures).
@@ -180,6 +185,7 @@ class AlertDispatcher:
         timeout: float = 15.0,
         include_text: bool = False,
         allowed_hosts: Collection[str] | None = None,
+        allow_private: bool = False,
         max_in_flight: int = 16,
         max_in_flight_per_endpoint: int = 4,
         retain_delivered: float = 7 * 86400.0,
@@ -195,6 +201,13 @@ class AlertDispatcher:
             raise ConfigError("retry_schedule needs at least one delay, none negative")
         if timeout <= 0 or not 0 <= jitter < 1:
             raise ConfigError("timeout must be > 0 and jitter in [0, 1)")
+        if not allow_private:
+            for e in endpoints:
+                if is_internal_host(e.host):
+                    raise ConfigError(
+                        f"webhook endpoint {e.name!r}: host is a loopback, private or link-local "
+                        "address (allow_private=True to allow it)"
+                    )
         if allowed_hosts is not None:
             for e in endpoints:
                 if not _host_allowed(e.host, allowed_hosts):

@@ -25,6 +25,8 @@ import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+from .._files import private_sqlite_file
+
 __all__ = ["Outbox", "OutboxRow"]
 
 _SCHEMA = """
@@ -96,6 +98,8 @@ class Outbox:
 
     def __init__(self, path: str | None) -> None:
         self.path = path
+        if path is not None:
+            private_sqlite_file(path)  # alerts name conversations: owner only
         self._db = sqlite3.connect(
             path or ":memory:", isolation_level=None, check_same_thread=False
         )

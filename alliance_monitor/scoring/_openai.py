@@ -67,6 +67,8 @@ _UNKNOWN_PARAM = re.compile(
     r"|not allowed|invalid (param|field|argument|key)"
 )
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+#: Largest response body read from the server; a longer one is refused unparsed.
+MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +220,7 @@ class OpenAICompatibleClient:
         call_timeout: float = 120.0,
         retry: RetryPolicy | None = None,
         max_concurrency: int = 4,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         rate_limit: RateLimit | None = None,
         structured_output: StructuredOutput = "auto",
         token_param: TokenParam = "auto",
@@ -242,6 +245,7 @@ class OpenAICompatibleClient:
         self._auth = auth
         self.retry = retry or RetryPolicy()
         self.call_timeout = call_timeout
+        self.max_response_bytes = max_response_bytes
         self.structured_output: StructuredOutput = structured_output
         self._active: StructuredOutput = (
             "json_schema" if structured_output == "auto" else structured_output
@@ -421,9 +425,13 @@ class OpenAICompatibleClient:
         self.stats.requests += 1
         try:
             with anyio.fail_after(self.call_timeout):
-                response = await self._http.post(
-                    "chat/completions", json=body, headers=self._headers()
-                )
+                async with self._http.stream(
+                    "POST", "chat/completions", json=body, headers=self._headers()
+                ) as streamed:
+                    response = await _read_capped(streamed, self.max_response_bytes)
+        except _TooLarge:
+            self.stats.failed += 1
+            raise ScoringError("response_too_large") from None
         except (TimeoutError, httpx.TimeoutException):
             self.stats.timeouts += 1
             raise _Retry("timeout") from None
@@ -484,6 +492,29 @@ class OpenAICompatibleClient:
 
 class _Downgrade(Exception):
     pass
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> httpx.Response:
+    """The response with its body read, refusing (`_TooLarge`) past `limit` bytes: a runaway or
+    hostile server cannot make the client hold and parse megabytes."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    headers = [(k, v) for k, v in response.headers.multi_items()
+               if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+    return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
+                          request=response.request)
 
 
 def _parse_completion(response: httpx.Response, attempt: int) -> ChatCompletion:

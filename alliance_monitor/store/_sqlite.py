@@ -24,6 +24,7 @@ from typing import Any, Literal
 import anyio
 
 from .._errors import ConfigError
+from .._files import private_sqlite_file
 from ._base import PairRecord, StateStore, StoreBatch
 
 __all__ = ["SQLiteStore"]
@@ -98,6 +99,7 @@ class SQLiteStore(StateStore):
                     f"the SQLite store's folder does not exist: {folder} (create it, or pass "
                     "create_dirs=True; in a store URL: sqlite:///path/state.db?create_dirs=1)"
                 )
+            private_sqlite_file(self.path)  # holds open windows' text: owner only
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self.synchronous}")
