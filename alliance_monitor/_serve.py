@@ -479,6 +479,9 @@ class Service:
         sock = socket.socket(socket.AF_INET6 if ":" in srv.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((srv.host, srv.port))
+        # Listen now: "listening on" is announced after the lifespan starts, which is before
+        # uvicorn's own listen(); connections made in between wait in the backlog.
+        sock.listen(2048)
         host, port = sock.getsockname()[:2]
         self.address = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
         config = uvicorn.Config(
