@@ -6,8 +6,13 @@ the three, and its trajectory compares late with early.
 
 Convention for short transcripts: with fewer than three exchanges there are no thirds; the whole
 transcript is scored once and that score is every phase (`phase_convention = "too_short"`,
-trajectory "unchanged", change 0). An empty transcript gets the neutral 3 everywhere
-(`"no_scores"`).
+change 0). An empty transcript gets the neutral 3 everywhere (`"no_scores"`).
+
+Abstention: a trajectory compares late with early, so it is `"insufficient_evidence"` unless
+both the early and the late phase were scored with enough evidence (a window the scorer
+returned as ``insufficient_evidence`` or unscored does not count), and always for too-short and
+empty transcripts. The numeric phase scores are still reported (a near-3 reading of a bland
+phase) with their `phase_confidence` and `phase_status`, so consumers see what they rest on.
 """
 
 from __future__ import annotations
@@ -52,6 +57,34 @@ class TranscriptResult:
     #: "mixed" (Chinese and English), "other" or "und".
     language: str | None = None
 
+    def _phase_windows(self) -> list[WindowScore | None]:
+        """The window behind each phase (the one window of a short transcript is all three)."""
+        if not self.windows:
+            return [None, None, None]
+        if len(self.windows) == 1:
+            return [self.windows[0]] * 3
+        return list(self.windows[:3])
+
+    def confidence(self) -> dict[str, float]:
+        """Confidence per dimension and overall: the windows' confidences, weighted by their
+        share of the messages (0 where nothing was scored)."""
+        parts = [(w, max(w.n_messages, 1)) for w in self.windows]
+        total = sum(n for _, n in parts)
+        out: dict[str, float] = {}
+        for d in DIMENSIONS:
+            s = sum(_confidence_of(w)[d] * n for w, n in parts)
+            out[d] = round(s / total, 4) if total else 0.0
+        return out
+
+    def evidence_count(self) -> dict[str, int]:
+        """Pieces of evidence behind each dimension, over all windows."""
+        out = dict.fromkeys(DIMENSIONS, 0)
+        for w in self.windows:
+            for d, n in w.evidence_count.items():
+                if d in out:
+                    out[d] += n
+        return out
+
     def to_json(self) -> dict[str, Any]:
         """The `analyze` output record (key names are a contract with evaluation tooling)."""
 
@@ -66,9 +99,15 @@ class TranscriptResult:
             "change": round(self.change, 4),
             "dimension_changes": self.dimension_changes,
             "phase_convention": self.phase_convention,
-            "confidence": round(sum(w.confidence for w in self.windows) / len(self.windows), 4)
-            if self.windows
-            else 0.0,
+            "confidence": self.confidence(),
+            "phase_confidence": {
+                p: _confidence_of(w) for p, w in zip(PHASES, self._phase_windows(), strict=True)
+            },
+            "phase_status": {
+                p: (w.status if w is not None else "unscored")
+                for p, w in zip(PHASES, self._phase_windows(), strict=True)
+            },
+            "evidence_count": self.evidence_count(),
             "messages": [
                 {"id": m.id, "passive": round(m.passive, 4), "directive": round(m.directive, 4)}
                 for m in self.messages
@@ -76,9 +115,19 @@ class TranscriptResult:
             "skipped": [{"id": i, "reason": r} for i, r in self.skipped],
             "language": self.language,
             "unscored": [
-                {"window": w.window_index, "reason": w.reason} for w in self.windows if not w.scored
+                {"window": w.window_index, "reason": w.reason}
+                for w in self.windows
+                if w.status == "unscored"
             ],
         }
+
+
+def _confidence_of(w: WindowScore | None) -> dict[str, float]:
+    """A window's confidence per dimension and overall (0 for an unscored window)."""
+    if w is None or w.scores is None:
+        return dict.fromkeys(DIMENSIONS, 0.0)
+    dc = w.dimension_confidence
+    return {d: round(dc.get(d, w.confidence), 4) for d in DIMENSIONS}
 
 
 def _exchange_index(messages: Sequence[ScoringMessage]) -> tuple[list[int], int]:
@@ -164,11 +213,17 @@ def _combine(
         )
     changes = {d: round(phases.late.get(d) - phases.early.get(d), 4) for d in DIMENSIONS}
     patterns = tuple(m for s in scores for m in s.messages)
+    # A trajectory compares late with early: both must rest on a window with enough evidence.
+    lacking = short or len(scores) < 3 or not (scores[0].scored and scores[-1].scored)
     return TranscriptResult(
         conversation_id=conversation_id,
         alliance=alliance,
         phases=phases,
-        trajectory=trajectory_of(changes["overall"], tolerance),
+        trajectory=(
+            Trajectory.INSUFFICIENT_EVIDENCE
+            if lacking
+            else trajectory_of(changes["overall"], tolerance)
+        ),
         change=changes["overall"],
         dimension_changes=changes,
         messages=patterns,
@@ -179,7 +234,7 @@ def _combine(
 
 
 def _skipped(msgs: list[ScoringMessage], scores: list[WindowScore]) -> tuple[tuple[str, str], ...]:
-    covered = {m.id for s in scores if s.scored for m in s.messages}
+    covered = {m.id for s in scores if s.status != "unscored" for m in s.messages}
     out = []
     for m in msgs:
         if m.role is Role.COUNSELOR and m.id not in covered:

@@ -612,6 +612,7 @@ class MonitorCore:
             n_windows=sess.n_windows,
             end_reason=sess.ending or "explicit",
             tolerance=self.session.trajectory_tolerance,
+            exchanges=sess.exchanges,
         )
 
     def _texts(self, request: WindowRequest | None) -> dict[str, str] | None:

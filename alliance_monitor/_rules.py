@@ -39,6 +39,7 @@ __all__ = [
     "Span",
     "alliance_rules",
     "compact_spans",
+    "ends_have_evidence",
     "pattern_rules",
     "phase_split",
     "session_summary",
@@ -255,6 +256,15 @@ def phase_split(
     return PhaseScores(early=phases[0], middle=phases[1], late=phases[2]), "windows"
 
 
+def ends_have_evidence(spans: Sequence[Span], exchanges: float) -> bool:
+    """True if scored windows overlap both the first and the last third of a session of
+    `exchanges` exchanges (at least as long as the windows reach)."""
+    total = max(exchanges, max((s + w for s, w, _ in spans), default=0.0))
+    early = any(s < total / 3.0 for s, _, _ in spans)
+    late = any(s + w > 2.0 * total / 3.0 for s, w, _ in spans)
+    return early and late
+
+
 def session_summary(
     spans: Sequence[Span],
     ctx: EventContext,
@@ -265,20 +275,33 @@ def session_summary(
     n_windows: int,
     end_reason: EndReason,
     tolerance: float,
+    exchanges: float = 0.0,
 ) -> SessionSummary:
-    """The summary of one ended session whose windows are all in."""
+    """The summary of one ended session whose windows are all in.
+
+    `spans` are the scored windows only (a window with insufficient evidence or unscored is not
+    among them). The trajectory compares late with early, so it is "insufficient_evidence"
+    unless scored windows cover both the first and the last third of the session's `exchanges`
+    (and always under three exchanges or with a single window).
+    """
     phases, convention = phase_split(spans)
     changes = {d: round(phases.late.get(d) - phases.early.get(d), 4) for d in DIMENSIONS}
     alliance = DimensionScores.weighted_mean([(sc, w) for _, w, sc in spans])
+    lacking = convention != "windows" or not ends_have_evidence(spans, exchanges)
     return SessionSummary(
         id=make_event_id(EventType.SESSION_SUMMARY, ctx.conversation_id, session_index),
         ts=ts,
         session_index=session_index,
         alliance=alliance,
         phases=phases,
-        trajectory=trajectory_of(changes["overall"], tolerance),
+        trajectory=Trajectory.INSUFFICIENT_EVIDENCE
+        if lacking
+        else trajectory_of(changes["overall"], tolerance),
         change=changes["overall"],
-        dimension_trajectories={d: trajectory_of(c, tolerance) for d, c in changes.items()},
+        dimension_trajectories={
+            d: Trajectory.INSUFFICIENT_EVIDENCE if lacking else trajectory_of(c, tolerance)
+            for d, c in changes.items()
+        },
         dimension_changes=changes,
         n_messages=n_messages,
         n_windows=n_windows,

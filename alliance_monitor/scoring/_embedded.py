@@ -20,10 +20,11 @@ How a window is scored (docs/embedded-scorer.md has the long version):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .._lang import detect_language
+from .._lang import SUPPORTED_LANGUAGES, detect_language
 from .._models import (
     CONSTRUCTS,
     DimensionScores,
@@ -36,9 +37,11 @@ from .._models import (
 from . import _lexicon as lx
 from . import _lexicon_zh as zh
 from ._base import SyncScorer
+from ._model import Model, client_features, counselor_features, load_model
 
 __all__ = ["EmbeddedScorer"]
 
+SUPPORTED = SUPPORTED_LANGUAGES | {"und"}
 ALL_CONSTRUCTS: tuple[str, ...] = tuple(c for ids in CONSTRUCTS.values() for c in ids)
 
 # --- rules: per-message patterns ---------------------------------------------------------------
@@ -52,6 +55,10 @@ _EXPLORING = frozenset(
 #: advice, affirming, supporting autonomy, talking goals).
 _ENGAGED = _EXPLORING | {"permission", "affirmation", "autonomy", "goal_focus"}
 
+#: Collaborative moves that are not exploring but keep a reply from being passive: asking
+#: permission, supporting autonomy, talking goals.
+_COLLABORATIVE = frozenset({"permission", "autonomy", "goal_focus"})
+
 #: Turns whose "yeah" in reply confirms that the counselor understood.
 _REFLECTIVE = frozenset({"reflection", "restatement", "summary", "empathy"})
 
@@ -64,10 +71,29 @@ _PASSIVE: dict[str, float] = {
     "reassure": 0.45,  # "it will be fine", "don't worry"
     "subject_change": 0.4,
     "closed_question": 0.2,
+    "pleasantry": 0.35,  # "good luck", "I hope things get better", "that's a great idea"
+    "affirmation": 0.2,  # praise alone neither asks nor reflects
 }
 _AFTER_DISCLOSURE = 0.35  # the client just disclosed something emotional: not exploring it
 _IN_A_RUN = 0.2  # a string: the previous counselor reply was minimal or generic too
-_EXPLORED = 0.05
+_EXPLORED = 0.3
+#: An engaged reply (affirmation, permission, autonomy, goal talk) that neither asks nor reflects.
+_ENGAGED_PASSIVE = 0.15
+#: Weight of the learned model's "neither a question nor a reflection" probability.
+_MODEL_PASSIVE = 0.4
+#: A client turn of this many words or fewer (and no disclosure) brought nothing to take up: a
+#: reply to it is at most `_NOTHING_BROUGHT` passive (never flagged).
+_BROUGHT_WORDS = 3
+_NOTHING_BROUGHT = 0.4
+#: Model probabilities count as session evidence only above this floor (rescaled to 0-1), so
+#: that a bland window does not collect evidence from many small probabilities.
+_MODEL_FLOOR = 0.3
+#: Weight of the learned model's advice probability in the advice part of the directive score.
+_MODEL_ADVICE = 0.6
+#: A simple reflection is worth this share of a complex one as session evidence.
+_SIMPLE_SHARE = 0.5
+#: Languages the learned model reads.
+_MODEL_LANGUAGES = frozenset({"en", "und"})
 
 #: Directive / boundary-overstepping. Advice-like cues combine as independent evidence and are
 #: then multiplied by every mitigation that applies; confrontation is never mitigated.
@@ -112,6 +138,15 @@ _SHARE = 0.5
 _CITE = 0.05
 #: Total evidence (sum of |points| / 4) at which confidence reaches 0.5.
 _CONFIDENCE_HALF = 2.0
+#: Evidence points on one dimension (sum of |points|) at which its confidence reaches 0.5.
+_DIMENSION_HALF = 2.0
+#: Abstention: below this confidence, or with fewer pieces of evidence than `_MIN_PIECES`, a
+#: window is "insufficient_evidence" (a handful of greetings, one short exchange).
+_MIN_CONFIDENCE = 0.25
+_MIN_PIECES = 3
+#: Languages whose cues the scorer has ("und": too few letters to tell, e.g. "ok", emoji). Chinese
+#: ("zh", "mixed") is read by the Chinese cues of `_lexicon_zh` (see `_scan_normalized`).
+_READS = frozenset({"en", "und", "zh", "mixed"})
 #: A client reply this long (words) after an exploring turn is elaboration; this short after an
 #: open question is a short reply.
 _ELABORATION_WORDS = 20
@@ -173,9 +208,9 @@ def _echoes(text: str, ctx: _Context) -> bool:
     return not ctx.heard_stems.isdisjoint(_stems(text))
 
 
-def _scan(text: str, counselor: bool) -> dict[str, None]:
-    """The cues of one message, in order of appearance (a dict keeps order deterministic)."""
-    t = lx.normalize(text)
+def _scan_normalized(t: str, counselor: bool) -> dict[str, None]:
+    """Cues of one normalised message, in order of appearance: English, plus Chinese where
+    the text has Han characters."""
     found: dict[str, None] = {}
     if counselor:
         lx.COUNSELOR_CLAUSE_MATCHER.find(t, found)
@@ -206,6 +241,13 @@ def _scan_zh(t: str, counselor: bool, found: dict[str, None]) -> None:
             found["withdrawal"] = None
 
 
+def _scan(text: str, counselor: bool) -> dict[str, None]:
+    """The cues of one message, in order of appearance (a dict keeps order deterministic):
+    the English cues, and the Chinese wording of the same cues where the text has Han
+    characters (`_lexicon_zh`). Another language adds its scanner the same way."""
+    return _scan_normalized(lx.normalize(text), counselor)
+
+
 def _combine(weights: dict[str, float], cues: dict[str, None]) -> float:
     """1 - prod(1 - w) over the cues present: independent pieces of evidence."""
     keep = 1.0
@@ -216,37 +258,25 @@ def _combine(weights: dict[str, float], cues: dict[str, None]) -> float:
 
 
 def _counselor_turn(
-    cues: dict[str, None], text: str, ctx: _Context
+    cues: dict[str, None], text: str, ctx: _Context, probs: dict[str, float] | None = None
 ) -> tuple[float, float, float, float]:
-    """Passive score, directive score, and the advice part before and after mitigation."""
+    """Passive score, directive score, and the advice part before and after mitigation.
+
+    `probs` are the learned model's class probabilities for the message (None: rules only).
+    """
     words = zh.word_units(text)
-    if "restatement" in cues and not _echoes(text, ctx):
-        del cues["restatement"]
+    if "restatement" in cues and ("pleasantry" in cues or not _echoes(text, ctx)):
+        del cues["restatement"]  # "You're welcome." restates nothing
     if ctx.asked_for:
         cues["asked_for"] = None
     if ctx.permission_pending and not ctx.declined:
         cues["after_permission"] = None
     if ctx.disclosure:
         cues["after_disclosure"] = None
-    if ctx.unfinished and "minimal" in cues:
-        passive = _PASSIVE_BASE  # "mm-hmm" while the client is mid-story: let them go on
-    elif _ENGAGED.isdisjoint(cues):
-        keep = (1.0 - _PASSIVE_BASE) * (1.0 - _combine(_PASSIVE, cues))
-        if ctx.disclosure:
-            keep *= 1.0 - _AFTER_DISCLOSURE
-        if ctx.prev_generic and ("minimal" in cues or "reassure" in cues):
-            keep *= 1.0 - _IN_A_RUN
-        passive = 1.0 - keep
-    elif "subject_change" in cues:  # "Anyway, how is work?": a question about something else
-        keep = (1.0 - _PASSIVE_BASE) * (1.0 - _PASSIVE["subject_change"])
-        if ctx.disclosure:
-            keep *= 1.0 - _AFTER_DISCLOSURE
-        passive = 1.0 - keep
-    elif _EXPLORING.isdisjoint(cues):
-        passive = _PASSIVE_BASE
-    else:
-        passive = _EXPLORED
+    passive = _passive(cues, text, ctx, probs)
     advice = _combine(_DIRECTIVE, cues)
+    if probs is not None:
+        advice = 1.0 - (1.0 - advice) * (1.0 - _MODEL_ADVICE * probs["advice"])
     if advice and ctx.declined:
         advice = min(1.0, advice + _PUSHING_ON)
         cues["pushing_on"] = None
@@ -260,6 +290,52 @@ def _counselor_turn(
     unasked = advice * mitigation
     directive = 1.0 - (1.0 - unasked) * (1.0 - confront)
     return passive, directive, advice, unasked
+
+
+def _passive(
+    cues: dict[str, None], text: str, ctx: _Context, probs: dict[str, float] | None
+) -> float:
+    """How far a counselor reply fails to take up what the client brought (domain.md).
+
+    A reply that asks or reflects is never passive, however short: `_EXPLORED`. A question about
+    something else ("Anyway, how is work?") is a change of subject, not exploring. Otherwise the
+    rule cues (minimal encourager, generic reassurance, subject change) and the learned model's
+    share of "not a question, not a reflection" combine as independent evidence, raised right
+    after an emotional disclosure and in a string of such replies. "Mm-hmm" while the client is
+    in the middle of telling something is letting them go on.
+    """
+    asks = _asks(text)
+    if "subject_change" in cues:
+        keep = (1.0 - _PASSIVE_BASE) * (1.0 - _PASSIVE["subject_change"])
+        if ctx.disclosure:
+            keep *= 1.0 - _AFTER_DISCLOSURE
+        return 1.0 - keep
+    if ctx.unfinished and "minimal" in cues:
+        return _PASSIVE_BASE
+    explored = 0.0
+    if probs is not None:
+        explored = probs["question"] + probs["reflection_simple"] + probs["reflection_complex"]
+    # the rule cues and the model read the same thing: the stronger reading counts
+    rule = _combine(_PASSIVE, cues)
+    if probs is not None:
+        rule = max(rule, _MODEL_PASSIVE * (1.0 - explored))
+    keep = (1.0 - _PASSIVE_BASE) * (1.0 - rule)
+    if ctx.disclosure:
+        keep *= 1.0 - _AFTER_DISCLOSURE * (1.0 - explored)
+    if ctx.prev_generic and ("minimal" in cues or "reassure" in cues):
+        keep *= 1.0 - _IN_A_RUN
+    if not _COLLABORATIVE.isdisjoint(cues):
+        keep = max(keep, 1.0 - _ENGAGED_PASSIVE)
+    brought = zh.word_units(ctx.heard.strip()) > _BROUGHT_WORDS or (
+        ctx.prev_generic and zh.word_units(ctx.earlier.strip()) > _BROUGHT_WORDS
+    )
+    if not (ctx.disclosure or brought):
+        # the client brought nothing to take up ("Hi.", "Thanks."): not a passive response
+        keep = max(keep, 1.0 - _NOTHING_BROUGHT)
+    if asks or not _EXPLORING.isdisjoint(cues) or "restatement" in cues:
+        # asks or reflects: never passive; the rest only orders such replies among themselves
+        return _EXPLORED * (1.0 - keep)
+    return 1.0 - keep
 
 
 def _client_turn(cues: dict[str, None], text: str, ctx: _Context) -> None:
@@ -288,36 +364,89 @@ def _client_turn(cues: dict[str, None], text: str, ctx: _Context) -> None:
     ctx.declined = ctx.declined or pushback
 
 
-class _Tally:
-    """Evidence points per construct and the message ids behind them."""
+_DIMENSION_OF: dict[str, str] = {c: d for d, ids in CONSTRUCTS.items() for c in ids}
 
-    __slots__ = ("absolute", "ids", "net")
+
+class _Tally:
+    """Evidence points per construct, per dimension, and the message ids behind them."""
+
+    __slots__ = ("absolute", "counts", "dim_absolute", "ids", "net", "pieces")
 
     def __init__(self) -> None:
         self.net = dict.fromkeys(ALL_CONSTRUCTS, 0.0)
         self.absolute = 0.0
+        self.dim_absolute = dict.fromkeys(CONSTRUCTS, 0.0)
+        #: Pieces of evidence (a cue of one message) that moved a dimension by `_CITE` or more.
+        self.counts = dict.fromkeys(CONSTRUCTS, 0)
+        #: Pieces of evidence that moved any dimension by `_CITE` or more.
+        self.pieces = 0
         self.ids: dict[str, dict[str, None]] = {c: {} for c in ALL_CONSTRUCTS}
 
     def add(self, msg_id: str, cue: str, scale: float = 1.0) -> None:
-        for construct, points in lx.EVIDENCE[cue].items():
+        items = lx.EVIDENCE[cue]
+        if not items:
+            return
+        moved: dict[str, float] = {}
+        net, ids = self.net, self.ids
+        for construct, points in items.items():
             points *= scale
-            self.net[construct] += points
-            self.absolute += abs(points)
-            if abs(points) >= _CITE:
-                self.ids[construct][msg_id] = None
+            net[construct] += points
+            size = abs(points)
+            self.absolute += size
+            dim = _DIMENSION_OF[construct]
+            moved[dim] = moved.get(dim, 0.0) + size
+            if size >= _CITE:
+                ids[construct][msg_id] = None
+        for dim, amount in moved.items():
+            self.dim_absolute[dim] += amount
+            if amount >= _CITE:
+                self.counts[dim] += 1
+        if max(moved.values()) >= _CITE:
+            self.pieces += 1
 
 
-def _analyse(messages: Sequence[ScoringMessage], tally: _Tally | None) -> list[MessagePattern]:
-    """One pass over the window: message patterns, and evidence into `tally` if given."""
+#: Features of one message as the model saw them: (message id, side, features). Filled only
+#: when a list is passed to `_analyse` (the training script reads features through it, so
+#: training and inference cannot drift apart).
+Capture = list[tuple[str, str, list[str]]]
+
+
+def _analyse(
+    messages: Sequence[ScoringMessage],
+    tally: _Tally | None,
+    model: Model | None = None,
+    language: str = "en",
+    capture: Capture | None = None,
+) -> list[MessagePattern]:
+    """One pass over the window: message patterns, and evidence into `tally` if given.
+
+    `model` is the learned model (None: rules only); it reads English, so other languages are
+    judged by their rule cues alone.
+    """
     patterns: list[MessagePattern] = []
+    scan = _scan_normalized
+    if language not in _MODEL_LANGUAGES:
+        model = None
     ctx = _Context()
     last = Role.OTHER
     for msg in messages:
         if msg.role is Role.COUNSELOR:
-            cues = _scan(msg.text, True)
-            passive, directive, advice, unasked = _counselor_turn(cues, msg.text, ctx)
+            t = lx.normalize(msg.text)
+            cues = scan(t, True)
+            probs = None
+            if model is not None or capture is not None:
+                if ctx.heard_stems is None:
+                    ctx.heard_stems = _stems(ctx.heard + " " + ctx.earlier)
+                feats = counselor_features(t, len(ctx.heard_stems & _stems(t)))
+                if capture is not None:
+                    capture.append((msg.id, "counselor", feats))
+                if model is not None:
+                    probs = model.counselor.proba(feats)
+            passive, directive, advice, unasked = _counselor_turn(cues, msg.text, ctx, probs)
             if tally is not None:
-                _counselor_evidence(tally, msg.id, cues, passive, advice, unasked)
+                _counselor_evidence(
+                    tally, msg.id, msg.text, cues, passive, advice, unasked, probs
+                )
             patterns.append(
                 MessagePattern.model_construct(
                     id=msg.id,
@@ -325,6 +454,10 @@ def _analyse(messages: Sequence[ScoringMessage], tally: _Tally | None) -> list[M
                     directive=round(directive, 4),
                     cues=tuple(cues),
                 )
+            )
+            reflected = not _REFLECTIVE.isdisjoint(cues) or (
+                probs is not None
+                and probs["reflection_simple"] + probs["reflection_complex"] >= 0.5
             )
             ctx = _Context(
                 # a second counselor message in a row still answers the same client turn
@@ -334,10 +467,10 @@ def _analyse(messages: Sequence[ScoringMessage], tally: _Tally | None) -> list[M
                 prev_statement=not _asks(msg.text) and "minimal" not in cues,
                 permission_pending="permission" in cues,
                 prev_offered=not _OFFERS.isdisjoint(cues),
-                prev_explored=not _EXPLORING.isdisjoint(cues),
+                prev_explored=not _EXPLORING.isdisjoint(cues) or reflected or _asks(msg.text),
                 prev_generic="minimal" in cues or "reassure" in cues,
                 prev_directive=directive >= _FLAG,
-                prev_reflected=not _REFLECTIVE.isdisjoint(cues),
+                prev_reflected=reflected,
                 prev_opened="open_question" in cues or "invite" in cues,
                 heard=ctx.heard,
                 earlier=ctx.earlier,
@@ -349,32 +482,69 @@ def _analyse(messages: Sequence[ScoringMessage], tally: _Tally | None) -> list[M
                 ctx.earlier, ctx.heard = ctx.heard, ""
             ctx.heard += " " + msg.text
             ctx.heard_stems = None
-            cues = _scan(msg.text, False)
+            t = lx.normalize(msg.text)
+            cues = scan(t, False)
             _client_turn(cues, msg.text, ctx)
+            cprobs = None
+            if model is not None or capture is not None:
+                feats = client_features(t)
+                if capture is not None:
+                    capture.append((msg.id, "client", feats))
+                if model is not None:
+                    cprobs = model.client.proba(feats)
             if tally is not None:
                 for cue in cues:
                     tally.add(msg.id, cue)
+                if cprobs is not None:
+                    _client_model_evidence(tally, msg.id, cues, cprobs)
         last = msg.role
     return patterns
+
+
+def _client_model_evidence(
+    tally: _Tally, msg_id: str, cues: dict[str, None], probs: dict[str, float]
+) -> None:
+    """The learned model's change and sustain talk, where the lexicon found none."""
+    change, sustain = probs["change"], probs["sustain"]
+    if change > _MODEL_FLOOR and cues.keys().isdisjoint(("change_talk", "commitment", "complies")):
+        tally.add(msg_id, "change_talk_model", _above_floor(change))
+    if sustain > _MODEL_FLOOR and _PUSHBACK.isdisjoint(cues) and "resists_advice" not in cues:
+        tally.add(msg_id, "sustain_talk_model", _above_floor(sustain))
 
 
 def _counselor_evidence(
     tally: _Tally,
     msg_id: str,
+    text: str,
     cues: dict[str, None],
     passive: float,
     advice: float,
     unasked: float,
+    probs: dict[str, float] | None = None,
 ) -> None:
-    """Evidence of one counselor turn: its cues, its advice (unasked or offered), passivity."""
+    """Evidence of one counselor turn: its cues, its advice (unasked or offered), passivity, and
+    the learned model's reading of reflections the lexicon did not name."""
     for cue in cues:
         tally.add(msg_id, cue)
-    if unasked:
+    if unasked >= _CITE:
         tally.add(msg_id, "advice_unasked", unasked)
-    if advice > unasked:
+    if advice - unasked >= _CITE:
         tally.add(msg_id, "advice_offered", advice - unasked)
     if passive >= _FLAG:
         tally.add(msg_id, "passive_reply", passive)
+    if probs is None:
+        return
+    if _REFLECTIVE.isdisjoint(cues):
+        reflected = probs["reflection_complex"] + _SIMPLE_SHARE * probs["reflection_simple"]
+        if reflected > _MODEL_FLOOR:
+            tally.add(msg_id, "reflection_model", _above_floor(reflected))
+    telling = probs["input"] + probs["advice"]
+    if telling > _MODEL_FLOOR and _MITIGATE.keys().isdisjoint(cues) and not _asks(text):
+        tally.add(msg_id, "telling_model", _above_floor(telling))
+
+
+def _above_floor(p: float) -> float:
+    return (p - _MODEL_FLOOR) / (1.0 - _MODEL_FLOOR)
 
 
 def _shared(net: dict[str, float]) -> dict[str, float]:
@@ -391,38 +561,92 @@ def _rating(net: float, units: float) -> float:
     return round(3.0 + 2.0 * math.tanh(_GAIN * net / (units + _PRIOR)), 4)
 
 
-class EmbeddedScorer(SyncScorer):
-    """Offline rule-based scorer: lexicon cues, judged in context, mapped to the twelve constructs.
+_TWO_LETTERS = re.compile(r"[A-Za-z][^A-Za-z]*[A-Za-z]")
 
-    Deterministic and pure Python; no model, no network. See docs/embedded-scorer.md.
+
+def _window_language(messages: Sequence[ScoringMessage]) -> str:
+    """`detect_language` of the window's counselor and client texts, with a fast path for plain
+    ASCII text (Latin letters only: "en", or "und" under two letters)."""
+    texts = [m.text for m in messages if m.role is not Role.OTHER]
+    joined = " ".join(texts)
+    if joined.isascii():
+        return "en" if _TWO_LETTERS.search(joined) else "und"
+    return detect_language(texts)
+
+
+class EmbeddedScorer(SyncScorer):
+    """Offline scorer: lexicon cues and a small learned model, judged in context, mapped to the
+    twelve constructs.
+
+    Deterministic and pure Python; no network. See docs/embedded-scorer.md. `model` replaces the
+    shipped learned model (the training script scores held-out halves with it); `use_model=False`
+    scores with the rule cues alone.
+
+    A window in a language the scorer cannot read is unscored (reason
+    ``"unsupported_language"``); a window with too little evidence is returned with status
+    ``"insufficient_evidence"`` and its near-3 reading, which no decline or low-alliance rule
+    acts on.
     """
 
     name = "embedded"
-    version = "1.1"
+    version = "2.0"
+
+    def __init__(self, *, model: Model | None = None, use_model: bool = True) -> None:
+        self._model = model
+        self._use_model = use_model
+
+    def _learned(self) -> Model | None:
+        if self._model is None and self._use_model:
+            self._model = load_model()
+        return self._model
 
     def message_patterns(self, messages: Sequence[ScoringMessage]) -> list[MessagePattern]:
         """Passive and directive scores of each counselor message, judged in context."""
-        return _analyse(messages, None)
+        language = _window_language(messages)
+        return _analyse(messages, None, self._learned(), language)
 
     def score_sync(self, request: WindowRequest) -> WindowScore:
+        msgs = request.messages
+        language = _window_language(msgs)
+        if language not in SUPPORTED or language not in _READS:
+            return WindowScore(
+                **request.window_fields(),
+                status="unscored",
+                reason="unsupported_language",
+                language=language,
+                scorer=self.name,
+                model=None,
+                prompt_version=f"embedded-{self.version}",
+            )
         tally = _Tally()
-        patterns = _analyse(request.messages, tally)
-        n_turns = sum(1 for m in request.messages if m.role is not Role.OTHER)
+        patterns = _analyse(msgs, tally, self._learned(), language)
+        n_turns = sum(1 for m in msgs if m.role is not Role.OTHER)
         units = n_turns / 2.0
         constructs = {c: _rating(net, units) for c, net in _shared(tally.net).items()}
         amount = tally.absolute / 4.0
         evidence_ids = dict.fromkeys(i for c in ALL_CONSTRUCTS for i in tally.ids[c])
-        msgs = request.messages
+        confidence = round(amount / (amount + _CONFIDENCE_HALF), 4)
+        dim_conf = {
+            d: round(a / (a + _DIMENSION_HALF), 4) for d, a in tally.dim_absolute.items()
+        }
+        dim_conf["overall"] = confidence
+        counts = dict(tally.counts)
+        counts["overall"] = tally.pieces
+        enough = confidence >= _MIN_CONFIDENCE and tally.pieces >= _MIN_PIECES
         return WindowScore(
             **request.window_fields(),
+            status="scored" if enough else "insufficient_evidence",
+            reason=None if enough else "insufficient_evidence",
             constructs=constructs,
             scores=DimensionScores.from_constructs(constructs),
-            confidence=round(amount / (amount + _CONFIDENCE_HALF), 4),
+            confidence=confidence,
+            dimension_confidence=dim_conf,
+            evidence_count=counts,
+            language=language,
             evidence=tuple(m.id for m in msgs if m.id in evidence_ids),
             construct_evidence={c: tuple(tally.ids[c]) for c in ALL_CONSTRUCTS if tally.ids[c]},
             messages=tuple(patterns),
             scorer=self.name,
             model=None,
             prompt_version=f"embedded-{self.version}",
-            language=detect_language(m.text for m in msgs),
         )

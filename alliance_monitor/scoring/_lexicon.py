@@ -121,7 +121,10 @@ COUNSELOR_CLAUSE: tuple[Cue, ...] = (
         "open_question",
         (
             r"what(?:'s|'d|'re|'ll)?\b" + Q,
-            r"how(?:'s|'d|'re)?\b(?! (?:many|much|often|old|long|far|about)\b)" + Q,
+            # not "how are you (doing) (today)?": a greeting (see "pleasantry")
+            r"how(?:'s|'d|'re)?\b(?! (?:many|much|often|old|long|far|about)\b)"
+            r"(?! are you(?: doing| feeling)?(?: today| tonight| this (?:morning|evening))?\?)"
+            + Q,
             r"how come\b" + Q,
             # not "why did you / why would you / why don't you": judging, not exploring
             r"why(?:'s|'d)?\b(?! (?:don't|not|did you|didn't you|would you|do you keep"
@@ -664,6 +667,33 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
         "not explore. Weakly against a shared view of the problem: G3.",
     ),
     Cue(
+        "pleasantry",
+        (
+            r"(?:good|best of) luck",
+            r"i (?:really |do )?hope (?:you|that|things|it|everything|this|your)",
+            r"i wish you",
+            r"(?:you're|you are) (?:very |so |most )?welcome",
+            r"take care",
+            r"stay safe",
+            r"have a (?:good|nice|great|lovely|wonderful|blessed)",
+            r"(?:glad|happy) (?:i could|i can|to) help",
+            r"(?:thank you|thanks)(?! for (?:sharing|being|telling|trusting|opening))",
+            r"you(?:'ve| have)? got this",
+            r"you can do (?:it|this)",
+            r"(?:that's|that is|that sounds like|sounds like) (?:a |an )?(?:really |very |such a )?"
+            r"(?:great|good|wonderful|excellent|awesome|fantastic|nice|smart|brilliant)"
+            r"(?: (?:idea|plan|thing|start|step|choice|decision|way))?" + S,
+            r"(?:great|good|nice|wonderful|excellent) (?:idea|plan|choice)",
+            r"(?:hello|hi|hey|bye|goodbye)",
+            r"how are you(?: doing| feeling)?(?: today| tonight| this (?:morning|evening))?\?",
+            r"nice (?:to|talking|chatting|meeting)",
+            r"(?:i'm|i am) (?:here|always here) (?:for you|to (?:help|listen))",
+        ),
+        "Courtesy, well-wishing or praise with no content of the client's ('good luck', 'I "
+        "hope things get better', 'that's a great idea'): polite, warm in tone, but it takes "
+        "nothing up. Passive when that is all the reply does; no construct evidence of its own.",
+    ),
+    Cue(
         "subject_change",
         (
             r"let(?:'s| us) (?:move on|talk about something else|change the subject|get back to"
@@ -956,6 +986,14 @@ CONTEXT_CUES: dict[str, str] = {
     "elaboration": "client reply of 20 words or more",
     "short_reply": "client reply of one or two words right after an open question",
     "withdrawal": "client reply that is only 'whatever', 'I don't know', 'I guess'...",
+    "reflection_model": "the learned model reads a counselor statement as a reflection the "
+    "lexicon did not name (scaled by its probability; simple ones count half)",
+    "change_talk_model": "the learned model reads change talk the lexicon did not name "
+    "(scaled by its probability)",
+    "sustain_talk_model": "the learned model reads sustain talk the lexicon did not name "
+    "(scaled by its probability)",
+    "telling_model": "the learned model reads a counselor statement as information or advice "
+    "given without permission, choice or the client asking (scaled by its probability)",
 }
 
 # --- cue -> construct evidence -----------------------------------------------------------------
@@ -987,6 +1025,7 @@ EVIDENCE: dict[str, dict[str, float]] = {
     "moralize":            {"B3": -0.7, "B1": -0.4, "B4": -0.3, "T4": -0.3},
     "passive_reply":       {"G3": -0.3, "T2": -0.3, "B3": -0.3, "B1": -0.2, "B4": -0.2},
     "reassure":            {"G3": -0.3, "B3": -0.1},
+    "pleasantry":          {},
     "subject_change":      {"T3": -0.3, "G3": -0.2, "T2": -0.1},
     # client: effect on the relationship
     "commitment":          {"T1": 0.6, "G4": 0.3, "T4": 0.2},
@@ -1006,6 +1045,11 @@ EVIDENCE: dict[str, dict[str, float]] = {
     "elaboration":         {"T2": 0.3, "B4": 0.3, "G3": 0.1},
     "short_reply":         {"T2": -0.2, "B4": -0.1},
     "withdrawal":          {"T2": -0.4, "B4": -0.4, "B1": -0.2, "G1": -0.1},
+    # the learned model, where the lexicon found nothing (scaled by the model's probability)
+    "reflection_model":    {"G3": 0.5, "T3": 0.3, "B3": 0.3, "B1": 0.2},
+    "change_talk_model":   {"G4": 0.4, "G1": 0.2, "T3": 0.2},
+    "sustain_talk_model":  {"G4": -0.3, "T1": -0.2, "T4": -0.1},
+    "telling_model":       {"T4": -0.9, "G2": -0.6, "B3": -0.3},
     # pattern or context only: no construct evidence of their own
     "closed_question": {}, "imperative": {}, "advise": {}, "suggest": {}, "warn": {},
     "persuade": {},
@@ -1047,17 +1091,36 @@ _CLAUSE_START = (
 )
 
 
-class CueMatcher:
-    """One compiled expression for a group of cues; `find(text)` returns the cue names found."""
+#: An opening parenthesis that starts a capturing group (not escaped, not "(?").
+_CAPTURING = re.compile(r"(?<!\\)\((?!\?)")
 
-    __slots__ = ("_lead", "_names", "_regex")
+
+class CueMatcher:
+    """One compiled expression for a group of cues; `find(text)` returns the cue names found.
+
+    The expression is built and compiled on first use (not at import: `import alliance_monitor`
+    stays cheap for code that never scores with the embedded scorer).
+    """
+
+    __slots__ = ("_clause", "_cues", "_lead", "_names", "_regex")
 
     def __init__(self, cues: tuple[Cue, ...], *, clause: bool = False) -> None:
+        self._cues = cues
+        self._clause = clause
+        self._regex: re.Pattern[str] | None = None
+        self._names: tuple[str | None, ...] = ()
+        self._lead = ". " if clause else ""
+
+    def compile(self) -> re.Pattern[str]:
+        """Build the expression (once); raises ValueError for a malformed phrase."""
+        if self._regex is not None:
+            return self._regex
+        cues, clause = self._cues, self._clause
         # first char -> first word -> [(rest of phrase, cue name)], in the order listed
         trie: dict[str, dict[str, list[tuple[str, str]]]] = {}
         for cue in cues:
             for phrase in (e for p in cue.phrases for e in _expand(p)):
-                if re.compile(phrase).groups:
+                if _CAPTURING.search(phrase):
                     raise ValueError(f"capturing group in {cue.name!r}: {phrase!r}")
                 head = _FIRST_WORD.match(phrase)
                 if head is None:
@@ -1079,19 +1142,20 @@ class CueMatcher:
                 words.append(f"{re.escape(word[1:])}(?:{'|'.join(alts)})")
             branches.append(f"{re.escape(first)}(?:{'|'.join(words)})")
         prefix = _CLAUSE_START if clause else r"(?<![\w'])"
-        self._regex = re.compile(f"{prefix}(?:{'|'.join(branches)})")
         self._names = tuple(names)
-        self._lead = ". " if clause else ""
+        self._regex = re.compile(f"{prefix}(?:{'|'.join(branches)})")
+        return self._regex
 
     def find(self, text: str, found: dict[str, None]) -> None:
         """Add the names of the cues found in `text` to `found`, in order of appearance."""
+        regex = self._regex or self.compile()
         names = self._names
-        for m in self._regex.finditer(self._lead + text):
+        for m in regex.finditer(self._lead + text):
             found[names[m.lastindex or 0] or ""] = None
 
     def match_start(self, text: str, found: dict[str, None]) -> None:
         """Like `find`, but only a cue at the very start of `text`."""
-        m = self._regex.match(self._lead + text)
+        m = (self._regex or self.compile()).match(self._lead + text)
         if m is not None:
             found[self._names[m.lastindex or 0] or ""] = None
 

@@ -1,0 +1,252 @@
+"""The embedded scorer's signal: abstention, language, the learned model, scoring direction.
+
+Written examples only (no outside data needed); the training check reads the AnnoMI copy in
+tests/data (public domain).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+from alliance_monitor import Message, Role, ScoringMessage, WindowRequest
+from alliance_monitor._batch import analyze_transcript
+from alliance_monitor._core import MonitorCore
+from alliance_monitor._events import AllianceDeclined, AllianceLow, SessionSummary, Trajectory
+from alliance_monitor.scoring import EmbeddedScorer
+from alliance_monitor.scoring._model import COUNSELOR_CLASSES, load_model
+
+scorer = EmbeddedScorer()
+
+
+def _msgs(*turns: tuple[str, str]) -> tuple[ScoringMessage, ...]:
+    role = {"c": Role.COUNSELOR, "k": Role.CLIENT}
+    return tuple(ScoringMessage(f"m{i}", role[r], t, float(i)) for i, (r, t) in enumerate(turns))
+
+
+def _score(*turns: tuple[str, str]):  # type: ignore[no-untyped-def]
+    return scorer.score_sync(WindowRequest("conv", 0, _msgs(*turns), max(1, len(turns) // 2)))
+
+
+COLLABORATIVE = (
+    ("c", "What would you like to talk about today?"),
+    ("k", "My drinking, I guess. My wife says it's getting out of hand and I'm scared she's right."),
+    ("c", "You're worried she might be right, and part of you wants to look at it honestly."),
+    ("k", "Yeah, exactly. I've been thinking I need to cut back before it costs me my family."),
+    ("c", "Your family matters a lot to you. What would cutting back look like for you?"),
+    ("k", "Maybe no drinking on weeknights. I think I could do that, I really want to try."),
+    ("c", "That's a clear plan, and it's your choice how to start. How does that sound to you?"),
+    ("k", "It sounds good. Thank you, this actually helps me think it through."),
+)
+LECTURING = (
+    ("c", "So how much do you drink?"),
+    ("k", "Maybe four or five beers most nights."),
+    ("c", "That's way too much. You need to stop drinking on weeknights, full stop."),
+    ("k", "I don't think that's realistic for me right now."),
+    ("c", "Trust me, you have to. Studies show it damages your liver and your family."),
+    ("k", "You don't get it. I'm not here to be lectured."),
+    ("c", "You should take responsibility. Cut down to two beers, starting tonight."),
+    ("k", "Whatever."),
+)
+
+
+# --- abstention ------------------------------------------------------------------------------
+
+
+def test_bland_window_is_insufficient_evidence_not_a_3() -> None:
+    s = _score(*[("c", "Hello.") if i % 2 == 0 else ("k", "Hi.") for i in range(12)])
+    assert s.status == "insufficient_evidence" and not s.scored
+    assert s.reason == "insufficient_evidence"
+    assert s.language == "en"
+    assert s.evidence_count["overall"] < 3 and s.dimension_confidence["overall"] < 0.15
+
+
+def test_one_short_exchange_is_insufficient_evidence() -> None:
+    s = _score(("c", "What brings you here?"), ("k", "My job."))
+    assert s.status == "insufficient_evidence"
+
+
+def test_a_window_with_evidence_is_scored_with_confidence_per_dimension() -> None:
+    s = _score(*COLLABORATIVE)
+    assert s.status == "scored" and s.scored and s.language == "en"
+    assert set(s.dimension_confidence) == {"goal", "task", "bond", "overall"}
+    assert set(s.evidence_count) == {"goal", "task", "bond", "overall"}
+    assert all(0.0 < v <= 1.0 for v in s.dimension_confidence.values())
+    # a piece of evidence may speak to several dimensions: overall counts it once
+    dims = [s.evidence_count[d] for d in ("goal", "task", "bond")]
+    assert max(dims) <= s.evidence_count["overall"] <= sum(dims)
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ("Здравствуйте, как вы себя чувствуете?", "Мне очень плохо, я не сплю уже неделю."),
+        ("مرحبا، كيف حالك اليوم؟", "أشعر بالحزن الشديد منذ أسابيع."),
+    ],
+)
+def test_a_language_the_scorer_cannot_read_is_unscored(texts: tuple[str, str]) -> None:
+    s = _score(("c", texts[0]), ("k", texts[1]), ("c", texts[0]), ("k", texts[1]))
+    assert s.status == "unscored" and s.reason == "unsupported_language"
+    assert s.language == "other" and s.scores is None
+
+
+def _feed(core: MonitorCore, conv: str, texts: list[tuple[str, str]]) -> list[object]:
+    events: list[object] = []
+    role = {"c": Role.COUNSELOR, "k": Role.CLIENT}
+    for i, (r, t) in enumerate(texts):
+        out = core.ingest(Message(id=f"{conv}:{i}", conversation_id=conv, role=role[r], text=t, ts=i))
+        for req in out.work:
+            events.extend(core.apply(scorer.score_sync(req), req))
+        events.extend(out.events)
+    out = core.end_session(conv)
+    for req in out.work:
+        events.extend(core.apply(scorer.score_sync(req), req))
+    events.extend(out.events)
+    return events
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        # a strong start, then bland small talk: no decline invented from no evidence
+        list(COLLABORATIVE) + [("c", "Ok.") if i % 2 == 0 else ("k", "Ok.") for i in range(40)],
+        [("c", "Привет, как дела?") if i % 2 == 0 else ("k", "Нормально, спасибо.") for i in range(40)],
+    ],
+    ids=["bland", "foreign"],
+)
+def test_windows_without_evidence_never_raise_a_decline(turns: list[tuple[str, str]]) -> None:
+    core = MonitorCore()
+    events = _feed(core, "p", turns)
+    assert not any(isinstance(e, AllianceDeclined | AllianceLow) for e in events)
+    summaries = [e for e in events if isinstance(e, SessionSummary)]
+    assert summaries
+    if turns[0][1].startswith("Привет"):
+        assert summaries[-1].trajectory is Trajectory.INSUFFICIENT_EVIDENCE
+
+
+def test_batch_trajectory_is_insufficient_when_a_phase_lacks_evidence() -> None:
+    turns = list(COLLABORATIVE) + [("c", "Ok.") if i % 2 == 0 else ("k", "Ok.") for i in range(16)]
+    role = {"c": Role.COUNSELOR, "k": Role.CLIENT}
+    msgs = [
+        Message(id=f"m{i}", conversation_id="t", role=role[r], text=t, ts=float(i))
+        for i, (r, t) in enumerate(turns)
+    ]
+    res = analyze_transcript("t", msgs, scorer)
+    assert res.windows[-1].status == "insufficient_evidence"
+    assert res.trajectory is Trajectory.INSUFFICIENT_EVIDENCE
+    out = res.to_json()
+    assert out["trajectory"] == "insufficient_evidence"
+    assert out["phase_status"]["late"] == "insufficient_evidence"
+    assert out["phase_confidence"]["late"]["overall"] < out["phase_confidence"]["early"]["overall"]
+    assert out["language"] == "en"
+    assert all(isinstance(v, float) for v in out["alliance"].values())  # numeric keys kept
+
+
+# --- scoring direction on written examples ---------------------------------------------------
+
+DISCLOSURE = ("k", "Since my dad died I can't stop crying and I feel so alone at night.")
+
+
+def _passive(reply: str) -> float:
+    return scorer.message_patterns(_msgs(DISCLOSURE, ("c", reply)))[-1].passive
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Don't worry, it will be fine.",
+        "Ok.",
+        "I hope things get better for you. Good luck!",
+        "Anyway, how is work going?",
+    ],
+)
+def test_generic_replies_to_a_disclosure_are_passive(reply: str) -> None:
+    assert _passive(reply) >= 0.5
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "It sounds like the nights are when you miss him most.",
+        "What are the nights like for you now?",
+        "Alone?",
+        "You've been carrying this grief mostly on your own.",
+        "Tell me more about him.",
+    ],
+)
+def test_replies_that_ask_or_reflect_are_never_passive(reply: str) -> None:
+    assert _passive(reply) < 0.5
+
+
+def test_a_greeting_after_a_greeting_is_not_a_passive_response() -> None:
+    p = scorer.message_patterns(_msgs(("k", "Hi."), ("c", "Hello, welcome.")))[-1]
+    assert p.passive < 0.5
+
+
+def test_generic_ranks_above_exploring_for_the_same_disclosure() -> None:
+    generic = [_passive(r) for r in ("I'm sure you'll be ok.", "Thanks for telling me.", "Right.")]
+    exploring = [
+        _passive(r)
+        for r in ("What do you miss most about him?", "It sounds like the grief comes in waves.")
+    ]
+    assert min(generic) > max(exploring)
+
+
+def test_collaborative_session_outscores_a_lecturing_one() -> None:
+    good, bad = _score(*COLLABORATIVE), _score(*LECTURING)
+    assert good.scores is not None and bad.scores is not None
+    assert good.scores.overall > 3.3 > 2.7 > bad.scores.overall
+    assert good.scores.bond > bad.scores.bond and good.scores.task > bad.scores.task
+
+
+def test_directive_follows_the_counselors_wording() -> None:
+    patterns = scorer.message_patterns(_msgs(*LECTURING))
+    directive = [p.directive for p in patterns]
+    assert directive[1] >= 0.5 and directive[3] >= 0.5  # "you need to stop", "cut down"
+    assert directive[0] < 0.5  # a question
+
+
+# --- the learned model --------------------------------------------------------------------------
+
+
+def test_shipped_model_reads_counselor_moves() -> None:
+    from alliance_monitor.scoring import _lexicon as lx
+    from alliance_monitor.scoring._model import counselor_features
+
+    model = load_model()
+    assert model.counselor.classes == COUNSELOR_CLASSES
+    assert "AnnoMI" in str(model.meta["data"])
+
+    def top(text: str, echoes: int = 0) -> str:
+        p = model.counselor.proba(counselor_features(lx.normalize(text), echoes))
+        return max(p, key=p.__getitem__)
+
+    assert top("What do you think about cutting down?") == "question"
+    assert top("So you're feeling torn between wanting to quit and enjoying it.", 2).startswith(
+        "reflection"
+    )
+
+
+def test_rules_only_mode_still_scores() -> None:
+    s = EmbeddedScorer(use_model=False).score_sync(
+        WindowRequest("conv", 0, _msgs(*COLLABORATIVE), 4)
+    )
+    assert s.scored and s.scores is not None and s.scores.overall > 3.0
+
+
+@pytest.mark.slow
+def test_training_reproduces_the_shipped_weights_bit_for_bit() -> None:
+    data = REPO / "tests" / "data" / "annomi.jsonl.gz"
+    if not data.exists():
+        pytest.skip("tests/data/annomi.jsonl.gz (AnnoMI copy) not present")
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "train_embedded.py"), "--check", "--no-figures"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "bit for bit" in out.stdout
