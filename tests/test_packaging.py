@@ -93,14 +93,14 @@ def test_wheel_contains_prompts_and_adapters(tmp_path: Path) -> None:
     # The embedded scorer's learned weights load from the wheel, with the network cut off.
     code = (
         "import socket\n"
-        "def _no_network(*a, **k):\n"
-        "    raise OSError('network used')\n"
-        "socket.socket = _no_network\n"
-        "socket.create_connection = _no_network\n"
         "import importlib.resources as r\n"
         "from alliance_monitor import Role, ScoringMessage, WindowRequest\n"
         "from alliance_monitor.scoring import EmbeddedScorer\n"
         "from alliance_monitor.scoring._model import load_model\n"
+        "def _no_network(*a, **k):\n"
+        "    raise OSError('network used')\n"
+        "socket.socket.connect = _no_network\n"
+        "socket.create_connection = _no_network\n"
         "m = load_model()\n"
         "print(r.files('alliance_monitor.scoring').joinpath('embedded_model.json'))\n"
         "print(len(m.counselor.weights) > 1000 and len(m.client.weights) > 1000)\n"

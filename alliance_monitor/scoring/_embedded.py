@@ -76,7 +76,7 @@ _PASSIVE: dict[str, float] = {
 }
 _AFTER_DISCLOSURE = 0.35  # the client just disclosed something emotional: not exploring it
 _IN_A_RUN = 0.2  # a string: the previous counselor reply was minimal or generic too
-_EXPLORED = 0.3
+_EXPLORED = 0.15
 #: An engaged reply (affirmation, permission, autonomy, goal talk) that neither asks nor reflects.
 _ENGAGED_PASSIVE = 0.15
 #: Weight of the learned model's "neither a question nor a reflection" probability.
