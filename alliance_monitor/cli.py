@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
+import io
 import json
 import logging
 import os
 import sys
+import textwrap
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -591,47 +594,43 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- demo
+_DEMO_TYPES = frozenset({
+    "alliance_declined", "alliance_low", "passive_pattern", "directive_pattern",
+    "session_summary", "safety_signal", "window_unscored",
+})
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    from . import _demo
+    from ._events import event_adapter
+    from .scoring._embedded import EmbeddedScorer
+
     data = resources.files("alliance_monitor").joinpath("demo_data/demo.jsonl")
     with resources.as_file(data) as path:
         rejects: list[Rejection] = []
         messages = _replay_messages(str(path), rejects)
-    from .scoring._embedded import EmbeddedScorer
-
-    print(
-        "alliance-monitor demo: four conversations we wrote ourselves (a pair whose alliance "
-        "holds, a passive counselor, a directive counselor, a pair that declines), replayed "
-        "through the live monitor with the embedded offline scorer.\n"
-        "Events print as they fire; window scores are shown with --all.\n"
-    )
-    types = (
-        None
-        if args.all
-        else {
-            "alliance_declined",
-            "alliance_low",
-            "passive_pattern",
-            "directive_pattern",
-            "session_summary",
-            "safety_signal",
-            "window_unscored",
-        }
-    )
+    pairs = sorted({m["conversation_id"] for m in messages})
+    captured = io.StringIO()
     stats = anyio.run(
-        lambda: _replay(
-            messages,
-            EmbeddedScorer(),
-            as_json=args.json,
-            include_text=False,
-            out=sys.stdout,
-            types=types,
-        )
+        lambda: _replay(messages, EmbeddedScorer(), as_json=True, include_text=False,
+                        out=captured, types=None if args.all else set(_DEMO_TYPES))
     )
-    alerts = sum(v for k, v in stats.items() if k.startswith("events_") and "window" not in k)
-    print(
-        f"\n{stats.get('accepted', 0)} messages, {stats.get('windows_scored', 0)} windows "
-        f"scored, {alerts} alerts and summaries.",
+    lines = captured.getvalue().splitlines()
+    if args.json:
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        return 0
+    events = [event_adapter.validate_json(line) for line in lines]
+    intro = (
+        f"alliance-monitor demo: {len(pairs)} counselor-client conversations we wrote ourselves "
+        f"({stats.get('accepted', 0)} messages), replayed through the live monitor with the "
+        "offline scorer; nothing leaves this machine. Each conversation is rated in stretches "
+        "of about six exchanges, from 1 (weak) to 5 (strong), on goal, task and bond. Pairs that "
+        "need attention come first. The same events as JSON: --json; every stretch's scores: "
+        "--all."
     )
+    print(textwrap.fill(intro, width=96) + "\n")
+    emphasis = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    sys.stdout.write(_demo.render(events, emphasis=emphasis, show_windows=args.all))
     return 0
 
 
@@ -863,6 +862,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         rc: int = args.func(args)
     except KeyboardInterrupt:  # pragma: no cover
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:
         found = explain_error(exc)
         if found is None:

@@ -169,17 +169,6 @@ def test_replay_accepts_transcripts(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "SESSION 0 ended" in out and "window 0" in out
 
 
-def test_demo_shows_the_four_stories(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    assert "demo-passive" in out and "PASSIVE PATTERN" in out
-    assert "demo-directive" in out and "DIRECTIVE PATTERN" in out
-    assert "demo-declining" in out and "ALLIANCE DECLINED" in out
-    assert "SAFETY SIGNAL" in out
-    holding = [line for line in out.splitlines() if "demo-holding" in line]
-    assert holding and not any("PATTERN" in line or "DECLINED" in line for line in holding)
-
-
 @pytest.mark.skipif(
     shutil.which("alliance-monitor") is None
     and not Path(sys.executable).with_name("alliance-monitor").exists(),
