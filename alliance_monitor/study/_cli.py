@@ -41,10 +41,11 @@ def cmd_study(args: argparse.Namespace) -> int:
     """Run the study and print where it was written. Exit 2 if nothing could be read."""
     import anyio
 
-    from ..cli import _make_scorer
+    from ..cli import _make_scorer, _Progress
     from ._study import run_study
 
     scorer = _make_scorer(args)
+    progress = _Progress("study: transcripts scored")  # only when stderr is a terminal
     try:
         summary = run_study(
             args.input,
@@ -56,8 +57,10 @@ def cmd_study(args: argparse.Namespace) -> int:
             replay=not getattr(args, "no_replay", False),
             concurrency=getattr(args, "concurrency", 4),
             max_report_pairs=getattr(args, "max_report_pairs", 500),
+            on_progress=lambda n: progress.step(n - progress.n),
         )
     finally:
+        progress.done()
         anyio.run(scorer.aclose)
     rejected = sum(summary.rejected.values())
     print(

@@ -31,7 +31,7 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -364,6 +364,7 @@ def run_study(
     replay: bool = True,
     concurrency: int = 4,
     max_report_pairs: int = 500,
+    on_progress: Callable[[int], None] | None = None,
 ) -> StudySummary:
     """Score every transcript of `input_path`, and write summary.json, summary.md and
     report.html to `out_dir` (created if missing). See the module docstring.
@@ -371,6 +372,7 @@ def run_study(
     `replay=False` skips the window-level replay (the pair views then show only the three
     phases); worth it with a slow LLM scorer, since replay scores every rolling window again.
     `include_text=True` lets feedback quotes (short excerpts) into the report.
+    `on_progress(n)` is called with the number of transcripts scored so far, after each batch.
     The scorer is not closed: the caller owns it.
     """
     return anyio.run(
@@ -385,6 +387,7 @@ def run_study(
             replay=replay,
             concurrency=concurrency,
             max_report_pairs=max_report_pairs,
+            on_progress=on_progress,
         )
     )
 
@@ -415,6 +418,7 @@ async def run_study_async(
     replay: bool = True,
     concurrency: int = 4,
     max_report_pairs: int = 500,
+    on_progress: Callable[[int], None] | None = None,
 ) -> StudySummary:
     """`run_study` for callers already inside an event loop."""
     from ._report import static_view
@@ -434,12 +438,18 @@ async def run_study_async(
     )
     limiter = anyio.CapacityLimiter(max(1, concurrency))
     batch: list[Transcript] = []
+    done = 0
     for tr in _transcripts(str(input_path), run):
         batch.append(tr)
         if len(batch) >= 4 * max(1, concurrency):
             await _score_batch(batch, run, limiter)
+            done += len(batch)
             batch = []
+            if on_progress is not None:
+                on_progress(done)
     await _score_batch(batch, run, limiter)
+    if on_progress is not None and batch:
+        on_progress(done + len(batch))
 
     records = [run.records[c] for c in run.order if c in run.records]
     summary = summarize(records, tolerance=trajectory_tolerance, confidence_level=confidence_level)
