@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from alliance_monitor import Message, Role, ScoringMessage  # noqa: E402
 from alliance_monitor._batch import analyze_transcript  # noqa: E402
+from alliance_monitor.scoring import _lexicon as lx  # noqa: E402
 from alliance_monitor.scoring._embedded import EmbeddedScorer, _analyse  # noqa: E402
 from alliance_monitor.scoring._model import (  # noqa: E402
     CLIENT_CLASSES,
@@ -43,9 +44,13 @@ from alliance_monitor.scoring._model import (  # noqa: E402
     WEIGHTS_FILE,
     Head,
     Model,
+    counselor_features,
 )
 
 DATA = ROOT / "tests" / "data" / "annomi.jsonl.gz"
+WRITTEN = ROOT / "training" / "written_counselor.txt"
+#: Each written example counts this many times (they are few beside AnnoMI's 4,882).
+WRITTEN_REPEAT = 3
 OUT = ROOT / "alliance_monitor" / "scoring" / WEIGHTS_FILE
 SEED = 20241
 EPOCHS = 5
@@ -138,15 +143,31 @@ def fit(data: list[tuple[list[str], int]], classes: tuple[str, ...], seed: int) 
     return Head(classes, tuple(round(x, DIGITS) for x in b), weights)
 
 
+def written(path: Path = WRITTEN) -> list[tuple[list[str], int]]:
+    """Our own counselor examples (training/written_counselor.txt): class<TAB>text per line."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        label, text = line.split("\t", 1)
+        feats = counselor_features(lx.normalize(text), 0)
+        out.append((feats, COUNSELOR_CLASSES.index(label)))
+    return out
+
+
 def train(convs: list[dict[str, object]], seed: int = SEED) -> Model:
     counselor, client = examples(convs)
+    own = written()
+    counselor = counselor + own * WRITTEN_REPEAT
     return Model(
         counselor=fit(counselor, COUNSELOR_CLASSES, seed),
         client=fit(client, CLIENT_CLASSES, seed + 1),
         meta={
-            "data": "AnnoMI (public domain), tests/data/annomi.jsonl.gz",
+            "data": "AnnoMI (public domain), tests/data/annomi.jsonl.gz; counselor examples "
+            "written by the authors, training/written_counselor.txt",
+            "written_examples": len(own),
             "conversations": len(convs),
-            "counselor_messages": len(counselor),
+            "counselor_messages": len(counselor) - len(own) * WRITTEN_REPEAT,
             "client_messages": len(client),
             "seed": seed,
             "epochs": EPOCHS,

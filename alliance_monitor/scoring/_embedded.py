@@ -80,7 +80,10 @@ _EXPLORED = 0.15
 #: An engaged reply (affirmation, permission, autonomy, goal talk) that neither asks nor reflects.
 _ENGAGED_PASSIVE = 0.15
 #: Weight of the learned model's "neither a question nor a reflection" probability.
-_MODEL_PASSIVE = 0.4
+_MODEL_PASSIVE = 0.9
+#: A single minimal encourager, not after a disclosure and not in a string, is at most this
+#: passive (not flagged).
+_ONE_MINIMAL = 0.46
 #: A client turn of this many words or fewer (and no disclosure) brought nothing to take up: a
 #: reply to it is at most `_NOTHING_BROUGHT` passive (never flagged).
 _BROUGHT_WORDS = 3
@@ -104,10 +107,6 @@ _DIRECTIVE: dict[str, float] = {
     "persuade": 0.45,  # "don't you think you should", "the fact is", "you'd feel better if you"
     "suggest": 0.4,  # "you could try", "why don't you"
 }
-#: A long statement that neither asks nor explores is telling, not asking: it leans directive a
-#: little (never enough to flag on its own), up to `_TELLING` at `_TELLING_WORDS` words.
-_TELLING = 0.15
-_TELLING_WORDS = 40
 _CONFRONT: dict[str, float] = {"confront": 0.8, "moralize": 0.75}
 _MITIGATE: dict[str, float] = {
     "permission": 0.35,  # asks permission in the same turn
@@ -264,7 +263,6 @@ def _counselor_turn(
 
     `probs` are the learned model's class probabilities for the message (None: rules only).
     """
-    words = zh.word_units(text)
     if "restatement" in cues and ("pleasantry" in cues or not _echoes(text, ctx)):
         del cues["restatement"]  # "You're welcome." restates nothing
     if ctx.asked_for:
@@ -280,8 +278,6 @@ def _counselor_turn(
     if advice and ctx.declined:
         advice = min(1.0, advice + _PUSHING_ON)
         cues["pushing_on"] = None
-    if words >= _TELLING_WORDS // 4 and not _asks(text) and _EXPLORING.isdisjoint(cues):
-        advice = 1.0 - (1.0 - advice) * (1.0 - _TELLING * min(1.0, words / _TELLING_WORDS))
     mitigation = 1.0
     for cue, factor in _MITIGATE.items():
         if cue in cues:
@@ -315,7 +311,8 @@ def _passive(
     explored = 0.0
     if probs is not None:
         explored = probs["question"] + probs["reflection_simple"] + probs["reflection_complex"]
-    # the rule cues and the model read the same thing: the stronger reading counts
+    # The rule cues and the model read the same thing (how far the reply is from a question or
+    # a reflection): the stronger reading counts.
     rule = _combine(_PASSIVE, cues)
     if probs is not None:
         rule = max(rule, _MODEL_PASSIVE * (1.0 - explored))
@@ -326,6 +323,9 @@ def _passive(
         keep *= 1.0 - _IN_A_RUN
     if not _COLLABORATIVE.isdisjoint(cues):
         keep = max(keep, 1.0 - _ENGAGED_PASSIVE)
+    if "minimal" in cues and not (ctx.disclosure or ctx.prev_generic):
+        # one "ok" is not yet a pattern: passive when it strings or follows a disclosure
+        keep = max(keep, 1.0 - _ONE_MINIMAL)
     brought = zh.word_units(ctx.heard.strip()) > _BROUGHT_WORDS or (
         ctx.prev_generic and zh.word_units(ctx.earlier.strip()) > _BROUGHT_WORDS
     )

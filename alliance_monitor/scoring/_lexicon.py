@@ -718,7 +718,13 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"what about (?:trying|if you)",
             r"(?:it|that) (?:might|may|could|would) (?:help|be (?:good|helpful|useful|worth)) "
             r"(?:to|if you|for you to)",
-            r"have you (?:considered|tried)",
+            r"have you (?:considered|tried|thought (?:about|of)|looked into)",
+            # hedged suggestions, also as a question ("Maybe you need more time to relax?")
+            r"(?:maybe|perhaps) you (?:could|can|might|should|need to|may want|want to)",
+            r"(?:maybe|perhaps) (?:try|trying|consider|it would help|it might help)",
+            r"you can (?:also )?(?:try|consider|look into|reach out|join|search|check out)" + S,
+            r"i (?:would|'d) (?:suggest|try)",
+            r"it (?:might|may|could|would) be (?:a )?(?:good idea|best|wise|worth)",
         ),
         "Softer suggestion. Directive to a lesser degree when unasked: T4, G2.",
     ),
