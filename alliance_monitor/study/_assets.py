@@ -136,8 +136,11 @@ const AM = (() => {
   };
   const CONCERN = {
     safety: "Safety signal", decline: "Alliance decline", low: "Low alliance",
-    patterns: "Counselor patterns", trajectory: "Falling trajectory", ok: "No concern",
+    patterns: "Counselor patterns", trajectory: "Below its start", ok: "No concern",
   };
+  // One meaning per word: "trajectory" and declined / unchanged / improved always compare the
+  // late third of a session with its early third (the study's measure). The live comparison of
+  // the latest window with the pair's first windows is "vs its start": lower / higher / same.
   const TRAJ = {declined: "declined", unchanged: "unchanged", improved: "improved",
     improved_lt1: "improved < 1 level", improved_ge1: "improved ≥ 1 level"};
 
@@ -162,6 +165,9 @@ const AM = (() => {
   const fmt = (x, d = 2) => (x === null || x === undefined) ? "n/a" : Number(x).toFixed(d);
   const signed = (x) => (x === null || x === undefined) ? "n/a"
     : (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(2);
+  const vsStart = (x) => (x === null || x === undefined) ? "n/a"
+    : Math.abs(x) < 0.005 ? "the same"
+    : `${fmt(Math.abs(x))} ${x < 0 ? "lower" : "higher"}`;
 
   function shape(kind, x, y, r, color) {
     if (kind === "circle") return s("circle", {cx: x, cy: y, r: r, fill: color});
@@ -341,12 +347,11 @@ const AM = (() => {
     if (p.counselor_id) meta.append(` · counselor ${p.counselor_id}`);
     if (p.study) {
       const t = TRAJ[p.study.trajectory] || p.study.trajectory;
-      meta.append(` · study trajectory (late vs early phase): ${t}` +
+      meta.append(` · trajectory (late vs early third): ${t}` +
         ` (${signed(p.study.change)} levels)`);
     }
     if (p.trajectory) {
-      const t = TRAJ[p.trajectory] || p.trajectory;
-      meta.append(` · latest window vs baseline: ${t} (${signed(p.change)})`);
+      meta.append(` · latest window vs its start: ${vsStart(p.change)}`);
     }
     root.append(meta);
     const c = p.counts || {};
@@ -372,6 +377,6 @@ const AM = (() => {
     else root.append(h("p", {class: "note"}, "No pattern, decline, low-alliance or safety event."));
     return root;
   }
-  return {renderPair, sparkline, h, s, fmt, signed, CONCERN, TRAJ};
+  return {renderPair, sparkline, h, s, fmt, signed, vsStart, CONCERN, TRAJ};
 })();
 """

@@ -14,9 +14,10 @@ signal is evicted first), `max_windows` window scores and `max_markers` markers 
 
 Concern order (most concerning first): a safety signal, then a confirmed alliance decline, then a
 low alliance (a low-alliance event, or the latest window at or below level 2), then passive or
-directive patterns, then a falling trajectory (latest window below the baseline by the trajectory
-tolerance), then the rest. Ties: the most recent safety signal first; otherwise the lower latest
-alliance, then the most recently updated pair.
+directive patterns, then "below its start" (the latest window below the baseline by the trajectory
+tolerance; the word trajectory itself is kept for late-vs-early phases), then the rest. Ties:
+the most recent safety signal first; otherwise the lower latest alliance, then the most recently
+updated pair.
 """
 
 from __future__ import annotations

@@ -318,7 +318,7 @@ _CONCERN_LABELS = {
     "decline": "Alliance decline",
     "low": "Low alliance",
     "patterns": "Counselor patterns",
-    "trajectory": "Falling trajectory",
+    "trajectory": "Below its start",
     "ok": "No concern",
 }
 
@@ -330,7 +330,8 @@ def _spark_button(v: dict[str, Any]) -> str:
     change_txt = "" if change is None else f" ({change:+.2f})".replace("-", "−")
     concern = v["concern"]
     label = (
-        f"Pair {v['id']}: {_CONCERN_LABELS.get(concern, concern)}; study trajectory {traj}"
+        f"Pair {v['id']}: {_CONCERN_LABELS.get(concern, concern)}; trajectory (late vs early "
+        f"third) {traj}"
         f"{change_txt}. Open the pair view."
     )
     values = [w["overall"] for w in v.get("windows", []) if w.get("overall") is not None]
@@ -338,7 +339,8 @@ def _spark_button(v: dict[str, Any]) -> str:
         f'<li><button type="button" class="spark concern-{_a(concern)}" data-pair="{_a(v["id"])}" '
         f'aria-label="{_a(label)}"><span class="sid">{_E(v["id"])}</span>{_spark_svg(values)}'
         f'<span><span class="badge concern-{_a(concern)}">'
-        f"{_E(_CONCERN_LABELS.get(concern, concern))}</span> {_E(traj)}{_E(change_txt)}</span>"
+        f"{_E(_CONCERN_LABELS.get(concern, concern))}</span> "
+        f'<span class="traj">late vs early: {_E(traj)}{_E(change_txt)}</span></span>'
         "</button></li>"
     )
 
@@ -504,10 +506,11 @@ def render_report(
         "</section>",
         '<section id="pairs" aria-labelledby="h-pairs"><h2 id="h-pairs">4. Pairs</h2>',
         f'<p class="note">{_E(shown)} Ordered by concern (safety signal, alliance decline, low '
-        "alliance, counselor patterns, falling trajectory). Each sparkline is the overall "
-        "alliance of the pair's rolling windows (dotted line: level 3); the label is the "
-        "study trajectory. Select a pair to open its view: window scores per dimension, where "
-        "patterns and declines fired, and the feedback given.</p>",
+        "alliance, counselor patterns, latest window below its start). Each sparkline is the "
+        "overall alliance of the pair's rolling windows (dotted line: level 3); the label is "
+        "the trajectory, the late third of the session against its early third. Select a pair "
+        "to open its view: window scores per dimension, where patterns and declines fired, and "
+        "the feedback given.</p>",
         '<ul class="sparks">' + "".join(_spark_button(v) for v in views) + "</ul></section>",
         "</main>",
         '<footer><p class="note">Observer-rated alliance (Goal, Task, Bond; 1 = strong '

@@ -189,10 +189,22 @@ def _page(title: str, include_text: bool, poll_interval: float) -> str:
 <meta name="referrer" content="no-referrer">
 <title>{html.escape(title)}</title>
 <style>{CSS}
-.layout {{ display: grid; grid-template-columns: minmax(420px, 1fr) minmax(420px, 1.2fr);
-  gap: 18px; max-width: 1400px; margin: 0 auto; padding: 0 20px; }}
+.layout {{ display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.2fr);
+  gap: 18px; max-width: 1800px; margin: 0 auto; padding: 0 20px; }}
 .layout > * {{ min-width: 0; }}
-#pairs-table {{ width: 100%; }}
+header {{ max-width: 1800px; }}
+/* The table never grows past its panel: fixed columns, long words wrap, a scroll box as the
+   last resort; the feedback column only where there is room for it. */
+.pairs-wrap {{ overflow-x: auto; }}
+#pairs-table {{ width: 100%; table-layout: fixed; }}
+#pairs-table th, #pairs-table td {{ overflow-wrap: anywhere; }}
+#pairs-table .badge {{ white-space: normal; }}
+#pairs-table svg {{ max-width: 100%; }}
+#pairs-table col.c-rank {{ width: 2.6em; }}
+#pairs-table col.c-pair {{ width: 26%; }}
+#pairs-table col.c-concern {{ width: 24%; }}
+#pairs-table col.c-fb {{ width: 28%; }}
+@media (max-width: 1599px) {{ #pairs-table .fb {{ display: none; }} }}
 #pairs-table tbody tr {{ cursor: pointer; }}
 #pairs-table tbody tr:hover, #pairs-table tbody tr:focus-visible {{ outline: 3px solid #0072B2; }}
 #pairs-table tbody tr[aria-selected="true"] {{ background: #eaf3fa; }}
@@ -205,15 +217,17 @@ def _page(title: str, include_text: bool, poll_interval: float) -> str:
 </style></head><body>
 <header><h1>{html.escape(title)}</h1>
 <p class="meta">Pairs ranked by concern: safety signal, alliance decline, low alliance,
-counselor patterns, falling trajectory. {text_note}
+counselor patterns, latest window below its start. {text_note}
 A safety signal means a human must look now; this page is not a crisis service.</p>
 <p class="meta" id="status" role="status" aria-live="polite">Loading…</p></header>
 <div class="layout">
 <section aria-labelledby="h-list"><h2 id="h-list">Pairs</h2>
-<table id="pairs-table"><thead><tr><th scope="col">#</th><th scope="col">Pair</th>
-<th scope="col">Concern</th><th scope="col">Latest overall</th><th scope="col">Trend</th>
-<th scope="col">Events</th><th scope="col">Last feedback</th></tr></thead>
-<tbody id="pairs-body"></tbody></table>
+<div class="pairs-wrap"><table id="pairs-table"><colgroup><col class="c-rank"><col class="c-pair">
+<col class="c-concern"><col><col><col><col class="c-fb fb"></colgroup>
+<thead><tr><th scope="col">#</th><th scope="col">Pair</th>
+<th scope="col">Concern</th><th scope="col">Latest overall</th><th scope="col">Latest vs start</th>
+<th scope="col">Events</th><th scope="col" class="fb">Last feedback</th></tr></thead>
+<tbody id="pairs-body"></tbody></table></div>
 <p class="note" id="empty">No pairs yet: events appear here as the monitor emits them.</p>
 </section>
 <section aria-labelledby="h-view"><h2 id="h-view">Pair view</h2>
@@ -256,8 +270,7 @@ _SUPERVISOR_JS = r"""
       h("td", {}, h("span", {class: `badge concern-${p.concern}`},
         AM.CONCERN[p.concern] || p.concern)),
       h("td", {class: "num"}, p.latest ? AM.fmt(p.latest.overall) : "n/a"),
-      h("td", {}, p.trajectory
-        ? `${AM.TRAJ[p.trajectory] || p.trajectory} (${AM.signed(p.change)})` : "n/a"),
+      h("td", {}, AM.vsStart(p.change)),
       h("td", {}, events.join(", ") || "none"),
       h("td", {class: "fb"}, h("div", {}, p.last_feedback ? p.last_feedback.summary : "")));
     const pick = () => select(p.id);
