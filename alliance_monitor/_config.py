@@ -47,11 +47,12 @@ class OrderPolicy:
     Messages are ordered by platform `seq` where present, else by `ts`. A window does not close
     the moment its boundary is seen: it closes once a message has arrived that comes after the
     boundary and at least the allowance past it (`seq_allowance` sequence numbers when the
-    boundary message has a `seq`, else `lateness` seconds of platform time), when the next window
-    is already full, or when the session ends. A message that arrives before any message at
-    least its allowance past it lands exactly where it would have in order: the same windows,
-    scores and trajectory. One that arrives later than that, behind a window already closed, is
-    *late*: kept, counted, placed at the start of the open window.
+    boundary message has a `seq`, else `lateness` seconds of platform time), when `max_held`
+    messages are waiting behind it (memory stays bounded), or when the session ends. A message
+    that arrives before any message at least its allowance past it lands exactly where it would
+    have in order: the same windows, scores and trajectory. One that arrives later than that,
+    behind a window already closed, is *late*: kept, counted, placed at the start of the open
+    window.
 
     The defaults (0, 0.0) hold a window until one message past its boundary has arrived: any
     message overtaken by at most one other lands in order. Raise them for platforms whose
@@ -60,10 +61,13 @@ class OrderPolicy:
 
     seq_allowance: int = 0
     lateness: float = 0.0
+    max_held: int = 256
 
     def __post_init__(self) -> None:
         if self.seq_allowance < 0 or not 0 <= self.lateness < float("inf"):
             raise ConfigError("OrderPolicy.seq_allowance >= 0 and finite lateness >= 0")
+        if self.max_held < 1:
+            raise ConfigError("OrderPolicy.max_held >= 1")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,7 @@ Bloom filter for old ones).
 
 from __future__ import annotations
 
-import hashlib
-from array import array
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -42,6 +40,16 @@ from ._models import (
     WindowScore,
     parse_message,
 )
+from ._pair import (
+    HeldMessage,
+    OrderKey,
+    PairSnapshot,
+    PairState,
+    SessionState,
+    id_hash,
+    pair_from_state,
+    pair_to_json,
+)
 from ._rules import (
     AlarmState,
     EventContext,
@@ -58,8 +66,6 @@ __all__ = ["IngestResult", "MonitorCore", "phase_split", "trajectory_of"]
 
 EndReason = Literal["explicit", "idle", "new_session", "shutdown"]
 _CHARS_PER_TOKEN_CAP = 8  # pre-cut huge texts by characters before tokenising them
-_EXACT_IDS = 4096  # recent message-id hashes kept exactly per pair
-_BLOOM_BYTES = 4096  # older ones go to a fixed Bloom filter (32768 bits, 4 hashes)
 _MAX_SESSION_WINDOWS = 48  # compaction threshold for a session's phase list
 _UNSCANNED: Any = object()
 
@@ -79,94 +85,33 @@ class IngestResult:
         return self.status == "accepted"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """Work and events produced by one call into the core."""
 
     result: IngestResult | None = None
-    work: list[WindowRequest] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    #: Closed windows to score, in order.
+    work: tuple[WindowRequest, ...] = ()
+    events: tuple[Event, ...] = ()
     #: The accepted message and its journal position in its pair (for durable stores).
     message: Message | None = None
     position: int = 0
 
 
 @dataclass(slots=True)
-class _Held:
-    """A message waiting in an open window (slim: this is what per-pair memory holds)."""
+class _Draft:
+    """An `Outcome` being built inside one call into the core."""
 
-    key: tuple[float, float, int]
-    id: str
-    role: Role
-    text: str
-    ts: float
-    tokens: int
-    truncated: bool
+    work: list[WindowRequest] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
-
-@dataclass(slots=True)
-class _Session:
-    index: int
-    session_id: str | None
-    first_window: int
-    n_messages: int = 0
-    exchanges: float = 0.0  # position of the next window, in exchanges
-    #: (start, width, scores) per scored window, compacted when long.
-    spans: list[tuple[float, float, DimensionScores]] = field(default_factory=list)
-    awaiting: set[int] = field(default_factory=set)
-    ending: EndReason | None = None
-    n_windows: int = 0
-    last_ts: float | None = None
+    def done(
+        self, result: IngestResult | None = None, message: Message | None = None, position: int = 0
+    ) -> Outcome:
+        return Outcome(result, tuple(self.work), tuple(self.events), message, position)
 
 
-@dataclass(slots=True)
-class _Pair:
-    conversation_id: str
-    counselor_id: str | None = None
-    client_id: str | None = None
-    open: list[_Held] = field(default_factory=list)
-    open_tokens: int = 0
-    open_turns: int = 0
-    last_role: Role | None = None
-    next_window: int = 0
-    closed_key: tuple[float, float, int] | None = None
-    #: Where the open messages split into a complete window and the next one (None: no split
-    #: yet), and whether the split came from a turn boundary or a token/message cap.
-    cut: int | None = None
-    cut_kind: Literal["turn", "cap"] = "turn"
-    seen: array[int] = field(default_factory=lambda: array("q"))
-    bloom: bytearray | None = None
-    bloom_max_key: tuple[float, float, int] | None = None
-    arrivals: int = 0
-    history: deque[WindowScore] = field(default_factory=deque)
-    baseline: DimensionScores | None = None
-    baseline_parts: list[DimensionScores] = field(default_factory=list)
-    declined: dict[str, float] = field(default_factory=dict)  # dim -> reference it fell from
-    low: set[str] = field(default_factory=set)
-    session: _Session | None = None
-    sessions: dict[int, _Session] = field(default_factory=dict)  # ended, awaiting scores
-    window_session: dict[int, _Session] = field(default_factory=dict)
-    session_count: int = 0
-    last_ts: float | None = None
-    last_seen: float = 0.0
-
-
-def _id_hash(message_id: str) -> int:
-    return int.from_bytes(
-        hashlib.blake2b(message_id.encode("utf-8", "replace"), digest_size=8).digest(),
-        "little",
-        signed=True,
-    )
-
-
-def _bloom_positions(h: int) -> tuple[int, int, int, int]:
-    u = h & 0xFFFFFFFFFFFFFFFF
-    bits = _BLOOM_BYTES * 8
-    a, b = u & 0xFFFFFFFF, u >> 32
-    return (a % bits, (a + b) % bits, (a + 2 * b) % bits, (a + 3 * b) % bits)
-
-
-def _order_key(msg: Message, arrival: int) -> tuple[float, float, int]:
+def _order_key(msg: Message, arrival: int) -> OrderKey:
     # Platform sequence orders where present (clock skew between platform and host cannot
     # reorder it); otherwise the platform timestamp; arrival order breaks ties.
     if msg.seq is not None:
@@ -174,12 +119,12 @@ def _order_key(msg: Message, arrival: int) -> tuple[float, float, int]:
     return (msg.ts, 0.0, arrival)
 
 
-def _has_seq(h: _Held) -> bool:
+def _has_seq(h: HeldMessage) -> bool:
     # `_order_key` puts (seq, ts) first for sequenced messages, (ts, 0.0) otherwise.
     return h.key[1] != 0.0 or h.key[0] != h.ts
 
 
-def _turns(held: list[_Held]) -> tuple[int, Role | None]:
+def _turns(held: list[HeldMessage]) -> tuple[int, Role | None]:
     turns, last = 0, None
     for h in held:
         if h.role is Role.OTHER:
@@ -212,7 +157,7 @@ class MonitorCore:
         self.patterns = patterns or PatternPolicy()
         self.include_text = include_text
         self._tokens = tokens or default_counter()
-        self._pairs: dict[str, _Pair] = {}
+        self._pairs: dict[str, PairState] = {}
         self.counts: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self._scan: Any = None
@@ -241,24 +186,24 @@ class MonitorCore:
             msg = parse_message(data)
         except InvalidMessage as exc:
             return self.reject(exc.reason)
-        out = Outcome()
+        out = _Draft()
         conv = msg.conversation_id
         pair = self._pairs.pop(conv, None)
         if pair is None:
-            pair = _Pair(conv)
+            pair = PairState(conv)
             self.counts["pairs_created"] += 1
         self._pairs[conv] = pair  # re-inserted: the dict's order is least-recently-used first
         pair.last_seen = now
-        h = _id_hash(msg.id)
+        h = id_hash(msg.id)
         key = _order_key(msg, pair.arrivals)
-        if self._is_duplicate(pair, msg, h, key):
+        dup = pair.is_duplicate(h, key)
+        if dup is not None:
+            if dup == "probable":
+                self.counts["duplicates_probable"] += 1
             self.counts["duplicates"] += 1
-            out.result = IngestResult("duplicate", None, False, msg.conversation_id, msg.id)
-            return out
+            return out.done(IngestResult("duplicate", None, False, msg.conversation_id, msg.id))
         pair.arrivals += 1
         self.counts["replayed" if replay else "accepted"] += 1
-        out.message = msg
-        out.position = pair.arrivals
         if msg.counselor_id:
             pair.counselor_id = msg.counselor_id
         if msg.client_id:
@@ -296,7 +241,7 @@ class MonitorCore:
             elif pair.last_ts is not None and msg.ts - pair.last_ts > self.session.idle_timeout:
                 self._end_session(pair, "idle", out)
         if pair.session is None:
-            pair.session = _Session(pair.session_count, msg.session_id, pair.next_window)
+            pair.session = SessionState(pair.session_count, msg.session_id, pair.next_window)
             pair.session_count += 1
         pair.session.n_messages += 1
         if pair.session.session_id is None and msg.session_id is not None:
@@ -308,9 +253,9 @@ class MonitorCore:
         if late:
             self.counts["late"] += 1
         self._place(pair, held, out)
-        self._remember(pair, h, key)
-        out.result = IngestResult("accepted", None, late, msg.conversation_id, msg.id)
-        return out
+        pair.remember(h, key)
+        result = IngestResult("accepted", None, late, msg.conversation_id, msg.id)
+        return out.done(result, msg, pair.arrivals)
 
     def reject(self, reason: RejectReason) -> Outcome:
         """Count a rejection (also used by adapters for input that never became a message)."""
@@ -318,7 +263,7 @@ class MonitorCore:
         self.rejected[reason.value] += 1
         return Outcome(result=IngestResult("rejected", reason))
 
-    def _hold(self, msg: Message, key: tuple[float, float, int]) -> _Held:
+    def _hold(self, msg: Message, key: OrderKey) -> HeldMessage:
         text = msg.text
         limit = self.window.max_message_tokens
         truncated = False
@@ -332,43 +277,9 @@ class MonitorCore:
             truncated = True
         if truncated:
             self.counts["truncated"] += 1
-        return _Held(key, msg.id, msg.role, text, msg.ts, n, truncated)
+        return HeldMessage(key, msg.id, msg.role, text, msg.ts, n, truncated)
 
-    def _is_duplicate(
-        self, pair: _Pair, msg: Message, h: int, key: tuple[float, float, int]
-    ) -> bool:
-        if h in pair.seen:
-            return True
-        # Only messages as old as those that left the exact list can be duplicates of them, so
-        # in-order traffic never meets a Bloom false positive.
-        bloom, top = pair.bloom, pair.bloom_max_key
-        if (
-            bloom is not None
-            and top is not None
-            and key[:2] <= top[:2]
-            and all(bloom[p >> 3] & (1 << (p & 7)) for p in _bloom_positions(h))
-        ):
-            self.counts["duplicates_probable"] += 1
-            return True
-        return False
-
-    def _remember(self, pair: _Pair, h: int, key: tuple[float, float, int]) -> None:
-        pair.seen.append(h)
-        if len(pair.seen) >= _EXACT_IDS:
-            # Move the older half to the Bloom filter.
-            if pair.bloom is None:
-                pair.bloom = bytearray(_BLOOM_BYTES)
-            half = _EXACT_IDS // 2
-            for old in pair.seen[:half]:
-                for p in _bloom_positions(old):
-                    pair.bloom[p >> 3] |= 1 << (p & 7)
-            del pair.seen[:half]
-            # Everything moved was accepted at or before this point in message order.
-            top = pair.closed_key or key
-            if pair.bloom_max_key is None or top > pair.bloom_max_key:
-                pair.bloom_max_key = max(top, key)
-
-    def _place(self, pair: _Pair, held: _Held, out: Outcome) -> None:
+    def _place(self, pair: PairState, held: HeldMessage, out: _Draft) -> None:
         pol = self.window
         if not pair.open or held.key >= pair.open[-1].key:
             if pair.cut is None:  # the common case: counters kept as messages come
@@ -396,7 +307,7 @@ class MonitorCore:
             self._rescan(pair)
         self._settle(pair, out)
 
-    def _rescan(self, pair: _Pair) -> None:
+    def _rescan(self, pair: PairState) -> None:
         """Recompute the open messages' window boundary and counters from scratch."""
         pol = self.window
         turns, last, tokens = 0, None, 0
@@ -415,21 +326,21 @@ class MonitorCore:
                 break
         pair.open_turns, pair.last_role, pair.open_tokens = turns, last, tokens
 
-    def _settle(self, pair: _Pair, out: Outcome) -> None:
+    def _settle(self, pair: PairState, out: _Draft) -> None:
         """Close the complete window once nothing within the reorder allowance can still land
-        in it: a message at least the allowance past its boundary arrived, or the next window
-        is already full."""
+        in it: a message at least the allowance past its boundary arrived, or `max_held`
+        messages wait behind it."""
         while pair.cut is not None:
             cut = pair.cut
             ref = pair.open[cut] if pair.cut_kind == "turn" else pair.open[cut - 1]
             top = pair.open[-1]
             allowance = self.order.seq_allowance if _has_seq(ref) else self.order.lateness
             beyond = top.key > ref.key and top.key[0] - ref.key[0] >= allowance
-            if not beyond and len(pair.open) - cut < self.window.max_messages:
+            if not beyond and len(pair.open) - cut < self.order.max_held:
                 return
             self._close(pair, "window", out)
 
-    def _close(self, pair: _Pair, kind: Literal["window", "final"], out: Outcome) -> None:
+    def _close(self, pair: PairState, kind: Literal["window", "final"], out: _Draft) -> None:
         if not pair.open:
             return
         sess = pair.session
@@ -474,29 +385,29 @@ class MonitorCore:
     def end_session(self, conversation_id: str, reason: EndReason = "explicit") -> Outcome:
         """End the pair's current session: its open window is closed and scored, and the session
         summary follows once every window of the session is in."""
-        out = Outcome()
+        out = _Draft()
         pair = self._pairs.get(conversation_id)
         if pair is not None and pair.session is not None:
             self._end_session(pair, reason, out)
-        return out
+        return out.done()
 
     def expire_idle(self, now: float) -> Outcome:
         """End sessions with no message for `idle_timeout` seconds of wall time."""
-        out = Outcome()
+        out = _Draft()
         limit = self.session.idle_timeout
         for pair in list(self._pairs.values()):
             if pair.session is not None and now - pair.last_seen > limit:
                 self._end_session(pair, "idle", out)
-        return out
+        return out.done()
 
     def end_all(self, reason: EndReason = "shutdown") -> Outcome:
-        out = Outcome()
+        out = _Draft()
         for pair in list(self._pairs.values()):
             if pair.session is not None:
                 self._end_session(pair, reason, out)
-        return out
+        return out.done()
 
-    def _end_session(self, pair: _Pair, reason: EndReason, out: Outcome) -> None:
+    def _end_session(self, pair: PairState, reason: EndReason, out: _Draft) -> None:
         sess = pair.session
         assert sess is not None
         while pair.cut is not None:
@@ -594,7 +505,7 @@ class MonitorCore:
         return events
 
     @staticmethod
-    def _context(pair: _Pair, sess: _Session | None) -> EventContext:
+    def _context(pair: PairState, sess: SessionState | None) -> EventContext:
         return EventContext(
             pair.conversation_id,
             pair.counselor_id,
@@ -602,7 +513,7 @@ class MonitorCore:
             sess.session_id if sess else None,
         )
 
-    def _summary(self, pair: _Pair, sess: _Session) -> SessionSummary:
+    def _summary(self, pair: PairState, sess: SessionState) -> SessionSummary:
         return session_summary(
             sess.spans,
             self._context(pair, sess),
@@ -634,12 +545,42 @@ class MonitorCore:
     def has_pair(self, conversation_id: str) -> bool:
         return conversation_id in self._pairs
 
-    def install(self, pair: _Pair) -> None:
-        """Put a restored pair (from a store snapshot) in memory."""
+    def conversations(self) -> list[str]:
+        """Pairs in memory, least recently used first."""
+        return list(self._pairs)
+
+    def snapshot(self, conversation_id: str) -> PairSnapshot | None:
+        """The pair's state as stored (None if it is not in memory)."""
+        pair = self._pairs.get(conversation_id)
+        if pair is None:
+            return None
+        return PairSnapshot(
+            conversation_id,
+            pair.arrivals,
+            pair_to_json(pair),
+            pair.session is not None,
+            pair.last_seen,
+            frozenset(pair.window_session),
+        )
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Put a pair back in memory from a stored snapshot (`PairSnapshot.state_json`)."""
+        pair = pair_from_state(state)
         self._rescan(pair)
         self._pairs[pair.conversation_id] = pair
 
-    def get_pair(self, conversation_id: str) -> _Pair | None:
+    def awaiting(self, conversation_id: str) -> frozenset[int]:
+        """Indices of the pair's closed windows still waiting for a score."""
+        pair = self._pairs.get(conversation_id)
+        return frozenset(pair.window_session) if pair is not None else frozenset()
+
+    def history(self, conversation_id: str) -> tuple[WindowScore, ...]:
+        """The pair's recent window scores (what a re-scored window carries over)."""
+        pair = self._pairs.get(conversation_id)
+        return tuple(pair.history) if pair is not None else ()
+
+    def get_pair(self, conversation_id: str) -> PairState | None:
+        """Read-only view of a pair's state, for tests and debugging; never write to it."""
         return self._pairs.get(conversation_id)
 
     def drop(self, conversation_id: str) -> None:

@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -35,9 +35,18 @@ from ._core import _UNSCANNED, IngestResult, MonitorCore, Outcome
 from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
 from ._events import AllianceDeclined, Event, EventType, Feedback, PatternDetected
 from ._models import Message, WindowRequest, WindowScore, parse_message
+from ._pair import PairSnapshot
 from ._state import message_to_json, request_to_state
 from .scoring._base import Scorer, score_or_unscored
-from .store._base import StateStore, StoreBatch
+from .store._base import (
+    BatchBuilder,
+    JournalRow,
+    PendingKey,
+    PendingRow,
+    SnapshotRow,
+    StateStore,
+    StoreBatch,
+)
 
 __all__ = ["EventHandler", "Monitor"]
 
@@ -124,7 +133,7 @@ class _Committer:
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
-        self._batch = StoreBatch()
+        self._batch = BatchBuilder()
         self._round = _Round()
         self._parked: anyio.Event | None = None
         self.commits = 0
@@ -135,12 +144,12 @@ class _Committer:
     async def commit(self, batch: StoreBatch) -> None:
         if not batch:
             return
-        self._batch.extend(batch)
+        self._batch.add(batch)
         await self._wait_round()
 
     async def commit_message(self, conv: str, position: int, message_json: str) -> None:
         """`commit()` of one journal row, without a batch object."""
-        self._batch.journal.append((conv, position, message_json))
+        self._batch.journal.append(JournalRow(conv, position, message_json))
         await self._wait_round()
 
     async def _wait_round(self) -> None:
@@ -161,8 +170,8 @@ class _Committer:
             # Writers woken by the previous commit are ready to run; let them join this batch
             # rather than leaving all but the first for the next one (measured: 21 -> 60 a batch).
             await anyio.lowlevel.checkpoint()
-            batch, rnd = self._batch, self._round
-            self._batch, self._round = StoreBatch(), _Round()
+            batch, rnd = self._batch.build(), self._round
+            self._batch, self._round = BatchBuilder(), _Round()
             self.busy = True
             self._running = rnd
             try:
@@ -302,7 +311,7 @@ class Monitor:
 
     async def _restore(self, conv: str) -> None:
         """Load one pair from the store: snapshot, journal replay, pending windows."""
-        from ._state import pair_from_state, request_from_state
+        from ._state import request_from_state
 
         assert self.store is not None
         rec = await self.store.load_pair(conv)
@@ -310,7 +319,7 @@ class Monitor:
             self._note_absent(conv)
             return
         if rec.snapshot is not None:
-            self.core.install(pair_from_state(rec.snapshot))
+            self.core.restore(rec.snapshot)
         events: list[Event] = []
         regenerated: dict[int, WindowRequest] = {}
         now = self._clock()
@@ -319,14 +328,13 @@ class Monitor:
             events.extend(out.events)
             for req in out.work:
                 regenerated[req.window_index] = req
-        pair = self.core.get_pair(conv)
-        if pair is None:
+        if not self.core.has_pair(conv):
             return
-        history = tuple(pair.history)
+        history, awaiting = self.core.history(conv), self.core.awaiting(conv)
         waiting: dict[int, WindowRequest] = {}
         for state in rec.pending:
             idx = int(state["window_index"])
-            if idx in pair.window_session:
+            if idx in awaiting:
                 waiting[idx] = request_from_state(state, history)
         waiting.update(regenerated)
         if events:
@@ -509,29 +517,31 @@ class Monitor:
 
     async def _evict(self) -> None:
         """Move least-recently-used idle pairs to the store until under `max_pairs`."""
-        from ._state import pair_to_json
-
         assert self._committer is not None and self._max_pairs is not None
         excess = self.core.n_pairs - self._max_pairs
         if excess <= 0:
             return
-        batch = StoreBatch()
         victims = [
             c
             for c in self.core.eviction_candidates(excess + 16)
             if c not in self._pending and c not in self._inflight
         ][: max(excess, 1)]
-        dropped = {}
+        dropped: dict[str, PairSnapshot] = {}
         for conv in victims:
-            pair = self.core.get_pair(conv)
-            if pair is None:
+            snap = self.core.snapshot(conv)
+            if snap is None:
                 continue
-            batch.snapshots[conv] = (pair.arrivals, pair_to_json(pair), False)
-            if pair.session is not None:
-                self._evicted_open[conv] = pair.last_seen
+            if snap.session_open:
+                self._evicted_open[conv] = snap.last_seen
             self.core.drop(conv)
             self._absent.discard(conv)
-            dropped[conv] = pair
+            dropped[conv] = snap
+        batch = StoreBatch(
+            snapshots=tuple(
+                SnapshotRow(c, snap.position, snap.state_json, False)
+                for c, snap in dropped.items()
+            )
+        )
         done = anyio.Event()
         for conv in dropped:
             self._evicting[conv] = done
@@ -541,8 +551,8 @@ class Monitor:
         except StoreError:
             # The snapshots did not land: keep the pairs in memory (over the cap, counted)
             # rather than lose them; the next eviction tries again.
-            for conv, pair in dropped.items():
-                self.core.install(pair)
+            for conv, snap in dropped.items():
+                self.core.restore(json.loads(snap.state_json))
                 self._evicted_open.pop(conv, None)
             self.core.counts["store_errors"] += 1
         finally:
@@ -588,13 +598,29 @@ class Monitor:
         self._skew_max = max(self._skew_max, abs(skew))
         self._skew_ewma = skew if self._skew_n == 1 else 0.99 * self._skew_ewma + 0.01 * skew
 
+    async def settle(self, predicate: Callable[[str], bool]) -> None:
+        """Wait until no matching pair has a window waiting for or being scored (scale-out
+        workers call this before handing a shard over)."""
+        while any(predicate(c) for c in (*self._pending, *self._inflight)):
+            with anyio.move_on_after(0.1):
+                await self._progress.wait()
+
+    async def load_pair(self, conversation_id: str) -> None:
+        """Bring a pair into memory from the store now (its unscored windows are queued again),
+        rather than on its next message; evicts idle pairs if that goes over `max_pairs`."""
+        if self.store is None:
+            return
+        await self._ensure_loaded(conversation_id)
+        if self._max_pairs is not None and self.core.n_pairs > self._max_pairs:
+            await self._evict()
+
     def forget_pairs(self, predicate: Callable[[str], bool]) -> int:
         """Drop in-memory state of matching pairs without writing it (it is reloaded from the
         store on next use). Scale-out workers call this when they take over a shard another
         worker may have changed. Pairs with windows being scored are kept."""
         victims = [
             c
-            for c in list(self.core._pairs)
+            for c in self.core.conversations()
             if predicate(c) and c not in self._pending and c not in self._inflight
         ]
         for c in victims:
@@ -738,24 +764,28 @@ class Monitor:
         return ev.model_copy(update={"feedback": written})
 
     async def _persist_applied(self, req: WindowRequest, events: list[Event]) -> None:
-        from ._state import pair_to_json
-
         assert self._committer is not None
-        batch = StoreBatch()
         conv = req.conversation_id
-        pair = self.core.get_pair(conv)
-        if pair is not None:
-            batch.snapshots[conv] = (pair.arrivals, pair_to_json(pair), True)
+        snapshots: list[SnapshotRow] = []
+        put: list[PendingRow] = []
+        delete: list[PendingKey] = []
+        snap = self.core.snapshot(conv)
+        if snap is not None:
+            snapshots.append(SnapshotRow(conv, snap.position, snap.state_json, True))
             # The snapshot drops the pair's journal, which is what recovery would close the
             # unscored windows from: store those as pending windows now (as merged so far).
             pend = self._pending.get(conv)
             for r in pend.requests if pend is not None else ():
-                batch.pending_put.append((conv, r.window_index, json.dumps(request_to_state(r))))
+                put.append(PendingRow(conv, r.window_index, json.dumps(request_to_state(r))))
                 # A row an earlier snapshot wrote for a window merged into `r` since.
-                batch.pending_del.extend((conv, idx) for idx in r.merged_from)
-        for idx in (*req.merged_from, req.window_index):
-            batch.pending_del.append((conv, idx))
-        batch.emitted.extend(e.id for e in events)
+                delete.extend(PendingKey(conv, idx) for idx in r.merged_from)
+        delete.extend(PendingKey(conv, idx) for idx in (*req.merged_from, req.window_index))
+        batch = StoreBatch(
+            snapshots=tuple(snapshots),
+            pending_put=tuple(put),
+            pending_del=tuple(delete),
+            emitted=tuple(e.id for e in events),
+        )
         try:
             await self._committer.commit(batch)
         except StoreError:
@@ -779,16 +809,16 @@ class Monitor:
             )
         return score
 
-    def _emit_soon(self, events: list[Event]) -> None:
+    def _emit_soon(self, events: Sequence[Event]) -> None:
         if self._tg is not None:
             self._emitting += 1
             self._tg.start_soon(self._emit_counted, events)
 
-    async def _emit_counted(self, events: list[Event]) -> None:
+    async def _emit_counted(self, events: Sequence[Event]) -> None:
         try:
             await self._emit(events)
             if self._committer is not None and events:
-                batch = StoreBatch(emitted=[e.id for e in events])
+                batch = StoreBatch(emitted=tuple(e.id for e in events))
                 try:
                     await self._committer.commit(batch)
                 except StoreError:
@@ -797,7 +827,7 @@ class Monitor:
             self._emitting -= 1
             self._progress.notify()
 
-    async def _emit(self, events: list[Event]) -> None:
+    async def _emit(self, events: Sequence[Event]) -> None:
         for ev in events:
             etype = str(ev.type.value)
             for sub in list(self._subs):

@@ -150,7 +150,7 @@ class _FencedStore(StateStore):
         self._fence = fence
 
     async def commit(self, batch: StoreBatch) -> None:
-        convs = {c for c, _, _ in batch.journal} | set(batch.snapshots)
+        convs = {c for c, _, _ in batch.journal} | {s.conversation_id for s in batch.snapshots}
         convs |= {c for c, _, _ in batch.pending_put} | {c for c, _ in batch.pending_del}
         await self.inner.commit(batch, fence=self._fence(convs))
 
@@ -389,10 +389,7 @@ class Worker:
 
     async def _settle(self, k: int) -> None:
         """Wait until none of shard k's pairs has a window being scored."""
-        m, inside = self.monitor_, self._in_shard(k)
-        while any(inside(c) for c in (*m._pending, *m._inflight)):
-            with anyio.move_on_after(0.1):
-                await m._progress.wait()
+        await self.monitor_.settle(self._in_shard(k))
 
     async def _consume(self, sh: _Shard) -> None:
         key = shard_key(self.stream, sh.index)
@@ -434,9 +431,7 @@ class Worker:
         m.forget_pairs(self._in_shard(k))
         for conv in await self.store.resident_pairs():
             if shard_of(conv, self.shards) == k:
-                await m._ensure_loaded(conv)  # re-queues its pending windows
-                if m._max_pairs is not None and m.core.n_pairs > m._max_pairs:
-                    await m._evict()
+                await m.load_pair(conv)  # re-queues its pending windows
         cursor = "0-0"
         while True:
             cursor_raw, entries, deleted = await self.redis.xautoclaim(

@@ -303,9 +303,10 @@ def test_session_ends_on_idle_gap_and_new_session_id() -> None:
     sums = [e for e in events if e.type == EventType.SESSION_SUMMARY]
     assert len(sums) == 1 and sums[0].end_reason == "idle" and sums[0].n_messages == 10
     out = core.ingest(msg("c", 50, "client", ts=1010.0, session_id="s2"))
+    later = list(out.events)
     for req in out.work:
-        out.events.extend(core.apply(StaticScorer(3.0).score_sync(req), req))
-    assert [e.end_reason for e in out.events if e.type == EventType.SESSION_SUMMARY] == [
+        later.extend(core.apply(StaticScorer(3.0).score_sync(req), req))
+    assert [e.end_reason for e in later if e.type == EventType.SESSION_SUMMARY] == [
         "new_session"
     ]
 
@@ -357,3 +358,24 @@ def test_straggler_from_previous_session_does_not_split_the_current_one() -> Non
     late = s1.pop()  # arrives during s2
     drive(core, [*s1, s2[0], late, *s2[1:]], end=False)
     assert core.counts["sessions_ended"] == 1 and core.counts["accepted"] == 8
+
+
+def test_snapshot_and_restore_give_back_the_same_pair() -> None:
+    import json
+
+    core = MonitorCore(window=WindowPolicy(max_exchanges=2), safety=False)
+    for m in alternating("c", 11):
+        core.ingest(m)
+    snap = core.snapshot("c")
+    assert snap is not None and snap.position == 11 and snap.session_open
+    assert snap.awaiting == frozenset({0, 1}) and core.awaiting("c") == snap.awaiting
+    other = MonitorCore(window=WindowPolicy(max_exchanges=2), safety=False)
+    other.restore(json.loads(snap.state_json))
+    again = other.snapshot("c")
+    assert again is not None and again.state_json == snap.state_json
+    # Both continue identically.
+    nxt = alternating("c", 4, start=11)
+    a = [w.messages for m in nxt for w in core.ingest(m).work]
+    b = [w.messages for m in nxt for w in other.ingest(m).work]
+    assert a == b and a
+    assert core.snapshot("missing") is None and core.history("missing") == ()

@@ -153,3 +153,20 @@ def test_any_permutation_within_the_seq_allowance_gives_the_in_order_result(
     got, core = run([base[i] for i in arrival], window=window, order=order)
     assert core.counts["late"] == 0
     assert got == expected
+
+
+def test_memory_stays_bounded_when_platform_time_stands_still() -> None:
+    # Every message at the same timestamp: nothing is ever "past" a boundary in time, so windows
+    # close when `max_held` messages wait behind one.
+    core = MonitorCore(
+        safety=False,
+        window=WindowPolicy(max_exchanges=3),
+        order=OrderPolicy(lateness=10.0, max_held=8),
+    )
+    held, closed = [], 0
+    for m in conversation(80):
+        closed += len(core.ingest({**m, "ts": 5.0}).work)
+        pair = core.get_pair("c")
+        assert pair is not None
+        held.append(len(pair.open))
+    assert max(held) <= 2 * 6 + 8 and closed >= 5

@@ -17,7 +17,16 @@ import pytest
 from redis_helpers import clear_prefix, redis_url, unique_prefix
 from test_store import CRASH_SCRIPT, run, traffic
 
-from alliance_monitor.store import SQLiteStore, StateStore, StoreBatch, open_store
+from alliance_monitor.store import (
+    JournalRow,
+    PendingKey,
+    PendingRow,
+    SnapshotRow,
+    SQLiteStore,
+    StateStore,
+    StoreBatch,
+    open_store,
+)
 from alliance_monitor.store._redis import RedisStore, StoreFenced
 
 pytestmark = pytest.mark.anyio
@@ -76,25 +85,26 @@ async def test_state_survives_and_checks(make_store: StoreFactory) -> None:
 
 async def test_batch_semantics_match_sqlite(make_store: StoreFactory) -> None:
     async with make_store() as s:
-        await s.commit(StoreBatch(journal=[("c", 1, '{"a": 1}'), ("c", 2, '{"a": 2}')],
-                                  pending_put=[("c", 0, '{"window_index": 0}')],
-                                  emitted=["e1"]))
+        J, P = JournalRow, PendingRow
+        await s.commit(StoreBatch(journal=(J("c", 1, '{"a": 1}'), J("c", 2, '{"a": 2}')),
+                                  pending_put=(P("c", 0, '{"window_index": 0}'),),
+                                  emitted=("e1",)))
         # INSERT OR IGNORE: a re-sent journal entry keeps the first value.
-        await s.commit(StoreBatch(journal=[("c", 2, '{"a": "other"}'), ("c", 3, '{"a": 3}')]))
+        await s.commit(StoreBatch(journal=(J("c", 2, '{"a": "other"}'), J("c", 3, '{"a": 3}'))))
         rec = await s.load_pair("c")
         assert rec is not None and rec.snapshot is None
         assert rec.journal == [(1, '{"a": 1}'), (2, '{"a": 2}'), (3, '{"a": 3}')]
         assert rec.pending == [{"window_index": 0}]
         # A snapshot replaces journal entries at or before its position.
-        await s.commit(StoreBatch(snapshots={"c": (2, json.dumps({"x": "é ✓"}), False)},
-                                  pending_del=[("c", 0)]))
+        await s.commit(StoreBatch(snapshots=(SnapshotRow("c", 2, json.dumps({"x": "é ✓"}), False),),
+                                  pending_del=(PendingKey("c", 0),)))
         rec = await s.load_pair("c")
         assert rec is not None and rec.snapshot == {"x": "é ✓"}
         assert rec.journal == [(3, '{"a": 3}')] and rec.pending == []
         assert await s.resident_pairs() == ["c"]  # journal left
-        await s.commit(StoreBatch(snapshots={"c": (3, "{}", False)}))
+        await s.commit(StoreBatch(snapshots=(SnapshotRow("c", 3, "{}", False),)))
         assert await s.resident_pairs() == []  # evicted, nothing pending
-        await s.commit(StoreBatch(snapshots={"c": (3, "{}", True)}))
+        await s.commit(StoreBatch(snapshots=(SnapshotRow("c", 3, "{}", True),)))
         assert await s.resident_pairs() == ["c"]
         assert await s.emitted(["e1", "e2"]) == {"e1"}
         assert await s.integrity_check()

@@ -26,7 +26,7 @@ class FlakyStore(SQLiteStore):
         if self.fail_journal and batch.journal:
             self.fail_journal = False
             raise OSError("disk full")
-        if self.fail_evictions and any(not r for _, _, r in batch.snapshots.values()):
+        if self.fail_evictions and any(not s.resident for s in batch.snapshots):
             raise OSError("disk full")
         await super().commit(batch)
 

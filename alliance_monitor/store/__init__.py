@@ -5,11 +5,30 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 from .._errors import ConfigError
-from ._base import PairRecord, StateStore, StoreBatch
+from ._base import (
+    JournalRow,
+    PairRecord,
+    PendingKey,
+    PendingRow,
+    SnapshotRow,
+    StateStore,
+    StoreBatch,
+)
 from ._memory import MemoryStore
 from ._sqlite import SQLiteStore
 
-__all__ = ["MemoryStore", "PairRecord", "SQLiteStore", "StateStore", "StoreBatch", "open_store"]
+__all__ = [
+    "JournalRow",
+    "MemoryStore",
+    "PairRecord",
+    "PendingKey",
+    "PendingRow",
+    "SQLiteStore",
+    "SnapshotRow",
+    "StateStore",
+    "StoreBatch",
+    "open_store",
+]
 
 
 def open_store(url: str) -> StateStore:

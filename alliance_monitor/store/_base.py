@@ -14,35 +14,103 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-__all__ = ["PairRecord", "StateStore", "StoreBatch"]
+__all__ = [
+    "BatchBuilder",
+    "JournalRow",
+    "PairRecord",
+    "PendingKey",
+    "PendingRow",
+    "SnapshotRow",
+    "StateStore",
+    "StoreBatch",
+]
 
 
-@dataclass(slots=True)
+class JournalRow(NamedTuple):
+    """An accepted message, at its position in its pair's journal."""
+
+    conversation_id: str
+    position: int
+    message_json: str
+
+
+class SnapshotRow(NamedTuple):
+    """A pair's state; replaces its previous snapshot and drops journal rows up to `position`."""
+
+    conversation_id: str
+    position: int
+    state_json: str
+    #: False when the pair left memory (evicted): recovery does not load it eagerly.
+    resident: bool
+
+
+class PendingRow(NamedTuple):
+    """A closed window awaiting a score (its request as JSON)."""
+
+    conversation_id: str
+    window_index: int
+    request_json: str
+
+
+class PendingKey(NamedTuple):
+    conversation_id: str
+    window_index: int
+
+
+@dataclass(frozen=True, slots=True)
 class StoreBatch:
-    #: (conversation_id, position, message JSON) of accepted messages.
-    journal: list[tuple[str, int, str]] = field(default_factory=list)
-    #: conversation_id -> (position, state JSON, resident). Replaces the previous snapshot and
-    #: drops journal entries at or before `position`.
-    snapshots: dict[str, tuple[int, str, bool]] = field(default_factory=dict)
-    #: (conversation_id, window_index, request JSON) of closed windows awaiting a score.
-    pending_put: list[tuple[str, int, str]] = field(default_factory=list)
-    pending_del: list[tuple[str, int]] = field(default_factory=list)
-    emitted: list[str] = field(default_factory=list)
+    """One atomic write. Rows are named tuples, so stores can hand them to drivers as they are."""
+
+    journal: tuple[JournalRow, ...] = ()
+    #: At most one per pair.
+    snapshots: tuple[SnapshotRow, ...] = ()
+    pending_put: tuple[PendingRow, ...] = ()
+    pending_del: tuple[PendingKey, ...] = ()
+    #: Ids of events already handed to subscribers.
+    emitted: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(
             self.journal or self.snapshots or self.pending_put or self.pending_del or self.emitted
         )
 
-    def extend(self, other: StoreBatch) -> None:
-        self.journal.extend(other.journal)
-        self.snapshots.update(other.snapshots)
-        self.pending_put.extend(other.pending_put)
-        self.pending_del.extend(other.pending_del)
-        self.emitted.extend(other.emitted)
+
+class BatchBuilder:
+    """Collects writes for the next group commit; `build()` freezes them into a `StoreBatch`.
+    A later snapshot of the same pair replaces an earlier one."""
+
+    __slots__ = ("emitted", "journal", "pending_del", "pending_put", "snapshots")
+
+    def __init__(self) -> None:
+        self.journal: list[JournalRow] = []
+        self.snapshots: dict[str, SnapshotRow] = {}
+        self.pending_put: list[PendingRow] = []
+        self.pending_del: list[PendingKey] = []
+        self.emitted: list[str] = []
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.journal or self.snapshots or self.pending_put or self.pending_del or self.emitted
+        )
+
+    def add(self, batch: StoreBatch) -> None:
+        self.journal.extend(batch.journal)
+        self.snapshots.update((s.conversation_id, s) for s in batch.snapshots)
+        self.pending_put.extend(batch.pending_put)
+        self.pending_del.extend(batch.pending_del)
+        self.emitted.extend(batch.emitted)
+
+    def build(self) -> StoreBatch:
+        return StoreBatch(
+            tuple(self.journal),
+            tuple(self.snapshots.values()),
+            tuple(self.pending_put),
+            tuple(self.pending_del),
+            tuple(self.emitted),
+        )
 
 
 @dataclass(slots=True)

@@ -29,7 +29,7 @@ class MemoryStore(StateStore):
             self._pending.setdefault(conv, {})[idx] = req
         for conv, idx in batch.pending_del:
             self._pending.get(conv, {}).pop(idx, None)
-        for conv, (pos, state, resident) in batch.snapshots.items():
+        for conv, pos, state, resident in batch.snapshots:
             self._snap[conv] = (pos, zlib.compress(state.encode(), 1), resident)
             j = self._journal.get(conv)
             if j:

@@ -205,7 +205,7 @@ class RedisStore(StateStore):
         for conv, idx in b.pending_del:
             args += [conv, idx]
         args.append(len(b.snapshots))
-        for conv, (pos, state, resident) in b.snapshots.items():
+        for conv, pos, state, resident in b.snapshots:
             args += [conv, pos, self._pack(state), int(resident)]
         args.append(len(b.emitted))
         args += b.emitted

@@ -147,7 +147,7 @@ class SQLiteStore(StateStore):
                 if b.pending_del:
                     db.executemany("DELETE FROM pending WHERE conv = ? AND win = ?", b.pending_del)
                 if b.snapshots:
-                    rows = [(c, p, s, int(r)) for c, (p, s, r) in b.snapshots.items()]
+                    rows = [(c, p, s, int(r)) for c, p, s, r in b.snapshots]
                     db.executemany(
                         "INSERT OR REPLACE INTO pairs (conv, pos, state, resident) "
                         "VALUES (?, ?, ?, ?)",
