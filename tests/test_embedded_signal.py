@@ -250,3 +250,45 @@ def test_training_reproduces_the_shipped_weights_bit_for_bit() -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "bit for bit" in out.stdout
+
+
+# --- study: insufficient evidence is its own category -----------------------------------------
+
+
+def test_study_counts_insufficient_evidence_apart_never_as_unchanged(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from alliance_monitor.study import run_study
+
+    def transcript(cid: str, turns: list[tuple[str, str]]) -> dict[str, object]:
+        role = {"c": "counselor", "k": "client"}
+        return {
+            "conversation_id": cid,
+            "messages": [
+                {"id": f"{cid}:{i}", "role": role[r], "text": t, "ts": float(i)}
+                for i, (r, t) in enumerate(turns)
+            ],
+        }
+
+    bland = [("c", "Hello.") if i % 2 == 0 else ("k", "Hi.") for i in range(24)]
+    rows = [
+        transcript("evidence", list(COLLABORATIVE) * 3),
+        transcript("bland-1", bland),
+        transcript("bland-2", bland),
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    summary = run_study(src, tmp_path / "out", scorer, replay=False)
+    overall = summary.trajectory("overall")
+    assert overall.counts["insufficient_evidence"] == 2
+    assert overall.counts["unchanged"] + overall.counts["declined"] <= 1
+    assert summary.excluded.get("insufficient_evidence") == 2  # not in the phase means
+    level_rows = {r.group: r for r in summary.patterns_by_level}
+    assert level_rows["insufficient_evidence"].n_sessions == 2
+    assert level_rows["3"].n_sessions <= 1
+    data = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert data["trajectories"]["overall"]["counts"]["insufficient_evidence"] == 2
+    md = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert "Insufficient evidence" in md
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'data-cat="insufficient_evidence"' in page and "dots-insufficient" in page

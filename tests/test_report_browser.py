@@ -116,7 +116,7 @@ def test_report_renders_offline_with_the_right_elements(
     assert page.locator(".spark-svg polyline").count() == 4
     assert page.locator(".phase-point").count() == 12  # 4 dimensions x 3 phases
     assert page.locator(".ci-whisker").count() == 12
-    assert page.locator("rect.traj-seg").count() == 16  # 4 dimensions x 4 categories
+    assert page.locator("rect.traj-seg").count() == 20  # 4 dimensions x 5 categories
     # Every pair sits on level 3: one level group (2 bars); three terciles (6 bars).
     assert page.locator('rect.pattern-bar[data-kind="level"]').count() == 2
     assert page.locator('rect.pattern-bar[data-kind="tercile"]').count() == 6

@@ -119,6 +119,7 @@ def test_trajectory_distribution(study: tuple[Any, dict[str, Any], Path]) -> Non
         # down -2 declined; flat, risk 0 unchanged; up +1 improved by a level or more.
         assert t["counts"] == {
             "declined": 1, "unchanged": 2, "improved_lt1": 0, "improved_ge1": 1,
+            "insufficient_evidence": 0,
         }
         assert t["shares"]["unchanged"] == 0.5
 
@@ -147,7 +148,9 @@ def test_markdown_tables(study: tuple[Any, dict[str, Any], Path]) -> None:
     _s, _data, out = study
     md = (out / "summary.md").read_text(encoding="utf-8")
     assert "| Overall | 3.00 [1.70, 4.30] | 3.00 [3.00, 3.00] | 2.75 [1.95, 3.55] |" in md
-    assert "| Overall | 25.0% (1) | 50.0% (2) | 0.0% (0) | 25.0% (1) | 75.0% (3) |" in md
+    assert (
+        "| Overall | 25.0% (1) | 50.0% (2) | 0.0% (0) | 25.0% (1) | 0.0% (0) | 75.0% (3) |" in md
+    )
     assert "**Table 4. Counselor patterns by counselor.**" in md
     assert PASSIVE_TEXT not in md and RISK_TEXT not in md
 

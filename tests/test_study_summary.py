@@ -86,10 +86,14 @@ def test_distribution_overall_and_per_dimension() -> None:
     assert s.n_transcripts == 6 and s.n_phase_analysis == 4
     assert s.excluded == {"too_short": 1, "no_scores": 1}
     overall = s.trajectory("overall")
-    assert overall.counts == {"declined": 1, "unchanged": 1, "improved_lt1": 1, "improved_ge1": 1}
+    assert overall.counts == {
+        "declined": 1, "unchanged": 1, "improved_lt1": 1, "improved_ge1": 1,
+        "insufficient_evidence": 0,
+    }
     assert overall.share("declined") == 0.25
     assert s.trajectory("goal").counts == {
         "declined": 1, "unchanged": 2, "improved_lt1": 1, "improved_ge1": 0,
+        "insufficient_evidence": 0,
     }
     # Phase means use only the four pairs with three phases: early 3, 3, 2, 2.
     assert s.phase_stats("overall").early.mean == 2.5

@@ -142,7 +142,8 @@ const AM = (() => {
   // late third of a session with its early third (the study's measure). The live comparison of
   // the latest window with the pair's first windows is "vs its start": lower / higher / same.
   const TRAJ = {declined: "declined", unchanged: "unchanged", improved: "improved",
-    improved_lt1: "improved < 1 level", improved_ge1: "improved ≥ 1 level"};
+    improved_lt1: "improved < 1 level", improved_ge1: "improved ≥ 1 level",
+    insufficient_evidence: "insufficient evidence"};
 
   function h(tag, attrs, ...kids) {
     const e = document.createElement(tag);

@@ -28,7 +28,6 @@ from ._study import (
     fmt_p,
     fmt_share,
     fmt_signed_ci,
-    trajectory_category,
 )
 
 __all__ = ["render_report", "static_view"]
@@ -44,6 +43,7 @@ TRAJ_COLORS = {
     "unchanged": "#BBBBBB",
     "improved_lt1": "#56B4E9",
     "improved_ge1": "#0072B2",
+    "insufficient_evidence": "#FFFFFF",
 }
 PATTERN_COLORS = {"passive": "#E69F00", "directive": "#CC79A7"}
 _E = html.escape
@@ -176,7 +176,10 @@ def trajectory_chart(s: StudySummary) -> str:
         "trajectory (late vs early phase), per dimension</title>"
         '<defs><pattern id="hatch-declined" width="6" height="6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="6" height="6" fill="#D55E00"/>'
-        '<line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern></defs>'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern>'
+        '<pattern id="dots-insufficient" width="6" height="6" patternUnits="userSpaceOnUse">'
+        '<rect width="6" height="6" fill="#fff"/><circle cx="3" cy="3" r="1.2" fill="#666"/>'
+        "</pattern></defs>"
     ]
     for i, t in enumerate(s.trajectories):
         yy = top + i * row
@@ -188,7 +191,7 @@ def trajectory_chart(s: StudySummary) -> str:
         for cat, label in TRAJECTORY_CATEGORIES.items():
             share = t.share(cat) or 0.0
             seg = share * bar_w
-            fill = "url(#hatch-declined)" if cat == "declined" else TRAJ_COLORS[cat]
+            fill = _traj_fill(cat)
             tip = f"{DIM_LABELS[t.dimension]}: {label} {fmt_share(t.counts[cat], t.n)}"
             out.append(
                 f'<rect class="traj-seg" data-dim="{t.dimension}" data-cat="{cat}" '
@@ -212,11 +215,21 @@ def trajectory_chart(s: StudySummary) -> str:
     legend = "".join(
         f'<li><svg width="16" height="12" viewBox="0 0 16 12" aria-hidden="true">'
         f'<rect width="16" height="12" fill="'
-        f'{"url(#hatch-declined)" if cat == "declined" else TRAJ_COLORS[cat]}"/></svg>'
+        f'{_traj_fill(cat)}" stroke="#666"/></svg>'
         f"{_E(label)}</li>"
         for cat, label in TRAJECTORY_CATEGORIES.items()
     )
     return "".join(out) + f'<ul class="legend">{legend}</ul>'
+
+
+def _traj_fill(cat: str) -> str:
+    """Declined is hatched, insufficient evidence dotted grey on white: neither relies on
+    colour alone, and "insufficient evidence" never looks like "unchanged"."""
+    if cat == "declined":
+        return "url(#hatch-declined)"
+    if cat == "insufficient_evidence":
+        return "url(#dots-insufficient)"
+    return TRAJ_COLORS[cat]
 
 
 def pattern_chart(rows: Sequence[PatternRow], kind: str, title: str) -> str:
@@ -361,7 +374,7 @@ def static_view(
             for w in result.windows
             if w.scores is not None
         ]
-        traj = trajectory_category(record.changes["overall"], tolerance)
+        traj = record.category("overall", tolerance)
         concern = (
             "low" if record.alliance["overall"] <= 2.0
             else "trajectory" if traj == "declined" else "ok"
@@ -384,7 +397,7 @@ def static_view(
     return {
         **view,
         "study": {
-            "trajectory": trajectory_category(record.changes["overall"], tolerance),
+            "trajectory": record.category("overall", tolerance),
             "change": round(record.changes["overall"], 4),
             "phases": {
                 p: {d: round(v, 4) for d, v in ph.items()} for p, ph in record.phases.items()

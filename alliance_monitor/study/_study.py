@@ -43,7 +43,7 @@ from .._batch import PHASES, TranscriptResult, analyze_transcript, analyze_trans
 from .._config import PatternPolicy
 from .._core import MonitorCore, Outcome
 from .._errors import InvalidMessage, RejectReason
-from .._events import Event
+from .._events import Event, Trajectory
 from .._io import Rejection, Transcript, iter_lines, parse_transcript
 from .._models import DIMENSIONS, Message
 from ..scoring._base import Scorer, SyncScorer, score_or_unscored
@@ -70,6 +70,7 @@ TRAJECTORY_CATEGORIES: dict[str, str] = {
     "unchanged": "Unchanged",
     "improved_lt1": "Improved < 1 level",
     "improved_ge1": "Improved ≥ 1 level",
+    "insufficient_evidence": "Insufficient evidence",
 }
 #: The evidence anchors of the 1-5 scale (domain.md).
 LEVEL_LABELS: dict[int, str] = {
@@ -90,8 +91,11 @@ _TRAJ_DIMS = ("overall", "goal", "task", "bond")
 _MAX_MD_COUNSELORS = 50
 
 
-def trajectory_category(change: float, tolerance: float) -> str:
-    """declined / unchanged / improved_lt1 / improved_ge1 for a late-minus-early change."""
+def trajectory_category(change: float, tolerance: float, *, insufficient: bool = False) -> str:
+    """declined / unchanged / improved_lt1 / improved_ge1 for a late-minus-early change, or
+    insufficient_evidence when the early or late phase lacks evidence (never "unchanged")."""
+    if insufficient:
+        return "insufficient_evidence"
     if change <= -tolerance:
         return "declined"
     if change < tolerance:
@@ -121,10 +125,25 @@ class PairRecord:
     passive_pattern: bool = False
     directive_pattern: bool = False
     unscored_phases: int = 0
+    #: The scorer found too little evidence for a trajectory (early or late phase): the pair
+    #: is counted as "insufficient evidence", never as unchanged, and its near-3 phase readings
+    #: stay out of the phase means.
+    insufficient: bool = False
+
+    @property
+    def in_trajectory(self) -> bool:
+        """Three phases, none unscored: enters the trajectory table (maybe as insufficient)."""
+        return self.convention == "windows" and self.unscored_phases == 0
 
     @property
     def in_phase_analysis(self) -> bool:
-        return self.convention == "windows" and self.unscored_phases == 0
+        return self.in_trajectory and not self.insufficient
+
+    def category(self, dimension: str, tolerance: float) -> str:
+        """The pair's trajectory category for one dimension."""
+        return trajectory_category(
+            self.changes[dimension], tolerance, insufficient=self.insufficient
+        )
 
     @property
     def level(self) -> int:
@@ -159,7 +178,8 @@ class PairRecord:
             n_directive=sum(m.is_directive for m in result.messages),
             passive_pattern=passive_pattern,
             directive_pattern=directive_pattern,
-            unscored_phases=sum(not w.scored for w in result.windows),
+            unscored_phases=sum(w.status == "unscored" for w in result.windows),
+            insufficient=result.trajectory is Trajectory.INSUFFICIENT_EVIDENCE,
         )
 
 
@@ -277,21 +297,30 @@ def summarize(
             )
         )
     trajectories = []
+    in_traj = [r for r in records if r.in_trajectory]
     for dim in _TRAJ_DIMS:
         counts = dict.fromkeys(TRAJECTORY_CATEGORIES, 0)
-        for r in eligible:
-            counts[trajectory_category(r.changes[dim], tolerance)] += 1
-        trajectories.append(TrajectoryRow(dim, len(eligible), counts))
+        for r in in_traj:
+            counts[r.category(dim, tolerance)] += 1
+        trajectories.append(TrajectoryRow(dim, len(in_traj), counts))
     scored = [r for r in records if r.convention != "no_scores"]
     by_level = [
         _pattern_row(
             str(lvl),
             f"{lvl} ({LEVEL_LABELS[lvl]})",
-            [r for r in scored if r.level == lvl],
+            [r for r in scored if r.level == lvl and not r.insufficient],
             tolerance,
         )
         for lvl in range(1, 6)
     ]
+    by_level.append(
+        _pattern_row(
+            "insufficient_evidence",
+            "Insufficient evidence",
+            [r for r in scored if r.insufficient],
+            tolerance,
+        )
+    )
     by_tercile = []
     if len(scored) >= 3:
         ordered = sorted(scored, key=lambda r: (r.alliance["overall"], r.conversation_id))
@@ -313,7 +342,11 @@ def summarize(
         key=lambda row: (-row.n_sessions, row.group),
     )
     excluded = Counter(
-        r.convention if r.convention != "windows" else "phase_unscored"
+        r.convention
+        if r.convention != "windows"
+        else "phase_unscored"
+        if r.unscored_phases
+        else "insufficient_evidence"
         for r in records
         if not r.in_phase_analysis
     )
@@ -334,7 +367,7 @@ def summarize(
 def _pattern_row(
     group: str, label: str, recs: Sequence[PairRecord], tolerance: float
 ) -> PatternRow:
-    traj = [r for r in recs if r.in_phase_analysis]
+    traj = [r for r in recs if r.in_trajectory]
     return PatternRow(
         group=group,
         label=label,
@@ -345,9 +378,7 @@ def _pattern_row(
         sessions_passive=sum(r.passive_pattern for r in recs),
         sessions_directive=sum(r.directive_pattern for r in recs),
         mean_alliance=math.fsum(r.alliance["overall"] for r in recs) / len(recs) if recs else None,
-        declined=sum(
-            trajectory_category(r.changes["overall"], tolerance) == "declined" for r in traj
-        ),
+        declined=sum(r.category("overall", tolerance) == "declined" for r in traj),
         n_trajectory=len(traj),
     )
 
@@ -677,9 +708,8 @@ def _summary_json(s: StudySummary) -> dict[str, Any]:
                     p: {d: round(v, 4) for d, v in ph.items()} for p, ph in r.phases.items()
                 },
                 "changes": {d: round(v, 4) for d, v in r.changes.items()},
-                "trajectory": {
-                    d: trajectory_category(r.changes[d], s.tolerance) for d in _TRAJ_DIMS
-                },
+                "trajectory": {d: r.category(d, s.tolerance) for d in _TRAJ_DIMS},
+                "insufficient_evidence": r.insufficient,
                 "counselor_messages": r.n_counselor,
                 "passive_messages": r.n_passive,
                 "directive_messages": r.n_directive,
@@ -725,12 +755,13 @@ def fmt_share(k: int, n: int) -> str:
 def _summary_md(s: StudySummary) -> str:
     level = f"{100 * s.confidence_level:.0f}%"
     n = s.n_phase_analysis
+    n_traj = s.trajectories[0].n if s.trajectories else 0
     out = [
         "# Alliance study" + (f": {s.input_name}" if s.input_name else ""),
         "",
         f"{s.n_transcripts} pairs scored"
         + (f" with the `{s.scorer}` scorer" if s.scorer else "")
-        + f"; {n} with three scored phases enter the phase and trajectory tables"
+        + f"; {n} with three scored phases enter the phase table, {n_traj} the trajectory table"
         + (
             " (excluded: " + ", ".join(f"{k} {v}" for k, v in sorted(s.excluded.items())) + ")"
             if s.excluded
@@ -760,8 +791,9 @@ def _summary_md(s: StudySummary) -> str:
         'a negligible shift is "significant": read Kendall\'s W and the late − early difference '
         "(in levels) for size.",
         "",
-        f"**Table 2. Trajectory (late vs early phase), share of pairs (count), n = {n}; "
-        f"|change| < {s.tolerance:g} is unchanged.**",
+        f"**Table 2. Trajectory (late vs early phase), share of pairs (count), n = {n_traj}; "
+        f"|change| < {s.tolerance:g} is unchanged; a pair whose early or late phase lacks "
+        "evidence is *insufficient evidence*, never unchanged.**",
         "",
         "| Dimension | "
         + " | ".join(TRAJECTORY_CATEGORIES.values())
