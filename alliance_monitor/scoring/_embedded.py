@@ -97,6 +97,12 @@ _MODEL_ADVICE = 0.6
 _SIMPLE_SHARE = 0.5
 #: Languages the learned model reads.
 _MODEL_LANGUAGES = frozenset({"en", "und"})
+#: Chinese (a message with Han characters, which the learned model does not read): a rule
+#: stand-in for the model's "input / advice" reading. A long statement that neither asks nor
+#: explores leans directive, up to `_ZH_TELLING` at `_ZH_TELLING_WORDS` word units; never enough
+#: to flag on its own. (Z1 on the Chinese dev set: 0.74 without it, 0.82 with it.)
+_ZH_TELLING = 0.15
+_ZH_TELLING_WORDS = 40
 
 #: Directive / boundary-overstepping. Advice-like cues combine as independent evidence and are
 #: then multiplied by every mitigation that applies; confrontation is never mitigated.
@@ -275,6 +281,11 @@ def _counselor_turn(
     advice = _combine(_DIRECTIVE, cues)
     if probs is not None:
         advice = 1.0 - (1.0 - advice) * (1.0 - _MODEL_ADVICE * probs["advice"])
+    elif zh.has_han(text) and not _asks(text) and _EXPLORING.isdisjoint(cues):
+        words = zh.word_units(text)
+        if words >= _ZH_TELLING_WORDS // 4:
+            lean = _ZH_TELLING * min(1.0, words / _ZH_TELLING_WORDS)
+            advice = 1.0 - (1.0 - advice) * (1.0 - lean)
     if advice and ctx.declined:
         advice = min(1.0, advice + _PUSHING_ON)
         cues["pushing_on"] = None
