@@ -7,8 +7,10 @@ proposes one concrete alternative move. The answer is checked before it is used:
 - one JSON object ``{"summary": ..., "suggestion": ...}``, both non-empty and short;
 - the summary cites at least one flagged message by its label (``[m3]``), which is rewritten to
   the real message id; labels that are not in the excerpt are rejected;
-- unless quotes are allowed, it may not copy six or more consecutive words of the transcript
-  (message text stays out of alert payloads unless the deployment opted in).
+- it may not repeat a name, number or identifier of the window (as sent by the platform or as
+  redacted for the model) nor a redaction placeholder, and, unless quotes are allowed, not
+  copy three or more consecutive words of it (`_phi.find_leak`): message text and identifiers
+  stay out of events, alert payloads, the outbox and logs unless the deployment opted in.
 
 Any failure (backend down, bad answer) returns None: the caller keeps its template feedback.
 """
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -27,8 +28,9 @@ from .._errors import ScoringError
 from .._events import Feedback
 from .._models import ScoringMessage
 from .._tokens import TokenCounter, default_counter
-from ._llm import extract_json_object, normalize_quote
+from ._llm import extract_json_object
 from ._openai import OpenAICompatibleClient
+from ._phi import find_leak
 from ._prompts import FEEDBACK_PROMPT, PromptTooLarge, build_feedback_prompt, load_prompt
 from ._redact import Redactor, basic_redactor
 
@@ -37,7 +39,6 @@ __all__ = ["FeedbackRequest", "LLMFeedbackWriter"]
 logger = logging.getLogger("alliance_monitor.scoring")
 
 MAX_FIELD_CHARS = 600
-COPY_WORDS = 6
 _QUOTE_CHARS = 80
 _LABEL = re.compile(r"\[(m\d{1,4})\]")
 
@@ -73,6 +74,8 @@ class FeedbackStats:
     unavailable: int = 0
     invalid: int = 0
     copied_text: int = 0
+    #: Answers that repeated a name, number or identifier of the window (or a placeholder).
+    identifiers: int = 0
     budget_exceeded: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -163,8 +166,11 @@ class LLMFeedbackWriter:
         cited = set(_LABEL.findall(summary)) | set(_LABEL.findall(suggestion))
         if cited - set(labels) or (flagged and not cited & flagged):
             return self._fail("invalid")
-        if not request.include_quotes and _copies(summary + " " + suggestion, texts.values()):
-            return self._fail("copied_text")
+        prose = _LABEL.sub(" ", summary + "\n" + suggestion)
+        window = [*texts.values(), *(m.text for m in request.messages if m.text)]
+        leak = find_leak(prose, window, copies=not request.include_quotes)
+        if leak is not None:
+            return self._fail(leak)
 
         def real_id(m: re.Match[str]) -> str:
             return f"[{labels[m.group(1)]}]"
@@ -181,25 +187,13 @@ class LLMFeedbackWriter:
         )
 
     def _fail(self, reason: str) -> Feedback | None:
+        if reason in ("identifier", "placeholder"):
+            self.stats.identifiers += 1
         if reason in ("unavailable", "invalid", "copied_text", "budget_exceeded"):
             setattr(self.stats, reason, getattr(self.stats, reason) + 1)
         self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
         logger.info("alliance_monitor.llm_feedback_failed", extra={"reason": reason})
         return None
-
-
-def _copies(output: str, sources: Sequence[str] | Any) -> bool:
-    """True when `output` repeats `COPY_WORDS` consecutive words of any source text."""
-    words = normalize_quote(output).split()
-    grams = {" ".join(words[i : i + COPY_WORDS]) for i in range(len(words) - COPY_WORDS + 1)}
-    if not grams:
-        return False
-    for text in sources:
-        src = normalize_quote(text).split()
-        for i in range(len(src) - COPY_WORDS + 1):
-            if " ".join(src[i : i + COPY_WORDS]) in grams:
-                return True
-    return False
 
 
 def _quotes(request: FeedbackRequest) -> tuple[str, ...]:
