@@ -98,6 +98,8 @@ def test_warm_exploring_chinese_scores_above_directive_dismissive() -> None:
         ("你可以试试深呼吸。", "suggest"),
         ("别再想他了。", "imperative"),
         ("你错了。", "confront"),
+        ("加油，祝你一切顺利。", "pleasantry"),
+        ("真的啊！", "minimal"),
     ],
 )
 def test_counselor_cues(text: str, cue: str) -> None:
