@@ -397,3 +397,38 @@ async def test_digest_survives_restart(tmp_path: Path) -> None:
     (digest,) = rx.processed.values()
     assert digest.id is not None and digest.id.startswith("dig_")
     assert b'"count":3' in digest.body
+
+
+@pytest.mark.anyio
+async def test_submit_does_not_hold_the_event_loop_during_the_outbox_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Outbox.insert_threadsafe
+
+    def slow_disk(self: Outbox, *args: Any, **kw: Any) -> int:
+        time.sleep(0.3)  # a slow fsync, in the worker thread
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(Outbox, "insert_threadsafe", slow_disk)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await anyio.sleep(0.01)
+            ticks += 1
+
+    async with LoopbackReceiver([SECRET]) as rx, AlertDispatcher(
+        [endpoint(rx)], retry_schedule=FAST, allow_private=True,
+        outbox_path=str(tmp_path / "o.db"),
+    ) as d:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ticker)
+            started = time.perf_counter()
+            await submit_all(d, events(2))
+            took = time.perf_counter() - started
+            tg.cancel_scope.cancel()
+        assert await d.drain(5)
+    assert took >= 0.6
+    assert ticks >= 20  # the loop kept running while the disk was slow
+    assert_exactly_once(rx, {ev.id for ev in events(2)})

@@ -115,6 +115,16 @@ class SubmitResult:
 
 
 @dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the policy decided to write for one event."""
+
+    rows: tuple[OutboxRow, ...]
+    cooldown: tuple[str, float, int]
+    held: bool
+    endpoints: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DispatcherStats:
     """Counters of this process (`submitted`, `attempts`, `suppressed`...) and the outbox's
     durable state (`pending`, `delivered`, `failed`... including earlier runs on the file)."""
@@ -237,6 +247,7 @@ class AlertDispatcher:
         self._inflight: set[tuple[str, str]] = set()
         self._inflight_per: Counter[str] = Counter()
         self._wake = anyio.Event()
+        self._submit_lock = anyio.Lock()
         self._progress = anyio.Event()
         self._counts: Counter[str] = Counter()
         self._suppressed: Counter[str] = Counter()
@@ -323,11 +334,32 @@ class AlertDispatcher:
     # --- submitting -----------------------------------------------------------------------
 
     async def submit(self, event: Event) -> SubmitResult:
-        """Queue alerts for `event` (a monitor event handler). Never waits on the network."""
-        return self.submit_nowait(event)
+        """Queue alerts for `event` (a monitor event handler). Never waits on the network; the
+        outbox's fsync runs in a worker thread, so the event loop is not held up by the disk.
+        Submissions are taken one at a time (cooldowns see every earlier alert)."""
+        async with self._submit_lock:
+            plan = self._plan(event)
+            if isinstance(plan, SubmitResult):
+                return plan
+            outbox = self._db()
+            if outbox.threaded_inserts:
+                inserted = await anyio.to_thread.run_sync(
+                    outbox.insert_threadsafe, plan.rows, plan.cooldown
+                )
+            else:
+                inserted = outbox.insert(plan.rows, cooldown=plan.cooldown)
+            return self._queued(plan, inserted)
 
     def submit_nowait(self, event: Event) -> SubmitResult:
-        """`submit` for synchronous callers (call it from the event loop's thread)."""
+        """`submit` for synchronous callers (call it from the event loop's thread; the outbox
+        write and its fsync happen on this thread)."""
+        plan = self._plan(event)
+        if isinstance(plan, SubmitResult):
+            return plan
+        return self._queued(plan, self._db().insert(plan.rows, cooldown=plan.cooldown))
+
+    def _plan(self, event: Event) -> SubmitResult | _Plan:
+        """Apply the alert policy: a suppression, or the outbox rows to write."""
         outbox = self._db()
         self._counts["submitted"] += 1
         now = self._clock()
@@ -345,7 +377,7 @@ class AlertDispatcher:
         data = alert_data(event, decision.severity, include_text=self._include_text)
         rank = severity_rank(decision.severity)
         held = decision.action == "digest"
-        rows = [
+        rows = tuple(
             OutboxRow(
                 alert_id=event.id,
                 endpoint=e.name,
@@ -359,14 +391,17 @@ class AlertDispatcher:
                 created_at=now,
             )
             for e in targets
-        ]
-        inserted = outbox.insert(rows, cooldown=(key, now, rank))
+        )
+        return _Plan(rows, (key, now, rank), held, tuple(e.name for e in targets))
+
+    def _queued(self, plan: _Plan, inserted: int) -> SubmitResult:
         if not inserted:
             return self._suppress("duplicate")
+        key, now, rank = plan.cooldown
         self._cooldowns[key] = (now, rank)
         self._counts["queued"] += inserted
         self._wake.set()
-        return SubmitResult("held" if held else "queued", None, tuple(e.name for e in targets))
+        return SubmitResult("held" if plan.held else "queued", None, plan.endpoints)
 
     def _suppress(self, reason: str) -> SubmitResult:
         self._suppressed[reason] += 1

@@ -22,6 +22,7 @@ and, for failures, an error *code* (``http_503``, ``timeout``...), never a respo
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -93,8 +94,8 @@ def _row(values: Sequence[object]) -> OutboxRow:
 
 
 class Outbox:
-    """SQLite-backed outbox. Used from one thread (the event loop); every write is one
-    transaction."""
+    """SQLite-backed outbox. Used from the event loop's thread, except `insert_threadsafe`
+    (a connection of its own); every write is one transaction."""
 
     def __init__(self, path: str | None) -> None:
         self.path = path
@@ -111,8 +112,26 @@ class Outbox:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version={_VERSION}")
+        # New alerts are written through a connection of their own, from a worker thread, so
+        # their fsync (synchronous=FULL) never holds the event loop. WAL lets the loop's
+        # connection keep reading meanwhile; an in-memory outbox has no fsync to move.
+        self._writer: sqlite3.Connection | None = None
+        self._writer_lock = threading.Lock()
+        if path is not None:
+            w = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            w.execute("PRAGMA synchronous=FULL")
+            w.execute("PRAGMA busy_timeout=5000")
+            self._writer = w
+
+    @property
+    def threaded_inserts(self) -> bool:
+        """True when `insert_threadsafe` may be called from a worker thread."""
+        return self._writer is not None
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self._db.close()
 
     # --- writes ---------------------------------------------------------------------------
@@ -123,20 +142,17 @@ class Outbox:
         """Insert new rows (existing (id, endpoint) pairs are left alone) and record the
         cooldown, in one transaction. Returns the number of rows inserted."""
         with self._tx() as db:
-            before = db.total_changes
-            db.executemany(
-                f"INSERT OR IGNORE INTO alerts ({_COLUMNS}, updated_at, digest_id) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)",
-                [(*_values(r), r.created_at) for r in rows],
-            )
-            inserted = db.total_changes - before
-            if cooldown is not None and inserted:
-                db.execute(
-                    "INSERT INTO cooldowns (key, last_at, rank) VALUES (?,?,?) "
-                    "ON CONFLICT(key) DO UPDATE SET last_at=excluded.last_at, rank=excluded.rank",
-                    cooldown,
-                )
-        return inserted
+            return _insert(db, rows, cooldown)
+
+    def insert_threadsafe(
+        self, rows: Iterable[OutboxRow], cooldown: tuple[str, float, int] | None = None
+    ) -> int:
+        """`insert` through the writer connection: safe to call from a worker thread (one at a
+        time); durable (fsynced) when it returns."""
+        if self._writer is None:
+            raise RuntimeError("in-memory outbox: call insert() on the event loop")
+        with self._writer_lock, _Transaction(self._writer, durable=True) as db:
+            return _insert(db, rows, cooldown)
 
     def mark(
         self,
@@ -302,6 +318,27 @@ class Outbox:
 
     def _tx(self, *, durable: bool = True) -> _Transaction:
         return _Transaction(self._db, durable=durable or self.path is None)
+
+
+def _insert(
+    db: sqlite3.Connection,
+    rows: Iterable[OutboxRow],
+    cooldown: tuple[str, float, int] | None,
+) -> int:
+    before = db.total_changes
+    db.executemany(
+        f"INSERT OR IGNORE INTO alerts ({_COLUMNS}, updated_at, digest_id) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)",
+        [(*_values(r), r.created_at) for r in rows],
+    )
+    inserted = db.total_changes - before
+    if cooldown is not None and inserted:
+        db.execute(
+            "INSERT INTO cooldowns (key, last_at, rank) VALUES (?,?,?) "
+            "ON CONFLICT(key) DO UPDATE SET last_at=excluded.last_at, rank=excluded.rank",
+            cooldown,
+        )
+    return inserted
 
 
 def _values(r: OutboxRow) -> tuple[object, ...]:
