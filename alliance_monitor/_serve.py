@@ -4,7 +4,9 @@ One process: the adapters of the config file, the monitor, its scorer, alert end
 
     GET  /healthz    liveness: 200 while the process serves requests
     GET  /readyz     readiness: 200 once everything started and while every input is healthy
-    GET  /metrics    Prometheus text format
+    GET  /metrics    Prometheus text format: counters, gauges and latency histograms (ingest,
+                     scoring, alert delivery; see _telemetry.py, which also opens OpenTelemetry
+                     spans when `alliance-monitor[otel]` is installed)
     POST <path>      one webhook receiver per push adapter (the paths of the config file)
 
 Shutdown (SIGTERM or SIGINT): uvicorn stops accepting connections and finishes open requests;
@@ -35,8 +37,10 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ._config import SessionPolicy, WindowPolicy
+from ._core import IngestResult
 from ._errors import ConfigError
 from ._events import Event, WindowScored
+from ._models import Message
 from ._monitor import Monitor
 from ._settings import (
     HttpSettings,
@@ -50,6 +54,7 @@ from ._settings import (
     load_settings,
     resolve_secrets,
 )
+from ._telemetry import Telemetry
 from .alerts import AlertDispatcher, WebhookEndpoint
 from .scoring._base import Scorer
 
@@ -169,7 +174,20 @@ def _scorer(settings: Settings) -> Scorer:
                        **s.options)
 
 
-def _dispatcher(settings: Settings, environ: Mapping[str, str]) -> AlertDispatcher | None:
+class _TimedMonitor(Monitor):
+    """The service's monitor: each `ingest` is timed (and traced) for `/metrics`."""
+
+    telemetry: Telemetry | None = None
+
+    async def ingest(self, message: Message | Mapping[str, Any]) -> IngestResult:
+        if self.telemetry is None:
+            return await super().ingest(message)
+        with self.telemetry.timed(self.telemetry.ingest, "alliance_monitor.ingest"):
+            return await super().ingest(message)
+
+
+def _dispatcher(settings: Settings, environ: Mapping[str, str],
+                telemetry: Telemetry | None = None) -> AlertDispatcher | None:
     alerts = settings.alerts
     if alerts is None or not alerts.endpoints:
         return None
@@ -186,7 +204,8 @@ def _dispatcher(settings: Settings, environ: Mapping[str, str]) -> AlertDispatch
         return AlertDispatcher(endpoints, outbox_path=alerts.outbox_path,
                                allowed_hosts=alerts.allowed_hosts,
                                allow_private=alerts.allow_private,
-                               include_text=settings.monitor.include_text)
+                               include_text=settings.monitor.include_text,
+                               telemetry=telemetry)
     except ConfigError as exc:
         raise ConfigError(f"alerts: {exc}") from None
 
@@ -219,11 +238,13 @@ class Service:
         self._pull_group: TaskGroup | None = None
         self._server: Any = None
         self.supervisor: Any = None
+        #: Latency histograms for /metrics (ingest, scoring, alert delivery) and spans.
+        self.telemetry = Telemetry()
 
     # ------------------------------------------------------------------ lifecycle
     async def _start(self, stack: AsyncExitStack) -> None:
         s = self.settings
-        self.dispatcher = _dispatcher(s, self.environ)
+        self.dispatcher = _dispatcher(s, self.environ, self.telemetry)
         if self.dispatcher is not None:
             await stack.enter_async_context(self.dispatcher)
             stack.push_async_callback(self._drain_alerts)
@@ -237,13 +258,14 @@ class Service:
             session = SessionPolicy(**s.monitor.session)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"monitor.window/session: {type(exc).__name__}") from None
-        monitor = Monitor(
-            scorer=_scorer(s), window=window, session=session,
+        monitor = _TimedMonitor(
+            scorer=self.telemetry.instrument(_scorer(s)), window=window, session=session,
             include_text=s.monitor.include_text, workers=s.monitor.workers,
             score_timeout=s.monitor.score_timeout,
             idle_check_interval=s.monitor.idle_check_interval, store=store,
             max_pairs=s.monitor.max_pairs,
         )
+        monitor.telemetry = self.telemetry
         self.monitor = await stack.enter_async_context(monitor)
         monitor.on(self._count_tokens, types={"window_scored"})
         if s.supervisor.enabled:
@@ -408,6 +430,7 @@ class Service:
               [({"kind": k}, self.tokens[k]) for k in ("prompt", "completion")])
         self._receiver_metrics(m)
         self._alert_metrics(m)
+        m.lines += self.telemetry.render()
         return m.render()
 
     def _receiver_metrics(self, m: _Metrics) -> None:

@@ -21,10 +21,10 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AbstractContextManager, AsyncExitStack, nullcontext
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import anyio
 import httpx
@@ -39,6 +39,9 @@ from ._payload import alert_data, digest_data, dumps
 from ._policy import AlertPolicy, cooldown_key, severity_rank
 from ._signing import WebhookSigner, decode_secret
 from ._ssrf import is_internal_host
+
+if TYPE_CHECKING:
+    from .._telemetry import Telemetry
 
 __all__ = ["AlertDispatcher", "DispatcherStats", "SubmitResult", "WebhookEndpoint"]
 
@@ -182,6 +185,8 @@ class AlertDispatcher:
     - `clock`: wall clock in epoch seconds (timestamps, schedules, signatures).
     - `transport`: an httpx transport (tests); `proxy`: an egress proxy URL. Environment proxy
       variables are ignored unless given here.
+    - `telemetry`: a `Telemetry` whose `delivery` histogram gets each alert's time from submit
+      to delivery, with a span per attempt (`alliance_monitor.alert_attempt`).
     """
 
     def __init__(
@@ -203,6 +208,7 @@ class AlertDispatcher:
         transport: httpx.AsyncBaseTransport | None = None,
         proxy: str | None = None,
         seed: int | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         names = [e.name for e in endpoints]
         if len(set(names)) != len(names):
@@ -239,6 +245,7 @@ class AlertDispatcher:
         self._transport = transport
         self._proxy = proxy
         self._rng = random.Random(seed)
+        self._telemetry = telemetry
         self._outbox: Outbox | None = None
         self._client: httpx.AsyncClient | None = None
         self._stack: AsyncExitStack | None = None
@@ -464,15 +471,18 @@ class AlertDispatcher:
         endpoint = self._endpoints[row.endpoint]
         try:
             try:
-                result = await attempt(
-                    self._client_or_raise(),
-                    endpoint.url,
-                    row.alert_id,
-                    row.payload,
-                    auth=self._signers.get(endpoint.name),
-                    limit=self._timeout,
-                    now=self._clock(),
-                )
+                with self._span(row, endpoint) as span:
+                    result = await attempt(
+                        self._client_or_raise(),
+                        endpoint.url,
+                        row.alert_id,
+                        row.payload,
+                        auth=self._signers.get(endpoint.name),
+                        limit=self._timeout,
+                        now=self._clock(),
+                    )
+                    if span is not None:
+                        span.set_attribute("alliance_monitor.outcome", result.outcome)
             except Exception as exc:  # a bug or an odd transport error: retry, never crash
                 _log.error(
                     "alliance_monitor.alert_attempt_error",
@@ -488,6 +498,15 @@ class AlertDispatcher:
             self._wake.set()
             self._progress.set()
 
+    def _span(self, row: OutboxRow, endpoint: WebhookEndpoint) -> AbstractContextManager[Any]:
+        if self._telemetry is None:
+            return nullcontext()
+        return self._telemetry.span("alliance_monitor.alert_attempt", {
+            "alliance_monitor.alert_id": row.alert_id,
+            "alliance_monitor.endpoint": endpoint.name,
+            "alliance_monitor.attempt": row.attempts + 1,
+        })
+
     def _client_or_raise(self) -> httpx.AsyncClient:
         if self._client is None:
             raise MonitorClosed("AlertDispatcher is not running")
@@ -502,6 +521,8 @@ class AlertDispatcher:
         if result.outcome == "delivered":
             outbox.mark(row.key, status="delivered", attempts=attempts, now=now,
                         http_status=result.http_status)  # fmt: skip
+            if self._telemetry is not None:
+                self._telemetry.delivery.observe(max(0.0, now - row.created_at))
             _log.info(
                 "alliance_monitor.alert_delivered",
                 extra={"status": result.http_status, **log},

@@ -1,0 +1,171 @@
+"""Latency histograms and optional OpenTelemetry spans.
+
+`Telemetry` holds three Prometheus-style histograms, in seconds:
+
+- `ingest`: one `Monitor.ingest` call (validation, state, durable commit),
+- `scoring`: one window through the scorer (`Telemetry.instrument(scorer)`),
+- `delivery`: an alert from its `submit` to the receiver's 2xx (retries included),
+
+and, when `opentelemetry-api` is installed (`pip install "alliance-monitor[otel]"`), opens a span
+around each of them on the tracer `alliance_monitor` (the host configures the SDK and exporter;
+without an SDK the API's spans are no-ops). Without the package nothing is imported and a span
+costs one `None` check. Span attributes are ids, counts and outcomes, never message text.
+
+`alliance-monitor serve` records all three and exposes them on `/metrics`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ._models import WindowRequest, WindowScore
+from .scoring._base import Scorer
+
+_otel_trace: Any
+try:  # optional: spans only when the OpenTelemetry API is installed
+    _otel_trace = importlib.import_module("opentelemetry.trace")
+except ImportError:  # exercised in a child process by the tests
+    _otel_trace = None
+
+__all__ = ["Histogram", "InstrumentedScorer", "Telemetry", "otel_available"]
+
+AttributeValue = str | int | float | bool
+
+INGEST_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                  0.1, 0.25, 1.0)
+SCORING_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                   60.0)
+DELIVERY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+                    3600.0)
+
+
+def otel_available() -> bool:
+    """True when `opentelemetry-api` could be imported."""
+    return _otel_trace is not None
+
+
+class Histogram:
+    """A cumulative histogram with fixed upper bounds, as Prometheus exposes one."""
+
+    def __init__(self, buckets: Sequence[float]) -> None:
+        if list(buckets) != sorted(set(buckets)) or not buckets:
+            raise ValueError("histogram buckets must be increasing and unique")
+        self.buckets = tuple(float(b) for b in buckets)
+        self._counts = [0] * (len(self.buckets) + 1)  # the last one is +Inf
+        self._sum = 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, seconds: float) -> None:
+        i = bisect_left(self.buckets, seconds)
+        with self._lock:
+            self._counts[i] += 1
+            self._sum += seconds
+
+    @property
+    def count(self) -> int:
+        return sum(self._counts)
+
+    def snapshot(self) -> tuple[list[tuple[str, int]], float, int]:
+        """(cumulative (le, count) pairs ending with "+Inf", sum, count)."""
+        with self._lock:
+            counts, total = list(self._counts), self._sum
+        out, running = [], 0
+        for bound, n in zip([*map(_le, self.buckets), "+Inf"], counts, strict=True):
+            running += n
+            out.append((bound, running))
+        return out, total, running
+
+    def render(self, name: str, text: str) -> list[str]:
+        """Prometheus text-format lines for this histogram."""
+        cumulative, total, n = self.snapshot()
+        lines = [f"# HELP {name} {text}", f"# TYPE {name} histogram"]
+        lines += [f'{name}_bucket{{le="{le}"}} {c}' for le, c in cumulative]
+        return [*lines, f"{name}_sum {total:.9g}", f"{name}_count {n}"]
+
+
+def _le(bound: float) -> str:
+    return f"{bound:g}"
+
+
+class Telemetry:
+    """The three latency histograms plus spans; one per service (no global state)."""
+
+    def __init__(self, *, tracing: bool = True) -> None:
+        self.ingest = Histogram(INGEST_BUCKETS)
+        self.scoring = Histogram(SCORING_BUCKETS)
+        self.delivery = Histogram(DELIVERY_BUCKETS)
+        self._tracer: Any = (
+            _otel_trace.get_tracer("alliance_monitor") if tracing and _otel_trace else None
+        )
+
+    @property
+    def tracing(self) -> bool:
+        return self._tracer is not None
+
+    @contextmanager
+    def span(self, name: str, attributes: Mapping[str, AttributeValue] | None = None
+             ) -> Iterator[Any]:
+        """An OpenTelemetry span (current span's child), or nothing without the API."""
+        if self._tracer is None:
+            yield None
+            return
+        with self._tracer.start_as_current_span(name, attributes=dict(attributes or {})) as span:
+            yield span
+
+    @contextmanager
+    def timed(self, histogram: Histogram, name: str,
+              attributes: Mapping[str, AttributeValue] | None = None) -> Iterator[Any]:
+        """Observe the block's duration in `histogram`, inside a span called `name`."""
+        started = time.perf_counter()
+        try:
+            with self.span(name, attributes) as span:
+                yield span
+        finally:
+            histogram.observe(time.perf_counter() - started)
+
+    def instrument(self, scorer: Scorer) -> InstrumentedScorer:
+        """`scorer`, with each window's scoring time observed and traced."""
+        return InstrumentedScorer(scorer, self)
+
+    def render(self, prefix: str = "alliance_monitor_") -> list[str]:
+        return [
+            *self.ingest.render(prefix + "ingest_seconds",
+                                "Time of one Monitor.ingest call (validation, state, commit)."),
+            *self.scoring.render(prefix + "scoring_seconds",
+                                 "Time to score one window (the scorer's call)."),
+            *self.delivery.render(prefix + "alert_delivery_seconds",
+                                  "Time from an alert's submit to its delivery (with retries)."),
+        ]
+
+
+class InstrumentedScorer(Scorer):
+    """Wraps a scorer: the same scores, with timing and a span per window."""
+
+    def __init__(self, inner: Scorer, telemetry: Telemetry) -> None:
+        self.inner = inner
+        self.telemetry = telemetry
+        self.name = inner.name
+
+    def __getattr__(self, attr: str) -> Any:  # version, stats, ... of the wrapped scorer
+        return getattr(self.inner, attr)
+
+    async def score(self, request: WindowRequest) -> WindowScore:
+        attrs: dict[str, AttributeValue] = {
+            "alliance_monitor.conversation_id": request.conversation_id,
+            "alliance_monitor.window_index": request.window_index,
+            "alliance_monitor.scorer": self.name,
+        }
+        with self.telemetry.timed(self.telemetry.scoring, "alliance_monitor.score", attrs) as span:
+            score = await self.inner.score(request)
+            if span is not None:
+                span.set_attribute("alliance_monitor.status", score.status)
+            return score
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
