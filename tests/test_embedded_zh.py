@@ -82,6 +82,7 @@ def test_warm_exploring_chinese_scores_above_directive_dismissive() -> None:
         ("你觉得是什么让你这么难受？", "open_question"),
         ("能多说说那天发生了什么吗？", "invite"),
         ("听起来你对这件事很失望。", "reflection"),
+        ("听起来好像你并不确定自己想要什么。", "reflection"),
         ("你的意思是，你不想再回去了。", "reflection"),
         ("这一定很不容易。", "empathy"),
         ("你做得很好，迈出了很重要的一步。", "affirmation"),
