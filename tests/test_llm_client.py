@@ -24,7 +24,7 @@ async def test_success_and_usage() -> None:
     out = await client.chat(MSGS, max_tokens=10)
     assert (out.content, out.prompt_tokens, out.completion_tokens, out.attempts) == ("hello", 7, 3, 1)
     body = fake.requests[0]
-    assert body["model"] == "test-model" and body["max_completion_tokens"] == 10 and body["stream"] is False
+    assert body["model"] == "test-model" and body["max_tokens"] == 10 and body["stream"] is False
     await client.aclose()
 
 

@@ -219,7 +219,7 @@ async def test_budget_too_small_for_the_instructions_is_unscored() -> None:
 async def test_completion_budget_is_sent() -> None:
     fake = FakeLLM([reply()])
     await make_scorer(fake, max_completion_tokens=700).score(window())
-    assert fake.requests[0]["max_completion_tokens"] == 700
+    assert fake.requests[0]["max_tokens"] == 700
 
 
 async def test_n_sample_averaging() -> None:

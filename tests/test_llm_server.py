@@ -65,6 +65,8 @@ async def scorer_factory(llm_server: tuple[str, str]) -> AsyncIterator[Any]:
 
     def make(**kw: Any) -> LLMScorer:
         kw.setdefault("max_completion_tokens", COMPLETION_BUDGET)
+        kw.setdefault("prompt_version", "v1")  # v2 has its own file: test_llm_server_v2.py
+        kw.setdefault("max_prompt_tokens", 3072)
         s = LLMScorer(client(llm_server), **kw)
         made.append(s)
         return s
@@ -85,7 +87,7 @@ def annomi_window(n: int = 12) -> WindowRequest:
 
 def assert_clean(score: WindowScore, scorer: LLMScorer) -> None:
     """A valid score, or unscored with a reason: never anything in between."""
-    assert score.prompt_version == "alliance_rating.v1"
+    assert score.prompt_version == scorer.prompt_version
     assert score.model and score.scorer == "llm"
     if score.status == "scored":
         assert score.constructs is not None and set(score.constructs) == set(ITEM_IDS)

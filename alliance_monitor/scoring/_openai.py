@@ -9,9 +9,10 @@ the llama.cpp servers and LM Studio. What it adds over a bare POST:
 - a concurrency limit (`anyio.CapacityLimiter`) and an optional requests/tokens-per-minute limit;
 - structured output: ``response_format`` with a JSON schema where the server supports it, falling
   back (``auto``) to JSON mode and then to plain text when the server rejects the parameter;
-- the answer length cap goes out as ``max_completion_tokens`` (what current OpenAI models require);
-  ``auto`` switches to ``max_tokens`` for a server that rejects the new name, or that ignores it
-  (its reported completion tokens exceed the cap);
+- the answer length cap goes out as ``max_completion_tokens`` to OpenAI and Azure OpenAI (what
+  current models there require) and as ``max_tokens`` elsewhere; ``auto`` switches when a server
+  refuses one name, or shows it ignored the new one (its reported completion tokens exceed the
+  cap);
 - the API key (``api_key=``, or read once from the environment variable `api_key_env`) is sent
   only as a header and never logged, put in an exception, or shown by ``repr``. The
   ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` fallbacks are applied by `make_scorer` (the edge), not
@@ -52,9 +53,13 @@ logger = logging.getLogger("alliance_monitor.scoring")
 
 StructuredOutput = Literal["auto", "json_schema", "json_object_schema", "json_object", "none"]
 #: How the answer length cap is sent: ``max_completion_tokens`` (OpenAI's current name; o-series
-#: and newer models reject ``max_tokens``), ``max_tokens`` (older servers), or ``auto`` (the new
-#: name first, the old one once the server shows it does not know the new one).
+#: and newer models reject ``max_tokens``), ``max_tokens`` (what other servers know), or ``auto``:
+#: the new name for OpenAI and Azure OpenAI hosts, the old one elsewhere, switching when the server
+#: refuses one by name, or shows by its usage that it ignored the new one. (Starting elsewhere with
+#: the new name would cost one unbounded answer on servers that silently ignore it, as
+#: llama-cpp-python does.)
 TokenParam = Literal["auto", "max_completion_tokens", "max_tokens"]
+_OPENAI_HOSTS = re.compile(r"(^|\.)(openai\.com|openai\.azure\.com|azure-api\.net)$")
 #: The order `auto` tries: OpenAI / vLLM / LM Studio / Ollama / llama-server take `json_schema`;
 #: llama-cpp-python takes `json_object` with a `schema`; older servers plain `json_object`.
 _FALLBACK: dict[str, StructuredOutput] = {
@@ -253,7 +258,12 @@ class OpenAICompatibleClient:
         if token_param not in ("auto", "max_completion_tokens", "max_tokens"):
             raise ConfigError("token_param must be auto, max_completion_tokens or max_tokens")
         self.token_param: TokenParam = token_param
-        self._token_key = "max_tokens" if token_param == "max_tokens" else "max_completion_tokens"
+        if token_param == "auto":
+            host = httpx.URL(self.base_url).host or ""
+            new_name = bool(_OPENAI_HOSTS.search(host))
+            self._token_key = "max_completion_tokens" if new_name else "max_tokens"
+        else:
+            self._token_key = token_param
         self.stats = ClientStats()
         self._limiter = anyio.CapacityLimiter(max_concurrency)
         self._sleep = sleep or anyio.sleep
@@ -352,17 +362,19 @@ class OpenAICompatibleClient:
         if (
             self.token_param == "auto"
             and self._token_key == "max_completion_tokens"
+            and self.stats.token_param_fallbacks == 0  # not when a server asked for this name
             and completion.completion_tokens is not None
             and completion.completion_tokens > max_tokens
         ):
             self._use_max_tokens("ignored")
 
     def _use_max_tokens(self, why: str) -> None:
-        self._token_key = "max_tokens"
+        self._switch_token_param("max_tokens", why)
+
+    def _switch_token_param(self, name: str, why: str) -> None:
+        self._token_key = name
         self.stats.token_param_fallbacks += 1
-        logger.info(
-            "alliance_monitor.llm_token_param_fallback", extra={"to": "max_tokens", "why": why}
-        )
+        logger.info("alliance_monitor.llm_token_param_fallback", extra={"to": name, "why": why})
 
     async def _throttle(self, tokens: int) -> None:
         wait = 0.0
@@ -456,17 +468,22 @@ class OpenAICompatibleClient:
         return completion
 
     def _maybe_token_fallback(self, body: dict[str, Any], response: httpx.Response) -> None:
-        """An `auto` client whose ``max_completion_tokens`` the server refuses by name retries the
-        same call with ``max_tokens`` (not counted as an attempt)."""
-        if self.token_param != "auto" or "max_completion_tokens" not in body:
+        """An `auto` client whose length-cap name the server refuses by name retries the same
+        call with the other name (not counted as an attempt; at most twice per client)."""
+        if self.token_param != "auto" or self.stats.token_param_fallbacks >= 2:
             return
         if response.status_code not in (400, 422):
             return
         text = response.text[:4000].lower()  # searched for keywords only, never logged
-        if "max_completion_tokens" not in text or not _UNKNOWN_PARAM.search(text):
+        if not _UNKNOWN_PARAM.search(text):
             return
-        self._use_max_tokens("rejected")
-        raise _Downgrade
+        if "max_completion_tokens" in body and "max_completion_tokens" in text:
+            self._switch_token_param("max_tokens", "rejected")
+            raise _Downgrade
+        if "max_tokens" in body and re.search(r"\bmax_tokens\b", text):
+            # e.g. OpenAI o-series: "'max_tokens' is not supported ... use max_completion_tokens"
+            self._switch_token_param("max_completion_tokens", "rejected")
+            raise _Downgrade
 
     def _maybe_downgrade(self, body: dict[str, Any], response: httpx.Response) -> None:
         """An `auto` client steps down a structured-output mode when the server rejects it."""
