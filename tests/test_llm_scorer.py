@@ -264,7 +264,8 @@ async def test_redaction_before_sending() -> None:
     sent = json.dumps(fake.requests[0])
     for secret in ("jane.doe", "555", "my.blog", "4111111111111111"):
         assert secret not in sent
-    assert "[EMAIL]" in sent and "[PHONE]" in sent and "[URL]" in sent and "[NUMBER]" in sent
+    assert "[EMAIL]" in sent and "[PHONE]" in sent and "[URL]" in sent
+    assert "[CARD]" in sent or "[NUMBER]" in sent
     assert score.scored  # quotes are checked against the redacted text the model saw
 
 
