@@ -1,4 +1,37 @@
-"""alliance-monitor: watch the therapeutic alliance of counselor-client pairs as they talk."""
+"""alliance-monitor: watch the therapeutic alliance of counselor-client pairs as they talk.
+
+A counseling platform embeds the library in its chat backend. Every message goes to a
+`Monitor`; it keeps rolling windows per pair, scores each on Goal, Task and Bond (1-5, with an
+offline scorer by default or an LLM), and emits events when the alliance declines or sits low, when
+a counselor keeps a passive or directive pattern, when a session ends, and at once when a client
+message signals a risk of harm. No event, log line or error carries message text unless you opt in.
+
+Live, inside an event loop::
+
+    async with Monitor() as monitor:                    # offline scorer, in-memory state
+        monitor.on(handler, types=[EventType.SAFETY_SIGNAL, EventType.ALLIANCE_DECLINED])
+        result = await monitor.ingest({"conversation_id": "pair-1", "id": "m1",
+                                       "role": "client", "text": "...", "ts": 1732550400.0})
+        # result.status: "accepted" | "duplicate" | "rejected" (result.reason says why)
+
+`handler(event)` may be a plain or async function. Finished transcripts: `analyze_transcript`.
+
+Where to look next:
+
+- events: `Event` (the union), `EventType`, `Severity`, `SafetySignal`, `AllianceDeclined`,
+  `AllianceLow`, `PatternDetected`, `SessionSummary`, `WindowScored`, `WindowUnscored`;
+- policies (keyword arguments of `Monitor`): `WindowPolicy`, `SessionPolicy`, `DeclinePolicy`,
+  `PatternPolicy`, `OrderPolicy`;
+- messages and scores: `Message`, `parse_message`, `WindowRequest`, `WindowScore`;
+- errors: `AllianceMonitorError` and its subclasses (`ConfigError`, `StoreError`, ...);
+- sub-packages: `alliance_monitor.scoring` (scorers), `alliance_monitor.store` (durable
+  state), `alliance_monitor.alerts` (signed webhooks to supervisors), `alliance_monitor.adapters`
+  (chat platforms), `alliance_monitor.study` (reports and the supervisor view) and
+  `alliance_monitor.testing` (test doubles for your own tests).
+
+Logging goes through the standard `logging` module under `alliance_monitor.*` and shows nothing
+unless the host configures it. README.md and docs/ have the details.
+"""
 
 import logging as _logging
 

@@ -43,6 +43,18 @@ PHASES = ("early", "middle", "late")
 
 @dataclass(frozen=True, slots=True)
 class TranscriptResult:
+    """The analysis of one finished transcript (`analyze_transcript`, `alliance-monitor
+    analyze`).
+
+    - `alliance`: whole-transcript scores; `phases`: the early, middle and late thirds of its
+      exchanges; `trajectory` and `change`: late against early, overall (and
+      `dimension_changes` per dimension).
+    - `messages`: passive and directive scores of every counselor message.
+    - `windows`: the three phase windows as scored (one for a short transcript);
+      `phase_convention`: "windows", "too_short" or "no_scores" (see `SessionSummary`).
+    - `skipped`: (message id, reason) of messages left out; `language`: by script.
+    """
+
     conversation_id: str
     alliance: DimensionScores
     phases: PhaseScores

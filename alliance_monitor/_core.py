@@ -72,7 +72,12 @@ _UNSCANNED: Any = object()
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
-    """What happened to one submitted message."""
+    """What happened to one submitted message.
+
+    `status`: "accepted", "duplicate" (already seen: absorbed) or "rejected" (then `reason`,
+    a `RejectReason`, says why; it was counted). `late`: accepted but older than the last closed
+    window. `conversation_id` / `message_id`: the ids read from it, when readable.
+    """
 
     status: Literal["accepted", "duplicate", "rejected"]
     reason: RejectReason | None = None

@@ -64,7 +64,8 @@ class InvalidMessage(AllianceMonitorError):
 
 
 class ConfigError(AllianceMonitorError):
-    """A configuration value is invalid."""
+    """A configuration value is invalid: a constructor argument, a policy, a settings file or a
+    store URL. The message names the setting, never a secret's value."""
 
 
 class MonitorClosed(AllianceMonitorError):

@@ -38,6 +38,15 @@ __all__ = [
 
 
 class EventType(StrEnum):
+    """The `type` of every event (a string: ``event.type == "safety_signal"`` works too).
+
+    ``window_scored`` / ``window_unscored``: a rolling window was rated, or could not be.
+    ``alliance_declined`` / ``alliance_low``: a confirmed drop, or a low level, on a dimension.
+    ``passive_pattern`` / ``directive_pattern``: a counselor pattern within one window.
+    ``session_summary``: a session ended; its phases and trajectory.
+    ``safety_signal``: a client message indicating risk of harm; route to a human at once.
+    """
+
     WINDOW_SCORED = "window_scored"
     WINDOW_UNSCORED = "window_unscored"
     ALLIANCE_DECLINED = "alliance_declined"
@@ -49,6 +58,13 @@ class EventType(StrEnum):
 
 
 class Severity(StrEnum):
+    """How urgently a supervisor should look, in increasing order.
+
+    ``info``: scores and summaries. ``low``: counselor patterns. ``medium``: a decline or low
+    level on one dimension. ``high``: a large or overall decline, a very low level, and every
+    safety signal. The alert policy filters on it (`AlertPolicy.min_severity`).
+    """
+
     INFO = "info"
     LOW = "low"
     MEDIUM = "medium"
@@ -78,6 +94,15 @@ def make_event_id(event_type: str, conversation_id: str, *cause: object) -> str:
 
 
 class _Event(BaseModel):
+    """Fields every event has.
+
+    - `id`: stable (same input, same id: receivers de-duplicate on it).
+    - `severity`: see `Severity`.
+    - `conversation_id`: the counselor-client pair; `session_id`, `counselor_id`, `client_id`:
+      as given on the messages, when given.
+    - `ts`: platform time (the message `ts`) of what triggered the event.
+    """
+
     model_config = ConfigDict(frozen=True)
 
     id: str
@@ -92,7 +117,14 @@ class _Event(BaseModel):
 
 class Feedback(BaseModel):
     """Feedback for a counselor: which messages, which pattern, which dimension it likely hurts,
-    and a concrete alternative move. `quotes` is empty unless the deployment opted in to text."""
+    and a concrete alternative move. `quotes` is empty unless the deployment opted in to text.
+
+    - `pattern`: "passive", "directive" or "decline"; `dimension`: goal / task / bond / overall.
+    - `message_ids`: the counselor messages (or, for a decline, the evidence) it is about.
+    - `summary`: what happened, in a sentence; `suggestion`: what to try instead.
+    - `quotes`: short excerpts, only with `include_text=True`.
+    - `source`: "template" (built in) or "llm" (written by `LLMFeedbackWriter`).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -106,6 +138,14 @@ class Feedback(BaseModel):
 
 
 class WindowScored(_Event):
+    """A closed rolling window was rated (severity info).
+
+    - `window_index`: 0, 1, 2... in the pair's time order.
+    - `score`: the `WindowScore` (twelve construct ratings, goal/task/bond/overall, confidence,
+      per-message passive/directive scores); `score.status` may be "insufficient_evidence".
+    - `baseline`: True for the first windows, which set the pair's baseline.
+    """
+
     type: Literal[EventType.WINDOW_SCORED] = EventType.WINDOW_SCORED
     window_index: int
     score: WindowScore
@@ -113,6 +153,10 @@ class WindowScored(_Event):
 
 
 class WindowUnscored(_Event):
+    """A window could not be rated (the scorer failed, timed out or gave an invalid answer).
+    It is recorded, never guessed: `window_index` is the window, `reason` says why (no message
+    text), `message_ids` lists the window's messages."""
+
     type: Literal[EventType.WINDOW_UNSCORED] = EventType.WINDOW_UNSCORED
     window_index: int
     reason: str
@@ -120,6 +164,21 @@ class WindowUnscored(_Event):
 
 
 class AllianceDeclined(_Event):
+    """A confirmed alliance decline on one dimension (severity medium; high when the drop is
+    1.5 levels or more, or on the overall dimension).
+
+    Confirmed means the last `DeclinePolicy.confirm_windows` windows are together at least
+    `DeclinePolicy.levels` below the reference, each at least half as far: one noisy window
+    never fires it.
+
+    - `dimension`: goal, task, bond or overall.
+    - `from_level` -> `to_level`: the reference and the confirmed current level (1-5);
+      `change` = to - from (negative).
+    - `reference`: "baseline" (the pair's first windows) or "peak" (its best recent window).
+    - `windows`: the indices of the confirming windows; `evidence`: message ids behind them.
+    - `feedback`: what may have happened and a move to try (template or LLM-written).
+    """
+
     type: Literal[EventType.ALLIANCE_DECLINED] = EventType.ALLIANCE_DECLINED
     dimension: str
     #: Reference level (baseline or recent peak) and the confirmed current level, 1-5.
@@ -133,6 +192,10 @@ class AllianceDeclined(_Event):
 
 
 class AllianceLow(_Event):
+    """The alliance on one `dimension` sits at or below `DeclinePolicy.low_level` (2) over the
+    confirming windows (severity medium; high at 1.5 or below). `level` is the current level,
+    `windows` the windows, `evidence` the message ids behind it."""
+
     type: Literal[EventType.ALLIANCE_LOW] = EventType.ALLIANCE_LOW
     dimension: str
     level: float
@@ -141,6 +204,16 @@ class AllianceLow(_Event):
 
 
 class PatternDetected(_Event):
+    """A counselor pattern within one window (`type` passive_pattern or directive_pattern,
+    severity low): at least `PatternPolicy.min_rate` (40%) of the window's counselor messages,
+    and `min_flagged` (2) of them, scored passive (acknowledging without exploring) or
+    directive (advice or instructions the client did not ask for).
+
+    - `pattern`: "passive" or "directive"; `window_index`: the window.
+    - `rate`: the flagged share of the window's counselor messages (0-1).
+    - `message_ids`: the flagged counselor messages; `feedback`: specific feedback.
+    """
+
     type: Literal[EventType.PASSIVE_PATTERN, EventType.DIRECTIVE_PATTERN]
     pattern: Literal["passive", "directive"]
     window_index: int
@@ -151,6 +224,9 @@ class PatternDetected(_Event):
 
 
 class PhaseScores(BaseModel):
+    """Goal/task/bond/overall (`DimensionScores`) of a session's `early`, `middle` and `late`
+    thirds."""
+
     model_config = ConfigDict(frozen=True)
 
     early: DimensionScores
@@ -159,6 +235,19 @@ class PhaseScores(BaseModel):
 
 
 class SessionSummary(_Event):
+    """A session ended (explicitly, after idling, at a new session id, or at shutdown).
+
+    - `session_index`: 0, 1... per pair; `n_messages`, `n_windows`: its size.
+    - `alliance`: the whole session's scores; `phases`: its early, middle and late thirds.
+    - `trajectory`: late third against early third (declined / unchanged / improved /
+      insufficient_evidence, by `SessionPolicy.trajectory_tolerance`); `change`: late minus
+      early, overall, in levels; `dimension_trajectories` / `dimension_changes`: the same per
+      dimension.
+    - `phase_convention`: "windows" (phases from the windows), "too_short" (fewer than three
+      exchanges: the whole session stands for every phase) or "no_scores" (nothing was scored).
+    - `end_reason`: "explicit", "idle", "new_session" or "shutdown".
+    """
+
     type: Literal[EventType.SESSION_SUMMARY] = EventType.SESSION_SUMMARY
     session_index: int
     alliance: DimensionScores
@@ -176,7 +265,12 @@ class SessionSummary(_Event):
 
 class SafetySignal(_Event):
     """A client message indicating risk of harm: routed to a human at once. Not a clinical
-    instrument; see README, "Safety signal"."""
+    instrument; see README, "Safety signal".
+
+    Emitted as soon as the message is ingested (no window, no cooldown), severity high.
+    `message_id`: the message; `category`: "self_harm" or "harm_to_others"; `cues`: the
+    names of the cues that matched (never the text).
+    """
 
     type: Literal[EventType.SAFETY_SIGNAL] = EventType.SAFETY_SIGNAL
     severity: Severity = Severity.HIGH
@@ -185,6 +279,8 @@ class SafetySignal(_Event):
     cues: tuple[str, ...] = ()
 
 
+#: Any event: a union of the event classes, discriminated by `type`. Handlers receive one;
+#: `isinstance(event, SafetySignal)` or `event.type == EventType.SAFETY_SIGNAL` tells which.
 Event = Annotated[
     WindowScored
     | WindowUnscored

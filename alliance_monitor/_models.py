@@ -59,6 +59,9 @@ DIMENSIONS: tuple[str, ...] = ("goal", "task", "bond", "overall")
 
 
 class Role(StrEnum):
+    """Who wrote a message. ``other`` (a bot, a system notice) is kept but never scored as
+    either side of the pair."""
+
     COUNSELOR = "counselor"
     CLIENT = "client"
     OTHER = "other"
