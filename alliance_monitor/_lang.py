@@ -40,9 +40,15 @@ def _is_han(o: int) -> bool:
     )
 
 
+#: Deletes every ASCII character that is not a letter (`str.translate`).
+_ASCII_NON_LETTERS = {i: None for i in range(128) if not chr(i).isalpha()}
+
+
 def script_counts(text: str) -> tuple[int, int, int]:
     """Counts of (Han, Latin, other-script) letters in `text`. Digits, punctuation and symbols
     are not letters and are not counted; full-width Latin letters count as Latin."""
+    if text.isascii():  # the common case, counted in C
+        return 0, len(text.translate(_ASCII_NON_LETTERS)), 0
     han = latin = other = 0
     for ch in text:
         o = ord(ch)

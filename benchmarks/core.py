@@ -1,6 +1,9 @@
-"""Core benchmarks (issue 2): analyze throughput, live ingest latency, memory per conversation.
+"""Core benchmarks (issues 2 and 10): analyze throughput against VADER sentiment, import time,
+live ingest latency, memory per conversation.
 
     .venv/bin/python benchmarks/core.py [--data ../shared/data/annomi.jsonl] [--repeat 5]
+
+Without ../shared the AnnoMI copy in tests/data (public domain) is used.
 
 Every figure is printed next to a floor measured in the same run on the same input, because
 absolute times on shared machines are noisy: the ratio is the figure to compare.
@@ -10,10 +13,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import gzip
 import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -28,6 +34,98 @@ from alliance_monitor.scoring._embedded import EmbeddedScorer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "annomi.jsonl"
+FALLBACK_DATA = ROOT / "tests" / "data" / "annomi.jsonl.gz"
+
+
+def read_lines(path: Path) -> list[str]:
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return [line for line in f.read().splitlines() if line.strip()]
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def bench_vader(lines: list[str], repeat: int) -> dict[str, float] | None:
+    """The embedded scorer's analyze path against VADER sentiment on the same texts, side by
+    side: in process (JSON in, scores out, best of N, interleaved) and as whole processes
+    (`alliance-monitor analyze` against a Python process running VADER over the same file)."""
+    try:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    except ImportError:
+        return None
+    analyzer = SentimentIntensityAnalyzer()
+    scorer = EmbeddedScorer()
+    n_msgs = sum(len(json.loads(line)["messages"]) for line in lines)
+
+    def vader() -> None:
+        for line in lines:
+            d = json.loads(line)
+            json.dumps([analyzer.polarity_scores(m["text"]) for m in d["messages"]])
+
+    def ours() -> None:
+        rejects: list[object] = []
+        for n, line in enumerate(lines):
+            tr = parse_transcript(n, json.loads(line), rejects)  # type: ignore[arg-type]
+            assert tr is not None
+            json.dumps(analyze_transcript(tr.conversation_id, tr.messages, scorer).to_json())
+
+    best_v = best_o = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        vader()
+        best_v = min(best_v, time.perf_counter() - t)
+        t = time.perf_counter()
+        ours()
+        best_o = min(best_o, time.perf_counter() - t)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.jsonl"
+        src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        vader_code = (
+            "import json, sys\n"
+            "from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer\n"
+            "a = SentimentIntensityAnalyzer()\n"
+            "with open(sys.argv[1]) as f, open(sys.argv[2], 'w') as o:\n"
+            "    for line in f:\n"
+            "        d = json.loads(line)\n"
+            "        o.write(json.dumps([a.polarity_scores(m['text']) for m in d['messages']]))\n"
+        )
+        cli = Path(sys.executable).parent / "alliance-monitor"
+        proc_v = proc_o = float("inf")
+        for _ in range(max(1, repeat // 2)):
+            t = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-c", vader_code, str(src), str(Path(tmp) / "v.json")],
+                check=True,
+            )
+            proc_v = min(proc_v, time.perf_counter() - t)
+            t = time.perf_counter()
+            subprocess.run(
+                [str(cli), "analyze", str(src), "--output", str(Path(tmp) / "o.jsonl")],
+                check=True,
+                capture_output=True,
+            )
+            proc_o = min(proc_o, time.perf_counter() - t)
+    return {
+        "messages": n_msgs,
+        "ours": n_msgs / best_o,
+        "vader": n_msgs / best_v,
+        "proc_ours": n_msgs / proc_o,
+        "proc_vader": n_msgs / proc_v,
+    }
+
+
+def bench_import(repeat: int) -> float:
+    """`import alliance_monitor` in a fresh interpreter, best of N (seconds)."""
+    code = (
+        "import time; t = time.perf_counter(); import alliance_monitor; "
+        "print(time.perf_counter() - t)"
+    )
+    best = float("inf")
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        )
+        best = min(best, float(out.stdout.strip()))
+    return best
 
 
 def pin_one_core() -> str:
@@ -136,8 +234,24 @@ def main() -> None:
     ap.add_argument("--messages-per-conversation", type=int, default=10)
     args = ap.parse_args()
     pinned = pin_one_core()
-    lines = [line for line in args.data.read_text().splitlines() if line.strip()]
+    data = args.data if args.data.exists() else FALLBACK_DATA
+    lines = read_lines(data)
+    args.data = data
     print(f"alliance-monitor core benchmarks ({pinned}; python {sys.version.split()[0]})")
+
+    imp = bench_import(args.repeat)
+    print(f"\n0. import alliance_monitor, fresh interpreter, best of {args.repeat}: "
+          f"{imp:.3f} s   (target < 0.3 s)")
+    v = bench_vader(lines, args.repeat)
+    if v is None:
+        print("   (vaderSentiment not installed: pip install -e '.[dev]' for the speed ratio)")
+    else:
+        print(f"   embedded scorer vs VADER sentiment, same {v['messages']:.0f} texts "
+              f"(target ratio >= 1.5):")
+        print(f"   in process:    analyze {v['ours']:>9,.0f} msg/s   VADER {v['vader']:>9,.0f} "
+              f"msg/s   ratio {v['ours'] / v['vader']:.2f}")
+        print(f"   whole process: analyze {v['proc_ours']:>9,.0f} msg/s   VADER "
+              f"{v['proc_vader']:>9,.0f} msg/s   ratio {v['proc_ours'] / v['proc_vader']:.2f}")
 
     a = bench_analyze(lines, args.repeat)
     print(

@@ -4,13 +4,14 @@
     .venv/bin/python scripts/train_embedded.py --check    # train and compare with the shipped file
 
 Data: AnnoMI (public domain; Wu, Lang et al., Future Internet 2023), the copy in
-tests/data/annomi.jsonl.gz (transcripts and the expert labels used here, nothing else). Nothing
-from ESConv or Psy-Insight is read: their licences do not allow fitting shipped parameters.
+tests/data/annomi.jsonl.gz (transcripts and the expert labels used here, nothing else), and the
+counselor examples we wrote ourselves in training/written_counselor.txt. Nothing from ESConv or
+Psy-Insight is read: their licences do not allow fitting shipped parameters.
 
-Model: two multinomial logistic regressions over sparse word features (`_model.py`): the counselor
-move (other / question / simple reflection / complex reflection / advice / other input) and the
-client's talk (neutral / change / sustain). Features are exactly what the scorer computes at run
-time (read through `_embedded._analyse`'s capture hook). Fitting is plain stochastic gradient
+Model: a multinomial logistic regression over sparse word features (`_model.py`): the counselor's
+move (other / question / simple reflection / complex reflection / advice / other input).
+Features are exactly what the scorer computes at run time (read through `_embedded._analyse`'s
+capture hook). Fitting is plain stochastic gradient
 descent with AdaGrad steps and L2, in pure Python, in a fixed order from a fixed seed: the same
 data gives the same weights bit for bit (weights are rounded to 4 decimals when written).
 
@@ -39,12 +40,12 @@ from alliance_monitor._batch import analyze_transcript  # noqa: E402
 from alliance_monitor.scoring import _lexicon as lx  # noqa: E402
 from alliance_monitor.scoring._embedded import EmbeddedScorer, _analyse  # noqa: E402
 from alliance_monitor.scoring._model import (  # noqa: E402
-    CLIENT_CLASSES,
     COUNSELOR_CLASSES,
     WEIGHTS_FILE,
     Head,
     Model,
     counselor_features,
+    tokens,
 )
 
 DATA = ROOT / "tests" / "data" / "annomi.jsonl.gz"
@@ -79,10 +80,9 @@ def counselor_class(labels: dict[str, str]) -> str:
     return "other"
 
 
-def examples(convs: list[dict[str, object]]) -> tuple[list[tuple[list[str], int]], ...]:
-    """(features, class index) per counselor and per client message, in transcript order."""
+def examples(convs: list[dict[str, object]]) -> list[tuple[list[str], int]]:
+    """(features, class index) per counselor message, in transcript order."""
     counselor: list[tuple[list[str], int]] = []
-    client: list[tuple[list[str], int]] = []
     for c in convs:
         msgs = c["messages"]  # type: ignore[index]
         labels = {m["id"]: m["labels"] for m in msgs}  # type: ignore[index]
@@ -92,14 +92,9 @@ def examples(convs: list[dict[str, object]]) -> tuple[list[tuple[list[str], int]
         ]
         capture: list[tuple[str, str, list[str]]] = []
         _analyse(scoring, None, None, "en", capture)
-        for mid, side, feats in capture:
-            lab = labels[mid]
-            if side == "counselor":
-                counselor.append((feats, COUNSELOR_CLASSES.index(counselor_class(lab))))
-            else:
-                talk = lab.get("client_talk_type") or "neutral"
-                client.append((feats, CLIENT_CLASSES.index(talk)))
-    return counselor, client
+        for mid, _side, feats in capture:
+            counselor.append((feats, COUNSELOR_CLASSES.index(counselor_class(labels[mid]))))
+    return counselor
 
 
 def fit(data: list[tuple[list[str], int]], classes: tuple[str, ...], seed: int) -> Head:
@@ -150,25 +145,23 @@ def written(path: Path = WRITTEN) -> list[tuple[list[str], int]]:
         if not line.strip() or line.startswith("#"):
             continue
         label, text = line.split("\t", 1)
-        feats = counselor_features(lx.normalize(text), 0)
+        feats = counselor_features(tokens(lx.normalize(text)), 0)
         out.append((feats, COUNSELOR_CLASSES.index(label)))
     return out
 
 
 def train(convs: list[dict[str, object]], seed: int = SEED) -> Model:
-    counselor, client = examples(convs)
+    counselor = examples(convs)
     own = written()
     counselor = counselor + own * WRITTEN_REPEAT
     return Model(
         counselor=fit(counselor, COUNSELOR_CLASSES, seed),
-        client=fit(client, CLIENT_CLASSES, seed + 1),
         meta={
             "data": "AnnoMI (public domain), tests/data/annomi.jsonl.gz; counselor examples "
             "written by the authors, training/written_counselor.txt",
             "written_examples": len(own),
             "conversations": len(convs),
             "counselor_messages": len(counselor) - len(own) * WRITTEN_REPEAT,
-            "client_messages": len(client),
             "seed": seed,
             "epochs": EPOCHS,
             "rate": RATE,
@@ -200,7 +193,7 @@ def auc(scores: list[float], labels: list[bool]) -> float:
 
 
 def message_figures(model: Model, convs: list[dict[str, object]]) -> dict[str, float]:
-    counselor, client = examples(convs)
+    counselor = examples(convs)
     out: dict[str, float] = {}
     probs = [model.counselor.proba(f) for f, _ in counselor]
     ys = [COUNSELOR_CLASSES[y] for _, y in counselor]
@@ -217,10 +210,6 @@ def message_figures(model: Model, convs: list[dict[str, object]]) -> dict[str, f
     out["counselor accuracy"] = statistics.fmean(
         max(p, key=p.__getitem__) == y for p, y in zip(probs, ys, strict=True)
     )
-    cp = [model.client.proba(f) for f, _ in client]
-    cy = [CLIENT_CLASSES[y] for _, y in client]
-    for name in ("change", "sustain"):
-        out[f"client {name} AUC"] = auc([p[name] for p in cp], [y == name for y in cy])
     return out
 
 
@@ -245,7 +234,14 @@ def session_figures(model: Model | None, convs: list[dict[str, object]]) -> dict
         lengths.append(statistics.fmean(words))
         labels.append(c["labels"]["mi_quality"] == "high")  # type: ignore[index]
     base = auc(lengths, labels)
-    return {"A1 session AUC": auc(scores, labels), "A1 baseline turn length": max(base, 1 - base)}
+    out = {"A1 session AUC": auc(scores, labels), "A1 baseline turn length": max(base, 1 - base)}
+    # Not a proxy for length: the AUC within the shorter and the longer half of sessions by
+    # mean counselor turn length (each stratum keeps high and low sessions).
+    cut = statistics.median(lengths)
+    for name, keep in (("short", lambda x: x <= cut), ("long", lambda x: x > cut)):
+        idx = [i for i, x in enumerate(lengths) if keep(x)]
+        out[f"A1 within {name}-turn half"] = auc([scores[i] for i in idx], [labels[i] for i in idx])
+    return out
 
 
 def main() -> int:
@@ -272,8 +268,8 @@ def main() -> int:
     model = train(convs)
     text = model.to_json_text()
     print(
-        f"shipped model: {len(model.counselor.weights)} counselor and "
-        f"{len(model.client.weights)} client features, {len(text.encode()):,} bytes"
+        f"shipped model: {len(model.counselor.weights)} features x "
+        f"{len(COUNSELOR_CLASSES)} classes, {len(text.encode()):,} bytes"
     )
     if args.check:
         same = args.out.read_text(encoding="utf-8") == text

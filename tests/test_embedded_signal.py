@@ -214,14 +214,14 @@ def test_directive_follows_the_counselors_wording() -> None:
 
 def test_shipped_model_reads_counselor_moves() -> None:
     from alliance_monitor.scoring import _lexicon as lx
-    from alliance_monitor.scoring._model import counselor_features
+    from alliance_monitor.scoring._model import counselor_features, tokens
 
     model = load_model()
     assert model.counselor.classes == COUNSELOR_CLASSES
     assert "AnnoMI" in str(model.meta["data"])
 
     def top(text: str, echoes: int = 0) -> str:
-        p = model.counselor.proba(counselor_features(lx.normalize(text), echoes))
+        p = model.counselor.proba(counselor_features(tokens(lx.normalize(text)), echoes))
         return max(p, key=p.__getitem__)
 
     assert top("What do you think about cutting down?") == "question"

@@ -103,7 +103,7 @@ def test_wheel_contains_prompts_and_adapters(tmp_path: Path) -> None:
         "socket.create_connection = _no_network\n"
         "m = load_model()\n"
         "print(r.files('alliance_monitor.scoring').joinpath('embedded_model.json'))\n"
-        "print(len(m.counselor.weights) > 1000 and len(m.client.weights) > 1000)\n"
+        "print(len(m.counselor.weights) > 1000)\n"
         "msgs = (ScoringMessage('a', Role.CLIENT, 'I feel so alone since she left.', 0.0),\n"
         "        ScoringMessage('b', Role.COUNSELOR, 'That sounds really lonely.', 1.0))\n"
         "print(EmbeddedScorer().score_sync(WindowRequest('c', 0, msgs, 1)).language)\n"

@@ -1,20 +1,62 @@
 """Scorers: the embedded offline scorer (default), the LLM scorer over any OpenAI-compatible API,
 the cascade of both, and the interface they implement (one async method plus `aclose()`)."""
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ._base import Scorer, SyncScorer
-from ._cascade import CascadePolicy, CascadeScorer
-from ._embedded import EmbeddedScorer
-from ._factory import make_feedback_writer, make_llm_scorer, make_scorer
-from ._feedback_llm import FeedbackRequest, LLMFeedbackWriter
-from ._llm import LLMScorer
-from ._openai import OpenAICompatibleClient, RateLimit, RetryPolicy
-from ._redact import (
-    Redactor,
-    basic_redactor,
-    chain_redactors,
-    no_redaction,
-    presidio_redactor,
-)
+
+if TYPE_CHECKING:
+    from ._cascade import CascadePolicy, CascadeScorer
+    from ._embedded import EmbeddedScorer
+    from ._factory import make_feedback_writer, make_llm_scorer, make_scorer
+    from ._feedback_llm import FeedbackRequest, LLMFeedbackWriter
+    from ._llm import LLMScorer
+    from ._openai import OpenAICompatibleClient, RateLimit, RetryPolicy
+    from ._redact import (
+        Redactor,
+        basic_redactor,
+        chain_redactors,
+        no_redaction,
+        presidio_redactor,
+    )
+
+
+#: Where each public name lives. Imported on first use (PEP 562), so `import alliance_monitor`
+#: does not load the LLM client, httpx, the prompts or the lexicons until a scorer needs them.
+_LAZY: dict[str, str] = {
+    "CascadePolicy": "._cascade",
+    "CascadeScorer": "._cascade",
+    "EmbeddedScorer": "._embedded",
+    "make_feedback_writer": "._factory",
+    "make_llm_scorer": "._factory",
+    "make_scorer": "._factory",
+    "FeedbackRequest": "._feedback_llm",
+    "LLMFeedbackWriter": "._feedback_llm",
+    "LLMScorer": "._llm",
+    "OpenAICompatibleClient": "._openai",
+    "RateLimit": "._openai",
+    "RetryPolicy": "._openai",
+    "Redactor": "._redact",
+    "basic_redactor": "._redact",
+    "chain_redactors": "._redact",
+    "no_redaction": "._redact",
+    "presidio_redactor": "._redact",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "CascadePolicy",

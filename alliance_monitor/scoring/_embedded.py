@@ -37,7 +37,13 @@ from .._models import (
 from . import _lexicon as lx
 from . import _lexicon_zh as zh
 from ._base import SyncScorer
-from ._model import Model, client_features, counselor_features, load_model
+from ._model import (
+    Model,
+    content_words,
+    counselor_features,
+    load_model,
+    tokens,
+)
 
 __all__ = ["EmbeddedScorer"]
 
@@ -190,6 +196,9 @@ class _Context:
     heard: str = ""
     earlier: str = ""
     heard_stems: frozenset[str] | None = None
+    #: Content words (prefixes) of the client's current and previous turn, for the model.
+    heard_words: frozenset[str] = frozenset()
+    earlier_words: frozenset[str] = frozenset()
 
 
 def _stems(text: str) -> frozenset[str]:
@@ -446,9 +455,10 @@ def _analyse(
             cues = scan(t, True)
             probs = None
             if model is not None or capture is not None:
-                if ctx.heard_stems is None:
-                    ctx.heard_stems = _stems(ctx.heard + " " + ctx.earlier)
-                feats = counselor_features(t, len(ctx.heard_stems & _stems(t)))
+                toks = tokens(t)
+                words = content_words(toks, lx.FUNCTION_STEMS)
+                echoes = len(words & ctx.heard_words) + len(words & ctx.earlier_words)
+                feats = counselor_features(toks, echoes)
                 if capture is not None:
                     capture.append((msg.id, "counselor", feats))
                 if model is not None:
@@ -486,41 +496,27 @@ def _analyse(
                 heard=ctx.heard,
                 earlier=ctx.earlier,
                 heard_stems=ctx.heard_stems,
+                heard_words=ctx.heard_words,
+                earlier_words=ctx.earlier_words,
             )
         elif msg.role is Role.CLIENT:
             if last is Role.COUNSELOR:  # a new client turn: forget the previous one
                 ctx.disclosure = ctx.asked_for = ctx.declined = False
                 ctx.earlier, ctx.heard = ctx.heard, ""
+                ctx.earlier_words, ctx.heard_words = ctx.heard_words, frozenset()
             ctx.heard += " " + msg.text
             ctx.heard_stems = None
             t = lx.normalize(msg.text)
             cues = scan(t, False)
             _client_turn(cues, msg.text, ctx)
-            cprobs = None
             if model is not None or capture is not None:
-                feats = client_features(t)
-                if capture is not None:
-                    capture.append((msg.id, "client", feats))
-                if model is not None:
-                    cprobs = model.client.proba(feats)
+                # the client's words, for "does the reply reuse them?" (a simple reflection)
+                ctx.heard_words |= content_words(tokens(t), lx.FUNCTION_STEMS)
             if tally is not None:
                 for cue in cues:
                     tally.add(msg.id, cue)
-                if cprobs is not None:
-                    _client_model_evidence(tally, msg.id, cues, cprobs)
         last = msg.role
     return patterns
-
-
-def _client_model_evidence(
-    tally: _Tally, msg_id: str, cues: dict[str, None], probs: dict[str, float]
-) -> None:
-    """The learned model's change and sustain talk, where the lexicon found none."""
-    change, sustain = probs["change"], probs["sustain"]
-    if change > _MODEL_FLOOR and cues.keys().isdisjoint(("change_talk", "commitment", "complies")):
-        tally.add(msg_id, "change_talk_model", _above_floor(change))
-    if sustain > _MODEL_FLOOR and _PUSHBACK.isdisjoint(cues) and "resists_advice" not in cues:
-        tally.add(msg_id, "sustain_talk_model", _above_floor(sustain))
 
 
 def _counselor_evidence(

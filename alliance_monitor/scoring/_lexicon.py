@@ -994,10 +994,6 @@ CONTEXT_CUES: dict[str, str] = {
     "withdrawal": "client reply that is only 'whatever', 'I don't know', 'I guess'...",
     "reflection_model": "the learned model reads a counselor statement as a reflection the "
     "lexicon did not name (scaled by its probability; simple ones count half)",
-    "change_talk_model": "the learned model reads change talk the lexicon did not name "
-    "(scaled by its probability)",
-    "sustain_talk_model": "the learned model reads sustain talk the lexicon did not name "
-    "(scaled by its probability)",
     "telling_model": "the learned model reads a counselor statement as information or advice "
     "given without permission, choice or the client asking (scaled by its probability)",
 }
@@ -1053,8 +1049,6 @@ EVIDENCE: dict[str, dict[str, float]] = {
     "withdrawal":          {"T2": -0.4, "B4": -0.4, "B1": -0.2, "G1": -0.1},
     # the learned model, where the lexicon found nothing (scaled by the model's probability)
     "reflection_model":    {"G3": 0.5, "T3": 0.3, "B3": 0.3, "B1": 0.2},
-    "change_talk_model":   {"G4": 0.4, "G1": 0.2, "T3": 0.2},
-    "sustain_talk_model":  {"G4": -0.3, "T1": -0.2, "T4": -0.1},
     "telling_model":       {"T4": -0.9, "G2": -0.6, "B3": -0.3},
     # pattern or context only: no construct evidence of their own
     "closed_question": {}, "imperative": {}, "advise": {}, "suggest": {}, "warn": {},

@@ -1,12 +1,11 @@
-"""The learned part of the embedded scorer: word n-gram features, one softmax head per side.
+"""The learned part of the embedded scorer: word n-gram features and a softmax head.
 
-Two small multinomial logistic models read one message each:
-
-* **counselor**: what kind of move a counselor message is, in AnnoMI's coding of motivational
-  interviewing: ``question``, ``reflection_simple``, ``reflection_complex``, ``advice``,
-  ``input`` (information, options, negotiation) or ``other`` (greetings, acknowledgements,
-  affirmations, fillers);
-* **client**: ``change`` talk, ``sustain`` talk or ``neutral``.
+A small multinomial logistic model reads each counselor message and says what kind of move it
+is, in AnnoMI's coding of motivational interviewing: ``question``, ``reflection_simple``,
+``reflection_complex``, ``advice``, ``input`` (information, options, negotiation) or ``other``
+(greetings, acknowledgements, affirmations, reassurance, fillers). (A client head for change
+and sustain talk was tried and left out: it did not move any figure and cost a third of the
+scorer's time; the lexicon reads the client's side.)
 
 Features are sparse and cheap: the message's words and adjacent word pairs (lowercased,
 normalised as the lexicons are), its first one and two words, a length bucket, whether it asks
@@ -32,13 +31,13 @@ from itertools import pairwise
 from typing import Any
 
 __all__ = [
-    "CLIENT_CLASSES",
     "COUNSELOR_CLASSES",
     "Head",
     "Model",
-    "client_features",
+    "content_words",
     "counselor_features",
     "load_model",
+    "tokens",
 ]
 
 COUNSELOR_CLASSES: tuple[str, ...] = (
@@ -49,7 +48,6 @@ COUNSELOR_CLASSES: tuple[str, ...] = (
     "advice",
     "input",
 )
-CLIENT_CLASSES: tuple[str, ...] = ("neutral", "change", "sustain")
 
 WEIGHTS_FILE = "embedded_model.json"
 #: Weights are stored as integers in units of 1 / SCALE.
@@ -65,8 +63,18 @@ MAX_TOKENS = 48
 BIGRAM_TOKENS = 24
 
 
-def _base_features(normalized: str) -> list[str]:
-    toks = _TOKEN.findall(normalized)
+def tokens(normalized: str) -> list[str]:
+    """The words (and "?") of a message normalised by `_lexicon.normalize`."""
+    return _TOKEN.findall(normalized)
+
+
+def content_words(toks: list[str], function_words: frozenset[str]) -> frozenset[str]:
+    """Five-letter prefixes of the content words of a message ("smoking", "smoke" -> "smoki",
+    "smoke"; good enough to see a reply reuse the client's words)."""
+    return frozenset(w[:5] for w in toks if len(w) > 3) - function_words
+
+
+def _base_features(toks: list[str]) -> list[str]:
     if not toks:
         return ["len0"]
     n = len(toks)
@@ -79,20 +87,15 @@ def _base_features(normalized: str) -> list[str]:
     return feats
 
 
-def counselor_features(normalized: str, echoes: int) -> list[str]:
-    """Features of one counselor message (`normalized` by `_lexicon.normalize`); `echoes` is the
-    number of content-word stems it shares with the client's last two turns."""
-    feats = _base_features(normalized)
+def counselor_features(toks: list[str], echoes: int) -> list[str]:
+    """Features of one counselor message from its `tokens`; `echoes` is the number of content
+    words it shares with the client's last two turns (`content_words`)."""
+    feats = _base_features(toks)
     feats.append(_ECHO[min(echoes, 3)])
     return feats
 
 
 _ECHO = ("echo0", "echo1", "echo2", "echo3")
-
-
-def client_features(normalized: str) -> list[str]:
-    """Features of one client message (`normalized` by `_lexicon.normalize`)."""
-    return _base_features(normalized)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +148,9 @@ class Head:
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """The counselor and client heads, and where their training data came from."""
+    """The counselor head, and where its training data came from."""
 
     counselor: Head
-    client: Head
     meta: dict[str, object]
 
     def to_json_text(self) -> str:
@@ -156,8 +158,7 @@ class Model:
         return (
             "{\n"
             f'"meta": {json.dumps(self.meta, sort_keys=True)},\n'
-            f'"counselor": {json.dumps(self.counselor.to_json(), sort_keys=True)},\n'
-            f'"client": {json.dumps(self.client.to_json(), sort_keys=True)}\n'
+            f'"counselor": {json.dumps(self.counselor.to_json(), sort_keys=True)}\n'
             "}\n"
         )
 
@@ -166,7 +167,6 @@ class Model:
         data = json.loads(text)
         return cls(
             counselor=Head.from_json(data["counselor"]),
-            client=Head.from_json(data["client"]),
             meta=dict(data.get("meta", {})),
         )
 
