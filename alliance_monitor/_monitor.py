@@ -799,7 +799,10 @@ class Monitor:
         score = await score_or_unscored(self.scorer, req, time_limit=self._score_timeout)
         if not score.scored:
             self.core.counts["scoring_failures"] += 1
-            _log.warning(
+            # Too little evidence is a normal outcome, not a fault: info, so a host logging at
+            # WARNING hears only about scorers that failed.
+            abstained = score.status == "insufficient_evidence"
+            (_log.info if abstained else _log.warning)(
                 "alliance_monitor.window_unscored",
                 extra={
                     "conversation_id": req.conversation_id,

@@ -2,7 +2,8 @@
 
 Each scenario runs in a fresh interpreter so nothing configured by pytest or other tests helps:
 a host that set `logging.basicConfig(level=WARNING)` (or configured nothing at all) sees nothing
-on stdout or stderr from normal operation (ingest, rejections, scoring, alerts delivered); a host
+on stdout or stderr from normal operation (ingest, rejections, scoring with the embedded scorer and a static one, alerts
+delivered); a host
 at INFO sees the library's records with their event names and context, and no message text.
 """
 
@@ -35,7 +36,7 @@ HOST = textwrap.dedent(
         secret = generate_webhook_secret()
         async with LoopbackReceiver([secret]) as rx:
             ep = WebhookEndpoint(rx.url, [secret], name="rx")
-            async with AlertDispatcher([ep], retry_schedule=(0, 0.05)) as alerts:
+            async with AlertDispatcher([ep], retry_schedule=(0, 0.05), allow_private=True) as alerts:
                 async with Monitor(scorer=StaticScorer(level, passive=0.9)) as m:
                     m.on(alerts.submit)
                     for i in range(60):
@@ -51,6 +52,16 @@ HOST = textwrap.dedent(
                 assert await alerts.drain(20)
                 delivered = alerts.stats().delivered
         assert delivered > 0 and rx.processed, "no alert was delivered"
+        # The bundled demo conversations through the default (embedded) scorer: patterns,
+        # declines, a safety signal, windows with too little evidence.
+        from importlib import resources
+        demo = resources.files("alliance_monitor").joinpath("demo_data/demo.jsonl")
+        async with Monitor() as m:
+            for line in demo.read_text(encoding="utf-8").splitlines():
+                conv = json.loads(line)
+                for msg in conv["messages"]:
+                    await m.ingest({**msg, "conversation_id": conv["conversation_id"]})
+            await m.end_all_sessions()
 
     anyio.run(main)
     """
