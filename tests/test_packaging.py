@@ -19,7 +19,8 @@ def test_public_api_is_sorted_and_complete() -> None:
     for n in names:
         assert hasattr(alliance_monitor, n), n
     public = {n for n in dir(alliance_monitor) if not n.startswith("_")}
-    modules = {"cli", "scoring", "store", "testing", "alerts", "adapters", "prompts", "study"}
+    modules = {"cli", "scoring", "store", "testing", "alerts", "adapters", "prompts", "study",
+               "evaluate"}
     assert public - set(names) - modules == set()
 
 
