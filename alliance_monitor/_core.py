@@ -360,7 +360,7 @@ class MonitorCore:
         sess.n_windows += 1
         sess.awaiting.add(index)
         pair.window_session[index] = sess
-        extras: dict[str, Any] = {"span": (sess.exchanges, width), "session": sess.index}
+        start = sess.exchanges
         sess.exchanges += width
         sess.last_ts = held[-1].ts
         pair.closed_key = (
@@ -379,7 +379,9 @@ class MonitorCore:
                 kind=kind,
                 counselor_id=pair.counselor_id,
                 session_id=sess.session_id,
-                extras=extras,
+                session_index=sess.index,
+                span_start=start,
+                span_width=width,
             )
         )
         self.counts["windows_closed"] += 1
@@ -486,12 +488,10 @@ class MonitorCore:
             )
             while len(pair.history) > self.window.history:
                 pair.history.popleft()
-            if sess is not None and request is not None:
-                span = request.extras.get("span")
-                if span is not None:
-                    sess.spans.append((float(span[0]), float(span[1]), score.scores))
-                    if len(sess.spans) > _MAX_SESSION_WINDOWS:
-                        sess.spans = compact_spans(sess.spans)
+            if sess is not None and request is not None and request.span_start is not None:
+                sess.spans.append((request.span_start, request.span_width, score.scores))
+                if len(sess.spans) > _MAX_SESSION_WINDOWS:
+                    sess.spans = compact_spans(sess.spans)
             if not is_baseline and pair.baseline is not None:
                 alarms = AlarmState(dict(pair.declined), frozenset(pair.low))
                 found, alarms = alliance_rules(

@@ -11,7 +11,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -312,7 +312,12 @@ class WindowRequest:
     merged_from: tuple[int, ...] = ()
     counselor_id: str | None = None
     session_id: str | None = None
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    #: The live monitor's session counter for the pair (windows of different sessions are
+    #: never merged), and where the window sits in that session, in exchanges: it starts at
+    #: `span_start` and covers `span_width` (None for batch requests, which have no session).
+    session_index: int | None = None
+    span_start: float | None = None
+    span_width: float = 0.0
 
     def window_fields(self) -> dict[str, Any]:
         """The fields of a `WindowScore` that describe this window (ids, counts, time span)."""

@@ -15,32 +15,28 @@ scorer is slower than the conversation, a pair's pending windows are merged into
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from typing import Any, Literal, Protocol
 
 import anyio
 import anyio.lowlevel
-from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectSendStream
 
+from ._committer import Committer
 from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._core import _UNSCANNED, IngestResult, MonitorCore, Outcome
 from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
 from ._events import AllianceDeclined, Event, EventType, Feedback, PatternDetected
+from ._fanout import EventHandler, FanOut
 from ._models import Message, WindowRequest, WindowScore, parse_message
 from ._pair import PairSnapshot
+from ._scheduler import Scheduler
 from ._state import message_to_json, request_to_state
 from .scoring._base import Scorer, score_or_unscored
 from .store._base import (
-    BatchBuilder,
-    JournalRow,
     PendingKey,
     PendingRow,
     SnapshotRow,
@@ -60,9 +56,6 @@ class FeedbackWriter(Protocol):
     async def aclose(self) -> None: ...
 
 
-#: A plain callable that receives every event (sync or async; a return value is ignored).
-EventHandler = Callable[[Event], Awaitable[object] | object]
-
 _log = logging.getLogger("alliance_monitor.monitor")
 
 _EPOCH_2000 = 946_684_800.0
@@ -70,136 +63,60 @@ _THREAD_SCAN_CHARS = 64 * 1024
 
 #: Hard cap on the messages of one merged window; older ones are dropped from scoring (counted).
 _MERGE_CAP_FACTOR = 4
+#: Posted event batches (safety signals, recovery) waiting for the fan-out task, per event_buffer.
+_POSTED_FACTOR = 4
 
 
 def _older_than(cutoff: float) -> Callable[[float], bool]:
     return lambda seen: seen < cutoff
 
 
-class _Signal:
-    """Wakes every current waiter; later waiters wait for the next notify.
-
-    The event is created by the first waiter, not by `notify`: most notifies find nobody
-    waiting, and creating an `anyio.Event` per notify was a measurable cost of the ingest path.
-    """
-
-    __slots__ = ("_event",)
-
-    def __init__(self) -> None:
-        self._event: anyio.Event | None = None
-
-    def notify(self) -> None:
-        ev = self._event
-        if ev is not None:
-            self._event = None
-            ev.set()
-
-    async def wait(self) -> None:
-        ev = self._event
-        if ev is None:
-            ev = self._event = anyio.Event()
-        await ev.wait()
-
-
-@dataclass(slots=True)
-class _Subscription:
-    handler: EventHandler | None
-    types: frozenset[str] | None
-    stream: MemoryObjectSendStream[Event] | None = None
-
-
-@dataclass(slots=True)
-class _Pending:
-    requests: list[WindowRequest] = field(default_factory=list)
-
-
-class _Round:
-    """One group commit: its waiters and its outcome."""
-
-    __slots__ = ("done", "error")
-
-    def __init__(self) -> None:
-        self.done = anyio.Event()
-        self.error: BaseException | None = None
-
-
-class _Committer:
-    """Group commit: every write waiting at the same moment shares one store transaction.
-
-    Writers append to the open batch and wait for its round; the committer task parks only when
-    there is nothing to write, and is woken by the first writer after that (one `anyio.Event`
-    per parking, not per write).
-    """
-
-    def __init__(self, store: StateStore) -> None:
-        self.store = store
-        self._batch = BatchBuilder()
-        self._round = _Round()
-        self._parked: anyio.Event | None = None
-        self.commits = 0
-        self.busy = False
-        self._running: _Round = _Round()
-        self._running.done.set()
-
-    async def commit(self, batch: StoreBatch) -> None:
-        if not batch:
-            return
-        self._batch.add(batch)
-        await self._wait_round()
-
-    async def commit_message(self, conv: str, position: int, message_json: str) -> None:
-        """`commit()` of one journal row, without a batch object."""
-        self._batch.journal.append(JournalRow(conv, position, message_json))
-        await self._wait_round()
-
-    async def _wait_round(self) -> None:
-        rnd = self._round
-        parked = self._parked
-        if parked is not None:
-            self._parked = None
-            parked.set()
-        await rnd.done.wait()
-        if rnd.error is not None:
-            raise StoreError(f"state store write failed: {type(rnd.error).__name__}")
-
-    async def run(self) -> None:
-        while True:
-            while not self._batch:
-                parked = self._parked = anyio.Event()
-                await parked.wait()
-            # Writers woken by the previous commit are ready to run; let them join this batch
-            # rather than leaving all but the first for the next one (measured: 21 -> 60 a batch).
-            await anyio.lowlevel.checkpoint()
-            batch, rnd = self._batch.build(), self._round
-            self._batch, self._round = BatchBuilder(), _Round()
-            self.busy = True
-            self._running = rnd
-            try:
-                await self.store.commit(batch)
-            except Exception as exc:  # reported to every waiter of this batch
-                rnd.error = exc
-                _log.error(
-                    "alliance_monitor.store_commit_failed",
-                    extra={"error": type(exc).__name__},
-                )
-            self.commits += 1
-            self.busy = False
-            rnd.done.set()
-
-    @property
-    def idle(self) -> bool:
-        return not self.busy and not self._batch
-
-    async def barrier(self) -> None:
-        """Wait until everything submitted so far is committed."""
-        while not self.idle:
-            await (self._round if self._batch else self._running).done.wait()
-
-
 class Monitor:
     """Watches every counselor-client pair fed to it and emits alliance events.
 
-    All arguments are keyword-only. `scorer` defaults to the embedded offline scorer.
+    All arguments are keyword-only and optional; `Monitor()` is an offline, in-memory monitor.
+
+    Scoring:
+      - `scorer`: scores closed windows; default the embedded offline scorer
+        (`alliance_monitor.scoring.EmbeddedScorer`). Closed with the monitor.
+      - `workers`: scoring tasks (pairs scored concurrently; one pair is never scored twice at
+        once, so its windows apply in order). Default 2.
+      - `score_timeout`: seconds one window may take; then it is unscored
+        (`reason="scorer_timeout"`). Default 120.
+      - `overload`: when the scorer falls behind, `"merge"` (default) merges a pair's waiting
+        windows into one request; `"wait"` makes `ingest` wait for the pair's previous window to
+        be taken instead (deterministic replays).
+
+    Rules (small frozen policy objects, each documented where it is defined):
+      - `window` (`WindowPolicy`): when a window closes, baseline size, history kept.
+      - `session` (`SessionPolicy`): idle timeout that ends a session, trajectory dead band.
+      - `decline` (`DeclinePolicy`): what counts as a confirmed decline or a low alliance.
+      - `patterns` (`PatternPolicy`): the rate that makes a passive / directive pattern.
+      - `order` (`OrderPolicy`): reorder allowance at window boundaries, lateness.
+      - `include_text`: allow short quotes of messages in feedback and full scores in events
+        (off by default: no message text leaves the monitor).
+
+    Events:
+      - `event_buffer`: buffer of each `events()` iterator; also sizes the bounded queue of
+        events fired at ingest (safety signals; 4x this many batches, drops counted as
+        `events_dropped`). Default 1024.
+      - `feedback_writer`: rewrites pattern and decline feedback (e.g. `LLMFeedbackWriter`); the
+        template stays whenever it fails or returns None. Closed with the monitor.
+      - `feedback_timeout`: seconds one rewrite may take. Default 30.
+
+    State:
+      - `store` (`StateStore`): where accepted messages, snapshots and pending windows are
+        committed before `ingest` returns (memory, SQLite, Redis); None keeps state in memory
+        only. Opened and closed with the monitor; recovery runs on entry.
+      - `max_pairs`: pairs kept in memory; least-recently-used idle ones are snapshotted to the
+        store (a `MemoryStore` if none is given) and restored on their next message.
+
+    Time:
+      - `idle_check_interval`: seconds between sweeps that end sessions idle for
+        `SessionPolicy.idle_timeout` of wall-clock time; None disables the sweep. Default 30.
+      - `clock`: wall-clock seconds for `last_seen` and idle sweeps (saved in snapshots and
+        compared after a restart or on another worker, so not a monotonic clock).
+      - `wall_clock`: host time used to measure clock skew against platform timestamps.
     """
 
     def __init__(
@@ -221,8 +138,6 @@ class Monitor:
         max_pairs: int | None = None,
         feedback_writer: FeedbackWriter | None = None,
         feedback_timeout: float = 30.0,
-        # Wall-clock seconds: `last_seen` is saved in snapshots and compared after a restart or
-        # on another worker, so a monotonic clock (which restarts with the host) would not do.
         clock: Callable[[], float] = time.time,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -245,14 +160,13 @@ class Monitor:
         self._idle_interval = idle_check_interval
         self._event_buffer = event_buffer
         self._clock = clock
-        self._subs: list[_Subscription] = []
-        self._pending: dict[str, _Pending] = {}
-        self._ready: deque[str] = deque()
-        self._inflight: set[str] = set()
-        self._wake = _Signal()  # work arrived
-        self._progress = _Signal()  # work was taken or finished
-        self._emitting = 0
-        self._tg: TaskGroup | None = None
+        self._scheduler = Scheduler(
+            overload=overload,
+            merge_cap=self.core.window.max_messages * _MERGE_CAP_FACTOR,
+            counts=self.core.counts,
+        )
+        self._fanout = FanOut(max_posted=event_buffer * _POSTED_FACTOR, counts=self.core.counts)
+        self._stack: AsyncExitStack | None = None
         self._running = False
         if store is None and max_pairs is not None:
             from .store._memory import MemoryStore
@@ -262,7 +176,7 @@ class Monitor:
         self._max_pairs = max_pairs
         self._feedback = feedback_writer
         self._feedback_timeout = feedback_timeout
-        self._committer = _Committer(store) if store is not None else None
+        self._committer = Committer(store) if store is not None else None
         self._restoring: dict[str, anyio.Event] = {}
         self._evicting: dict[str, anyio.Event] = {}
         self._absent: set[str] = set()  # pairs the store has no record of (bounded below)
@@ -276,20 +190,35 @@ class Monitor:
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> Monitor:
-        if self.store is not None:
-            await self.store.open()
-        self._tg = anyio.create_task_group()
-        await self._tg.__aenter__()
-        self._running = True
-        if self._committer is not None:
-            self._tg.start_soon(self._committer.run)
-        for _ in range(self._workers):
-            self._tg.start_soon(self._worker)
-        if self._idle_interval:
-            self._tg.start_soon(self._sweeper)
-        if self.store is not None:
-            await self._recover()
+        async with AsyncExitStack() as stack:
+            # Unwound in reverse on any failure here (a failing recovery included) and in
+            # __aexit__: tasks cancelled, iterators ended, scorer, feedback writer, store closed.
+            if self.store is not None:
+                await self.store.open()
+                stack.push_async_callback(self.store.aclose)
+            if self._feedback is not None:
+                stack.push_async_callback(self._feedback.aclose)
+            stack.push_async_callback(self.scorer.aclose)
+            stack.callback(self._fanout.close)
+            if self.store is not None:
+                # Before any task starts: it only queues work and events for them.
+                await self._recover()
+            tg = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(tg.cancel_scope.cancel)
+            stack.callback(self._stopped)
+            self._running = True
+            if self._committer is not None:
+                tg.start_soon(self._committer.run)
+            for _ in range(self._workers):
+                tg.start_soon(self._worker)
+            tg.start_soon(self._fanout.run, self._record_emitted)
+            if self._idle_interval:
+                tg.start_soon(self._sweeper)
+            self._stack = stack.pop_all()
         return self
+
+    def _stopped(self) -> None:
+        self._running = False
 
     async def _recover(self) -> None:
         """Bring back every pair that was in memory when the last process stopped."""
@@ -341,9 +270,9 @@ class Monitor:
             done = await self.store.emitted([e.id for e in events])
             events = [e for e in events if e.id not in done]
             if events:
-                self._emit_soon(events)
+                self._fanout.post(events, bounded=False)
         for idx in sorted(waiting):
-            self._enqueue(waiting[idx])
+            self._scheduler.enqueue(waiting[idx])
 
     def _note_absent(self, conv: str) -> None:
         if len(self._absent) > 100_000:
@@ -351,23 +280,14 @@ class Monitor:
         self._absent.add(conv)
 
     async def __aexit__(self, *exc: object) -> None:
+        stack, self._stack = self._stack, None
         try:
             if exc[0] is None:
                 await self.flush()
         finally:
             self._running = False
-            assert self._tg is not None
-            self._tg.cancel_scope.cancel()
-            await self._tg.__aexit__(None, None, None)
-            self._tg = None
-            for sub in self._subs:
-                if sub.stream is not None:
-                    sub.stream.close()
-            await self.scorer.aclose()
-            if self._feedback is not None:
-                await self._feedback.aclose()
-            if self.store is not None:
-                await self.store.aclose()
+            if stack is not None:
+                await stack.aclose()
 
     # ------------------------------------------------------------------ subscribing
     def on(
@@ -375,30 +295,13 @@ class Monitor:
     ) -> Callable[[], None]:
         """Call `handler(event)` for every event (of `types`, if given). Returns an unsubscribe
         function. Handlers run in the scoring task: keep them quick, hand off slow work."""
-        sub = _Subscription(handler, frozenset(str(t) for t in types) if types else None)
-        self._subs.append(sub)
-        return lambda: self._subs.remove(sub) if sub in self._subs else None
-
-    @asynccontextmanager
-    async def _subscribe(
-        self, types: frozenset[str] | None, buffer: int
-    ) -> AsyncIterator[AsyncIterator[Event]]:
-        send, recv = anyio.create_memory_object_stream[Event](buffer)
-        sub = _Subscription(None, types, send)
-        self._subs.append(sub)
-        try:
-            yield recv
-        finally:
-            if sub in self._subs:
-                self._subs.remove(sub)
-            send.close()
-            recv.close()
+        return self._fanout.on(handler, types)
 
     async def events(self, types: Iterable[EventType | str] | None = None) -> AsyncIterator[Event]:
         """Iterate over events as they fire, until the monitor closes. A slow consumer slows
         scoring (whose pending work then merges), never ingestion."""
         wanted = frozenset(str(t) for t in types) if types else None
-        async with self._subscribe(wanted, self._event_buffer) as stream:
+        async with self._fanout.subscribe(wanted, self._event_buffer) as stream:
             async for ev in stream:
                 yield ev
 
@@ -449,7 +352,7 @@ class Monitor:
     async def _ingest(self, msg: Message) -> IngestResult:
         conv = msg.conversation_id
         if self._overload == "wait":
-            await self._wait_pair(conv)
+            await self._scheduler.wait_pair(conv)
         safety: Any = _UNSCANNED
         if len(msg.text) > _THREAD_SCAN_CHARS and self.core.scans_safety:
             # A very long message (1 MB takes ~0.2 s to scan): keep the event loop free.
@@ -493,7 +396,7 @@ class Monitor:
 
     def _forget(self, conv: str) -> None:
         self.core.drop(conv)
-        self._pending.pop(conv, None)
+        self._scheduler.forget(conv)
         self._absent.discard(conv)
 
     async def _ensure_loaded(self, conv: str) -> None:
@@ -524,7 +427,7 @@ class Monitor:
         victims = [
             c
             for c in self.core.eviction_candidates(excess + 16)
-            if c not in self._pending and c not in self._inflight
+            if not self._scheduler.busy(c)
         ][: max(excess, 1)]
         dropped: dict[str, PairSnapshot] = {}
         for conv in victims:
@@ -586,8 +489,9 @@ class Monitor:
 
     async def flush(self) -> None:
         """Wait until every closed window has been scored and its events delivered."""
-        while self._pending or self._inflight or self._emitting:
-            await self._progress.wait()
+        while not (self._scheduler.idle and self._fanout.idle):
+            with anyio.move_on_after(0.05):  # two sources of progress: poll the other
+                await self._scheduler.progress()
         if self._committer is not None:
             await self._committer.barrier()
 
@@ -601,9 +505,9 @@ class Monitor:
     async def settle(self, predicate: Callable[[str], bool]) -> None:
         """Wait until no matching pair has a window waiting for or being scored (scale-out
         workers call this before handing a shard over)."""
-        while any(predicate(c) for c in (*self._pending, *self._inflight)):
+        while any(predicate(c) for c in self._scheduler.busy_pairs()):
             with anyio.move_on_after(0.1):
-                await self._progress.wait()
+                await self._scheduler.progress()
 
     async def load_pair(self, conversation_id: str) -> None:
         """Bring a pair into memory from the store now (its unscored windows are queued again),
@@ -621,7 +525,7 @@ class Monitor:
         victims = [
             c
             for c in self.core.conversations()
-            if predicate(c) and c not in self._pending and c not in self._inflight
+            if predicate(c) and not self._scheduler.busy(c)
         ]
         for c in victims:
             self.core.drop(c)
@@ -632,78 +536,23 @@ class Monitor:
 
     def stats(self) -> dict[str, Any]:
         s = self.core.stats()
-        s["pending_pairs"] = len(self._pending)
+        s["pending_pairs"] = self._scheduler.n_pending
         if self._skew_n:
             s["clock_skew_seconds_ewma"] = round(self._skew_ewma, 3)
             s["clock_skew_seconds_max_abs"] = round(self._skew_max, 3)
-        s["scoring_inflight"] = len(self._inflight)
+        s["scoring_inflight"] = self._scheduler.n_inflight
         return s
 
     # ------------------------------------------------------------------ internals
-    async def _wait_pair(self, conversation_id: str) -> None:
-        while conversation_id in self._pending:
-            await self._progress.wait()
-
     def _take(self, out: Outcome) -> None:
         if out.events:
-            self._emit_soon(out.events)
+            self._fanout.post(out.events)
         for req in out.work:
-            self._enqueue(req)
-
-    def _enqueue(self, req: WindowRequest) -> None:
-        conv = req.conversation_id
-        pend = self._pending.get(conv)
-        if pend is None:
-            pend = self._pending[conv] = _Pending()
-            if conv not in self._inflight:
-                self._ready.append(conv)
-        last = pend.requests[-1] if pend.requests else None
-        if (
-            self._overload == "merge"
-            and last is not None
-            and last.extras.get("session") == req.extras.get("session")
-        ):
-            pend.requests[-1] = self._merge(last, req)
-        else:
-            pend.requests.append(req)
-        self._wake.notify()
-
-    def _merge(self, a: WindowRequest, b: WindowRequest) -> WindowRequest:
-        self.core.counts["windows_merged"] += 1
-        msgs = a.messages + b.messages
-        cap = self.core.window.max_messages * _MERGE_CAP_FACTOR
-        if len(msgs) > cap:
-            self.core.counts["messages_dropped_overload"] += len(msgs) - cap
-            msgs = msgs[-cap:]
-        sa, sb = a.extras.get("span", (0.0, 0.0)), b.extras.get("span", (0.0, 0.0))
-        extras = {**b.extras, "span": (sa[0], sa[1] + sb[1])}
-        return WindowRequest(
-            conversation_id=b.conversation_id,
-            window_index=b.window_index,
-            messages=msgs,
-            n_exchanges=a.n_exchanges + b.n_exchanges,
-            history=b.history,
-            kind=b.kind if b.kind == "final" else a.kind,
-            merged_from=(*a.merged_from, a.window_index, *b.merged_from),
-            counselor_id=b.counselor_id,
-            session_id=b.session_id,
-            extras=extras,
-        )
+            self._scheduler.enqueue(req)
 
     async def _worker(self) -> None:
         while True:
-            while not self._ready:
-                await self._wake.wait()
-            conv = self._ready.popleft()
-            pend = self._pending.get(conv)
-            if pend is None or not pend.requests:
-                self._pending.pop(conv, None)
-                continue
-            req = pend.requests.pop(0)
-            if not pend.requests:
-                del self._pending[conv]
-            self._inflight.add(conv)
-            self._progress.notify()  # waiters in overload="wait" may proceed
+            req = await self._scheduler.take()
             try:
                 await self._score_and_apply(req)
             except Exception as exc:  # a bug: count it, keep the worker alive
@@ -712,18 +561,14 @@ class Monitor:
                     "alliance_monitor.scoring_internal_error", extra={"error": type(exc).__name__}
                 )
             finally:
-                self._inflight.discard(conv)
-                if conv in self._pending and conv not in self._ready:
-                    self._ready.append(conv)
-                    self._wake.notify()
-                self._progress.notify()
+                self._scheduler.done(req.conversation_id)
 
     async def _score_and_apply(self, req: WindowRequest) -> None:
         score = await self._score(req)
         events = self.core.apply(score, req)
         if self._feedback is not None:
             events = [await self._rewrite_feedback(ev, req) for ev in events]
-        await self._emit(events)
+        await self._fanout.deliver(events)
         if self._committer is not None:
             await self._persist_applied(req, events)
 
@@ -774,8 +619,7 @@ class Monitor:
             snapshots.append(SnapshotRow(conv, snap.position, snap.state_json, True))
             # The snapshot drops the pair's journal, which is what recovery would close the
             # unscored windows from: store those as pending windows now (as merged so far).
-            pend = self._pending.get(conv)
-            for r in pend.requests if pend is not None else ():
+            for r in self._scheduler.waiting(conv):
                 put.append(PendingRow(conv, r.window_index, json.dumps(request_to_state(r))))
                 # A row an earlier snapshot wrote for a window merged into `r` since.
                 delete.extend(PendingKey(conv, idx) for idx in r.merged_from)
@@ -812,48 +656,14 @@ class Monitor:
             )
         return score
 
-    def _emit_soon(self, events: Sequence[Event]) -> None:
-        if self._tg is not None:
-            self._emitting += 1
-            self._tg.start_soon(self._emit_counted, events)
-
-    async def _emit_counted(self, events: Sequence[Event]) -> None:
-        try:
-            await self._emit(events)
-            if self._committer is not None and events:
-                batch = StoreBatch(emitted=tuple(e.id for e in events))
-                try:
-                    await self._committer.commit(batch)
-                except StoreError:
-                    self.core.counts["store_errors"] += 1
-        finally:
-            self._emitting -= 1
-            self._progress.notify()
-
-    async def _emit(self, events: Sequence[Event]) -> None:
-        for ev in events:
-            etype = str(ev.type.value)
-            for sub in list(self._subs):
-                if sub.types is not None and etype not in sub.types:
-                    continue
-                if sub.stream is not None:
-                    try:
-                        await sub.stream.send(ev)
-                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                        if sub in self._subs:
-                            self._subs.remove(sub)
-                    continue
-                assert sub.handler is not None
-                try:
-                    res = sub.handler(ev)
-                    if inspect.isawaitable(res):
-                        await res
-                except Exception as exc:
-                    self.core.counts["handler_errors"] += 1
-                    _log.error(
-                        "alliance_monitor.handler_failed",
-                        extra={"event_type": etype, "error": type(exc).__name__},
-                    )
+    async def _record_emitted(self, events: Sequence[Event]) -> None:
+        """After a posted batch was delivered: remember its ids so recovery does not repeat it."""
+        if self._committer is not None and events:
+            try:
+                await self._committer.commit(StoreBatch(emitted=tuple(e.id for e in events)))
+            except StoreError:
+                self.core.counts["store_errors"] += 1
+        self._scheduler.notify()
 
     async def _sweeper(self) -> None:
         assert self._idle_interval is not None

@@ -29,14 +29,16 @@ def request_to_state(r: WindowRequest) -> dict[str, Any]:
         "merged_from": list(r.merged_from),
         "counselor_id": r.counselor_id,
         "session_id": r.session_id,
-        "extras": {k: list(v) if isinstance(v, tuple) else v for k, v in r.extras.items()},
+        "session_index": r.session_index,
+        "span": None if r.span_start is None else [r.span_start, r.span_width],
     }
 
 
 def request_from_state(d: dict[str, Any], history: tuple[WindowScore, ...] = ()) -> WindowRequest:
-    extras = dict(d["extras"])
-    if "span" in extras:
-        extras["span"] = tuple(extras["span"])
+    if "extras" in d:  # rows written before the typed fields: {"span": [s, w], "session": i}
+        span, session_index = d["extras"].get("span"), d["extras"].get("session")
+    else:
+        span, session_index = d.get("span"), d.get("session_index")
     return WindowRequest(
         conversation_id=d["conversation_id"],
         window_index=int(d["window_index"]),
@@ -49,5 +51,7 @@ def request_from_state(d: dict[str, Any], history: tuple[WindowScore, ...] = ())
         merged_from=tuple(d["merged_from"]),
         counselor_id=d["counselor_id"],
         session_id=d["session_id"],
-        extras=extras,
+        session_index=None if session_index is None else int(session_index),
+        span_start=None if span is None else float(span[0]),
+        span_width=0.0 if span is None else float(span[1]),
     )

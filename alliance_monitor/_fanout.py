@@ -1,0 +1,150 @@
+"""Event fan-out: plain-callable handlers and async iterators, fed in order, bounded.
+
+`deliver(events)` hands events to every matching subscriber in the caller's task (the scoring
+worker that produced them). Events produced where nobody may wait for handlers (the safety
+signal at ingest, events re-emitted during recovery) are `post`ed instead: they go to a bounded
+queue that one task drains in order. A full queue drops the batch, counted as `events_dropped`
+and logged, rather than growing without bound or starting a task per batch. A failing handler
+is counted (`handler_errors`), never fatal; a closed iterator is unsubscribed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+
+from ._events import Event, EventType
+from ._scheduler import Signal
+
+__all__ = ["EventHandler", "FanOut"]
+
+#: A plain callable that receives every event (sync or async; a return value is ignored).
+EventHandler = Callable[[Event], Awaitable[object] | object]
+#: Called with each posted batch once it has been delivered (e.g. to record emitted ids).
+Delivered = Callable[[Sequence[Event]], Awaitable[None]]
+
+_log = logging.getLogger("alliance_monitor.monitor")
+
+
+@dataclass(slots=True)
+class _Subscription:
+    handler: EventHandler | None
+    types: frozenset[str] | None
+    stream: MemoryObjectSendStream[Event] | None = None
+
+
+class FanOut:
+    """Subscribers and the bounded queue of posted event batches."""
+
+    def __init__(self, *, max_posted: int, counts: Counter[str]) -> None:
+        self._subs: list[_Subscription] = []
+        self._posted: deque[Sequence[Event]] = deque()
+        self._max_posted = max(1, max_posted)
+        self._counts = counts
+        self._wake = Signal()
+        self._progress = Signal()
+        self._delivering = 0
+
+    # ---------------------------------------------------------------- subscribing
+    def on(
+        self, handler: EventHandler, types: Iterable[EventType | str] | None = None
+    ) -> Callable[[], None]:
+        sub = _Subscription(handler, frozenset(str(t) for t in types) if types else None)
+        self._subs.append(sub)
+        return lambda: self._subs.remove(sub) if sub in self._subs else None
+
+    @asynccontextmanager
+    async def subscribe(
+        self, types: frozenset[str] | None, buffer: int
+    ) -> AsyncIterator[AsyncIterator[Event]]:
+        send, recv = anyio.create_memory_object_stream[Event](buffer)
+        sub = _Subscription(None, types, send)
+        self._subs.append(sub)
+        try:
+            yield recv
+        finally:
+            if sub in self._subs:
+                self._subs.remove(sub)
+            send.close()
+            recv.close()
+
+    def close(self) -> None:
+        """End every iterator (the monitor is closing)."""
+        for sub in self._subs:
+            if sub.stream is not None:
+                sub.stream.close()
+
+    # ---------------------------------------------------------------- delivering
+    def post(self, events: Sequence[Event], *, bounded: bool = True) -> bool:
+        """Queue events for the fan-out task. False (counted, logged) when the queue is full.
+        `bounded=False` is for recovery, whose events are bounded by what the store held."""
+        if not events:
+            return True
+        if bounded and len(self._posted) >= self._max_posted:
+            self._counts["events_dropped"] += len(events)
+            _log.error(
+                "alliance_monitor.events_dropped",
+                extra={"count": len(events), "types": sorted({str(e.type) for e in events})},
+            )
+            return False
+        self._posted.append(events)
+        self._wake.notify()
+        return True
+
+    async def run(self, delivered: Delivered | None = None) -> None:
+        """Drain posted batches in order, forever (run it in the monitor's task group)."""
+        while True:
+            while not self._posted:
+                await self._wake.wait()
+            events = self._posted.popleft()
+            self._delivering += 1
+            try:
+                await self.deliver(events)
+                if delivered is not None:
+                    await delivered(events)
+            except Exception as exc:  # a bug: count it, keep the fan-out alive
+                self._counts["internal_errors"] += 1
+                _log.error("alliance_monitor.fanout_error", extra={"error": type(exc).__name__})
+            finally:
+                self._delivering -= 1
+                self._progress.notify()
+
+    @property
+    def idle(self) -> bool:
+        return not self._posted and not self._delivering
+
+    async def progress(self) -> None:
+        await self._progress.wait()
+
+    async def deliver(self, events: Sequence[Event]) -> None:
+        """Hand events to every matching subscriber now, in order."""
+        for ev in events:
+            etype = str(ev.type.value)
+            for sub in list(self._subs):
+                if sub.types is not None and etype not in sub.types:
+                    continue
+                if sub.stream is not None:
+                    try:
+                        await sub.stream.send(ev)
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        if sub in self._subs:
+                            self._subs.remove(sub)
+                    continue
+                assert sub.handler is not None
+                try:
+                    res = sub.handler(ev)
+                    if inspect.isawaitable(res):
+                        await res
+                except Exception as exc:
+                    self._counts["handler_errors"] += 1
+                    _log.error(
+                        "alliance_monitor.handler_failed",
+                        extra={"event_type": etype, "error": type(exc).__name__},
+                    )

@@ -1,0 +1,142 @@
+"""The monitor's parts on their own: scheduler, fan-out, committer, lifecycle."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from alliance_monitor import Monitor, Role, ScoringMessage, WindowRequest
+from alliance_monitor._committer import Committer
+from alliance_monitor._events import EventType, SafetySignal
+from alliance_monitor._fanout import FanOut
+from alliance_monitor._scheduler import Scheduler
+from alliance_monitor.store import JournalRow, MemoryStore, SQLiteStore, StoreBatch
+from alliance_monitor.testing import StaticScorer
+
+pytestmark = pytest.mark.anyio
+
+
+def req(conv: str, idx: int, session: int = 0, n: int = 2) -> WindowRequest:
+    msgs = tuple(
+        ScoringMessage(f"{conv}:{idx}:{k}", Role.COUNSELOR, "hi", float(idx)) for k in range(n)
+    )
+    return WindowRequest(
+        conv, idx, msgs, 1, session_index=session, span_start=float(idx), span_width=1.0
+    )
+
+
+async def test_scheduler_takes_one_pair_at_a_time_in_order() -> None:
+    s = Scheduler(overload="wait", merge_cap=100, counts=Counter())
+    s.enqueue(req("a", 0))
+    s.enqueue(req("a", 1))
+    s.enqueue(req("b", 0))
+    first = await s.take()
+    second = await s.take()
+    assert (first.conversation_id, second.conversation_id) == ("a", "b")
+    assert s.busy("a") and s.waiting("a")[0].window_index == 1
+    with anyio.move_on_after(0.05) as scope:
+        await s.take()  # "a" is in flight, "b" has nothing left: nothing to take
+    assert scope.cancelled_caught
+    s.done("a")
+    assert (await s.take()).window_index == 1
+    s.done("a")
+    s.done("b")
+    assert s.idle
+
+
+async def test_scheduler_merges_waiting_windows_of_one_session_only() -> None:
+    counts: Counter[str] = Counter()
+    s = Scheduler(overload="merge", merge_cap=5, counts=counts)
+    for i in range(3):
+        s.enqueue(req("a", i, n=2))
+    s.enqueue(req("a", 3, session=1))
+    (merged, other) = s.waiting("a")
+    assert merged.window_index == 2 and merged.merged_from == (0, 1)
+    assert (merged.span_start, merged.span_width) == (0.0, 3.0)
+    assert len(merged.messages) == 5 and counts["messages_dropped_overload"] == 1
+    assert counts["windows_merged"] == 2 and other.session_index == 1
+
+
+async def test_fanout_is_bounded_and_counts_what_it_drops() -> None:
+    counts: Counter[str] = Counter()
+    fan = FanOut(max_posted=2, counts=counts)
+    got: list[str] = []
+    fan.on(lambda e: got.append(e.id))
+
+    def boom(_e: Any) -> None:
+        raise RuntimeError("a broken handler")
+
+    fan.on(boom, types=[EventType.SAFETY_SIGNAL])
+    evs = [
+        SafetySignal(id=f"s{i}", conversation_id="c", message_id="m", category="self_harm", cues=())
+        for i in range(3)
+    ]
+    assert fan.post([evs[0]]) and fan.post([evs[1]])
+    assert not fan.post([evs[2]])  # full: dropped, counted, never an unbounded task
+    assert counts["events_dropped"] == 1
+    delivered: list[str] = []
+
+    async def record(batch: Any) -> None:
+        delivered.extend(e.id for e in batch)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(fan.run, record)
+        while not fan.idle:
+            await fan.progress()
+        tg.cancel_scope.cancel()
+    assert got == ["s0", "s1"] and delivered == ["s0", "s1"]
+    assert counts["handler_errors"] == 2
+
+
+async def test_committer_groups_concurrent_writes_into_few_rounds(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    await store.open()
+    committer = Committer(store)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(committer.run)
+        async with anyio.create_task_group() as writers:
+            for i in range(50):
+                writers.start_soon(committer.commit_message, "c", i + 1, f'{{"i": {i}}}')
+        await committer.commit(StoreBatch(journal=(JournalRow("d", 1, "{}"),)))
+        await committer.barrier()
+        tg.cancel_scope.cancel()
+    rec = await store.load_pair("c")
+    assert rec is not None and len(rec.journal) == 50
+    assert committer.commits < 50
+    await store.aclose()
+
+
+class BrokenRecovery(MemoryStore):
+    closed = False
+
+    async def resident_pairs(self) -> list[str]:
+        raise OSError("the disk went away")
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class ClosingScorer(StaticScorer):
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_a_failing_recovery_closes_everything_it_opened() -> None:
+    store, scorer = BrokenRecovery(), ClosingScorer()
+    monitor = Monitor(scorer=scorer, store=store)
+    with pytest.raises(OSError):
+        async with monitor:
+            pass  # pragma: no cover - never entered
+    assert store.closed and scorer.closed
+    from alliance_monitor import MonitorClosed
+
+    with pytest.raises(MonitorClosed):
+        await monitor.ingest(
+            {"conversation_id": "c", "id": "1", "role": "client", "text": "x", "ts": 1}
+        )
