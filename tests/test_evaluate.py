@@ -254,7 +254,7 @@ def test_cli_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "no session label of that name" in capsys.readouterr().err
     assert main(["evaluate", LABELS, "--command", ORACLE, "--scores", LABELS]) == 2
     assert main(["evaluate", LABELS, "--scorer", "llm"]) == 2  # no base URL or model
-    assert "base_url" in capsys.readouterr().err
+    assert "--llm-base-url" in capsys.readouterr().err
 
 
 def test_cli_process_end_to_end() -> None:
