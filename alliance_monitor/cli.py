@@ -120,6 +120,7 @@ def _make_scorer(args: argparse.Namespace) -> Scorer:
         opts["prompt_version"] = args.llm_prompt_version
     if getattr(args, "llm_language", None):
         opts["output_language"] = args.llm_language
+    opts.update(getattr(args, "scorer_options", None) or {})  # evaluate --scorer-option K=V
     choice: Literal["llm", "cascade"] = "llm" if kind == "llm" else "cascade"
     if not (args.llm_base_url or os.environ.get("OPENAI_BASE_URL")) or not args.llm_model:
         raise ConfigError(

@@ -16,12 +16,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from conftest import SHARED_DATA
 
+from alliance_monitor._models import WindowRequest, WindowScore
 from alliance_monitor.cli import main
 from alliance_monitor.evaluate import EvaluationError, LabelOptions, evaluate_file
 from alliance_monitor.evaluate._labels import LabelInventory, auto_tasks
+from alliance_monitor.scoring._base import Scorer
 from alliance_monitor.scoring._embedded import EmbeddedScorer
 from alliance_monitor.testing import StaticScorer
 
@@ -255,6 +258,8 @@ def test_cli_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", LABELS, "--command", ORACLE, "--scores", LABELS]) == 2
     assert main(["evaluate", LABELS, "--scorer", "llm"]) == 2  # no base URL or model
     assert "--llm-base-url" in capsys.readouterr().err
+    assert main(["evaluate", "no-such-file.jsonl"]) == 2
+    assert "alliance-monitor evaluate: no such file" in capsys.readouterr().err
 
 
 def test_cli_process_end_to_end() -> None:
@@ -293,3 +298,61 @@ def test_same_figures_as_dev_eval(tmp_path: Path) -> None:
     ]
     for ours, theirs in pairs:
         assert ours is not None and round(ours, 3) == pytest.approx(theirs, abs=1e-9)
+
+
+# ---------------------------------------------------------------------- async scorers
+class AsyncStatic(Scorer):
+    """An async scorer (not a SyncScorer): exercises the concurrent path the LLM takes."""
+
+    name = "async-static"
+
+    def __init__(self) -> None:
+        self.inner = StaticScorer(3.0, passive=0.2, directive=0.2)
+        self.in_flight = self.peak = 0
+
+    async def score(self, request: WindowRequest) -> WindowScore:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await anyio.sleep(0.001)
+        self.in_flight -= 1
+        return self.inner.score_sync(request)
+
+
+def test_an_async_scorer_runs_concurrently_with_the_same_figures() -> None:
+    scorer = AsyncStatic()
+    rep = evaluate_file(LABELS, scorer=scorer, n_bootstrap=20, concurrency=3)
+    assert figures(rep)[("message", "directive", "directive")] == {"auc": 0.5}
+    assert 1 < scorer.peak <= 3
+    assert rep.scorer == "AsyncStatic" and rep.n_conversations == 12
+
+
+@pytest.mark.llm_server
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_llm_scorer_through_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Mechanics against the real local server (far too small a model to judge anything):
+    every labelled item is either scored or counted as unscored, and the JSON says which
+    scorer ran. Two one-exchange conversations: one LLM call each."""
+    from llm_helpers import llm_server_from_env
+
+    url, model = llm_server_from_env(os.environ)
+    src = tmp_path / "rated.jsonl"
+    with src.open("w") as f:
+        for k, (bond, text) in enumerate([(4, "That sounds really hard. What would help most?"),
+                                          (2, "You should just get over it.")]):
+            f.write(json.dumps({"conversation_id": f"r{k}", "labels": {"bond": bond},
+                                "messages": [
+                                    {"id": "a", "role": "client", "ts": 0,
+                                     "text": "I failed my exam and I feel useless."},
+                                    {"id": "b", "role": "counselor", "ts": 1, "text": text,
+                                     "labels": {"directive": k == 1}}]}) + "\n")
+    rc = main(["evaluate", str(src), "--json", "--bootstrap", "20", "--scorer", "llm",
+               "--llm-base-url", url, "--llm-model", model, "--llm-api-key-env", "NO_SUCH_KEY",
+               "--llm-prompt-version", "v1",
+               "--scorer-option", "read_timeout=400", "--scorer-option", "call_timeout=450",
+               "--concurrency", "1"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["scorer"].startswith(f"llm ({model} at {url}")
+    for r in out["results"]:
+        assert r["n"] + r["n_unscored"] == 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 __all__ = ["cmd_evaluate", "configure_parser"]
 
@@ -29,6 +30,17 @@ def _prefix(value: str) -> int | str:
     return n
 
 
+def _option(value: str) -> tuple[str, Any]:
+    key, sep, raw = value.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError("KEY=VALUE, e.g. confidence_below=0.4")
+    try:
+        parsed: Any = json.loads(raw)
+    except ValueError:
+        parsed = raw  # a bare string, e.g. redactor=basic
+    return key.strip(), parsed
+
+
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the evaluate arguments (and the shared scorer arguments) to `p`."""
     from ..cli import _add_scorer_args
@@ -37,7 +49,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    "labels on conversations and messages), or - for stdin")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     src = p.add_argument_group("other scorers")
-    src.add_argument("--command", metavar="CMD",
+    src.add_argument("--command", metavar="CMD", dest="scorer_command",
                      help="an external scorer: a command line with {input} and {output}, the "
                      "contract of `analyze` (e.g. 'my-scorer {input} --out {output}')")
     src.add_argument("--scores", metavar="FILE",
@@ -78,6 +90,10 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     st.add_argument("--confidence", type=float, default=0.95,
                     help="interval level (default 0.95)")
     p.add_argument("--concurrency", type=int, default=4, help="conversations scored at once (LLM)")
+    p.add_argument("--scorer-option", action="append", default=[], type=_option,
+                   metavar="KEY=VALUE",
+                   help="an option of the llm or cascade scorer, as make_scorer takes it (e.g. "
+                   "confidence_below=0.4, max_llm_share=0.2, n_samples=3); repeatable")
     _add_scorer_args(p)
 
 
@@ -85,13 +101,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the table (or JSON). Exit 2 on bad options or when nothing can be evaluated."""
     import anyio
 
-    from .._errors import ConfigError
     from ..cli import _make_scorer
     from ._evaluate import EvaluationError, evaluate_file
     from ._labels import LEVELS, LabelOptions
     from ._report import format_table
 
-    external = [o for o in ("command", "scores") if getattr(args, o)]
+    external = [o for o in ("scorer_command", "scores") if getattr(args, o)]
     if len(external) > 1 or (external and args.scorer != "embedded"):
         print("alliance-monitor evaluate: give one of --scorer, --command or --scores",
               file=sys.stderr)
@@ -106,6 +121,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         dimensions=tuple(args.dimension),
         levels=tuple(args.level) or LEVELS,
     )
+    if args.scorer_option and (external or args.scorer == "embedded"):
+        print("alliance-monitor evaluate: --scorer-option is for --scorer llm or cascade",
+              file=sys.stderr)
+        return 2
+    args.scorer_options = dict(args.scorer_option)
     scorer = None
     try:
         if not external:
@@ -113,7 +133,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         report = evaluate_file(
             args.input,
             scorer=scorer,
-            command=args.command,
+            command=args.scorer_command,
             scores=args.scores,
             scorer_name=None if external else _scorer_name(args),
             labels=labels,
@@ -124,7 +144,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             save_scores=args.save_scores,
         )
-    except (ConfigError, EvaluationError) as exc:
+    except EvaluationError as exc:
         print(f"alliance-monitor evaluate: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -140,4 +160,5 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _scorer_name(args: argparse.Namespace) -> str:
     if args.scorer == "embedded":
         return "embedded"
-    return f"{args.scorer} ({args.llm_model} at {args.llm_base_url})"
+    opts = "".join(f", {k}={v}" for k, v in args.scorer_options.items())
+    return f"{args.scorer} ({args.llm_model} at {args.llm_base_url}{opts})"

@@ -10,6 +10,7 @@ baseline's, and the paired difference.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -123,6 +124,8 @@ class EvaluationReport:
     not_evaluated: list[dict[str, str]] = field(default_factory=list)
     rejected: dict[str, int] = field(default_factory=dict)
     n_no_scores: int = 0
+    #: The scorer's own counters when it keeps them (the cascade: windows, LLM calls, tokens).
+    scorer_stats: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -145,13 +148,14 @@ class EvaluationReport:
             "total_seconds": round(self.total_seconds, 3),
             "conversations_without_scores": self.n_no_scores,
             "rejected": dict(sorted(self.rejected.items())),
+            "scorer_stats": self.scorer_stats,
             "results": [r.to_json() for r in self.results],
             "not_evaluated": self.not_evaluated,
         }
 
 
 def _r(x: float | None) -> float | None:
-    return None if x is None else round(x, 4)
+    return None if x is None else round(x, 6)
 
 
 # ---------------------------------------------------------------------- reading
@@ -523,6 +527,9 @@ def evaluate_file(
             continue
         boot = Bootstrap(it.cluster, n_bootstrap, seed=seed, level=confidence)
         report.results.append(_figures(task, it, boot))
+    stats = getattr(scorer, "stats", None)
+    if stats is not None and dataclasses.is_dataclass(stats) and not isinstance(stats, type):
+        report.scorer_stats = dataclasses.asdict(stats)
     by_reason = Counter(r.reason.value for r in rejects)
     by_reason.update(extra)
     report.rejected = dict(by_reason)

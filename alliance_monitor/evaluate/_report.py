@@ -19,6 +19,10 @@ def _iv(i: Interval, signed: bool = False) -> str:
     return f.format(i.value) + ci
 
 
+def _some(names: list[str], k: int = 8) -> str:
+    return ", ".join(names[:k]) + (f" and {len(names) - k} more" if len(names) > k else "")
+
+
 def _n(r: TaskResult) -> str:
     if r.n_positive is not None:
         return f"{r.n:,} ({r.n_positive:,}+)"
@@ -83,6 +87,11 @@ def format_table(rep: EvaluationReport) -> str:
     )
     if rep.n_no_scores:
         lines.append(f"  {rep.n_no_scores} conversation(s) had no scored window (neutral 3 used)")
+    if rep.scorer_stats:
+        counters = [f"{k}={v:,}" for k, v in rep.scorer_stats.items()
+                    if isinstance(v, int) and not isinstance(v, bool) and v]
+        if counters:
+            lines.append(f"  scorer counters: {', '.join(counters)}")
     if rep.rejected:
         rej = ", ".join(f"{k}={v}" for k, v in sorted(rep.rejected.items()))
         lines.append(f"  rejected: {rej}")
@@ -92,6 +101,6 @@ def format_table(rep: EvaluationReport) -> str:
             by_level.setdefault(ne["level"], []).append(ne["label"])
         lines.append(
             "  not evaluated (--json says why): "
-            + "; ".join(f"{lv}: {', '.join(sorted(set(ns)))}" for lv, ns in by_level.items())
+            + "; ".join(f"{lv}: {_some(sorted(set(ns)))}" for lv, ns in by_level.items())
         )
     return "\n".join(lines)
