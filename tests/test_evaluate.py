@@ -356,3 +356,23 @@ def test_llm_scorer_through_evaluate(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert out["scorer"].startswith(f"llm ({model} at {url}")
     for r in out["results"]:
         assert r["n"] + r["n_unscored"] == 2
+
+
+def test_abstentions_are_counted_and_can_be_left_out() -> None:
+    def early_fails(request: WindowRequest) -> str | None:
+        return "no_evidence" if request.window_index == 0 else None
+
+    scorer = StaticScorer(lambda r: 2.0 + r.window_index, fail=early_fails)
+    rep = evaluate_file(LABELS, scorer=scorer, n_bootstrap=0)
+    by = {(r.task.level, r.task.label): r for r in rep.results}
+    assert by[("phase", "bond")].n_abstained == 12 and by[("phase", "bond")].n == 36
+    assert by[("session", "bond")].n_abstained == 0  # middle and late were scored
+    assert by[("message", "directive")].n_unscored > 0  # early messages have no score
+    kept = evaluate_file(LABELS, scorer=scorer, n_bootstrap=0, skip_abstained=True)
+    phase = next(r for r in kept.results if r.task.level == "phase")
+    assert phase.n == 24 and phase.n_abstained == 12 and phase.abstained_skipped
+    everything = evaluate_file(LABELS, scorer=StaticScorer(fail=lambda r: "x"), n_bootstrap=0,
+                               skip_abstained=True)
+    assert not any(r.task.level in ("session", "phase") for r in everything.results)
+    assert {"level": "session", "label": "bond",
+            "reason": "no labelled item with a score"} in everything.not_evaluated

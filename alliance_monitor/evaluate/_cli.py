@@ -82,6 +82,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     lab.add_argument("--prefix", type=_prefix, default="auto", metavar="N",
                      help="judge conversations on their first N messages (0: whole; default "
                      "auto: 20 where the input carries AnnoMI's mi_quality, else whole)")
+    lab.add_argument("--skip-abstained", action="store_true",
+                     help="leave out sessions and phases the scorer abstained on (insufficient "
+                     "evidence); by default they count with the near-3 number it gave")
     st = p.add_argument_group("statistics")
     st.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                     help="bootstrap resamples of conversations for the intervals (default "
@@ -143,6 +146,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             confidence=args.confidence,
             concurrency=args.concurrency,
             save_scores=args.save_scores,
+            skip_abstained=args.skip_abstained,
         )
     except EvaluationError as exc:
         print(f"alliance-monitor evaluate: {exc}", file=sys.stderr)

@@ -88,6 +88,10 @@ class TaskResult:
     n_negative: int | None
     #: Items with a label but without the scorer's answer (unscored window, missing output).
     n_unscored: int
+    #: Sessions or phases on which the scorer abstained (insufficient evidence or unscored):
+    #: included with the number it gave, or left out with ``skip_abstained``.
+    n_abstained: int
+    abstained_skipped: bool
     #: Session-level baseline credited in its better direction (as dev_eval.py does).
     baseline_reversed: bool
     same_scale: bool
@@ -101,6 +105,8 @@ class TaskResult:
             "n_positive": self.n_positive,
             "n_negative": self.n_negative,
             "n_unscored": self.n_unscored,
+            "n_abstained": self.n_abstained,
+            "abstained_skipped": self.abstained_skipped,
             "same_scale": self.same_scale,
             "baseline_reversed": self.baseline_reversed,
             "metrics": {m.name: m.to_json() for m in self.metrics},
@@ -289,6 +295,7 @@ class _Items:
     y: list[float] = field(default_factory=list)  # label
     cluster: list[str] = field(default_factory=list)
     unscored: int = 0
+    abstained: int = 0
 
     def add(self, x: float | None, b: float | None, y: float, cluster: str) -> None:
         if x is None or b is None:
@@ -307,11 +314,20 @@ def _label_of(task: LabelTask, value: Any) -> float | None:
     return numeric_value(value)
 
 
+def _abstained(out: Mapping[str, Any] | None, phases: Sequence[str]) -> bool:
+    """Did the scorer abstain (insufficient evidence, unscored) on all of these phases?"""
+    status = out.get("phase_status") if out else None
+    if not isinstance(status, dict):
+        return False  # a scorer output without statuses: nothing to say
+    return not any(status.get(p, "scored") == "scored" for p in phases)
+
+
 def _items(
     task: LabelTask,
     records: Sequence[_Record],
     outputs: Mapping[str, dict[str, Any]],
     baselines: Mapping[str, dict[str, Any]],
+    skip_abstained: bool = False,
 ) -> _Items:
     it = _Items()
     for rec in records:
@@ -341,25 +357,31 @@ def _items(
             if not isinstance(labels, dict) or task.label not in labels:
                 continue
             y = _label_of(task, labels[task.label])
-            if y is not None:
-                it.add(_get(out, "alliance", task.target), base["alliance"][task.target], y, cid)
+            if y is None:
+                continue
+            if _abstained(out, PHASES):
+                it.abstained += 1
+                if skip_abstained:
+                    continue
+            it.add(_get(out, "alliance", task.target), base["alliance"][task.target], y, cid)
         else:
             for phase in PHASES:
                 pl = phase_labels(rec.raw, phase)
                 if task.label not in pl:
                     continue
                 y = _label_of(task, pl[task.label])
-                if y is not None:
-                    it.add(
-                        _get(out, "phases", phase, task.target),
-                        base["phases"][phase][task.target],
-                        y,
-                        cid,
-                    )
+                if y is None:
+                    continue
+                if _abstained(out, (phase,)):
+                    it.abstained += 1
+                    if skip_abstained:
+                        continue
+                it.add(_get(out, "phases", phase, task.target),
+                       base["phases"][phase][task.target], y, cid)
     return it
 
 
-def _figures(task: LabelTask, it: _Items, boot: Bootstrap) -> TaskResult:
+def _figures(task: LabelTask, it: _Items, boot: Bootstrap, skipped: bool) -> TaskResult:
     scorer, base = Prepared(it.x, it.y), Prepared(it.b, it.y)
     reversed_ = False
     if task.binary:
@@ -399,6 +421,8 @@ def _figures(task: LabelTask, it: _Items, boot: Bootstrap) -> TaskResult:
         n_positive=n_pos,
         n_negative=len(it.y) - n_pos if n_pos is not None else None,
         n_unscored=it.unscored,
+        n_abstained=it.abstained,
+        abstained_skipped=skipped,
         baseline_reversed=reversed_,
         same_scale=same_scale,
         metrics=tuple(metrics),
@@ -420,6 +444,7 @@ def evaluate_file(
     confidence: float = 0.95,
     concurrency: int = 4,
     save_scores: str | None = None,
+    skip_abstained: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> EvaluationReport:
     """Evaluate one scorer on the labels in `path` (transcript JSONL with labels).
@@ -428,7 +453,9 @@ def evaluate_file(
     line with ``{input}`` and ``{output}``, run once on the label-free transcripts) or `scores`
     (a file `analyze` already wrote for this input). `prefix`: judge conversations on their
     first N messages (None: whole; "auto": the rule of a recognised data set, e.g. 20 for
-    AnnoMI). Raises `ConfigError` for bad options and `EvaluationError` when nothing can be
+    AnnoMI). `skip_abstained`: leave out sessions and phases on which the scorer abstained
+    (``phase_status`` other than scored) instead of judging the number it gave. Raises
+    `ConfigError` for bad options and `EvaluationError` when nothing can be
     judged.
     """
     started = time.perf_counter()
@@ -520,13 +547,13 @@ def evaluate_file(
         ),
     )
     for task in tasks:
-        it = _items(task, live, outputs, baselines)
+        it = _items(task, live, outputs, baselines, skip_abstained)
         if not it.y:
             report.not_evaluated.append({"level": task.level, "label": task.label,
                                          "reason": "no labelled item with a score"})
             continue
         boot = Bootstrap(it.cluster, n_bootstrap, seed=seed, level=confidence)
-        report.results.append(_figures(task, it, boot))
+        report.results.append(_figures(task, it, boot, skip_abstained))
     stats = getattr(scorer, "stats", None)
     if stats is not None and dataclasses.is_dataclass(stats) and not isinstance(stats, type):
         report.scorer_stats = dataclasses.asdict(stats)

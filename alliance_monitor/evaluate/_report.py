@@ -77,6 +77,9 @@ def format_table(rep: EvaluationReport) -> str:
             what = "numeric" + ("; same 1-5 scale as the scorer, so ICC" if r.same_scale else "")
         src = f" [{t.source}]" if t.source else ""
         extra = f"; {r.n_unscored} without a score" if r.n_unscored else ""
+        if r.n_abstained:
+            extra += (f"; {r.n_abstained} the scorer abstained on "
+                      + ("(left out)" if r.abstained_skipped else "(included)"))
         lines.append(f"  {t.level} {t.label} ~ {t.target}: {what}{src}{extra}")
     if any(r.baseline_reversed for r in rep.results):
         lines.append("  * baseline credited in its better direction (longer turns went with the "
