@@ -51,7 +51,7 @@ from alliance_monitor.scoring._model import (  # noqa: E402
 DATA = ROOT / "tests" / "data" / "annomi.jsonl.gz"
 WRITTEN = ROOT / "training" / "written_counselor.txt"
 #: Each written example counts this many times (they are few beside AnnoMI's 4,882).
-WRITTEN_REPEAT = 3
+WRITTEN_REPEAT = 8
 OUT = ROOT / "alliance_monitor" / "scoring" / WEIGHTS_FILE
 SEED = 20241
 EPOCHS = 5
@@ -214,9 +214,12 @@ def message_figures(model: Model, convs: list[dict[str, object]]) -> dict[str, f
 
 
 def session_figures(model: Model | None, convs: list[dict[str, object]]) -> dict[str, float]:
-    """A1 as dev_eval measures it: first 20 messages, session overall, high vs low quality."""
+    """A1 and A2 as dev_eval measures them: first 20 messages; session overall, high vs low
+    quality; message directive score against the "advice" labels."""
     scorer = EmbeddedScorer(model=model, use_model=model is not None)
     scores, lengths, labels = [], [], []
+    directive: list[float] = []
+    advised: list[bool] = []
     for c in convs:
         msgs = [
             Message(
@@ -230,11 +233,22 @@ def session_figures(model: Model | None, convs: list[dict[str, object]]) -> dict
         ]
         res = analyze_transcript(str(c["conversation_id"]), msgs, scorer)
         scores.append(res.alliance.overall)
+        advice = {
+            m["id"]: m["labels"].get("therapist_input_subtype") == "advice"  # type: ignore[index]
+            for m in c["messages"][:20]  # type: ignore[index]
+        }
+        for p in res.messages:
+            directive.append(p.directive)
+            advised.append(advice[p.id])
         words = [len(m.text.split()) for m in msgs if m.role is Role.COUNSELOR] or [0]
         lengths.append(statistics.fmean(words))
         labels.append(c["labels"]["mi_quality"] == "high")  # type: ignore[index]
     base = auc(lengths, labels)
-    out = {"A1 session AUC": auc(scores, labels), "A1 baseline turn length": max(base, 1 - base)}
+    out = {
+        "A1 session AUC": auc(scores, labels),
+        "A1 baseline turn length": max(base, 1 - base),
+        "A2 directive vs advice AUC": auc(directive, advised),
+    }
     # Not a proxy for length: the AUC within the shorter and the longer half of sessions by
     # mean counselor turn length (each stratum keeps high and low sessions).
     cut = statistics.median(lengths)
@@ -259,8 +273,9 @@ def main() -> int:
             m = train(halves[train_on])
             figs = message_figures(m, halves[test])
             figs.update(session_figures(m, halves[test]))
-            rules = session_figures(None, halves[test])["A1 session AUC"]
-            figs["A1 session AUC, rules only"] = rules
+            rules = session_figures(None, halves[test])
+            figs["A1 session AUC, rules only"] = rules["A1 session AUC"]
+            figs["A2 directive vs advice AUC, rules only"] = rules["A2 directive vs advice AUC"]
             rows[test] = figs
         print(f"{'figure (fitted on the other half)':44s} {'even':>7s} {'odd':>7s}")
         for k in rows["odd"]:

@@ -127,7 +127,9 @@ _MITIGATE: dict[str, float] = {
     "asked_for": 0.4,  # the client just asked for advice
     "after_permission": 0.4,  # the client just said yes to a permission question
 }
-_PUSHING_ON = 0.3  # the client just declined or resisted: advice is pushed harder
+_PUSHING_ON = 0.3
+#: A flagged directive reply is at most this passive: one reply, one pattern.
+_DIRECTED = 0.45  # the client just declined or resisted: advice is pushed harder
 _FLAG = 0.5
 
 # --- rules: window scores ----------------------------------------------------------------------
@@ -305,6 +307,10 @@ def _counselor_turn(
     confront = _combine(_CONFRONT, cues)
     unasked = advice * mitigation
     directive = 1.0 - (1.0 - unasked) * (1.0 - confront)
+    if directive >= _FLAG and "reassure" not in cues:
+        # telling the client what to do is the other pattern (overstepping), not a passive one
+        # ("don't worry, it'll be fine" stays generic reassurance)
+        passive = min(passive, _DIRECTED)
     return passive, directive, advice, unasked
 
 
