@@ -82,9 +82,9 @@ async def test_low_confidence_goes_to_llm_and_is_recorded() -> None:
 
 
 async def test_boundary_decline_and_pattern_triggers() -> None:
-    cascade = CascadeScorer(Fixed(level=2.6), llm(FakeLLM([ok()])))
+    cascade = CascadeScorer(Fixed(level=3.0), llm(FakeLLM([ok()])))
     req = window(kind="final", history=(scored(0, 4.0), scored(1, 3.9)))
-    base = Fixed(level=2.6).score_sync(req)
+    base = Fixed(level=3.0).score_sync(req)
     assert cascade.triggers(req, base) == ("boundary", "possible_decline")
     pats = tuple(MessagePattern(id=f"c1:{i}", passive=0.9, directive=0.0) for i in (0, 2))
     base2 = Fixed(patterns=pats).score_sync(window())

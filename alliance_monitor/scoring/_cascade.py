@@ -48,14 +48,19 @@ _PRIORITY = frozenset({"boundary", "possible_decline", "low"})
 class CascadePolicy:
     """When the cascade calls the LLM, and how much it may spend."""
 
-    confidence_below: float = 0.35
+    # Thresholds on the embedded scorer's scale, which is compressed toward 3 (evidence-anchored
+    # short windows). Set from its distribution over AnnoMI's 863 monitor windows (readable
+    # quantiles, no optimiser; see docs/llm-scorer.md "Cascade triggers"): confidence below its
+    # ~8th percentile, overall below its ~5th, a drop from baseline or recent peak above its
+    # ~90th percentile.
+    confidence_below: float = 0.2
     pattern_rate: float = 0.4
     pattern_min_flagged: int = 2
     on_boundaries: bool = True
-    decline_levels: float = 0.75
-    low_level: float = 2.25
+    decline_levels: float = 0.9
+    low_level: float = 2.75
     #: LLM calls may not exceed this share of the windows seen so far (plus `burst`).
-    max_llm_share: float = 0.15
+    max_llm_share: float = 0.1
     #: Calls allowed beyond the share, for priority triggers early in a run.
     burst: int = 2
     #: Absolute caps over the scorer's lifetime (None: no cap).
