@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import anyio
-import pytest
 from conftest import ANNOMI, ANNOMI_SAMPLE
 
 REPO = Path(__file__).resolve().parents[1]
