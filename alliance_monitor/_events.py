@@ -244,7 +244,8 @@ class SessionSummary(_Event):
       early, overall, in levels; `dimension_trajectories` / `dimension_changes`: the same per
       dimension.
     - `phase_convention`: "windows" (phases from the windows), "too_short" (fewer than three
-      exchanges: the whole session stands for every phase) or "no_scores" (nothing was scored).
+      exchanges: the whole session stands for every phase), "no_scores" (nothing was scored) or
+      "rated_phases" (each third rated as a phase at session end, ``session_scoring="phases"``).
     - `end_reason`: "explicit", "idle", "new_session" or "shutdown".
     """
 
@@ -259,7 +260,7 @@ class SessionSummary(_Event):
     dimension_changes: dict[str, float] = Field(default_factory=dict)
     n_messages: int
     n_windows: int
-    phase_convention: Literal["windows", "too_short", "no_scores"] = "windows"
+    phase_convention: Literal["windows", "too_short", "no_scores", "rated_phases"] = "windows"
     end_reason: Literal["explicit", "idle", "new_session", "shutdown"] = "explicit"
 
 

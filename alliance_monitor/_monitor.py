@@ -24,15 +24,24 @@ from typing import Any, Literal, Protocol
 
 import anyio
 import anyio.lowlevel
+from anyio.abc import TaskGroup
 
 from ._committer import Committer
 from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._core import _UNSCANNED, IngestResult, MonitorCore, Outcome
-from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
-from ._events import AllianceDeclined, Event, EventType, Feedback, PatternDetected
+from ._errors import ConfigError, InvalidMessage, MonitorClosed, RejectReason, StoreError
+from ._events import (
+    AllianceDeclined,
+    Event,
+    EventType,
+    Feedback,
+    PatternDetected,
+    SessionSummary,
+)
 from ._fanout import EventHandler, FanOut
 from ._models import Message, WindowRequest, WindowScore, parse_message
 from ._pair import PairSnapshot
+from ._phases import PhaseRater
 from ._scheduler import Scheduler
 from ._state import message_to_json, request_to_state
 from .scoring._base import Scorer, score_or_unscored
@@ -86,6 +95,12 @@ class Monitor:
       - `overload`: when the scorer falls behind, `"merge"` (default) merges a pair's waiting
         windows into one request; `"wait"` makes `ingest` wait for the pair's previous window to
         be taken instead (deterministic replays).
+      - `session_scoring`: `"windows"` (default) builds a session summary's early, middle and
+        late phases from its rolling windows; `"phases"` has the scorer rate each third as a
+        phase when the session ends, as the study did (LLM scorers; long phases summarised
+        through the running summary), and the summary uses those ratings
+        (`phase_convention="rated_phases"`), falling back to the windows when a phase cannot be
+        rated. Rolling windows drive live alerts either way.
 
     Rules (small frozen policy objects, each documented where it is defined):
       - `window` (`WindowPolicy`): when a window closes, baseline size, history kept.
@@ -138,6 +153,7 @@ class Monitor:
         max_pairs: int | None = None,
         feedback_writer: FeedbackWriter | None = None,
         feedback_timeout: float = 30.0,
+        session_scoring: Literal["windows", "phases"] = "windows",
         clock: Callable[[], float] = time.time,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -177,6 +193,17 @@ class Monitor:
         self._feedback = feedback_writer
         self._feedback_timeout = feedback_timeout
         self._committer = Committer(store) if store is not None else None
+        if session_scoring not in ("windows", "phases"):
+            raise ConfigError("session_scoring must be 'windows' or 'phases'")
+        #: session_scoring="phases": each ended session's thirds are rated as phases by a task
+        #: of their own (`_rate_phases`), so neither a worker nor the fan-out waits for them.
+        self._phases: PhaseRater | None = None
+        if session_scoring == "phases":
+            self._phases = PhaseRater(
+                scorer, tolerance=self.core.session.trajectory_tolerance, time_limit=score_timeout
+            )
+        self._tg: TaskGroup | None = None
+        self._phase_busy = 0
         self._restoring: dict[str, anyio.Event] = {}
         self._evicting: dict[str, anyio.Event] = {}
         self._absent: set[str] = set()  # pairs the store has no record of (bounded below)
@@ -212,6 +239,7 @@ class Monitor:
             for _ in range(self._workers):
                 tg.start_soon(self._worker)
             tg.start_soon(self._fanout.run, self._record_emitted)
+            self._tg = tg
             if self._idle_interval:
                 tg.start_soon(self._sweeper)
             self._stack = stack.pop_all()
@@ -395,6 +423,8 @@ class Monitor:
         self._forget(conv)
 
     def _forget(self, conv: str) -> None:
+        if self._phases is not None:
+            self._phases.forget(conv)
         self.core.drop(conv)
         self._scheduler.forget(conv)
         self._absent.discard(conv)
@@ -489,7 +519,7 @@ class Monitor:
 
     async def flush(self) -> None:
         """Wait until every closed window has been scored and its events delivered."""
-        while not (self._scheduler.idle and self._fanout.idle):
+        while not (self._scheduler.idle and self._fanout.idle and not self._phase_busy):
             with anyio.move_on_after(0.05):  # two sources of progress: poll the other
                 await self._scheduler.progress()
         if self._committer is not None:
@@ -541,12 +571,15 @@ class Monitor:
             s["clock_skew_seconds_ewma"] = round(self._skew_ewma, 3)
             s["clock_skew_seconds_max_abs"] = round(self._skew_max, 3)
         s["scoring_inflight"] = self._scheduler.n_inflight
+        if self._phases is not None:
+            s.update(self._phases.counts)
         return s
 
     # ------------------------------------------------------------------ internals
     def _take(self, out: Outcome) -> None:
-        if out.events:
-            self._fanout.post(out.events)
+        events = self._hold_summaries(out.events)
+        if events:
+            self._fanout.post(events)
         for req in out.work:
             self._scheduler.enqueue(req)
 
@@ -565,7 +598,10 @@ class Monitor:
 
     async def _score_and_apply(self, req: WindowRequest) -> None:
         score = await self._score(req)
+        if self._phases is not None:
+            self._phases.observe(req, score)
         events = self.core.apply(score, req)
+        events = self._hold_summaries(events)
         if self._feedback is not None:
             events = [await self._rewrite_feedback(ev, req) for ev in events]
         await self._fanout.deliver(events)
@@ -655,6 +691,35 @@ class Monitor:
                 },
             )
         return score
+
+    def _hold_summaries(self, events: Sequence[Event]) -> list[Event]:
+        """With ``session_scoring="phases"``, session summaries leave `events` for a task that
+        rates the session's phases and posts them after (their ids are recorded as emitted once
+        delivered, like any posted event)."""
+        if self._phases is None or self._tg is None:
+            return list(events)
+        held = [e for e in events if isinstance(e, SessionSummary)]
+        if not held:
+            return list(events)
+        self._phase_busy += 1
+        self._tg.start_soon(self._rate_phases, held)
+        return [e for e in events if not isinstance(e, SessionSummary)]
+
+    async def _rate_phases(self, summaries: Sequence[Event]) -> None:
+        assert self._phases is not None
+        try:
+            try:
+                rated = await self._phases.rewrite(list(summaries))
+            except Exception as exc:  # a bug: the window-based summaries still go out
+                self.core.counts["internal_errors"] += 1
+                _log.error(
+                    "alliance_monitor.phase_rating_error", extra={"error": type(exc).__name__}
+                )
+                rated = list(summaries)
+            self._fanout.post(rated, bounded=False)
+        finally:
+            self._phase_busy -= 1
+            self._scheduler.notify()
 
     async def _record_emitted(self, events: Sequence[Event]) -> None:
         """After a posted batch was delivered: remember its ids so recovery does not repeat it."""

@@ -1,0 +1,202 @@
+"""Phase rating at session end: the study's unit, as an option of the live monitor.
+
+With ``Monitor(session_scoring="phases")`` the monitor keeps the messages of each open session as
+its windows are scored (rolling windows still drive every live alert). When the session ends, its
+early, middle and late thirds of exchanges are rated as phases by the monitor's scorer
+(``WindowRequest.kind == "phase"``), and the `SessionSummary` uses those ratings: its `phases`,
+`alliance`, `trajectory` and changes come from the phases and ``phase_convention`` is
+``"rated_phases"``.
+
+A phase longer than `max_phase_tokens` is summarised: its latest messages that fit are sent, and
+what came before them reaches the scorer as the pair's running summary written when those windows
+were scored (an LLM scorer's ``WindowScore.summary``, carried through the phase request's
+history), so the cut part is represented, not lost (counted as ``phases_summarised``).
+
+When a phase cannot be rated (the scorer fails or abstains), when the session is too short to
+split (fewer than three exchanges), or when the monitor did not see the whole session (it
+restarted or evicted the pair mid-session), the window-based summary stands and the reason is
+counted in `PhaseRater.counts` (``phases_rated``, ``phases_fallback_<reason>``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ._batch import split_thirds
+from ._events import Event, PhaseScores, SessionSummary
+from ._models import DIMENSIONS, DimensionScores, ScoringMessage, WindowRequest, WindowScore
+from ._rules import trajectory_of
+from ._tokens import TokenCounter, default_counter
+from .scoring._base import Scorer, score_or_unscored
+
+__all__ = ["PhaseRater"]
+
+_log = logging.getLogger("alliance_monitor.phases")
+PHASE_NAMES = ("early", "middle", "late")
+
+
+@dataclass
+class _Session:
+    messages: dict[str, ScoringMessage] = field(default_factory=dict)
+    windows: set[int] = field(default_factory=set)
+    first_window: int | None = None
+    #: (index of the window's last message in `messages`, its score) for summaries.
+    scores: list[tuple[int, WindowScore]] = field(default_factory=list)
+    history: tuple[WindowScore, ...] = ()
+
+
+class PhaseRater:
+    """Collects each open session's messages and rates its thirds when it ends."""
+
+    def __init__(
+        self,
+        scorer: Scorer,
+        *,
+        tolerance: float,
+        time_limit: float = 120.0,
+        max_phase_tokens: int = 2000,
+        counter: TokenCounter | None = None,
+    ) -> None:
+        self.scorer = scorer
+        self.tolerance = tolerance
+        self.time_limit = time_limit
+        self.max_phase_tokens = max_phase_tokens
+        self.counter = counter or default_counter()
+        self.counts: Counter[str] = Counter()
+        self._sessions: dict[tuple[str, int], _Session] = {}
+
+    def observe(self, request: WindowRequest, score: WindowScore) -> None:
+        """Remember a scored window's messages (called for every window the monitor applies)."""
+        session = request.session_index
+        if session is None:
+            return
+        s = self._sessions.setdefault((request.conversation_id, session), _Session())
+        for m in request.messages:
+            s.messages.setdefault(m.id, m)
+        indices = {request.window_index, *request.merged_from}
+        s.windows |= indices
+        first = min(indices)
+        s.first_window = first if s.first_window is None else min(s.first_window, first)
+        s.scores.append((len(s.messages), score))
+        s.history = (*request.history, score)
+
+    def forget(self, conversation_id: str) -> None:
+        """Drop what is held for a pair (evicted or forgotten by the monitor)."""
+        for key in [k for k in self._sessions if k[0] == conversation_id]:
+            del self._sessions[key]
+
+    async def rewrite(self, events: list[Event]) -> list[Event]:
+        """`events` with each `SessionSummary` re-based on rated phases where possible."""
+        if not any(isinstance(e, SessionSummary) for e in events):
+            return events
+        out: list[Event] = []
+        for ev in events:
+            if isinstance(ev, SessionSummary):
+                ev = await self._rate(ev)
+            out.append(ev)
+        return out
+
+    def _fallback(self, reason: str, ev: SessionSummary) -> SessionSummary:
+        self.counts[f"phases_fallback_{reason}"] += 1
+        _log.info(
+            "alliance_monitor.phase_rating_fallback",
+            extra={
+                "conversation_id": ev.conversation_id,
+                "session_index": ev.session_index,
+                "reason": reason,
+            },
+        )
+        return ev
+
+    async def _rate(self, ev: SessionSummary) -> SessionSummary:
+        s = self._sessions.pop((ev.conversation_id, ev.session_index), None)
+        if s is None or not s.messages:
+            return self._fallback("no_messages", ev)
+        if len(s.windows) < ev.n_windows or len(s.messages) < ev.n_messages:
+            return self._fallback("incomplete", ev)
+        msgs = sorted(s.messages.values(), key=lambda m: m.ts)
+        thirds, counts, total = split_thirds(msgs)
+        if total < 3:
+            return self._fallback("too_short", ev)
+        scores: list[WindowScore] = []
+        done: list[WindowScore] = []
+        for k, part in enumerate(thirds):
+            req = self._request(ev, s, msgs, part, counts[k], k, done)
+            score = await score_or_unscored(self.scorer, req, time_limit=self.time_limit)
+            if not score.scored or score.scores is None:
+                return self._fallback(f"{PHASE_NAMES[k]}_{score.status}", ev)
+            scores.append(score)
+            done.append(score)
+        self.counts["phases_rated"] += 1
+        return self._summary(ev, scores, counts)
+
+    def _request(
+        self,
+        ev: SessionSummary,
+        s: _Session,
+        msgs: list[ScoringMessage],
+        part: tuple[ScoringMessage, ...],
+        exchanges: int,
+        k: int,
+        done: list[WindowScore],
+    ) -> WindowRequest:
+        """The phase's request: as many of its latest messages as fit; the earlier ones are
+        represented by the running summary of the window that covered them."""
+        kept = list(part)
+        budget = self.max_phase_tokens
+        cost = 0
+        start = len(kept)
+        for i in range(len(kept) - 1, -1, -1):
+            cost += self.counter.count(kept[i].text) + 6
+            if cost > budget:
+                break
+            start = i
+        dropped = kept[:start] if start > 0 else []
+        kept = kept[start:] if start < len(kept) else kept[-1:]
+        # History: the pair's windows before this phase, then the phases rated so far; when text
+        # was dropped, the score of the last window that ended at or before the kept part (its
+        # running summary covers the dropped messages).
+        first_kept = msgs.index(kept[0])
+        covering = [sc for end, sc in s.scores if end <= first_kept] if dropped else []
+        base = [h for h in s.history if h.window_index < (s.first_window or 0)]
+        history = (*base, *done, *covering[-1:])
+        if dropped:
+            self.counts["phases_summarised"] += 1
+        return WindowRequest(
+            conversation_id=ev.conversation_id,
+            window_index=k,
+            messages=tuple(kept),
+            n_exchanges=exchanges,
+            history=tuple(history),
+            kind="phase",
+            counselor_id=ev.counselor_id,
+            session_id=ev.session_id,
+            session_index=ev.session_index,
+        )
+
+    def _summary(
+        self, ev: SessionSummary, scores: list[WindowScore], counts: list[int]
+    ) -> SessionSummary:
+        dims = [sc.scores for sc in scores]
+        assert all(d is not None for d in dims)
+        early, middle, late = (d for d in dims if d is not None)
+        weights = [float(max(c, 1)) for c in counts]
+        alliance = DimensionScores.weighted_mean(
+            list(zip((early, middle, late), weights, strict=True))
+        )
+        changes = {d: round(late.get(d) - early.get(d), 4) for d in DIMENSIONS}
+        return ev.model_copy(
+            update={
+                "phases": PhaseScores(early=early, middle=middle, late=late),
+                "alliance": alliance,
+                "trajectory": trajectory_of(changes["overall"], self.tolerance),
+                "change": changes["overall"],
+                "dimension_trajectories": {
+                    d: trajectory_of(c, self.tolerance) for d, c in changes.items()
+                },
+                "dimension_changes": changes,
+                "phase_convention": "rated_phases",
+            }
+        )
