@@ -189,8 +189,8 @@ def _report_unscored(unscored: Counter[str], total: int, out: IO[str]) -> None:
     if unscored:
         print(
             f"alliance-monitor: {sum(unscored.values())} of {total} window(s) unscored ("
-            + ", ".join(f"{k}={v}" for k, v in sorted(unscored.items()))
-            + "): their scores are not in the output; --strict makes this an error",
+            + "; ".join(f"{v}x {k}" for k, v in sorted(unscored.items()))
+            + "); they have no score in the output; --strict makes this an error",
             file=out,
         )
 

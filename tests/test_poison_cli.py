@@ -147,7 +147,7 @@ def test_analyze_score_timeout_bounds_a_hanging_llm(
                "--strict"])
     assert time.monotonic() - t0 < 10
     assert rc == 2
-    assert "scorer_timeout=" in capsys.readouterr().err
+    assert "1x scorer_timeout" in capsys.readouterr().err
 
 
 async def _replay(*args: str, env: dict[str, str] | None = None) -> Any:
