@@ -28,6 +28,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
@@ -180,10 +181,17 @@ class _TimedMonitor(Monitor):
     telemetry: Telemetry | None = None
 
     async def ingest(self, message: Message | Mapping[str, Any]) -> IngestResult:
-        if self.telemetry is None:
+        t = self.telemetry
+        if t is None:
             return await super().ingest(message)
-        with self.telemetry.timed(self.telemetry.ingest, "alliance_monitor.ingest"):
+        if t.trace_ingest:
+            with t.timed(t.ingest, "alliance_monitor.ingest"):
+                return await super().ingest(message)
+        started = time.perf_counter()
+        try:
             return await super().ingest(message)
+        finally:
+            t.ingest.observe(time.perf_counter() - started)
 
 
 def _dispatcher(settings: Settings, environ: Mapping[str, str],

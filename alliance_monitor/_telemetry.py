@@ -28,8 +28,10 @@ from ._models import WindowRequest, WindowScore
 from .scoring._base import Scorer
 
 _otel_trace: Any
+_PROXY: Any = ()
 try:  # optional: spans only when the OpenTelemetry API is installed
     _otel_trace = importlib.import_module("opentelemetry.trace")
+    _PROXY = _otel_trace.ProxyTracerProvider
 except ImportError:  # exercised in a child process by the tests
     _otel_trace = None
 
@@ -96,7 +98,11 @@ def _le(bound: float) -> str:
 class Telemetry:
     """The three latency histograms plus spans; one per service (no global state)."""
 
-    def __init__(self, *, tracing: bool = True) -> None:
+    def __init__(self, *, tracing: bool = True, trace_ingest: bool = False) -> None:
+        """`tracing`: open spans (if `opentelemetry-api` is installed). `trace_ingest`: also one
+        span per ingested message; off by default, as a span costs more than the ingest itself
+        (benchmarks/telemetry.py)."""
+        self.trace_ingest = trace_ingest and tracing
         self.ingest = Histogram(INGEST_BUCKETS)
         self.scoring = Histogram(SCORING_BUCKETS)
         self.delivery = Histogram(DELIVERY_BUCKETS)
@@ -111,8 +117,9 @@ class Telemetry:
     @contextmanager
     def span(self, name: str, attributes: Mapping[str, AttributeValue] | None = None
              ) -> Iterator[Any]:
-        """An OpenTelemetry span (current span's child), or nothing without the API."""
-        if self._tracer is None:
+        """An OpenTelemetry span (current span's child), or nothing: without the API, and while no
+        SDK is configured (the API's default provider would only hand out no-op spans)."""
+        if self._tracer is None or isinstance(_otel_trace.get_tracer_provider(), _PROXY):
             yield None
             return
         with self._tracer.start_as_current_span(name, attributes=dict(attributes or {})) as span:
