@@ -170,7 +170,8 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Ack:
-    """The answer to the platform."""
+    """The answer to the platform: HTTP `status`, optional body and headers (for example
+    Slack's `url_verification` challenge, or `Retry-After` with a 503)."""
 
     status: int = 200
     body: bytes = b""

@@ -19,7 +19,9 @@ __all__ = ["Scorer", "SyncScorer", "score_or_unscored"]
 
 
 class Scorer(ABC):
-    """Base class of every scorer."""
+    """Base class of every scorer: implement `score(request) -> WindowScore` (and `aclose()` if
+    it holds resources). Return an unscored `WindowScore` with a reason for a bad answer; raise
+    `ScorerUnavailable` only when the backend cannot be reached."""
 
     #: Short stable name recorded in every score ("embedded", "llm", "cascade", ...).
     name: str = "scorer"

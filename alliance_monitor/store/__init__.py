@@ -1,4 +1,10 @@
-"""State stores: in-memory (default), SQLite (embedded, durable), Redis (shared by workers)."""
+"""State stores: in-memory (default), SQLite (embedded, durable), Redis (shared by workers).
+
+Pass one to `Monitor(store=...)`, or build it from a URL with `open_store` (`memory://`,
+`sqlite:///relative.db`, `sqlite:////absolute.db`, `redis://host:6379/0`). A durable store keeps
+each pair's open windows, baseline and recent ids so a restart loses nothing; `max_pairs=` on the
+monitor evicts idle pairs to the store and loads them back when they speak again.
+"""
 
 from __future__ import annotations
 

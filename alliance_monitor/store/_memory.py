@@ -13,6 +13,9 @@ __all__ = ["MemoryStore"]
 
 
 class MemoryStore(StateStore):
+    """State in this process only (the default): fast, and gone when the process ends. Useful
+    for tests and for deployments that accept losing open windows on a restart."""
+
     durable = False
     url = "memory://"
 

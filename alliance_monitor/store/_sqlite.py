@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS emitted (
 
 
 class SQLiteStore(StateStore):
+    """Durable state in one SQLite file (WAL, group commit): after a crash or restart the
+    monitor recovers every pair from a snapshot plus journal. One process per file."""
+
     durable = True
 
     def __init__(
