@@ -129,3 +129,38 @@ async def test_answer_cap_is_honoured_by_the_real_server(llm_server: tuple[str, 
         second = await c.chat(msgs, max_tokens=5)
         assert second.completion_tokens is not None and second.completion_tokens <= 5
     await c.aclose()
+
+
+@pytest.mark.timeout(1800)
+async def test_phase_rating_at_session_end(make: Any) -> None:
+    """A live session ends; its thirds are rated as phases by the real model, or the window
+    summary stands with the reason counted: never a made-up phase."""
+    from alliance_monitor import WindowPolicy
+    from alliance_monitor._events import EventType, SessionSummary
+    from alliance_monitor._monitor import Monitor
+    from alliance_monitor.testing import EventCollector
+
+    scorer = make(repair=False)
+    col = EventCollector()
+    monitor = Monitor(scorer=scorer, window=WindowPolicy(max_exchanges=3), workers=1,
+                      session_scoring="phases", idle_check_interval=None, overload="wait",
+                      score_timeout=600)
+    async with monitor:
+        monitor.on(col)
+        for i, (role, text) in enumerate(DEFAULT_WINDOW):
+            await monitor.ingest({"conversation_id": "ph", "id": f"ph:{i}", "role": role,
+                                  "text": text, "ts": 1_700_000_000.0 + 20 * i})
+        await monitor.end_session("ph")
+        await monitor.flush()
+        stats = monitor.stats()
+    (summary,) = col.of(EventType.SESSION_SUMMARY)
+    assert isinstance(summary, SessionSummary)
+    fallbacks = {k: v for k, v in stats.items() if k.startswith("phases_fallback_")}
+    if summary.phase_convention == "rated_phases":
+        assert stats["phases_rated"] == 1 and not fallbacks
+        for p in (summary.phases.early, summary.phases.middle, summary.phases.late):
+            assert 1 <= p.overall <= 5
+    else:
+        assert sum(fallbacks.values()) == 1 and stats.get("phases_rated", 0) == 0
+    # one rolling window plus at most three phase calls (one per phase, no repair)
+    assert 1 <= scorer.stats.windows <= 4 and scorer.stats.calls == scorer.stats.windows
