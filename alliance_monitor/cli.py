@@ -528,6 +528,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             base_url=args.llm_base_url,
             model=args.llm_model,
             **({"api_key_env": args.llm_api_key_env} if args.llm_api_key_env else {}),
+            **({"output_language": args.llm_language} if args.llm_language else {}),
         )
     types = set(args.events.split(",")) if args.events else None
     stats = anyio.run(

@@ -244,3 +244,15 @@ async def test_chinese_window_with_chinese_output_language() -> None:
     assert "Write \"reasoning\" and \"summary\" in Chinese (Simplified" in body["messages"][0]["content"]
     assert "Transcript language: Chinese" in user_of(body)
     assert set(transcript_lines(body)) == {"m1", "m2", "m3", "m4"}
+
+
+async def test_feedback_writer_writes_in_the_configured_language() -> None:
+    from llm_helpers import make_client
+
+    from alliance_monitor.scoring._feedback_llm import LLMFeedbackWriter
+
+    en = LLMFeedbackWriter(make_client(FakeLLM([])))
+    assert en.prompt.text == load_prompt("counselor_feedback").text  # English: unchanged
+    zh = LLMFeedbackWriter(make_client(FakeLLM([])), output_language="zh")
+    assert zh.prompt.text.startswith(en.prompt.text)
+    assert zh.prompt.text.rstrip().endswith("in Chinese (Simplified, 简体中文).")

@@ -167,7 +167,8 @@ def make_feedback_writer(
     """An `LLMFeedbackWriter` with its own client (closed by its `aclose()`).
 
     Options: the HTTP client's (as for `make_scorer`) and the writer's (`redactor`,
-    `prompt_version`, `max_prompt_tokens`, `max_completion_tokens`, `temperature`).
+    `prompt_version`, `max_prompt_tokens`, `max_completion_tokens`, `temperature`,
+    `output_language`).
     """
     base_url, api_key_env = resolve_endpoint(base_url, api_key_env, options)
     if not base_url or not model:

@@ -31,7 +31,14 @@ from .._tokens import TokenCounter, default_counter
 from ._llm import extract_json_object
 from ._openai import OpenAICompatibleClient
 from ._phi import find_leak
-from ._prompts import FEEDBACK_PROMPT, PromptTooLarge, build_feedback_prompt, load_prompt
+from ._prompts import (
+    FEEDBACK_PROMPT,
+    PromptFile,
+    PromptTooLarge,
+    build_feedback_prompt,
+    language_name,
+    load_prompt,
+)
 from ._redact import Redactor, basic_redactor
 
 __all__ = ["FeedbackRequest", "LLMFeedbackWriter"]
@@ -97,12 +104,19 @@ class LLMFeedbackWriter:
         max_prompt_tokens: int = 2048,
         max_completion_tokens: int = 300,
         temperature: float = 0.3,
+        output_language: str = "en",
         counter: TokenCounter | None = None,
         owns_client: bool = False,
     ) -> None:
         self.client = client
         self.redactor = redactor
-        self.prompt = load_prompt(FEEDBACK_PROMPT, prompt_version)
+        self.output_language = output_language
+        prompt = load_prompt(FEEDBACK_PROMPT, prompt_version)
+        if output_language.lower() not in ("en", "english"):
+            # Rendered once: the system message stays byte-identical across this writer's calls.
+            note = f"\nWrite the summary and the suggestion in {language_name(output_language)}.\n"
+            prompt = PromptFile(prompt.name, prompt.version, prompt.text + note)
+        self.prompt = prompt
         self.max_prompt_tokens = max_prompt_tokens
         self.max_completion_tokens = max_completion_tokens
         self.temperature = temperature
