@@ -55,7 +55,13 @@ class Conversation:
 
 def load(path: Path) -> list[Conversation]:
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    if path.suffix == ".gz":  # the AnnoMI copy in tests/data
+        import gzip
+
+        text = gzip.decompress(path.read_bytes()).decode("utf-8")
+    else:
+        text = path.read_text(encoding="utf-8")
+    for line in text.splitlines():
         if not line.strip():
             continue
         raw = json.loads(line)

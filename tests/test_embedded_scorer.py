@@ -19,6 +19,8 @@ from alliance_monitor.scoring import _lexicon as lx
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "annomi.jsonl"
+if not DATA.exists():  # the AnnoMI copy shipped with the tests (public domain)
+    DATA = ROOT / "tests" / "data" / "annomi.jsonl.gz"
 ALL = [c for ids in CONSTRUCTS.values() for c in ids]
 
 scorer = EmbeddedScorer()
