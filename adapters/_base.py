@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from alliance_monitor._errors import RejectReason
-from alliance_monitor._models import Message, Role
+from alliance_monitor import Message, RejectReason, Role
 
 __all__ = [
     "Ack",

@@ -7,8 +7,7 @@ from collections import Counter
 
 import anyio
 
-from alliance_monitor._errors import MonitorClosed, RejectReason, StoreError
-from alliance_monitor._monitor import Monitor
+from alliance_monitor import Monitor, MonitorClosed, RejectReason, StoreError
 
 from ._base import PullAdapter
 

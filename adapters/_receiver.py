@@ -36,8 +36,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from alliance_monitor._errors import MonitorClosed, RejectReason, StoreError
-from alliance_monitor._monitor import Monitor
+from alliance_monitor import Monitor, MonitorClosed, RejectReason, StoreError
 
 from ._base import Ack, Delivery, PushAdapter, RecentIds, Request
 

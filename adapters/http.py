@@ -28,9 +28,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from alliance_monitor import _safejson as safejson
-from alliance_monitor._errors import RejectReason
-from alliance_monitor.alerts._signing import (
+from alliance_monitor import ConfigError, JSONRejected, RejectReason, safe_json_loads
+from alliance_monitor.alerts import (
     WebhookSigner,
     WebhookVerificationError,
     decode_secret,
@@ -70,7 +69,7 @@ class HttpAdapter(PushAdapter):
     ) -> None:
         self._secrets = [secrets] if isinstance(secrets, str) else list(secrets)
         if not self._secrets:
-            raise ValueError("HttpAdapter needs at least one secret")
+            raise ConfigError("HttpAdapter needs at least one secret")
         for secret in self._secrets:
             decode_secret(secret)  # fail at start-up (ConfigError, without the secret)
         self.tolerance = tolerance
@@ -89,8 +88,8 @@ class HttpAdapter(PushAdapter):
         except WebhookVerificationError as exc:
             return Delivery.refuse(401, _PROBLEMS.get(exc.reason, "bad_signature"))
         try:
-            payload = safejson.loads(request.body)
-        except safejson.JSONRejected as exc:  # never holds the body
+            payload = safe_json_loads(request.body)
+        except JSONRejected as exc:  # never holds the body
             return Delivery.malformed(exc.reason)
         items = _items(payload)
         if items is None or len(items) > self.max_batch:

@@ -22,8 +22,7 @@ from typing import IO
 import anyio
 import anyio.to_thread
 
-from alliance_monitor import _safejson as safejson
-from alliance_monitor._errors import RejectReason
+from alliance_monitor import JSONRejected, RejectReason, safe_json_loads
 
 from ._base import PullAdapter, PullItem
 
@@ -37,8 +36,8 @@ def parse_line(line: str) -> Iterator[PullItem]:
     if not line.strip():
         return
     try:
-        obj = safejson.loads(line)
-    except safejson.JSONRejected as exc:  # never holds the line
+        obj = safe_json_loads(line)
+    except JSONRejected as exc:  # never holds the line
         yield exc.reason
         return
     if isinstance(obj, dict) and isinstance(obj.get("messages"), list):

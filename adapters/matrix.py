@@ -33,6 +33,8 @@ from typing import Any
 
 import anyio
 
+from alliance_monitor import ConfigError, MatrixLoginError
+
 from ._base import ConversationMap, PullAdapter, PullItem, RecentIds, RoleMap
 
 try:
@@ -43,10 +45,6 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     ) from None
 
 __all__ = ["MatrixAdapter", "MatrixLoginError"]
-
-
-class MatrixLoginError(Exception):
-    """The homeserver refused the observer account's credentials (never carries them)."""
 
 
 class MatrixAdapter(PullAdapter):
@@ -73,7 +71,7 @@ class MatrixAdapter(PullAdapter):
         max_backoff: float = 30.0,
     ) -> None:
         if not access_token and not password:
-            raise ValueError("MatrixAdapter needs access_token or password")
+            raise ConfigError("MatrixAdapter needs access_token or password")
         self.homeserver = homeserver
         self.user_id = user_id
         self._token = access_token

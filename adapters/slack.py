@@ -25,7 +25,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from alliance_monitor import _safejson as safejson
+from alliance_monitor import ConfigError, JSONRejected, safe_json_loads
 
 from ._base import Ack, ConversationMap, Delivery, PushAdapter, Request, RoleMap, constant_time_in
 
@@ -63,7 +63,7 @@ class SlackAdapter(PushAdapter):
             [signing_secrets] if isinstance(signing_secrets, str) else list(signing_secrets)
         )
         if not self._secrets or not all(self._secrets):
-            raise ValueError("SlackAdapter needs a signing secret")
+            raise ConfigError("SlackAdapter needs a signing secret")
         self.roles = roles or RoleMap.of(counselors)
         self.conversations = conversations or ConversationMap()
         self.threads_as_conversations = threads_as_conversations
@@ -78,8 +78,8 @@ class SlackAdapter(PushAdapter):
             return Delivery.refuse(401, problem)
         retry = bool(request.header("x-slack-retry-num"))
         try:
-            payload = safejson.loads(request.body)
-        except safejson.JSONRejected as exc:
+            payload = safe_json_loads(request.body)
+        except JSONRejected as exc:
             return Delivery.malformed(exc.reason)
         if not isinstance(payload, dict):
             return Delivery.malformed()

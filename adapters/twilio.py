@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit, urlunsplit
 
-from alliance_monitor._errors import RejectReason
+from alliance_monitor import ConfigError, RejectReason
 
 from ._base import (
     ConversationMap,
@@ -98,7 +98,7 @@ class TwilioConversationsAdapter(PushAdapter):
     ) -> None:
         self._tokens = [auth_tokens] if isinstance(auth_tokens, str) else list(auth_tokens)
         if not self._tokens or not all(self._tokens):
-            raise ValueError("TwilioConversationsAdapter needs an auth token")
+            raise ConfigError("TwilioConversationsAdapter needs an auth token")
         self.public_url = public_url
         self.roles = roles or RoleMap.of(counselors)
         self.conversations = conversations or ConversationMap()

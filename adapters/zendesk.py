@@ -26,7 +26,7 @@ import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from alliance_monitor import _safejson as safejson
+from alliance_monitor import ConfigError, JSONRejected, safe_json_loads
 
 from ._base import (
     ConversationMap,
@@ -66,9 +66,9 @@ class SunshineConversationsAdapter(PushAdapter):
     ) -> None:
         self._secrets = [secrets] if isinstance(secrets, str) else list(secrets)
         if not self._secrets or not all(self._secrets):
-            raise ValueError("SunshineConversationsAdapter needs a webhook secret")
+            raise ConfigError("SunshineConversationsAdapter needs a webhook secret")
         if scheme not in ("api_key", "signature"):
-            raise ValueError("scheme must be 'api_key' or 'signature'")
+            raise ConfigError("scheme must be 'api_key' or 'signature'")
         self.scheme = scheme
         self.tolerance = tolerance
         self.roles = roles or RoleMap.of(counselors, counselor_roles={"business"})
@@ -82,8 +82,8 @@ class SunshineConversationsAdapter(PushAdapter):
         if problem is not None:
             return Delivery.refuse(401, problem)
         try:
-            payload = safejson.loads(request.body)
-        except safejson.JSONRejected as exc:
+            payload = safe_json_loads(request.body)
+        except JSONRejected as exc:
             return Delivery.malformed(exc.reason)
         events = payload.get("events") if isinstance(payload, dict) else None
         if not isinstance(events, list):

@@ -42,11 +42,15 @@ from ._errors import (
     AllianceMonitorError,
     ConfigError,
     InvalidMessage,
+    JSONRejected,
+    MatrixLoginError,
     MonitorClosed,
+    PromptTooLarge,
     RejectReason,
     ScorerUnavailable,
     ScoringError,
     StoreError,
+    StoreFenced,
 )
 from ._events import (
     AllianceDeclined,
@@ -79,6 +83,7 @@ from ._models import (
     sanitize_text,
 )
 from ._monitor import EventHandler, Monitor
+from ._safejson import loads as safe_json_loads
 
 __version__ = "0.1.0"
 
@@ -103,6 +108,8 @@ __all__ = [
     "Feedback",
     "IngestResult",
     "InvalidMessage",
+    "JSONRejected",
+    "MatrixLoginError",
     "Message",
     "MessagePattern",
     "Monitor",
@@ -112,6 +119,7 @@ __all__ = [
     "PatternDetected",
     "PatternPolicy",
     "PhaseScores",
+    "PromptTooLarge",
     "RejectReason",
     "Role",
     "SafetySignal",
@@ -122,6 +130,7 @@ __all__ = [
     "SessionSummary",
     "Severity",
     "StoreError",
+    "StoreFenced",
     "Trajectory",
     "TranscriptResult",
     "WindowPolicy",
@@ -135,5 +144,6 @@ __all__ = [
     "detect_language",
     "event_adapter",
     "parse_message",
+    "safe_json_loads",
     "sanitize_text",
 ]

@@ -2,12 +2,22 @@
 
     AllianceMonitorError
     ├── InvalidMessage          a submitted message was rejected (carries `reason`, `field`)
-    ├── ConfigError             a setting or configuration file is wrong
-    ├── MonitorClosed           the monitor is not running (used outside `async with`)
+    │   └── JSONRejected        (also a ValueError) JSON refused: too deep, huge number, NaN
+    ├── ConfigError             (also a ValueError) a setting or configuration file is wrong;
+    │   │                       adapters and stores raise it for bad constructor arguments
+    │   ├── PromptTooLarge      an LLM prompt's fixed parts exceed the token budget
+    │   └── MatrixLoginError    (adapters.matrix) the homeserver refused the credentials
+    ├── MonitorClosed           the monitor (or a store, a dispatcher) is not running
     ├── StoreError              the state store failed; the message was NOT accepted
+    │   └── StoreFenced         a scale-out worker lost its shard lease; its write was refused
     ├── WebhookVerificationError  (alerts) a received webhook failed verification
+    ├── EvaluationError         (evaluate) an evaluation input cannot be used
     └── ScoringError            a scorer could not produce a valid score
         └── ScorerUnavailable   the scorer's backend cannot be reached
+
+Every one of them is importable from `alliance_monitor` (the two alerts/evaluate ones from their
+packages as well); `except AllianceMonitorError` catches everything this library raises on
+purpose.
 
 No exception raised by this library carries message text: errors name the field
 and the reason, never the value (mental-health text must not leak into logs or
@@ -22,11 +32,15 @@ __all__ = [
     "AllianceMonitorError",
     "ConfigError",
     "InvalidMessage",
+    "JSONRejected",
+    "MatrixLoginError",
     "MonitorClosed",
+    "PromptTooLarge",
     "RejectReason",
     "ScorerUnavailable",
     "ScoringError",
     "StoreError",
+    "StoreFenced",
 ]
 
 
@@ -63,9 +77,31 @@ class InvalidMessage(AllianceMonitorError):
         super().__init__(f"message rejected: {reason.value}{where}{extra}")
 
 
-class ConfigError(AllianceMonitorError):
+class JSONRejected(InvalidMessage, ValueError):
+    """JSON from an untrusted source refused before parsing it further (`reason` says why:
+    nesting too deep, a number out of range, NaN or Infinity). Never holds the document."""
+
+    def __init__(self, reason: RejectReason) -> None:
+        super().__init__(reason, None, "JSON refused")
+
+
+class ConfigError(AllianceMonitorError, ValueError):
     """A configuration value is invalid: a constructor argument, a policy, a settings file or a
-    store URL. The message names the setting, never a secret's value."""
+    store URL. The message names the setting, never a secret's value. Also a `ValueError`, which
+    constructors raised before."""
+
+
+class PromptTooLarge(ConfigError):
+    """The fixed parts of the prompt alone exceed the per-call token budget."""
+
+    def __init__(self, needed: int, budget: int) -> None:
+        self.needed = needed
+        self.budget = budget
+        super().__init__(f"prompt needs {needed} tokens before any transcript; budget {budget}")
+
+
+class MatrixLoginError(ConfigError):
+    """The Matrix homeserver refused the observer account's credentials (never carries them)."""
 
 
 class MonitorClosed(AllianceMonitorError):
@@ -87,3 +123,8 @@ class ScorerUnavailable(ScoringError):
 class StoreError(AllianceMonitorError):
     """The state store could not record a write. The message in hand was not accepted durably:
     re-submit it (duplicates are absorbed)."""
+
+
+class StoreFenced(StoreError):
+    """The writer no longer holds the shard lease: its batch was refused (another worker took
+    the shard over)."""

@@ -15,7 +15,7 @@ import json
 import math
 from typing import Any
 
-from ._errors import RejectReason
+from ._errors import JSONRejected, RejectReason
 
 __all__ = ["MAX_DEPTH", "MAX_INT", "JSONRejected", "loads"]
 
@@ -23,14 +23,6 @@ __all__ = ["MAX_DEPTH", "MAX_INT", "JSONRejected", "loads"]
 MAX_DEPTH = 64
 #: Largest integer magnitude taken: 64-bit, what any platform sequence number or epoch fits in.
 MAX_INT = 2**63
-
-
-class JSONRejected(ValueError):
-    """Input refused by `loads`; `reason` says why. The message never holds the input."""
-
-    def __init__(self, reason: RejectReason) -> None:
-        self.reason = reason
-        super().__init__(f"JSON refused: {reason.value}")
 
 
 def _int(text: str) -> int:

@@ -573,7 +573,7 @@ async def _stop_on_event(worker: Worker, stop: anyio.Event) -> None:
 def cmd_worker(args: argparse.Namespace) -> int:
     """`alliance-monitor worker --redis URL --stream NAME [--shards N] [--consumer NAME]
     [--store redis://...] [--max-pairs N] [scorer options]`."""
-    from .cli import _make_scorer
+    from .scoring._options import scorer_from_args as _make_scorer
 
     store = getattr(args, "store", None)
     if store and not store.startswith(("redis://", "rediss://", "unix://")):

@@ -6,7 +6,7 @@ import pytest
 
 from alliance_monitor import analyze_transcript
 from alliance_monitor.study import PairRecord, summarize, trajectory_category
-from alliance_monitor.study._study import alliance_level
+from alliance_monitor.study._records import alliance_level
 from alliance_monitor.testing import StaticScorer
 
 DIMS = ("goal", "task", "bond", "overall")

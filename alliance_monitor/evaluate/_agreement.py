@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import add, mul, sub
 
-from ..study._stats import rank_with_ties
+from ..study import rank_with_ties
 
 __all__ = [
     "Bootstrap",

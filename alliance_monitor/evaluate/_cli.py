@@ -43,7 +43,7 @@ def _option(value: str) -> tuple[str, Any]:
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the evaluate arguments (and the shared scorer arguments) to `p`."""
-    from ..cli import _add_scorer_args
+    from ..scoring import add_scorer_args as _add_scorer_args
 
     p.add_argument("input", help="transcript JSONL with labels (the format of `analyze`, plus "
                    "labels on conversations and messages), or - for stdin")
@@ -104,7 +104,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the table (or JSON). Exit 2 on bad options or when nothing can be evaluated."""
     import anyio
 
-    from ..cli import _make_scorer
+    from ..scoring import scorer_from_args as _make_scorer
     from ._evaluate import EvaluationError, evaluate_file
     from ._labels import LEVELS, LabelOptions
     from ._report import format_table

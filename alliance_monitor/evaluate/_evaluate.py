@@ -28,7 +28,7 @@ import anyio
 from .._batch import PHASES, TranscriptResult, analyze_transcript, analyze_transcript_async
 from .._errors import AllianceMonitorError, ConfigError, InvalidMessage
 from .._io import Rejection, Transcript, iter_lines, parse_transcript
-from ..scoring._base import Scorer, SyncScorer
+from ..scoring import Scorer, SyncScorer
 from ._agreement import Bootstrap, Interval, Prepared, Statistic, minus
 from ._baseline import baseline_record
 from ._labels import (

@@ -4,7 +4,8 @@ the cascade of both, and the interface they implement (one async method plus `ac
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ._base import Scorer, SyncScorer
+from ._base import Scorer, SyncScorer, score_or_unscored
+from ._options import add_scorer_args, scorer_from_args
 
 if TYPE_CHECKING:
     from ._cascade import CascadePolicy, CascadeScorer
@@ -71,6 +72,7 @@ __all__ = [
     "RetryPolicy",
     "Scorer",
     "SyncScorer",
+    "add_scorer_args",
     "basic_redactor",
     "chain_redactors",
     "make_feedback_writer",
@@ -78,4 +80,6 @@ __all__ = [
     "make_scorer",
     "no_redaction",
     "presidio_redactor",
+    "score_or_unscored",
+    "scorer_from_args",
 ]

@@ -35,7 +35,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .._errors import ConfigError
+from .._errors import ConfigError, PromptTooLarge
 from .._models import Role, ScoringMessage, WindowRequest, WindowScore, sanitize_text
 from .._tokens import TokenCounter
 from ._redact import Redactor
@@ -314,15 +314,6 @@ def carry_over(history: Sequence[WindowScore], *, max_windows: int = 2) -> str:
 
 
 # --- the rating prompt ---------------------------------------------------------------------------
-
-
-class PromptTooLarge(Exception):
-    """The fixed parts of the prompt alone exceed the per-call token budget."""
-
-    def __init__(self, needed: int, budget: int) -> None:
-        self.needed = needed
-        self.budget = budget
-        super().__init__(f"prompt needs {needed} tokens before any transcript; budget {budget}")
 
 
 @dataclass(frozen=True, slots=True)

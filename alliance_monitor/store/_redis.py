@@ -47,7 +47,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ConfigError, StoreError
+from .._errors import ConfigError, MonitorClosed, StoreFenced
 from ._base import PairRecord, StateStore, StoreBatch
 
 if TYPE_CHECKING:
@@ -65,10 +65,6 @@ def import_redis() -> Any:
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
         raise ConfigError(_INSTALL) from exc
     return aioredis
-
-
-class StoreFenced(StoreError):
-    """A fenced batch was refused: the writer no longer holds one of its leases."""
 
 
 # ARGV: prefix, then sections, each a count followed by that many fixed-size records:
@@ -164,7 +160,7 @@ class RedisStore(StateStore):
     def redis(self) -> Redis:
         """The connection pool (shared with the scale-out worker for its leases)."""
         if self._client is None:
-            raise RuntimeError("RedisStore is not open")
+            raise MonitorClosed("RedisStore is not open")
         return self._client
 
     async def open(self) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import anyio
 
-from .._errors import ConfigError
+from .._errors import ConfigError, MonitorClosed
 from .._files import private_sqlite_file
 from ._base import PairRecord, StateStore, StoreBatch
 
@@ -125,7 +125,7 @@ class SQLiteStore(StateStore):
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            raise RuntimeError("SQLiteStore is not open")
+            raise MonitorClosed("SQLiteStore is not open")
         return self._db
 
     async def commit(self, batch: StoreBatch) -> None:

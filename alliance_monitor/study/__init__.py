@@ -13,7 +13,15 @@ See docs/study.md.
 
 from ._board import CONCERNS, PairBoard, PairStatus
 from ._report import render_report
-from ._stats import FriedmanResult, MeanCI, RMAnovaResult, friedman, mean_ci, rm_anova
+from ._stats import (
+    FriedmanResult,
+    MeanCI,
+    RMAnovaResult,
+    friedman,
+    mean_ci,
+    rank_with_ties,
+    rm_anova,
+)
 from ._study import (
     TRAJECTORY_CATEGORIES,
     PairRecord,
@@ -43,6 +51,7 @@ __all__ = [
     "TrajectoryRow",
     "friedman",
     "mean_ci",
+    "rank_with_ties",
     "render_report",
     "rm_anova",
     "run_study",

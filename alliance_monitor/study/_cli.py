@@ -18,7 +18,7 @@ __all__ = ["cmd_study", "configure_parser"]
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the study's arguments (and the shared scorer arguments) to `p`."""
-    from ..cli import _add_scorer_args
+    from ..scoring import add_scorer_args as _add_scorer_args
 
     p.add_argument("input", help="transcript JSONL (the format of `analyze`), or - for stdin")
     p.add_argument("--out", "-o", required=True,
@@ -41,7 +41,8 @@ def cmd_study(args: argparse.Namespace) -> int:
     """Run the study and print where it was written. Exit 2 if nothing could be read."""
     import anyio
 
-    from ..cli import _make_scorer, _Progress
+    from .._progress import Progress as _Progress
+    from ..scoring import scorer_from_args as _make_scorer
     from ._study import run_study
 
     scorer = _make_scorer(args)

@@ -17,7 +17,7 @@ from .. import __version__
 from .._batch import PHASES, TranscriptResult
 from .._models import DIMENSIONS
 from ._assets import CSP, CSS, PAIR_JS, json_for_script
-from ._study import (
+from ._records import (
     DIM_LABELS,
     TRAJECTORY_CATEGORIES,
     PairRecord,

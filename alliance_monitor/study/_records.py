@@ -1,0 +1,491 @@
+"""The study's records: one pair's result, phase statistics, trajectory and pattern rows, the
+whole summary; the labels they are reported with, and their JSON and markdown forms. The study
+run and the HTML report both build on this module, so neither imports the other."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._batch import PHASES, TranscriptResult
+from .._config import PatternPolicy
+from .._events import Trajectory
+from .._models import DIMENSIONS
+from ._stats import FriedmanResult, MeanCI, RMAnovaResult
+
+TRAJECTORY_CATEGORIES: dict[str, str] = {
+    "declined": "Declined",
+    "unchanged": "Unchanged",
+    "improved_lt1": "Improved < 1 level",
+    "improved_ge1": "Improved ≥ 1 level",
+    "insufficient_evidence": "Insufficient evidence",
+}
+#: The evidence anchors of the 1-5 scale (domain.md).
+LEVEL_LABELS: dict[int, str] = {
+    1: "strong evidence against",
+    2: "some evidence against",
+    3: "no evidence either way",
+    4: "some evidence for",
+    5: "strong evidence for",
+}
+DIM_LABELS: dict[str, str] = {
+    "goal": "Goal",
+    "task": "Task (Approach)",
+    "bond": "Bond",
+    "overall": "Overall",
+}
+_TABLE_DIMS = ("goal", "task", "bond", "overall")
+_TRAJ_DIMS = ("overall", "goal", "task", "bond")
+_MAX_MD_COUNSELORS = 50
+
+
+def trajectory_category(change: float, tolerance: float, *, insufficient: bool = False) -> str:
+    """declined / unchanged / improved_lt1 / improved_ge1 for a late-minus-early change, or
+    insufficient_evidence when the early or late phase lacks evidence (never "unchanged")."""
+    if insufficient:
+        return "insufficient_evidence"
+    if change <= -tolerance:
+        return "declined"
+    if change < tolerance:
+        return "unchanged"
+    return "improved_lt1" if change < 1.0 else "improved_ge1"
+
+
+def alliance_level(overall: float) -> int:
+    """The nearest level of the 1-5 scale (halves round up)."""
+    return min(5, max(1, math.floor(overall + 0.5)))
+
+
+# ---------------------------------------------------------------------- per-pair record
+@dataclass(frozen=True, slots=True)
+class PairRecord:
+    """What the study keeps of one scored transcript (slim: no windows, no text)."""
+
+    conversation_id: str
+    alliance: dict[str, float]
+    phases: dict[str, dict[str, float]]
+    changes: dict[str, float]
+    convention: str = "windows"
+    counselor_id: str | None = None
+    n_counselor: int = 0
+    n_passive: int = 0
+    n_directive: int = 0
+    passive_pattern: bool = False
+    directive_pattern: bool = False
+    unscored_phases: int = 0
+    #: The scorer found too little evidence for a trajectory (early or late phase): the pair
+    #: is counted as "insufficient evidence", never as unchanged, and its near-3 phase readings
+    #: stay out of the phase means.
+    insufficient: bool = False
+
+    @property
+    def in_trajectory(self) -> bool:
+        """Three phases, none unscored: enters the trajectory table (maybe as insufficient)."""
+        return self.convention == "windows" and self.unscored_phases == 0
+
+    @property
+    def in_phase_analysis(self) -> bool:
+        return self.in_trajectory and not self.insufficient
+
+    def category(self, dimension: str, tolerance: float) -> str:
+        """The pair's trajectory category for one dimension."""
+        return trajectory_category(
+            self.changes[dimension], tolerance, insufficient=self.insufficient
+        )
+
+    @property
+    def level(self) -> int:
+        return alliance_level(self.alliance["overall"])
+
+    @classmethod
+    def from_result(
+        cls,
+        result: TranscriptResult,
+        counselor_id: str | None = None,
+        patterns: PatternPolicy | None = None,
+    ) -> PairRecord:
+        pol = patterns or PatternPolicy()
+        passive_pattern = directive_pattern = False
+        for w in result.windows:
+            n = len(w.messages)
+            if not w.scored or n == 0:
+                continue
+            p = sum(m.is_passive for m in w.messages)
+            d = sum(m.is_directive for m in w.messages)
+            passive_pattern |= p >= pol.min_flagged and p / n >= pol.min_rate
+            directive_pattern |= d >= pol.min_flagged and d / n >= pol.min_rate
+        return cls(
+            conversation_id=result.conversation_id,
+            alliance={d: result.alliance.get(d) for d in DIMENSIONS},
+            phases={p: {d: getattr(result.phases, p).get(d) for d in DIMENSIONS} for p in PHASES},
+            changes=dict(result.dimension_changes),
+            convention=result.phase_convention,
+            counselor_id=counselor_id,
+            n_counselor=len(result.messages),
+            n_passive=sum(m.is_passive for m in result.messages),
+            n_directive=sum(m.is_directive for m in result.messages),
+            passive_pattern=passive_pattern,
+            directive_pattern=directive_pattern,
+            unscored_phases=sum(w.status == "unscored" for w in result.windows),
+            insufficient=result.trajectory is Trajectory.INSUFFICIENT_EVIDENCE,
+        )
+
+
+# ---------------------------------------------------------------------- summary records
+@dataclass(frozen=True, slots=True)
+class PhaseStats:
+    """Phase means with CIs for one dimension, and the tests across phases."""
+
+    dimension: str
+    early: MeanCI
+    middle: MeanCI
+    late: MeanCI
+    change: MeanCI  # late − early, per pair
+    friedman: FriedmanResult
+    anova: RMAnovaResult
+
+    def phase(self, name: str) -> MeanCI:
+        ci: MeanCI = getattr(self, name)
+        return ci
+
+
+@dataclass(frozen=True, slots=True)
+class TrajectoryRow:
+    dimension: str
+    n: int
+    counts: dict[str, int]
+
+    def share(self, category: str) -> float | None:
+        return self.counts[category] / self.n if self.n else None
+
+
+@dataclass(frozen=True, slots=True)
+class PatternRow:
+    """Pattern prevalence in one group of sessions (an alliance level or a counselor)."""
+
+    group: str
+    label: str
+    n_sessions: int
+    n_counselor: int
+    n_passive: int
+    n_directive: int
+    sessions_passive: int
+    sessions_directive: int
+    mean_alliance: float | None
+    declined: int = 0
+    n_trajectory: int = 0
+
+    @property
+    def passive_share(self) -> float | None:
+        return self.n_passive / self.n_counselor if self.n_counselor else None
+
+    @property
+    def directive_share(self) -> float | None:
+        return self.n_directive / self.n_counselor if self.n_counselor else None
+
+
+@dataclass(frozen=True, slots=True)
+class StudySummary:
+    """Everything the study found; `to_json()` is summary.json, `to_markdown()` summary.md."""
+
+    phases: tuple[PhaseStats, ...]
+    trajectories: tuple[TrajectoryRow, ...]
+    patterns_by_level: tuple[PatternRow, ...]
+    patterns_by_counselor: tuple[PatternRow, ...]
+    pairs: tuple[PairRecord, ...]
+    #: Lowest / middle / highest third of the corpus by session alliance: relative groups,
+    #: informative when every session sits on the same level (short windows drift toward 3).
+    patterns_by_tercile: tuple[PatternRow, ...] = ()
+    tolerance: float = 0.25
+    confidence_level: float = 0.95
+    n_transcripts: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    duplicate_messages: int = 0
+    input_name: str = ""
+    scorer: str = ""
+    elapsed_s: float = 0.0
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_phase_analysis(self) -> int:
+        return sum(p.in_phase_analysis for p in self.pairs)
+
+    def phase_stats(self, dimension: str) -> PhaseStats:
+        return next(p for p in self.phases if p.dimension == dimension)
+
+    def trajectory(self, dimension: str) -> TrajectoryRow:
+        return next(t for t in self.trajectories if t.dimension == dimension)
+
+    def to_json(self) -> dict[str, Any]:
+        return _summary_json(self)
+
+    def to_markdown(self) -> str:
+        return _summary_md(self)
+
+
+def _r(x: float | None, nd: int = 4) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def _ci_json(ci: MeanCI) -> dict[str, Any]:
+    return {"n": ci.n, "mean": _r(ci.mean), "sd": _r(ci.sd), "lo": _r(ci.lo), "hi": _r(ci.hi)}
+
+
+def _pattern_json(row: PatternRow) -> dict[str, Any]:
+    return {
+        "group": row.group,
+        "label": row.label,
+        "sessions": row.n_sessions,
+        "counselor_messages": row.n_counselor,
+        "passive_messages": row.n_passive,
+        "directive_messages": row.n_directive,
+        "passive_share": _r(row.passive_share),
+        "directive_share": _r(row.directive_share),
+        "sessions_with_passive_pattern": row.sessions_passive,
+        "sessions_with_directive_pattern": row.sessions_directive,
+        "mean_alliance": _r(row.mean_alliance),
+        "declined": row.declined,
+        "sessions_in_trajectory": row.n_trajectory,
+    }
+
+
+def _summary_json(s: StudySummary) -> dict[str, Any]:
+    return {
+        "study": {
+            "input": s.input_name,
+            "scorer": s.scorer,
+            "transcripts": s.n_transcripts,
+            "in_phase_analysis": s.n_phase_analysis,
+            "excluded": s.excluded,
+            "rejected": s.rejected,
+            "duplicate_messages": s.duplicate_messages,
+            "trajectory_tolerance": s.tolerance,
+            "confidence_level": s.confidence_level,
+            "elapsed_s": s.elapsed_s,
+            "tests": {
+                "primary": "Friedman (ranks within pair across early/middle/late; tie-corrected)",
+                "secondary": "one-way repeated-measures ANOVA, Greenhouse-Geisser corrected",
+            },
+        },
+        "phases": {
+            p.dimension: {
+                "early": _ci_json(p.early),
+                "middle": _ci_json(p.middle),
+                "late": _ci_json(p.late),
+                "late_minus_early": _ci_json(p.change),
+                "friedman": {
+                    "chi2": _r(p.friedman.statistic),
+                    "df": p.friedman.df,
+                    "p": _r(p.friedman.p_value, 6),
+                    "kendall_w": _r(p.friedman.kendall_w),
+                    "mean_ranks": [round(x, 4) for x in p.friedman.mean_ranks],
+                },
+                "rm_anova": {
+                    "f": _r(p.anova.f),
+                    "df1": p.anova.df1,
+                    "df2": p.anova.df2,
+                    "p": _r(p.anova.p_value, 6),
+                    "epsilon_gg": _r(p.anova.epsilon_gg),
+                    "p_gg": _r(p.anova.p_gg, 6),
+                    "partial_eta_sq": _r(p.anova.partial_eta_sq),
+                },
+            }
+            for p in s.phases
+        },
+        "trajectories": {
+            t.dimension: {
+                "n": t.n,
+                "counts": t.counts,
+                "shares": {c: _r(t.share(c)) for c in TRAJECTORY_CATEGORIES},
+            }
+            for t in s.trajectories
+        },
+        "patterns_by_level": [_pattern_json(r) for r in s.patterns_by_level],
+        "patterns_by_tercile": [_pattern_json(r) for r in s.patterns_by_tercile],
+        "patterns_by_counselor": [_pattern_json(r) for r in s.patterns_by_counselor],
+        "pairs": [
+            {
+                "conversation_id": r.conversation_id,
+                "counselor_id": r.counselor_id,
+                "phase_convention": r.convention,
+                "in_phase_analysis": r.in_phase_analysis,
+                "alliance": {d: round(v, 4) for d, v in r.alliance.items()},
+                "level": r.level,
+                "phases": {
+                    p: {d: round(v, 4) for d, v in ph.items()} for p, ph in r.phases.items()
+                },
+                "changes": {d: round(v, 4) for d, v in r.changes.items()},
+                "trajectory": {d: r.category(d, s.tolerance) for d in _TRAJ_DIMS},
+                "insufficient_evidence": r.insufficient,
+                "counselor_messages": r.n_counselor,
+                "passive_messages": r.n_passive,
+                "directive_messages": r.n_directive,
+                "passive_pattern": r.passive_pattern,
+                "directive_pattern": r.directive_pattern,
+            }
+            for r in s.pairs
+        ],
+    }
+
+
+def fmt_p(p: float | None) -> str:
+    if p is None:
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _num(x: float, signed: bool = False) -> str:
+    x = 0.0 if round(x, 2) == 0 else x  # no "-0.00"
+    return f"{x:+.2f}" if signed else f"{x:.2f}"
+
+
+def fmt_ci(ci: MeanCI) -> str:
+    if ci.mean is None:
+        return "n/a"
+    if ci.lo is None or ci.hi is None:
+        return _num(ci.mean)
+    return f"{_num(ci.mean)} [{_num(ci.lo)}, {_num(ci.hi)}]"
+
+
+def fmt_signed_ci(ci: MeanCI) -> str:
+    if ci.mean is None:
+        return "n/a"
+    if ci.lo is None or ci.hi is None:
+        return _num(ci.mean, True)
+    return f"{_num(ci.mean, True)} [{_num(ci.lo, True)}, {_num(ci.hi, True)}]"
+
+
+def fmt_share(k: int, n: int) -> str:
+    return "—" if n == 0 else f"{100 * k / n:.1f}% ({k})"
+
+
+def _summary_md(s: StudySummary) -> str:
+    level = f"{100 * s.confidence_level:.0f}%"
+    n = s.n_phase_analysis
+    n_traj = s.trajectories[0].n if s.trajectories else 0
+    out = [
+        "# Alliance study" + (f": {s.input_name}" if s.input_name else ""),
+        "",
+        f"{s.n_transcripts} pairs scored"
+        + (f" with the `{s.scorer}` scorer" if s.scorer else "")
+        + f"; {n} with three scored phases enter the phase table, {n_traj} the trajectory table"
+        + (
+            " (excluded: " + ", ".join(f"{k} {v}" for k, v in sorted(s.excluded.items())) + ")"
+            if s.excluded
+            else ""
+        )
+        + ". Scores are on the 1-5 evidence scale; one level is one point.",
+        "",
+        f"**Table 1. Alliance by phase: mean [{level} CI], n = {n} pairs.**",
+        "",
+        "| Dimension | Early | Middle | Late | Late − early | Friedman χ²(2) | p | Kendall's W "
+        "| RM-ANOVA p (GG) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p in s.phases:
+        chi2 = "n/a" if p.friedman.statistic is None else f"{p.friedman.statistic:.2f}"
+        w = "n/a" if p.friedman.kendall_w is None else f"{p.friedman.kendall_w:.3f}"
+        out.append(
+            f"| {DIM_LABELS[p.dimension]} | {fmt_ci(p.early)} | {fmt_ci(p.middle)} | "
+            f"{fmt_ci(p.late)} | {fmt_signed_ci(p.change)} | {chi2} | {fmt_p(p.friedman.p_value)}"
+            f" | {w} | {fmt_p(p.anova.p_gg)} |"
+        )
+    out += [
+        "",
+        "Friedman test: each pair is rated in all three phases (repeated measures), and the "
+        "ratings are bounded, tied and skewed, so phases are compared by ranks within each pair. "
+        "Four dimensions are tested: for a family-wise α of 0.05 use p < 0.0125. With many pairs "
+        'a negligible shift is "significant": read Kendall\'s W and the late − early difference '
+        "(in levels) for size.",
+        "",
+        f"**Table 2. Trajectory (late vs early phase), share of pairs (count), n = {n_traj}; "
+        f"|change| < {s.tolerance:g} is unchanged; a pair whose early or late phase lacks "
+        "evidence is *insufficient evidence*, never unchanged.**",
+        "",
+        "| Dimension | "
+        + " | ".join(TRAJECTORY_CATEGORIES.values())
+        + " | Declined or unchanged |",
+        "|---|" + "---|" * (len(TRAJECTORY_CATEGORIES) + 1),
+    ]
+    for t in s.trajectories:
+        cells = [fmt_share(t.counts[c], t.n) for c in TRAJECTORY_CATEGORIES]
+        both = t.counts["declined"] + t.counts["unchanged"]
+        out.append(
+            f"| {DIM_LABELS[t.dimension]} | " + " | ".join(cells) + f" | {fmt_share(both, t.n)} |"
+        )
+    out += [
+        "",
+        "**Table 3. Counselor patterns by session alliance level (overall score rounded to the "
+        "nearest level).**",
+        "",
+        "| Alliance level | Sessions | Counselor messages | Passive | Directive "
+        "| Sessions with passive pattern | Sessions with directive pattern |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in s.patterns_by_level:
+        out.append(_pattern_md(row))
+    if s.patterns_by_tercile:
+        out += [
+            "",
+            "**Table 3b. Counselor patterns by thirds of the corpus ranked by session alliance "
+            "(relative groups; range of overall alliance in brackets).**",
+            "",
+            "| Alliance third | Sessions | Counselor messages | Passive | Directive "
+            "| Sessions with passive pattern | Sessions with directive pattern |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in s.patterns_by_tercile:
+            out.append(_pattern_md(row))
+    out += [
+        "",
+        "Passive / Directive: share of counselor messages flagged (score ≥ 0.5). A session has a "
+        "pattern when, in at least one phase, the flagged share meets the monitor's pattern "
+        "policy (≥ 40% of the phase's counselor messages and at least 2).",
+        "",
+    ]
+    if s.patterns_by_counselor:
+        out += [
+            "**Table 4. Counselor patterns by counselor.**",
+            "",
+            "| Counselor | Sessions | Counselor messages | Passive | Directive "
+            "| Sessions with passive pattern | Sessions with directive pattern | Mean alliance "
+            "| Declined |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in s.patterns_by_counselor[:_MAX_MD_COUNSELORS]:
+            mean = "n/a" if row.mean_alliance is None else f"{row.mean_alliance:.2f}"
+            out.append(
+                _pattern_md(row) + f" {mean} | {fmt_share(row.declined, row.n_trajectory)} |"
+            )
+        extra = len(s.patterns_by_counselor) - _MAX_MD_COUNSELORS
+        if extra > 0:
+            out.append(f"\n{extra} more counselors in summary.json.")
+    else:
+        out.append("No counselor ids in this corpus: no per-counselor table.")
+    if s.rejected or s.duplicate_messages:
+        out += [
+            "",
+            "Input: "
+            + ", ".join(
+                [f"{v} rejected ({k})" for k, v in sorted(s.rejected.items())]
+                + (
+                    [f"{s.duplicate_messages} duplicate messages ignored"]
+                    if s.duplicate_messages
+                    else []
+                )
+            )
+            + ".",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def _pattern_md(row: PatternRow) -> str:
+    return (
+        f"| {row.label} | {row.n_sessions} | {row.n_counselor} | "
+        f"{fmt_share(row.n_passive, row.n_counselor)} | "
+        f"{fmt_share(row.n_directive, row.n_counselor)} | "
+        f"{fmt_share(row.sessions_passive, row.n_sessions)} | "
+        f"{fmt_share(row.sessions_directive, row.n_sessions)} |"
+    )
