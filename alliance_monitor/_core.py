@@ -16,7 +16,7 @@ Bloom filter for old ones).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -60,6 +60,7 @@ from ._rules import (
     session_summary,
     trajectory_of,
 )
+from ._safety import SafetyHit, scan_risk
 from ._tokens import TokenCounter, default_counter
 
 __all__ = ["IngestResult", "MonitorCore", "phase_split", "trajectory_of"]
@@ -67,7 +68,14 @@ __all__ = ["IngestResult", "MonitorCore", "phase_split", "trajectory_of"]
 EndReason = Literal["explicit", "idle", "new_session", "shutdown"]
 _CHARS_PER_TOKEN_CAP = 8  # pre-cut huge texts by characters before tokenising them
 _MAX_SESSION_WINDOWS = 48  # compaction threshold for a session's phase list
-_UNSCANNED: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyScan:
+    """The safety scan of a message's text, run before `ingest` (e.g. in a worker thread for a
+    very long text): `hit` is what `scan_risk` found, or None."""
+
+    hit: SafetyHit | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +173,7 @@ class MonitorCore:
         self._pairs: dict[str, PairState] = {}
         self.counts: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
-        self._scan: Any = None
-        if safety:
-            self._scan = _load_safety()
+        self._scan: Callable[[str], SafetyHit | None] | None = scan_risk if safety else None
 
     # ------------------------------------------------------------------ ingest
     def ingest(
@@ -176,12 +182,12 @@ class MonitorCore:
         now: float = 0.0,
         *,
         replay: bool = False,
-        safety: Any = _UNSCANNED,
+        safety: SafetyScan | None = None,
     ) -> Outcome:
         """Take one message. Never raises for bad input: the result says why it was rejected.
 
-        `safety` may carry the result of `scan_risk` run elsewhere (the async shell scans very
-        long texts in a worker thread so the event loop is not held up).
+        `safety` may carry the scan of the text done elsewhere (`scan_safety`: the async shell
+        scans very long texts in a worker thread so the event loop is not held up).
 
         `replay=True` re-applies a journaled message during recovery (counted as `replayed`).
         """
@@ -216,7 +222,7 @@ class MonitorCore:
 
         # Safety first: the whole text, before any truncation, never held for a window.
         if self._scan is not None and msg.role is Role.CLIENT:
-            hit = self._scan(msg.text) if safety is _UNSCANNED else safety
+            hit = self._scan(msg.text) if safety is None else safety.hit
             if hit is not None:
                 self.counts["safety_signals"] += 1
                 out.events.append(
@@ -540,11 +546,11 @@ class MonitorCore:
     def scans_safety(self) -> bool:
         return self._scan is not None
 
-    def scan_safety(self, text: str) -> Any:
+    def scan_safety(self, text: str) -> SafetyScan:
         """Run the safety scan on a text (thread-safe: pure function)."""
         from ._models import sanitize_text
 
-        return self._scan(sanitize_text(text)) if self._scan is not None else None
+        return SafetyScan(self._scan(sanitize_text(text)) if self._scan is not None else None)
 
     # ------------------------------------------------------------------ persistence
     def has_pair(self, conversation_id: str) -> bool:
@@ -624,10 +630,3 @@ class MonitorCore:
 def _etype(ev: Event) -> str:
     return str(ev.type.value)
 
-
-def _load_safety() -> Any:
-    try:
-        from ._safety import scan_risk
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return None
-    return scan_risk

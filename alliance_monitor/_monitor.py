@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -28,7 +28,7 @@ from anyio.abc import TaskGroup
 
 from ._committer import Committer
 from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
-from ._core import _UNSCANNED, IngestResult, MonitorCore, Outcome
+from ._core import IngestResult, MonitorCore, Outcome, SafetyScan
 from ._errors import ConfigError, InvalidMessage, MonitorClosed, RejectReason, StoreError
 from ._events import (
     AllianceDeclined,
@@ -53,14 +53,17 @@ from .store._base import (
     StoreBatch,
 )
 
-__all__ = ["EventHandler", "Monitor"]
+if TYPE_CHECKING:
+    from .scoring._feedback_llm import FeedbackRequest
+
+__all__ = ["EventHandler", "FeedbackWriter", "Monitor"]
 
 
 class FeedbackWriter(Protocol):
     """Writes counselor feedback for a pattern or decline (e.g. `LLMFeedbackWriter`); returns
     None when it cannot, and the template feedback stays."""
 
-    async def write(self, request: Any) -> Feedback | None: ...
+    async def write(self, request: FeedbackRequest) -> Feedback | None: ...
 
     async def aclose(self) -> None: ...
 
@@ -381,7 +384,7 @@ class Monitor:
         conv = msg.conversation_id
         if self._overload == "wait":
             await self._scheduler.wait_pair(conv)
-        safety: Any = _UNSCANNED
+        safety: SafetyScan | None = None
         if len(msg.text) > _THREAD_SCAN_CHARS and self.core.scans_safety:
             # A very long message (1 MB takes ~0.2 s to scan): keep the event loop free.
             safety = await anyio.to_thread.run_sync(self.core.scan_safety, msg.text)
