@@ -292,3 +292,6 @@ def test_study_counts_insufficient_evidence_apart_never_as_unchanged(tmp_path) -
     assert "Insufficient evidence" in md
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert 'data-cat="insufficient_evidence"' in page and "dots-insufficient" in page
+    # no evidence, no rank: pairs without evidence are never placed in an alliance third
+    thirds = [r for r in summary.patterns_by_tercile if r.group != "insufficient_evidence"]
+    assert sum(r.n_sessions for r in thirds) in (0, 1)

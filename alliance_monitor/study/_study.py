@@ -123,8 +123,9 @@ def summarize(
         )
     )
     by_tercile = []
-    if len(scored) >= 3:
-        ordered = sorted(scored, key=lambda r: (r.alliance["overall"], r.conversation_id))
+    ranked = [r for r in scored if not r.insufficient]  # no evidence, no rank
+    if len(ranked) >= 3:
+        ordered = sorted(ranked, key=lambda r: (r.alliance["overall"], r.conversation_id))
         k = len(ordered)
         for i, name in enumerate(("lowest", "middle", "highest")):
             part = ordered[i * k // 3 : (i + 1) * k // 3]
@@ -132,6 +133,15 @@ def summarize(
             by_tercile.append(
                 _pattern_row(
                     name, f"{name.capitalize()} third ({lo:.2f}-{hi:.2f})", part, tolerance
+                )
+            )
+        if len(ranked) < len(scored):
+            by_tercile.append(
+                _pattern_row(
+                    "insufficient_evidence",
+                    "Insufficient evidence",
+                    [r for r in scored if r.insufficient],
+                    tolerance,
                 )
             )
     counselors = sorted({r.counselor_id for r in scored if r.counselor_id is not None})
