@@ -23,7 +23,10 @@ async def pump(
     counts: Counter[str] | None = None,
     ingest_retries: int = 5,
 ) -> Counter[str]:
-    """Ingest everything `adapter` yields until it ends; return counts by outcome.
+    """Ingest everything `adapter` yields until it ends; return counts by outcome
+    (``accepted``, ``duplicate``, ``rejected``; ``rejected_before_ingest`` counts the rejections
+    of input that never became a message, so ``Monitor.stats()["messages_in"]`` plus it is the
+    total).
 
     Input the adapter could not read (a line that is not JSON...) is counted with
     `Monitor.reject`. A message the state store failed to record is retried with backoff (a
@@ -34,6 +37,7 @@ async def pump(
         if isinstance(item, RejectReason):
             monitor.reject(item)
             counts["rejected"] += 1
+            counts["rejected_before_ingest"] += 1
             continue
         for attempt in range(ingest_retries + 1):
             try:
@@ -48,6 +52,7 @@ async def pump(
                 raise
             except Exception as exc:  # this item only: counted, never its text, and go on
                 counts["rejected"] += 1
+                counts["rejected_before_ingest"] += 1
                 counts["internal_error"] += 1
                 monitor.reject(RejectReason.INTERNAL_ERROR)
                 _log.error("alliance_monitor.pump_ingest_error",

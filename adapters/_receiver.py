@@ -218,6 +218,7 @@ class WebhookReceiver:
     def _reject(self, reason: RejectReason, exc: BaseException) -> None:
         self._count("rejected", reason.value)
         self.counts["internal_errors"] += 1
+        self.counts["rejected_before_ingest"] += 1
         with suppress(Exception):  # the monitor's counters are not worth a dead task
             self.monitor.reject(reason)
         # The type only: an exception's message may hold the input.
@@ -297,6 +298,7 @@ class WebhookReceiver:
     def _take(self, delivery: Delivery) -> Ack:
         for reason in delivery.rejected:
             self._count("rejected", reason.value)
+            self.counts["rejected_before_ingest"] += 1
             self.monitor.reject(reason)
         for why in delivery.ignored:
             self.ignored[why] += 1
@@ -311,12 +313,14 @@ class WebhookReceiver:
         if len(delivery.messages) > self.queue_size:
             for _ in delivery.messages:
                 self._count("rejected", RejectReason.CAPACITY.value)
+                self.counts["rejected_before_ingest"] += 1
                 self.monitor.reject(RejectReason.CAPACITY)
             self._count_problem("batch_too_large")
             return Ack(413, b"batch_too_large")
         if not self._offer(delivery.messages):
             for _ in delivery.messages:
                 self._count("rejected", RejectReason.CAPACITY.value)
+                self.counts["rejected_before_ingest"] += 1
                 self.monitor.reject(RejectReason.CAPACITY)
             self._count_problem("queue_full")
             return _busy(self.retry_after)

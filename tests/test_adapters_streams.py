@@ -64,7 +64,11 @@ async def test_pump_counts_every_outcome(tmp_path: Path) -> None:
     mon = monitor()
     async with mon:
         counts = await pump(JsonlAdapter(path), mon)
-    assert counts == {"accepted": 3, "rejected": 4, "duplicate": 1}
+    # Three of the rejections never became a message (not JSON, not an object, not a message).
+    assert counts == {"accepted": 3, "rejected": 4, "duplicate": 1, "rejected_before_ingest": 3}
+    st = mon.stats()
+    assert st["messages_in"] + counts["rejected_before_ingest"] == sum(
+        counts[k] for k in ("accepted", "rejected", "duplicate"))
     assert mon.stats()["rejected_by_reason"] == {
         "invalid_json": 1, "invalid_schema": 2, "empty_text": 1}
 
@@ -112,7 +116,7 @@ def test_jsonl_from_stdin_in_a_real_process() -> None:
     data = "".join(json.dumps(msg(i)) + "\n" for i in range(4)) + "{bad\n"
     out = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, text=True,
                          timeout=60, check=True)
-    assert out.stdout.strip() == "{'accepted': 4, 'rejected': 1}"
+    assert out.stdout.strip() == "{'accepted': 4, 'rejected': 1, 'rejected_before_ingest': 1}"
 
 
 def test_role_and_conversation_maps() -> None:

@@ -351,6 +351,18 @@ def test_malformed_bodies_get_400_wrong_type_415_and_files_are_private(tmp_path:
         metrics = httpx.get(base + "/metrics", timeout=5).text
         assert 'alliance_monitor_webhook_messages_total{adapter="http",path="/hooks/messages",' \
                'outcome="in"} 14' in metrics
+        # The service-wide counters add up too: in = accepted + duplicate + rejected.
+        values: dict[str, float] = {}
+        for line in metrics.splitlines():
+            if line.startswith("alliance_monitor_messages_"):
+                key, val = line.rsplit(" ", 1)
+                name = key.split("{", 1)[0]
+                values[name] = values.get(name, 0.0) + float(val)
+        assert values["alliance_monitor_messages_in_total"] == 14
+        assert values["alliance_monitor_messages_in_total"] == (
+            values["alliance_monitor_messages_accepted_total"]
+            + values["alliance_monitor_messages_duplicate_total"]
+            + values["alliance_monitor_messages_rejected_total"])
         # State and outbox files (and SQLite's -wal/-shm) are readable by their owner only.
         files = [p for p in tmp_path.iterdir() if p.name.startswith(("state.db", "outbox.db"))]
         assert {p.name for p in files} >= {"state.db", "outbox.db", "state.db-wal",
