@@ -323,7 +323,7 @@ def test_an_async_scorer_runs_concurrently_with_the_same_figures() -> None:
     rep = evaluate_file(LABELS, scorer=scorer, n_bootstrap=20, concurrency=3)
     assert figures(rep)[("message", "directive", "directive")] == {"auc": 0.5}
     assert 1 < scorer.peak <= 3
-    assert rep.scorer == "AsyncStatic" and rep.n_conversations == 12
+    assert rep.scorer == "async-static" and rep.n_conversations == 12
 
 
 @pytest.mark.llm_server
@@ -376,3 +376,11 @@ def test_abstentions_are_counted_and_can_be_left_out() -> None:
     assert not any(r.task.level in ("session", "phase") for r in everything.results)
     assert {"level": "session", "label": "bond",
             "reason": "no labelled item with a score"} in everything.not_evaluated
+
+
+def test_cli_exits_2_when_nothing_had_a_score(capsys: pytest.CaptureFixture[str]) -> None:
+    # "scores" that name the conversations but hold no analyze fields: every item is unscored
+    rc = main(["evaluate", MI, "--scores", MI, "--bootstrap", "0"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "nothing was evaluated" in err

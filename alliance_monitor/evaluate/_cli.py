@@ -53,7 +53,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                      help="an external scorer: a command line with {input} and {output}, the "
                      "contract of `analyze` (e.g. 'my-scorer {input} --out {output}')")
     src.add_argument("--scores", metavar="FILE",
-                     help="an `analyze` output already written for this input (no scoring)")
+                     help="an `analyze` output already written for this input (no scoring; "
+                     "use the same --prefix as when it was written)")
     src.add_argument("--save-scores", metavar="FILE",
                      help="also write the scorer's output (the format of `analyze`) here, to "
                      "re-evaluate with --scores without scoring again")
@@ -101,7 +102,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Print the table (or JSON). Exit 2 on bad options or when nothing can be evaluated."""
+    """Print the table (or JSON). Exit 2 on bad options or when nothing could be evaluated."""
     import anyio
 
     from ..scoring import scorer_from_args as _make_scorer
@@ -158,6 +159,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), indent=1))
     else:
         print(format_table(report))
+    if not report.results:
+        print("alliance-monitor evaluate: no labelled item had a score: nothing was evaluated",
+              file=sys.stderr)
+        return 2
     return 0
 
 

@@ -451,12 +451,13 @@ def evaluate_file(
 
     Give exactly one of `scorer` (an in-process scorer; not closed here), `command` (a command
     line with ``{input}`` and ``{output}``, run once on the label-free transcripts) or `scores`
-    (a file `analyze` already wrote for this input). `prefix`: judge conversations on their
-    first N messages (None: whole; "auto": the rule of a recognised data set, e.g. 20 for
-    AnnoMI). `skip_abstained`: leave out sessions and phases on which the scorer abstained
-    (``phase_status`` other than scored) instead of judging the number it gave. Raises
-    `ConfigError` for bad options and `EvaluationError` when nothing can be
-    judged.
+    (a file `analyze` or `save_scores` wrote for this input, with the same prefix).
+
+    `prefix`: judge conversations on their first N messages (None: whole; "auto": the rule of a
+    recognised data set, e.g. 20 for AnnoMI). `skip_abstained`: leave out sessions and phases on
+    which the scorer abstained (``phase_status`` other than scored) instead of judging the
+    number it gave. Raises `ConfigError` for bad options and `EvaluationError` when nothing can
+    be judged.
     """
     started = time.perf_counter()
     if sum(x is not None for x in (scorer, command, scores)) != 1:
@@ -487,9 +488,9 @@ def evaluate_file(
     not_evaluated = unrecognised(inv, tasks)
     if cut and any(t.level == "phase" for t in tasks):
         not_evaluated += [
-            {"level": "phase", "label": t.label,
+            {"level": "phase", "label": label,
              "reason": "phase labels rate whole sessions: not judged on prefixes (--prefix 0)"}
-            for t in dict.fromkeys(t for t in tasks if t.level == "phase")
+            for label in dict.fromkeys(t.label for t in tasks if t.level == "phase")
         ]
         tasks = [t for t in tasks if t.level != "phase"]
     if not tasks:
@@ -508,7 +509,7 @@ def evaluate_file(
     t0 = time.perf_counter()
     if scorer is not None:
         outputs = _score_in_process(transcripts, scorer, concurrency, progress)
-        name = scorer_name or type(scorer).__name__
+        name = scorer_name or str(getattr(scorer, "name", "") or type(scorer).__name__)
     elif command is not None:
         outputs = _score_command(live, cut, command)
         name = scorer_name or "command"

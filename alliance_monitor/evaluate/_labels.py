@@ -218,7 +218,7 @@ class LabelInventory:
                 s.numeric = False
             if len(s.values) < 40:
                 v = _norm(value)
-                if v is not None:
+                if v is not None and len(v) <= 40:  # long values may be free text: never shown
                     s.values.add(v)
 
     def add_record(self, record: Mapping[str, Any]) -> None:
