@@ -9,6 +9,7 @@ tests/data/evaluate_oracle.py is an external scorer that answers with the labels
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -309,8 +310,14 @@ class AsyncStatic(Scorer):
     def __init__(self) -> None:
         self.inner = StaticScorer(3.0, passive=0.2, directive=0.2)
         self.in_flight = self.peak = 0
+        self.loops: set[int] = set()
+        self.closed_in: int | None = None
+
+    async def aclose(self) -> None:
+        self.closed_in = id(asyncio.get_running_loop())
 
     async def score(self, request: WindowRequest) -> WindowScore:
+        self.loops.add(id(asyncio.get_running_loop()))
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         await anyio.sleep(0.001)
@@ -324,38 +331,55 @@ def test_an_async_scorer_runs_concurrently_with_the_same_figures() -> None:
     assert figures(rep)[("message", "directive", "directive")] == {"auc": 0.5}
     assert 1 < scorer.peak <= 3
     assert rep.scorer == "async-static" and rep.n_conversations == 12
+    assert scorer.closed_in is None  # not closed unless asked
+
+
+def test_the_scorer_is_closed_in_the_loop_that_used_it() -> None:
+    # an HTTP client bound to the scoring loop cannot be closed from a new one
+    scorer = AsyncStatic()
+    evaluate_file(LABELS, scorer=scorer, n_bootstrap=0, close_scorer=True)
+    assert len(scorer.loops) == 1 and scorer.closed_in in scorer.loops
+    early = AsyncStatic()  # a failure before scoring still closes it
+    from alliance_monitor._errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        evaluate_file(LABELS, scorer=early, n_bootstrap=0, close_scorer=True,
+                      labels=LabelOptions(session_labels=("nope",)))
+    assert early.closed_in is not None and not early.loops
 
 
 @pytest.mark.llm_server
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_llm_scorer_through_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Mechanics against the real local server (far too small a model to judge anything):
-    every labelled item is either scored or counted as unscored, and the JSON says which
-    scorer ran. Two one-exchange conversations: one LLM call each."""
+    """Mechanics against the real local server (far too small a model to judge anything): the
+    labelled items are either scored or counted as unscored (a busy server that times out gives
+    an unscored window, never a crash), and the JSON says which scorer ran. One one-exchange
+    conversation: one LLM call, at most one retry."""
     from llm_helpers import llm_server_from_env
 
     url, model = llm_server_from_env(os.environ)
     src = tmp_path / "rated.jsonl"
-    with src.open("w") as f:
-        for k, (bond, text) in enumerate([(4, "That sounds really hard. What would help most?"),
-                                          (2, "You should just get over it.")]):
-            f.write(json.dumps({"conversation_id": f"r{k}", "labels": {"bond": bond},
-                                "messages": [
-                                    {"id": "a", "role": "client", "ts": 0,
-                                     "text": "I failed my exam and I feel useless."},
-                                    {"id": "b", "role": "counselor", "ts": 1, "text": text,
-                                     "labels": {"directive": k == 1}}]}) + "\n")
+    src.write_text(json.dumps({
+        "conversation_id": "r0", "labels": {"bond": 4},
+        "messages": [
+            {"id": "a", "role": "client", "ts": 0, "text": "I failed my exam and feel useless."},
+            {"id": "b", "role": "counselor", "ts": 1, "labels": {"directive": False},
+             "text": "That sounds really hard. What would help most right now?"}]}) + "\n")
     rc = main(["evaluate", str(src), "--json", "--bootstrap", "20", "--scorer", "llm",
                "--llm-base-url", url, "--llm-model", model, "--llm-api-key-env", "NO_SUCH_KEY",
-               "--llm-prompt-version", "v1",
-               "--scorer-option", "read_timeout=400", "--scorer-option", "call_timeout=450",
+               "--llm-prompt-version", "v1", "--scorer-option", "max_retries=1",
+               "--scorer-option", "read_timeout=600", "--scorer-option", "call_timeout=650",
                "--concurrency", "1"])
-    assert rc == 0
+    assert rc in (0, 2)  # 2: the window was unscored, so no labelled item had a score
     out = json.loads(capsys.readouterr().out)
     assert out["scorer"].startswith(f"llm ({model} at {url}")
+    assert out["scorer_stats"]["windows"] == 1
+    items = out["results"] + [n for n in out["not_evaluated"] if n["label"] in ("bond",
+                                                                                "directive")]
+    assert items, out
     for r in out["results"]:
-        assert r["n"] + r["n_unscored"] == 2
+        assert r["n"] + r["n_unscored"] == 1
 
 
 def test_abstentions_are_counted_and_can_be_left_out() -> None:

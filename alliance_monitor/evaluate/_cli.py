@@ -103,8 +103,6 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the table (or JSON). Exit 2 on bad options or when nothing could be evaluated."""
-    import anyio
-
     from ..scoring import scorer_from_args as _make_scorer
     from ._evaluate import EvaluationError, evaluate_file
     from ._labels import LEVELS, LabelOptions
@@ -130,13 +128,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     args.scorer_options = dict(args.scorer_option)
-    scorer = None
     try:
-        if not external:
-            scorer = _make_scorer(args)
         report = evaluate_file(
             args.input,
-            scorer=scorer,
+            scorer=None if external else _make_scorer(args),
+            close_scorer=True,
             command=args.scorer_command,
             scores=args.scores,
             scorer_name=None if external else _scorer_name(args),
@@ -152,9 +148,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except EvaluationError as exc:
         print(f"alliance-monitor evaluate: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if scorer is not None:
-            anyio.run(scorer.aclose)
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
     else:

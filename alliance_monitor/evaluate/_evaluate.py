@@ -213,15 +213,20 @@ def _score_in_process(
     scorer: Scorer,
     concurrency: int,
     progress: Callable[[int], None] | None,
+    close: bool,
 ) -> dict[str, dict[str, Any]]:
     if isinstance(scorer, SyncScorer):
         out = {}
-        for tr in transcripts:
-            out[tr.conversation_id] = analyze_transcript(
-                tr.conversation_id, tr.messages, scorer
-            ).to_json()
-            if progress:
-                progress(1)
+        try:
+            for tr in transcripts:
+                out[tr.conversation_id] = analyze_transcript(
+                    tr.conversation_id, tr.messages, scorer
+                ).to_json()
+                if progress:
+                    progress(1)
+        finally:
+            if close:
+                anyio.run(scorer.aclose)
         return out
 
     async def run() -> list[TranscriptResult | None]:
@@ -234,9 +239,13 @@ def _score_in_process(
                 if progress:
                     progress(1)
 
-        async with anyio.create_task_group() as tg:
-            for i, tr in enumerate(transcripts):
-                tg.start_soon(one, i, tr)
+        try:
+            async with anyio.create_task_group() as tg:
+                for i, tr in enumerate(transcripts):
+                    tg.start_soon(one, i, tr)
+        finally:
+            if close:  # in this event loop: an HTTP client cannot be closed from another one
+                await scorer.aclose()
         return results
 
     got = anyio.run(run)
@@ -445,11 +454,13 @@ def evaluate_file(
     concurrency: int = 4,
     save_scores: str | None = None,
     skip_abstained: bool = False,
+    close_scorer: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> EvaluationReport:
     """Evaluate one scorer on the labels in `path` (transcript JSONL with labels).
 
-    Give exactly one of `scorer` (an in-process scorer; not closed here), `command` (a command
+    Give exactly one of `scorer` (an in-process scorer, closed at the end of scoring, in its
+    event loop, when `close_scorer` is set), `command` (a command
     line with ``{input}`` and ``{output}``, run once on the label-free transcripts) or `scores`
     (a file `analyze` or `save_scores` wrote for this input, with the same prefix).
 
@@ -459,6 +470,35 @@ def evaluate_file(
     number it gave. Raises `ConfigError` for bad options and `EvaluationError` when nothing can
     be judged.
     """
+    # Scoring closes the scorer in its own event loop; when something fails before scoring
+    # starts, it is closed here instead (it has not touched any event loop yet).
+    pending = [close_scorer and scorer is not None]
+    try:
+        return _evaluate(path, scorer, command, scores, scorer_name, labels, prefix, n_bootstrap,
+                         seed, confidence, concurrency, save_scores, skip_abstained, pending,
+                         progress)
+    finally:
+        if pending[0] and scorer is not None:
+            anyio.run(scorer.aclose)
+
+
+def _evaluate(
+    path: str,
+    scorer: Scorer | None,
+    command: str | None,
+    scores: str | None,
+    scorer_name: str | None,
+    labels: LabelOptions | None,
+    prefix: Prefix,
+    n_bootstrap: int,
+    seed: int,
+    confidence: float,
+    concurrency: int,
+    save_scores: str | None,
+    skip_abstained: bool,
+    pending_close: list[bool],
+    progress: Callable[[int], None] | None,
+) -> EvaluationReport:
     started = time.perf_counter()
     if sum(x is not None for x in (scorer, command, scores)) != 1:
         raise ConfigError("give exactly one of scorer, command or scores")
@@ -508,7 +548,8 @@ def evaluate_file(
 
     t0 = time.perf_counter()
     if scorer is not None:
-        outputs = _score_in_process(transcripts, scorer, concurrency, progress)
+        closing, pending_close[0] = pending_close[0], False  # from here on, scoring closes it
+        outputs = _score_in_process(transcripts, scorer, concurrency, progress, closing)
         name = scorer_name or str(getattr(scorer, "name", "") or type(scorer).__name__)
     elif command is not None:
         outputs = _score_command(live, cut, command)
