@@ -103,6 +103,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the table (or JSON). Exit 2 on bad options or when nothing could be evaluated."""
+    from .._progress import Progress
     from ..scoring import scorer_from_args as _make_scorer
     from ._evaluate import EvaluationError, evaluate_file
     from ._labels import LEVELS, LabelOptions
@@ -128,6 +129,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     args.scorer_options = dict(args.scorer_option)
+    progress = Progress("evaluate: conversations scored")
     try:
         report = evaluate_file(
             args.input,
@@ -144,10 +146,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             save_scores=args.save_scores,
             skip_abstained=args.skip_abstained,
+            progress=progress.step,
         )
     except EvaluationError as exc:
         print(f"alliance-monitor evaluate: {exc}", file=sys.stderr)
         return 2
+    finally:
+        progress.done()
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
     else:
