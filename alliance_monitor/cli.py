@@ -166,10 +166,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 if tr is not None:
                     transcripts.append(tr)
             results = anyio.run(_analyze_async, transcripts, scorer, args, progress)
-            for tr, res in zip(transcripts, results, strict=True):
-                n_windows += len(res.windows)
-                unscored += _unscored_reasons(res.windows)
-                out.write(json.dumps(res.to_json()) + "\n")
+            for tr, maybe in zip(transcripts, results, strict=True):
+                if maybe is None:  # an unexpected error on this transcript: its line only
+                    rejects.append(Rejection(tr.line, RejectReason.INTERNAL_ERROR, None,
+                                             tr.conversation_id))
+                    continue
+                n_windows += len(maybe.windows)
+                unscored += _unscored_reasons(maybe.windows)
+                out.write(json.dumps(maybe.to_json()) + "\n")
                 n_conv += 1
                 n_msgs += len(tr.messages)
                 dupes += tr.duplicates
@@ -198,19 +202,23 @@ def _transcript_or_reject(n: int, obj: Any, rejects: list[Rejection]) -> Transcr
 
 async def _analyze_async(
     transcripts: list[Transcript], scorer: Scorer, args: argparse.Namespace, progress: _Progress
-) -> list[TranscriptResult]:
+) -> list[TranscriptResult | None]:
+    """One result per transcript, None where its analysis raised (a bug: the others go on)."""
     results: list[TranscriptResult | None] = [None] * len(transcripts)
     limiter = anyio.CapacityLimiter(max(1, args.concurrency))
 
     async def one(i: int, tr: Transcript) -> None:
         async with limiter:
-            results[i] = await analyze_transcript_async(
-                tr.conversation_id,
-                tr.messages,
-                scorer,
-                trajectory_tolerance=args.trajectory_tolerance,
-                score_timeout=args.score_timeout,
-            )
+            try:
+                results[i] = await analyze_transcript_async(
+                    tr.conversation_id,
+                    tr.messages,
+                    scorer,
+                    trajectory_tolerance=args.trajectory_tolerance,
+                    score_timeout=args.score_timeout,
+                )
+            except Exception as exc:  # the type only: its message may hold the input
+                _log_cli_error(type(exc).__name__)
             progress.step()
 
     try:
@@ -219,7 +227,13 @@ async def _analyze_async(
                 tg.start_soon(one, i, tr)
     finally:
         await scorer.aclose()
-    return [r for r in results if r is not None]
+    return results
+
+
+def _log_cli_error(error: str) -> None:
+    logging.getLogger("alliance_monitor.cli").error(
+        "alliance_monitor.analyze_internal_error", extra={"error": error}
+    )
 
 
 # ---------------------------------------------------------------------- replay

@@ -255,3 +255,39 @@ async def test_a_huge_llm_reply_is_refused_without_reading_it_all() -> None:
     with pytest.raises(ScoringError):
         await client.chat([{"role": "user", "content": "hi"}], max_tokens=10)
     await client.aclose()
+
+
+def test_analyze_goes_on_when_one_transcript_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unexpected error while analysing one transcript (async scorer path) rejects its line
+    as internal_error; the others are written; the error's text never shows."""
+    from alliance_monitor import cli
+    from alliance_monitor.scoring._base import Scorer
+    from alliance_monitor.testing import StaticScorer
+
+    class AsyncStatic(Scorer):
+        name = "async-static"
+
+        async def score(self, request: Any) -> Any:
+            return StaticScorer().score_sync(request)
+
+    real = cli.analyze_transcript_async
+
+    async def flaky(conversation_id: str, *a: Any, **kw: Any) -> Any:
+        if conversation_id == "boom":
+            raise RuntimeError("Jane Q. Doe (PATIENT-ZX81)")
+        return await real(conversation_id, *a, **kw)
+
+    monkeypatch.setattr(cli, "_make_scorer", lambda args: AsyncStatic())
+    monkeypatch.setattr(cli, "analyze_transcript_async", flaky)
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(conv(c)) for c in ("a", "boom", "b")) + "\n")
+    out, rj = tmp_path / "out.jsonl", tmp_path / "rj.jsonl"
+    assert main(["analyze", str(src), "-o", str(out), "--rejects", str(rj)]) == 0
+    assert [json.loads(x)["conversation_id"] for x in out.read_text().splitlines()] == ["a", "b"]
+    assert rejects(rj) == [{"line": 2, "reason": "internal_error", "field": None,
+                            "conversation_id": "boom", "message_id": None}]
+    err = capsys.readouterr().err
+    assert "PATIENT-ZX81" not in err and "internal_error=1" in err
+    assert main(["analyze", str(src), "-o", str(out), "--strict"]) == 2
