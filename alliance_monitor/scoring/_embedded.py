@@ -109,6 +109,13 @@ _MODEL_LANGUAGES = frozenset({"en", "und"})
 #: to flag on its own. (Z1 on the Chinese dev set: 0.74 without it, 0.82 with it.)
 _ZH_TELLING = 0.15
 _ZH_TELLING_WORDS = 40
+#: Chinese, in place of the model's "neither a question nor a reflection" reading: a counselor
+#: statement is at most `_ZH_PASSIVE` passive by this reading, less by `_ZH_ABOUT_CLIENT` when
+#: it speaks about the client (你) and by `_ZH_INNER_STATE` more when it names a feeling or an
+#: inner state (`_lexicon_zh.ABOUT_CLIENT_RE`, `INNER_STATE_RE`). Never enough to flag alone.
+_ZH_PASSIVE = 0.4
+_ZH_ABOUT_CLIENT = 0.6
+_ZH_INNER_STATE = 0.4
 
 #: Directive / boundary-overstepping. Advice-like cues combine as independent evidence and are
 #: then multiplied by every mitigation that applies; confrontation is never mitigated.
@@ -335,13 +342,15 @@ def _passive(
     if ctx.unfinished and "minimal" in cues:
         return _PASSIVE_BASE
     explored = 0.0
-    if probs is not None:
-        explored = probs["question"] + probs["reflection_simple"] + probs["reflection_complex"]
+    rule = _combine(_PASSIVE, cues)
     # The rule cues and the model read the same thing (how far the reply is from a question or
     # a reflection): the stronger reading counts.
-    rule = _combine(_PASSIVE, cues)
     if probs is not None:
+        explored = probs["question"] + probs["reflection_simple"] + probs["reflection_complex"]
         rule = max(rule, _MODEL_PASSIVE * (1.0 - explored))
+    elif not asks and zh.has_han(text):
+        explored = _zh_explored(text)
+        rule = max(rule, _ZH_PASSIVE * (1.0 - explored))
     keep = (1.0 - _PASSIVE_BASE) * (1.0 - rule)
     if ctx.disclosure:
         keep *= 1.0 - _AFTER_DISCLOSURE * (1.0 - explored)
@@ -362,6 +371,15 @@ def _passive(
         # asks or reflects: never passive; the rest only orders such replies among themselves
         return _EXPLORED * (1.0 - keep)
     return 1.0 - keep
+
+
+def _zh_explored(text: str) -> float:
+    """A Chinese statement's rule reading of "takes up the client" (0-1), in place of the learned
+    model's question-or-reflection probability: it speaks about the client, and it names a
+    feeling or an inner state."""
+    about = _ZH_ABOUT_CLIENT if zh.ABOUT_CLIENT_RE.search(text) else 0.0
+    inner = _ZH_INNER_STATE if zh.INNER_STATE_RE.search(text) else 0.0
+    return min(1.0, about + inner)
 
 
 def _client_turn(cues: dict[str, None], text: str, ctx: _Context) -> None:

@@ -718,7 +718,32 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"what about (?:trying|if you)",
             r"(?:it|that) (?:might|may|could|would) (?:help|be (?:good|helpful|useful|worth)) "
             r"(?:to|if you|for you to)",
-            r"have you (?:considered|tried|thought (?:about|of)|looked into)",
+            r"have you (?:ever |already )?(?:considered|tried|thought (?:about|of)|looked into"
+            r"|checked (?:with|into|out)|reached out|looked at|asked (?:for|about))",
+            # suggestions asked as questions: "What about a food bank?", "Is there anyone you
+            # could ask?", "Would you be open to trying it?", "Could you try ...?"
+            r"what about (?:a|an|the|some|trying|if you|talking|going|getting|joining|asking"
+            r"|doing|taking|making|reaching|looking|finding|using|writing|calling|seeing)\b",
+            r"(?:is there|are there) (?:anywhere|anyone|someone|somebody|any (?:way|place|one"
+            r"|groups?|resources?|programs?|services?|organi[sz]ations?)) (?:else )?(?:that )?"
+            r"(?:you|who|which|where) (?:could|can|might)",
+            r"would you be (?:open|able|willing) to (?:try|go|talk|see|join|reach|ask|look|get"
+            r"|take|visit|speak|contact|call|consider|find|start|apply)",
+            r"(?:can|could) you (?:try|ask (?:for|them|him|her|your)|reach out|adjust|join|apply"
+            r"|look into|speak to|talk to (?:a|an|your|someone|them|him|her))",
+            r"do you think (?:it would help|it might help|you could|you can|maybe)",
+            # self-disclosure as advice: "one thing that helped me was ..."
+            r"(?:one thing|something) that (?:helped|helps|has helped|worked for) me",
+            r"what (?:helped|helps|has helped|worked for) me",
+            r"i(?:'ve| have)? (?:also )?found (?:that |it )?[^.!?]{0,60}\bhelp",
+            r"how about (?!you\b|that\b|it\b|now\b|this\b)",
+            r"is it possible (?:for you )?to",
+            r"is there (?:any|a|an) (?:possibility|option|chance|way)\b",
+            r"(?:who|that) (?:you )?(?:can|could) (?:talk to|help you|confide in|lean on|turn to"
+            r"|support you|reach out to)",
+            r"(?:some |many |most |other )?(?:people|others) (?:in your (?:situation|position) )?"
+            r"(?:find|found|say) (?:it )?(?:helpful|comforting|useful)",
+            r"have you (?:ever |already )?(?:talked|spoken|discussed) (?:to|with|this|it)",
             # hedged suggestions, also as a question ("Maybe you need more time to relax?")
             r"(?:maybe|perhaps) you (?:could|can|might|should|need to|may want|want to)",
             r"(?:maybe|perhaps) (?:try|trying|consider|it would help|it might help)",

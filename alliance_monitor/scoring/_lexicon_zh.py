@@ -106,6 +106,18 @@ def han_bigrams(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+#: The embedded scorer has no learned model for Chinese. In its place, for a counselor
+#: *statement* (no question mark), two plain readings of "does this take up the client?": it
+#: speaks about the client (你 / 您), and it names a feeling or an inner state. A statement about
+#: the client's feelings reads like a reflection; one about neither (我计划明年开诊所。下周见。
+#: 好的，我们今天就到这儿。) takes nothing up. See `_embedded._zh_explored`.
+ABOUT_CLIENT_RE = re.compile(r"[你您]")
+INNER_STATE_RE = re.compile(
+    r"感觉|感受|觉得|心情|情绪|心里|内心|想法|在乎|在意|希望|担心|害怕|难过|伤心|痛苦|焦虑"
+    r"|生气|愤怒|委屈|失望|内疚|自责|孤独|无助|沮丧|紧张|矛盾|纠结|困惑|迷茫|压力|不安|后悔"
+)
+
+
 # --- shared fragments --------------------------------------------------------------------------
 
 #: The rest of the sentence is a question (it ends with "?"). Bounded lookahead: linear time.
