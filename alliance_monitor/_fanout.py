@@ -43,7 +43,14 @@ class _Subscription:
 class FanOut:
     """Subscribers and the bounded queue of posted event batches."""
 
-    def __init__(self, *, max_posted: int, counts: Counter[str]) -> None:
+    def __init__(
+        self,
+        *,
+        max_posted: int,
+        counts: Counter[str],
+        on_progress: Callable[[], None] | None = None,
+    ) -> None:
+        self._on_progress = on_progress  # called after each posted batch is done
         self._subs: list[_Subscription] = []
         self._posted: deque[Sequence[Event]] = deque()
         self._max_posted = max(1, max_posted)
@@ -115,6 +122,8 @@ class FanOut:
             finally:
                 self._delivering -= 1
                 self._progress.notify()
+                if self._on_progress is not None:
+                    self._on_progress()
 
     @property
     def idle(self) -> bool:

@@ -184,7 +184,11 @@ class Monitor:
             merge_cap=self.core.window.max_messages * _MERGE_CAP_FACTOR,
             counts=self.core.counts,
         )
-        self._fanout = FanOut(max_posted=event_buffer * _POSTED_FACTOR, counts=self.core.counts)
+        self._fanout = FanOut(
+            max_posted=event_buffer * _POSTED_FACTOR,
+            counts=self.core.counts,
+            on_progress=self._scheduler.notify,  # flush() waits on the scheduler's progress
+        )
         self._stack: AsyncExitStack | None = None
         self._running = False
         if store is None and max_pairs is not None:
@@ -731,7 +735,6 @@ class Monitor:
                 await self._committer.commit(StoreBatch(emitted=tuple(e.id for e in events)))
             except StoreError:
                 self.core.counts["store_errors"] += 1
-        self._scheduler.notify()
 
     async def _sweeper(self) -> None:
         assert self._idle_interval is not None

@@ -260,6 +260,18 @@ async def _drop_stream(url: str, stream: str) -> None:
     await r.aclose()
 
 
+def workers_spread(url: str, runs: int) -> None:
+    """2 workers / 1 worker, run by run (each run measures both, back to back)."""
+    ratios = []
+    for i in range(runs):
+        one, two = _workers_once(url, 400, 50).values()
+        ratios.append(two[0] / one[0])
+        print(f"   run {i + 1}: 1 worker {one[0]:>8,.0f} msg/s   2 workers {two[0]:>8,.0f} msg/s   "
+              f"ratio {ratios[-1]:.2f}   (load average {os.getloadavg()[0]:.1f})")
+    print(f"   2 workers / 1 worker: median {statistics.median(ratios):.2f} of {runs} runs, "
+          f"spread {min(ratios):.2f}-{max(ratios):.2f} (target >= 1.6)")
+
+
 def bench_workers(
     url: str, n_convs: int, per: int, repeat: int
 ) -> dict[int, tuple[float, float]]:
@@ -313,6 +325,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     ap.add_argument("--throughput-only", action="store_true", help="section 1 only")
+    ap.add_argument(
+        "--workers-only",
+        type=int,
+        default=0,
+        metavar="RUNS",
+        help="section 2 only: RUNS interleaved runs of 1 and 2 workers, each run's ratio shown",
+    )
     ap.add_argument("--redis", default=os.environ.get("ALLIANCE_MONITOR_TEST_REDIS_URL"))
     ap.add_argument("--rss-case", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
@@ -322,6 +341,9 @@ def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     if a.rss_case:
         anyio.run(rss_case, a.n, a.cap, a.db)
+        return
+    if a.workers_only:
+        workers_spread(a.redis, a.workers_only)
         return
     q = a.quick
     print(f"alliance-monitor store benchmarks (python {sys.version.split()[0]}, "
