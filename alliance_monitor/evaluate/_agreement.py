@@ -142,6 +142,8 @@ class Prepared:
         self._sx: _Sorted | None = None
         self._sy: _Sorted | None = None
         self._plain_ranks: tuple[list[float], list[float]] | None = None
+        self._last_w: Sequence[int] | None = None
+        self._last_sums: Sums = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         self._auc: tuple[list[int], list[int], list[int], list[int], list[int]] | None = None
 
     def _sorted_x(self) -> _Sorted:
@@ -221,8 +223,14 @@ class Prepared:
         r = (sab - sa * sb / sw) / math.sqrt(vaa * vbb)
         return max(-1.0, min(1.0, r))
 
+    def _xy_sums(self, w: Sequence[int] | None) -> Sums:
+        # Pearson and ICC of one replicate share these sums: computed once per weight vector.
+        if w is None or w is not self._last_w:
+            self._last_w, self._last_sums = w, self._sums(self.x, self.y, w)
+        return self._last_sums
+
     def pearson(self, w: Sequence[int] | None) -> float | None:
-        return self._r(self._sums(self.x, self.y, w))
+        return self._r(self._xy_sums(w))
 
     def spearman(self, w: Sequence[int] | None) -> float | None:
         if w is None:
@@ -237,7 +245,7 @@ class Prepared:
 
     def icc(self, w: Sequence[int] | None) -> float | None:
         """ICC(2,1) of the two columns x and y (two raters of the same targets)."""
-        sw, sx, sy, sxx, syy, sxy = self._sums(self.x, self.y, w)
+        sw, sx, sy, sxx, syy, sxy = self._xy_sums(w)
         if sw < 2:
             return None
         total = sx + sy
