@@ -1,5 +1,5 @@
 """The Kafka source's processing logic, with a fake consumer (no broker installs here: Debian
-has no Kafka package and PyPI ships none that we trust; see alliance_monitor/_kafka.py)."""
+has no Kafka package and PyPI ships none that we trust; see adapters/kafka.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from test_store import level, traffic
 
 from alliance_monitor import Monitor
-from alliance_monitor._kafka import KafkaSource, _murmur2, kafka_partition_of
+from alliance_monitor.adapters.kafka import KafkaSource, _murmur2, kafka_partition_of
 from alliance_monitor.store import SQLiteStore
 from alliance_monitor.testing import EventCollector, StaticScorer
 

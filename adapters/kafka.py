@@ -1,5 +1,6 @@
-"""Kafka source (optional extra ``alliance-monitor[kafka]``, aiokafka): the same guarantees as
-the Redis Streams workers, from a topic whose records are keyed by conversation id.
+"""Kafka source, a pull adapter (optional extra ``alliance-monitor[kafka]``, aiokafka; import
+``alliance_monitor.adapters.kafka``): the same guarantees as the Redis Streams workers, from a
+topic whose records are keyed by conversation id.
 
 - **One writer per pair.** The producer keys each record by its conversation id, so all of a
   pair's messages land in one partition, in order (Kafka's default murmur2 partitioner). The
@@ -33,8 +34,7 @@ from typing import Any
 
 import anyio
 
-from ._errors import ConfigError, RejectReason, StoreError
-from ._monitor import Monitor
+from alliance_monitor import ConfigError, Monitor, RejectReason, StoreError
 
 __all__ = ["KafkaSource", "kafka_partition_of", "publish_kafka", "run_kafka_worker"]
 
@@ -172,7 +172,7 @@ async def run_kafka_worker(
 ) -> dict[str, int]:
     """Consume `topic` until `stop` is set. `store`: a shared `StateStore` or URL (Redis)."""
     aiokafka = _aiokafka()
-    from .store import open_store
+    from alliance_monitor.store import open_store
 
     state = open_store(store) if isinstance(store, str) else store
     consumer = aiokafka.AIOKafkaConsumer(
