@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 
-from ._lexicon import Cue
+from ._lexicon import _CAPTURING, Cue
 
 __all__ = [
     "CLIENT_PHRASE_MATCHER",
@@ -665,17 +665,27 @@ class ZhMatcher:
 
     The alternation is guarded by a lookahead on the characters a phrase can start with, so a
     position that cannot start any phrase costs one character-class test, not one try per
-    phrase.
+    phrase. It is built and compiled on first use, as the English `CueMatcher` is: English-only
+    work and `import alliance_monitor` never pay for the Chinese expressions.
     """
 
-    __slots__ = ("_names", "_regex")
+    __slots__ = ("_clause", "_cues", "_names", "_regex")
 
     def __init__(self, cues: tuple[Cue, ...], *, clause: bool = False) -> None:
+        self._cues = cues
+        self._clause = clause
+        self._regex: re.Pattern[str] | None = None
+        self._names: tuple[str | None, ...] = ()
+
+    def compile(self) -> re.Pattern[str]:
+        """Build the expression (once); raises ValueError for a malformed phrase."""
+        if self._regex is not None:
+            return self._regex
         # first character -> [(rest of phrase, cue name)], in the order listed
         by_first: dict[str, list[tuple[str, str]]] = {}
-        for cue in cues:
+        for cue in self._cues:
             for phrase in cue.phrases:
-                if re.compile(phrase).groups:
+                if _CAPTURING.search(phrase):
                     raise ValueError(f"capturing group in {cue.name!r}: {phrase!r}")
                 for first, rest in heads(phrase):
                     by_first.setdefault(first, []).append((rest, cue.name))
@@ -689,18 +699,20 @@ class ZhMatcher:
                 names.append(name)
             branches.append(f"{re.escape(first)}(?:{'|'.join(alts)})")
         body = "(?:" + "|".join(branches) + ")"
-        self._regex = re.compile(_CLAUSE + body if clause else body)
         self._names = tuple(names)
+        self._regex = re.compile(_CLAUSE + body if self._clause else body)
+        return self._regex
 
     def find(self, text: str, found: dict[str, None]) -> None:
         """Add the names of the cues found in `text` to `found`, in order of appearance."""
+        regex = self._regex or self.compile()
         names = self._names
-        for m in self._regex.finditer(text):
+        for m in regex.finditer(text):
             found[names[m.lastindex or 0] or ""] = None
 
     def match_start(self, text: str, found: dict[str, None]) -> None:
         """Like `find`, but only a cue at the very start of `text`."""
-        m = self._regex.match(text.lstrip())
+        m = (self._regex or self.compile()).match(text.lstrip())
         if m is not None:
             found[self._names[m.lastindex or 0] or ""] = None
 
