@@ -34,56 +34,131 @@ unless the host configures it. README.md and docs/ have the details.
 """
 
 import logging as _logging
+import typing as _typing
+from importlib import import_module as _import_module
 
-from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
-from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
-from ._core import IngestResult, MonitorCore
-from ._errors import (
-    AllianceMonitorError,
-    ConfigError,
-    InvalidMessage,
-    JSONRejected,
-    MatrixLoginError,
-    MonitorClosed,
-    PromptTooLarge,
-    RejectReason,
-    ScorerUnavailable,
-    ScoringError,
-    StoreError,
-    StoreFenced,
-)
-from ._events import (
-    AllianceDeclined,
-    AllianceLow,
-    Event,
-    EventType,
-    Feedback,
-    PatternDetected,
-    PhaseScores,
-    SafetySignal,
-    SessionSummary,
-    Severity,
-    Trajectory,
-    WindowScored,
-    WindowUnscored,
-    event_adapter,
-)
-from ._lang import SUPPORTED_LANGUAGES, detect_language
-from ._models import (
-    CONSTRUCTS,
-    DIMENSIONS,
-    DimensionScores,
-    Message,
-    MessagePattern,
-    Role,
-    ScoringMessage,
-    WindowRequest,
-    WindowScore,
-    parse_message,
-    sanitize_text,
-)
-from ._monitor import EventHandler, Monitor
-from ._safejson import loads as safe_json_loads
+if _typing.TYPE_CHECKING:
+    from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
+    from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
+    from ._core import IngestResult, MonitorCore
+    from ._errors import (
+        AllianceMonitorError,
+        ConfigError,
+        InvalidMessage,
+        JSONRejected,
+        MatrixLoginError,
+        MonitorClosed,
+        PromptTooLarge,
+        RejectReason,
+        ScorerUnavailable,
+        ScoringError,
+        StoreError,
+        StoreFenced,
+    )
+    from ._events import (
+        AllianceDeclined,
+        AllianceLow,
+        Event,
+        EventType,
+        Feedback,
+        PatternDetected,
+        PhaseScores,
+        SafetySignal,
+        SessionSummary,
+        Severity,
+        Trajectory,
+        WindowScored,
+        WindowUnscored,
+        event_adapter,
+    )
+    from ._lang import SUPPORTED_LANGUAGES, detect_language
+    from ._models import (
+        CONSTRUCTS,
+        DIMENSIONS,
+        DimensionScores,
+        Message,
+        MessagePattern,
+        Role,
+        ScoringMessage,
+        WindowRequest,
+        WindowScore,
+        parse_message,
+        sanitize_text,
+    )
+    from ._monitor import EventHandler, Monitor
+    from ._safejson import loads as safe_json_loads
+
+#: Where each public name lives: (module, name there). Imported on first use (PEP 562), so
+#: `import alliance_monitor` is cheap, and a command such as `alliance-monitor analyze` loads
+#: only what it uses (not the live monitor, its stores and safety scanner).
+_LAZY: dict[str, tuple[str, str]] = {
+    "TranscriptResult": ("._batch", "TranscriptResult"),
+    "analyze_transcript": ("._batch", "analyze_transcript"),
+    "analyze_transcript_async": ("._batch", "analyze_transcript_async"),
+    "DeclinePolicy": ("._config", "DeclinePolicy"),
+    "OrderPolicy": ("._config", "OrderPolicy"),
+    "PatternPolicy": ("._config", "PatternPolicy"),
+    "SessionPolicy": ("._config", "SessionPolicy"),
+    "WindowPolicy": ("._config", "WindowPolicy"),
+    "IngestResult": ("._core", "IngestResult"),
+    "MonitorCore": ("._core", "MonitorCore"),
+    "AllianceMonitorError": ("._errors", "AllianceMonitorError"),
+    "ConfigError": ("._errors", "ConfigError"),
+    "InvalidMessage": ("._errors", "InvalidMessage"),
+    "JSONRejected": ("._errors", "JSONRejected"),
+    "MatrixLoginError": ("._errors", "MatrixLoginError"),
+    "MonitorClosed": ("._errors", "MonitorClosed"),
+    "PromptTooLarge": ("._errors", "PromptTooLarge"),
+    "RejectReason": ("._errors", "RejectReason"),
+    "ScorerUnavailable": ("._errors", "ScorerUnavailable"),
+    "ScoringError": ("._errors", "ScoringError"),
+    "StoreError": ("._errors", "StoreError"),
+    "StoreFenced": ("._errors", "StoreFenced"),
+    "AllianceDeclined": ("._events", "AllianceDeclined"),
+    "AllianceLow": ("._events", "AllianceLow"),
+    "Event": ("._events", "Event"),
+    "EventType": ("._events", "EventType"),
+    "Feedback": ("._events", "Feedback"),
+    "PatternDetected": ("._events", "PatternDetected"),
+    "PhaseScores": ("._events", "PhaseScores"),
+    "SafetySignal": ("._events", "SafetySignal"),
+    "SessionSummary": ("._events", "SessionSummary"),
+    "Severity": ("._events", "Severity"),
+    "Trajectory": ("._events", "Trajectory"),
+    "WindowScored": ("._events", "WindowScored"),
+    "WindowUnscored": ("._events", "WindowUnscored"),
+    "event_adapter": ("._events", "event_adapter"),
+    "SUPPORTED_LANGUAGES": ("._lang", "SUPPORTED_LANGUAGES"),
+    "detect_language": ("._lang", "detect_language"),
+    "CONSTRUCTS": ("._models", "CONSTRUCTS"),
+    "DIMENSIONS": ("._models", "DIMENSIONS"),
+    "DimensionScores": ("._models", "DimensionScores"),
+    "Message": ("._models", "Message"),
+    "MessagePattern": ("._models", "MessagePattern"),
+    "Role": ("._models", "Role"),
+    "ScoringMessage": ("._models", "ScoringMessage"),
+    "WindowRequest": ("._models", "WindowRequest"),
+    "WindowScore": ("._models", "WindowScore"),
+    "parse_message": ("._models", "parse_message"),
+    "sanitize_text": ("._models", "sanitize_text"),
+    "EventHandler": ("._monitor", "EventHandler"),
+    "Monitor": ("._monitor", "Monitor"),
+    "safe_json_loads": ("._safejson", "loads"),
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_import_module(where[0], __name__), where[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._events import PhaseScores, Trajectory
+from ._events import PhaseScores, Trajectory, trajectory_of
 from ._lang import detect_language
 from ._models import (
     DIMENSIONS,
@@ -201,8 +201,6 @@ def _combine(
     tolerance: float,
     skipped: tuple[tuple[str, str], ...],
 ) -> TranscriptResult:
-    from ._core import trajectory_of
-
     scored = [(s.scores, w) for s, w in zip(scores, weights, strict=True) if s.scores is not None]
     if not scored:
         n = DimensionScores.neutral()

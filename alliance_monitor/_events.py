@@ -34,6 +34,7 @@ __all__ = [
     "WindowUnscored",
     "event_adapter",
     "make_event_id",
+    "trajectory_of",
 ]
 
 
@@ -79,6 +80,15 @@ class Trajectory(StrEnum):
     UNCHANGED = "unchanged"
     IMPROVED = "improved"
     INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+
+
+def trajectory_of(change: float, tolerance: float) -> Trajectory:
+    """Late minus early, in levels: a change inside +-tolerance is "unchanged"."""
+    if change <= -tolerance:
+        return Trajectory.DECLINED
+    if change >= tolerance:
+        return Trajectory.IMPROVED
+    return Trajectory.UNCHANGED
 
 
 def make_event_id(event_type: str, conversation_id: str, *cause: object) -> str:

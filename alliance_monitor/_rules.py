@@ -29,6 +29,7 @@ from ._events import (
     Severity,
     Trajectory,
     make_event_id,
+    trajectory_of,
 )
 from ._feedback import decline_feedback, pattern_feedback
 from ._models import CONSTRUCTS, DIMENSIONS, DimensionScores, WindowScore
@@ -215,15 +216,6 @@ def pattern_rules(
             )
         )
     return events
-
-
-def trajectory_of(change: float, tolerance: float) -> Trajectory:
-    """Late minus early, in levels: a change inside +-tolerance is "unchanged"."""
-    if change <= -tolerance:
-        return Trajectory.DECLINED
-    if change >= tolerance:
-        return Trajectory.IMPROVED
-    return Trajectory.UNCHANGED
 
 
 def phase_split(

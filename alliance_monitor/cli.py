@@ -19,8 +19,6 @@ from importlib import resources
 from typing import IO, Any
 
 import anyio
-import httpx
-import structlog
 
 from . import __version__
 from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
@@ -62,6 +60,32 @@ def _configure_logging(verbose: bool) -> logging.Handler:
     key=value lines on a terminal and JSON lines otherwise (for log collectors). Returns the
     handler so `main()` can remove it again (the CLI also runs in-process, in tests).
     """
+    handler = _StderrHandler()
+    handler.setFormatter(_LazyFormatter(sys.stderr.isatty()))
+    log = logging.getLogger("alliance_monitor")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO if verbose else logging.WARNING)
+    return handler
+
+
+class _LazyFormatter(logging.Formatter):
+    """structlog's formatter, built at the first record: a command that logs nothing (a clean
+    `analyze` run) does not pay for importing structlog."""
+
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self._tty = tty
+        self._inner: logging.Formatter | None = None
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self._inner is None:
+            self._inner = _structlog_formatter(self._tty)
+        return self._inner.format(record)
+
+
+def _structlog_formatter(tty: bool) -> logging.Formatter:
+    import structlog
+
     pre_chain: list[Any] = [
         structlog.stdlib.add_log_level,
         structlog.stdlib.ExtraAdder(),
@@ -69,25 +93,12 @@ def _configure_logging(verbose: bool) -> logging.Handler:
     ]
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=False)
-        if sys.stderr.isatty()
+        if tty
         else structlog.processors.JSONRenderer()
     )
-    handler = _StderrHandler()
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer,
-        ], foreign_pre_chain=pre_chain)
-    )
-    log = logging.getLogger("alliance_monitor")
-    log.addHandler(handler)
-    log.setLevel(logging.INFO if verbose else logging.WARNING)
-    return handler
-
-
-
-
-
-
+    return structlog.stdlib.ProcessorFormatter(processors=[
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer,
+    ], foreign_pre_chain=pre_chain)
 
 
 def _unscored_reasons(windows: Any) -> Counter[str]:
@@ -762,7 +773,9 @@ def _explain_one(exc: BaseException) -> tuple[str, int] | None:
                 "(choose another with --port)", EXIT_UNAVAILABLE)
     if isinstance(exc, ScorerUnavailable | StoreError):
         return str(exc), EXIT_UNAVAILABLE
-    unreachable = isinstance(exc, ConnectionError | TimeoutError | httpx.TransportError) or (
+    httpx = sys.modules.get("httpx")  # not imported: no httpx error can have been raised
+    transport: Any = httpx.TransportError if httpx is not None else ConnectionError
+    unreachable = isinstance(exc, (ConnectionError, TimeoutError, transport)) or (
         type(exc).__module__.startswith("redis")
         and type(exc).__name__ in ("ConnectionError", "TimeoutError", "AuthenticationError")
     )

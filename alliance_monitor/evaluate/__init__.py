@@ -8,10 +8,53 @@ Command line: ``alliance-monitor evaluate rated.jsonl [--scorer llm ...]``; the 
 docs/evaluate.md.
 """
 
-from ._agreement import Interval, auc, icc2_1, pearson, spearman
-from ._evaluate import EvaluationError, EvaluationReport, MetricResult, TaskResult, evaluate_file
-from ._labels import KNOWN, LabelOptions, LabelTask
-from ._report import format_table
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._agreement import Interval, auc, icc2_1, pearson, spearman
+    from ._evaluate import (
+        EvaluationError,
+        EvaluationReport,
+        MetricResult,
+        TaskResult,
+        evaluate_file,
+    )
+    from ._labels import KNOWN, LabelOptions, LabelTask
+    from ._report import format_table
+
+#: Where each public name lives. Imported on first use (PEP 562): the CLI registers the
+#: `evaluate` command without loading the evaluation code.
+_LAZY: dict[str, str] = {
+    "Interval": "._agreement",
+    "auc": "._agreement",
+    "icc2_1": "._agreement",
+    "pearson": "._agreement",
+    "spearman": "._agreement",
+    "EvaluationError": "._evaluate",
+    "EvaluationReport": "._evaluate",
+    "MetricResult": "._evaluate",
+    "TaskResult": "._evaluate",
+    "evaluate_file": "._evaluate",
+    "KNOWN": "._labels",
+    "LabelOptions": "._labels",
+    "LabelTask": "._labels",
+    "format_table": "._report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "KNOWN",

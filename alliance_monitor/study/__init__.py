@@ -11,30 +11,75 @@
 See docs/study.md.
 """
 
-from ._board import CONCERNS, PairBoard, PairStatus
-from ._report import render_report
-from ._stats import (
-    FriedmanResult,
-    MeanCI,
-    RMAnovaResult,
-    friedman,
-    mean_ci,
-    rank_with_ties,
-    rm_anova,
-)
-from ._study import (
-    TRAJECTORY_CATEGORIES,
-    PairRecord,
-    PatternRow,
-    PhaseStats,
-    StudySummary,
-    TrajectoryRow,
-    run_study,
-    run_study_async,
-    summarize,
-    trajectory_category,
-)
-from ._supervisor import supervisor_app
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._board import CONCERNS, PairBoard, PairStatus
+    from ._report import render_report
+    from ._stats import (
+        FriedmanResult,
+        MeanCI,
+        RMAnovaResult,
+        friedman,
+        mean_ci,
+        rank_with_ties,
+        rm_anova,
+    )
+    from ._study import (
+        TRAJECTORY_CATEGORIES,
+        PairRecord,
+        PatternRow,
+        PhaseStats,
+        StudySummary,
+        TrajectoryRow,
+        run_study,
+        run_study_async,
+        summarize,
+        trajectory_category,
+    )
+    from ._supervisor import supervisor_app
+
+#: Where each public name lives. Imported on first use (PEP 562): the CLI registers the
+#: `study` command without loading the study, its statistics and the monitor behind it.
+_LAZY: dict[str, str] = {
+    "CONCERNS": "._board",
+    "PairBoard": "._board",
+    "PairStatus": "._board",
+    "render_report": "._report",
+    "FriedmanResult": "._stats",
+    "MeanCI": "._stats",
+    "RMAnovaResult": "._stats",
+    "friedman": "._stats",
+    "mean_ci": "._stats",
+    "rank_with_ties": "._stats",
+    "rm_anova": "._stats",
+    "PairRecord": "._study",
+    "PatternRow": "._study",
+    "PhaseStats": "._study",
+    "StudySummary": "._study",
+    "TRAJECTORY_CATEGORIES": "._study",
+    "TrajectoryRow": "._study",
+    "run_study": "._study",
+    "run_study_async": "._study",
+    "summarize": "._study",
+    "trajectory_category": "._study",
+    "supervisor_app": "._supervisor",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "CONCERNS",
