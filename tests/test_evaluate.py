@@ -408,3 +408,8 @@ def test_cli_exits_2_when_nothing_had_a_score(capsys: pytest.CaptureFixture[str]
     assert rc == 2
     err = capsys.readouterr().err
     assert "nothing was evaluated" in err
+    # client messages carry no passive/directive score: said so, not a silent empty table
+    rc = main(["evaluate", MI, "--message-label", "client_talk_type", "--positive", "change",
+               "--target", "passive", "--bootstrap", "0"])
+    assert rc == 2
+    assert "client_talk_type: no labelled counselor message with a score" in capsys.readouterr().out

@@ -591,8 +591,9 @@ def _evaluate(
     for task in tasks:
         it = _items(task, live, outputs, baselines, skip_abstained)
         if not it.y:
+            what = "counselor message" if task.level == "message" else "item"
             report.not_evaluated.append({"level": task.level, "label": task.label,
-                                         "reason": "no labelled item with a score"})
+                                         "reason": f"no labelled {what} with a score"})
             continue
         boot = Bootstrap(it.cluster, n_bootstrap, seed=seed, level=confidence)
         report.results.append(_figures(task, it, boot, skip_abstained))

@@ -63,9 +63,14 @@ def format_table(rep: EvaluationReport) -> str:
         return "  ".join(c.rjust(w) if i in right else c.ljust(w)
                          for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
 
-    lines.append(fmt(head))
-    lines.append("  ".join("-" * w for w in widths))
-    lines.extend(fmt(row) for row in rows)
+    if rows:
+        lines.append(fmt(head))
+        lines.append("  ".join("-" * w for w in widths))
+        lines.extend(fmt(row) for row in rows)
+    else:
+        lines.append("no figures:")
+        lines.extend(f"  {ne['level']} {ne['label']}: {ne['reason']}" for ne in rep.not_evaluated
+                     if not ne["reason"].startswith(("not a label", "recognised")))
     lines.append("")
     lines.append("definitions:")
     for r in rep.results:
