@@ -195,6 +195,38 @@ def test_generic_ranks_above_exploring_for_the_same_disclosure() -> None:
     assert min(generic) > max(exploring)
 
 
+def test_a_reflecting_statement_ranks_above_a_question_but_is_never_flagged() -> None:
+    # both explore; the statement's phrase cue is the less certain reading
+    statement = _passive("I can completely understand how lonely the nights must feel.")
+    question = _passive("What are the nights like for you now?")
+    assert question < statement < 0.5
+
+
+ADVICE_ASKED = ("k", "I lost my job and I can't pay the rent this month.")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Have you ever checked with local charities for help?",
+        "What about a food bank?",
+        "Is there anyone in your family who could lend you some money?",
+        "Would you be able to ask your landlord for a payment plan?",
+        "One thing that helped me was calling the landlord early.",
+        "I have found that writing a budget really helps.",
+    ],
+)
+def test_suggestions_asked_as_questions_or_told_as_own_experience_lean_directive(
+    reply: str,
+) -> None:
+    p = scorer.message_patterns(_msgs(ADVICE_ASKED, ("c", reply)))[-1]
+    neutral = scorer.message_patterns(
+        _msgs(ADVICE_ASKED, ("c", "What has this month been like for you?"))
+    )[-1]
+    assert "suggest" in p.cues
+    assert neutral.directive < p.directive < 0.5  # softer than "you should": never flagged alone
+
+
 def test_collaborative_session_outscores_a_lecturing_one() -> None:
     good, bad = _score(*COLLABORATIVE), _score(*LECTURING)
     assert good.scores is not None and bad.scores is not None

@@ -206,3 +206,13 @@ def test_analyze_output_names_the_language(tmp_path: object) -> None:
     assert en_res.to_json()["language"] == "en"
     mixed = analyze_transcript("c", msgs("最近 deadline 太多了", "It sounds like 工作让你很累"), scorer)
     assert mixed.language == "mixed"
+
+
+def test_a_statement_about_the_clients_feelings_is_less_passive_than_one_about_nothing() -> None:
+    # no model reads Chinese: a statement that speaks about the client and an inner state reads
+    # as taking them up; one about neither ("下周见", the counselor's own plans) does not
+    about = _last(DISCLOSURE, ("c", "你这段时间一个人承受了很多委屈。"))[0]
+    nothing = _last(DISCLOSURE, ("c", "我下个月要去外地开会。"))[0]
+    question = _last(DISCLOSURE, ("c", "分手以后你是怎么过的？"))[0]
+    assert question < about < nothing
+    assert about < 0.5

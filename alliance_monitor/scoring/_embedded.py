@@ -83,6 +83,11 @@ _PASSIVE: dict[str, float] = {
 _AFTER_DISCLOSURE = 0.35  # the client just disclosed something emotional: not exploring it
 _IN_A_RUN = 0.2  # a string: the previous counselor reply was minimal or generic too
 _EXPLORED = 0.15
+#: Among exploring replies, one that reflects without asking sits above the questions: the
+#: phrase cues of a reflection ("it sounds like", "I can understand") are a less certain
+#: reading than a question mark (they also open sympathy and praise), so such a statement keeps
+#: at least half of `_EXPLORED`. Still never flagged.
+_STATED = 0.5
 #: An engaged reply (affirmation, permission, autonomy, goal talk) that neither asks nor reflects.
 _ENGAGED_PASSIVE = 0.15
 #: Weight of the learned model's "neither a question nor a reflection" probability.
@@ -369,7 +374,10 @@ def _passive(
         keep = max(keep, 1.0 - _NOTHING_BROUGHT)
     if asks or not _EXPLORING.isdisjoint(cues) or "restatement" in cues:
         # asks or reflects: never passive; the rest only orders such replies among themselves
-        return _EXPLORED * (1.0 - keep)
+        # (a question below a reflecting statement, see `_STATED`)
+        if asks:
+            return _EXPLORED * (1.0 - keep)
+        return _EXPLORED * (1.0 - _STATED * keep)
     return 1.0 - keep
 
 

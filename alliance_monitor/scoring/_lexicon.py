@@ -568,7 +568,12 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             + _DEGREE
             + _HARD,
             r"(?:that's|that is|it's|it is) " + _DEGREE + _HARD + r"\b" + S,
-            r"i can (?:imagine|understand|see (?:why|how))",
+            r"i can (?:completely |totally |really |definitely |certainly |only |just |fully )?"
+            r"(?:imagine|understand|see (?:why|how)|feel (?:your|how|that|the)|sense (?:your|how"
+            r"|that)|tell (?:how|that you))",
+            r"i (?:completely |totally |really |definitely |fully )?understand (?:how|why|what"
+            r"|that|your)",
+            r"i can't (?:even )?imagine (?:how|what)",
             r"i(?:'m| am) (?:so |really |very )?sorry (?:to hear|that|you|about|for)",
             r"i hear (?:you|that|how)",
             r"(?:it )?makes (?:a lot of |total )?sense (?:that|why)",
@@ -725,9 +730,9 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"what about (?:a|an|the|some|trying|if you|talking|going|getting|joining|asking"
             r"|doing|taking|making|reaching|looking|finding|using|writing|calling|seeing)\b",
             r"(?:is there|are there) (?:anywhere|anyone|someone|somebody|any (?:way|place|one"
-            r"|groups?|resources?|programs?|services?|organi[sz]ations?)) (?:else )?(?:that )?"
-            r"(?:you|who|which|where) (?:could|can|might)",
-            r"would you be (?:open|able|willing) to (?:try|go|talk|see|join|reach|ask|look|get"
+            r"|groups?|resources?|programs?|services?|organi[sz]ations?))\b[^.!?]{0,40}?"
+            r"\b(?:you|who|which|where) (?:could|can|might)",
+            r"would you be (?:open|able|willing) to (?:try|trying|go|talk|see|join|reach|ask|look|get"
             r"|take|visit|speak|contact|call|consider|find|start|apply)",
             r"(?:can|could) you (?:try|ask (?:for|them|him|her|your)|reach out|adjust|join|apply"
             r"|look into|speak to|talk to (?:a|an|your|someone|them|him|her))",
@@ -735,7 +740,7 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             # self-disclosure as advice: "one thing that helped me was ..."
             r"(?:one thing|something) that (?:helped|helps|has helped|worked for) me",
             r"what (?:helped|helps|has helped|worked for) me",
-            r"i(?:'ve| have)? (?:also )?found (?:that |it )?[^.!?]{0,60}\bhelp",
+            r"i(?:'ve| have)? (?:also )?found (?:that |it )?[^.!?]{0,60}\bhelp(?:s|ed|ful)?",
             r"how about (?!you\b|that\b|it\b|now\b|this\b)",
             r"is it possible (?:for you )?to",
             r"is there (?:any|a|an) (?:possibility|option|chance|way)\b",
