@@ -732,8 +732,8 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"(?:is there|are there) (?:anywhere|anyone|someone|somebody|any (?:way|place|one"
             r"|groups?|resources?|programs?|services?|organi[sz]ations?))\b[^.!?]{0,40}?"
             r"\b(?:you|who|which|where) (?:could|can|might)",
-            r"would you be (?:open|able|willing) to (?:try|trying|go|talk|see|join|reach|ask|look|get"
-            r"|take|visit|speak|contact|call|consider|find|start|apply)",
+            r"would you be (?:open|able|willing) to (?:try|trying|go|talk|see|join|reach|ask"
+            r"|look|get|take|visit|speak|contact|call|consider|find|start|apply)",
             r"(?:can|could) you (?:try|ask (?:for|them|him|her|your)|reach out|adjust|join|apply"
             r"|look into|speak to|talk to (?:a|an|your|someone|them|him|her))",
             r"do you think (?:it would help|it might help|you could|you can|maybe)",
