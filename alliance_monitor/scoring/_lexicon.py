@@ -226,7 +226,9 @@ COUNSELOR_CLAUSE: tuple[Cue, ...] = (
         _each(  # at a sentence start, not after a comma ("..., um, use up sugar")
             "stop start try cut quit avoid take get make keep call eat drink exercise write"
             " remember consider go do don't put limit reduce switch use find focus set listen"
-            " read join throw pour promise give stay tell ask talk",
+            " read join throw pour promise give stay tell ask talk be remain check look spend learn"
+            " practice practise pursue strengthen seek reach let allow breathe treat search plan"
+            " apply contact visit surround distract obey meditate",
             r"\b(?! (?:you|i|we|they|he|she|it|me|your time|ahead|on|going|worry|be so hard"
             r"|get me|up on yourself|yourself a break|me more|me about|me what|me how|me a bit"
             r"|me a little|with me|to me|about)\b)" + S,
@@ -738,7 +740,8 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"|look into|speak to|talk to (?:a|an|your|someone|them|him|her))",
             r"do you think (?:it would help|it might help|you could|you can|maybe)",
             # self-disclosure as advice: "one thing that helped me was ..."
-            r"(?:one thing|something) that (?:helped|helps|has helped|worked for) me",
+            r"(?:one |a |another )?(?:thing|strategy|tip|trick|technique|method|something) that"
+            r" (?:has |really |always )?(?:helped|helps|worked (?:for|well for)|works for) me",
             r"what (?:helped|helps|has helped|worked for) me",
             r"i(?:'ve| have)? (?:also )?found (?:that |it )?[^.!?]{0,60}\bhelp(?:s|ed|ful)?",
             r"how about (?!you\b|that\b|it\b|now\b|this\b)",
