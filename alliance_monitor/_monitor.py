@@ -15,20 +15,20 @@ scorer is slower than the conversation, a pair's pending windows are merged into
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup
 
-from ._committer import Committer
 from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
-from ._core import IngestResult, MonitorCore, Outcome, SafetyScan
+from ._core import EndReason, IngestResult, MonitorCore, Outcome, SafetyScan
+from ._durable import Durable
 from ._errors import ConfigError, InvalidMessage, MonitorClosed, RejectReason, StoreError
 from ._events import (
     AllianceDeclined,
@@ -40,17 +40,11 @@ from ._events import (
 )
 from ._fanout import EventHandler, FanOut
 from ._models import Message, WindowRequest, WindowScore, parse_message
-from ._pair import PairSnapshot
 from ._phases import PhaseRater
 from ._scheduler import Scheduler
-from ._state import message_to_json, request_to_state
 from .scoring._base import Scorer, score_or_unscored
 from .store._base import (
-    PendingKey,
-    PendingRow,
-    SnapshotRow,
     StateStore,
-    StoreBatch,
 )
 
 if TYPE_CHECKING:
@@ -196,10 +190,8 @@ class Monitor:
 
             store = MemoryStore()
         self.store = store
-        self._max_pairs = max_pairs
         self._feedback = feedback_writer
         self._feedback_timeout = feedback_timeout
-        self._committer = Committer(store) if store is not None else None
         if session_scoring not in ("windows", "phases"):
             raise ConfigError("session_scoring must be 'windows' or 'phases'")
         #: session_scoring="phases": each ended session's thirds are rated as phases by a task
@@ -211,16 +203,21 @@ class Monitor:
             )
         self._tg: TaskGroup | None = None
         self._phase_busy = 0
-        self._restoring: dict[str, anyio.Event] = {}
-        self._evicting: dict[str, anyio.Event] = {}
-        self._absent: set[str] = set()  # pairs the store has no record of (bounded below)
-        self.recovery_seconds = 0.0
+        self._durable: Durable | None = None
+        if store is not None:
+            self._durable = Durable(
+                store=store,
+                core=self.core,
+                scheduler=self._scheduler,
+                fanout=self._fanout,
+                clock=clock,
+                max_pairs=max_pairs,
+                on_forget=self._phases.forget if self._phases is not None else None,
+            )
         self._wall = wall_clock
         self._skew_n = 0
         self._skew_ewma = 0.0
         self._skew_max = 0.0
-        #: Evicted pairs whose session is still open -> their last activity (clock time).
-        self._evicted_open: dict[str, float] = {}
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> Monitor:
@@ -234,15 +231,15 @@ class Monitor:
                 stack.push_async_callback(self._feedback.aclose)
             stack.push_async_callback(self.scorer.aclose)
             stack.callback(self._fanout.close)
-            if self.store is not None:
+            if self._durable is not None:
                 # Before any task starts: it only queues work and events for them.
-                await self._recover()
+                await self._durable.recover()
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)
             stack.callback(self._stopped)
             self._running = True
-            if self._committer is not None:
-                tg.start_soon(self._committer.run)
+            if self._durable is not None:
+                tg.start_soon(self._durable.committer.run)
             for _ in range(self._workers):
                 tg.start_soon(self._worker)
             tg.start_soon(self._fanout.run, self._record_emitted)
@@ -254,65 +251,6 @@ class Monitor:
 
     def _stopped(self) -> None:
         self._running = False
-
-    async def _recover(self) -> None:
-        """Bring back every pair that was in memory when the last process stopped."""
-        assert self.store is not None
-        started = time.perf_counter()
-        convs = await self.store.resident_pairs()
-        for conv in convs:
-            await self._restore(conv)
-        self.core.counts["pairs_recovered"] += len(convs)
-        for conv, last_seen in await self.store.evicted_open_sessions():
-            if not self.core.has_pair(conv):
-                self._evicted_open[conv] = last_seen
-        self.recovery_seconds = time.perf_counter() - started
-        if convs:
-            _log.info(
-                "alliance_monitor.recovered",
-                extra={"pairs": len(convs), "seconds": round(self.recovery_seconds, 3)},
-            )
-
-    async def _restore(self, conv: str) -> None:
-        """Load one pair from the store: snapshot, journal replay, pending windows."""
-        from ._state import request_from_state
-
-        assert self.store is not None
-        rec = await self.store.load_pair(conv)
-        if rec is None:
-            self._note_absent(conv)
-            return
-        if rec.snapshot is not None:
-            self.core.restore(rec.snapshot)
-        events: list[Event] = []
-        regenerated: dict[int, WindowRequest] = {}
-        now = self._clock()
-        for _pos, raw in rec.journal:
-            out = self.core.ingest(Message.model_validate_json(raw), now, replay=True)
-            events.extend(out.events)
-            for req in out.work:
-                regenerated[req.window_index] = req
-        if not self.core.has_pair(conv):
-            return
-        history, awaiting = self.core.history(conv), self.core.awaiting(conv)
-        waiting: dict[int, WindowRequest] = {}
-        for state in rec.pending:
-            idx = int(state["window_index"])
-            if idx in awaiting:
-                waiting[idx] = request_from_state(state, history)
-        waiting.update(regenerated)
-        if events:
-            done = await self.store.emitted([e.id for e in events])
-            events = [e for e in events if e.id not in done]
-            if events:
-                self._fanout.post(events, bounded=False)
-        for idx in sorted(waiting):
-            self._scheduler.enqueue(waiting[idx])
-
-    def _note_absent(self, conv: str) -> None:
-        if len(self._absent) > 100_000:
-            self._absent.clear()
-        self._absent.add(conv)
 
     async def __aexit__(self, *exc: object) -> None:
         stack, self._stack = self._stack, None
@@ -371,8 +309,8 @@ class Monitor:
     def _internal_error(self, exc: Exception, conv: str | None) -> IngestResult:
         """Reject the message in hand after an unexpected error (a bug), keep running."""
         _log.error("alliance_monitor.ingest_internal_error", extra={"error": type(exc).__name__})
-        if conv is not None and self.store is not None:
-            self._forget(conv)  # its state may be half-updated: reload it from the store
+        if conv is not None and self._durable is not None:
+            self._durable.forget(conv)  # its state may be half-updated: reload it from the store
         out = self.core.reject(RejectReason.INTERNAL_ERROR)
         assert out.result is not None
         return out.result
@@ -392,114 +330,24 @@ class Monitor:
         if len(msg.text) > _THREAD_SCAN_CHARS and self.core.scans_safety:
             # A very long message (1 MB takes ~0.2 s to scan): keep the event loop free.
             safety = await anyio.to_thread.run_sync(self.core.scan_safety, msg.text)
-        if self.store is not None:
+        if self._durable is not None:
             # The last await before the core takes the message: nothing may evict the pair
             # between loading it and ingesting into it.
-            await self._ensure_loaded(conv)
+            await self._durable.ensure_loaded(conv)
         out = self.core.ingest(msg, self._clock(), safety=safety)
         assert out.result is not None
         if out.message is not None and out.message.ts > _EPOCH_2000:
             self._note_skew(self._wall() - out.message.ts)
         if out.result.status == "rejected":
             self._log_rejected(out.result)
-        if self._committer is not None and out.message is not None:
-            msg = out.message
-            self._take(out)
+        self._take(out)
+        if self._durable is not None and out.message is not None:
             # "accepted" means durable in the store. Windows this message closed need no row of
             # their own: replaying the journal closes them again, and the pair's next snapshot
-            # (which drops that journal) writes those still unscored (`_persist_applied`).
-            try:
-                await self._committer.commit_message(
-                    msg.conversation_id, out.position, message_to_json(msg)
-                )
-            except StoreError:
-                # Not durable, so not accepted: forget the pair's in-memory state (the store
-                # holds everything committed) so that the caller's retry is taken, not seen
-                # as a duplicate.
-                self._resync(msg.conversation_id)
-                raise
-            if self._max_pairs is not None and self.core.n_pairs > self._max_pairs:
-                await self._evict()
-        else:
-            self._take(out)
+            # (which drops that journal) writes those still unscored. A failed write raises
+            # StoreError: not accepted, and the pair is reloaded so the retry is taken.
+            await self._durable.commit_message(out.message, out.position)
         return out.result
-
-    def _resync(self, conv: str) -> None:
-        """Drop a pair's in-memory state after a failed write; it is reloaded from the store."""
-        self.core.counts["store_errors"] += 1
-        self._forget(conv)
-
-    def _forget(self, conv: str) -> None:
-        if self._phases is not None:
-            self._phases.forget(conv)
-        self.core.drop(conv)
-        self._scheduler.forget(conv)
-        self._absent.discard(conv)
-
-    async def _ensure_loaded(self, conv: str) -> None:
-        if self.core.has_pair(conv) or conv in self._absent:
-            return
-        evicting = self._evicting.get(conv)
-        if evicting is not None:
-            # Its snapshot is on the way to the store: wait, or we would load older state.
-            await evicting.wait()
-        self._evicted_open.pop(conv, None)
-        pending = self._restoring.get(conv)
-        if pending is not None:
-            await pending.wait()
-            return
-        ev = self._restoring[conv] = anyio.Event()
-        try:
-            await self._restore(conv)
-        finally:
-            del self._restoring[conv]
-            ev.set()
-
-    async def _evict(self) -> None:
-        """Move least-recently-used idle pairs to the store until under `max_pairs`."""
-        assert self._committer is not None and self._max_pairs is not None
-        excess = self.core.n_pairs - self._max_pairs
-        if excess <= 0:
-            return
-        victims = [
-            c
-            for c in self.core.eviction_candidates(excess + 16)
-            if not self._scheduler.busy(c)
-        ][: max(excess, 1)]
-        dropped: dict[str, PairSnapshot] = {}
-        for conv in victims:
-            snap = self.core.snapshot(conv)
-            if snap is None:
-                continue
-            if snap.session_open:
-                self._evicted_open[conv] = snap.last_seen
-            self.core.drop(conv)
-            self._absent.discard(conv)
-            dropped[conv] = snap
-        batch = StoreBatch(
-            snapshots=tuple(
-                SnapshotRow(c, snap.position, snap.state_json, False)
-                for c, snap in dropped.items()
-            )
-        )
-        done = anyio.Event()
-        for conv in dropped:
-            self._evicting[conv] = done
-        try:
-            await self._committer.commit(batch)
-            self.core.counts["pairs_evicted"] += len(dropped)
-        except StoreError:
-            # The snapshots did not land: keep the pairs in memory (over the cap, counted)
-            # rather than lose them; the next eviction tries again.
-            for conv, snap in dropped.items():
-                self.core.restore(json.loads(snap.state_json))
-                self._evicted_open.pop(conv, None)
-            self.core.counts["store_errors"] += 1
-        finally:
-            for conv in dropped:
-                if self._evicting.get(conv) is done:
-                    del self._evicting[conv]
-            done.set()
 
     def reject(self, reason: RejectReason) -> None:
         """Count input that never became a message (e.g. a line of invalid JSON)."""
@@ -513,24 +361,24 @@ class Monitor:
         """End every open session, including those of pairs evicted to the store."""
         # Loading evicted pairs can push resident ones with open sessions out (an eviction
         # runs after each scored window), so repeat until none is left behind.
-        while self._evicted_open:
+        while self._durable is not None and self._durable.evicted_open:
             await self._end_evicted(lambda _seen: True, "shutdown")
         self._take(self.core.end_all("shutdown"))
 
-    async def _end_evicted(self, due: Callable[[float], bool], reason: str) -> None:
-        for conv, seen in list(self._evicted_open.items()):
-            if due(seen):
-                await self._ensure_loaded(conv)
-                self._evicted_open.pop(conv, None)
-                self._take(self.core.end_session(conv, reason))  # type: ignore[arg-type]
+    async def _end_evicted(self, due: Callable[[float], bool], reason: EndReason) -> None:
+        if self._durable is not None:
+            end = partial(self._end_one, reason=reason)
+            await self._durable.end_evicted(due, end, self._take)
+
+    def _end_one(self, conv: str, *, reason: EndReason) -> Outcome:
+        return self.core.end_session(conv, reason)
 
     async def flush(self) -> None:
         """Wait until every closed window has been scored and its events delivered."""
         while not (self._scheduler.idle and self._fanout.idle and not self._phase_busy):
-            with anyio.move_on_after(0.05):  # two sources of progress: poll the other
-                await self._scheduler.progress()
-        if self._committer is not None:
-            await self._committer.barrier()
+            await self._scheduler.progress()  # the fan-out and the phase rater notify it too
+        if self._durable is not None:
+            await self._durable.committer.barrier()
 
     def _note_skew(self, skew: float) -> None:
         # Host clock minus platform timestamp, for timestamps that look like Unix epochs. Large
@@ -549,27 +397,27 @@ class Monitor:
     async def load_pair(self, conversation_id: str) -> None:
         """Bring a pair into memory from the store now (its unscored windows are queued again),
         rather than on its next message; evicts idle pairs if that goes over `max_pairs`."""
-        if self.store is None:
-            return
-        await self._ensure_loaded(conversation_id)
-        if self._max_pairs is not None and self.core.n_pairs > self._max_pairs:
-            await self._evict()
+        if self._durable is not None:
+            await self._durable.ensure_loaded(conversation_id)
+            await self._durable.evict_if_over()
 
     def forget_pairs(self, predicate: Callable[[str], bool]) -> int:
         """Drop in-memory state of matching pairs without writing it (it is reloaded from the
         store on next use). Scale-out workers call this when they take over a shard another
         worker may have changed. Pairs with windows being scored are kept."""
+        if self._durable is not None:
+            return self._durable.forget_pairs(predicate)
         victims = [
-            c
-            for c in self.core.conversations()
-            if predicate(c) and not self._scheduler.busy(c)
+            c for c in self.core.conversations() if predicate(c) and not self._scheduler.busy(c)
         ]
         for c in victims:
             self.core.drop(c)
-        self._absent = {c for c in self._absent if not predicate(c)}
-        for c in [c for c in self._evicted_open if predicate(c)]:
-            del self._evicted_open[c]
         return len(victims)
+
+    @property
+    def recovery_seconds(self) -> float:
+        """How long recovery took on entry (0 without a store)."""
+        return self._durable.recovery_seconds if self._durable is not None else 0.0
 
     def stats(self) -> dict[str, Any]:
         s = self.core.stats()
@@ -612,8 +460,8 @@ class Monitor:
         if self._feedback is not None:
             events = [await self._rewrite_feedback(ev, req) for ev in events]
         await self._fanout.deliver(events)
-        if self._committer is not None:
-            await self._persist_applied(req, events)
+        if self._durable is not None:
+            await self._durable.persist_applied(req, events)
 
     async def _rewrite_feedback(self, ev: Event, req: WindowRequest) -> Event:
         """Ask the feedback writer for a better note; keep the template on any failure."""
@@ -650,37 +498,6 @@ class Monitor:
             return ev
         self.core.counts["feedback_llm"] += 1
         return ev.model_copy(update={"feedback": written})
-
-    async def _persist_applied(self, req: WindowRequest, events: list[Event]) -> None:
-        assert self._committer is not None
-        conv = req.conversation_id
-        snapshots: list[SnapshotRow] = []
-        put: list[PendingRow] = []
-        delete: list[PendingKey] = []
-        snap = self.core.snapshot(conv)
-        if snap is not None:
-            snapshots.append(SnapshotRow(conv, snap.position, snap.state_json, True))
-            # The snapshot drops the pair's journal, which is what recovery would close the
-            # unscored windows from: store those as pending windows now (as merged so far).
-            for r in self._scheduler.waiting(conv):
-                put.append(PendingRow(conv, r.window_index, json.dumps(request_to_state(r))))
-                # A row an earlier snapshot wrote for a window merged into `r` since.
-                delete.extend(PendingKey(conv, idx) for idx in r.merged_from)
-        delete.extend(PendingKey(conv, idx) for idx in (*req.merged_from, req.window_index))
-        batch = StoreBatch(
-            snapshots=tuple(snapshots),
-            pending_put=tuple(put),
-            pending_del=tuple(delete),
-            emitted=tuple(e.id for e in events),
-        )
-        try:
-            await self._committer.commit(batch)
-        except StoreError:
-            # The window stays pending in the store and is re-scored after a restart.
-            self.core.counts["store_errors"] += 1
-            return
-        if self._max_pairs is not None and self.core.n_pairs > self._max_pairs:
-            await self._evict()
 
     async def _score(self, req: WindowRequest) -> WindowScore:
         score = await score_or_unscored(self.scorer, req, time_limit=self._score_timeout)
@@ -730,11 +547,8 @@ class Monitor:
 
     async def _record_emitted(self, events: Sequence[Event]) -> None:
         """After a posted batch was delivered: remember its ids so recovery does not repeat it."""
-        if self._committer is not None and events:
-            try:
-                await self._committer.commit(StoreBatch(emitted=tuple(e.id for e in events)))
-            except StoreError:
-                self.core.counts["store_errors"] += 1
+        if self._durable is not None:
+            await self._durable.record_emitted(events)
 
     async def _sweeper(self) -> None:
         assert self._idle_interval is not None

@@ -140,3 +140,38 @@ async def test_a_failing_recovery_closes_everything_it_opened() -> None:
         await monitor.ingest(
             {"conversation_id": "c", "id": "1", "role": "client", "text": "x", "ts": 1}
         )
+
+
+async def test_durable_part_evicts_and_loads_pairs_back_unchanged(tmp_path: Path) -> None:
+    from collections import Counter as C
+
+    from helpers import alternating
+
+    from alliance_monitor._core import MonitorCore
+    from alliance_monitor._durable import Durable
+
+    core = MonitorCore(safety=False)
+    sched = Scheduler(overload="merge", merge_cap=100, counts=core.counts)
+    fan = FanOut(max_posted=10, counts=C())
+    store = SQLiteStore(tmp_path / "s.db")
+    await store.open()
+    durable = Durable(
+        store=store, core=core, scheduler=sched, fanout=fan, clock=lambda: 5.0, max_pairs=1
+    )
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(durable.committer.run)
+        snaps = {}
+        for conv in ("a", "b"):
+            for m in alternating(conv, 5):
+                out = core.ingest(m, 5.0)
+                assert out.message is not None
+                await durable.commit_message(out.message, out.position)
+            snaps[conv] = core.snapshot(conv)
+        before = snaps["a"]
+        assert before is not None
+        assert core.n_pairs == 1 and not core.has_pair("a")  # evicted over max_pairs=1
+        assert "a" in durable.evicted_open  # its session is still open
+        await durable.ensure_loaded("a")
+        assert core.snapshot("a") == before  # the same state, from the snapshot it left
+        tg.cancel_scope.cancel()
+    await store.aclose()

@@ -55,8 +55,8 @@ async def test_unscored_windows_survive_the_snapshot_that_drops_their_journal(
             scorer.gate.set()  # 0 is scored: snapshot, and the merged 1+2 goes in flight
             with anyio.fail_after(10):
                 await scorer.hung.wait()
-                assert m._committer is not None
-                await m._committer.barrier()
+                assert m._durable is not None
+                await m._durable.committer.barrier()
             raise _Crash  # no flush, no session end: as if killed
 
     store = SQLiteStore(db)
