@@ -17,6 +17,7 @@ an English window does not flip it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 __all__ = ["MIXED_SHARE", "SUPPORTED_LANGUAGES", "detect_language", "script_counts"]
@@ -39,6 +40,9 @@ def _is_han(o: int) -> bool:
         or 0x20000 <= o <= 0x2FA1F  # extensions B-F and compatibility supplement
     )
 
+
+#: Two ASCII letters (`_MIN_LETTERS`), anywhere: an ASCII text with them is "en".
+_TWO_LETTERS = re.compile(r"[A-Za-z][^A-Za-z]*[A-Za-z]")
 
 #: Deletes every ASCII character that is not a letter (`str.translate`).
 _ASCII_NON_LETTERS = {i: None for i in range(128) if not chr(i).isalpha()}
@@ -97,6 +101,11 @@ def detect_language(texts: str | Iterable[str]) -> str:
     """
     if isinstance(texts, str):
         texts = (texts,)
+    elif not isinstance(texts, list | tuple):
+        texts = list(texts)
+    joined = " ".join(texts)
+    if joined.isascii():  # the common case, in C: only Latin letters can be there
+        return "en" if _TWO_LETTERS.search(joined) else "und"
     han = latin = other = 0
     for t in texts:
         h, la, ot = script_counts(t)

@@ -47,18 +47,22 @@ def _constant(_name: str) -> Any:  # NaN, Infinity, -Infinity
 
 
 def _depth_ok(value: Any, limit: int) -> bool:
+    # Only containers go on the stack; the values come from `json.loads`, so exact types.
     stack: list[tuple[Any, int]] = [(value, 1)]
+    push = stack.append
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
+        if type(item) is dict:
+            item = item.values()
+        elif type(item) is not list:
             continue
         if depth > limit:
             return False
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        depth += 1
+        for child in item:
+            kind = type(child)
+            if kind is dict or kind is list:
+                push((child, depth))
     return True
 
 

@@ -71,7 +71,7 @@ def tokens(normalized: str) -> list[str]:
 def content_words(toks: list[str], function_words: frozenset[str]) -> frozenset[str]:
     """Five-letter prefixes of the content words of a message ("smoking", "smoke" -> "smoki",
     "smoke"; good enough to see a reply reuse the client's words)."""
-    return frozenset(w[:5] for w in toks if len(w) > 3) - function_words
+    return frozenset({w[:5] for w in toks if len(w) > 3}.difference(function_words))
 
 
 def _base_features(toks: list[str]) -> list[str]:
@@ -115,7 +115,10 @@ class Head:
 
     def proba(self, features: Iterable[str]) -> dict[str, float]:
         """Class probabilities (features repeated in a message count once per occurrence)."""
-        z = self.logits(features)
+        get = self.weights.get
+        rows = [w for w in map(get, features) if w is not None]
+        # the same sums as `logits`, in the same order (bias first, then the features)
+        z = [sum(col) for col in zip(self.bias, *rows, strict=True)] if rows else list(self.bias)
         top = max(z)
         e = [math.exp(v - top) for v in z]
         s = sum(e)
