@@ -672,7 +672,8 @@ class EmbeddedScorer(SyncScorer):
         counts = dict(tally.counts)
         counts["overall"] = tally.pieces
         enough = confidence >= _MIN_CONFIDENCE and tally.pieces >= _MIN_PIECES
-        return WindowScore(
+        # Built from values computed just above (in range, of the right types): no validation.
+        return WindowScore.model_construct(
             **request.window_fields(),
             status="scored" if enough else "insufficient_evidence",
             reason=None if enough else "insufficient_evidence",
