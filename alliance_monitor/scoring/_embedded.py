@@ -54,7 +54,7 @@ ALL_CONSTRUCTS: tuple[str, ...] = tuple(c for ids in CONSTRUCTS.values() for c i
 
 #: Turns that explore (domain.md's counter-example to passive response).
 _EXPLORING = frozenset(
-    {"open_question", "invite", "reflection", "summary", "empathy", "elicit_view"}
+    {"open_question", "invite", "reflection", "summary", "empathy", "understanding", "elicit_view"}
 )
 
 #: Engaged moves that are not exploring but are not passive either (asking permission before
@@ -628,7 +628,7 @@ class EmbeddedScorer(SyncScorer):
     """
 
     name = "embedded"
-    version = "2.0"
+    version = "2.1"
 
     def __init__(self, *, model: Model | None = None, use_model: bool = True) -> None:
         self._model = model

@@ -570,12 +570,7 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             + _DEGREE
             + _HARD,
             r"(?:that's|that is|it's|it is) " + _DEGREE + _HARD + r"\b" + S,
-            r"i can (?:completely |totally |really |definitely |certainly |only |just |fully )?"
-            r"(?:imagine|understand|see (?:why|how)|feel (?:your|how|that|the)|sense (?:your|how"
-            r"|that)|tell (?:how|that you))",
-            r"i (?:completely |totally |really |definitely |fully )?understand (?:how|why|what"
-            r"|that|your)",
-            r"i can't (?:even )?imagine (?:how|what)",
+            r"i can (?:imagine|understand|see (?:why|how))",
             r"i(?:'m| am) (?:so |really |very )?sorry (?:to hear|that|you|about|for)",
             r"i hear (?:you|that|how)",
             r"(?:it )?makes (?:a lot of |total )?sense (?:that|why)",
@@ -584,6 +579,21 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
         ),
         "Empathic statement / reflection of feeling: warmth and respect, understanding: "
         "B1, B3, G3, B4. Counts as exploring.",
+    ),
+    Cue(
+        "understanding",
+        (
+            r"i can (?:completely |totally |really |definitely |certainly |only |just |fully )?"
+            r"(?:imagine|understand|see (?:why|how)|feel (?:your|how|that|the)|sense (?:your|how"
+            r"|that)|tell (?:how|that you))",
+            r"i (?:completely |totally |really |definitely |fully )?understand (?:how|why|what"
+            r"|that|your)",
+            r"i can't (?:even )?imagine (?:how|what)",
+        ),
+        "Says the counselor understands or can imagine the client's experience ('I can "
+        "completely understand how...', 'I can feel how anxious you are'). A bid to take up what "
+        "the client feels, but a formula too: counts as exploring for the passive score, with "
+        "a little warmth as evidence (B1, B3).",
     ),
     Cue(
         "autonomy",
@@ -1047,6 +1057,7 @@ EVIDENCE: dict[str, dict[str, float]] = {
     "restatement":         {"G3": 0.4, "B3": 0.1},
     "summary":             {"G3": 0.4, "T3": 0.3, "G1": 0.2},
     "empathy":             {"B1": 0.5, "B3": 0.4, "G3": 0.2, "B4": 0.2},
+    "understanding":       {"B1": 0.2, "B3": 0.2},
     "affirmation":         {"B1": 0.4, "B3": 0.5, "B2": 0.1},
     "elicit_view":         {"T4": 0.4, "G2": 0.3, "B3": 0.2},
     "permission":          {"T4": 0.5, "B3": 0.4, "B4": 0.2},
