@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from importlib import resources
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import anyio
 
@@ -573,7 +573,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from ._worker import cmd_worker
+    if TYPE_CHECKING:  # mypy sees the repository layout: the sub-package is `adapters/`
+        from adapters.redis_streams import cmd_worker
+    else:
+        from .adapters.redis_streams import cmd_worker
 
     return cmd_worker(args)
 

@@ -182,7 +182,7 @@ def bench_rss(n: int, cap: int) -> dict[str, dict[str, int]]:
 WORKER = r"""
 import logging, sys, anyio, structlog
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-from alliance_monitor._worker import run_worker
+from alliance_monitor.adapters.redis_streams import run_worker
 from alliance_monitor.testing import StaticScorer
 url, stream, name = sys.argv[1:4]
 anyio.run(lambda: run_worker(url, stream, shards=16, consumer=name,
@@ -207,7 +207,7 @@ async def _workers_run(
     """(messages/s, worker CPU seconds per 1,000 messages)."""
     import redis.asyncio as aioredis
 
-    from alliance_monitor._worker import shard_key, shard_of
+    from alliance_monitor.adapters.redis_streams import shard_key, shard_of
 
     r = aioredis.Redis.from_url(url)
     try:

@@ -17,7 +17,7 @@ from redis_helpers import clear_prefix, redis_url, unique_prefix
 from test_store import level, traffic
 
 from alliance_monitor import Monitor
-from alliance_monitor._worker import events_key, publish, shard_key, shard_of
+from alliance_monitor.adapters.redis_streams import events_key, publish, shard_key, shard_of
 from alliance_monitor.store._redis import RedisStore
 from alliance_monitor.testing import EventCollector, StaticScorer
 
@@ -26,7 +26,7 @@ SHARDS = 8
 WORKER_SCRIPT = r"""
 import sys, json, anyio, logging
 logging.basicConfig(stream=sys.stderr, level=logging.INFO)
-from alliance_monitor._worker import run_worker
+from alliance_monitor.adapters.redis_streams import run_worker
 from alliance_monitor.store._redis import RedisStore
 from alliance_monitor.testing import StaticScorer
 url, stream, consumer, prefix, shards = sys.argv[1:6]
@@ -224,7 +224,7 @@ def test_a_worker_that_loses_its_lease_is_fenced_and_recovers() -> None:
     async def scenario() -> tuple[dict[str, int], list[str]]:
         import redis.asyncio as aioredis
 
-        from alliance_monitor._worker import run_worker
+        from alliance_monitor.adapters.redis_streams import run_worker
 
         r = aioredis.Redis.from_url(url)
         stop = anyio.Event()

@@ -21,6 +21,7 @@ from ._base import (
     StoreBatch,
 )
 from ._memory import MemoryStore
+from ._redis import RedisStore, import_redis  # the redis package itself is imported lazily
 from ._sqlite import SQLiteStore
 
 __all__ = [
@@ -29,10 +30,12 @@ __all__ = [
     "PairRecord",
     "PendingKey",
     "PendingRow",
+    "RedisStore",
     "SQLiteStore",
     "SnapshotRow",
     "StateStore",
     "StoreBatch",
+    "import_redis",
     "open_store",
 ]
 

@@ -36,7 +36,8 @@ bind).
 
 Fencing: `commit(batch, fence={key: value})` applies the batch only if every `key` holds
 `value` at that instant, inside the same script. Scale-out workers pass their shard leases, so
-a worker whose lease expired can never overwrite the new holder's state (see `_worker.py`).
+a worker whose lease expired can never overwrite the new holder's state (see
+`adapters/redis_streams.py`).
 """
 
 from __future__ import annotations

@@ -46,18 +46,15 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import TaskGroup
 
-from ._errors import ConfigError, RejectReason
-from ._events import Event
-from ._monitor import Monitor
-from .store._base import PairRecord, StateStore, StoreBatch
-from .store._redis import RedisStore, StoreFenced, import_redis
+from alliance_monitor import ConfigError, Event, Monitor, RejectReason, StoreFenced
+from alliance_monitor.store import PairRecord, RedisStore, StateStore, StoreBatch, import_redis
 
 if TYPE_CHECKING:
     import argparse
 
     from redis.asyncio import Redis
 
-    from .scoring._base import Scorer
+    from alliance_monitor.scoring import Scorer
 
 __all__ = [
     "DEFAULT_SHARDS",
@@ -573,7 +570,7 @@ async def _stop_on_event(worker: Worker, stop: anyio.Event) -> None:
 def cmd_worker(args: argparse.Namespace) -> int:
     """`alliance-monitor worker --redis URL --stream NAME [--shards N] [--consumer NAME]
     [--store redis://...] [--max-pairs N] [scorer options]`."""
-    from .scoring._options import scorer_from_args as _make_scorer
+    from alliance_monitor.scoring import scorer_from_args as _make_scorer
 
     store = getattr(args, "store", None)
     if store and not store.startswith(("redis://", "rediss://", "unix://")):
