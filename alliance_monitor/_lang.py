@@ -46,6 +46,8 @@ _TWO_LETTERS = re.compile(r"[A-Za-z][^A-Za-z]*[A-Za-z]")
 
 #: Deletes every ASCII character that is not a letter (`str.translate`).
 _ASCII_NON_LETTERS = {i: None for i in range(128) if not chr(i).isalpha()}
+_ASCII_NON_LETTER_BYTES = bytes(_ASCII_NON_LETTERS)
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 
 
 def script_counts(text: str) -> tuple[int, int, int]:
@@ -53,21 +55,21 @@ def script_counts(text: str) -> tuple[int, int, int]:
     are not letters and are not counted; full-width Latin letters count as Latin."""
     if text.isascii():  # the common case, counted in C
         return 0, len(text.translate(_ASCII_NON_LETTERS)), 0
-    han = latin = other = 0
-    for ch in text:
-        o = ord(ch)
-        if o < 128:
-            if ("a" <= ch <= "z") or ("A" <= ch <= "Z"):
+    # ASCII letters counted in C; only the non-ASCII characters one by one
+    han, other = 0, 0
+    latin = len(text.encode("ascii", "ignore").translate(None, _ASCII_NON_LETTER_BYTES))
+    for run in _NON_ASCII_RUN.findall(text):
+        for ch in run:
+            o = ord(ch)
+            if _is_han(o):
+                han += 1
+            elif 0xFF21 <= o <= 0xFF3A or 0xFF41 <= o <= 0xFF5A:  # full-width A-Z, a-z
                 latin += 1
-        elif _is_han(o):
-            han += 1
-        elif 0xFF21 <= o <= 0xFF3A or 0xFF41 <= o <= 0xFF5A:  # full-width A-Z, a-z
-            latin += 1
-        elif ch.isalpha():
-            if o <= 0x024F:  # Latin-1 supplement and Latin extended (é, ñ, ß ...)
-                latin += 1
-            else:
-                other += 1
+            elif ch.isalpha():
+                if o <= 0x024F:  # Latin-1 supplement and Latin extended (é, ñ, ß ...)
+                    latin += 1
+                else:
+                    other += 1
     return han, latin, other
 
 

@@ -439,21 +439,25 @@ class _Tally:
         if not items:
             return
         moved: dict[str, float] = {}
-        net, ids = self.net, self.ids
+        net, ids, dimension_of = self.net, self.ids, _DIMENSION_OF
+        absolute = self.absolute
         for construct, points in items.items():
             points *= scale
             net[construct] += points
             size = abs(points)
-            self.absolute += size
-            dim = _DIMENSION_OF[construct]
+            absolute += size
+            dim = dimension_of[construct]
             moved[dim] = moved.get(dim, 0.0) + size
             if size >= _CITE:
                 ids[construct][msg_id] = None
+        self.absolute = absolute
+        dim_absolute, counts, cited = self.dim_absolute, self.counts, False
         for dim, amount in moved.items():
-            self.dim_absolute[dim] += amount
+            dim_absolute[dim] += amount
             if amount >= _CITE:
-                self.counts[dim] += 1
-        if max(moved.values()) >= _CITE:
+                counts[dim] += 1
+                cited = True
+        if cited:
             self.pieces += 1
 
 
