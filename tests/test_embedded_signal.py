@@ -227,6 +227,16 @@ def test_suggestions_asked_as_questions_or_told_as_own_experience_lean_directive
     assert neutral.directive < p.directive < 0.5  # softer than "you should": never flagged alone
 
 
+def test_a_closed_question_offering_an_option_leans_directive_a_little() -> None:
+    def directive(reply: str) -> float:
+        return scorer.message_patterns(_msgs(ADVICE_ASKED, ("c", reply)))[-1].directive
+
+    option = directive("Do you have any friends nearby?")
+    fact = directive("Did this happen suddenly?")
+    open_question = directive("What has this month been like for you?")
+    assert max(fact, open_question) < option < 0.1  # orders replies, never flags
+
+
 def test_collaborative_session_outscores_a_lecturing_one() -> None:
     good, bad = _score(*COLLABORATIVE), _score(*LECTURING)
     assert good.scores is not None and bad.scores is not None

@@ -140,6 +140,15 @@ _MITIGATE: dict[str, float] = {
     "after_permission": 0.4,  # the client just said yes to a permission question
 }
 _PUSHING_ON = 0.3
+#: A closed question that offers an option ("Do you have anyone you can call?", "Can you get
+#: out for walks?", "Is there a cheaper place?": `_OPTION_QUESTION`) leads the client into the
+#: counselor's idea more than an open question does: a small lean toward directive that only
+#: orders replies (never flagged, no construct evidence). In chat many suggestions are asked
+#: this way. (Any closed question: E1 the same, but AnnoMI's A2 0.014 lower on the even half.)
+_CLOSED_LEAN = 0.03
+_OPTION_QUESTION = re.compile(
+    r"\b(?:(?:can|could|would|will) you|is there|are there|any(?:one|thing|where|body)?)\b", re.I
+)
 #: A flagged directive reply is at most this passive: one reply, one pattern.
 _DIRECTED = 0.45  # the client just declined or resisted: advice is pushed harder
 _FLAG = 0.5
@@ -319,6 +328,8 @@ def _counselor_turn(
     confront = _combine(_CONFRONT, cues)
     unasked = advice * mitigation
     directive = 1.0 - (1.0 - unasked) * (1.0 - confront)
+    if "closed_question" in cues and _OPTION_QUESTION.search(text):
+        directive = 1.0 - (1.0 - directive) * (1.0 - _CLOSED_LEAN * mitigation)
     if directive >= _FLAG and "reassure" not in cues:
         # telling the client what to do is the other pattern (overstepping), not a passive one
         # ("don't worry, it'll be fine" stays generic reassurance)
