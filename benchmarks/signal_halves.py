@@ -22,6 +22,8 @@ session-level client and counselor quantities correlate with the seeker's rating
 
 Run from the project root:
     .venv/bin/python benchmarks/signal_halves.py [--data ../shared/data] [--only esconv,zh]
+
+(``ALLIANCE_MONITOR_SHARED_DATA`` sets the default folder, as for the tests.)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import statistics
 import sys
@@ -188,12 +191,11 @@ def errors(convs: list[dict[str, Any]], results: dict[str, TranscriptResult], n:
 def main() -> int:
     root = Path(__file__).resolve().parents[1]
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=root.parent.parent / "shared" / "data")
+    default = os.environ.get("ALLIANCE_MONITOR_SHARED_DATA") or root.parent / "shared" / "data"
+    ap.add_argument("--data", type=Path, default=Path(default))
     ap.add_argument("--only", default="esconv,zh")
     ap.add_argument("--errors", type=int, default=0, help="print N errors per kind (even half)")
     args = ap.parse_args()
-    if not (args.data / SETS["esconv"]).exists():
-        args.data = Path("/work/shared/data")
     for name in args.only.split(","):
         path = args.data / SETS[name]
         if not path.exists():
