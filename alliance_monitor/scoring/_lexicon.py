@@ -589,6 +589,10 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"i (?:completely |totally |really |definitely |fully )?understand (?:how|why|what"
             r"|that|your)",
             r"i can't (?:even )?imagine (?:how|what)",
+            r"i can (?:really |definitely )?tell (?:that )?you(?:'re| are| have|'ve| must| really"
+            r"| feel| care)\b",
+            r"(?:it|that|this) (?:must|can|could|would|might) (?:be|have been|feel) " + _DEGREE
+            + _HARD + r"\b",
         ),
         "Says the counselor understands or can imagine the client's experience ('I can "
         "completely understand how...', 'I can feel how anxious you are'). A bid to take up what "
