@@ -227,6 +227,12 @@ def test_suggestions_asked_as_questions_or_told_as_own_experience_lean_directive
     assert neutral.directive < p.directive < 0.5  # softer than "you should": never flagged alone
 
 
+def test_an_exploring_reply_about_the_counselor_ranks_above_a_plain_one() -> None:
+    own = _passive("I think my dad's death changed me too. What do you miss most about him?")
+    plain = _passive("What do you miss most about him?")
+    assert plain < own < 0.5
+
+
 def test_a_closed_question_offering_an_option_leans_directive_a_little() -> None:
     def directive(reply: str) -> float:
         return scorer.message_patterns(_msgs(ADVICE_ASKED, ("c", reply)))[-1].directive
