@@ -9,11 +9,15 @@ must still be accepted and scored.
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import anyio
+import hypothesis.strategies as st
 import pytest
 from helpers import alternating, msg
+from hypothesis import HealthCheck, given, settings
 
 from alliance_monitor import Monitor, RejectReason
 from alliance_monitor.cli import main
@@ -150,3 +154,51 @@ def test_replay_with_sqlite_store_survives_a_raw_0xff_byte(
     types = [json.loads(line)["type"] for line in out.splitlines() if line.startswith("{")]
     # Scored or not is the embedded scorer's business; the windows and the session went through.
     assert sum(t.startswith("window_") for t in types) == 2 and "session_summary" in types
+
+
+# A fuzzed stream: any JSON-ish value in any field, through a monitor with the SQLite store.
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=12)
+)
+_values = st.recursive(
+    _scalars,
+    lambda v: st.lists(v, max_size=3) | st.dictionaries(st.text(max_size=4), v, max_size=3),
+    max_leaves=6,
+)
+_fields = st.sampled_from(
+    ["conversation_id", "id", "role", "text", "ts", "seq", "counselor_id", "session_id", "metadata"]
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payloads=st.lists(st.dictionaries(_fields, _values, max_size=9), min_size=1, max_size=25))
+def test_fuzzed_messages_never_raise_and_a_normal_message_still_goes_through(
+    payloads: list[dict[str, Any]],
+) -> None:
+    async def run(path: Path) -> None:
+        monitor = Monitor(
+            scorer=StaticScorer(4.0), store=SQLiteStore(path), idle_check_interval=None
+        )
+        async with monitor:
+            for i, p in enumerate(payloads):
+                base = {**msg("fz", i, "client"), "id": f"fz-{i}"}
+                res = await monitor.ingest({**base, **p})
+                assert res.status in ("accepted", "duplicate", "rejected")
+                if res.status == "rejected":
+                    assert res.reason is not None
+            ok = await monitor.ingest({**msg("fz", 999, "counselor"), "id": "fz-normal"})
+            assert ok.accepted
+            stats = monitor.stats()
+            assert stats["messages_in"] == len(payloads) + 1
+            assert stats["accepted"] + stats.get("duplicates", 0) + stats.get("rejected", 0) == (
+                len(payloads) + 1
+            )
+        async with SQLiteStore(path) as st_:
+            assert await st_.integrity_check()
+
+    with tempfile.TemporaryDirectory() as d:
+        anyio.run(run, Path(d) / "s.db")
