@@ -233,6 +233,18 @@ def test_an_exploring_reply_about_the_counselor_ranks_above_a_plain_one() -> Non
     assert plain < own < 0.5
 
 
+def test_only_advice_after_a_no_is_pushing_on() -> None:
+    declined = (
+        ("k", "I can't sleep since the move."),
+        ("c", "You should try melatonin."),
+        ("k", "No, that won't work for me."),
+    )
+    asks = scorer.message_patterns(_msgs(*declined, ("c", "What makes it feel wrong for you?")))
+    pushes = scorer.message_patterns(_msgs(*declined, ("c", "You really need to try it.")))
+    assert "pushing_on" not in asks[-1].cues and asks[-1].directive < 0.3
+    assert "pushing_on" in pushes[-1].cues and pushes[-1].directive >= 0.5
+
+
 def test_a_closed_question_offering_an_option_leans_directive_a_little() -> None:
     def directive(reply: str) -> float:
         return scorer.message_patterns(_msgs(ADVICE_ASKED, ("c", reply)))[-1].directive

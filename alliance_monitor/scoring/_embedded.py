@@ -148,6 +148,10 @@ _MITIGATE: dict[str, float] = {
     "after_permission": 0.4,  # the client just said yes to a permission question
 }
 _PUSHING_ON = 0.3
+#: Pushing on needs advice to push: at least this much before mitigation (a question or a
+#: reflection after the client said no is not pushing on, whatever small advice probability the
+#: model gives it).
+_PUSH_MIN = 0.3
 #: A closed question that offers an option ("Do you have anyone you can call?", "Can you get
 #: out for walks?", "Is there a cheaper place?": `_OPTION_QUESTION`) leads the client into the
 #: counselor's idea more than an open question does: a small lean toward directive that only
@@ -326,7 +330,7 @@ def _counselor_turn(
         if words >= _ZH_TELLING_WORDS // 4:
             lean = _ZH_TELLING * min(1.0, words / _ZH_TELLING_WORDS)
             advice = 1.0 - (1.0 - advice) * (1.0 - lean)
-    if advice and ctx.declined:
+    if advice >= _PUSH_MIN and ctx.declined:
         advice = min(1.0, advice + _PUSHING_ON)
         cues["pushing_on"] = None
     mitigation = 1.0
