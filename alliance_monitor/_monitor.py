@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from functools import partial
@@ -41,7 +42,7 @@ from ._events import (
 from ._fanout import EventHandler, FanOut
 from ._models import Message, WindowRequest, WindowScore, parse_message
 from ._phases import PhaseRater
-from ._scheduler import Scheduler
+from ._scheduler import Scheduler, Signal
 from .scoring._base import Scorer, score_or_unscored
 from .store._base import (
     StateStore,
@@ -195,14 +196,17 @@ class Monitor:
         if session_scoring not in ("windows", "phases"):
             raise ConfigError("session_scoring must be 'windows' or 'phases'")
         #: session_scoring="phases": each ended session's thirds are rated as phases by a task
-        #: of their own (`_rate_phases`), so neither a worker nor the fan-out waits for them.
+        #: of their own (`_rate_phases`), so neither a worker nor the fan-out waits for them;
+        #: as many such tasks as scoring workers drain one queue of ended sessions.
         self._phases: PhaseRater | None = None
         if session_scoring == "phases":
             self._phases = PhaseRater(
                 scorer, tolerance=self.core.session.trajectory_tolerance, time_limit=score_timeout
             )
         self._tg: TaskGroup | None = None
-        self._phase_busy = 0
+        self._phase_busy = 0  # sessions queued or being rated
+        self._phase_queue: deque[Sequence[Event]] = deque()
+        self._phase_wake = Signal()
         self._durable: Durable | None = None
         if store is not None:
             self._durable = Durable(
@@ -244,6 +248,9 @@ class Monitor:
                 tg.start_soon(self._worker)
             tg.start_soon(self._fanout.run, self._record_emitted)
             self._tg = tg
+            if self._phases is not None:
+                for _ in range(self._workers):
+                    tg.start_soon(self._phase_worker)
             if self._idle_interval:
                 tg.start_soon(self._sweeper)
             self._stack = stack.pop_all()
@@ -517,17 +524,25 @@ class Monitor:
         return score
 
     def _hold_summaries(self, events: Sequence[Event]) -> list[Event]:
-        """With ``session_scoring="phases"``, session summaries leave `events` for a task that
-        rates the session's phases and posts them after (their ids are recorded as emitted once
-        delivered, like any posted event)."""
+        """With ``session_scoring="phases"``, session summaries leave `events` for a phase task
+        that rates the session's phases and posts them after (their ids are recorded as emitted
+        once delivered, like any posted event)."""
         if self._phases is None or self._tg is None:
             return list(events)
         held = [e for e in events if isinstance(e, SessionSummary)]
         if not held:
             return list(events)
         self._phase_busy += 1
-        self._tg.start_soon(self._rate_phases, held)
+        self._phase_queue.append(held)
+        self._phase_wake.notify()
         return [e for e in events if not isinstance(e, SessionSummary)]
+
+    async def _phase_worker(self) -> None:
+        """One of `workers` tasks rating ended sessions' phases, in the order sessions ended."""
+        while True:
+            while not self._phase_queue:
+                await self._phase_wake.wait()
+            await self._rate_phases(self._phase_queue.popleft())
 
     async def _rate_phases(self, summaries: Sequence[Event]) -> None:
         assert self._phases is not None
