@@ -214,6 +214,8 @@ ADVICE_ASKED = ("k", "I lost my job and I can't pay the rent this month.")
         "Would you be able to ask your landlord for a payment plan?",
         "One thing that helped me was calling the landlord early.",
         "I have found that writing a budget really helps.",
+        "Talking to a financial counselor can be really helpful.",
+        "Maybe reach out to your landlord this week.",
     ],
 )
 def test_suggestions_asked_as_questions_or_told_as_own_experience_lean_directive(
@@ -223,8 +225,11 @@ def test_suggestions_asked_as_questions_or_told_as_own_experience_lean_directive
     neutral = scorer.message_patterns(
         _msgs(ADVICE_ASKED, ("c", "What has this month been like for you?"))
     )[-1]
-    assert "suggest" in p.cues
-    assert neutral.directive < p.directive < 0.5  # softer than "you should": never flagged alone
+    should = scorer.message_patterns(
+        _msgs(ADVICE_ASKED, ("c", "You should call your landlord today."))
+    )[-1]
+    assert "suggest" in p.cues or "helps_info" in p.cues
+    assert neutral.directive < p.directive < should.directive  # softer than "you should"
 
 
 def test_an_exploring_reply_about_the_counselor_ranks_above_a_plain_one() -> None:
@@ -243,6 +248,12 @@ def test_only_advice_after_a_no_is_pushing_on() -> None:
     pushes = scorer.message_patterns(_msgs(*declined, ("c", "You really need to try it.")))
     assert "pushing_on" not in asks[-1].cues and asks[-1].directive < 0.3
     assert "pushing_on" in pushes[-1].cues and pushes[-1].directive >= 0.5
+
+
+@pytest.mark.parametrize("reply", ["Take care, and stay safe.", "Keep it up!", "Stay strong."])
+def test_well_wishing_is_not_a_command(reply: str) -> None:
+    p = scorer.message_patterns(_msgs(ADVICE_ASKED, ("c", reply)))[-1]
+    assert "imperative" not in p.cues and p.directive < 0.3
 
 
 def test_a_closed_question_offering_an_option_leans_directive_a_little() -> None:

@@ -158,6 +158,11 @@ _PUSH_MIN = 0.3
 #: orders replies (never flagged, no construct evidence). In chat many suggestions are asked
 #: this way. (Any closed question: E1 the same, but AnnoMI's A2 0.014 lower on the even half.)
 _CLOSED_LEAN = 0.03
+#: Information that names what helps ("taking a deep breath can help"): a suggestion dressed as
+#: information, a lean toward directive that orders replies only (no construct evidence: in
+#: AnnoMI's high-quality sessions such information mostly comes with permission and choice, and
+#: as evidence it cost session AUC 0.007 on the held-out half).
+_INFO_LEAN = 0.2
 _OPTION_QUESTION = re.compile(
     r"\b(?:(?:can|could|would|will) you|is there|are there|any(?:one|thing|where|body)?)\b", re.I
 )
@@ -342,6 +347,8 @@ def _counselor_turn(
     directive = 1.0 - (1.0 - unasked) * (1.0 - confront)
     if "closed_question" in cues and _OPTION_QUESTION.search(text):
         directive = 1.0 - (1.0 - directive) * (1.0 - _CLOSED_LEAN * mitigation)
+    if "helps_info" in cues:
+        directive = 1.0 - (1.0 - directive) * (1.0 - _INFO_LEAN * mitigation)
     if directive >= _FLAG and "reassure" not in cues:
         # telling the client what to do is the other pattern (overstepping), not a passive one
         # ("don't worry, it'll be fine" stays generic reassurance)

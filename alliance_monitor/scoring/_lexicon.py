@@ -231,7 +231,10 @@ COUNSELOR_CLAUSE: tuple[Cue, ...] = (
             " apply contact visit surround distract obey meditate",
             r"\b(?! (?:you|i|we|they|he|she|it|me|your time|ahead|on|going|worry|be so hard"
             r"|get me|up on yourself|yourself a break|me more|me about|me what|me how|me a bit"
-            r"|me a little|with me|to me|about)\b)" + S,
+            r"|me a little|with me|to me|about"
+            # well-wishing and closings, not commands: "take care", "stay safe", "keep it up"
+            r"|care|safe|strong|positive|hopeful|blessed|well|tuned|it up|up the good|smiling"
+            r"|the faith|your (?:chin|head) up)\b)" + S,
             after_comma=False,
         ),
         "A sentence that opens with a command ('Cut down to two.', 'Stop drinking.', 'Promise "
@@ -415,7 +418,8 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"you" + _NOT_EMBEDDED + r"(?:'ve|'d| would)? (?:got to|gotta|have to|need to)\b" + S,
             r"you(?:'re| are) (?:going to|gonna) (?:have|need) to",
             r"i (?:really |strongly |would |'d |just )?(?:want|need|like) you to",
-            r"(?:i|we)(?:'d| would)? (?:really |strongly |definitely )?(?:recommend|suggest|advise"
+            r"(?:i|we)(?:'d| would)? (?:(?:really|strongly|definitely|actually|just|still|highly"
+            r"|also|personally) ){0,2}(?:recommend|suggest|advise"
             r"|encourage you)",
             r"(?:what )?i(?:'d| would) like (?:to recommend|to suggest|you to)",
             r"(?:my|our) (?:advice|recommendation|suggestion)",
@@ -715,6 +719,17 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
         "nothing up. Passive when that is all the reply does; no construct evidence of its own.",
     ),
     Cue(
+        "helps_info",
+        (
+            r"(?:can|could|might|may|will|would)(?<!i can)(?<!i could) (?:really |also |definitely"
+            r" |sometimes )?(?:be (?:very |really |so )?helpful|help (?:you|to|clear|keep|calm"
+            r"|with|a lot|reduce|relieve|ease))\b" + S,
+        ),
+        "Information that names what helps ('taking a deep breath can help', 'a hobby can be "
+        "helpful'): a suggestion dressed as information. Leans directive a little (ordering "
+        "only); no construct evidence of its own.",
+    ),
+    Cue(
         "subject_change",
         (
             r"let(?:'s| us) (?:move on|talk about something else|change the subject|get back to"
@@ -757,7 +772,10 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"(?:one |a |another )?(?:thing|strategy|tip|trick|technique|method|something) that"
             r" (?:has |really |always )?(?:helped|helps|worked (?:for|well for)|works for) me",
             r"what (?:helped|helps|has helped|worked for) me",
-            r"i(?:'ve| have)? (?:also )?found (?:that |it )?[^.!?]{0,60}\bhelp(?:s|ed|ful)?",
+            r"i(?:'ve| have)? (?:also )?(?:find|found) (?:that |it )?[^.!?]{0,60}"
+            r"\bhelp(?:s|ed|ful)?",
+            r"what i(?:'ve| have)? found (?:that )?(?:helps|helped|works|worked)",
+            r"it (?:always |really )?helps? me (?:to|when)",
             r"how about (?!you\b|that\b|it\b|now\b|this\b)",
             r"is it possible (?:for you )?to",
             r"is there (?:any|a|an) (?:possibility|option|chance|way)\b",
@@ -769,7 +787,14 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             # hedged suggestions, also as a question ("Maybe you need more time to relax?")
             r"(?:maybe|perhaps) you (?:could|can|might|should|need to|may want|want to)",
             r"(?:maybe|perhaps) (?:try|trying|consider|it would help|it might help)",
-            r"you can (?:also )?(?:try|consider|look into|reach out|join|search|check out)" + S,
+            r"(?:maybe|perhaps),? (?:you )?(?:could |can |should )?(?:just )?(?:take|seek|get|go"
+            r"|talk|reach|ask|look|find|join|call|write|make|start|give|use|set|spend|do|see)\b"
+            + S,
+            r"you can (?:also |always |just )?(?:try|consider|look into|reach out|join|search"
+            r"|check out|go|ask|talk to|call|contact|use|apply|google|practice|start)\b" + S,
+            r"you (?:two|both|guys|all|may just|might just|just) (?:need|have) to\b" + S,
+            r"another (?:option|suggestion|idea|thing you (?:could|can|might))\b",
+
             r"i (?:would|'d) (?:suggest|try)",
             r"it (?:might|may|could|would) be (?:a )?(?:good idea|best|wise|worth)",
         ),
@@ -1076,6 +1101,7 @@ EVIDENCE: dict[str, dict[str, float]] = {
     "passive_reply":       {"G3": -0.3, "T2": -0.3, "B3": -0.3, "B1": -0.2, "B4": -0.2},
     "reassure":            {"G3": -0.3, "B3": -0.1},
     "pleasantry":          {},
+    "helps_info":          {},
     "subject_change":      {"T3": -0.3, "G3": -0.2, "T2": -0.1},
     # client: effect on the relationship
     "commitment":          {"T1": 0.6, "G4": 0.3, "T4": 0.2},
