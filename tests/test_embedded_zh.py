@@ -216,3 +216,9 @@ def test_a_statement_about_the_clients_feelings_is_less_passive_than_one_about_n
     question = _last(DISCLOSURE, ("c", "分手以后你是怎么过的？"))[0]
     assert question < about < nothing
     assert about < 0.5
+
+
+def test_how_can_you_reproaches_only_when_it_is_not_asking_the_way() -> None:
+    assert "moralize" in _last(DISCLOSURE, ("c", "你怎么能这样对你妈妈说话！"))[2]
+    asking = _last(DISCLOSURE, ("c", "你怎么能想到这个方法的？"))
+    assert "moralize" not in asking[2] and asking[1] < 0.5
