@@ -32,10 +32,8 @@ from ._events import (
     make_event_id,
 )
 from ._models import (
-    DimensionScores,
     Message,
     Role,
-    ScoringMessage,
     WindowRequest,
     WindowScore,
     parse_message,
@@ -51,10 +49,8 @@ from ._pair import (
     pair_to_json,
 )
 from ._rules import (
-    AlarmState,
     EventContext,
     alliance_rules,
-    compact_spans,
     pattern_rules,
     phase_split,
     session_summary,
@@ -67,7 +63,6 @@ __all__ = ["IngestResult", "MonitorCore", "phase_split", "trajectory_of"]
 
 EndReason = Literal["explicit", "idle", "new_session", "shutdown"]
 _CHARS_PER_TOKEN_CAP = 8  # pre-cut huge texts by characters before tokenising them
-_MAX_SESSION_WINDOWS = 48  # compaction threshold for a session's phase list
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,22 +127,6 @@ def _order_key(msg: Message, arrival: int) -> OrderKey:
     return (msg.ts, 0.0, arrival)
 
 
-def _has_seq(h: HeldMessage) -> bool:
-    # `_order_key` puts (seq, ts) first for sequenced messages, (ts, 0.0) otherwise.
-    return h.key[1] != 0.0 or h.key[0] != h.ts
-
-
-def _turns(held: list[HeldMessage]) -> tuple[int, Role | None]:
-    turns, last = 0, None
-    for h in held:
-        if h.role is Role.OTHER:
-            continue
-        if h.role is not last:
-            turns += 1
-            last = h.role
-    return turns, last
-
-
 class MonitorCore:
     """The monitor's state machine. Not thread-safe; one owner drives it."""
 
@@ -204,7 +183,7 @@ class MonitorCore:
             pair = PairState(conv)
             self.counts["pairs_created"] += 1
         self._pairs[conv] = pair  # re-inserted: the dict's order is least-recently-used first
-        pair.last_seen = now
+        pair.touch(now)
         h = id_hash(msg.id)
         key = _order_key(msg, pair.arrivals)
         dup = pair.is_duplicate(h, key)
@@ -213,12 +192,8 @@ class MonitorCore:
                 self.counts["duplicates_probable"] += 1
             self.counts["duplicates"] += 1
             return out.done(IngestResult("duplicate", None, False, msg.conversation_id, msg.id))
-        pair.arrivals += 1
+        pair.admit(msg.counselor_id, msg.client_id)
         self.counts["replayed" if replay else "accepted"] += 1
-        if msg.counselor_id:
-            pair.counselor_id = msg.counselor_id
-        if msg.client_id:
-            pair.client_id = msg.client_id
 
         # Safety first: the whole text, before any truncation, never held for a window.
         if self._scan is not None and msg.role is Role.CLIENT:
@@ -240,24 +215,10 @@ class MonitorCore:
                 )
 
         # Session boundaries: a new platform session id, or an idle gap in platform time.
-        cur = pair.session
-        if cur is not None:
-            late_msg = pair.last_ts is not None and msg.ts < pair.last_ts
-            if (
-                msg.session_id is not None
-                and cur.session_id not in (None, msg.session_id)
-                and not late_msg  # a straggler from the previous session is late, not new
-            ):
-                self._end_session(pair, "new_session", out)
-            elif pair.last_ts is not None and msg.ts - pair.last_ts > self.session.idle_timeout:
-                self._end_session(pair, "idle", out)
-        if pair.session is None:
-            pair.session = SessionState(pair.session_count, msg.session_id, pair.next_window)
-            pair.session_count += 1
-        pair.session.n_messages += 1
-        if pair.session.session_id is None and msg.session_id is not None:
-            pair.session.session_id = msg.session_id
-        pair.last_ts = msg.ts if pair.last_ts is None else max(pair.last_ts, msg.ts)
+        reason = pair.session_break(msg.session_id, msg.ts, self.session.idle_timeout)
+        if reason is not None:
+            self._end_session(pair, reason, out)
+        pair.join_session(msg.session_id, msg.ts)
 
         held = self._hold(msg, key)
         late = pair.closed_key is not None and key < pair.closed_key
@@ -291,108 +252,15 @@ class MonitorCore:
         return HeldMessage(key, msg.id, msg.role, text, msg.ts, n, truncated)
 
     def _place(self, pair: PairState, held: HeldMessage, out: _Draft) -> None:
-        pol = self.window
-        if not pair.open or held.key >= pair.open[-1].key:
-            if pair.cut is None:  # the common case: counters kept as messages come
-                starts_turn = held.role is not Role.OTHER and held.role is not pair.last_role
-                if starts_turn and pair.open_turns >= 2 * pol.max_exchanges:
-                    pair.cut, pair.cut_kind = len(pair.open), "turn"
-                else:
-                    if starts_turn:
-                        pair.open_turns += 1
-                        pair.last_role = held.role
-                    pair.open_tokens += held.tokens
-                    if (
-                        pair.open_tokens >= pol.max_tokens
-                        or len(pair.open) + 1 >= pol.max_messages
-                    ):
-                        pair.cut, pair.cut_kind = len(pair.open) + 1, "cap"
-            pair.open.append(held)
-        else:
-            # Out of order within the open window (or late): place it by its key, then find
-            # the window boundary again as if everything had come in order.
-            i = len(pair.open)
-            while i > 0 and pair.open[i - 1].key > held.key:
-                i -= 1
-            pair.open.insert(i, held)
-            self._rescan(pair)
-        self._settle(pair, out)
-
-    def _rescan(self, pair: PairState) -> None:
-        """Recompute the open messages' window boundary and counters from scratch."""
-        pol = self.window
-        turns, last, tokens = 0, None, 0
-        pair.cut = None
-        for i, h in enumerate(pair.open):
-            starts_turn = h.role is not Role.OTHER and h.role is not last
-            if starts_turn and turns >= 2 * pol.max_exchanges:
-                pair.cut, pair.cut_kind = i, "turn"
-                break
-            if starts_turn:
-                turns += 1
-                last = h.role
-            tokens += h.tokens
-            if tokens >= pol.max_tokens or i + 1 >= pol.max_messages:
-                pair.cut, pair.cut_kind = i + 1, "cap"
-                break
-        pair.open_turns, pair.last_role, pair.open_tokens = turns, last, tokens
-
-    def _settle(self, pair: PairState, out: _Draft) -> None:
-        """Close the complete window once nothing within the reorder allowance can still land
-        in it: a message at least the allowance past its boundary arrived, or `max_held`
-        messages wait behind it."""
-        while pair.cut is not None:
-            cut = pair.cut
-            ref = pair.open[cut] if pair.cut_kind == "turn" else pair.open[cut - 1]
-            top = pair.open[-1]
-            allowance = self.order.seq_allowance if _has_seq(ref) else self.order.lateness
-            beyond = top.key > ref.key and top.key[0] - ref.key[0] >= allowance
-            if not beyond and len(pair.open) - cut < self.order.max_held:
-                return
+        pair.place(held, self.window)
+        while pair.window_settled(self.order):
             self._close(pair, "window", out)
 
     def _close(self, pair: PairState, kind: Literal["window", "final"], out: _Draft) -> None:
-        if not pair.open:
-            return
-        sess = pair.session
-        assert sess is not None
-        cut = len(pair.open) if pair.cut is None else pair.cut
-        held, rest = pair.open[:cut], pair.open[cut:]
-        turns, _ = _turns(held)
-        n_ex = turns // 2
-        width = float(n_ex) if n_ex > 0 else 0.5
-        index = pair.next_window
-        pair.next_window += 1
-        sess.n_windows += 1
-        sess.awaiting.add(index)
-        pair.window_session[index] = sess
-        start = sess.exchanges
-        sess.exchanges += width
-        sess.last_ts = held[-1].ts
-        pair.closed_key = (
-            held[-1].key if pair.closed_key is None else max(pair.closed_key, held[-1].key)
-        )
-        history = tuple(pair.history)
-        out.work.append(
-            WindowRequest(
-                conversation_id=pair.conversation_id,
-                window_index=index,
-                messages=tuple(
-                    ScoringMessage(h.id, h.role, h.text, h.ts, h.truncated) for h in held
-                ),
-                n_exchanges=n_ex,
-                history=history,
-                kind=kind,
-                counselor_id=pair.counselor_id,
-                session_id=sess.session_id,
-                session_index=sess.index,
-                span_start=start,
-                span_width=width,
-            )
-        )
-        self.counts["windows_closed"] += 1
-        pair.open = rest
-        self._rescan(pair)
+        request = pair.close_window(kind, self.window)
+        if request is not None:
+            out.work.append(request)
+            self.counts["windows_closed"] += 1
 
     # ------------------------------------------------------------------ sessions
     def end_session(self, conversation_id: str, reason: EndReason = "explicit") -> Outcome:
@@ -421,17 +289,12 @@ class MonitorCore:
         return out.done()
 
     def _end_session(self, pair: PairState, reason: EndReason, out: _Draft) -> None:
-        sess = pair.session
-        assert sess is not None
         while pair.cut is not None:
             self._close(pair, "window", out)
         self._close(pair, "final", out)
-        sess.ending = reason
-        pair.session = None
+        sess = pair.end_session(reason)
         self.counts["sessions_ended"] += 1
-        if sess.awaiting:
-            pair.sessions[sess.index] = sess
-        else:
+        if not sess.awaiting:
             out.events.append(self._summary(pair, sess))
 
     # ------------------------------------------------------------------ scores
@@ -443,10 +306,7 @@ class MonitorCore:
         events: list[Event] = []
         indices = (*score.merged_from, score.window_index)
         sess = pair.window_session.get(score.window_index)
-        for idx in indices:
-            s = pair.window_session.pop(idx, None)
-            if s is not None:
-                s.awaiting.discard(idx)
+        pair.settle_windows(indices)
         ctx = self._context(pair, sess)
         base = ctx.fields()
         texts = self._texts(request)
@@ -469,12 +329,7 @@ class MonitorCore:
             assert score.scores is not None
             is_baseline = pair.baseline is None
             if is_baseline:
-                pair.baseline_parts.append(score.scores)
-                if len(pair.baseline_parts) >= self.window.baseline_windows:
-                    pair.baseline = DimensionScores.weighted_mean(
-                        [(s, 1.0) for s in pair.baseline_parts]
-                    )
-                    pair.baseline_parts = []
+                pair.add_baseline(score.scores, self.window.baseline_windows)
             events.append(
                 WindowScored(
                     id=make_event_id(
@@ -487,30 +342,20 @@ class MonitorCore:
                     **base,
                 )
             )
-            # History keeps what carry-over and decline detection need: not the per-message
-            # pattern scores (they made every snapshot several times larger).
-            pair.history.append(
-                score.model_copy(update={"messages": ()}) if score.messages else score
-            )
-            while len(pair.history) > self.window.history:
-                pair.history.popleft()
-            if sess is not None and request is not None and request.span_start is not None:
-                sess.spans.append((request.span_start, request.span_width, score.scores))
-                if len(sess.spans) > _MAX_SESSION_WINDOWS:
-                    sess.spans = compact_spans(sess.spans)
+            span = None
+            if request is not None and request.span_start is not None:
+                span = (request.span_start, request.span_width)
+            pair.add_score(score, self.window.history, sess, span)
             if not is_baseline and pair.baseline is not None:
-                alarms = AlarmState(dict(pair.declined), frozenset(pair.low))
                 found, alarms = alliance_rules(
-                    pair.history, score, pair.baseline, alarms, self.decline, ctx, texts
+                    pair.history, score, pair.baseline, pair.alarms, self.decline, ctx, texts
                 )
-                pair.declined, pair.low = dict(alarms.declined), set(alarms.low)
+                pair.set_alarms(alarms)
                 events.extend(found)
             events.extend(pattern_rules(score, self.patterns, ctx, texts))
         # Sessions whose last window just came in get their summary.
-        for s in list(pair.sessions.values()):
-            if not s.awaiting:
-                del pair.sessions[s.index]
-                events.append(self._summary(pair, s))
+        for s in pair.finished_sessions():
+            events.append(self._summary(pair, s))
         for ev in events:
             self.counts["events_" + _etype(ev)] += 1
         return events
@@ -577,7 +422,7 @@ class MonitorCore:
     def restore(self, state: Mapping[str, Any]) -> None:
         """Put a pair back in memory from a stored snapshot (`PairSnapshot.state_json`)."""
         pair = pair_from_state(state)
-        self._rescan(pair)
+        pair.rescan(self.window)
         self._pairs[pair.conversation_id] = pair
 
     def awaiting(self, conversation_id: str) -> frozenset[int]:
@@ -629,4 +474,3 @@ class MonitorCore:
 
 def _etype(ev: Event) -> str:
     return str(ev.type.value)
-

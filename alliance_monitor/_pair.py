@@ -2,9 +2,11 @@
 
 `PairState` is what the core keeps per pair: the open messages (not yet in a closed window), the
 de-duplication memory, recent window scores, baseline and alarms, and the sessions still waiting
-for scores. Only this module and the core's engine (`_core.py`) read or write its fields; the
-async shell, the stores and the workers see a pair only as an opaque snapshot (`PairSnapshot`)
-taken and restored through `MonitorCore.snapshot` / `MonitorCore.restore`.
+for scores. Only this module writes its fields: the core (`_core.py`) changes a pair through
+`PairState`'s methods (placing a message, closing a window, ending a session, taking a score)
+and only reads fields to build events; the async shell, the stores and the workers see a pair
+only as an opaque snapshot (`PairSnapshot`) taken and restored through `MonitorCore.snapshot` /
+`MonitorCore.restore`.
 
 The codec is JSON, not pickle: a shared Redis or a copied database file must never be a way to
 run code in the monitor's process. Every snapshot carries a format version.
@@ -21,7 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._models import DimensionScores, Role, WindowScore
+from ._config import OrderPolicy, WindowPolicy
+from ._models import DimensionScores, Role, ScoringMessage, WindowRequest, WindowScore
+from ._rules import AlarmState, compact_spans
 
 __all__ = [
     "BLOOM_BYTES",
@@ -39,6 +43,7 @@ __all__ = [
 ]
 
 FORMAT = 1
+MAX_SESSION_WINDOWS = 48  # compaction threshold for a session's phase list
 EXACT_IDS = 4096  # recent message-id hashes kept exactly per pair
 BLOOM_BYTES = 4096  # older ones go to a fixed Bloom filter (32768 bits, 4 hashes)
 
@@ -156,6 +161,216 @@ class PairState:
             top = self.closed_key or key
             if self.bloom_max_key is None or top > self.bloom_max_key:
                 self.bloom_max_key = max(top, key)
+
+    # ---------------------------------------------------------------- arrivals and sessions
+    def touch(self, now: float) -> None:
+        """A message for this pair arrived at wall-clock `now` (duplicate or not)."""
+        self.last_seen = now
+
+    def admit(self, counselor_id: str | None, client_id: str | None) -> None:
+        """Count an accepted message and take the participants it names."""
+        self.arrivals += 1
+        if counselor_id:
+            self.counselor_id = counselor_id
+        if client_id:
+            self.client_id = client_id
+
+    def session_break(
+        self, session_id: str | None, ts: float, idle_timeout: float
+    ) -> EndReason | None:
+        """Whether a message (platform `session_id`, `ts`) ends the current session first."""
+        cur = self.session
+        if cur is None:
+            return None
+        late_msg = self.last_ts is not None and ts < self.last_ts
+        if (
+            session_id is not None
+            and cur.session_id not in (None, session_id)
+            and not late_msg  # a straggler from the previous session is late, not new
+        ):
+            return "new_session"
+        if self.last_ts is not None and ts - self.last_ts > idle_timeout:
+            return "idle"
+        return None
+
+    def join_session(self, session_id: str | None, ts: float) -> None:
+        """Count a message in the current session (opening one if none is open)."""
+        if self.session is None:
+            self.session = SessionState(self.session_count, session_id, self.next_window)
+            self.session_count += 1
+        self.session.n_messages += 1
+        if self.session.session_id is None and session_id is not None:
+            self.session.session_id = session_id
+        self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
+
+    def end_session(self, reason: EndReason) -> SessionState:
+        """Mark the current session ended (its windows must be closed first); it waits in
+        `sessions` if some of its windows have no score yet."""
+        sess = self.session
+        assert sess is not None
+        sess.ending = reason
+        self.session = None
+        if sess.awaiting:
+            self.sessions[sess.index] = sess
+        return sess
+
+    # ---------------------------------------------------------------- windows
+    def place(self, held: HeldMessage, pol: WindowPolicy) -> None:
+        """Put a message in the open window by its order key, keeping the window boundary."""
+        if not self.open or held.key >= self.open[-1].key:
+            if self.cut is None:  # the common case: counters kept as messages come
+                starts_turn = held.role is not Role.OTHER and held.role is not self.last_role
+                if starts_turn and self.open_turns >= 2 * pol.max_exchanges:
+                    self.cut, self.cut_kind = len(self.open), "turn"
+                else:
+                    if starts_turn:
+                        self.open_turns += 1
+                        self.last_role = held.role
+                    self.open_tokens += held.tokens
+                    if self.open_tokens >= pol.max_tokens or len(self.open) + 1 >= pol.max_messages:
+                        self.cut, self.cut_kind = len(self.open) + 1, "cap"
+            self.open.append(held)
+        else:
+            # Out of order within the open window (or late): place it by its key, then find
+            # the window boundary again as if everything had come in order.
+            i = len(self.open)
+            while i > 0 and self.open[i - 1].key > held.key:
+                i -= 1
+            self.open.insert(i, held)
+            self.rescan(pol)
+
+    def rescan(self, pol: WindowPolicy) -> None:
+        """Recompute the open messages' window boundary and counters from scratch."""
+        turns, last, tokens = 0, None, 0
+        self.cut = None
+        for i, h in enumerate(self.open):
+            starts_turn = h.role is not Role.OTHER and h.role is not last
+            if starts_turn and turns >= 2 * pol.max_exchanges:
+                self.cut, self.cut_kind = i, "turn"
+                break
+            if starts_turn:
+                turns += 1
+                last = h.role
+            tokens += h.tokens
+            if tokens >= pol.max_tokens or i + 1 >= pol.max_messages:
+                self.cut, self.cut_kind = i + 1, "cap"
+                break
+        self.open_turns, self.last_role, self.open_tokens = turns, last, tokens
+
+    def window_settled(self, order: OrderPolicy) -> bool:
+        """The complete window can close: nothing within the reorder allowance can still land
+        in it (a message at least the allowance past its boundary arrived, or `max_held`
+        messages wait behind it)."""
+        cut = self.cut
+        if cut is None:
+            return False
+        ref = self.open[cut] if self.cut_kind == "turn" else self.open[cut - 1]
+        top = self.open[-1]
+        allowance = order.seq_allowance if _has_seq(ref) else order.lateness
+        beyond = top.key > ref.key and top.key[0] - ref.key[0] >= allowance
+        return beyond or len(self.open) - cut >= order.max_held
+
+    def close_window(
+        self, kind: Literal["window", "final"], pol: WindowPolicy
+    ) -> WindowRequest | None:
+        """Close the open window (up to its boundary, or all of it): the request to score."""
+        if not self.open:
+            return None
+        sess = self.session
+        assert sess is not None
+        cut = len(self.open) if self.cut is None else self.cut
+        held, rest = self.open[:cut], self.open[cut:]
+        n_ex = _turns(held) // 2
+        width = float(n_ex) if n_ex > 0 else 0.5
+        index = self.next_window
+        self.next_window += 1
+        sess.n_windows += 1
+        sess.awaiting.add(index)
+        self.window_session[index] = sess
+        start = sess.exchanges
+        sess.exchanges += width
+        sess.last_ts = held[-1].ts
+        self.closed_key = (
+            held[-1].key if self.closed_key is None else max(self.closed_key, held[-1].key)
+        )
+        request = WindowRequest(
+            conversation_id=self.conversation_id,
+            window_index=index,
+            messages=tuple(ScoringMessage(h.id, h.role, h.text, h.ts, h.truncated) for h in held),
+            n_exchanges=n_ex,
+            history=tuple(self.history),
+            kind=kind,
+            counselor_id=self.counselor_id,
+            session_id=sess.session_id,
+            session_index=sess.index,
+            span_start=start,
+            span_width=width,
+        )
+        self.open = rest
+        self.rescan(pol)
+        return request
+
+    # ---------------------------------------------------------------- scores
+    def settle_windows(self, indices: tuple[int, ...]) -> None:
+        """The windows at `indices` have their score (or were merged into one that has)."""
+        for idx in indices:
+            s = self.window_session.pop(idx, None)
+            if s is not None:
+                s.awaiting.discard(idx)
+
+    def add_baseline(self, scores: DimensionScores, windows: int) -> None:
+        """One more window toward the baseline (the mean of the first `windows` scored)."""
+        self.baseline_parts.append(scores)
+        if len(self.baseline_parts) >= windows:
+            self.baseline = DimensionScores.weighted_mean([(s, 1.0) for s in self.baseline_parts])
+            self.baseline_parts = []
+
+    def add_score(
+        self,
+        score: WindowScore,
+        history: int,
+        sess: SessionState | None,
+        span: tuple[float, float] | None,
+    ) -> None:
+        """Keep a scored window: in the recent history (without the per-message pattern scores,
+        which made every snapshot several times larger) and in its session's phase list."""
+        self.history.append(score.model_copy(update={"messages": ()}) if score.messages else score)
+        while len(self.history) > history:
+            self.history.popleft()
+        if sess is not None and span is not None and score.scores is not None:
+            sess.spans.append((span[0], span[1], score.scores))
+            if len(sess.spans) > MAX_SESSION_WINDOWS:
+                sess.spans = compact_spans(sess.spans)
+
+    @property
+    def alarms(self) -> AlarmState:
+        return AlarmState(dict(self.declined), frozenset(self.low))
+
+    def set_alarms(self, alarms: AlarmState) -> None:
+        self.declined, self.low = dict(alarms.declined), set(alarms.low)
+
+    def finished_sessions(self) -> list[SessionState]:
+        """Ended sessions whose last window just came in (removed: their summary is due)."""
+        done = [s for s in self.sessions.values() if not s.awaiting]
+        for s in done:
+            del self.sessions[s.index]
+        return done
+
+
+def _has_seq(h: HeldMessage) -> bool:
+    # The core's order key puts (seq, ts) first for sequenced messages, (ts, 0.0) otherwise.
+    return h.key[1] != 0.0 or h.key[0] != h.ts
+
+
+def _turns(held: list[HeldMessage]) -> int:
+    turns, last = 0, None
+    for h in held:
+        if h.role is Role.OTHER:
+            continue
+        if h.role is not last:
+            turns += 1
+            last = h.role
+    return turns
 
 
 def id_hash(message_id: str) -> int:
@@ -305,5 +520,3 @@ def pair_from_state(d: Mapping[str, Any]) -> PairState:
     p.last_ts = d["last_ts"]
     p.last_seen = float(d["last_seen"])
     return p
-
-

@@ -137,7 +137,9 @@ def burn(seconds: float) -> None:
         pass
 
 
-async def drive(committer: Committer, store: SlowDisk, writers: int, each: int, work: float) -> None:
+async def drive(
+    committer: Committer, store: SlowDisk, writers: int, each: int, work: float
+) -> None:
     early: list[int] = []
 
     async def writer(k: int) -> None:
