@@ -71,6 +71,7 @@ if _typing.TYPE_CHECKING:
         WindowUnscored,
         event_adapter,
     )
+    from ._fanout import EventStream
     from ._lang import SUPPORTED_LANGUAGES, detect_language
     from ._models import (
         CONSTRUCTS,
@@ -142,6 +143,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "parse_message": ("._models", "parse_message"),
     "sanitize_text": ("._models", "sanitize_text"),
     "EventHandler": ("._monitor", "EventHandler"),
+    "EventStream": ("._fanout", "EventStream"),
     "Monitor": ("._monitor", "Monitor"),
     "safe_json_loads": ("._safejson", "loads"),
 }
@@ -179,6 +181,7 @@ __all__ = [
     "DimensionScores",
     "Event",
     "EventHandler",
+    "EventStream",
     "EventType",
     "Feedback",
     "IngestResult",

@@ -6,6 +6,12 @@ signal at ingest, events re-emitted during recovery) are `post`ed instead: they 
 queue that one task drains in order. A full queue drops the batch, counted as `events_dropped`
 and logged, rather than growing without bound or starting a task per batch. A failing handler
 is counted (`handler_errors`), never fatal; a closed iterator is unsubscribed.
+
+An iterator (`EventStream`) subscribes when it is created, not when it is first iterated, so
+no event fired in between is missed. Until its first iteration it buffers up to its buffer
+size and drops beyond that (counted as `events_dropped_iterator`: a stream nobody reads never
+stalls scoring); once iterated, a full buffer makes delivery wait (a slow consumer slows
+scoring, whose pending work then merges, never ingestion).
 """
 
 from __future__ import annotations
@@ -13,17 +19,16 @@ from __future__ import annotations
 import inspect
 import logging
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._events import Event, EventType
 from ._scheduler import Signal
 
-__all__ = ["EventHandler", "FanOut"]
+__all__ = ["EventHandler", "EventStream", "FanOut"]
 
 #: A plain callable that receives every event (sync or async; a return value is ignored).
 EventHandler = Callable[[Event], Awaitable[object] | object]
@@ -38,6 +43,52 @@ class _Subscription:
     handler: EventHandler | None
     types: frozenset[str] | None
     stream: MemoryObjectSendStream[Event] | None = None
+    started: bool = False  # an iterator's first `__anext__` came
+
+
+class EventStream:
+    """An async iterator over a monitor's events, subscribed from the moment it is created
+    (`Monitor.events()`); it ends when the monitor closes or on `aclose()`. Also an async
+    context manager that closes it."""
+
+    def __init__(self, fanout: FanOut, types: frozenset[str] | None, buffer: int) -> None:
+        send, recv = anyio.create_memory_object_stream[Event](max(1, buffer))
+        self._fanout = fanout
+        self._sub = _Subscription(None, types, send)
+        self._recv: MemoryObjectReceiveStream[Event] = recv
+        fanout._subs.append(self._sub)
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        self._sub.started = True
+        try:
+            return await self._recv.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            self.close()
+            raise StopAsyncIteration from None
+
+    def close(self) -> None:
+        """Unsubscribe; events already buffered are discarded."""
+        if self._sub in self._fanout._subs:
+            self._fanout._subs.remove(self._sub)
+        assert self._sub.stream is not None
+        self._sub.stream.close()
+        self._recv.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # A loop left with `break` and never closed: unsubscribe once nobody holds it.
+        self.close()
+
+    async def __aenter__(self) -> EventStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
 
 
 class FanOut:
@@ -67,20 +118,9 @@ class FanOut:
         self._subs.append(sub)
         return lambda: self._subs.remove(sub) if sub in self._subs else None
 
-    @asynccontextmanager
-    async def subscribe(
-        self, types: frozenset[str] | None, buffer: int
-    ) -> AsyncIterator[AsyncIterator[Event]]:
-        send, recv = anyio.create_memory_object_stream[Event](buffer)
-        sub = _Subscription(None, types, send)
-        self._subs.append(sub)
-        try:
-            yield recv
-        finally:
-            if sub in self._subs:
-                self._subs.remove(sub)
-            send.close()
-            recv.close()
+    def subscribe(self, types: frozenset[str] | None, buffer: int) -> EventStream:
+        """A new iterator, subscribed now."""
+        return EventStream(self, types, buffer)
 
     def close(self) -> None:
         """End every iterator (the monitor is closing)."""
@@ -141,7 +181,13 @@ class FanOut:
                     continue
                 if sub.stream is not None:
                     try:
-                        await sub.stream.send(ev)
+                        if sub.started:
+                            await sub.stream.send(ev)
+                        else:
+                            try:
+                                sub.stream.send_nowait(ev)
+                            except anyio.WouldBlock:
+                                self._counts["events_dropped_iterator"] += 1
                     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                         if sub in self._subs:
                             self._subs.remove(sub)

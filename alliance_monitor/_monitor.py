@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -39,7 +39,7 @@ from ._events import (
     PatternDetected,
     SessionSummary,
 )
-from ._fanout import EventHandler, FanOut
+from ._fanout import EventHandler, EventStream, FanOut
 from ._models import Message, WindowRequest, WindowScore, parse_message
 from ._phases import PhaseRater
 from ._scheduler import Scheduler, Signal
@@ -277,13 +277,14 @@ class Monitor:
         function. Handlers run in the scoring task: keep them quick, hand off slow work."""
         return self._fanout.on(handler, types)
 
-    async def events(self, types: Iterable[EventType | str] | None = None) -> AsyncIterator[Event]:
-        """Iterate over events as they fire, until the monitor closes. A slow consumer slows
-        scoring (whose pending work then merges), never ingestion."""
+    def events(self, types: Iterable[EventType | str] | None = None) -> EventStream:
+        """An async iterator over events (of `types`, if given) as they fire, until the monitor
+        closes. It is subscribed when this returns, so events fired before the first iteration
+        are kept (up to `event_buffer`; beyond that dropped and counted as
+        `events_dropped_iterator`). Once iterated, a slow consumer slows scoring (whose pending
+        work then merges), never ingestion. `aclose()` (or `async with`) unsubscribes."""
         wanted = frozenset(str(t) for t in types) if types else None
-        async with self._fanout.subscribe(wanted, self._event_buffer) as stream:
-            async for ev in stream:
-                yield ev
+        return self._fanout.subscribe(wanted, self._event_buffer)
 
     # ------------------------------------------------------------------ ingest
     async def ingest(self, message: Message | Mapping[str, Any]) -> IngestResult:

@@ -96,6 +96,46 @@ async def test_events_iterator_and_type_filter() -> None:
     assert [e.type for e in got] == [EventType.SESSION_SUMMARY]
 
 
+async def test_events_iterator_subscribes_when_created_not_when_first_iterated() -> None:
+    monitor = Monitor(scorer=StaticScorer(3.0), idle_check_interval=None, event_buffer=1024)
+    async with monitor:
+        stream = monitor.events(types=[EventType.SESSION_SUMMARY, EventType.WINDOW_SCORED])
+        for m in alternating("c", 20):
+            await monitor.ingest(m)
+        await monitor.end_session("c")
+        await monitor.flush()  # every event fired before anyone iterates
+        got = []
+        async for ev in stream:
+            got.append(ev.type)
+            if ev.type == EventType.SESSION_SUMMARY:
+                break
+        await stream.aclose()
+    assert got[-1] == EventType.SESSION_SUMMARY and EventType.WINDOW_SCORED in got
+    assert monitor.stats().get("events_dropped_iterator", 0) == 0
+
+
+async def test_an_events_stream_nobody_reads_drops_counted_and_never_stalls_scoring() -> None:
+    monitor = Monitor(
+        scorer=StaticScorer(3.0), idle_check_interval=None, event_buffer=2, overload="wait"
+    )
+    async with monitor:
+        stream = monitor.events()  # never iterated
+        for m in alternating("c", 40):
+            await monitor.ingest(m)
+        await monitor.end_session("c")
+        with anyio.fail_after(10):
+            await monitor.flush()  # would hang if delivery waited on the unread stream
+        stats = monitor.stats()
+        dropped = stats["events_dropped_iterator"]
+        fired = sum(v for k, v in stats.items() if k.startswith("events_") and "dropped" not in k)
+        kept = []
+        stream.close()
+        async for ev in stream:  # closed: ends at once
+            kept.append(ev)
+    assert fired >= 4 and dropped == fired - 2  # two were buffered
+    assert kept == []
+
+
 async def test_failing_handler_is_counted_not_fatal() -> None:
     def bad(_: Any) -> None:
         raise RuntimeError("boom")
