@@ -75,6 +75,7 @@ class Committer:
         self._parked: anyio.Event | None = None
         self.commits = 0
         self.busy = False
+        self._dead: BaseException | None = None
         self._running: _Round = _Round()
         self._running.done.set()
 
@@ -89,11 +90,26 @@ class Committer:
         self._batch.journal.append(JournalRow(conv, position, message_json))
         await self._wait_round()
 
+    def fail(self, exc: BaseException) -> None:
+        """The committer task died: every waiting and later write fails with `StoreError`."""
+        self._dead = exc
+        rounds = [self._round, self._running, *(r for _, r in self._closed)]
+        self._closed.clear()
+        self._batch = BatchBuilder()
+        for rnd in rounds:
+            if not rnd.done.is_set():
+                rnd.error = exc
+                rnd.done.set()
+        self.busy = False
+
     def _close(self) -> None:
         self._closed.append((self._batch.build(), self._round))
         self._batch, self._round = BatchBuilder(), _Round()
 
     async def _wait_round(self) -> None:
+        if self._dead is not None:
+            self._batch = BatchBuilder()
+            raise StoreError(f"state store committer died: {type(self._dead).__name__}")
         rnd = self._round
         self._last_join = time.perf_counter()
         parked = self._parked

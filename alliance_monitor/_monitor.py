@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -186,6 +186,7 @@ class Monitor:
         )
         self._stack: AsyncExitStack | None = None
         self._running = False
+        self._failures: dict[str, str] = {}
         if store is None and max_pairs is not None:
             from .store._memory import MemoryStore
 
@@ -242,22 +243,51 @@ class Monitor:
             stack.callback(tg.cancel_scope.cancel)
             stack.callback(self._stopped)
             self._running = True
+            run = self._supervised
             if self._durable is not None:
-                tg.start_soon(self._durable.committer.run)
-            for _ in range(self._workers):
-                tg.start_soon(self._worker)
-            tg.start_soon(self._fanout.run, self._record_emitted)
+                tg.start_soon(run, "committer", self._durable.committer.run)
+            for k in range(self._workers):
+                tg.start_soon(run, f"scoring_worker:{k}", self._worker)
+            tg.start_soon(run, "fanout", partial(self._fanout.run, self._record_emitted))
             self._tg = tg
             if self._phases is not None:
-                for _ in range(self._workers):
-                    tg.start_soon(self._phase_worker)
+                for k in range(self._workers):
+                    tg.start_soon(run, f"phase_worker:{k}", self._phase_worker)
             if self._idle_interval:
-                tg.start_soon(self._sweeper)
+                tg.start_soon(run, "idle_sweeper", self._sweeper)
             self._stack = stack.pop_all()
         return self
 
     def _stopped(self) -> None:
         self._running = False
+
+    async def _supervised(self, name: str, task: Callable[[], Awaitable[None]]) -> None:
+        """Run a background task; if it dies, record it for `health()` instead of cancelling
+        the code that entered the monitor (an ASGI lifespan, a worker's main loop)."""
+        try:
+            await task()
+        except anyio.get_cancelled_exc_class():
+            raise
+        except BaseException as exc:
+            self._failures[name] = type(exc).__name__
+            _log.error(
+                "alliance_monitor.background_task_died",
+                extra={"task": name, "error": type(exc).__name__},
+            )
+            if self._durable is not None and name == "committer":
+                self._durable.committer.fail(exc)  # no writer waits on a dead committer
+            self._scheduler.notify()  # wakes flush(), which stops waiting
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+
+    def health(self) -> dict[str, str]:
+        """Background tasks that died, by name (`committer`, `scoring_worker:N`, `fanout`,
+        `phase_worker:N`, `idle_sweeper`) with the exception's type; empty while healthy.
+        A dead task is logged once and not restarted: what it carried (commits, scoring,
+        event delivery) no longer happens, so a service should report itself failing
+        (`alliance-monitor serve`'s /healthz and /readyz do) and be restarted. After a dead
+        committer, `ingest` raises `StoreError` instead of waiting."""
+        return dict(self._failures)
 
     async def __aexit__(self, *exc: object) -> None:
         stack, self._stack = self._stack, None
@@ -382,8 +412,12 @@ class Monitor:
         return self.core.end_session(conv, reason)
 
     async def flush(self) -> None:
-        """Wait until every closed window has been scored and its events delivered."""
+        """Wait until every closed window has been scored and its events delivered (or, if a
+        background task died, see `health()`, until nothing more can happen: no waiting on
+        work a dead task would have done)."""
         while not (self._scheduler.idle and self._fanout.idle and not self._phase_busy):
+            if self._failures:
+                return
             await self._scheduler.progress()  # the fan-out and the phase rater notify it too
         if self._durable is not None:
             await self._durable.committer.barrier()

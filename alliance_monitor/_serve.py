@@ -398,11 +398,15 @@ class Service:
     def failures(self) -> dict[str, str]:
         """Background tasks that died (by name, with the exception type): nothing they should
         carry reaches the monitor any more, so the service is not live."""
-        return {f"receiver:{path}": r.failure for path, r in self.receivers.items()
-                if r.failure is not None}
+        out = {f"receiver:{path}": r.failure for path, r in self.receivers.items()
+               if r.failure is not None}
+        if self.monitor is not None:
+            out.update({f"monitor:{name}": err for name, err in self.monitor.health().items()})
+        return out
 
     def checks(self) -> dict[str, bool]:
         out = {"started": self.ready and self.monitor is not None}
+        out["monitor"] = self.monitor is not None and not self.monitor.health()
         for path, receiver in self.receivers.items():
             out[f"receiver:{path}"] = receiver.accepting and receiver.healthy
         for adapter in self.pull:

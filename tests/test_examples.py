@@ -92,7 +92,7 @@ def test_serve_toml_is_valid_and_serves() -> None:
         assert base, "serve did not start"
         ready = httpx.get(base + "/readyz", timeout=5).json()
         assert ready["ready"] and set(ready["checks"]) == {
-            "started", "receiver:/hooks/messages", "receiver:/hooks/slack",
+            "started", "monitor", "receiver:/hooks/messages", "receiver:/hooks/slack",
             "receiver:/hooks/twilio", "receiver:/hooks/zendesk"}
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -216,6 +216,46 @@ async def test_a_pipelined_commit_failure_reaches_only_its_round() -> None:
     assert len(outcomes) == 10
 
 
+class _Die(BaseException):
+    """What no per-item guard catches (as a bug in a task's own loop would be)."""
+
+
+async def test_a_dead_background_task_shows_in_health_and_does_not_cancel_the_caller() -> None:
+    monitor = Monitor(scorer=StaticScorer(3.0), idle_check_interval=None)
+
+    async def die(*_: Any) -> None:
+        raise _Die
+
+    monitor._fanout.run = die  # type: ignore[method-assign]
+    async with monitor:
+        with anyio.fail_after(5):
+            while not monitor.health():
+                await anyio.sleep(0.01)
+        assert monitor.health() == {"fanout": "_Die"}
+        # The embedding code was not cancelled, and ingest still answers.
+        r = await monitor.ingest({"conversation_id": "c", "id": "1", "role": "client",
+                                  "text": "hello", "ts": 1.0})
+        assert r.status == "accepted"
+    assert monitor.health() == {"fanout": "_Die"}
+
+
+async def test_a_dead_committer_fails_writers_instead_of_leaving_them_waiting() -> None:
+    class DyingStore(MemoryStore):
+        async def commit(self, batch: StoreBatch) -> None:
+            await anyio.sleep(0.01)
+            raise _Die
+
+    monitor = Monitor(scorer=StaticScorer(3.0), idle_check_interval=None, store=DyingStore())
+    async with monitor:
+        msg = {"conversation_id": "c", "id": "1", "role": "client", "text": "hi", "ts": 1.0}
+        with anyio.fail_after(5), pytest.raises(StoreError):
+            await monitor.ingest(msg)
+        assert monitor.health() == {"committer": "_Die"}
+        with anyio.fail_after(5), pytest.raises(StoreError):
+            await monitor.ingest({**msg, "id": "2"})
+    assert monitor.stats()["store_errors"] == 2
+
+
 class BrokenRecovery(MemoryStore):
     closed = False
 

@@ -194,6 +194,35 @@ class _Die(BaseException):
     """Something the per-message guard does not catch (as a bug in the loop itself would)."""
 
 
+def test_a_dead_monitor_task_is_reported_by_health_and_readiness(tmp_path: Path) -> None:
+    from alliance_monitor._serve import Service
+    from alliance_monitor._settings import Settings
+
+    settings = Settings.model_validate({
+        "adapters": [{"type": "http", "secrets": [SECRET]}],
+        "monitor": {"store": f"sqlite:///{tmp_path / 'state.db'}"},
+    })
+    service = Service(settings)
+    with serve_in_thread(service.app) as base:
+        assert httpx.get(base + "/healthz", timeout=5).status_code == 200
+        ready = httpx.get(base + "/readyz", timeout=5)
+        assert ready.status_code == 200 and ready.json()["checks"]["monitor"] is True
+        assert service.monitor is not None and service.monitor.store is not None
+
+        async def die(batch: Any) -> None:
+            raise _Die
+
+        service.monitor.store.commit = die  # type: ignore[method-assign]
+        body = json.dumps(normal(1)).encode()
+        httpx.post(base + "/hooks/messages", content=body, headers=signed(body, "msg_c"),
+                   timeout=5)
+        wait_for(lambda: httpx.get(base + "/healthz", timeout=5).status_code == 503)
+        health = httpx.get(base + "/healthz", timeout=5).json()
+        assert health == {"status": "failing", "failed": {"monitor:committer": "_Die"}}
+        ready = httpx.get(base + "/readyz", timeout=5)
+        assert ready.status_code == 503 and ready.json()["checks"]["monitor"] is False
+
+
 def test_a_dead_drain_task_is_reported_and_refuses_deliveries(tmp_path: Path) -> None:
     from alliance_monitor._serve import Service
     from alliance_monitor._settings import Settings

@@ -338,7 +338,7 @@ sync_timeout = 0.2
     try:
         wait_for(lambda: httpx.get(proc.base + "/readyz", timeout=5).status_code == 503)
         body = httpx.get(proc.base + "/readyz", timeout=5).json()
-        assert body["checks"] == {"started": True, "pull:matrix": False}
+        assert body["checks"] == {"started": True, "monitor": True, "pull:matrix": False}
         assert httpx.get(proc.base + "/healthz", timeout=5).status_code == 200
     finally:
         assert proc.stop() == 0
