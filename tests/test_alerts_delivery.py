@@ -432,3 +432,58 @@ async def test_submit_does_not_hold_the_event_loop_during_the_outbox_fsync(
     assert took >= 0.6
     assert ticks >= 20  # the loop kept running while the disk was slow
     assert_exactly_once(rx, {ev.id for ev in events(2)})
+
+
+@pytest.mark.anyio
+async def test_digest_and_endpoint_disable_writes_run_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    loop_thread = threading.get_ident()
+    writes: list[tuple[str, bool]] = []
+    for name in ("add_digest_threadsafe", "disable_endpoint_threadsafe"):
+        real = getattr(Outbox, name)
+
+        def slow(self: Outbox, *args: Any, _real: Any = real, _name: str = name) -> Any:
+            writes.append((_name, threading.get_ident() != loop_thread))
+            time.sleep(0.3)  # a slow fsync, in the worker thread
+            return _real(self, *args)
+
+        monkeypatch.setattr(Outbox, name, slow)
+    for name in ("add_digest", "disable_endpoint"):  # the loop's own connection: not used
+        monkeypatch.setattr(Outbox, name, lambda *a, **k: pytest.fail("written on the loop"))
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await anyio.sleep(0.01)
+            ticks += 1
+
+    pats = [
+        PatternDetected(
+            id=f"evt_q{i}", conversation_id=f"c{i}", type=EventType.PASSIVE_PATTERN,
+            pattern="passive", window_index=1, rate=0.5, message_ids=("m1",),
+            feedback=FEEDBACK,
+        )
+        for i in range(2)
+    ]  # fmt: skip
+    async with (
+        LoopbackReceiver([SECRET], behaviour=lambda _: Reply(410)) as rx,
+        AlertDispatcher(
+            [endpoint(rx)], outbox_path=str(tmp_path / "o.db"), retry_schedule=FAST,
+            policy=AlertPolicy(digest_interval=3600, cooldown=0), allow_private=True,
+        ) as d,
+    ):
+        for p in pats:
+            assert (await d.submit(p)).action == "held"
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ticker)
+            await d.drain(5)  # flushes the digest, whose delivery gets 410 Gone
+            with anyio.fail_after(5):
+                while d.stats().disabled_endpoints != ("rx",) or len(writes) < 2:
+                    await anyio.sleep(0.01)
+            tg.cancel_scope.cancel()
+    assert writes == [("add_digest_threadsafe", True), ("disable_endpoint_threadsafe", True)]
+    assert ticks >= 20  # the loop kept running through both slow writes

@@ -255,6 +255,7 @@ class AlertDispatcher:
         self._inflight_per: Counter[str] = Counter()
         self._wake = anyio.Event()
         self._submit_lock = anyio.Lock()
+        self._digest_lock = anyio.Lock()
         self._progress = anyio.Event()
         self._counts: Counter[str] = Counter()
         self._suppressed: Counter[str] = Counter()
@@ -425,7 +426,7 @@ class AlertDispatcher:
                 self._wake = anyio.Event()
                 try:
                     now = self._clock()
-                    self._flush_digests(now, force=False)
+                    await self._flush_digests(now, force=False)
                     blocked = self._start_due(tg, now)
                     delay = _IDLE_WAKEUP if blocked else self._next_wakeup(now)
                 except Exception as exc:  # e.g. disk full: keep the loop alive, try again
@@ -489,7 +490,7 @@ class AlertDispatcher:
                     extra={"error": type(exc).__name__},
                 )
                 result = AttemptResult("retry", "internal_error")
-            self._record(endpoint, row, result)
+            await self._record(endpoint, row, result)
         except Exception as exc:  # the outbox write failed: the row stays pending
             _log.error("alliance_monitor.outbox_error", extra={"error": type(exc).__name__})
         finally:
@@ -512,7 +513,9 @@ class AlertDispatcher:
             raise MonitorClosed("AlertDispatcher is not running")
         return self._client
 
-    def _record(self, endpoint: WebhookEndpoint, row: OutboxRow, result: AttemptResult) -> None:
+    async def _record(
+        self, endpoint: WebhookEndpoint, row: OutboxRow, result: AttemptResult
+    ) -> None:
         outbox = self._db()
         now = self._clock()
         attempts = row.attempts + 1
@@ -531,7 +534,7 @@ class AlertDispatcher:
         if result.outcome == "gone":
             outbox.mark(row.key, status="disabled", attempts=attempts, now=now,
                         error=result.error, http_status=result.http_status)  # fmt: skip
-            self._disable(endpoint, now)
+            await self._disable(endpoint, now)
             return
         delay = next_delay(self._schedule, attempts, self._jitter, self._rng)
         if delay is None:
@@ -554,9 +557,15 @@ class AlertDispatcher:
             extra={"error": result.error, "delay": round(delay, 3), **log},
         )
 
-    def _disable(self, endpoint: WebhookEndpoint, now: float) -> None:
-        parked = self._db().disable_endpoint(endpoint.name, now, "http_410")
-        self._disabled.add(endpoint.name)
+    async def _disable(self, endpoint: WebhookEndpoint, now: float) -> None:
+        self._disabled.add(endpoint.name)  # at once: no new attempt starts meanwhile
+        outbox = self._db()
+        if outbox.threaded_inserts:  # the fsync (synchronous=FULL) off the event loop
+            parked = await anyio.to_thread.run_sync(
+                outbox.disable_endpoint_threadsafe, endpoint.name, now, "http_410"
+            )
+        else:
+            parked = outbox.disable_endpoint(endpoint.name, now, "http_410")
         _log.error(
             "alliance_monitor.webhook_endpoint_disabled",
             extra={
@@ -569,20 +578,23 @@ class AlertDispatcher:
             },
         )
 
-    def _flush_digests(self, now: float, *, force: bool) -> None:
+    async def _flush_digests(self, now: float, *, force: bool) -> None:
         interval = self._policy.digest_interval
-        outbox = self._db()
-        for name, since in outbox.held_since().items():
-            endpoint = self._endpoints.get(name)
-            if endpoint is None or name in self._disabled:
-                continue
-            if not force and (interval is None or now - since < interval):
-                continue
-            rows = outbox.held(name)
-            for start in range(0, len(rows), _DIGEST_CHUNK):
-                self._add_digest(endpoint, rows[start : start + _DIGEST_CHUNK], now)
+        async with self._digest_lock:  # the delivery loop and drain() may both flush
+            outbox = self._db()
+            for name, since in outbox.held_since().items():
+                endpoint = self._endpoints.get(name)
+                if endpoint is None or name in self._disabled:
+                    continue
+                if not force and (interval is None or now - since < interval):
+                    continue
+                rows = outbox.held(name)
+                for start in range(0, len(rows), _DIGEST_CHUNK):
+                    await self._add_digest(endpoint, rows[start : start + _DIGEST_CHUNK], now)
 
-    def _add_digest(self, endpoint: WebhookEndpoint, rows: list[OutboxRow], now: float) -> None:
+    async def _add_digest(
+        self, endpoint: WebhookEndpoint, rows: list[OutboxRow], now: float
+    ) -> None:
         h = hashlib.blake2b(digest_size=12)
         for r in rows:
             h.update(r.alert_id.encode() + b"\x1f")
@@ -602,7 +614,11 @@ class AlertDispatcher:
             next_attempt_at=now,
             created_at=now,
         )
-        self._db().add_digest(digest, [r.key for r in rows])
+        outbox, members = self._db(), [r.key for r in rows]
+        if outbox.threaded_inserts:  # the fsync (synchronous=FULL) off the event loop
+            await anyio.to_thread.run_sync(outbox.add_digest_threadsafe, digest, members)
+        else:
+            outbox.add_digest(digest, members)
         self._counts["digests"] += 1
 
     # --- operations -----------------------------------------------------------------------
@@ -614,7 +630,7 @@ class AlertDispatcher:
         later retry count as pending (drain waits for them). Rows of endpoints that are not
         configured here ("orphaned") or disabled are not waited for.
         """
-        self._flush_digests(self._clock(), force=True)
+        await self._flush_digests(self._clock(), force=True)
         self._wake.set()
         with anyio.move_on_after(timeout):
             while self._deliverable() or self._inflight:

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .._files import private_sqlite_file
@@ -94,8 +95,8 @@ def _row(values: Sequence[object]) -> OutboxRow:
 
 
 class Outbox:
-    """SQLite-backed outbox. Used from the event loop's thread, except `insert_threadsafe`
-    (a connection of its own); every write is one transaction."""
+    """SQLite-backed outbox. Used from the event loop's thread, except the `*_threadsafe`
+    writes (a connection of their own, for a worker thread); every write is one transaction."""
 
     def __init__(self, path: str | None) -> None:
         self.path = path
@@ -149,10 +150,16 @@ class Outbox:
     ) -> int:
         """`insert` through the writer connection: safe to call from a worker thread (one at a
         time); durable (fsynced) when it returns."""
-        if self._writer is None:
-            raise RuntimeError("in-memory outbox: call insert() on the event loop")
-        with self._writer_lock, _Transaction(self._writer, durable=True) as db:
+        with self._writing() as db:
             return _insert(db, rows, cooldown)
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A durable transaction on the writer connection (one thread at a time)."""
+        if self._writer is None:
+            raise RuntimeError("in-memory outbox: write on the event loop")
+        with self._writer_lock, _Transaction(self._writer, durable=True) as db:
+            yield db
 
     def mark(
         self,
@@ -179,17 +186,12 @@ class Outbox:
     def disable_endpoint(self, name: str, now: float, reason: str) -> int:
         """Mark the endpoint disabled and park its pending/held rows as ``disabled``."""
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO endpoints (name, disabled_at, reason) VALUES (?,?,?) ON CONFLICT(name)"
-                " DO UPDATE SET disabled_at=excluded.disabled_at, reason=excluded.reason",
-                (name, now, reason),
-            )
-            cur = db.execute(
-                "UPDATE alerts SET status='disabled', updated_at=?, last_error=? "
-                "WHERE endpoint=? AND status IN ('pending', 'held')",
-                (now, reason, name),
-            )
-            return cur.rowcount
+            return _disable(db, name, now, reason)
+
+    def disable_endpoint_threadsafe(self, name: str, now: float, reason: str) -> int:
+        """`disable_endpoint` through the writer connection (from a worker thread)."""
+        with self._writing() as db:
+            return _disable(db, name, now, reason)
 
     def enable_endpoint(self, name: str, now: float) -> int:
         """Clear the disabled mark and re-queue the endpoint's ``disabled`` rows."""
@@ -205,16 +207,14 @@ class Outbox:
     def add_digest(self, digest: OutboxRow, members: Sequence[tuple[str, str]]) -> None:
         """Insert a digest row and mark its member rows ``digested``, atomically."""
         with self._tx() as db:
-            db.execute(
-                f"INSERT OR IGNORE INTO alerts ({_COLUMNS}, updated_at, digest_id) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)",
-                (*_values(digest), digest.created_at),
-            )
-            db.executemany(
-                "UPDATE alerts SET status='digested', digest_id=?, updated_at=? "
-                "WHERE alert_id=? AND endpoint=? AND status='held'",
-                [(digest.alert_id, digest.created_at, *m) for m in members],
-            )
+            _add_digest(db, digest, members)
+
+    def add_digest_threadsafe(
+        self, digest: OutboxRow, members: Sequence[tuple[str, str]]
+    ) -> None:
+        """`add_digest` through the writer connection (from a worker thread)."""
+        with self._writing() as db:
+            _add_digest(db, digest, members)
 
     def requeue_failed(self, endpoint: str | None, now: float) -> int:
         """Give failed rows (all, or one endpoint's) a fresh retry schedule."""
@@ -339,6 +339,35 @@ def _insert(
             cooldown,
         )
     return inserted
+
+
+def _disable(db: sqlite3.Connection, name: str, now: float, reason: str) -> int:
+    db.execute(
+        "INSERT INTO endpoints (name, disabled_at, reason) VALUES (?,?,?) ON CONFLICT(name)"
+        " DO UPDATE SET disabled_at=excluded.disabled_at, reason=excluded.reason",
+        (name, now, reason),
+    )
+    cur = db.execute(
+        "UPDATE alerts SET status='disabled', updated_at=?, last_error=? "
+        "WHERE endpoint=? AND status IN ('pending', 'held')",
+        (now, reason, name),
+    )
+    return cur.rowcount
+
+
+def _add_digest(
+    db: sqlite3.Connection, digest: OutboxRow, members: Sequence[tuple[str, str]]
+) -> None:
+    db.execute(
+        f"INSERT OR IGNORE INTO alerts ({_COLUMNS}, updated_at, digest_id) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)",
+        (*_values(digest), digest.created_at),
+    )
+    db.executemany(
+        "UPDATE alerts SET status='digested', digest_id=?, updated_at=? "
+        "WHERE alert_id=? AND endpoint=? AND status='held'",
+        [(digest.alert_id, digest.created_at, *m) for m in members],
+    )
 
 
 def _values(r: OutboxRow) -> tuple[object, ...]:
