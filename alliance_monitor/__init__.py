@@ -39,7 +39,15 @@ from importlib import import_module as _import_module
 
 if _typing.TYPE_CHECKING:
     from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
-    from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
+    from ._config import (
+        DeclinePolicy,
+        EventPolicy,
+        OrderPolicy,
+        PatternPolicy,
+        ScoringPolicy,
+        SessionPolicy,
+        WindowPolicy,
+    )
     from ._core import IngestResult, MonitorCore
     from ._errors import (
         AllianceMonitorError,
@@ -97,6 +105,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "analyze_transcript": ("._batch", "analyze_transcript"),
     "analyze_transcript_async": ("._batch", "analyze_transcript_async"),
     "DeclinePolicy": ("._config", "DeclinePolicy"),
+    "EventPolicy": ("._config", "EventPolicy"),
+    "ScoringPolicy": ("._config", "ScoringPolicy"),
     "OrderPolicy": ("._config", "OrderPolicy"),
     "PatternPolicy": ("._config", "PatternPolicy"),
     "SessionPolicy": ("._config", "SessionPolicy"),
@@ -181,6 +191,7 @@ __all__ = [
     "DimensionScores",
     "Event",
     "EventHandler",
+    "EventPolicy",
     "EventStream",
     "EventType",
     "Feedback",
@@ -204,6 +215,7 @@ __all__ = [
     "ScorerUnavailable",
     "ScoringError",
     "ScoringMessage",
+    "ScoringPolicy",
     "SessionPolicy",
     "SessionSummary",
     "Severity",

@@ -4,10 +4,19 @@ or a pattern. Pass them as keyword arguments to `Monitor`; every field has a rea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ._errors import ConfigError
 
-__all__ = ["DeclinePolicy", "OrderPolicy", "PatternPolicy", "SessionPolicy", "WindowPolicy"]
+__all__ = [
+    "DeclinePolicy",
+    "EventPolicy",
+    "OrderPolicy",
+    "PatternPolicy",
+    "ScoringPolicy",
+    "SessionPolicy",
+    "WindowPolicy",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +132,44 @@ class PatternPolicy:
     def __post_init__(self) -> None:
         if not 0 < self.min_rate <= 1 or self.min_flagged < 1:
             raise ConfigError("PatternPolicy.min_rate in (0, 1] and min_flagged >= 1")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringPolicy:
+    """How closed windows are scored by a live `Monitor`."""
+
+    #: Scoring tasks: pairs scored concurrently (one pair is never scored twice at once, so its
+    #: windows apply in order).
+    workers: int = 2
+    #: When the scorer falls behind: "merge" a pair's waiting windows into one request, or
+    #: "wait" (`ingest` waits for the pair's previous window to be taken: deterministic replays).
+    overload: Literal["merge", "wait"] = "merge"
+    #: Seconds one window may take; then it is unscored (`reason="scorer_timeout"`).
+    timeout: float = 120.0
+    #: "windows" builds a session summary's phases from its rolling windows; "phases" has the
+    #: scorer rate each third as a phase when the session ends (falling back to the windows
+    #: when a phase cannot be rated). Rolling windows drive live alerts either way.
+    session_scoring: Literal["windows", "phases"] = "windows"
+
+    def __post_init__(self) -> None:
+        if self.workers < 1 or not self.timeout > 0:
+            raise ConfigError("ScoringPolicy.workers >= 1 and timeout > 0 are required")
+        if self.overload not in ("merge", "wait"):
+            raise ConfigError("ScoringPolicy.overload must be 'merge' or 'wait'")
+        if self.session_scoring not in ("windows", "phases"):
+            raise ConfigError("session_scoring must be 'windows' or 'phases'")
+
+
+@dataclass(frozen=True, slots=True)
+class EventPolicy:
+    """How a live `Monitor` hands out events."""
+
+    #: Buffer of each `events()` iterator; also sizes the bounded queue of events fired at
+    #: ingest (safety signals; 4x this many batches, drops counted as `events_dropped`).
+    buffer: int = 1024
+    #: Seconds one feedback rewrite (`feedback_writer`) may take; the template stays after.
+    feedback_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.buffer < 1 or not self.feedback_timeout > 0:
+            raise ConfigError("EventPolicy.buffer >= 1 and feedback_timeout > 0 are required")

@@ -20,17 +20,27 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
 import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup
+from typing_extensions import Unpack
 
-from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
+from ._config import (
+    DeclinePolicy,
+    EventPolicy,
+    OrderPolicy,
+    PatternPolicy,
+    ScoringPolicy,
+    SessionPolicy,
+    WindowPolicy,
+)
 from ._core import EndReason, IngestResult, MonitorCore, Outcome, SafetyScan
 from ._durable import Durable
-from ._errors import ConfigError, InvalidMessage, MonitorClosed, RejectReason, StoreError
+from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
 from ._events import (
     AllianceDeclined,
     Event,
@@ -74,33 +84,60 @@ _MERGE_CAP_FACTOR = 4
 _POSTED_FACTOR = 4
 
 
+def _apply_legacy(
+    scoring: ScoringPolicy, events: EventPolicy, legacy: Mapping[str, Any]
+) -> tuple[ScoringPolicy, EventPolicy]:
+    """Fold the earlier keywords into the policies (`Monitor(workers=4)` still works)."""
+    changes: dict[str, dict[str, Any]] = {"scoring": {}, "events": {}}
+    for key, value in legacy.items():
+        if key not in _LEGACY_FIELDS:
+            raise TypeError(f"Monitor() got an unexpected keyword argument {key!r}")
+        group, name = _LEGACY_FIELDS[key]
+        changes[group][name] = max(1, value) if key == "workers" else value
+    return replace(scoring, **changes["scoring"]), replace(events, **changes["events"])
+
+
 def _older_than(cutoff: float) -> Callable[[float], bool]:
     return lambda seen: seen < cutoff
+
+
+class _Legacy(TypedDict, total=False):
+    """Keywords of earlier versions, still accepted; each sets one policy field."""
+
+    workers: int  # ScoringPolicy.workers
+    overload: Literal["merge", "wait"]  # ScoringPolicy.overload
+    score_timeout: float  # ScoringPolicy.timeout
+    session_scoring: Literal["windows", "phases"]  # ScoringPolicy.session_scoring
+    event_buffer: int  # EventPolicy.buffer
+    feedback_timeout: float  # EventPolicy.feedback_timeout
+
+
+_LEGACY_FIELDS = {
+    "workers": ("scoring", "workers"),
+    "overload": ("scoring", "overload"),
+    "score_timeout": ("scoring", "timeout"),
+    "session_scoring": ("scoring", "session_scoring"),
+    "event_buffer": ("events", "buffer"),
+    "feedback_timeout": ("events", "feedback_timeout"),
+}
 
 
 class Monitor:
     """Watches every counselor-client pair fed to it and emits alliance events.
 
     All arguments are keyword-only and optional; `Monitor()` is an offline, in-memory monitor.
+    Policies are small frozen objects, each documented where it is defined (`_config.py`).
 
-    Scoring:
+    Parts:
       - `scorer`: scores closed windows; default the embedded offline scorer
         (`alliance_monitor.scoring.EmbeddedScorer`). Closed with the monitor.
-      - `workers`: scoring tasks (pairs scored concurrently; one pair is never scored twice at
-        once, so its windows apply in order). Default 2.
-      - `score_timeout`: seconds one window may take; then it is unscored
-        (`reason="scorer_timeout"`). Default 120.
-      - `overload`: when the scorer falls behind, `"merge"` (default) merges a pair's waiting
-        windows into one request; `"wait"` makes `ingest` wait for the pair's previous window to
-        be taken instead (deterministic replays).
-      - `session_scoring`: `"windows"` (default) builds a session summary's early, middle and
-        late phases from its rolling windows; `"phases"` has the scorer rate each third as a
-        phase when the session ends, as the study did (LLM scorers; long phases summarised
-        through the running summary), and the summary uses those ratings
-        (`phase_convention="rated_phases"`), falling back to the windows when a phase cannot be
-        rated. Rolling windows drive live alerts either way.
+      - `store` (`StateStore`): where accepted messages, snapshots and pending windows are
+        committed before `ingest` returns (memory, SQLite, Redis); None keeps state in memory
+        only. Opened and closed with the monitor; recovery runs on entry.
+      - `feedback_writer`: rewrites pattern and decline feedback (e.g. `LLMFeedbackWriter`); the
+        template stays whenever it fails or returns None. Closed with the monitor.
 
-    Rules (small frozen policy objects, each documented where it is defined):
+    Rules:
       - `window` (`WindowPolicy`): when a window closes, baseline size, history kept.
       - `session` (`SessionPolicy`): idle timeout that ends a session, trajectory dead band.
       - `decline` (`DeclinePolicy`): what counts as a confirmed decline or a low alliance.
@@ -109,52 +146,49 @@ class Monitor:
       - `include_text`: allow short quotes of messages in feedback and full scores in events
         (off by default: no message text leaves the monitor).
 
-    Events:
-      - `event_buffer`: buffer of each `events()` iterator; also sizes the bounded queue of
-        events fired at ingest (safety signals; 4x this many batches, drops counted as
-        `events_dropped`). Default 1024.
-      - `feedback_writer`: rewrites pattern and decline feedback (e.g. `LLMFeedbackWriter`); the
-        template stays whenever it fails or returns None. Closed with the monitor.
-      - `feedback_timeout`: seconds one rewrite may take. Default 30.
-
-    State:
-      - `store` (`StateStore`): where accepted messages, snapshots and pending windows are
-        committed before `ingest` returns (memory, SQLite, Redis); None keeps state in memory
-        only. Opened and closed with the monitor; recovery runs on entry.
+    Running:
+      - `scoring` (`ScoringPolicy`): scoring workers, overload ("merge" or "wait"), timeout
+        per window, session summaries from windows or rated phases.
+      - `events` (`EventPolicy`): buffer of each `events()` iterator and of the queue of events
+        fired at ingest; time allowed to a feedback rewrite.
       - `max_pairs`: pairs kept in memory; least-recently-used idle ones are snapshotted to the
         store (a `MemoryStore` if none is given) and restored on their next message.
-
-    Time:
       - `idle_check_interval`: seconds between sweeps that end sessions idle for
         `SessionPolicy.idle_timeout` of wall-clock time; None disables the sweep. Default 30.
       - `clock`: wall-clock seconds for `last_seen` and idle sweeps (saved in snapshots and
         compared after a restart or on another worker, so not a monotonic clock).
       - `wall_clock`: host time used to measure clock skew against platform timestamps.
+
+    Earlier keywords are still accepted and set one policy field each: `workers`, `overload`,
+    `score_timeout` (`ScoringPolicy.timeout`), `session_scoring`, `event_buffer`
+    (`EventPolicy.buffer`), `feedback_timeout`.
     """
 
     def __init__(
         self,
         *,
         scorer: Scorer | None = None,
+        store: StateStore | None = None,
+        feedback_writer: FeedbackWriter | None = None,
         window: WindowPolicy | None = None,
         session: SessionPolicy | None = None,
         decline: DeclinePolicy | None = None,
         patterns: PatternPolicy | None = None,
         order: OrderPolicy | None = None,
         include_text: bool = False,
-        workers: int = 2,
-        overload: Literal["merge", "wait"] = "merge",
-        score_timeout: float = 120.0,
-        idle_check_interval: float | None = 30.0,
-        event_buffer: int = 1024,
-        store: StateStore | None = None,
+        scoring: ScoringPolicy | None = None,
+        events: EventPolicy | None = None,
         max_pairs: int | None = None,
-        feedback_writer: FeedbackWriter | None = None,
-        feedback_timeout: float = 30.0,
-        session_scoring: Literal["windows", "phases"] = "windows",
+        idle_check_interval: float | None = 30.0,
         clock: Callable[[], float] = time.time,
         wall_clock: Callable[[], float] = time.time,
+        **legacy: Unpack[_Legacy],
     ) -> None:
+        scoring, events = _apply_legacy(scoring or ScoringPolicy(), events or EventPolicy(), legacy)
+        self.scoring, self.event_policy = scoring, events
+        workers, overload, score_timeout = scoring.workers, scoring.overload, scoring.timeout
+        session_scoring = scoring.session_scoring
+        event_buffer, feedback_timeout = events.buffer, events.feedback_timeout
         if scorer is None:
             from .scoring._embedded import EmbeddedScorer
 
@@ -168,7 +202,7 @@ class Monitor:
             order=order,
             include_text=include_text,
         )
-        self._workers = max(1, workers)
+        self._workers = workers
         self._overload = overload
         self._score_timeout = score_timeout
         self._idle_interval = idle_check_interval
@@ -194,8 +228,6 @@ class Monitor:
         self.store = store
         self._feedback = feedback_writer
         self._feedback_timeout = feedback_timeout
-        if session_scoring not in ("windows", "phases"):
-            raise ConfigError("session_scoring must be 'windows' or 'phases'")
         #: session_scoring="phases": each ended session's thirds are rated as phases by a task
         #: of their own (`_rate_phases`), so neither a worker nor the fan-out waits for them;
         #: as many such tasks as scoring workers drain one queue of ended sessions.

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import TaskGroup
 
-from ._config import SessionPolicy, WindowPolicy
+from ._config import ScoringPolicy, SessionPolicy, WindowPolicy
 from ._core import IngestResult
 from ._errors import ConfigError
 from ._events import Event, WindowScored
@@ -268,8 +268,8 @@ class Service:
             raise ConfigError(f"monitor.window/session: {type(exc).__name__}") from None
         monitor = _TimedMonitor(
             scorer=self.telemetry.instrument(_scorer(s)), window=window, session=session,
-            include_text=s.monitor.include_text, workers=s.monitor.workers,
-            score_timeout=s.monitor.score_timeout,
+            include_text=s.monitor.include_text,
+            scoring=ScoringPolicy(workers=s.monitor.workers, timeout=s.monitor.score_timeout),
             idle_check_interval=s.monitor.idle_check_interval, store=store,
             max_pairs=s.monitor.max_pairs,
         )

@@ -343,18 +343,20 @@ async def _replay(
     feedback_writer: Any = None,
     score_timeout: float | None = None,
 ) -> dict[str, Any]:
+    from ._config import ScoringPolicy
     from ._monitor import Monitor
     from .store import open_store
 
     monitor = Monitor(
         scorer=scorer,
-        overload="wait",
-        idle_check_interval=None,
-        include_text=include_text,
         store=open_store(store) if store else None,
-        max_pairs=max_pairs,
         feedback_writer=feedback_writer,
-        score_timeout=score_timeout if score_timeout is not None else 120.0,
+        include_text=include_text,
+        scoring=ScoringPolicy(
+            overload="wait", timeout=score_timeout if score_timeout is not None else 120.0
+        ),
+        max_pairs=max_pairs,
+        idle_check_interval=None,
     )
     unscored: Counter[str] = Counter()
 

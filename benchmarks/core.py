@@ -285,19 +285,32 @@ def main() -> None:
                     help="Chinese transcripts for the Chinese-vs-English speed figure")
     ap.add_argument("--speed-only", action="store_true",
                     help="only import time and the comparison with VADER")
+    ap.add_argument("--ingest-only", action="store_true",
+                    help="only section 2 (live ingest latency, in memory and with SQLiteStore)")
     ap.add_argument("--conversations", type=int, default=10_000)
     ap.add_argument("--messages-per-conversation", type=int, default=10)
     ap.add_argument("--store-messages", type=int, default=5000)
     args = ap.parse_args()
     # Import time first, before pinning: a child process inherits the pin, and on a shared
     # machine the pinned core is the busy one.
-    imps = [bench_import(args.repeat, stmt) for stmt in IMPORTS]
+    imps = [] if args.ingest_only else [bench_import(args.repeat, stmt) for stmt in IMPORTS]
     pinned = pin_one_core()
     data = args.data if args.data.exists() else FALLBACK_DATA
     lines = read_lines(data)
     args.data = data
-    print(f"alliance-monitor core benchmarks ({pinned}; python {sys.version.split()[0]})")
+    print(f"alliance-monitor core benchmarks ({pinned}; python {sys.version.split()[0]}; "
+          f"load average {os.getloadavg()[0]:.1f})")
+    if not args.ingest_only:
+        speed_and_analyze(args, imps, lines)
+        if args.speed_only:
+            return
+    ingest_latency(args, lines)
+    if args.ingest_only:
+        return
+    memory(args, lines)
 
+
+def speed_and_analyze(args: argparse.Namespace, imps: list[float], lines: list[str]) -> None:
     print(f"\n0. import time, fresh interpreter (not pinned), median of {args.repeat} "
           "(target < 0.3 s):")
     for stmt, t in zip(IMPORTS, imps, strict=True):
@@ -338,6 +351,9 @@ def main() -> None:
         f"   ratio analyze / floor:        {a['analyze_msgs_per_s'] / a['json_floor_msgs_per_s']:>10.3f}"
     )
 
+
+
+def ingest_latency(args: argparse.Namespace, lines: list[str]) -> None:
     msgs: list[dict[str, object]] = []
     for line in lines:
         d = json.loads(line)
@@ -367,6 +383,30 @@ def main() -> None:
         f"{pct(slat, 50):7.1f} us   p99 {pct(slat, 99):7.1f} us   max {max(slat):8.1f} us   "
         "(target p99 < 2000 us)"
     )
+    with tempfile.TemporaryDirectory() as d:
+        sync = fsync_latency(Path(d) / "f", 300)
+    print(
+        f"   floor: one fsync of 4 KiB on the same disk, 300 times: p50 {pct(sync, 50):7.1f} us   "
+        f"p99 {pct(sync, 99):7.1f} us (every accepted message waits for at least one); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def fsync_latency(path: Path, n: int) -> list[float]:
+    out = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for _ in range(n):
+            os.write(fd, b"x" * 4096)
+            t = time.perf_counter_ns()
+            os.fsync(fd)
+            out.append((time.perf_counter_ns() - t) / 1e3)
+    finally:
+        os.close(fd)
+    return out
+
+
+def memory(args: argparse.Namespace, lines: list[str]) -> None:
 
     mem = bench_memory(args.conversations, args.messages_per_conversation, lines)
     print(
