@@ -82,7 +82,8 @@ class EventStream:
 
     def __del__(self) -> None:
         # A loop left with `break` and never closed: unsubscribe once nobody holds it.
-        self.close()
+        if hasattr(self, "_recv"):  # not if __init__ failed half-way
+            self.close()
 
     async def __aenter__(self) -> EventStream:
         return self
