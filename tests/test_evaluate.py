@@ -350,12 +350,12 @@ def test_the_scorer_is_closed_in_the_loop_that_used_it() -> None:
 
 @pytest.mark.llm_server
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(600)
 def test_llm_scorer_through_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Mechanics against the real local server (far too small a model to judge anything): the
     labelled items are either scored or counted as unscored (a busy server that times out gives
     an unscored window, never a crash), and the JSON says which scorer ran. One one-exchange
-    conversation: one LLM call, at most one retry."""
+    conversation: one LLM call of at most 300 s, no retry."""
     from llm_helpers import llm_server_from_env
 
     url, model = llm_server_from_env(os.environ)
@@ -369,7 +369,7 @@ def test_llm_scorer_through_evaluate(tmp_path: Path, capsys: pytest.CaptureFixtu
     rc = main(["evaluate", str(src), "--json", "--bootstrap", "20", "--scorer", "llm",
                "--llm-base-url", url, "--llm-model", model, "--llm-api-key-env", "NO_SUCH_KEY",
                "--llm-prompt-version", "v1", "--scorer-option", "max_retries=1",
-               "--scorer-option", "read_timeout=600", "--scorer-option", "call_timeout=650",
+               "--scorer-option", "read_timeout=280", "--scorer-option", "call_timeout=300",
                "--concurrency", "1"])
     assert rc in (0, 2)  # 2: the window was unscored, so no labelled item had a score
     out = json.loads(capsys.readouterr().out)
