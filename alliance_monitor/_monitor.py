@@ -594,7 +594,7 @@ class Monitor:
         """With ``session_scoring="phases"``, session summaries leave `events` for a phase task
         that rates the session's phases and posts them after (their ids are recorded as emitted
         once delivered, like any posted event)."""
-        if self._phases is None or self._tg is None:
+        if self._phases is None or self._tg is None or not self._running:
             return list(events)
         held = [e for e in events if isinstance(e, SessionSummary)]
         if not held:
