@@ -17,12 +17,15 @@ trap cleanup EXIT
 
 if [ -f scripts/start-llm-server.sh ]; then
   # Real OpenAI-compatible server (llama.cpp + a tiny Gemma 3 270M GGUF) for the LLM tests.
-  eval "$(bash scripts/start-llm-server.sh)"
+  # A server that fails to start stops the run here, instead of every LLM test failing later.
   services+=(llm-server)
+  env_lines=$(bash scripts/start-llm-server.sh) || { echo "the LLM server did not start" >&2; exit 1; }
+  eval "$env_lines"
 fi
 if [ -f scripts/start-redis.sh ]; then
-  eval "$(bash scripts/start-redis.sh)"
   services+=(redis)
+  env_lines=$(bash scripts/start-redis.sh) || { echo "redis-server did not start" >&2; exit 1; }
+  eval "$env_lines"
 fi
 
 echo "== ruff"
