@@ -112,23 +112,28 @@ async def test_chinese_window_valid_or_cleanly_unscored(make: Any) -> None:
 @pytest.mark.timeout(1500)
 async def test_answer_cap_is_honoured_by_the_real_server(llm_server: tuple[str, str]) -> None:
     """`auto` sends ``max_tokens`` to a local server, and the server honours it. Sent the new
-    name, llama-cpp-python ignores it: `auto` notices from the usage and falls back."""
+    name, llama-cpp-python ignores it: `auto` notices from the usage and falls back. The answer
+    is bounded by a grammar (a short string) so that an ignored cap can never run to the end of
+    the context on the shared server."""
     url, model = llm_server
     # Generous timeouts: the shared server may be busy with another client's long answer.
     c = OpenAICompatibleClient(base_url=url, model=model, api_key_env=None, read_timeout=600,
                                call_timeout=700, retry=RetryPolicy(max_attempts=2))
-    msgs = [{"role": "user", "content": "Count from one to thirty in words, comma separated."}]
+    msgs = [{"role": "system", "content": "Answer in JSON."},
+            {"role": "user", "content": "Name a colour and a fruit, in the field answer."}]
+    schema = {"type": "object", "additionalProperties": False, "required": ["answer"],
+              "properties": {"answer": {"type": "string", "minLength": 20, "maxLength": 40}}}
     assert c.active_token_param == "max_tokens"
-    capped = await c.chat(msgs, max_tokens=5)
-    assert capped.completion_tokens is not None and capped.completion_tokens <= 5
+    capped = await c.chat(msgs, max_tokens=4, schema=schema)
+    assert capped.completion_tokens is not None and capped.completion_tokens <= 4
     # As a client for an OpenAI host would start (the private switch stands in for the host).
     c._token_key = "max_completion_tokens"
-    first = await c.chat(msgs, max_tokens=5)
+    first = await c.chat(msgs, max_tokens=4, schema=schema)
     assert first.completion_tokens is not None
-    if first.completion_tokens > 5:  # ignored, as llama-cpp-python does today
+    if first.completion_tokens > 4:  # ignored, as llama-cpp-python does today
         assert c.active_token_param == "max_tokens" and c.stats.token_param_fallbacks == 1
-        second = await c.chat(msgs, max_tokens=5)
-        assert second.completion_tokens is not None and second.completion_tokens <= 5
+        second = await c.chat(msgs, max_tokens=4, schema=schema)
+        assert second.completion_tokens is not None and second.completion_tokens <= 4
     await c.aclose()
 
 
