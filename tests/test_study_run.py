@@ -260,3 +260,32 @@ def test_cmd_study_options(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert data["study"]["trajectory_tolerance"] == 0.5
     assert data["study"]["confidence_level"] == 0.9
+
+
+def test_cmd_study_closes_an_async_scorer_in_the_loop_that_used_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An HTTP-backed scorer (llm, cascade) owns a client bound to the event loop it ran in;
+    # closing it from a second loop fails with "Event loop is closed".
+    import asyncio
+
+    from alliance_monitor import WindowScore
+    from alliance_monitor.scoring import Scorer
+
+    loops: dict[str, set[int]] = {"score": set(), "aclose": set()}
+    inner = StaticScorer(_level, passive=_passive)
+
+    class LoopBound(Scorer):
+        name = "loop-bound"
+
+        async def score(self, request: WindowRequest) -> WindowScore:
+            loops["score"].add(id(asyncio.get_running_loop()))
+            return await inner.score(request)
+
+        async def aclose(self) -> None:
+            loops["aclose"].add(id(asyncio.get_running_loop()))
+
+    monkeypatch.setattr("alliance_monitor.scoring.scorer_from_args", lambda args: LoopBound())
+    corpus = write_corpus(tmp_path / "c.jsonl", ["down", "up"])
+    assert cmd_study(_cli_args(str(corpus), "--out", str(tmp_path / "o"))) == 0
+    assert len(loops["score"]) == 1 and loops["aclose"] == loops["score"]

@@ -43,26 +43,33 @@ def cmd_study(args: argparse.Namespace) -> int:
 
     from .._progress import Progress as _Progress
     from ..scoring import scorer_from_args as _make_scorer
-    from ._study import run_study
+    from ._study import StudySummary, run_study_async
 
     scorer = _make_scorer(args)
     progress = _Progress("study: transcripts scored")  # only when stderr is a terminal
+
+    async def run() -> StudySummary:
+        # One event loop for scoring and closing: an HTTP client cannot be closed from another.
+        try:
+            return await run_study_async(
+                args.input,
+                args.out,
+                scorer,
+                trajectory_tolerance=getattr(args, "trajectory_tolerance", 0.25),
+                confidence_level=getattr(args, "confidence", 0.95),
+                include_text=getattr(args, "include_text", False),
+                replay=not getattr(args, "no_replay", False),
+                concurrency=getattr(args, "concurrency", 4),
+                max_report_pairs=getattr(args, "max_report_pairs", 500),
+                on_progress=lambda n: progress.step(n - progress.n),
+            )
+        finally:
+            await scorer.aclose()
+
     try:
-        summary = run_study(
-            args.input,
-            args.out,
-            scorer,
-            trajectory_tolerance=getattr(args, "trajectory_tolerance", 0.25),
-            confidence_level=getattr(args, "confidence", 0.95),
-            include_text=getattr(args, "include_text", False),
-            replay=not getattr(args, "no_replay", False),
-            concurrency=getattr(args, "concurrency", 4),
-            max_report_pairs=getattr(args, "max_report_pairs", 500),
-            on_progress=lambda n: progress.step(n - progress.n),
-        )
+        summary = anyio.run(run)
     finally:
         progress.done()
-        anyio.run(scorer.aclose)
     rejected = sum(summary.rejected.values())
     print(
         f"study: {summary.n_transcripts} pair(s), {summary.n_phase_analysis} in the phase "
