@@ -35,7 +35,8 @@ unless the host configures it. README.md and docs/ have the details.
 
 import logging as _logging
 import typing as _typing
-from importlib import import_module as _import_module
+
+from ._lazy import lazy_exports as _lazy_exports
 
 if _typing.TYPE_CHECKING:
     from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
@@ -100,7 +101,7 @@ if _typing.TYPE_CHECKING:
 #: Where each public name lives: (module, name there). Imported on first use (PEP 562), so
 #: `import alliance_monitor` is cheap, and a command such as `alliance-monitor analyze` loads
 #: only what it uses (not the live monitor, its stores and safety scanner).
-_LAZY: dict[str, tuple[str, str]] = {
+_LAZY: dict[str, str | tuple[str, str]] = {
     "TranscriptResult": ("._batch", "TranscriptResult"),
     "analyze_transcript": ("._batch", "analyze_transcript"),
     "analyze_transcript_async": ("._batch", "analyze_transcript_async"),
@@ -159,17 +160,8 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 
-def __getattr__(name: str) -> _typing.Any:
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_import_module(where[0], __name__), where[1])
-    globals()[name] = value
-    return value
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy_exports(__name__, globals(), _LAZY)
 
 
 __version__ = "0.1.0"

@@ -162,7 +162,8 @@ class ScoringPolicy:
 
 @dataclass(frozen=True, slots=True)
 class EventPolicy:
-    """How a live `Monitor` hands out events."""
+    """How a live `Monitor` hands out events: the buffer of each `events()` stream and of the
+    queue of events fired at ingest, and how long an LLM feedback rewrite may take."""
 
     #: Buffer of each `events()` iterator; also sizes the bounded queue of events fired at
     #: ingest (safety signals; 4x this many batches, drops counted as `events_dropped`).

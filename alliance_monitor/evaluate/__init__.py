@@ -8,8 +8,9 @@ Command line: ``alliance-monitor evaluate rated.jsonl [--scorer llm ...]``; the 
 docs/evaluate.md.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from ._agreement import Interval, auc, icc2_1, pearson, spearman
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 #: Where each public name lives. Imported on first use (PEP 562): the CLI registers the
 #: `evaluate` command without loading the evaluation code.
-_LAZY: dict[str, str] = {
+_LAZY: dict[str, str | tuple[str, str]] = {
     "Interval": "._agreement",
     "auc": "._agreement",
     "icc2_1": "._agreement",
@@ -43,17 +44,8 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy_exports(__name__, globals(), _LAZY)
 
 
 __all__ = [

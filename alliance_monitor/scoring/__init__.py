@@ -1,9 +1,9 @@
 """Scorers: the embedded offline scorer (default), the LLM scorer over any OpenAI-compatible API,
 the cascade of both, and the interface they implement (one async method plus `aclose()`)."""
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_exports as _lazy_exports
 from ._base import Scorer, SyncScorer, score_or_unscored
 from ._options import add_scorer_args, scorer_from_args
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 #: Where each public name lives. Imported on first use (PEP 562), so `import alliance_monitor`
 #: does not load the LLM client, httpx, the prompts or the lexicons until a scorer needs them.
-_LAZY: dict[str, str] = {
+_LAZY: dict[str, str | tuple[str, str]] = {
     "CascadePolicy": "._cascade",
     "CascadeScorer": "._cascade",
     "EmbeddedScorer": "._embedded",
@@ -46,17 +46,8 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy_exports(__name__, globals(), _LAZY)
 
 
 __all__ = [

@@ -11,8 +11,9 @@
 See docs/study.md.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from ._board import CONCERNS, PairBoard, PairStatus
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
 #: Where each public name lives. Imported on first use (PEP 562): the CLI registers the
 #: `study` command without loading the study, its statistics and the monitor behind it.
-_LAZY: dict[str, str] = {
+_LAZY: dict[str, str | tuple[str, str]] = {
     "CONCERNS": "._board",
     "PairBoard": "._board",
     "PairStatus": "._board",
@@ -68,17 +69,8 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy_exports(__name__, globals(), _LAZY)
 
 
 __all__ = [
