@@ -316,3 +316,19 @@ def test_real_server_tests_skip_locally_but_fail_under_ci() -> None:
         llm_server_from_env({"CI": "true"})
     url = "http://127.0.0.1:1/v1"
     assert llm_server_from_env({"ALLIANCE_MONITOR_TEST_LLM_URL": url, "CI": "1"}) == (url, "gemma3-270m")
+
+
+async def test_windows_the_embedded_scorer_abstained_on_can_reach_the_llm() -> None:
+    cascade = CascadeScorer(Fixed(), llm(FakeLLM([ok()])))
+    req = window()
+    fields = req.window_fields()
+    bland = WindowScore(status="insufficient_evidence", scorer="embedded",
+                        **{**fields, "n_exchanges": 3})
+    assert cascade.triggers(req, bland) == ("low_confidence",)
+    short = WindowScore(status="insufficient_evidence", scorer="embedded",
+                        **{**fields, "n_exchanges": 1})
+    assert cascade.triggers(req, short) == ()  # too little for any reader
+    foreign = WindowScore.unscored(req, "unsupported_language", "embedded")
+    assert cascade.triggers(req, foreign) == ("unsupported_language",)
+    broken = WindowScore.unscored(req, "scorer_error", "embedded")
+    assert cascade.triggers(req, broken) == ()

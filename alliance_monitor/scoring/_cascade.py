@@ -40,7 +40,9 @@ logger = logging.getLogger("alliance_monitor.scoring")
 
 FLAG_CASCADE = "_cascade"
 #: Triggers in priority order: the first ones may use the reserve (`burst`) of the budget.
-TRIGGERS = ("boundary", "possible_decline", "low", "pattern", "low_confidence")
+TRIGGERS = (
+    "boundary", "possible_decline", "low", "pattern", "unsupported_language", "low_confidence"
+)
 _PRIORITY = frozenset({"boundary", "possible_decline", "low"})
 
 
@@ -69,6 +71,9 @@ class CascadePolicy:
     #: Low-confidence windows alone go to the LLM only while fewer than this share of the budget
     #: is used, keeping room for boundaries and declines.
     low_confidence_budget_share: float = 0.5
+    #: A window the embedded scorer found too little evidence in counts as low confidence once it
+    #: has at least this many exchanges (shorter ones hold too little for any reader).
+    abstained_min_exchanges: int = 3
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_llm_share <= 1 or self.burst < 0:
@@ -152,6 +157,11 @@ class CascadeScorer(Scorer):
                 found.add("low")
             if self._possible_decline(request.history, base):
                 found.add("possible_decline")
+        elif base.status == "insufficient_evidence":
+            if base.n_exchanges >= p.abstained_min_exchanges:
+                found.add("low_confidence")
+        elif base.reason == "unsupported_language":
+            found.add("unsupported_language")  # the embedded cues cannot read it; a model may
         if self._pattern(base):
             found.add("pattern")
         return tuple(t for t in TRIGGERS if t in found)
