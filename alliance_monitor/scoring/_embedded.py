@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 from .._lang import SUPPORTED_LANGUAGES, detect_language
 from .._models import (
@@ -266,32 +267,24 @@ def _scan_normalized(t: str, counselor: bool) -> dict[str, None]:
     """Cues of one normalised message, in order of appearance: English, plus Chinese where
     the text has Han characters."""
     found: dict[str, None] = {}
-    if counselor:
-        lx.COUNSELOR_CLAUSE_MATCHER.find(t, found)
-        lx.COUNSELOR_PHRASE_MATCHER.find(t, found)
-        if len(t) <= lx.SHORT_CHARS and lx.MINIMAL_RE.fullmatch(t):
-            found["minimal"] = None
-    else:
-        lx.CLIENT_START_MATCHER.match_start(t, found)
-        lx.CLIENT_PHRASE_MATCHER.find(t, found)
-        if len(t) <= lx.SHORT_CHARS and lx.WITHDRAWAL_RE.fullmatch(t):
-            found["withdrawal"] = None
+    _scan_with(lx, t, counselor, found)
     if zh.has_han(t):  # Chinese or mixed: the Chinese wording of the same cues
-        _scan_zh(t, counselor, found)
+        # The polite "you" reads like the plain one.
+        _scan_with(zh, t.replace("\u60a8", "\u4f60"), counselor, found)
     return found
 
 
-def _scan_zh(t: str, counselor: bool, found: dict[str, None]) -> None:
-    t = t.replace("\u60a8", "\u4f60")  # the polite "you" reads like the plain one
+def _scan_with(lexicon: ModuleType, t: str, counselor: bool, found: dict[str, None]) -> None:
+    """The cues of one language's lexicon module (`_lexicon` or `_lexicon_zh`: the same names)."""
     if counselor:
-        zh.COUNSELOR_CLAUSE_MATCHER.find(t, found)
-        zh.COUNSELOR_PHRASE_MATCHER.find(t, found)
-        if len(t) <= zh.SHORT_CHARS and zh.MINIMAL_RE.fullmatch(t):
+        lexicon.COUNSELOR_CLAUSE_MATCHER.find(t, found)
+        lexicon.COUNSELOR_PHRASE_MATCHER.find(t, found)
+        if len(t) <= lexicon.SHORT_CHARS and lexicon.MINIMAL_RE.fullmatch(t):
             found["minimal"] = None
     else:
-        zh.CLIENT_START_MATCHER.match_start(t, found)
-        zh.CLIENT_PHRASE_MATCHER.find(t, found)
-        if len(t) <= zh.SHORT_CHARS and zh.WITHDRAWAL_RE.fullmatch(t):
+        lexicon.CLIENT_START_MATCHER.match_start(t, found)
+        lexicon.CLIENT_PHRASE_MATCHER.find(t, found)
+        if len(t) <= lexicon.SHORT_CHARS and lexicon.WITHDRAWAL_RE.fullmatch(t):
             found["withdrawal"] = None
 
 
