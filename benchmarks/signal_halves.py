@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import statistics
@@ -40,6 +39,8 @@ from typing import Any
 
 from alliance_monitor._batch import TranscriptResult, analyze_transcript
 from alliance_monitor._io import parse_transcript
+from alliance_monitor.evaluate._agreement import auc as _auc
+from alliance_monitor.evaluate._agreement import spearman as _spearman
 from alliance_monitor.scoring import EmbeddedScorer
 
 EXPLORING = {"question", "restatement or paraphrasing", "reflection of feelings"}
@@ -53,37 +54,15 @@ _BASE_DIRECTIVE = re.compile(
 )
 
 
-def ranks(xs: list[float]) -> list[float]:
-    order = sorted(range(len(xs)), key=lambda i: xs[i])
-    r = [0.0] * len(xs)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            r[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return r
-
-
 def auc(scores: list[float], labels: list[bool]) -> float:
-    npos = sum(labels)
-    nneg = len(labels) - npos
-    if not npos or not nneg:
-        return float("nan")
-    s = sum(r for r, y in zip(ranks(scores), labels, strict=True) if y)
-    return (s - npos * (npos + 1) / 2) / (npos * nneg)
+    """AUC (the library's own, as `alliance-monitor evaluate` computes it); NaN when undefined."""
+    v = _auc(scores, labels)
+    return float("nan") if v is None else v
 
 
 def spearman(x: list[float], y: list[float]) -> float:
-    if len(x) < 3:
-        return float("nan")
-    rx, ry = ranks(x), ranks(y)
-    mx, my = statistics.fmean(rx), statistics.fmean(ry)
-    num = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
-    den = math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
-    return num / den if den else float("nan")
+    v = _spearman(x, y)
+    return float("nan") if v is None else v
 
 
 def load(path: Path) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from alliance_monitor import Message, Role, ScoringMessage  # noqa: E402
 from alliance_monitor._batch import analyze_transcript  # noqa: E402
+from alliance_monitor.evaluate._agreement import auc as _auc  # noqa: E402
 from alliance_monitor.scoring import _lexicon as lx  # noqa: E402
 from alliance_monitor.scoring._embedded import EmbeddedScorer, _analyse  # noqa: E402
 from alliance_monitor.scoring._model import (  # noqa: E402
@@ -173,23 +174,9 @@ def train(convs: list[dict[str, object]], seed: int = SEED) -> Model:
 
 # ------------------------------------------------------------------ figures
 def auc(scores: list[float], labels: list[bool]) -> float:
-    pos = sum(labels)
-    neg = len(labels) - pos
-    if not pos or not neg:
-        return float("nan")
-    order = sorted(range(len(scores)), key=lambda i: scores[i])
-    ranks = [0.0] * len(scores)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
-            j += 1
-        for t in range(i, j + 1):
-            ranks[order[t]] = (i + j) / 2 + 1
-        i = j + 1
-    return (sum(r for r, y in zip(ranks, labels, strict=True) if y) - pos * (pos + 1) / 2) / (
-        pos * neg
-    )
+    """AUC (the library's own, as `alliance-monitor evaluate` computes it); NaN when undefined."""
+    v = _auc(scores, labels)
+    return float("nan") if v is None else v
 
 
 def message_figures(model: Model, convs: list[dict[str, object]]) -> dict[str, float]:
