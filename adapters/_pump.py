@@ -55,8 +55,10 @@ async def pump(
                 counts["rejected_before_ingest"] += 1
                 counts["internal_error"] += 1
                 monitor.reject(RejectReason.INTERNAL_ERROR)
-                _log.error("alliance_monitor.pump_ingest_error",
-                           extra={"adapter": adapter.name, "error": type(exc).__name__})
+                _log.error(
+                    "alliance_monitor.pump_ingest_error",
+                    extra={"adapter": adapter.name, "error": type(exc).__name__},
+                )
                 break
             counts[result.status] += 1
             break

@@ -69,8 +69,10 @@ def _type_ok(media: str, wanted: tuple[str, ...]) -> bool:
     if media in wanted:
         return True
     # application/cloudevents+json and the like are JSON too.
-    return "application/json" in wanted and media.startswith("application/") and (
-        media.endswith("+json")
+    return (
+        "application/json" in wanted
+        and media.startswith("application/")
+        and (media.endswith("+json"))
     )
 
 
@@ -224,8 +226,11 @@ class WebhookReceiver:
         # The type only: an exception's message may hold the input.
         _log.error(
             "alliance_monitor.receiver_ingest_error",
-            extra={"adapter": self.adapter.name, "error": type(exc).__name__,
-                   "reason": reason.value},
+            extra={
+                "adapter": self.adapter.name,
+                "error": type(exc).__name__,
+                "reason": reason.value,
+            },
         )
 
     async def _ingest(self, message: Mapping[str, Any]) -> None:

@@ -106,4 +106,3 @@ class JsonlAdapter(PullAdapter):
 
     async def aclose(self) -> None:
         self._closed = True
-

@@ -207,7 +207,12 @@ def _listener(source: KafkaSource) -> Any:
         await source.on_partitions_assigned(tps)
 
     base = _aiokafka().ConsumerRebalanceListener
-    cls = type("AllianceMonitorListener", (base,), {
-        "on_partitions_revoked": revoked, "on_partitions_assigned": assigned,
-    })
+    cls = type(
+        "AllianceMonitorListener",
+        (base,),
+        {
+            "on_partitions_revoked": revoked,
+            "on_partitions_assigned": assigned,
+        },
+    )
     return cls()

@@ -57,4 +57,3 @@ class MemoryAdapter(PullAdapter):
 
     async def aclose(self) -> None:
         self._send.close()
-

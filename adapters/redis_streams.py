@@ -397,7 +397,10 @@ class Worker:
                     recover = not await self._take_over(sh.index, key)
                 else:
                     reply: Any = await self.redis.xreadgroup(
-                        self.group, self.consumer, {key: ">"}, count=self.batch,
+                        self.group,
+                        self.consumer,
+                        {key: ">"},
+                        count=self.batch,
                         block=self.block_ms,
                     )
                     entries = reply[0][1] if reply else []
@@ -493,8 +496,13 @@ class Worker:
             try:
                 added = await self._publish(
                     keys=[f"{events_key(self.stream)}:seen:{ev.id}", events_key(self.stream)],
-                    args=[self.event_ttl_ms, ev.id, etype, ev.model_dump_json(),
-                          self.events_maxlen],
+                    args=[
+                        self.event_ttl_ms,
+                        ev.id,
+                        etype,
+                        ev.model_dump_json(),
+                        self.events_maxlen,
+                    ],
                 )
             except Exception:  # redis down or slow: back off and retry, then give up (counted)
                 if attempt == 7:
@@ -532,8 +540,16 @@ async def run_worker(
     rstore = store if isinstance(store, RedisStore) else RedisStore(store or redis_url)
     try:
         await rstore.open()
-        worker = Worker(client, stream, rstore, shards=shards, consumer=consumer, group=group,
-                        lease_ms=lease_ms, batch=batch)
+        worker = Worker(
+            client,
+            stream,
+            rstore,
+            shards=shards,
+            consumer=consumer,
+            group=group,
+            lease_ms=lease_ms,
+            batch=batch,
+        )
         monitor_options.setdefault("clock", time.time)  # pairs move between hosts: wall time
         monitor = Monitor(scorer=scorer, store=worker.fenced_store(), **monitor_options)
         async with monitor, anyio.create_task_group() as tg:

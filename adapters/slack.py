@@ -148,4 +148,3 @@ class SlackAdapter(PushAdapter):
             **self.roles.ids_for(role, uid),
             "metadata": metadata,
         }, ""
-

@@ -37,7 +37,11 @@ def serve_in_thread(
     sock.bind((host, 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, interface="asgi3", lifespan="on", log_level="warning", access_log=False,
+        app,
+        interface="asgi3",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)

@@ -185,4 +185,3 @@ class TwilioConversationsAdapter(PushAdapter):
         if index.isdigit():
             message["seq"] = int(index)
         return message
-

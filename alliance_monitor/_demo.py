@@ -115,8 +115,10 @@ def _safety_lines(p: _Pair, emphasis: bool) -> list[str]:
     out = []
     for s in p.safety:
         what = "harm to self" if s.category == "self_harm" else "harm to others"
-        line = (f"!! SAFETY: a client message ({s.message_id}) reads as a risk of {what}. "
-                "Route this conversation to a person now.")
+        line = (
+            f"!! SAFETY: a client message ({s.message_id}) reads as a risk of {what}. "
+            "Route this conversation to a person now."
+        )
         out.append(f"\033[1;31m{line}\033[0m" if emphasis else line)
     return out
 
@@ -128,9 +130,7 @@ def _decline_lines(p: _Pair, total: int | None) -> list[str]:
     ref = "its start" if lead.reference == "baseline" else "its best stretch so far"
     when = stretches_words(lead.windows, total)
     amount = level_change_words(lead.change)
-    detail = ", ".join(
-        f"{d.dimension} {d.from_level:.1f} to {d.to_level:.1f}" for d in p.declines
-    )
+    detail = ", ".join(f"{d.dimension} {d.from_level:.1f} to {d.to_level:.1f}" for d in p.declines)
     lines = [
         f"Alliance fell: {when} of this conversation scored {amount} below {ref} ({detail}, "
         "out of 5)."
@@ -166,8 +166,7 @@ def _pattern_lines(p: _Pair, total: int | None) -> list[str]:
             else "gave advice or instructions the client had not asked for"
         )
         out.append(
-            f"{kind.capitalize()} counselor: in {when}, {share} of the counselor's "
-            f"replies {what}."
+            f"{kind.capitalize()} counselor: in {when}, {share} of the counselor's replies {what}."
         )
         out.append(f"  Try: {found[-1].feedback.suggestion}")
     return out
@@ -189,8 +188,10 @@ def _summary_lines(p: _Pair) -> list[str]:
     else:
         verdict = "there was too little to go on to say how it changed"
     if s.phase_convention != "windows":
-        return [f"Whole conversation: {s.alliance.overall:.1f} out of 5 (too short to split "
-                "into beginning, middle and end)."]
+        return [
+            f"Whole conversation: {s.alliance.overall:.1f} out of 5 (too short to split "
+            "into beginning, middle and end)."
+        ]
     return [f"Beginning, middle, end: {path} out of 5 overall; {verdict}."]
 
 
@@ -200,8 +201,10 @@ def _window_lines(p: _Pair) -> list[str]:
         sc = w.score.scores
         if sc is None:
             continue
-        out.append(f"  stretch {w.window_index + 1}: goal {sc.goal:.1f}, task {sc.task:.1f}, "
-                   f"bond {sc.bond:.1f}, overall {sc.overall:.1f}")
+        out.append(
+            f"  stretch {w.window_index + 1}: goal {sc.goal:.1f}, task {sc.task:.1f}, "
+            f"bond {sc.bond:.1f}, overall {sc.overall:.1f}"
+        )
     return out
 
 
@@ -221,18 +224,26 @@ def render(events: Iterable[Event], *, emphasis: bool = False, show_windows: boo
         total = p.summary.n_windows if p.summary else None
         head = f"Pair {p.conversation_id}"
         if p.summary:
-            head += (f" ({p.summary.n_messages} messages, {p.summary.n_windows} "
-                     f"stretch{'es' if p.summary.n_windows != 1 else ''})")
+            head += (
+                f" ({p.summary.n_messages} messages, {p.summary.n_windows} "
+                f"stretch{'es' if p.summary.n_windows != 1 else ''})"
+            )
         lines += [head, "-" * len(head)]
-        body = (_safety_lines(p, emphasis) + _decline_lines(p, total) + _low_lines(p)
-                + _pattern_lines(p, total) + _summary_lines(p))
+        body = (
+            _safety_lines(p, emphasis)
+            + _decline_lines(p, total)
+            + _low_lines(p)
+            + _pattern_lines(p, total)
+            + _summary_lines(p)
+        )
         if not (p.safety or p.declines or p.lows or p.patterns):
             body.insert(0, "Nothing to act on: the alliance held.")
         if show_windows:
             body += _window_lines(p)
         for line in body:
             indent = " " * (len(line) - len(line.lstrip()) + 2)
-            lines += textwrap.wrap(line, width=_WIDTH, subsequent_indent=indent,
-                                   break_on_hyphens=False) or [""]
+            lines += textwrap.wrap(
+                line, width=_WIDTH, subsequent_indent=indent, break_on_hyphens=False
+            ) or [""]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -112,9 +112,7 @@ def alliance_rules(
             v <= reference - policy.levels / 2 for v in vals
         ):
             declined[dim] = reference
-            events.append(
-                _declined(dim, reference, ref_kind, current, last, score, ctx, texts)
-            )
+            events.append(_declined(dim, reference, ref_kind, current, last, score, ctx, texts))
         # Low alliance: evidence against (level 2 or below), confirmed the same way.
         if dim in low:
             if current > policy.low_level + policy.rearm_margin:
@@ -149,9 +147,7 @@ def _declined(
     evidence = _evidence(last, dim)
     change = round(current - reference, 4)
     return AllianceDeclined(
-        id=make_event_id(
-            EventType.ALLIANCE_DECLINED, ctx.conversation_id, dim, score.window_index
-        ),
+        id=make_event_id(EventType.ALLIANCE_DECLINED, ctx.conversation_id, dim, score.window_index),
         severity=Severity.HIGH if change <= -1.5 or dim == "overall" else Severity.MEDIUM,
         dimension=dim,
         from_level=round(reference, 4),

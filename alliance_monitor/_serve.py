@@ -99,8 +99,9 @@ _log = logging.getLogger("alliance_monitor.serve")
 
 # ---------------------------------------------------------------------- building
 def _maps(s: _Mapped) -> tuple[RoleMap, ConversationMap]:
-    roles = RoleMap.of(s.counselors, counselor_roles=s.counselor_roles, clients=s.clients,
-                       others=s.others)
+    roles = RoleMap.of(
+        s.counselors, counselor_roles=s.counselor_roles, clients=s.clients, others=s.others
+    )
     return roles, ConversationMap(dict(s.conversations), s.only_mapped, s.prefix)
 
 
@@ -123,22 +124,40 @@ def build_adapters(
         adapter: PushAdapter
         try:
             if isinstance(a, HttpSettings):
-                adapter = HttpAdapter(secrets, tolerance=a.tolerance, max_batch=a.max_batch,
-                                      roles=roles, conversations=convs)
+                adapter = HttpAdapter(
+                    secrets,
+                    tolerance=a.tolerance,
+                    max_batch=a.max_batch,
+                    roles=roles,
+                    conversations=convs,
+                )
             elif isinstance(a, SlackSettings):
-                adapter = SlackAdapter(secrets, roles=roles, conversations=convs,
-                                       tolerance=a.tolerance,
-                                       threads_as_conversations=a.threads_as_conversations)
+                adapter = SlackAdapter(
+                    secrets,
+                    roles=roles,
+                    conversations=convs,
+                    tolerance=a.tolerance,
+                    threads_as_conversations=a.threads_as_conversations,
+                )
             elif isinstance(a, TwilioSettings):
-                adapter = TwilioConversationsAdapter(secrets, public_url=a.public_url,
-                                                     roles=roles, conversations=convs)
+                adapter = TwilioConversationsAdapter(
+                    secrets, public_url=a.public_url, roles=roles, conversations=convs
+                )
             else:
                 assert isinstance(a, ZendeskSettings)
-                zroles = RoleMap.of(a.counselors, counselor_roles=a.counselor_roles or ["business"],
-                                    clients=a.clients, others=a.others)
-                adapter = SunshineConversationsAdapter(secrets, scheme=a.scheme,
-                                                       tolerance=a.tolerance, roles=zroles,
-                                                       conversations=convs)
+                zroles = RoleMap.of(
+                    a.counselors,
+                    counselor_roles=a.counselor_roles or ["business"],
+                    clients=a.clients,
+                    others=a.others,
+                )
+                adapter = SunshineConversationsAdapter(
+                    secrets,
+                    scheme=a.scheme,
+                    tolerance=a.tolerance,
+                    roles=zroles,
+                    conversations=convs,
+                )
         except (ConfigError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc}") from None
         push[a.path] = adapter
@@ -146,7 +165,10 @@ def build_adapters(
 
 
 def _matrix(
-    a: MatrixSettings, roles: RoleMap, convs: ConversationMap, environ: Mapping[str, str],
+    a: MatrixSettings,
+    roles: RoleMap,
+    convs: ConversationMap,
+    environ: Mapping[str, str],
     where: str,
 ) -> PullAdapter:
     try:  # imported by name: mypy does not see the installed sub-package layout
@@ -156,8 +178,15 @@ def _matrix(
     token = environ.get(a.access_token_env) if a.access_token_env else None
     password = environ.get(a.password_env) if a.password_env else None
     adapter: PullAdapter = matrix.MatrixAdapter(
-        a.homeserver, a.user_id, access_token=token, password=password, device_id=a.device_id,
-        roles=roles, conversations=convs, backfill=a.backfill, auto_join=a.auto_join,
+        a.homeserver,
+        a.user_id,
+        access_token=token,
+        password=password,
+        device_id=a.device_id,
+        roles=roles,
+        conversations=convs,
+        backfill=a.backfill,
+        auto_join=a.auto_join,
         sync_timeout=a.sync_timeout,
     )
     return adapter
@@ -171,8 +200,9 @@ def _scorer(settings: Settings) -> Scorer:
         return EmbeddedScorer()
     from .scoring._factory import make_scorer
 
-    return make_scorer(s.kind, base_url=s.base_url, model=s.model, api_key_env=s.api_key_env,
-                       **s.options)
+    return make_scorer(
+        s.kind, base_url=s.base_url, model=s.model, api_key_env=s.api_key_env, **s.options
+    )
 
 
 class _TimedMonitor(Monitor):
@@ -194,8 +224,9 @@ class _TimedMonitor(Monitor):
             t.ingest.observe(time.perf_counter() - started)
 
 
-def _dispatcher(settings: Settings, environ: Mapping[str, str],
-                telemetry: Telemetry | None = None) -> AlertDispatcher | None:
+def _dispatcher(
+    settings: Settings, environ: Mapping[str, str], telemetry: Telemetry | None = None
+) -> AlertDispatcher | None:
     alerts = settings.alerts
     if alerts is None or not alerts.endpoints:
         return None
@@ -204,16 +235,26 @@ def _dispatcher(settings: Settings, environ: Mapping[str, str],
         where = f"alerts.endpoints[{i}]"
         secrets = resolve_secrets(ep.secrets, ep.secrets_env, environ, where)
         try:
-            endpoints.append(WebhookEndpoint(ep.url, secrets, event_types=ep.event_types or None,
-                                             format=ep.format, name=ep.name))
+            endpoints.append(
+                WebhookEndpoint(
+                    ep.url,
+                    secrets,
+                    event_types=ep.event_types or None,
+                    format=ep.format,
+                    name=ep.name,
+                )
+            )
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
     try:
-        return AlertDispatcher(endpoints, outbox_path=alerts.outbox_path,
-                               allowed_hosts=alerts.allowed_hosts,
-                               allow_private=alerts.allow_private,
-                               include_text=settings.monitor.include_text,
-                               telemetry=telemetry)
+        return AlertDispatcher(
+            endpoints,
+            outbox_path=alerts.outbox_path,
+            allowed_hosts=alerts.allowed_hosts,
+            allow_private=alerts.allow_private,
+            include_text=settings.monitor.include_text,
+            telemetry=telemetry,
+        )
     except ConfigError as exc:
         raise ConfigError(f"alerts: {exc}") from None
 
@@ -267,10 +308,13 @@ class Service:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"monitor.window/session: {type(exc).__name__}") from None
         monitor = _TimedMonitor(
-            scorer=self.telemetry.instrument(_scorer(s)), window=window, session=session,
+            scorer=self.telemetry.instrument(_scorer(s)),
+            window=window,
+            session=session,
             include_text=s.monitor.include_text,
             scoring=ScoringPolicy(workers=s.monitor.workers, timeout=s.monitor.score_timeout),
-            idle_check_interval=s.monitor.idle_check_interval, store=store,
+            idle_check_interval=s.monitor.idle_check_interval,
+            store=store,
             max_pairs=s.monitor.max_pairs,
         )
         monitor.telemetry = self.telemetry
@@ -293,8 +337,12 @@ class Service:
         srv = s.server
         for path, push in self.push.items():
             receiver = WebhookReceiver(
-                push, monitor, queue_size=srv.queue_size, max_body=srv.max_body_bytes,
-                retry_after=srv.retry_after, drain_timeout=srv.shutdown_timeout,
+                push,
+                monitor,
+                queue_size=srv.queue_size,
+                max_body=srv.max_body_bytes,
+                retry_after=srv.retry_after,
+                drain_timeout=srv.shutdown_timeout,
                 body_timeout=srv.body_timeout,
             )
             self.receivers[path] = await stack.enter_async_context(receiver)
@@ -359,8 +407,12 @@ class Service:
         elif path == "/readyz":
             checks = self.checks()
             status = 200 if all(checks.values()) else 503
-            await _send(send, status, json.dumps({"ready": status == 200, "checks": checks}),
-                        "application/json")
+            await _send(
+                send,
+                status,
+                json.dumps({"ready": status == 200, "checks": checks}),
+                "application/json",
+            )
         elif path == "/metrics":
             await _send(send, 200, self.metrics(), "text/plain; version=0.0.4; charset=utf-8")
         elif path in self.push:
@@ -398,8 +450,11 @@ class Service:
     def failures(self) -> dict[str, str]:
         """Background tasks that died (by name, with the exception type): nothing they should
         carry reaches the monitor any more, so the service is not live."""
-        out = {f"receiver:{path}": r.failure for path, r in self.receivers.items()
-               if r.failure is not None}
+        out = {
+            f"receiver:{path}": r.failure
+            for path, r in self.receivers.items()
+            if r.failure is not None
+        }
         if self.monitor is not None:
             out.update({f"monitor:{name}": err for name, err in self.monitor.health().items()})
         return out
@@ -422,28 +477,61 @@ class Service:
         # as rejected but not as in: added here, so in = accepted + duplicate + rejected.
         before = sum(r.counts["rejected_before_ingest"] for r in self.receivers.values())
         before += sum(cs["rejected_before_ingest"] for cs in self.pull_counts.values())
-        m.add("messages_in_total", c, "Messages and other input submitted (accepted + "
-              "duplicate + rejected).", [({}, mon.get("messages_in", 0) + before)])
+        m.add(
+            "messages_in_total",
+            c,
+            "Messages and other input submitted (accepted + duplicate + rejected).",
+            [({}, mon.get("messages_in", 0) + before)],
+        )
         m.add("messages_accepted_total", c, "Messages accepted.", [({}, mon.get("accepted", 0))])
-        m.add("messages_duplicate_total", c, "Messages dropped as duplicates.",
-              [({}, mon.get("duplicates", 0))])
-        m.add("messages_rejected_total", c, "Input rejected, by reason.",
-              [({"reason": k}, v) for k, v in sorted(mon.get("rejected_by_reason", {}).items())])
-        for key, text in (("windows_scored", "Windows scored."),
-                          ("windows_unscored", "Windows left unscored (with a reason)."),
-                          ("windows_merged", "Pending windows merged under load."),
-                          ("safety_signals", "Safety signals raised.")):
+        m.add(
+            "messages_duplicate_total",
+            c,
+            "Messages dropped as duplicates.",
+            [({}, mon.get("duplicates", 0))],
+        )
+        m.add(
+            "messages_rejected_total",
+            c,
+            "Input rejected, by reason.",
+            [({"reason": k}, v) for k, v in sorted(mon.get("rejected_by_reason", {}).items())],
+        )
+        for key, text in (
+            ("windows_scored", "Windows scored."),
+            ("windows_unscored", "Windows left unscored (with a reason)."),
+            ("windows_merged", "Pending windows merged under load."),
+            ("safety_signals", "Safety signals raised."),
+        ):
             m.add(key + "_total", c, text, [({}, mon.get(key, 0))])
-        m.add("events_total", c, "Events emitted, by type.",
-              [({"type": k[len("events_"):]}, v) for k, v in sorted(mon.items())
-               if k.startswith("events_") and isinstance(v, int | float)])
+        m.add(
+            "events_total",
+            c,
+            "Events emitted, by type.",
+            [
+                ({"type": k[len("events_") :]}, v)
+                for k, v in sorted(mon.items())
+                if k.startswith("events_") and isinstance(v, int | float)
+            ],
+        )
         m.add("pairs", "gauge", "Pairs in memory.", [({}, mon.get("pairs", 0))])
-        m.add("scoring_pending_pairs", "gauge", "Pairs with windows waiting to be scored.",
-              [({}, mon.get("pending_pairs", 0))])
-        m.add("scoring_inflight", "gauge", "Windows being scored now.",
-              [({}, mon.get("scoring_inflight", 0))])
-        m.add("llm_tokens_total", c, "LLM tokens spent on scored windows.",
-              [({"kind": k}, self.tokens[k]) for k in ("prompt", "completion")])
+        m.add(
+            "scoring_pending_pairs",
+            "gauge",
+            "Pairs with windows waiting to be scored.",
+            [({}, mon.get("pending_pairs", 0))],
+        )
+        m.add(
+            "scoring_inflight",
+            "gauge",
+            "Windows being scored now.",
+            [({}, mon.get("scoring_inflight", 0))],
+        )
+        m.add(
+            "llm_tokens_total",
+            c,
+            "LLM tokens spent on scored windows.",
+            [({"kind": k}, self.tokens[k]) for k in ("prompt", "completion")],
+        )
         self._receiver_metrics(m)
         self._alert_metrics(m)
         m.lines += self.telemetry.render()
@@ -457,49 +545,107 @@ class Service:
             return [({"adapter": name[p], "path": p}, s.get(key, 0)) for p, s in rs.items()]
 
         m.add("webhook_requests_total", "counter", "Webhook requests received.", per("requests"))
-        m.add("webhook_deliveries_accepted_total", "counter", "Deliveries taken.",
-              per("deliveries_accepted"))
-        m.add("webhook_duplicates_total", "counter",
-              "Platform retries of deliveries already taken.", per("duplicate_deliveries"))
-        m.add("webhook_refused_total", "counter", "Requests refused, by reason.",
-              [({"adapter": name[p], "path": p, "reason": k}, v)
-               for p, s in rs.items() for k, v in sorted(s["problems"].items())])
-        m.add("webhook_ignored_total", "counter", "Events that are no message of a pair.",
-              [({"adapter": name[p], "path": p, "reason": k}, v)
-               for p, s in rs.items() for k, v in sorted(s["ignored"].items())])
-        m.add("webhook_messages_total", "counter",
-              "Messages handed to a receiver, by outcome (in = accepted + duplicate + rejected "
-              "once the queue is empty).",
-              [({"adapter": name[p], "path": p, "outcome": k}, v)
-               for p, s in rs.items() for k, v in s["messages"].items()
-               if k != "rejected_by_reason"])
-        m.add("webhook_messages_rejected_total", "counter",
-              "Messages a receiver rejected, by reason.",
-              [({"adapter": name[p], "path": p, "reason": k}, v)
-               for p, s in rs.items()
-               for k, v in sorted(s["messages"]["rejected_by_reason"].items())])
-        m.add("background_task_failed", "gauge", "1 when a background task has died.",
-              [({"task": f"receiver:{p}"}, 0 if s["healthy"] else 1) for p, s in rs.items()])
-        m.add("connections_refused_total", "counter",
-              "Connections closed at once: over server.max_connections.",
-              [({}, self.conn_counts["refused"])])
-        m.add("connections_timed_out_total", "counter",
-              "Connections closed for sending no complete request headers in time.",
-              [({}, self.conn_counts["header_timeout"])])
+        m.add(
+            "webhook_deliveries_accepted_total",
+            "counter",
+            "Deliveries taken.",
+            per("deliveries_accepted"),
+        )
+        m.add(
+            "webhook_duplicates_total",
+            "counter",
+            "Platform retries of deliveries already taken.",
+            per("duplicate_deliveries"),
+        )
+        m.add(
+            "webhook_refused_total",
+            "counter",
+            "Requests refused, by reason.",
+            [
+                ({"adapter": name[p], "path": p, "reason": k}, v)
+                for p, s in rs.items()
+                for k, v in sorted(s["problems"].items())
+            ],
+        )
+        m.add(
+            "webhook_ignored_total",
+            "counter",
+            "Events that are no message of a pair.",
+            [
+                ({"adapter": name[p], "path": p, "reason": k}, v)
+                for p, s in rs.items()
+                for k, v in sorted(s["ignored"].items())
+            ],
+        )
+        m.add(
+            "webhook_messages_total",
+            "counter",
+            "Messages handed to a receiver, by outcome (in = accepted + duplicate + rejected "
+            "once the queue is empty).",
+            [
+                ({"adapter": name[p], "path": p, "outcome": k}, v)
+                for p, s in rs.items()
+                for k, v in s["messages"].items()
+                if k != "rejected_by_reason"
+            ],
+        )
+        m.add(
+            "webhook_messages_rejected_total",
+            "counter",
+            "Messages a receiver rejected, by reason.",
+            [
+                ({"adapter": name[p], "path": p, "reason": k}, v)
+                for p, s in rs.items()
+                for k, v in sorted(s["messages"]["rejected_by_reason"].items())
+            ],
+        )
+        m.add(
+            "background_task_failed",
+            "gauge",
+            "1 when a background task has died.",
+            [({"task": f"receiver:{p}"}, 0 if s["healthy"] else 1) for p, s in rs.items()],
+        )
+        m.add(
+            "connections_refused_total",
+            "counter",
+            "Connections closed at once: over server.max_connections.",
+            [({}, self.conn_counts["refused"])],
+        )
+        m.add(
+            "connections_timed_out_total",
+            "counter",
+            "Connections closed for sending no complete request headers in time.",
+            [({}, self.conn_counts["header_timeout"])],
+        )
         m.add("queue_depth", "gauge", "Messages waiting for the monitor.", per("queue_depth"))
         m.add("queue_capacity", "gauge", "Queue capacity.", per("queue_capacity"))
-        m.add("pull_items_total", "counter", "Items read by pull adapters, by outcome.",
-              [({"adapter": a, "outcome": k}, v) for a, cs in self.pull_counts.items()
-               for k, v in sorted(cs.items())])
+        m.add(
+            "pull_items_total",
+            "counter",
+            "Items read by pull adapters, by outcome.",
+            [
+                ({"adapter": a, "outcome": k}, v)
+                for a, cs in self.pull_counts.items()
+                for k, v in sorted(cs.items())
+            ],
+        )
 
     def _alert_metrics(self, m: _Metrics) -> None:
         if self.dispatcher is None:
             return
         st = self.dispatcher.stats()
-        m.add("alerts_sent_total", "counter", "Alerts delivered (outbox, all runs).",
-              [({}, st.delivered)])
-        m.add("alerts_suppressed_total", "counter", "Alerts suppressed, by reason.",
-              [({"reason": k}, v) for k, v in sorted(st.suppressed.items())])
+        m.add(
+            "alerts_sent_total",
+            "counter",
+            "Alerts delivered (outbox, all runs).",
+            [({}, st.delivered)],
+        )
+        m.add(
+            "alerts_suppressed_total",
+            "counter",
+            "Alerts suppressed, by reason.",
+            [({"reason": k}, v) for k, v in sorted(st.suppressed.items())],
+        )
         m.add("alerts_failed_total", "counter", "Alerts whose retries ran out.", [({}, st.failed)])
         m.add("alerts_pending", "gauge", "Alerts waiting in the outbox.", [({}, st.pending)])
         m.add("alerts_attempts_total", "counter", "Delivery attempts.", [({}, st.attempts)])
@@ -524,10 +670,17 @@ class Service:
         host, port = sock.getsockname()[:2]
         self.address = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
         config = uvicorn.Config(
-            self.app, interface="asgi3", lifespan="on", log_level=srv.log_level, access_log=False,
+            self.app,
+            interface="asgi3",
+            lifespan="on",
+            log_level=srv.log_level,
+            access_log=False,
             timeout_graceful_shutdown=math.ceil(srv.shutdown_timeout),
-            http=guarded_protocol(max_connections=srv.max_connections,
-                                  header_timeout=srv.header_timeout, counts=self.conn_counts),
+            http=guarded_protocol(
+                max_connections=srv.max_connections,
+                header_timeout=srv.header_timeout,
+                counts=self.conn_counts,
+            ),
         )
         server = uvicorn.Server(config)
         self._server = server
@@ -552,8 +705,10 @@ def guarded_protocol(
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     tally: Counter[str] = Counter() if counts is None else counts
-    busy = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 5\r\n"
-            b"connection: close\r\n\r\n")
+    busy = (
+        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 5\r\n"
+        b"connection: close\r\n\r\n"
+    )
 
     class GuardedH11Protocol(H11Protocol):
         _refused = False
@@ -602,8 +757,9 @@ class _Metrics:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def add(self, name: str, kind: str, text: str,
-            samples: list[tuple[dict[str, str], float]]) -> None:
+    def add(
+        self, name: str, kind: str, text: str, samples: list[tuple[dict[str, str], float]]
+    ) -> None:
         full = "alliance_monitor_" + name
         self.lines += [f"# HELP {full} {text}", f"# TYPE {full} {kind}"]
         for labels, value in samples:
@@ -618,11 +774,15 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-async def _send(send: Send, status: int, body: str, ctype: str,
-                headers: tuple[tuple[str, str], ...] = ()) -> None:
+async def _send(
+    send: Send, status: int, body: str, ctype: str, headers: tuple[tuple[str, str], ...] = ()
+) -> None:
     data = body.encode()
-    raw = [(b"content-type", ctype.encode()), (b"content-length", str(len(data)).encode()),
-           *((k.encode(), v.encode()) for k, v in headers)]
+    raw = [
+        (b"content-type", ctype.encode()),
+        (b"content-length", str(len(data)).encode()),
+        *((k.encode(), v.encode()) for k, v in headers),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": data})
 
@@ -632,8 +792,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """``alliance-monitor serve --config FILE [--host H] [--port P]``."""
     try:
         settings = load_settings(args.config, os.environ)
-        overrides = {k: v for k, v in (("host", getattr(args, "host", None)),
-                                       ("port", getattr(args, "port", None))) if v is not None}
+        overrides = {
+            k: v
+            for k, v in (
+                ("host", getattr(args, "host", None)),
+                ("port", getattr(args, "port", None)),
+            )
+            if v is not None
+        }
         if overrides:
             server = settings.server.model_copy(update=overrides)
             settings = settings.model_copy(update={"server": server})
@@ -643,8 +809,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"alliance-monitor serve: config error: {exc}", file=sys.stderr)
         return 2
     except ImportError:
-        print("alliance-monitor serve needs uvicorn: pip install 'alliance-monitor[serve]'",
-              file=sys.stderr)
+        print(
+            "alliance-monitor serve needs uvicorn: pip install 'alliance-monitor[serve]'",
+            file=sys.stderr,
+        )
         return 2
     # uvicorn re-raises the signal that stopped it once it has shut down; a SIGTERM handler of
     # ours turns that into a normal return (exit code 0) instead of death by signal.

@@ -171,7 +171,11 @@ class JsonlSettings(_Model):
 
 
 AdapterSettings = Annotated[
-    HttpSettings | SlackSettings | TwilioSettings | ZendeskSettings | MatrixSettings
+    HttpSettings
+    | SlackSettings
+    | TwilioSettings
+    | ZendeskSettings
+    | MatrixSettings
     | JsonlSettings,
     Field(discriminator="type"),
 ]

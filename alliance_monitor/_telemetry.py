@@ -39,12 +39,38 @@ __all__ = ["Histogram", "InstrumentedScorer", "Telemetry", "otel_available"]
 
 AttributeValue = str | int | float | bool
 
-INGEST_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                  0.1, 0.25, 1.0)
-SCORING_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-                   60.0)
-DELIVERY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
-                    3600.0)
+INGEST_BUCKETS = (
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    1.0,
+)
+SCORING_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+DELIVERY_BUCKETS = (
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+    3600.0,
+)
 
 
 def otel_available() -> bool:
@@ -115,8 +141,9 @@ class Telemetry:
         return self._tracer is not None
 
     @contextmanager
-    def span(self, name: str, attributes: Mapping[str, AttributeValue] | None = None
-             ) -> Iterator[Any]:
+    def span(
+        self, name: str, attributes: Mapping[str, AttributeValue] | None = None
+    ) -> Iterator[Any]:
         """An OpenTelemetry span (current span's child), or nothing: without the API, and while no
         SDK is configured (the API's default provider would only hand out no-op spans)."""
         if self._tracer is None or isinstance(_otel_trace.get_tracer_provider(), _PROXY):
@@ -126,8 +153,12 @@ class Telemetry:
             yield span
 
     @contextmanager
-    def timed(self, histogram: Histogram, name: str,
-              attributes: Mapping[str, AttributeValue] | None = None) -> Iterator[Any]:
+    def timed(
+        self,
+        histogram: Histogram,
+        name: str,
+        attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> Iterator[Any]:
         """Observe the block's duration in `histogram`, inside a span called `name`."""
         started = time.perf_counter()
         try:
@@ -142,12 +173,17 @@ class Telemetry:
 
     def render(self, prefix: str = "alliance_monitor_") -> list[str]:
         return [
-            *self.ingest.render(prefix + "ingest_seconds",
-                                "Time of one Monitor.ingest call (validation, state, commit)."),
-            *self.scoring.render(prefix + "scoring_seconds",
-                                 "Time to score one window (the scorer's call)."),
-            *self.delivery.render(prefix + "alert_delivery_seconds",
-                                  "Time from an alert's submit to its delivery (with retries)."),
+            *self.ingest.render(
+                prefix + "ingest_seconds",
+                "Time of one Monitor.ingest call (validation, state, commit).",
+            ),
+            *self.scoring.render(
+                prefix + "scoring_seconds", "Time to score one window (the scorer's call)."
+            ),
+            *self.delivery.render(
+                prefix + "alert_delivery_seconds",
+                "Time from an alert's submit to its delivery (with retries).",
+            ),
         ]
 
 

@@ -93,13 +93,15 @@ def _structlog_formatter(tty: bool) -> logging.Formatter:
         structlog.processors.TimeStamper(fmt="iso"),
     ]
     renderer: Any = (
-        structlog.dev.ConsoleRenderer(colors=False)
-        if tty
-        else structlog.processors.JSONRenderer()
+        structlog.dev.ConsoleRenderer(colors=False) if tty else structlog.processors.JSONRenderer()
     )
-    return structlog.stdlib.ProcessorFormatter(processors=[
-        structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer,
-    ], foreign_pre_chain=pre_chain)
+    return structlog.stdlib.ProcessorFormatter(
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            renderer,
+        ],
+        foreign_pre_chain=pre_chain,
+    )
 
 
 def _unscored_reasons(windows: Any) -> Counter[str]:
@@ -161,8 +163,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                         trajectory_tolerance=args.trajectory_tolerance,
                     )
                 except Exception:  # this line only; its text stays out
-                    rejects.append(Rejection(n, RejectReason.INTERNAL_ERROR, None,
-                                             tr.conversation_id))
+                    rejects.append(
+                        Rejection(n, RejectReason.INTERNAL_ERROR, None, tr.conversation_id)
+                    )
                     continue
                 n_windows += len(res.windows)
                 unscored += _unscored_reasons(res.windows)
@@ -184,8 +187,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             results = anyio.run(_analyze_async, transcripts, scorer, args, progress)
             for tr, maybe in zip(transcripts, results, strict=True):
                 if maybe is None:  # an unexpected error on this transcript: its line only
-                    rejects.append(Rejection(tr.line, RejectReason.INTERNAL_ERROR, None,
-                                             tr.conversation_id))
+                    rejects.append(
+                        Rejection(tr.line, RejectReason.INTERNAL_ERROR, None, tr.conversation_id)
+                    )
                     continue
                 n_windows += len(maybe.windows)
                 unscored += _unscored_reasons(maybe.windows)
@@ -454,7 +458,9 @@ class _AlertOptions:
         from .alerts import AlertDispatcher
 
         return AlertDispatcher(
-            self.endpoints, outbox_path=self.outbox, include_text=self.include_text,
+            self.endpoints,
+            outbox_path=self.outbox,
+            include_text=self.include_text,
             allow_private=self.allow_private,
         )
 
@@ -540,10 +546,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- demo
-_DEMO_TYPES = frozenset({
-    "alliance_declined", "alliance_low", "passive_pattern", "directive_pattern",
-    "session_summary", "safety_signal", "window_unscored",
-})
+_DEMO_TYPES = frozenset(
+    {
+        "alliance_declined",
+        "alliance_low",
+        "passive_pattern",
+        "directive_pattern",
+        "session_summary",
+        "safety_signal",
+        "window_unscored",
+    }
+)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -558,8 +571,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     pairs = sorted({m["conversation_id"] for m in messages})
     captured = io.StringIO()
     stats = anyio.run(
-        lambda: _replay(messages, EmbeddedScorer(), as_json=True, include_text=False,
-                        out=captured, types=None if args.all else set(_DEMO_TYPES))
+        lambda: _replay(
+            messages,
+            EmbeddedScorer(),
+            as_json=True,
+            include_text=False,
+            out=captured,
+            types=None if args.all else set(_DEMO_TYPES),
+        )
     )
     lines = captured.getvalue().splitlines()
     if args.json:
@@ -754,8 +773,14 @@ EXIT_UNAVAILABLE = 4  # a server could not be reached or a port bound (LLM, Redi
 EXIT_INTERRUPTED = 130
 
 #: Optional dependencies by the module a missing one leaves unimportable.
-_EXTRAS = {"redis": "redis", "uvicorn": "serve", "aiokafka": "kafka", "nio": "matrix",
-           "presidio_analyzer": "presidio", "presidio_anonymizer": "presidio"}
+_EXTRAS = {
+    "redis": "redis",
+    "uvicorn": "serve",
+    "aiokafka": "kafka",
+    "nio": "matrix",
+    "presidio_analyzer": "presidio",
+    "presidio_anonymizer": "presidio",
+}
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
@@ -769,8 +794,11 @@ def _explain_one(exc: BaseException) -> tuple[str, int] | None:
         return f"configuration error: {exc}", EXIT_USAGE
     if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in _EXTRAS:
         extra = _EXTRAS[(exc.name or "").split(".")[0]]
-        return (f"this needs the optional dependency {exc.name!r}: "
-                f"pip install 'alliance-monitor[{extra}]'", EXIT_USAGE)
+        return (
+            f"this needs the optional dependency {exc.name!r}: "
+            f"pip install 'alliance-monitor[{extra}]'",
+            EXIT_USAGE,
+        )
     if isinstance(exc, FileNotFoundError):
         return f"no such file or folder: {exc.filename}", EXIT_USAGE
     if isinstance(exc, IsADirectoryError):
@@ -780,8 +808,11 @@ def _explain_one(exc: BaseException) -> tuple[str, int] | None:
     if isinstance(exc, UnicodeDecodeError):  # the offending bytes are input: never shown
         return "the input is not UTF-8 text", EXIT_USAGE
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
-        return ("the address is already in use: another process listens on that port "
-                "(choose another with --port)", EXIT_UNAVAILABLE)
+        return (
+            "the address is already in use: another process listens on that port "
+            "(choose another with --port)",
+            EXIT_UNAVAILABLE,
+        )
     if isinstance(exc, ScorerUnavailable | StoreError):
         return str(exc), EXIT_UNAVAILABLE
     httpx = sys.modules.get("httpx")  # not imported: no httpx error can have been raised

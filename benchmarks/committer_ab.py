@@ -33,7 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def committer_of(rev: str) -> type[Committer]:
     src = subprocess.run(
         ["git", "show", f"{rev}:alliance_monitor/_committer.py"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(src)
@@ -66,12 +69,16 @@ def main() -> None:
                 store = bench.SQLiteStore(Path(d) / "s.db")
                 runs[name].append(anyio.run(bench.throughput, store, convs, a.producers))
     med = {k: statistics.median(v) for k, v in runs.items()}
-    print(f"{n_convs * per:,} messages, {a.producers} producers, median of {a.repeat}; "
-          f"load average {load0:.1f} -> {os.getloadavg()[0]:.1f}")
+    print(
+        f"{n_convs * per:,} messages, {a.producers} producers, median of {a.repeat}; "
+        f"load average {load0:.1f} -> {os.getloadavg()[0]:.1f}"
+    )
     print(f"   in-memory: {med['memory']:>10,.0f} messages/s")
     for name in cases:
-        print(f"   SQLite FULL, committer of {name}: {med[name]:>10,.0f} messages/s "
-              f"= {med[name] / med['memory']:.0%} of in-memory")
+        print(
+            f"   SQLite FULL, committer of {name}: {med[name]:>10,.0f} messages/s "
+            f"= {med[name] / med['memory']:.0%} of in-memory"
+        )
 
 
 if __name__ == "__main__":

@@ -227,7 +227,9 @@ async def _ingest_latency(msgs: list[dict[str, object]]) -> tuple[list[float], l
             t = time.perf_counter_ns()
             await monitor.ingest(m)
             lat.append((time.perf_counter_ns() - t) / 1e3)
-            await anyio.lowlevel.checkpoint()  # let the scoring task run between messages, as live traffic would
+            await (
+                anyio.lowlevel.checkpoint()
+            )  # let the scoring task run between messages, as live traffic would
         await monitor.flush()
     return lat, floor
 
@@ -278,15 +280,27 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--copies", type=int, default=1,
-                    help="VADER comparison on the input repeated this many times (start-up "
-                    "costs weigh less on a longer file)")
-    ap.add_argument("--zh-data", type=Path, default=ZH_DATA,
-                    help="Chinese transcripts for the Chinese-vs-English speed figure")
-    ap.add_argument("--speed-only", action="store_true",
-                    help="only import time and the comparison with VADER")
-    ap.add_argument("--ingest-only", action="store_true",
-                    help="only section 2 (live ingest latency, in memory and with SQLiteStore)")
+    ap.add_argument(
+        "--copies",
+        type=int,
+        default=1,
+        help="VADER comparison on the input repeated this many times (start-up "
+        "costs weigh less on a longer file)",
+    )
+    ap.add_argument(
+        "--zh-data",
+        type=Path,
+        default=ZH_DATA,
+        help="Chinese transcripts for the Chinese-vs-English speed figure",
+    )
+    ap.add_argument(
+        "--speed-only", action="store_true", help="only import time and the comparison with VADER"
+    )
+    ap.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="only section 2 (live ingest latency, in memory and with SQLiteStore)",
+    )
     ap.add_argument("--conversations", type=int, default=10_000)
     ap.add_argument("--messages-per-conversation", type=int, default=10)
     ap.add_argument("--store-messages", type=int, default=5000)
@@ -298,8 +312,10 @@ def main() -> None:
     data = args.data if args.data.exists() else FALLBACK_DATA
     lines = read_lines(data)
     args.data = data
-    print(f"alliance-monitor core benchmarks ({pinned}; python {sys.version.split()[0]}; "
-          f"load average {os.getloadavg()[0]:.1f})")
+    print(
+        f"alliance-monitor core benchmarks ({pinned}; python {sys.version.split()[0]}; "
+        f"load average {os.getloadavg()[0]:.1f})"
+    )
     if not args.ingest_only:
         speed_and_analyze(args, imps, lines)
         if args.speed_only:
@@ -311,8 +327,10 @@ def main() -> None:
 
 
 def speed_and_analyze(args: argparse.Namespace, imps: list[float], lines: list[str]) -> None:
-    print(f"\n0. import time, fresh interpreter (not pinned), median of {args.repeat} "
-          "(target < 0.3 s):")
+    print(
+        f"\n0. import time, fresh interpreter (not pinned), median of {args.repeat} "
+        "(target < 0.3 s):"
+    )
     for stmt, t in zip(IMPORTS, imps, strict=True):
         print(f"   {t:.3f} s  {stmt}")
     v = bench_vader(lines * args.copies, args.repeat)
@@ -320,20 +338,28 @@ def speed_and_analyze(args: argparse.Namespace, imps: list[float], lines: list[s
         print("   (vaderSentiment not installed: pip install -e '.[dev]' for the speed ratio)")
     else:
         copies = f", the file {args.copies} times over" if args.copies > 1 else ""
-        print(f"   embedded scorer vs VADER sentiment, same {v['messages']:.0f} texts{copies}, "
-              f"median of {args.repeat} interleaved runs (target ratio >= 1.5, whole process):")
-        print(f"   in process:    analyze {v['ours']:>9,.0f} msg/s   VADER {v['vader']:>9,.0f} "
-              f"msg/s   ratio {v['ratio']:.2f} (runs {v['ratio_low']:.2f}-{v['ratio_high']:.2f})")
-        print(f"   whole process: analyze {v['proc_ours']:>9,.0f} msg/s   VADER "
-              f"{v['proc_vader']:>9,.0f} msg/s   ratio {v['proc_ratio']:.2f} "
-              f"(runs {v['proc_ratio_low']:.2f}-{v['proc_ratio_high']:.2f})")
+        print(
+            f"   embedded scorer vs VADER sentiment, same {v['messages']:.0f} texts{copies}, "
+            f"median of {args.repeat} interleaved runs (target ratio >= 1.5, whole process):"
+        )
+        print(
+            f"   in process:    analyze {v['ours']:>9,.0f} msg/s   VADER {v['vader']:>9,.0f} "
+            f"msg/s   ratio {v['ratio']:.2f} (runs {v['ratio_low']:.2f}-{v['ratio_high']:.2f})"
+        )
+        print(
+            f"   whole process: analyze {v['proc_ours']:>9,.0f} msg/s   VADER "
+            f"{v['proc_vader']:>9,.0f} msg/s   ratio {v['proc_ratio']:.2f} "
+            f"(runs {v['proc_ratio_low']:.2f}-{v['proc_ratio_high']:.2f})"
+        )
     if args.zh_data.exists():
         en = bench_analyze(lines, args.repeat)
         zh = bench_analyze(read_lines(args.zh_data), args.repeat)
-        print(f"   Chinese ({args.zh_data.name}, {zh['messages']:.0f} messages) vs English "
-              f"({en['messages']:.0f}), in process, best of {args.repeat}: {zh['analyze_msgs_per_s']:,.0f} vs "
-              f"{en['analyze_msgs_per_s']:,.0f} msg/s, ratio "
-              f"{zh['analyze_msgs_per_s'] / en['analyze_msgs_per_s']:.2f} (target >= 0.5)")
+        print(
+            f"   Chinese ({args.zh_data.name}, {zh['messages']:.0f} messages) vs English "
+            f"({en['messages']:.0f}), in process, best of {args.repeat}: {zh['analyze_msgs_per_s']:,.0f} vs "
+            f"{en['analyze_msgs_per_s']:,.0f} msg/s, ratio "
+            f"{zh['analyze_msgs_per_s'] / en['analyze_msgs_per_s']:.2f} (target >= 0.5)"
+        )
     if args.speed_only:
         return
 
@@ -350,7 +376,6 @@ def speed_and_analyze(args: argparse.Namespace, imps: list[float], lines: list[s
     print(
         f"   ratio analyze / floor:        {a['analyze_msgs_per_s'] / a['json_floor_msgs_per_s']:>10.3f}"
     )
-
 
 
 def ingest_latency(args: argparse.Namespace, lines: list[str]) -> None:

@@ -43,8 +43,11 @@ def slow_clients(n: int) -> dict[str, Any]:
     from alliance_monitor._settings import Settings
     from alliance_monitor.adapters.http import sign_webhook
 
-    service = Service(Settings.model_validate(
-        {"server": {"port": 0}, "adapters": [{"type": "http", "secrets": [SECRET]}]}))
+    service = Service(
+        Settings.model_validate(
+            {"server": {"port": 0}, "adapters": [{"type": "http", "secrets": [SECRET]}]}
+        )
+    )
     ready = threading.Event()
     service.on_ready = lambda _a: ready.set()
     thread = threading.Thread(target=anyio.run, args=(service.run,), daemon=True)
@@ -57,23 +60,32 @@ def slow_clients(n: int) -> dict[str, Any]:
         s = socket.create_connection((host, int(port)), timeout=60)
         s.sendall(b"POST /hooks/messages HTTP/1.1\r\nHost: x\r\nContent-Ty")
         socks.append(s)
-    body = json.dumps({"conversation_id": "p", "id": "m1", "role": "client", "text": "hi",
-                       "ts": 1.0}).encode()
+    body = json.dumps(
+        {"conversation_id": "p", "id": "m1", "role": "client", "text": "hi", "ts": 1.0}
+    ).encode()
     ts = int(time.time())
-    hdrs = {"content-type": "application/json", "webhook-id": "msg_1",
-            "webhook-timestamp": str(ts), "webhook-signature": sign_webhook([SECRET], "msg_1",
-                                                                            ts, body)}
+    hdrs = {
+        "content-type": "application/json",
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(ts),
+        "webhook-signature": sign_webhook([SECRET], "msg_1", ts, body),
+    }
     try:
-        during: Any = httpx.post(service.address + "/hooks/messages", content=body,
-                                 headers=hdrs, timeout=30).status_code
+        during: Any = httpx.post(
+            service.address + "/hooks/messages", content=body, headers=hdrs, timeout=30
+        ).status_code
     except httpx.HTTPError as exc:
         during = type(exc).__name__
     # A platform retrying (as it does on 503) gets through once the slow clients are cut off.
     accepted_after = None
     while time.monotonic() - t0 < 60:
         try:
-            if httpx.post(service.address + "/hooks/messages", content=body, headers=hdrs,
-                          timeout=30).status_code == 202:
+            if (
+                httpx.post(
+                    service.address + "/hooks/messages", content=body, headers=hdrs, timeout=30
+                ).status_code
+                == 202
+            ):
                 accepted_after = round(time.monotonic() - t0, 1)
                 break
         except httpx.HTTPError:
@@ -90,10 +102,14 @@ def slow_clients(n: int) -> dict[str, Any]:
         s.close()
     service.shutdown()
     thread.join(30)
-    return {"connections": n, "refused_at_once": service.conn_counts["refused"],
-            "closed_for_slow_headers": service.conn_counts["header_timeout"],
-            "all_closed_after_s": round(last_close, 1), "ordinary_post_during": during,
-            "ordinary_post_accepted_after_s": accepted_after}
+    return {
+        "connections": n,
+        "refused_at_once": service.conn_counts["refused"],
+        "closed_for_slow_headers": service.conn_counts["header_timeout"],
+        "all_closed_after_s": round(last_close, 1),
+        "ordinary_post_during": during,
+        "ordinary_post_accepted_after_s": accepted_after,
+    }
 
 
 async def _poison(n: int, folder: Path) -> dict[str, Any]:
@@ -108,17 +124,19 @@ async def _poison(n: int, folder: Path) -> dict[str, Any]:
     outcomes: Counter[str] = Counter()
     raised = 0
     events = EventCollector()
-    async with Monitor(scorer=StaticScorer(), idle_check_interval=None,
-                       window=WindowPolicy(max_exchanges=2),
-                       store=SQLiteStore(folder / "state.db")) as monitor:
+    async with Monitor(
+        scorer=StaticScorer(),
+        idle_check_interval=None,
+        window=WindowPolicy(max_exchanges=2),
+        store=SQLiteStore(folder / "state.db"),
+    ) as monitor:
         monitor.on(events)
         for i in range(n):
             r = rng.random()
             if r < 0.3:
                 m: Any = rng.choice(ISSUE_PAYLOADS)
             elif r < 0.8:
-                m = {**valid(i, f"pair-{i % 50}"),
-                     rng.choice(FIELDS): rng.choice(POISON_VALUES)}
+                m = {**valid(i, f"pair-{i % 50}"), rng.choice(FIELDS): rng.choice(POISON_VALUES)}
             else:
                 m = valid(i, f"pair-{i % 50}")
             try:
@@ -132,13 +150,20 @@ async def _poison(n: int, folder: Path) -> dict[str, Any]:
         await monitor.flush()
         st = monitor.stats()
     total = sum(outcomes.values())
-    return {"messages": n, "raised": raised, "outcomes": dict(sorted(outcomes.items())),
-            "unaccounted": n + 4 - st["accepted"] - st.get("duplicates", 0)
-            - sum(st["rejected_by_reason"].values()),
-            "counted_by_caller": total,
-            "after_pair_scored": any(isinstance(e, WindowScored)
-                                     and e.conversation_id == "after-pair"
-                                     for e in events.events)}
+    return {
+        "messages": n,
+        "raised": raised,
+        "outcomes": dict(sorted(outcomes.items())),
+        "unaccounted": n
+        + 4
+        - st["accepted"]
+        - st.get("duplicates", 0)
+        - sum(st["rejected_by_reason"].values()),
+        "counted_by_caller": total,
+        "after_pair_scored": any(
+            isinstance(e, WindowScored) and e.conversation_id == "after-pair" for e in events.events
+        ),
+    }
 
 
 async def _echo() -> dict[str, Any]:
@@ -152,23 +177,36 @@ async def _echo() -> dict[str, Any]:
     calls, shown = [0], []
     writer = LLMFeedbackWriter(make_client(FakeLLM([scripted(calls, shown)])))
     events = EventCollector()
-    async with Monitor(scorer=StaticScorer(3.0, passive=0.9), feedback_writer=writer,
-                       idle_check_interval=None, window=WindowPolicy(max_exchanges=3)) as mon:
+    async with Monitor(
+        scorer=StaticScorer(3.0, passive=0.9),
+        feedback_writer=writer,
+        idle_check_interval=None,
+        window=WindowPolicy(max_exchanges=3),
+    ) as mon:
         mon.on(events)
         for p in range(20):
             for i in range(40):
                 role = "counselor" if i % 2 == 0 else "client"
                 text = CLIENT_LINES[(i // 2) % len(CLIENT_LINES)] if role == "client" else "Ok."
-                await mon.ingest({"conversation_id": f"pair-{p}", "id": f"{p}:{i}",
-                                  "role": role, "text": text, "ts": float(i)})
+                await mon.ingest(
+                    {
+                        "conversation_id": f"pair-{p}",
+                        "id": f"{p}:{i}",
+                        "role": role,
+                        "text": text,
+                        "ts": float(i),
+                    }
+                )
         await mon.end_all_sessions()
         await mon.flush()
     dumped = "\n".join(e.model_dump_json() for e in events.events)
-    return {"feedback_requests": calls[0], "refused_by_guard": writer.stats.reasons,
-            "llm_feedback_used": writer.stats.written,
-            "identifiers_leaked": len([1 for e in events.events
-                                       if leaks(e.model_dump_json())]),
-            "planted_patterns_found": leaks(dumped)}
+    return {
+        "feedback_requests": calls[0],
+        "refused_by_guard": writer.stats.reasons,
+        "llm_feedback_used": writer.stats.written,
+        "identifiers_leaked": len([1 for e in events.events if leaks(e.model_dump_json())]),
+        "planted_patterns_found": leaks(dumped),
+    }
 
 
 def main() -> None:

@@ -52,15 +52,22 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         saved = str(Path(tmp) / "scores.jsonl")
-        score = _best(lambda: evaluate_file(args.data, scorer=EmbeddedScorer(), n_bootstrap=0,
-                                            save_scores=saved), args.repeat)
+        score = _best(
+            lambda: evaluate_file(
+                args.data, scorer=EmbeddedScorer(), n_bootstrap=0, save_scores=saved
+            ),
+            args.repeat,
+        )
         plain = _best(lambda: evaluate_file(args.data, scores=saved, n_bootstrap=0), args.repeat)
-        boot = _best(lambda: evaluate_file(args.data, scores=saved, n_bootstrap=args.bootstrap),
-                     args.repeat)
+        boot = _best(
+            lambda: evaluate_file(args.data, scores=saved, n_bootstrap=args.bootstrap), args.repeat
+        )
         rep = evaluate_file(args.data, scores=saved, n_bootstrap=0)
     items = sum(r.n for r in rep.results)
-    print(f"{args.data}: {rep.n_conversations:,} conversations, {rep.n_messages:,} messages, "
-          f"{len(rep.results)} tasks over {items:,} labelled items; best of {args.repeat}")
+    print(
+        f"{args.data}: {rep.n_conversations:,} conversations, {rep.n_messages:,} messages, "
+        f"{len(rep.results)} tasks over {items:,} labelled items; best of {args.repeat}"
+    )
     print(f"{'part':44s} {'wall s':>8s} {'cpu s':>8s}")
     rows = [
         ("score (embedded) + figures, no intervals", score),
@@ -72,8 +79,10 @@ def main() -> int:
     extra_w, extra_c = boot[0] - plain[0], boot[1] - plain[1]
     per = 1000 / max(1, args.bootstrap)
     print(f"{'bootstrap alone, per 1,000 resamples':44s} {extra_w * per:8.2f} {extra_c * per:8.2f}")
-    print(f"{'whole command estimate (score + bootstrap)':44s} {score[0] + extra_w:8.2f} "
-          f"{score[1] + extra_c:8.2f}")
+    print(
+        f"{'whole command estimate (score + bootstrap)':44s} {score[0] + extra_w:8.2f} "
+        f"{score[1] + extra_c:8.2f}"
+    )
     return 0
 
 

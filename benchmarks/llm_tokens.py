@@ -65,8 +65,13 @@ from alliance_monitor.scoring._llm import ITEM_IDS, LLMScorer
 from alliance_monitor.scoring._openai import OpenAICompatibleClient, RetryPolicy
 from alliance_monitor.scoring._prompts import PER_MESSAGE_TOKENS, BuiltPrompt
 
-DATA = Path(os.environ.get("ALLIANCE_MONITOR_SHARED_DATA")
-            or Path(__file__).resolve().parents[2] / "shared" / "data") / "annomi.jsonl"
+DATA = (
+    Path(
+        os.environ.get("ALLIANCE_MONITOR_SHARED_DATA")
+        or Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+    / "annomi.jsonl"
+)
 CODE = "0123456789ab"
 UNLIMITED = 10**9
 COUNTER = default_counter()
@@ -79,11 +84,18 @@ REFERENCE_SUMMARY = (
 )
 
 
-def make_scorer(base_url: str = "http://offline.invalid/v1", model: str = "offline",
-                **kw: Any) -> LLMScorer:
-    client = OpenAICompatibleClient(base_url=base_url, model=model, api_key_env=None,
-                                    read_timeout=600, call_timeout=900, max_concurrency=1,
-                                    retry=RetryPolicy(max_attempts=2, backoff_base=2.0))
+def make_scorer(
+    base_url: str = "http://offline.invalid/v1", model: str = "offline", **kw: Any
+) -> LLMScorer:
+    client = OpenAICompatibleClient(
+        base_url=base_url,
+        model=model,
+        api_key_env=None,
+        read_timeout=600,
+        call_timeout=900,
+        max_concurrency=1,
+        retry=RetryPolicy(max_attempts=2, backoff_base=2.0),
+    )
     return LLMScorer(client, **kw)
 
 
@@ -92,9 +104,11 @@ SCORER = make_scorer()
 
 def reference_completion(scorer: LLMScorer = SCORER) -> int:
     """Tokens of a typical valid answer in the scorer's format (see the module docstring)."""
-    long_reason = ("The client agrees with the plan and adds a reason of her own, which shows "
-                   "she accepts this step as hers; the counselor asked before suggesting it, so "
-                   "the agreement is not just compliance. Some evidence for, not strong yet.")
+    long_reason = (
+        "The client agrees with the plan and adds a reason of her own, which shows "
+        "she accepts this step as hers; the counselor asked before suggesting it, so "
+        "the agreement is not just compliance. Some evidence for, not strong yet."
+    )
     words = long_reason.split()[: scorer.reasoning_words]
     reasoning = " ".join(words) if "v2" in scorer.prompt_version else " ".join(words[:11])
     quote = "yeah I think I could try that"
@@ -103,10 +117,17 @@ def reference_completion(scorer: LLMScorer = SCORER) -> int:
         if n % 2 == 0:
             items[i] = {"reasoning": reasoning, "evidence": [f"m4: {quote}"], "rating": 4}
         else:
-            items[i] = {"reasoning": "No evidence either way in this window.", "evidence": [],
-                        "rating": 3}
-    answer: dict[str, Any] = {"ratings": items, "passive": ["m3"], "directive": [],
-                              "suspicious": []}
+            items[i] = {
+                "reasoning": "No evidence either way in this window.",
+                "evidence": [],
+                "rating": 3,
+            }
+    answer: dict[str, Any] = {
+        "ratings": items,
+        "passive": ["m3"],
+        "directive": [],
+        "suspicious": [],
+    }
     if scorer.keeps_summary:
         answer["summary"] = REFERENCE_SUMMARY
     return COUNTER.count(json.dumps(answer))
@@ -130,16 +151,28 @@ def with_summary(request: WindowRequest, scorer: LLMScorer) -> WindowRequest:
     if not scorer.keeps_summary or not request.history:
         return request
     last = request.history[-1].model_copy(update={"summary": REFERENCE_SUMMARY})
-    return WindowRequest(conversation_id=request.conversation_id,
-                         window_index=request.window_index, messages=request.messages,
-                         n_exchanges=request.n_exchanges, kind=request.kind,
-                         history=(*request.history[:-1], last))
+    return WindowRequest(
+        conversation_id=request.conversation_id,
+        window_index=request.window_index,
+        messages=request.messages,
+        n_exchanges=request.n_exchanges,
+        kind=request.kind,
+        history=(*request.history[:-1], last),
+    )
 
 
 def build(request: WindowRequest, scorer: LLMScorer, *, history: bool = True) -> BuiltPrompt:
-    req = with_summary(request, scorer) if history else WindowRequest(
-        conversation_id=request.conversation_id, window_index=request.window_index,
-        messages=request.messages, n_exchanges=request.n_exchanges, kind=request.kind)
+    req = (
+        with_summary(request, scorer)
+        if history
+        else WindowRequest(
+            conversation_id=request.conversation_id,
+            window_index=request.window_index,
+            messages=request.messages,
+            n_exchanges=request.n_exchanges,
+            kind=request.kind,
+        )
+    )
     return scorer.build_prompt(req, code=CODE, reserve_repair=False, max_prompt_tokens=UNLIMITED)
 
 
@@ -177,14 +210,22 @@ def windows_of(conv: dict[str, Any], embedded: EmbeddedScorer) -> Iterator[Windo
             core.apply(embedded.score_sync(req), req)
 
     for m in conv["messages"]:
-        out = core.ingest({"conversation_id": cid, "id": m["id"], "role": m["role"],
-                           "text": m["text"], "ts": m["ts"]})
+        out = core.ingest(
+            {
+                "conversation_id": cid,
+                "id": m["id"],
+                "role": m["role"],
+                "text": m["text"],
+                "ts": m["ts"],
+            }
+        )
         yield from run(out.work)
     yield from run(core.end_session(cid).work)
 
 
-async def plan(path: Path, scorer: LLMScorer, *, max_messages: int | None,
-         context: int | None) -> dict[str, Any]:
+async def plan(
+    path: Path, scorer: LLMScorer, *, max_messages: int | None, context: int | None
+) -> dict[str, Any]:
     """Build every call of the three modes (prompts only); pick conversations as documented."""
     embedded = EmbeddedScorer()
     naive, incremental, cascade_tally = Tally(), Tally(), Tally()
@@ -200,10 +241,19 @@ async def plan(path: Path, scorer: LLMScorer, *, max_messages: int | None,
         seen: list[Any] = []
         for req in reqs:
             seen.extend(req.messages)
-            naive_built.append(build(WindowRequest(
-                conversation_id=req.conversation_id, window_index=req.window_index,
-                messages=tuple(seen), n_exchanges=req.n_exchanges, kind=req.kind),
-                scorer, history=False))
+            naive_built.append(
+                build(
+                    WindowRequest(
+                        conversation_id=req.conversation_id,
+                        window_index=req.window_index,
+                        messages=tuple(seen),
+                        n_exchanges=req.n_exchanges,
+                        kind=req.kind,
+                    ),
+                    scorer,
+                    history=False,
+                )
+            )
         if context is not None and max(b.prompt_tokens for b in naive_built) * 1.25 > context:
             skipped += 1  # its naive prompt would not fit the server's context
             continue
@@ -214,9 +264,16 @@ async def plan(path: Path, scorer: LLMScorer, *, max_messages: int | None,
             n_windows += 1
             incremental.built.append(build(req, scorer))
             await cascade.score(req)
-    return {"naive": naive, "incremental": incremental, "cascade": cascade_tally,
-            "cascade_stats": cascade.stats, "messages": n_messages, "windows": n_windows,
-            "conversations": n_conversations, "skipped_for_context": skipped}
+    return {
+        "naive": naive,
+        "incremental": incremental,
+        "cascade": cascade_tally,
+        "cascade_stats": cascade.stats,
+        "messages": n_messages,
+        "windows": n_windows,
+        "conversations": n_conversations,
+        "skipped_for_context": skipped,
+    }
 
 
 def count_offline(tallies: dict[str, Tally], scorer: LLMScorer) -> dict[str, Any]:
@@ -226,17 +283,23 @@ def count_offline(tallies: dict[str, Tally], scorer: LLMScorer) -> dict[str, Any
         t.prompt = sum(b.prompt_tokens for b in t.built)
         t.prefix = sum(b.prefix_tokens for b in t.built)
         t.completion = completion * t.calls
-    return {"completion_per_call": completion, "completion_source": "reference estimate",
-            "prefix_tokens": COUNTER.count(scorer.prompt.text) + PER_MESSAGE_TOKENS,
-            "prompt_source": "tiktoken cl100k"}
+    return {
+        "completion_per_call": completion,
+        "completion_source": "reference estimate",
+        "prefix_tokens": COUNTER.count(scorer.prompt.text) + PER_MESSAGE_TOKENS,
+        "prompt_source": "tiktoken cl100k",
+    }
 
 
-async def count_server(tallies: dict[str, Tally], scorer: LLMScorer,
-                       completions: int) -> dict[str, Any]:
+async def count_server(
+    tallies: dict[str, Tally], scorer: LLMScorer, completions: int
+) -> dict[str, Any]:
     """Send every prompt; read the server's usage. See the module docstring."""
     client = scorer.client
-    probe = await client.chat([{"role": "system", "content": scorer.prompt.text},
-                               {"role": "user", "content": ""}], max_tokens=1)
+    probe = await client.chat(
+        [{"role": "system", "content": scorer.prompt.text}, {"role": "user", "content": ""}],
+        max_tokens=1,
+    )
     prefix = probe.prompt_tokens or 0
     done = 0
     total_calls = sum(len(t.built) for t in tallies.values())
@@ -252,36 +315,59 @@ async def count_server(tallies: dict[str, Tally], scorer: LLMScorer,
             if sys.stderr.isatty():
                 sys.stderr.write(f"\rprompts measured: {done}/{total_calls}")
     inc = tallies["incremental"].built
-    picks = [inc[round(i * (len(inc) - 1) / max(1, completions - 1))]
-             for i in range(min(completions, len(inc)))]
+    picks = [
+        inc[round(i * (len(inc) - 1) / max(1, completions - 1))]
+        for i in range(min(completions, len(inc)))
+    ]
     measured: list[int] = []
     for b in picks:
-        c = await client.chat(b.messages, max_tokens=scorer.max_completion_tokens,
-                              temperature=scorer.temperature, schema=scorer.schema,
-                              schema_name="alliance_rating")
+        c = await client.chat(
+            b.messages,
+            max_tokens=scorer.max_completion_tokens,
+            temperature=scorer.temperature,
+            schema=scorer.schema,
+            schema_name="alliance_rating",
+        )
         if c.completion_tokens is None:
             raise SystemExit("the server reports no usage.completion_tokens: cannot measure")
         measured.append(c.completion_tokens)
     per_call = round(statistics.fmean(measured)) if measured else 0
     for t in tallies.values():
         t.completion = per_call * t.calls
-    return {"completion_per_call": per_call, "completion_samples": measured,
-            "completion_source": f"server usage, mean of {len(measured)} full answers",
-            "prefix_tokens": prefix, "prompt_source": "server usage, every call",
-            "token_param": client.active_token_param,
-            "structured_output": client.active_structured_output}
+    return {
+        "completion_per_call": per_call,
+        "completion_samples": measured,
+        "completion_source": f"server usage, mean of {len(measured)} full answers",
+        "prefix_tokens": prefix,
+        "prompt_source": "server usage, every call",
+        "token_param": client.active_token_param,
+        "structured_output": client.active_structured_output,
+    }
 
 
-async def measure(path: Path, *, server: str | None = None, model: str = "gemma3-270m",
-                  max_messages: int | None = None, context: int | None = None,
-                  completions: int = 4, prompt_version: str = "v2") -> dict[str, Any]:
-    scorer = (make_scorer(server, model, prompt_version=prompt_version) if server
-              else make_scorer(prompt_version=prompt_version))
+async def measure(
+    path: Path,
+    *,
+    server: str | None = None,
+    model: str = "gemma3-270m",
+    max_messages: int | None = None,
+    context: int | None = None,
+    completions: int = 4,
+    prompt_version: str = "v2",
+) -> dict[str, Any]:
+    scorer = (
+        make_scorer(server, model, prompt_version=prompt_version)
+        if server
+        else make_scorer(prompt_version=prompt_version)
+    )
     p = await plan(path, scorer, max_messages=max_messages, context=context)
     tallies = {k: p[k] for k in ("naive", "incremental", "cascade")}
     try:
-        how = (await count_server(tallies, scorer, completions) if server
-               else count_offline(tallies, scorer))
+        how = (
+            await count_server(tallies, scorer, completions)
+            if server
+            else count_offline(tallies, scorer)
+        )
     finally:
         await scorer.aclose()
     per = 1000.0 / p["messages"]
@@ -302,13 +388,20 @@ async def measure(path: Path, *, server: str | None = None, model: str = "gemma3
         row["ratio_uncached"] = round(row["uncached_per_1k"] / base["uncached_per_1k"], 3)
     st = p["cascade_stats"]
     return {
-        "data": str(path), "server": server, "model": model if server else None,
-        "conversations": p["conversations"], "messages": p["messages"], "windows": p["windows"],
-        "skipped_for_context": p["skipped_for_context"], "prompt_version": scorer.prompt_version,
+        "data": str(path),
+        "server": server,
+        "model": model if server else None,
+        "conversations": p["conversations"],
+        "messages": p["messages"],
+        "windows": p["windows"],
+        "skipped_for_context": p["skipped_for_context"],
+        "prompt_version": scorer.prompt_version,
         "fixed_prefix_tokens": how["prefix_tokens"],
         "completion_tokens_per_call": how["completion_per_call"],
         "completion_tokens_per_call_estimate": how["completion_per_call"],  # older name
-        "how": how, "cascade_triggers": st.triggers, "cascade_over_budget": st.over_budget,
+        "how": how,
+        "cascade_triggers": st.triggers,
+        "cascade_over_budget": st.over_budget,
         "modes": rows,
     }
 
@@ -320,45 +413,67 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--server", help="OpenAI-compatible base URL: measure tokens from usage")
     ap.add_argument("--model", default="gemma3-270m")
     ap.add_argument("--max-messages", type=int, default=None)
-    ap.add_argument("--context", type=int, default=None,
-                    help="server context in tokens (default 4096 with --server)")
+    ap.add_argument(
+        "--context",
+        type=int,
+        default=None,
+        help="server context in tokens (default 4096 with --server)",
+    )
     ap.add_argument("--completions", type=int, default=4)
     ap.add_argument("--prompt-version", default="v2")
     ap.add_argument("--json", action="store_true", help="print the raw figures as JSON")
     args = ap.parse_args(argv)
     context = args.context or (4096 if args.server else None)
-    res = anyio.run(lambda: measure(args.data, server=args.server, model=args.model,
-                                    max_messages=args.max_messages, context=context,
-                                    completions=args.completions,
-                                    prompt_version=args.prompt_version))
+    res = anyio.run(
+        lambda: measure(
+            args.data,
+            server=args.server,
+            model=args.model,
+            max_messages=args.max_messages,
+            context=context,
+            completions=args.completions,
+            prompt_version=args.prompt_version,
+        )
+    )
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
     how = res["how"]
-    print(f"{res['data']}: {res['conversations']} conversations, {res['messages']} messages, "
-          f"{res['windows']} windows"
-          + (f" ({res['skipped_for_context']} conversations skipped: naive prompt over the "
-             "context)" if res["skipped_for_context"] else "")
-          + f"; prompt {res['prompt_version']}, fixed prefix {res['fixed_prefix_tokens']} "
-          f"tokens; prompts: {how['prompt_source']}; completions: {how['completion_source']}, "
-          f"{res['completion_tokens_per_call']} tokens/call")
-    print(f"{'tokens per 1,000 messages':<14}{'calls':>7}{'prompt':>10}{'complet.':>10}"
-          f"{'total':>10}{'cacheable':>11}{'share':>7}{'uncached':>10}{'x naive':>9}"
-          f"{'x naive (uncached)':>20}")
+    print(
+        f"{res['data']}: {res['conversations']} conversations, {res['messages']} messages, "
+        f"{res['windows']} windows"
+        + (
+            f" ({res['skipped_for_context']} conversations skipped: naive prompt over the context)"
+            if res["skipped_for_context"]
+            else ""
+        )
+        + f"; prompt {res['prompt_version']}, fixed prefix {res['fixed_prefix_tokens']} "
+        f"tokens; prompts: {how['prompt_source']}; completions: {how['completion_source']}, "
+        f"{res['completion_tokens_per_call']} tokens/call"
+    )
+    print(
+        f"{'tokens per 1,000 messages':<14}{'calls':>7}{'prompt':>10}{'complet.':>10}"
+        f"{'total':>10}{'cacheable':>11}{'share':>7}{'uncached':>10}{'x naive':>9}"
+        f"{'x naive (uncached)':>20}"
+    )
     for name, r in res["modes"].items():
-        print(f"{name:<14}{r['calls']:>7}{r['prompt_per_1k']:>10}{r['completion_per_1k']:>10}"
-              f"{r['total_per_1k']:>10}{r['cacheable_prefix_per_1k']:>11}"
-              f"{r['cacheable_share']:>7.0%}{r['uncached_per_1k']:>10}{r['ratio_total']:>9.3f}"
-              f"{r['ratio_uncached']:>20.3f}")
+        print(
+            f"{name:<14}{r['calls']:>7}{r['prompt_per_1k']:>10}{r['completion_per_1k']:>10}"
+            f"{r['total_per_1k']:>10}{r['cacheable_prefix_per_1k']:>11}"
+            f"{r['cacheable_share']:>7.0%}{r['uncached_per_1k']:>10}{r['ratio_total']:>9.3f}"
+            f"{r['ratio_uncached']:>20.3f}"
+        )
     inc, cas = res["modes"]["incremental"], res["modes"]["cascade"]
-    print(f"targets: incremental <= 1/3 naive: total {inc['ratio_total']:.3f} "
-          f"({'met' if inc['ratio_total'] <= 1 / 3 else 'NOT met'}), uncached "
-          f"{inc['ratio_uncached']:.3f} ({'met' if inc['ratio_uncached'] <= 1 / 3 else 'NOT met'}); "
-          f"cascade <= 1/10 naive: total {cas['ratio_total']:.3f} "
-          f"({'met' if cas['ratio_total'] <= 0.1 else 'NOT met'}), uncached "
-          f"{cas['ratio_uncached']:.3f} ({'met' if cas['ratio_uncached'] <= 0.1 else 'NOT met'})")
+    print(
+        f"targets: incremental <= 1/3 naive: total {inc['ratio_total']:.3f} "
+        f"({'met' if inc['ratio_total'] <= 1 / 3 else 'NOT met'}), uncached "
+        f"{inc['ratio_uncached']:.3f} ({'met' if inc['ratio_uncached'] <= 1 / 3 else 'NOT met'}); "
+        f"cascade <= 1/10 naive: total {cas['ratio_total']:.3f} "
+        f"({'met' if cas['ratio_total'] <= 0.1 else 'NOT met'}), uncached "
+        f"{cas['ratio_uncached']:.3f} ({'met' if cas['ratio_uncached'] <= 0.1 else 'NOT met'})"
+    )
     print(f"cascade triggers: {res['cascade_triggers']}; over budget: {res['cascade_over_budget']}")
     return 0
 

@@ -48,11 +48,20 @@ def level(r: WindowRequest) -> float:
 
 
 def conversation(conv: str, n: int) -> list[dict[str, Any]]:
-    texts = ("How have things been this week?", "Honestly pretty rough, I barely slept.",
-             "That sounds exhausting. What has kept you up?", "Work mostly. And my sister.")
+    texts = (
+        "How have things been this week?",
+        "Honestly pretty rough, I barely slept.",
+        "That sounds exhausting. What has kept you up?",
+        "Work mostly. And my sister.",
+    )
     return [
-        {"conversation_id": conv, "id": f"{conv}:{i}", "role": "counselor" if i % 2 == 0
-         else "client", "text": texts[i % 4], "ts": 1_700_000_000.0 + i * 20}
+        {
+            "conversation_id": conv,
+            "id": f"{conv}:{i}",
+            "role": "counselor" if i % 2 == 0 else "client",
+            "text": texts[i % 4],
+            "ts": 1_700_000_000.0 + i * 20,
+        }
         for i in range(n)
     ]
 
@@ -86,9 +95,7 @@ async def throughput(
     return n / dt
 
 
-def bench_sqlite_vs_memory(
-    n_convs: int, per: int, repeat: int, producers: int
-) -> dict[str, float]:
+def bench_sqlite_vs_memory(n_convs: int, per: int, repeat: int, producers: int) -> dict[str, float]:
     convs = [conversation(f"c{i}", per) for i in range(n_convs)]
     mem, full, normal = [], [], []
     for _ in range(repeat):  # interleaved, so a noisy neighbour hits every case alike
@@ -98,8 +105,11 @@ def bench_sqlite_vs_memory(
         with tempfile.TemporaryDirectory() as d:
             store = SQLiteStore(Path(d) / "s.db", synchronous="NORMAL")
             normal.append(anyio.run(throughput, store, convs, producers))
-    return {"memory": statistics.median(mem), "sqlite_full": statistics.median(full),
-            "sqlite_normal": statistics.median(normal)}
+    return {
+        "memory": statistics.median(mem),
+        "sqlite_full": statistics.median(full),
+        "sqlite_normal": statistics.median(normal),
+    }
 
 
 # ---------------------------------------------------------------------- recovery
@@ -169,11 +179,17 @@ async def rss_case(n: int, cap: int | None, db: str | None) -> None:
 def bench_rss(n: int, cap: int) -> dict[str, dict[str, int]]:
     out = {}
     with tempfile.TemporaryDirectory() as d:
-        for name, args in (("baseline", ["--n", "0"]),
-                           ("uncapped", ["--n", str(n)]),
-                           ("capped", ["--n", str(n), "--cap", str(cap), "--db", f"{d}/s.db"])):
-            res = subprocess.run([sys.executable, __file__, "--rss-case", *args],
-                                 capture_output=True, text=True, check=True)
+        for name, args in (
+            ("baseline", ["--n", "0"]),
+            ("uncapped", ["--n", str(n)]),
+            ("capped", ["--n", str(n), "--cap", str(cap), "--db", f"{d}/s.db"]),
+        ):
+            res = subprocess.run(
+                [sys.executable, __file__, "--rss-case", *args],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             out[name] = json.loads(res.stdout.strip().splitlines()[-1])
     return out
 
@@ -215,11 +231,14 @@ async def _workers_run(
         deadline = time.monotonic() + 60
         while True:  # wait for the workers to split the shards evenly
             holders = [await r.get(f"{lease}{s}") for s in range(16)]
-            names = [(h.decode() if isinstance(h, bytes) else h).rsplit(":", 1)[0]
-                     for h in holders if h]
-            if len(names) == 16 and len(set(names)) == k and max(
-                names.count(n) for n in set(names)
-            ) <= -(-16 // k):
+            names = [
+                (h.decode() if isinstance(h, bytes) else h).rsplit(":", 1)[0] for h in holders if h
+            ]
+            if (
+                len(names) == 16
+                and len(set(names)) == k
+                and max(names.count(n) for n in set(names)) <= -(-16 // k)
+            ):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError("workers did not take the shards")
@@ -229,8 +248,9 @@ async def _workers_run(
         for i in range(0, len(msgs), 1000):
             async with r.pipeline(transaction=False) as pipe:
                 for m in msgs[i : i + 1000]:
-                    pipe.xadd(shard_key(stream, shard_of(m["conversation_id"], 16)),
-                              {"m": json.dumps(m)})
+                    pipe.xadd(
+                        shard_key(stream, shard_of(m["conversation_id"], 16)), {"m": json.dumps(m)}
+                    )
                 await pipe.execute()
         while True:
             busy = False
@@ -266,15 +286,17 @@ def workers_spread(url: str, runs: int) -> None:
     for i in range(runs):
         one, two = _workers_once(url, 400, 50).values()
         ratios.append(two[0] / one[0])
-        print(f"   run {i + 1}: 1 worker {one[0]:>8,.0f} msg/s   2 workers {two[0]:>8,.0f} msg/s   "
-              f"ratio {ratios[-1]:.2f}   (load average {os.getloadavg()[0]:.1f})")
-    print(f"   2 workers / 1 worker: median {statistics.median(ratios):.2f} of {runs} runs, "
-          f"spread {min(ratios):.2f}-{max(ratios):.2f} (target >= 1.6)")
+        print(
+            f"   run {i + 1}: 1 worker {one[0]:>8,.0f} msg/s   2 workers {two[0]:>8,.0f} msg/s   "
+            f"ratio {ratios[-1]:.2f}   (load average {os.getloadavg()[0]:.1f})"
+        )
+    print(
+        f"   2 workers / 1 worker: median {statistics.median(ratios):.2f} of {runs} runs, "
+        f"spread {min(ratios):.2f}-{max(ratios):.2f} (target >= 1.6)"
+    )
 
 
-def bench_workers(
-    url: str, n_convs: int, per: int, repeat: int
-) -> dict[int, tuple[float, float]]:
+def bench_workers(url: str, n_convs: int, per: int, repeat: int) -> dict[int, tuple[float, float]]:
     """Median (messages/s, CPU s per 1,000 messages) of 1 and 2 workers; runs interleaved."""
     runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
     for _ in range(repeat):
@@ -291,8 +313,12 @@ def _workers_once(url: str, n_convs: int, per: int) -> dict[int, tuple[float, fl
     out = {}
     for k in (1, 2):
         stream = f"ambench:{uuid.uuid4().hex[:8]}"
-        procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, stream, f"w{i}"],
-                                  stderr=subprocess.DEVNULL) for i in range(k)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, url, stream, f"w{i}"], stderr=subprocess.DEVNULL
+            )
+            for i in range(k)
+        ]
         try:
             out[k] = anyio.run(_workers_run, url, stream, k, msgs, [p.pid for p in procs])
         finally:
@@ -346,36 +372,51 @@ def main() -> None:
         workers_spread(a.redis, a.workers_only)
         return
     q = a.quick
-    print(f"alliance-monitor store benchmarks (python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} cores){' [quick]' if q else ''}")
+    print(
+        f"alliance-monitor store benchmarks (python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} cores){' [quick]' if q else ''}"
+    )
 
     n_convs, per = (200, 20) if q else (1000, 40)
     reps = 1 if q else 3
-    print(f"1. throughput (ingest until every window is scored), {n_convs * per:,} messages of "
-          f"{n_convs:,} conversations (median of {reps})")
+    print(
+        f"1. throughput (ingest until every window is scored), {n_convs * per:,} messages of "
+        f"{n_convs:,} conversations (median of {reps})"
+    )
     for producers in (PRODUCERS, 4 * PRODUCERS):
         t = bench_sqlite_vs_memory(n_convs, per, reps, producers)
         print(f"   {producers} concurrent producers")
         print(f"     in-memory:                {t['memory']:>10,.0f} messages/s")
-        print(f"     SQLite synchronous=FULL:  {t['sqlite_full']:>10,.0f} messages/s  "
-              f"= {t['sqlite_full'] / t['memory']:.0%} of in-memory (target >= 50%)")
-        print(f"     SQLite synchronous=NORMAL:{t['sqlite_normal']:>10,.0f} messages/s  "
-              f"= {t['sqlite_normal'] / t['memory']:.0%} of in-memory")
+        print(
+            f"     SQLite synchronous=FULL:  {t['sqlite_full']:>10,.0f} messages/s  "
+            f"= {t['sqlite_full'] / t['memory']:.0%} of in-memory (target >= 50%)"
+        )
+        print(
+            f"     SQLite synchronous=NORMAL:{t['sqlite_normal']:>10,.0f} messages/s  "
+            f"= {t['sqlite_normal'] / t['memory']:.0%} of in-memory"
+        )
 
     if a.throughput_only:
         return
     if a.redis:
         wc, wp = (100, 20) if q else (400, 50)
         w = bench_workers(a.redis, wc, wp, 1 if q else 3)
-        print(f"2. Redis Streams workers, {wc * wp:,} messages, 16 shards "
-              f"(median of {1 if q else 3})")
-        print(f"   1 worker:                 {w[1][0]:>10,.0f} messages/s  "
-              f"(workers' CPU: {w[1][1]:.3f} s per 1,000 messages)")
-        print(f"   2 workers:                {w[2][0]:>10,.0f} messages/s  "
-              f"(workers' CPU: {w[2][1]:.3f} s per 1,000 messages)  = {w[2][0] / w[1][0]:.2f}x "
-              f"of 1 worker")
-        print(f"   (this machine: {os.cpu_count()} cores for redis-server, the publisher and the "
-              f"workers; load average {os.getloadavg()[0]:.1f})")
+        print(
+            f"2. Redis Streams workers, {wc * wp:,} messages, 16 shards (median of {1 if q else 3})"
+        )
+        print(
+            f"   1 worker:                 {w[1][0]:>10,.0f} messages/s  "
+            f"(workers' CPU: {w[1][1]:.3f} s per 1,000 messages)"
+        )
+        print(
+            f"   2 workers:                {w[2][0]:>10,.0f} messages/s  "
+            f"(workers' CPU: {w[2][1]:.3f} s per 1,000 messages)  = {w[2][0] / w[1][0]:.2f}x "
+            f"of 1 worker"
+        )
+        print(
+            f"   (this machine: {os.cpu_count()} cores for redis-server, the publisher and the "
+            f"workers; load average {os.getloadavg()[0]:.1f})"
+        )
     else:
         print("2. Redis workers: skipped (no --redis / ALLIANCE_MONITOR_TEST_REDIS_URL)")
 
@@ -383,18 +424,24 @@ def main() -> None:
     rec = bench_recovery(n_pairs, a.redis)
     print(f"3. recovery after a restart with {n_pairs:,} pairs (snapshot + open-window journal)")
     for name, (secs, pairs) in rec.items():
-        print(f"   {name + ':':<26}{secs:>10.2f} s for {pairs:,} pairs "
-              f"({secs / max(pairs, 1) * 1e6:,.0f} us per pair)")
+        print(
+            f"   {name + ':':<26}{secs:>10.2f} s for {pairs:,} pairs "
+            f"({secs / max(pairs, 1) * 1e6:,.0f} us per pair)"
+        )
 
     n, cap = (10_000, 1000) if q else (100_000, 5000)
     rss = bench_rss(n, cap)
     base = rss["baseline"]["vm_hwm_kib"]
     print(f"4. peak RSS (VmHWM), {n:,} conversations x 4 messages")
     print(f"   empty monitor:            {base / 1024:>10,.0f} MiB")
-    print(f"   no cap (in memory):       {rss['uncapped']['vm_hwm_kib'] / 1024:>10,.0f} MiB  "
-          f"({rss['uncapped']['pairs_in_memory']:,} pairs resident)")
-    print(f"   max_pairs={cap:,} (SQLite):  {rss['capped']['vm_hwm_kib'] / 1024:>10,.0f} MiB  "
-          f"({rss['capped']['pairs_in_memory']:,} pairs resident)")
+    print(
+        f"   no cap (in memory):       {rss['uncapped']['vm_hwm_kib'] / 1024:>10,.0f} MiB  "
+        f"({rss['uncapped']['pairs_in_memory']:,} pairs resident)"
+    )
+    print(
+        f"   max_pairs={cap:,} (SQLite):  {rss['capped']['vm_hwm_kib'] / 1024:>10,.0f} MiB  "
+        f"({rss['capped']['pairs_in_memory']:,} pairs resident)"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,15 @@ def messages(n: int) -> list[dict[str, Any]]:
     for i in range(n):
         m = base[i % len(base)]
         rep = i // len(base)
-        out.append({"conversation_id": f"{m['conversation_id']}-{rep}", "id": f"{m['id']}-{rep}",
-                    "role": m["role"], "text": m["text"], "ts": m["ts"]})
+        out.append(
+            {
+                "conversation_id": f"{m['conversation_id']}-{rep}",
+                "id": f"{m['id']}-{rep}",
+                "role": m["role"],
+                "text": m["text"],
+                "ts": m["ts"],
+            }
+        )
     return out
 
 
@@ -50,8 +57,9 @@ async def run(kind: str, msgs: list[dict[str, Any]]) -> float:
         monitor: Monitor = Monitor(scorer=scorer, overload="wait", idle_check_interval=None)
     else:
         t = Telemetry(tracing=kind != "histograms", trace_ingest=kind == "+ingest spans")
-        timed = _TimedMonitor(scorer=t.instrument(scorer), overload="wait",
-                              idle_check_interval=None)
+        timed = _TimedMonitor(
+            scorer=t.instrument(scorer), overload="wait", idle_check_interval=None
+        )
         timed.telemetry = t
         monitor = timed
     async with monitor:
@@ -73,8 +81,10 @@ def main() -> None:
     for _ in range(args.repeat):
         for k in kinds:  # interleaved, so drift on a shared machine hits all three alike
             best[k] = min(best[k], anyio.run(run, k, msgs))
-    print(f"ingest, {args.messages} messages, best of {args.repeat}; "
-          f"opentelemetry-api installed: {otel_available()}")
+    print(
+        f"ingest, {args.messages} messages, best of {args.repeat}; "
+        f"opentelemetry-api installed: {otel_available()}"
+    )
     for k in kinds:
         print(f"  {k:18s} {best[k]:7.2f} us/ingest   ratio {best[k] / best['plain']:.2f}")
 

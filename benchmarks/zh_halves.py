@@ -68,8 +68,7 @@ def analyze(convs: list[dict[str, Any]], limit: int | None = None) -> dict[str, 
         bare = {
             "conversation_id": conv["conversation_id"],
             "messages": [
-                {k: m[k] for k in ("id", "role", "text", "ts")}
-                for m in conv["messages"][:limit]
+                {k: m[k] for k in ("id", "role", "text", "ts")} for m in conv["messages"][:limit]
             ],
         }
         tr = parse_transcript(n, bare, [])
@@ -81,7 +80,9 @@ def analyze(convs: list[dict[str, Any]], limit: int | None = None) -> dict[str, 
     return out
 
 
-def figures(convs: list[dict[str, Any]], scores: dict[str, dict[str, float]]) -> tuple[float, float]:
+def figures(
+    convs: list[dict[str, Any]], scores: dict[str, dict[str, float]]
+) -> tuple[float, float]:
     d_s: list[float] = []
     d_l: list[bool] = []
     p_s: list[float] = []

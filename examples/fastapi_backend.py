@@ -32,8 +32,14 @@ from alliance_monitor.adapters import HttpAdapter, WebhookReceiver
 from alliance_monitor.alerts import WebhookSigner, generate_webhook_secret
 
 HOOK_SECRET = os.environ.get("CHAT_HOOK_SECRET") or generate_webhook_secret()
-ALERT_TYPES = {"safety_signal", "alliance_declined", "alliance_low", "passive_pattern",
-               "directive_pattern", "session_summary"}
+ALERT_TYPES = {
+    "safety_signal",
+    "alliance_declined",
+    "alliance_low",
+    "passive_pattern",
+    "directive_pattern",
+    "session_summary",
+}
 
 monitor = Monitor()
 receiver = WebhookReceiver(HttpAdapter(HOOK_SECRET), monitor)
@@ -68,11 +74,16 @@ class ChatMessage(BaseModel):
 @app.post("/conversations/{conversation_id}/messages", status_code=201)
 async def post_message(conversation_id: str, message: ChatMessage) -> dict[str, str]:
     # ... store the message in the backend's own database first ...
-    result = await monitor.ingest({
-        "conversation_id": conversation_id, "id": message.id, "role": message.role,
-        "text": message.text, "ts": message.ts,
-        ("counselor_id" if message.role == "counselor" else "client_id"): message.sender,
-    })
+    result = await monitor.ingest(
+        {
+            "conversation_id": conversation_id,
+            "id": message.id,
+            "role": message.role,
+            "text": message.text,
+            "ts": message.ts,
+            ("counselor_id" if message.role == "counselor" else "client_id"): message.sender,
+        }
+    )
     if result.status == "rejected":
         raise HTTPException(422, f"not monitored: {result.reason}")
     return {"status": result.status}
@@ -105,14 +116,26 @@ def demo() -> int:
     ]
     with serve_in_thread(app) as base:
         for i, (role, sender, text) in enumerate(chat):
-            r = httpx.post(f"{base}/conversations/pair-1/messages", timeout=10, json={
-                "id": f"m{i}", "sender": sender, "role": role, "text": text, "ts": 100.0 + i})
+            r = httpx.post(
+                f"{base}/conversations/pair-1/messages",
+                timeout=10,
+                json={"id": f"m{i}", "sender": sender, "role": role, "text": text, "ts": 100.0 + i},
+            )
             print(f"POST message {i} ({role}): {r.status_code} {r.json()['status']}")
         # Another service of the platform posts through the signed webhook receiver.
-        r = httpx.post(f"{base}/hooks/messages", timeout=10, headers={"webhook-id": "hook-1"},
-                       auth=WebhookSigner([HOOK_SECRET]), json={
-                           "conversation_id": "pair-2", "id": "x1", "role": "client",
-                           "text": "Is anyone there?", "ts": 200.0})
+        r = httpx.post(
+            f"{base}/hooks/messages",
+            timeout=10,
+            headers={"webhook-id": "hook-1"},
+            auth=WebhookSigner([HOOK_SECRET]),
+            json={
+                "conversation_id": "pair-2",
+                "id": "x1",
+                "role": "client",
+                "text": "Is anyone there?",
+                "ts": 200.0,
+            },
+        )
         print(f"POST /hooks/messages (signed): {r.status_code}")
         httpx.post(f"{base}/conversations/pair-1/end", timeout=10)
         deadline = time.monotonic() + 10

@@ -29,8 +29,11 @@ PAIRS = {"G0PAIR0001": "pair-0001"}  # private channel -> pair id (other channel
 
 def build(signing_secret: str) -> tuple[Monitor, WebhookReceiver]:
     monitor = Monitor()
-    adapter = SlackAdapter(signing_secret, counselors=COUNSELORS,
-                           conversations=ConversationMap(PAIRS, only_mapped=True))
+    adapter = SlackAdapter(
+        signing_secret,
+        counselors=COUNSELORS,
+        conversations=ConversationMap(PAIRS, only_mapped=True),
+    )
     return monitor, WebhookReceiver(adapter, monitor)
 
 
@@ -51,32 +54,59 @@ def demo() -> int:
     def post(payload: dict[str, object], **headers: str) -> httpx.Response:
         body = json.dumps(payload).encode()
         ts = int(time.time())
-        return httpx.post(url, content=body, timeout=10, headers={
-            "content-type": "application/json", "x-slack-request-timestamp": str(ts),
-            "x-slack-signature": sign_slack(secret, ts, body), **headers})
+        return httpx.post(
+            url,
+            content=body,
+            timeout=10,
+            headers={
+                "content-type": "application/json",
+                "x-slack-request-timestamp": str(ts),
+                "x-slack-signature": sign_slack(secret, ts, body),
+                **headers,
+            },
+        )
 
-    chat = [("U024COUNSEL", "Welcome back. How did the week go?"),
-            ("U099CLIENT", "Not great. I skipped the exercises again."),
-            ("U024COUNSEL", "You need to do them every day, no excuses."),
-            ("U099CLIENT", "ok")]
+    chat = [
+        ("U024COUNSEL", "Welcome back. How did the week go?"),
+        ("U099CLIENT", "Not great. I skipped the exercises again."),
+        ("U024COUNSEL", "You need to do them every day, no excuses."),
+        ("U099CLIENT", "ok"),
+    ]
     with serve_in_thread(with_lifespan(receiver, monitor, receiver)) as base:
         url = base + "/slack/events"
         r = post({"type": "url_verification", "challenge": "demo-challenge"})
         print("url_verification:", r.status_code, r.json())
         for i, (user, text) in enumerate(chat):
-            event = {"type": "event_callback", "event_id": f"Ev{i}", "event": {
-                "type": "message", "channel": "G0PAIR0001", "user": user, "text": text,
-                "ts": f"{1_700_000_000 + 60 * i}.000200"}}
+            event = {
+                "type": "event_callback",
+                "event_id": f"Ev{i}",
+                "event": {
+                    "type": "message",
+                    "channel": "G0PAIR0001",
+                    "user": user,
+                    "text": text,
+                    "ts": f"{1_700_000_000 + 60 * i}.000200",
+                },
+            }
             print(f"message {i}:", post(event).status_code)
         print("retry of message 3:", post(event, **{"x-slack-retry-num": "1"}).status_code)
-        forged = httpx.post(url, content=b"{}", timeout=10, headers={
-            "content-type": "application/json",
-            "x-slack-request-timestamp": str(int(time.time())), "x-slack-signature": "v0=00"})
+        forged = httpx.post(
+            url,
+            content=b"{}",
+            timeout=10,
+            headers={
+                "content-type": "application/json",
+                "x-slack-request-timestamp": str(int(time.time())),
+                "x-slack-signature": "v0=00",
+            },
+        )
         print("forged request:", forged.status_code)
         time.sleep(0.3)
     stats = receiver.stats()
-    print(f"monitor accepted {monitor.stats()['accepted']} message(s); receiver: "
-          f"{stats['duplicate_deliveries']} retry ignored, problems {stats['problems']}")
+    print(
+        f"monitor accepted {monitor.stats()['accepted']} message(s); receiver: "
+        f"{stats['duplicate_deliveries']} retry ignored, problems {stats['problems']}"
+    )
     return 0 if monitor.stats()["accepted"] == 4 else 1
 
 

@@ -46,28 +46,44 @@ def demo() -> int:
     public = "https://counseling.example.org/twilio/conversations"
     monitor, receiver = build(token, public)
     monitor.on(show, types={"safety_signal", "session_summary"})
-    chat = [("counselor:dr-lee", "Hello Ana, thanks for reaching out tonight."),
-            ("+15550100", "I feel like hurting myself."),
-            ("counselor:dr-lee", "I'm really glad you told me. Are you safe right now?")]
+    chat = [
+        ("counselor:dr-lee", "Hello Ana, thanks for reaching out tonight."),
+        ("+15550100", "I feel like hurting myself."),
+        ("counselor:dr-lee", "I'm really glad you told me. Are you safe right now?"),
+    ]
     with serve_in_thread(with_lifespan(receiver, monitor, receiver)) as base:
         url = base + "/twilio/conversations"
 
         def post(params: dict[str, str], signature: str | None = None) -> int:
             sig = signature or sign_twilio(token, public, params)
-            return httpx.post(url, content=urlencode(params), timeout=10, headers={
-                "content-type": "application/x-www-form-urlencoded",
-                "x-twilio-signature": sig}).status_code
+            return httpx.post(
+                url,
+                content=urlencode(params),
+                timeout=10,
+                headers={
+                    "content-type": "application/x-www-form-urlencoded",
+                    "x-twilio-signature": sig,
+                },
+            ).status_code
 
         for i, (author, body) in enumerate(chat):
-            params = {"EventType": "onMessageAdded", "ConversationSid": "CH0001",
-                      "MessageSid": f"IM{i:04d}", "Index": str(i), "Author": author,
-                      "Body": body, "DateCreated": f"2024-05-01T21:00:{i:02d}Z"}
+            params = {
+                "EventType": "onMessageAdded",
+                "ConversationSid": "CH0001",
+                "MessageSid": f"IM{i:04d}",
+                "Index": str(i),
+                "Author": author,
+                "Body": body,
+                "DateCreated": f"2024-05-01T21:00:{i:02d}Z",
+            }
             print(f"onMessageAdded {i}:", post(params))
         print("replayed request:", post(params))
         print("forged request:", post(params, signature="AAAAAAAAAAAAAAAAAAAAAAAAAAA="))
         time.sleep(0.3)
-    print(f"monitor accepted {monitor.stats()['accepted']} message(s); receiver problems "
-          f"{receiver.stats()['problems']}")
+    print(
+        f"monitor accepted {monitor.stats()['accepted']} message(s); receiver problems "
+        f"{receiver.stats()['problems']}"
+    )
     return 0 if monitor.stats()["accepted"] == 3 else 1
 
 

@@ -30,6 +30,7 @@ fi
 
 echo "== ruff"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 echo "== mypy --strict"
 .venv/bin/mypy
 echo "== pytest"

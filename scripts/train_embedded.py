@@ -73,8 +73,10 @@ def counselor_class(labels: dict[str, str]) -> str:
     if main == "question":
         return "question"
     if main == "reflection":
-        return "reflection_complex" if labels.get("reflection_subtype") == "complex" else (
-            "reflection_simple"
+        return (
+            "reflection_complex"
+            if labels.get("reflection_subtype") == "complex"
+            else ("reflection_simple")
         )
     if main == "therapist_input":
         return "advice" if labels.get("therapist_input_subtype") == "advice" else "input"
@@ -134,7 +136,7 @@ def fit(data: list[tuple[list[str], int]], classes: tuple[str, ...], seed: int) 
     weights = {}
     for f, i in index.items():
         row = tuple(round(x, DIGITS) for x in w[i])
-        if any(abs(x) >= 10 ** -DIGITS for x in row):
+        if any(abs(x) >= 10**-DIGITS for x in row):
             weights[f] = row
     return Head(classes, tuple(round(x, DIGITS) for x in b), weights)
 

@@ -10,7 +10,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 #: The project's measurement data lives beside the repository (../shared/data), never in it; a
 #: fresh clone has none. ALLIANCE_MONITOR_SHARED_DATA points elsewhere (e.g. from a worktree).
-SHARED_DATA = Path(os.environ.get("ALLIANCE_MONITOR_SHARED_DATA") or REPO.parent / "shared" / "data")
+SHARED_DATA = Path(
+    os.environ.get("ALLIANCE_MONITOR_SHARED_DATA") or REPO.parent / "shared" / "data"
+)
 ANNOMI = SHARED_DATA / "annomi.jsonl"
 NO_ANNOMI = (
     f"needs the full AnnoMI corpus at {ANNOMI} (not part of the repository; set "

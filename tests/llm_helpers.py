@@ -20,15 +20,29 @@ MODEL = "test-model"
 Reply = httpx.Response | Exception | Callable[[dict[str, Any]], "httpx.Response | Exception"]
 
 
-def completion(content: str, *, prompt_tokens: int = 100, completion_tokens: int = 50,
-               model: str = MODEL) -> httpx.Response:
-    return httpx.Response(200, json={
-        "id": "x", "object": "chat.completion", "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": content}}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
-    })
+def completion(
+    content: str, *, prompt_tokens: int = 100, completion_tokens: int = 50, model: str = MODEL
+) -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "id": "x",
+            "object": "chat.completion",
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": content},
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        },
+    )
 
 
 _LINE = re.compile(r"^(m\d+) (counselor|client|other): (.*)$")
@@ -41,7 +55,9 @@ def transcript_lines(body: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
         user = body["messages"][1]["content"]
     code = re.search(r"<<<DATA-([0-9a-f]+)>>>", user)
     assert code, "no data block"
-    block = user.split(f"<<<DATA-{code.group(1)}>>>\n", 1)[1].split(f"\n<<<END-{code.group(1)}>>>", 1)[0]
+    block = user.split(f"<<<DATA-{code.group(1)}>>>\n", 1)[1].split(
+        f"\n<<<END-{code.group(1)}>>>", 1
+    )[0]
     out = {}
     for line in block.splitlines():
         m = _LINE.match(line)
@@ -50,21 +66,34 @@ def transcript_lines(body: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def valid_answer(body: Mapping[str, Any], ratings: Mapping[str, int] | int = 4, *,
-                 passive: Iterable[str] = (), directive: Iterable[str] = (),
-                 suspicious: Iterable[str] = (), quote: str | None = None) -> str:
+def valid_answer(
+    body: Mapping[str, Any],
+    ratings: Mapping[str, int] | int = 4,
+    *,
+    passive: Iterable[str] = (),
+    directive: Iterable[str] = (),
+    suspicious: Iterable[str] = (),
+    quote: str | None = None,
+) -> str:
     """A well-formed answer quoting the first words of the first client message."""
     lines = transcript_lines(body)
-    label, (_, text) = next(((lb, v) for lb, v in lines.items() if v[0] == "client"),
-                            next(iter(lines.items())))
+    label, (_, text) = next(
+        ((lb, v) for lb, v in lines.items() if v[0] == "client"), next(iter(lines.items()))
+    )
     q = quote if quote is not None else " ".join(text.split()[:5])
     items = {}
     for i in ITEM_IDS:
         r = ratings if isinstance(ratings, int) else ratings.get(i, 3)
         ev = [] if r == 3 else [f"{label}: {q}"]
         items[i] = {"reasoning": "short reason", "evidence": ev, "rating": r}
-    return json.dumps({"ratings": items, "passive": list(passive), "directive": list(directive),
-                       "suspicious": list(suspicious)})
+    return json.dumps(
+        {
+            "ratings": items,
+            "passive": list(passive),
+            "directive": list(directive),
+            "suspicious": list(suspicious),
+        }
+    )
 
 
 @dataclass
@@ -103,11 +132,19 @@ class Sleeps:
         self.delays.append(delay)
 
 
-def make_client(fake: FakeLLM, *, sleeps: Sleeps | None = None, **kw: Any) -> OpenAICompatibleClient:
+def make_client(
+    fake: FakeLLM, *, sleeps: Sleeps | None = None, **kw: Any
+) -> OpenAICompatibleClient:
     kw.setdefault("retry", RetryPolicy(max_attempts=3, backoff_base=0.5, jitter=0.0))
     kw.setdefault("environ", {})
-    return OpenAICompatibleClient(base_url=BASE_URL, model=MODEL, transport=fake.transport(),
-                                  sleep=sleeps or Sleeps(), seed=1, **kw)
+    return OpenAICompatibleClient(
+        base_url=BASE_URL,
+        model=MODEL,
+        transport=fake.transport(),
+        sleep=sleeps or Sleeps(),
+        seed=1,
+        **kw,
+    )
 
 
 def make_scorer(fake: FakeLLM, **kw: Any) -> LLMScorer:
@@ -129,13 +166,25 @@ DEFAULT_WINDOW = [
 ]
 
 
-def window(pairs: list[tuple[str, str]] | None = None, *, index: int = 0, cid: str = "c1",
-           history: tuple[WindowScore, ...] = (), kind: str = "window") -> WindowRequest:
+def window(
+    pairs: list[tuple[str, str]] | None = None,
+    *,
+    index: int = 0,
+    cid: str = "c1",
+    history: tuple[WindowScore, ...] = (),
+    kind: str = "window",
+) -> WindowRequest:
     pairs = DEFAULT_WINDOW if pairs is None else pairs
     msgs = tuple(msg(i, r, t, cid) for i, (r, t) in enumerate(pairs))
     n_ex = sum(1 for m in msgs if m.role == Role.CLIENT)
-    return WindowRequest(conversation_id=cid, window_index=index, messages=msgs,
-                         n_exchanges=n_ex, history=history, kind=kind)  # type: ignore[arg-type]
+    return WindowRequest(
+        conversation_id=cid,
+        window_index=index,
+        messages=msgs,
+        n_exchanges=n_ex,
+        history=history,
+        kind=kind,
+    )  # type: ignore[arg-type]
 
 
 def llm_server_from_env(environ: Mapping[str, str]) -> tuple[str, str]:
@@ -146,7 +195,10 @@ def llm_server_from_env(environ: Mapping[str, str]) -> tuple[str, str]:
     model = environ.get("ALLIANCE_MONITOR_TEST_LLM_MODEL", "gemma3-270m")
     if not url:
         if environ.get("CI"):
-            pytest.fail("ALLIANCE_MONITOR_TEST_LLM_URL is unset under CI: run "
-                        "scripts/start-llm-server.sh before the tests", pytrace=False)
+            pytest.fail(
+                "ALLIANCE_MONITOR_TEST_LLM_URL is unset under CI: run "
+                "scripts/start-llm-server.sh before the tests",
+                pytrace=False,
+            )
         pytest.skip('no LLM server: eval "$(scripts/start-llm-server.sh)" to run these')
     return url, model

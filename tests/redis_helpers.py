@@ -20,7 +20,7 @@ def redis_url() -> str:
         return url
     if os.environ.get("CI"):
         pytest.fail(f"{ENV} is not set under CI: scripts/start-redis.sh must run first")
-    pytest.skip(f"{ENV} not set (run: eval \"$(bash scripts/start-redis.sh)\")")
+    pytest.skip(f'{ENV} not set (run: eval "$(bash scripts/start-redis.sh)")')
 
 
 def unique_prefix(label: str = "t") -> str:

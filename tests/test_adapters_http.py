@@ -44,12 +44,23 @@ def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 def msg(i: int, role: str = "client", conv: str = "pair-1", **kw: Any) -> dict[str, Any]:
-    return {"conversation_id": conv, "id": f"m{i}", "role": role, "text": f"hello {i}",
-            "ts": 1000.0 + i, **kw}
+    return {
+        "conversation_id": conv,
+        "id": f"m{i}",
+        "role": role,
+        "text": f"hello {i}",
+        "ts": 1000.0 + i,
+        **kw,
+    }
 
 
-def signed(body: bytes, *, secret: str = SECRET, wid: str = "msg_1", ts: int | None = None,
-           ) -> dict[str, str]:
+def signed(
+    body: bytes,
+    *,
+    secret: str = SECRET,
+    wid: str = "msg_1",
+    ts: int | None = None,
+) -> dict[str, str]:
     stamp = int(time.time()) if ts is None else ts
     return {
         "content-type": "application/json",
@@ -73,8 +84,9 @@ class GatedMonitor(Monitor):
 
 
 class Service:
-    def __init__(self, adapter: HttpAdapter, monitor: Monitor, base: str,
-                 receiver: WebhookReceiver) -> None:
+    def __init__(
+        self, adapter: HttpAdapter, monitor: Monitor, base: str, receiver: WebhookReceiver
+    ) -> None:
         self.adapter, self.monitor, self.base, self.receiver = adapter, monitor, base, receiver
 
     def post(self, body: bytes, headers: Mapping[str, str]) -> httpx.Response:
@@ -88,8 +100,9 @@ class Service:
 def make_service() -> Iterator[Callable[..., Service]]:
     stack: list[Any] = []
 
-    def make(*, secrets: Any = SECRET, monitor: Monitor | None = None, clock: Any = time.time,
-             **kw: Any) -> Service:
+    def make(
+        *, secrets: Any = SECRET, monitor: Monitor | None = None, clock: Any = time.time, **kw: Any
+    ) -> Service:
         adapter = HttpAdapter(secrets, roles=kw.pop("roles", None))
         mon = monitor or Monitor(scorer=StaticScorer(), idle_check_interval=None)
         receiver = WebhookReceiver(adapter, mon, clock=clock, **kw)
@@ -105,9 +118,15 @@ def make_service() -> Iterator[Callable[..., Service]]:
 
 def test_standard_webhooks_reference_vector_is_accepted(make_service: Any) -> None:
     svc = make_service(secrets=VECTOR_SECRET, clock=lambda: VECTOR_TS + 10)
-    r = svc.post(VECTOR_BODY, {"content-type": "application/json", "webhook-id": VECTOR_ID,
-                               "webhook-timestamp": str(VECTOR_TS),
-                               "webhook-signature": VECTOR_SIGNATURE})
+    r = svc.post(
+        VECTOR_BODY,
+        {
+            "content-type": "application/json",
+            "webhook-id": VECTOR_ID,
+            "webhook-timestamp": str(VECTOR_TS),
+            "webhook-signature": VECTOR_SIGNATURE,
+        },
+    )
     assert r.status_code == 202
     # The vector's payload is no message: the monitor rejects it with a reason.
     wait_for(lambda: svc.stats().get("rejected_by_reason", {}).get("missing_field") == 1)
@@ -127,8 +146,10 @@ def test_signed_message_is_acknowledged_then_ingested(make_service: Any) -> None
     [
         (lambda b, h: (b + b" ", h), "bad_signature"),  # tampered body
         (lambda b, h: (b, {**h, "webhook-id": "msg_other"}), "bad_signature"),
-        (lambda b, h: (b, {k: v for k, v in h.items() if k != "webhook-signature"}),
-         "missing_signature"),
+        (
+            lambda b, h: (b, {k: v for k, v in h.items() if k != "webhook-signature"}),
+            "missing_signature",
+        ),
         (lambda b, h: (b, {**h, "webhook-timestamp": "soon"}), "bad_timestamp"),
     ],
 )
@@ -171,8 +192,12 @@ def test_batch_items_are_judged_one_by_one(make_service: Any) -> None:
     r = svc.post(body.encode(), signed(body.encode()))
     assert r.status_code == 202 and r.json() == {"queued": 3}
     # The receiver drains its queue in the background: wait until all three queued items are in.
-    wait_for(lambda: svc.stats().get("accepted") == 2
-             and svc.stats()["rejected_by_reason"].get("empty_text") == 1)
+    wait_for(
+        lambda: (
+            svc.stats().get("accepted") == 2
+            and svc.stats()["rejected_by_reason"].get("empty_text") == 1
+        )
+    )
     assert svc.stats()["rejected_by_reason"] == {"invalid_schema": 1, "empty_text": 1}
 
 
@@ -264,8 +289,11 @@ def test_no_message_text_in_logs_or_answers(
     with capture_logs(caplog) as logs:
         good = json.dumps(msg(1, text=secret_text)).encode()
         bad = b'{"text": "' + secret_text.encode() + b'", broken'
-        answers = [svc.post(good, signed(good)), svc.post(bad, signed(bad, wid="msg_2")),
-                   svc.post(good + b" ", signed(good, wid="msg_3"))]
+        answers = [
+            svc.post(good, signed(good)),
+            svc.post(bad, signed(bad, wid="msg_2")),
+            svc.post(good + b" ", signed(good, wid="msg_3")),
+        ]
         wait_for(lambda: svc.stats().get("accepted") == 1)
     assert all(secret_text not in r.text for r in answers)
     assert secret_text not in repr(logs)

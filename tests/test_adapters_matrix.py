@@ -86,8 +86,12 @@ def _synapse_python() -> str:
         base = shutil.which("python3") or sys.executable
         try:
             subprocess.run([base, "-m", "venv", str(VENV)], check=True, capture_output=True)
-            subprocess.run([str(python), "-m", "pip", "install", "-q", "matrix-synapse"],
-                           check=True, capture_output=True, timeout=600)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", "matrix-synapse"],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
         except (subprocess.SubprocessError, OSError) as exc:
             shutil.rmtree(VENV, ignore_errors=True)
             _unavailable(f"installing matrix-synapse failed ({type(exc).__name__})")
@@ -140,26 +144,34 @@ class Hs:
         self.base, self.http = base, client
 
     async def register(self, name: str) -> tuple[str, str]:
-        r = await self.http.post(self.base + "/_matrix/client/v3/register", json={
-            "username": name, "password": "pw-" + name, "auth": {"type": "m.login.dummy"}})
+        r = await self.http.post(
+            self.base + "/_matrix/client/v3/register",
+            json={"username": name, "password": "pw-" + name, "auth": {"type": "m.login.dummy"}},
+        )
         r.raise_for_status()
         return r.json()["user_id"], r.json()["access_token"]
 
     async def call(self, method: str, path: str, token: str, body: Any = None) -> Any:
-        r = await self.http.request(method, self.base + "/_matrix/client/v3" + path, json=body,
-                                    headers={"authorization": f"Bearer {token}"})
+        r = await self.http.request(
+            method,
+            self.base + "/_matrix/client/v3" + path,
+            json=body,
+            headers={"authorization": f"Bearer {token}"},
+        )
         r.raise_for_status()
         return r.json()
 
     async def room(self, token: str, invite: list[str]) -> str:
-        out = await self.call("POST", "/createRoom", token,
-                              {"preset": "private_chat", "invite": invite})
+        out = await self.call(
+            "POST", "/createRoom", token, {"preset": "private_chat", "invite": invite}
+        )
         return str(out["room_id"])
 
     async def say(self, token: str, room: str, text: str, **content: Any) -> str:
         body = {"msgtype": "m.text", "body": text, **content}
-        out = await self.call("PUT", f"/rooms/{room}/send/m.room.message/{uuid.uuid4().hex}",
-                              token, body)
+        out = await self.call(
+            "PUT", f"/rooms/{room}/send/m.room.message/{uuid.uuid4().hex}", token, body
+        )
         return str(out["event_id"])
 
 
@@ -183,7 +195,10 @@ def test_sync_loop_against_a_real_homeserver(homeserver: str) -> None:
             early = await hs.say(c_tok, room, "Welcome. This room is for our sessions.")
 
             adapter = MatrixAdapter(
-                homeserver, observer, access_token=o_tok, counselors={counselor},
+                homeserver,
+                observer,
+                access_token=o_tok,
+                counselors={counselor},
                 conversations=ConversationMap({room: "pair-m1"}, only_mapped=True),
                 sync_timeout=1.0,
             )
@@ -199,11 +214,21 @@ def test_sync_loop_against_a_real_homeserver(homeserver: str) -> None:
                 assert adapter.counts["invites_declined"] >= 1 and adapter.healthy
                 first = await hs.say(c_tok, room, "What would you like to work on today?")
                 await hs.say(k_tok, room, "I keep putting things off.")
-                await hs.say(c_tok, room, "* edited", **{
-                    "m.new_content": {"msgtype": "m.text", "body": "edited"},
-                    "m.relates_to": {"rel_type": "m.replace", "event_id": first}})
-                await hs.call("PUT", f"/rooms/{room}/send/m.room.message/{uuid.uuid4().hex}",
-                              c_tok, {"msgtype": "m.notice", "body": "bot notice"})
+                await hs.say(
+                    c_tok,
+                    room,
+                    "* edited",
+                    **{
+                        "m.new_content": {"msgtype": "m.text", "body": "edited"},
+                        "m.relates_to": {"rel_type": "m.replace", "event_id": first},
+                    },
+                )
+                await hs.call(
+                    "PUT",
+                    f"/rooms/{room}/send/m.room.message/{uuid.uuid4().hex}",
+                    c_tok,
+                    {"msgtype": "m.notice", "body": "bot notice"},
+                )
                 await hs.say(c_tok, other, "a room that is no pair")
                 await _until(lambda: len(got) >= 3)
                 await anyio.sleep(1.5)  # one more sync: nothing else may arrive
@@ -211,7 +236,10 @@ def test_sync_loop_against_a_real_homeserver(homeserver: str) -> None:
 
             # On joining, the history the observer may see comes too (the welcome), in order.
             assert [(m["role"], m["conversation_id"]) for m in got] == [
-                ("counselor", "pair-m1"), ("counselor", "pair-m1"), ("client", "pair-m1")]
+                ("counselor", "pair-m1"),
+                ("counselor", "pair-m1"),
+                ("client", "pair-m1"),
+            ]
             assert [m["id"] for m in got[:2]] == [early, first]
             assert got[1]["counselor_id"] == counselor
             assert got[2]["client_id"] == client and got[2]["ts"] > 1.6e9
@@ -221,9 +249,13 @@ def test_sync_loop_against_a_real_homeserver(homeserver: str) -> None:
             # Resume from the saved sync token: only what was said since reaches the monitor.
             await hs.say(k_tok, room, "Mostly work emails.")
             resumed = MatrixAdapter(
-                homeserver, observer, access_token=o_tok, counselors={counselor},
+                homeserver,
+                observer,
+                access_token=o_tok,
+                counselors={counselor},
                 conversations=ConversationMap({room: "pair-m1"}, only_mapped=True),
-                since=adapter.since, sync_timeout=1.0,
+                since=adapter.since,
+                sync_timeout=1.0,
             )
             monitor = Monitor(scorer=StaticScorer(), idle_check_interval=None)
             async with monitor, anyio.create_task_group() as tg:
@@ -242,8 +274,13 @@ def test_sync_loop_against_a_real_homeserver(homeserver: str) -> None:
 def test_unreachable_homeserver_is_unhealthy_and_retried() -> None:
     async def main() -> None:
         port = _free_port()
-        adapter = MatrixAdapter(f"http://127.0.0.1:{port}", "@m:localhost", access_token="t",
-                                sync_timeout=0.2, max_backoff=0.2)
+        adapter = MatrixAdapter(
+            f"http://127.0.0.1:{port}",
+            "@m:localhost",
+            access_token="t",
+            sync_timeout=0.2,
+            max_backoff=0.2,
+        )
         async with aclosing(adapter.__aiter__()) as it, anyio.create_task_group() as tg:
 
             async def read() -> None:

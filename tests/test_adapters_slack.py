@@ -55,10 +55,21 @@ def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> None:
 
 def event(i: int, user: str = CLIENT, channel: str = "C0PAIR01", **extra: Any) -> dict[str, Any]:
     return {
-        "token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-        "event_id": f"Ev{i:04d}", "event_time": 1_700_000_000 + i,
-        "event": {"type": "message", "channel": channel, "user": user, "text": f"hi {i}",
-                  "ts": f"{1_700_000_000 + i}.000100", "channel_type": "channel", **extra},
+        "token": "x",
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": f"Ev{i:04d}",
+        "event_time": 1_700_000_000 + i,
+        "event": {
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": f"hi {i}",
+            "ts": f"{1_700_000_000 + i}.000100",
+            "channel_type": "channel",
+            **extra,
+        },
     }
 
 
@@ -68,8 +79,11 @@ NOW = 1_700_000_000
 
 def headers(body: bytes, *, secret: str = SECRET, ts: int | None = None) -> dict[str, str]:
     stamp = int(time.time()) if ts is None else ts
-    return {"content-type": "application/json", "x-slack-request-timestamp": str(stamp),
-            "x-slack-signature": sign_slack(secret, stamp, body)}
+    return {
+        "content-type": "application/json",
+        "x-slack-request-timestamp": str(stamp),
+        "x-slack-signature": sign_slack(secret, stamp, body),
+    }
 
 
 class GatedMonitor(Monitor):
@@ -99,8 +113,12 @@ class Running:
 def run() -> Iterator[Callable[..., Running]]:
     stack: list[Any] = []
 
-    def start(adapter: PushAdapter | None = None, *, monitor: Monitor | None = None,
-              clock: Callable[[], float] = time.time) -> Running:
+    def start(
+        adapter: PushAdapter | None = None,
+        *,
+        monitor: Monitor | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> Running:
         adapter = adapter or SlackAdapter(SECRET, counselors={COUNSELOR})
         mon = monitor or Monitor(scorer=StaticScorer(), idle_check_interval=None)
         receiver = WebhookReceiver(adapter, mon, clock=clock)
@@ -119,29 +137,44 @@ def test_documented_example_signature() -> None:
 
 def test_documented_example_passes_verification_over_http(run: Any) -> None:
     svc = run(SlackAdapter(DOC_SECRET), clock=lambda: DOC_TS + 30)
-    r = svc.post(DOC_BODY, {"content-type": "application/x-www-form-urlencoded",
-                            "x-slack-request-timestamp": str(DOC_TS),
-                            "x-slack-signature": DOC_SIGNATURE})
+    r = svc.post(
+        DOC_BODY,
+        {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-slack-request-timestamp": str(DOC_TS),
+            "x-slack-signature": DOC_SIGNATURE,
+        },
+    )
     # Authentic, but a slash command is not an Events API body: refused as malformed, not 401.
     assert r.status_code == 400
     assert svc.monitor.stats()["rejected_by_reason"] == {"invalid_json": 1}
-    tampered = svc.post(DOC_BODY.replace(b"roadrunner", b"wile-e"), {
-        "x-slack-request-timestamp": str(DOC_TS), "x-slack-signature": DOC_SIGNATURE})
+    tampered = svc.post(
+        DOC_BODY.replace(b"roadrunner", b"wile-e"),
+        {"x-slack-request-timestamp": str(DOC_TS), "x-slack-signature": DOC_SIGNATURE},
+    )
     assert tampered.status_code == 401
 
 
 def test_url_verification_challenge(run: Any) -> None:
     svc = run()
-    body = json.dumps({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tY",
-                       "type": "url_verification"}).encode()
+    body = json.dumps(
+        {
+            "token": "t",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tY",
+            "type": "url_verification",
+        }
+    ).encode()
     r = svc.post(body, headers(body))
     assert r.status_code == 200
     assert r.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tY"}
 
 
 def test_messages_are_mapped_to_roles_and_pairs(run: Any) -> None:
-    adapter = SlackAdapter(SECRET, counselors={COUNSELOR},
-                           conversations=ConversationMap({"C0PAIR01": "pair-17"}, only_mapped=True))
+    adapter = SlackAdapter(
+        SECRET,
+        counselors={COUNSELOR},
+        conversations=ConversationMap({"C0PAIR01": "pair-17"}, only_mapped=True),
+    )
     svc = run(adapter)
     sent = [event(1, COUNSELOR), event(2, CLIENT), event(3, CLIENT, channel="C0RANDOM")]
     for ev in sent:
@@ -164,7 +197,11 @@ def test_bots_edits_and_other_events_are_ignored(run: Any) -> None:
         body = json.dumps(ev).encode()
         assert svc.post(body, headers(body)).status_code == 200
     assert svc.receiver.stats()["ignored"] == {
-        "bot_message": 1, "message_subtype": 1, "not_a_message": 1, "not_an_event": 1}
+        "bot_message": 1,
+        "message_subtype": 1,
+        "not_a_message": 1,
+        "not_an_event": 1,
+    }
     assert svc.monitor.stats().get("messages_in", 0) == 0
 
 
@@ -173,7 +210,11 @@ def test_retries_of_an_event_already_seen_are_ignored(run: Any) -> None:
     body = json.dumps(event(1)).encode()
     assert svc.post(body, headers(body)).status_code == 200
     for n in (1, 2):  # Slack retries with a fresh timestamp and signature
-        retry = {**headers(body), "x-slack-retry-num": str(n), "x-slack-retry-reason": "http_timeout"}
+        retry = {
+            **headers(body),
+            "x-slack-retry-num": str(n),
+            "x-slack-retry-reason": "http_timeout",
+        }
         assert svc.post(body, retry).status_code == 200
     # A retry of an event we never got (the first attempt was lost) is taken.
     body2 = json.dumps(event(2)).encode()
@@ -191,10 +232,14 @@ def test_retries_of_an_event_already_seen_are_ignored(run: Any) -> None:
         (lambda b: headers(b, secret="wrong-secret", ts=NOW), "bad_signature"),
         (lambda b: headers(b, ts=NOW - 301), "stale_timestamp"),  # replay
         (lambda b: headers(b, ts=NOW + 301), "stale_timestamp"),
-        (lambda b: {"x-slack-signature": headers(b, ts=NOW)["x-slack-signature"]},
-         "missing_signature"),
-        (lambda b: {**headers(b, ts=NOW), "x-slack-request-timestamp": "yesterday"},
-         "bad_timestamp"),
+        (
+            lambda b: {"x-slack-signature": headers(b, ts=NOW)["x-slack-signature"]},
+            "missing_signature",
+        ),
+        (
+            lambda b: {**headers(b, ts=NOW), "x-slack-request-timestamp": "yesterday"},
+            "bad_timestamp",
+        ),
     ],
 )
 def test_bad_signatures_and_replays_are_refused(run: Any, make: Any, problem: str) -> None:

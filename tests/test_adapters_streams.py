@@ -54,9 +54,16 @@ async def test_pump_counts_every_outcome(tmp_path: Path) -> None:
         "not json at all",
         "",
         json.dumps([1, 2]),
-        json.dumps({"conversation_id": "p2", "messages": [
-            {"id": "a", "role": "counselor", "text": "hello", "ts": 1.0}, "junk",
-            {"id": "b", "role": "client", "text": "hi", "ts": 2.0}]}),
+        json.dumps(
+            {
+                "conversation_id": "p2",
+                "messages": [
+                    {"id": "a", "role": "counselor", "text": "hello", "ts": 1.0},
+                    "junk",
+                    {"id": "b", "role": "client", "text": "hi", "ts": 2.0},
+                ],
+            }
+        ),
         json.dumps(msg(0)),  # duplicate
         json.dumps({**msg(9), "text": ""}),
     ]
@@ -68,9 +75,13 @@ async def test_pump_counts_every_outcome(tmp_path: Path) -> None:
     assert counts == {"accepted": 3, "rejected": 4, "duplicate": 1, "rejected_before_ingest": 3}
     st = mon.stats()
     assert st["messages_in"] + counts["rejected_before_ingest"] == sum(
-        counts[k] for k in ("accepted", "rejected", "duplicate"))
+        counts[k] for k in ("accepted", "rejected", "duplicate")
+    )
     assert mon.stats()["rejected_by_reason"] == {
-        "invalid_json": 1, "invalid_schema": 2, "empty_text": 1}
+        "invalid_json": 1,
+        "invalid_schema": 2,
+        "empty_text": 1,
+    }
 
 
 async def test_jsonl_follow_reads_lines_as_they_are_written(tmp_path: Path) -> None:
@@ -114,8 +125,14 @@ def test_jsonl_from_stdin_in_a_real_process() -> None:
         "anyio.run(main)\n"
     )
     data = "".join(json.dumps(msg(i)) + "\n" for i in range(4)) + "{bad\n"
-    out = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, text=True,
-                         timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=data,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert out.stdout.strip() == "{'accepted': 4, 'rejected': 1, 'rejected_before_ingest': 1}"
 
 

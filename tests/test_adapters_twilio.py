@@ -28,8 +28,13 @@ pytest.importorskip("uvicorn")
 # "12345", this URL and these POST parameters give this X-Twilio-Signature.
 DOC_TOKEN = "12345"
 DOC_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
-DOC_PARAMS = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675310", "Digits": "1234",
-              "From": "+14158675310", "To": "+18005551212"}
+DOC_PARAMS = {
+    "CallSid": "CA1234567890ABCDE",
+    "Caller": "+14158675310",
+    "Digits": "1234",
+    "From": "+14158675310",
+    "To": "+18005551212",
+}
 DOC_SIGNATURE = "GvWf1cFY/Q7PnoempGyD5oXAezc="
 # The older edition of the same example (twilio-php docs, docs/usage/validation.rst), with the
 # caller +14158675309, gives this signature.
@@ -48,12 +53,22 @@ def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def added(i: int, author: str = "+15551230000", conv: str = "CH0001", **extra: str) -> dict[str, str]:
+def added(
+    i: int, author: str = "+15551230000", conv: str = "CH0001", **extra: str
+) -> dict[str, str]:
     return {
-        "EventType": "onMessageAdded", "AccountSid": "AC0001", "ChatServiceSid": "IS0001",
-        "ConversationSid": conv, "MessageSid": f"IM{i:04d}", "Index": str(i),
-        "Author": author, "Body": f"message {i}", "ParticipantSid": "MB0001",
-        "DateCreated": f"2024-05-01T10:00:{i:02d}.000Z", "Source": "SDK", "Attributes": "{}",
+        "EventType": "onMessageAdded",
+        "AccountSid": "AC0001",
+        "ChatServiceSid": "IS0001",
+        "ConversationSid": conv,
+        "MessageSid": f"IM{i:04d}",
+        "Index": str(i),
+        "Author": author,
+        "Body": f"message {i}",
+        "ParticipantSid": "MB0001",
+        "DateCreated": f"2024-05-01T10:00:{i:02d}.000Z",
+        "Source": "SDK",
+        "Attributes": "{}",
         **extra,
     }
 
@@ -63,12 +78,21 @@ class Running:
         self.base, self.monitor, self.receiver = base, monitor, receiver
         self.url = base + "/twilio/conversations"
 
-    def post(self, params: dict[str, str], *, token: str = TOKEN, url: str | None = None,
-             sign_url: str | None = None, extra: dict[str, str] | None = None) -> httpx.Response:
+    def post(
+        self,
+        params: dict[str, str],
+        *,
+        token: str = TOKEN,
+        url: str | None = None,
+        sign_url: str | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> httpx.Response:
         target = url or self.url
-        hdrs = {"content-type": "application/x-www-form-urlencoded",
-                "x-twilio-signature": sign_twilio(token, sign_url or target, params),
-                **(extra or {})}
+        hdrs = {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-twilio-signature": sign_twilio(token, sign_url or target, params),
+            **(extra or {}),
+        }
         return httpx.post(target, content=urlencode(params), headers=hdrs, timeout=10)
 
 
@@ -97,14 +121,19 @@ def test_documented_example_signatures() -> None:
 def test_documented_example_passes_verification_over_http(run: Any) -> None:
     svc = run(TwilioConversationsAdapter(DOC_TOKEN, public_url="https://mycompany.com/myapp.php"))
     # Twilio called https://mycompany.com/myapp.php?foo=1&bar=2; a proxy forwards it here.
-    hdrs = {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": DOC_SIGNATURE}
-    r = httpx.post(svc.base + "/myapp.php?foo=1&bar=2", content=urlencode(DOC_PARAMS),
-                   headers=hdrs, timeout=10)
+    hdrs = {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-twilio-signature": DOC_SIGNATURE,
+    }
+    r = httpx.post(
+        svc.base + "/myapp.php?foo=1&bar=2", content=urlencode(DOC_PARAMS), headers=hdrs, timeout=10
+    )
     assert r.status_code == 200  # authentic; a voice webhook is not a message: ignored
     assert svc.receiver.stats()["ignored"] == {"not_a_message": 1}
     bad = {**DOC_PARAMS, "Digits": "9999"}
-    r = httpx.post(svc.base + "/myapp.php?foo=1&bar=2", content=urlencode(bad), headers=hdrs,
-                   timeout=10)
+    r = httpx.post(
+        svc.base + "/myapp.php?foo=1&bar=2", content=urlencode(bad), headers=hdrs, timeout=10
+    )
     assert r.status_code == 403
     assert svc.receiver.stats()["problems"] == {"bad_signature": 1}
 
@@ -144,8 +173,10 @@ def test_bad_signatures_are_refused(run: Any, change: dict[str, Any], problem: s
 def test_tampered_parameter_is_refused(run: Any) -> None:
     svc = run()
     params = added(1)
-    hdrs = {"content-type": "application/x-www-form-urlencoded",
-            "x-twilio-signature": sign_twilio(TOKEN, svc.url, params)}
+    hdrs = {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-twilio-signature": sign_twilio(TOKEN, svc.url, params),
+    }
     tampered = {**params, "Body": "something else"}
     r = httpx.post(svc.url, content=urlencode(tampered), headers=hdrs, timeout=10)
     assert r.status_code == 403

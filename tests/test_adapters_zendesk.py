@@ -35,22 +35,27 @@ SECRET = "8564b3e6a8b20a4bdb68b05ce9bc5936"  # the example webhook secret in Zen
 DOC_PAYLOAD: dict[str, Any] = {
     "app": {"id": "5698edbf2a43bd081be982f1"},
     "webhook": {"id": "5e554d2cac66fb73a3c01869", "version": "v2"},
-    "events": [{
-        "id": "0ca7d56ba7b2e081e479fe9e",
-        "type": "conversation:message",
-        "createdAt": "2020-02-25T18:06:37.547Z",
-        "payload": {
-            "conversation": {"id": "13f32c6cf7d0d38e6e0eba93", "type": "personal"},
-            "message": {
-                "id": "5e55622dac66fb73a3c01877",
-                "received": "2020-02-25T18:06:37.547Z",
-                "content": {"type": "text", "text": "Hello world"},
-                "author": {"type": "user", "userId": "cbec0073faeda4dfcd21d0f1",
-                           "displayName": "Web User cbec0073faeda4dfcd21d0f1"},
-                "source": {"type": "web"},
+    "events": [
+        {
+            "id": "0ca7d56ba7b2e081e479fe9e",
+            "type": "conversation:message",
+            "createdAt": "2020-02-25T18:06:37.547Z",
+            "payload": {
+                "conversation": {"id": "13f32c6cf7d0d38e6e0eba93", "type": "personal"},
+                "message": {
+                    "id": "5e55622dac66fb73a3c01877",
+                    "received": "2020-02-25T18:06:37.547Z",
+                    "content": {"type": "text", "text": "Hello world"},
+                    "author": {
+                        "type": "user",
+                        "userId": "cbec0073faeda4dfcd21d0f1",
+                        "displayName": "Web User cbec0073faeda4dfcd21d0f1",
+                    },
+                    "source": {"type": "web"},
+                },
             },
-        },
-    }],
+        }
+    ],
 }
 
 
@@ -77,8 +82,9 @@ class Running:
     def __init__(self, base: str, monitor: Monitor, receiver: WebhookReceiver) -> None:
         self.base, self.monitor, self.receiver = base, monitor, receiver
 
-    def post(self, payload: Any, hdrs: dict[str, str] | None = None, *,
-             raw: bytes | None = None) -> httpx.Response:
+    def post(
+        self, payload: Any, hdrs: dict[str, str] | None = None, *, raw: bytes | None = None
+    ) -> httpx.Response:
         body = raw if raw is not None else json.dumps(payload).encode()
         h = {"content-type": "application/json", "x-api-key": SECRET} if hdrs is None else hdrs
         return httpx.post(self.base + "/zendesk", content=body, headers=h, timeout=10)
@@ -151,8 +157,9 @@ def test_malformed_bodies(run: Any) -> None:
 # TIMESTAMP, contradicting the formula stated on the same page), so the vector below is computed
 # independently here with the standard library from the documented formula.
 def _independent(secret: str, ts: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), ts.encode() + body, hashlib.sha256)
-                            .digest()).decode()
+    return base64.b64encode(
+        hmac.new(secret.encode(), ts.encode() + body, hashlib.sha256).digest()
+    ).decode()
 
 
 def _now_iso(skew: float = 0.0) -> str:
@@ -165,16 +172,25 @@ def test_zendesk_signature_scheme(run: Any) -> None:
     body = json.dumps(DOC_PAYLOAD).encode()
     ts = _now_iso()
     assert sign_zendesk(signing, ts, body) == _independent(signing, ts, body)
-    good = {"content-type": "application/json", "x-zendesk-webhook-signature-timestamp": ts,
-            "x-zendesk-webhook-signature": _independent(signing, ts, body)}
+    good = {
+        "content-type": "application/json",
+        "x-zendesk-webhook-signature-timestamp": ts,
+        "x-zendesk-webhook-signature": _independent(signing, ts, body),
+    }
     assert svc.post(None, good, raw=body).status_code == 200
     assert svc.post(None, good, raw=body + b" ").status_code == 401  # tampered
     old = _now_iso(-301)
-    replay = {**good, "x-zendesk-webhook-signature-timestamp": old,
-              "x-zendesk-webhook-signature": _independent(signing, old, body)}
+    replay = {
+        **good,
+        "x-zendesk-webhook-signature-timestamp": old,
+        "x-zendesk-webhook-signature": _independent(signing, old, body),
+    }
     assert svc.post(None, replay, raw=body).status_code == 401  # outside the tolerance
     bad_ts = {**good, "x-zendesk-webhook-signature-timestamp": "yesterday"}
     assert svc.post(None, bad_ts, raw=body).status_code == 401
     assert svc.receiver.stats()["problems"] == {
-        "bad_signature": 1, "stale_timestamp": 1, "bad_timestamp": 1}
+        "bad_signature": 1,
+        "stale_timestamp": 1,
+        "bad_timestamp": 1,
+    }
     wait_for(lambda: svc.monitor.stats().get("accepted") == 1)

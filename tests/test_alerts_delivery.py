@@ -186,7 +186,9 @@ async def test_410_disables_the_endpoint_loudly_and_parks_its_alerts(
         eps = [endpoint(rx_gone, "gone"), endpoint(rx_ok, "ok")]
         # One in flight per endpoint, so the 410 is seen before the rest is attempted.
         with capture_logs(caplog) as logs:
-            async with AlertDispatcher(eps, retry_schedule=FAST, max_in_flight_per_endpoint=1, allow_private=True) as d:
+            async with AlertDispatcher(
+                eps, retry_schedule=FAST, max_in_flight_per_endpoint=1, allow_private=True
+            ) as d:
                 await submit_all(d, events(4))
                 assert await d.drain(10)  # disabled rows are not waited for
                 stats = d.stats()
@@ -246,7 +248,9 @@ async def test_exhausted_retries_are_kept_as_failed_and_counted(
 
     async with LoopbackReceiver([SECRET], behaviour=broken) as rx:
         with capture_logs(caplog) as logs:
-            async with AlertDispatcher([endpoint(rx)], retry_schedule=(0, 0.01, 0.01), allow_private=True) as d:
+            async with AlertDispatcher(
+                [endpoint(rx)], retry_schedule=(0, 0.01, 0.01), allow_private=True
+            ) as d:
                 await submit_all(d, events(3))
                 assert await d.drain(5)  # nothing pending any more...
                 stats = d.stats()
@@ -268,13 +272,17 @@ async def test_restart_with_alerts_pending(tmp_path: Path) -> None:
     evs = events(6)
     async with LoopbackReceiver([SECRET]) as rx:
         await rx.stop()
-        async with AlertDispatcher([endpoint(rx)], outbox_path=db, retry_schedule=FAST, allow_private=True) as d:
+        async with AlertDispatcher(
+            [endpoint(rx)], outbox_path=db, retry_schedule=FAST, allow_private=True
+        ) as d:
             await submit_all(d, evs)
             await anyio.sleep(0.2)
             assert d.stats().pending == 6
         # "Process restart": a new dispatcher on the same outbox file.
         await rx.start()
-        async with AlertDispatcher([endpoint(rx)], outbox_path=db, retry_schedule=FAST, allow_private=True) as d:
+        async with AlertDispatcher(
+            [endpoint(rx)], outbox_path=db, retry_schedule=FAST, allow_private=True
+        ) as d:
             assert await d.drain(10)
             assert d.stats().delivered == 6
             # The monitor replays the same events after restart: no second page.
@@ -332,7 +340,9 @@ async def test_alerts_survive_sigkill(tmp_path: Path) -> None:
         outbox.close()
         await rx.start()
         ep = WebhookEndpoint(rx.url, [SECRET], name="rx")
-        async with AlertDispatcher([ep], outbox_path=db, retry_schedule=FAST, allow_private=True) as d:
+        async with AlertDispatcher(
+            [ep], outbox_path=db, retry_schedule=FAST, allow_private=True
+        ) as d:
             assert await d.drain(10)
     assert_exactly_once(rx, {f"evt_k{i}" for i in range(n)})
 
@@ -387,10 +397,14 @@ async def test_digest_survives_restart(tmp_path: Path) -> None:
         for i in range(3)
     ]  # fmt: skip
     async with LoopbackReceiver([SECRET]) as rx:
-        async with AlertDispatcher([endpoint(rx)], outbox_path=db, policy=policy, allow_private=True) as d:
+        async with AlertDispatcher(
+            [endpoint(rx)], outbox_path=db, policy=policy, allow_private=True
+        ) as d:
             for p in pats:
                 assert (await d.submit(p)).action == "held"
-        async with AlertDispatcher([endpoint(rx)], outbox_path=db, policy=policy, allow_private=True) as d:
+        async with AlertDispatcher(
+            [endpoint(rx)], outbox_path=db, policy=policy, allow_private=True
+        ) as d:
             assert d.stats().held == 3
             assert await d.drain(5)
     assert len(rx.processed) == 1
@@ -418,10 +432,15 @@ async def test_submit_does_not_hold_the_event_loop_during_the_outbox_fsync(
             await anyio.sleep(0.01)
             ticks += 1
 
-    async with LoopbackReceiver([SECRET]) as rx, AlertDispatcher(
-        [endpoint(rx)], retry_schedule=FAST, allow_private=True,
-        outbox_path=str(tmp_path / "o.db"),
-    ) as d:
+    async with (
+        LoopbackReceiver([SECRET]) as rx,
+        AlertDispatcher(
+            [endpoint(rx)],
+            retry_schedule=FAST,
+            allow_private=True,
+            outbox_path=str(tmp_path / "o.db"),
+        ) as d,
+    ):
         async with anyio.create_task_group() as tg:
             tg.start_soon(ticker)
             started = time.perf_counter()
@@ -472,8 +491,11 @@ async def test_digest_and_endpoint_disable_writes_run_off_the_event_loop(
     async with (
         LoopbackReceiver([SECRET], behaviour=lambda _: Reply(410)) as rx,
         AlertDispatcher(
-            [endpoint(rx)], outbox_path=str(tmp_path / "o.db"), retry_schedule=FAST,
-            policy=AlertPolicy(digest_interval=3600, cooldown=0), allow_private=True,
+            [endpoint(rx)],
+            outbox_path=str(tmp_path / "o.db"),
+            retry_schedule=FAST,
+            policy=AlertPolicy(digest_interval=3600, cooldown=0),
+            allow_private=True,
         ) as d,
     ):
         for p in pats:

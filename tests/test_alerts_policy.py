@@ -247,8 +247,11 @@ def test_allowed_hosts_guard_against_ssrf() -> None:
     own = WebhookEndpoint("https://alerts.platform.example.org/h", [SECRET])
     AlertDispatcher([slack, own], allowed_hosts=["hooks.slack.com", "*.example.org"])
     with pytest.raises(ConfigError) as info:
-        AlertDispatcher([slack, internal], allowed_hosts=["hooks.slack.com", "*.example.org"],
-                        allow_private=True)
+        AlertDispatcher(
+            [slack, internal],
+            allowed_hosts=["hooks.slack.com", "*.example.org"],
+            allow_private=True,
+        )
     assert "allowed_hosts" in str(info.value)
     with pytest.raises(ConfigError):
         AlertDispatcher([own], allowed_hosts=["example.org"])  # exact host only

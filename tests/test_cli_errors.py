@@ -46,29 +46,43 @@ def one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
     return lines[0]
 
 
-def test_llm_scorer_without_a_server(transcript: Path, capsys: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_llm_scorer_without_a_server(
+    transcript: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     for kind in ("llm", "cascade"):
-        rc = main(["analyze", str(transcript), "-o", str(transcript.with_suffix(".out")),
-                   "--scorer", kind])
+        rc = main(
+            [
+                "analyze",
+                str(transcript),
+                "-o",
+                str(transcript.with_suffix(".out")),
+                "--scorer",
+                kind,
+            ]
+        )
         assert rc == EXIT_USAGE
         one_line_error(capsys, f"--scorer {kind}", "--llm-base-url", "OPENAI_BASE_URL")
 
 
 @pytest.mark.parametrize("cmd", ["analyze", "replay", "study"])
-def test_missing_or_unreadable_input(cmd: str, tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
-    extra = {"analyze": ["-o", str(tmp_path / "o.jsonl")], "study": ["--out", str(tmp_path / "o")],
-             "replay": []}[cmd]
+def test_missing_or_unreadable_input(
+    cmd: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = {
+        "analyze": ["-o", str(tmp_path / "o.jsonl")],
+        "study": ["--out", str(tmp_path / "o")],
+        "replay": [],
+    }[cmd]
     assert main([cmd, str(tmp_path / "nope.jsonl"), *extra]) == EXIT_USAGE
     one_line_error(capsys, "no such file", "nope.jsonl")
     assert main([cmd, str(tmp_path), *extra]) == EXIT_USAGE  # a folder
     one_line_error(capsys, "a folder, not a file")
 
 
-def test_input_that_is_not_text_is_counted_not_a_crash(tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_input_that_is_not_text_is_counted_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bin.jsonl"
     bad.write_bytes(b"\xff\xfe\x00{broken\n")
     assert main(["analyze", str(bad), "-o", str(tmp_path / "o.jsonl")]) == 0
@@ -113,8 +127,15 @@ def test_bad_serve_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def run_cli(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_redis_store_without_the_redis_extra(transcript: Path, tmp_path: Path) -> None:
@@ -164,4 +185,6 @@ def test_a_bug_still_shows_its_traceback() -> None:
 
     assert explain_error(ValueError("boom")) is None
     assert explain_error(ExceptionGroup("g", [FileNotFoundError(2, "x", "f.jsonl")])) == (
-        "no such file or folder: f.jsonl", EXIT_USAGE)
+        "no such file or folder: f.jsonl",
+        EXIT_USAGE,
+    )

@@ -15,13 +15,15 @@ from conftest import ANNOMI_SAMPLE
 def run(args: list[str], tmp_path: Path, *, tty: bool) -> str:
     cmd = [sys.executable, "-m", "alliance_monitor.cli", *args]
     if not tty:
-        res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=180,
-                             check=True)
+        res = subprocess.run(
+            cmd, cwd=tmp_path, capture_output=True, text=True, timeout=180, check=True
+        )
         return res.stderr
     main_fd, sub_fd = os.openpty()
     try:
-        proc = subprocess.run(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=sub_fd,
-                              timeout=180, check=True)
+        proc = subprocess.run(
+            cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=sub_fd, timeout=180, check=True
+        )
         assert proc.returncode == 0
         os.close(sub_fd)
         chunks = []

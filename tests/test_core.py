@@ -306,9 +306,7 @@ def test_session_ends_on_idle_gap_and_new_session_id() -> None:
     later = list(out.events)
     for req in out.work:
         later.extend(core.apply(StaticScorer(3.0).score_sync(req), req))
-    assert [e.end_reason for e in later if e.type == EventType.SESSION_SUMMARY] == [
-        "new_session"
-    ]
+    assert [e.end_reason for e in later if e.type == EventType.SESSION_SUMMARY] == ["new_session"]
 
 
 def test_session_summary_phases_and_trajectory() -> None:
@@ -353,8 +351,14 @@ def test_memory_per_pair_is_bounded_for_a_long_conversation() -> None:
 
 def test_straggler_from_previous_session_does_not_split_the_current_one() -> None:
     core = MonitorCore(safety=False)
-    s1 = [msg("c", i, "counselor" if i % 2 == 0 else "client", ts=float(i), session_id="s1") for i in range(4)]
-    s2 = [msg("c", 10 + i, "counselor" if i % 2 == 0 else "client", ts=100.0 + i, session_id="s2") for i in range(4)]
+    s1 = [
+        msg("c", i, "counselor" if i % 2 == 0 else "client", ts=float(i), session_id="s1")
+        for i in range(4)
+    ]
+    s2 = [
+        msg("c", 10 + i, "counselor" if i % 2 == 0 else "client", ts=100.0 + i, session_id="s2")
+        for i in range(4)
+    ]
     late = s1.pop()  # arrives during s2
     drive(core, [*s1, s2[0], late, *s2[1:]], end=False)
     assert core.counts["sessions_ended"] == 1 and core.counts["accepted"] == 8

@@ -88,8 +88,9 @@ def test_json_gives_the_same_events(capsys: pytest.CaptureFixture[str], text: st
 def test_all_adds_each_stretch(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--all"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^  stretch 1: goal \d\.\d, task \d\.\d, bond \d\.\d, overall \d\.\d$", out,
-                     flags=re.M)
+    assert re.search(
+        r"^  stretch 1: goal \d\.\d, task \d\.\d, bond \d\.\d, overall \d\.\d$", out, flags=re.M
+    )
 
 
 @pytest.mark.parametrize(("change", "words"), [

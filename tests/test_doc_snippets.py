@@ -49,8 +49,9 @@ def blocks() -> list[Block]:
         for m in FENCE.finditer(text):
             before = text[: m.start()]
             marker = FRAGMENT.search(before[-300:])
-            out.append(Block(path, before.count("\n") + 1, m.group(1),
-                             marker.group(1) if marker else None))
+            out.append(
+                Block(path, before.count("\n") + 1, m.group(1), marker.group(1) if marker else None)
+            )
     return out
 
 
@@ -77,10 +78,20 @@ def test_block_runs(block: Block, tmp_path: Path) -> None:
     script.write_text(block.code, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ALLIANCE_"))}
     # Any attempt to reach beyond loopback fails fast instead of waiting on the network.
-    env.update(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",
-               NO_PROXY="127.0.0.1,localhost")
-    res = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, text=True,
-                         capture_output=True, timeout=180, check=False)
+    env.update(
+        HTTP_PROXY="http://127.0.0.1:9",
+        HTTPS_PROXY="http://127.0.0.1:9",
+        NO_PROXY="127.0.0.1,localhost",
+    )
+    res = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
     assert res.returncode == 0, (
         f"{block.id} failed (mark it `<!-- fragment: why -->` if it is not meant to run):\n"
         + res.stderr[-3000:]

@@ -33,7 +33,10 @@ def _score(*turns: tuple[str, str]):  # type: ignore[no-untyped-def]
 
 COLLABORATIVE = (
     ("c", "What would you like to talk about today?"),
-    ("k", "My drinking, I guess. My wife says it's getting out of hand and I'm scared she's right."),
+    (
+        "k",
+        "My drinking, I guess. My wife says it's getting out of hand and I'm scared she's right.",
+    ),
     ("c", "You're worried she might be right, and part of you wants to look at it honestly."),
     ("k", "Yeah, exactly. I've been thinking I need to cut back before it costs me my family."),
     ("c", "Your family matters a lot to you. What would cutting back look like for you?"),
@@ -97,7 +100,9 @@ def _feed(core: MonitorCore, conv: str, texts: list[tuple[str, str]]) -> list[ob
     events: list[object] = []
     role = {"c": Role.COUNSELOR, "k": Role.CLIENT}
     for i, (r, t) in enumerate(texts):
-        out = core.ingest(Message(id=f"{conv}:{i}", conversation_id=conv, role=role[r], text=t, ts=i))
+        out = core.ingest(
+            Message(id=f"{conv}:{i}", conversation_id=conv, role=role[r], text=t, ts=i)
+        )
         for req in out.work:
             events.extend(core.apply(scorer.score_sync(req), req))
         events.extend(out.events)
@@ -113,7 +118,10 @@ def _feed(core: MonitorCore, conv: str, texts: list[tuple[str, str]]) -> list[ob
     [
         # a strong start, then bland small talk: no decline invented from no evidence
         list(COLLABORATIVE) + [("c", "Ok.") if i % 2 == 0 else ("k", "Ok.") for i in range(40)],
-        [("c", "Привет, как дела?") if i % 2 == 0 else ("k", "Нормально, спасибо.") for i in range(40)],
+        [
+            ("c", "Привет, как дела?") if i % 2 == 0 else ("k", "Нормально, спасибо.")
+            for i in range(40)
+        ],
     ],
     ids=["bland", "foreign"],
 )

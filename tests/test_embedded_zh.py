@@ -37,7 +37,10 @@ WARM = (
     ("k", "没错，就是这样。我每天都在哭，工作也做不下去，但是我想让自己好起来，不想一直这样下去。"),
     ("c", "你希望自己能好起来。对你来说，好起来会是什么样子？"),
     ("k", "我想能正常睡觉，周末可以和朋友出去走走，不再一直想着他。"),
-    ("c", "你能说出这些，真的很不容易。如果你愿意的话，我可以分享一些别人试过的方法，你看哪些适合你。"),
+    (
+        "c",
+        "你能说出这些，真的很不容易。如果你愿意的话，我可以分享一些别人试过的方法，你看哪些适合你。",
+    ),
     ("k", "好的，我想听听。"),
     ("c", "有的人会在睡前写日记，把想法写下来。你觉得怎么样？"),
     ("k", "我会试试今晚写一写。谢谢你，和你聊完我好多了。"),
@@ -160,7 +163,9 @@ def test_length_rules_count_chinese_characters() -> None:
     assert zh.word_units("I see") == 2
     assert zh.word_units("我最近总是睡不着") == 5
     assert zh.word_units("最近 deadline 太多") == 3
-    long_reply = "我其实一直都很害怕，从小到大我爸爸都对我很严厉，做错一点事情就会骂我，现在工作上也是这样。"
+    long_reply = (
+        "我其实一直都很害怕，从小到大我爸爸都对我很严厉，做错一点事情就会骂我，现在工作上也是这样。"
+    )
     msgs = _msgs(("k", "嗯"), ("c", "能多说说吗？"), ("k", long_reply))
     from alliance_monitor.scoring._embedded import _analyse
 
@@ -179,7 +184,9 @@ def test_length_rules_count_chinese_characters() -> None:
 
 def test_full_width_punctuation_counts_as_a_question() -> None:
     # NFKC folds ？ into ?: the open-question cue sees it; the "telling" lean does not apply.
-    p, d, cues = _last(DISCLOSURE, ("c", "那段时间你每天晚上都在想些什么，又是怎么一个人撑过来的？"))
+    p, d, cues = _last(
+        DISCLOSURE, ("c", "那段时间你每天晚上都在想些什么，又是怎么一个人撑过来的？")
+    )
     assert "open_question" in cues and p < 0.1 and d < 0.1
     assert lx.normalize("？") == "?"
 
@@ -195,8 +202,13 @@ def test_analyze_output_names_the_language(tmp_path: object) -> None:
 
     def msgs(*texts: str) -> list[Message]:
         return [
-            Message(conversation_id="c", id=f"m{i}", ts=float(i),
-                    role=Role.COUNSELOR if i % 2 else Role.CLIENT, text=t)
+            Message(
+                conversation_id="c",
+                id=f"m{i}",
+                ts=float(i),
+                role=Role.COUNSELOR if i % 2 else Role.CLIENT,
+                text=t,
+            )
             for i, t in enumerate(texts)
         ]
 
@@ -204,7 +216,9 @@ def test_analyze_output_names_the_language(tmp_path: object) -> None:
     assert zh_res.language == "zh" and zh_res.to_json()["language"] == "zh"
     en_res = analyze_transcript("c", msgs("I can't sleep", "What keeps you awake?"), scorer)
     assert en_res.to_json()["language"] == "en"
-    mixed = analyze_transcript("c", msgs("最近 deadline 太多了", "It sounds like 工作让你很累"), scorer)
+    mixed = analyze_transcript(
+        "c", msgs("最近 deadline 太多了", "It sounds like 工作让你很累"), scorer
+    )
     assert mixed.language == "mixed"
 
 

@@ -64,11 +64,15 @@ def test_a_scorer_equal_to_the_labels_agrees_perfectly() -> None:
 
 
 def test_a_constant_scorer_gives_one_half_and_no_correlation() -> None:
-    rep = evaluate_file(LABELS, scorer=StaticScorer(3.0, passive=0.2, directive=0.2),
-                        n_bootstrap=100)
+    rep = evaluate_file(
+        LABELS, scorer=StaticScorer(3.0, passive=0.2, directive=0.2), n_bootstrap=100
+    )
     got = figures(rep)
-    for key in (("message", "directive", "directive"), ("message", "strategy", "passive"),
-                ("message", "strategy", "directive")):
+    for key in (
+        ("message", "directive", "directive"),
+        ("message", "strategy", "passive"),
+        ("message", "strategy", "directive"),
+    ):
         assert got[key] == {"auc": 0.5}
     for level in ("session", "phase"):
         f = got[(level, "bond", "bond")]
@@ -120,10 +124,20 @@ def test_auto_detection_of_annomi_names_and_prefix_rule() -> None:
 
 def test_known_datasets_names_are_recognised() -> None:
     inv = LabelInventory()
-    inv.add_record({"labels": {"seeker_empathy": 4, "seeker_relevance": 5, "mi_quality": "low",
-                               "emotion_type": "anxiety"},
-                    "messages": [{"labels": {"strategy": "Question"}},
-                                 {"labels": {"therapist_input_subtype": "advice"}}]})
+    inv.add_record(
+        {
+            "labels": {
+                "seeker_empathy": 4,
+                "seeker_relevance": 5,
+                "mi_quality": "low",
+                "emotion_type": "anxiety",
+            },
+            "messages": [
+                {"labels": {"strategy": "Question"}},
+                {"labels": {"therapist_input_subtype": "advice"}},
+            ],
+        }
+    )
     got = {(t.level, t.label, t.target) for t in auto_tasks(inv, LabelOptions())}
     assert got == {
         ("session", "seeker_empathy", "bond"),
@@ -139,22 +153,36 @@ def test_known_datasets_names_are_recognised() -> None:
 
 def test_options_map_a_deployments_own_scheme() -> None:
     rep = evaluate_file(
-        LABELS, command=ORACLE, n_bootstrap=50,
-        labels=LabelOptions(session_labels=("quality",), positive=("high",),
-                            dimensions=("bond", "overall")),
+        LABELS,
+        command=ORACLE,
+        n_bootstrap=50,
+        labels=LabelOptions(
+            session_labels=("quality",), positive=("high",), dimensions=("bond", "overall")
+        ),
     )
     got = figures(rep)
-    assert got == {("session", "quality", "bond"): {"auc": 1.0},
-                   ("session", "quality", "overall"): {"auc": 1.0}}
+    assert got == {
+        ("session", "quality", "bond"): {"auc": 1.0},
+        ("session", "quality", "overall"): {"auc": 1.0},
+    }
     rep = evaluate_file(
-        LABELS, command=ORACLE, n_bootstrap=50,
-        labels=LabelOptions(message_labels=("strategy",), positive=("Providing Suggestions",),
-                            targets=("directive",)),
+        LABELS,
+        command=ORACLE,
+        n_bootstrap=50,
+        labels=LabelOptions(
+            message_labels=("strategy",),
+            positive=("Providing Suggestions",),
+            targets=("directive",),
+        ),
     )
     assert figures(rep) == {("message", "strategy", "directive"): {"auc": 1.0}}
     # an off-scale numeric label: correlations, no ICC
-    rep = evaluate_file(LABELS, command=ORACLE, n_bootstrap=50,
-                        labels=LabelOptions(session_labels=("satisfaction",)))
+    rep = evaluate_file(
+        LABELS,
+        command=ORACLE,
+        n_bootstrap=50,
+        labels=LabelOptions(session_labels=("satisfaction",)),
+    )
     f = figures(rep)[("session", "satisfaction", "overall")]
     assert set(f) == {"spearman", "pearson"} and f["pearson"] == pytest.approx(1.0)
 
@@ -167,8 +195,10 @@ def test_options_map_a_deployments_own_scheme() -> None:
         (LabelOptions(message_labels=("strategy",), positive=("x",)), "needs --target"),
         (LabelOptions(message_labels=("stage",)), "no message label"),
         (LabelOptions(dimensions=("warmth",)), "unknown dimension"),
-        (LabelOptions(message_labels=("strategy",), session_labels=("bond",), positive=("x",)),
-         "ambiguous"),
+        (
+            LabelOptions(message_labels=("strategy",), session_labels=("bond",), positive=("x",)),
+            "ambiguous",
+        ),
     ],
 )
 def test_bad_label_options_are_clear_errors(opts: LabelOptions, match: str) -> None:
@@ -187,8 +217,15 @@ def test_prefix_drops_phase_labels_and_shortens_messages() -> None:
 
 def test_unlabelled_input_is_an_error(tmp_path: Path) -> None:
     src = tmp_path / "bare.jsonl"
-    src.write_text(json.dumps({"conversation_id": "a", "messages": [
-        {"id": "1", "role": "counselor", "text": "hi", "ts": 0}]}) + "\n")
+    src.write_text(
+        json.dumps(
+            {
+                "conversation_id": "a",
+                "messages": [{"id": "1", "role": "counselor", "text": "hi", "ts": 0}],
+            }
+        )
+        + "\n"
+    )
     with pytest.raises(EvaluationError, match="no label to evaluate"):
         evaluate_file(str(src), scorer=EmbeddedScorer())
 
@@ -231,13 +268,39 @@ def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["evaluate", LABELS, "--json", "--bootstrap", "100", "--command", ORACLE])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) >= {"input", "scorer", "conversations", "messages", "prefix", "bootstrap",
-                        "baseline", "results", "not_evaluated", "rejected", "scoring_seconds"}
-    assert out["bootstrap"] == {"resamples": 100, "seed": 0, "confidence": 0.95,
-                                "unit": "conversation", "interval": "percentile"}
+    assert set(out) >= {
+        "input",
+        "scorer",
+        "conversations",
+        "messages",
+        "prefix",
+        "bootstrap",
+        "baseline",
+        "results",
+        "not_evaluated",
+        "rejected",
+        "scoring_seconds",
+    }
+    assert out["bootstrap"] == {
+        "resamples": 100,
+        "seed": 0,
+        "confidence": 0.95,
+        "unit": "conversation",
+        "interval": "percentile",
+    }
     r = next(r for r in out["results"] if r["level"] == "session")
-    assert set(r) >= {"level", "label", "target", "kind", "n", "n_conversations", "metrics",
-                      "same_scale", "baseline_reversed", "n_unscored"}
+    assert set(r) >= {
+        "level",
+        "label",
+        "target",
+        "kind",
+        "n",
+        "n_conversations",
+        "metrics",
+        "same_scale",
+        "baseline_reversed",
+        "n_unscored",
+    }
     assert set(r["metrics"]) == {"spearman", "pearson", "icc"}
     m = r["metrics"]["icc"]
     assert set(m) == {"scorer", "baseline", "delta", "bootstrap_defined"}
@@ -245,8 +308,20 @@ def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_table_and_options(capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["evaluate", LABELS, "--bootstrap", "50", "--session-label", "quality",
-               "--positive", "high", "--dimension", "bond"])
+    rc = main(
+        [
+            "evaluate",
+            LABELS,
+            "--bootstrap",
+            "50",
+            "--session-label",
+            "quality",
+            "--positive",
+            "high",
+            "--dimension",
+            "bond",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "quality ~ bond" in out and "AUC" in out and "baseline" in out
@@ -267,33 +342,57 @@ def test_cli_process_end_to_end() -> None:
     exe = Path(sys.executable).parent / "alliance-monitor"
     if not exe.exists():
         pytest.skip("console script not installed in this environment")
-    res = subprocess.run([str(exe), "evaluate", MI, "--bootstrap", "20"],
-                         capture_output=True, text=True, timeout=120, check=False)
+    res = subprocess.run(
+        [str(exe), "evaluate", MI, "--bootstrap", "20"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     assert "mi_quality ~ overall" in res.stdout and "first 20 messages" in res.stdout
 
 
 # ---------------------------------------------------------------------- the shared data sets
-@pytest.mark.skipif(not (SHARED / "data" / "annomi.jsonl").exists()
-                    or not (SHARED / "eval" / "dev_eval.py").exists(),
-                    reason="needs ../shared/data and ../shared/eval/dev_eval.py beside the repo")
+@pytest.mark.skipif(
+    not (SHARED / "data" / "annomi.jsonl").exists()
+    or not (SHARED / "eval" / "dev_eval.py").exists(),
+    reason="needs ../shared/data and ../shared/eval/dev_eval.py beside the repo",
+)
 def test_same_figures_as_dev_eval(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "alliance-monitor"
     dump = tmp_path / "dev.json"
     subprocess.run(
-        [sys.executable, str(SHARED / "eval" / "dev_eval.py"), "--only", "annomi,zh", "--json",
-         str(dump), "--cmd", f"{exe} analyze {{input}} --output {{output}}"],
-        check=True, capture_output=True, timeout=600, env={**os.environ},
+        [
+            sys.executable,
+            str(SHARED / "eval" / "dev_eval.py"),
+            "--only",
+            "annomi,zh",
+            "--json",
+            str(dump),
+            "--cmd",
+            f"{exe} analyze {{input}} --output {{output}}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+        env={**os.environ},
     )
     dev = json.loads(dump.read_text())
-    annomi = figures(evaluate_file(str(SHARED / "data" / "annomi.jsonl"),
-                                   scorer=EmbeddedScorer(), n_bootstrap=0))
-    zh = figures(evaluate_file(str(SHARED / "data" / "psyinsight_zh_dev.jsonl"),
-                               scorer=EmbeddedScorer(), n_bootstrap=0))
+    annomi = figures(
+        evaluate_file(str(SHARED / "data" / "annomi.jsonl"), scorer=EmbeddedScorer(), n_bootstrap=0)
+    )
+    zh = figures(
+        evaluate_file(
+            str(SHARED / "data" / "psyinsight_zh_dev.jsonl"), scorer=EmbeddedScorer(), n_bootstrap=0
+        )
+    )
     pairs = [
         (annomi[("session", "mi_quality", "overall")]["auc"], dev["annomi.A1_quality_auc_all"]),
-        (annomi[("message", "therapist_input_subtype", "directive")]["auc"],
-         dev["annomi.A2_advice_directive_auc_all"]),
+        (
+            annomi[("message", "therapist_input_subtype", "directive")]["auc"],
+            dev["annomi.A2_advice_directive_auc_all"],
+        ),
         (zh[("message", "strategy", "directive")]["auc"], dev["zh.Z1_directive_auc"]),
         (zh[("message", "strategy", "passive")]["auc"], dev["zh.Z2_passive_auc"]),
     ]
@@ -343,8 +442,13 @@ def test_the_scorer_is_closed_in_the_loop_that_used_it() -> None:
     from alliance_monitor._errors import ConfigError
 
     with pytest.raises(ConfigError):
-        evaluate_file(LABELS, scorer=early, n_bootstrap=0, close_scorer=True,
-                      labels=LabelOptions(session_labels=("nope",)))
+        evaluate_file(
+            LABELS,
+            scorer=early,
+            n_bootstrap=0,
+            close_scorer=True,
+            labels=LabelOptions(session_labels=("nope",)),
+        )
     assert early.closed_in is not None and not early.loops
 
 
@@ -360,23 +464,64 @@ def test_llm_scorer_through_evaluate(tmp_path: Path, capsys: pytest.CaptureFixtu
 
     url, model = llm_server_from_env(os.environ)
     src = tmp_path / "rated.jsonl"
-    src.write_text(json.dumps({
-        "conversation_id": "r0", "labels": {"bond": 4},
-        "messages": [
-            {"id": "a", "role": "client", "ts": 0, "text": "I failed my exam and feel useless."},
-            {"id": "b", "role": "counselor", "ts": 1, "labels": {"directive": False},
-             "text": "That sounds really hard. What would help most right now?"}]}) + "\n")
-    rc = main(["evaluate", str(src), "--json", "--bootstrap", "20", "--scorer", "llm",
-               "--llm-base-url", url, "--llm-model", model, "--llm-api-key-env", "NO_SUCH_KEY",
-               "--llm-prompt-version", "v1", "--scorer-option", "max_retries=1",
-               "--scorer-option", "read_timeout=280", "--scorer-option", "call_timeout=300",
-               "--concurrency", "1"])
+    src.write_text(
+        json.dumps(
+            {
+                "conversation_id": "r0",
+                "labels": {"bond": 4},
+                "messages": [
+                    {
+                        "id": "a",
+                        "role": "client",
+                        "ts": 0,
+                        "text": "I failed my exam and feel useless.",
+                    },
+                    {
+                        "id": "b",
+                        "role": "counselor",
+                        "ts": 1,
+                        "labels": {"directive": False},
+                        "text": "That sounds really hard. What would help most right now?",
+                    },
+                ],
+            }
+        )
+        + "\n"
+    )
+    rc = main(
+        [
+            "evaluate",
+            str(src),
+            "--json",
+            "--bootstrap",
+            "20",
+            "--scorer",
+            "llm",
+            "--llm-base-url",
+            url,
+            "--llm-model",
+            model,
+            "--llm-api-key-env",
+            "NO_SUCH_KEY",
+            "--llm-prompt-version",
+            "v1",
+            "--scorer-option",
+            "max_retries=1",
+            "--scorer-option",
+            "read_timeout=280",
+            "--scorer-option",
+            "call_timeout=300",
+            "--concurrency",
+            "1",
+        ]
+    )
     assert rc in (0, 2)  # 2: the window was unscored, so no labelled item had a score
     out = json.loads(capsys.readouterr().out)
     assert out["scorer"].startswith(f"llm ({model} at {url}")
     assert out["scorer_stats"]["windows"] == 1
-    items = out["results"] + [n for n in out["not_evaluated"] if n["label"] in ("bond",
-                                                                                "directive")]
+    items = out["results"] + [
+        n for n in out["not_evaluated"] if n["label"] in ("bond", "directive")
+    ]
     assert items, out
     for r in out["results"]:
         assert r["n"] + r["n_unscored"] == 1
@@ -395,11 +540,15 @@ def test_abstentions_are_counted_and_can_be_left_out() -> None:
     kept = evaluate_file(LABELS, scorer=scorer, n_bootstrap=0, skip_abstained=True)
     phase = next(r for r in kept.results if r.task.level == "phase")
     assert phase.n == 24 and phase.n_abstained == 12 and phase.abstained_skipped
-    everything = evaluate_file(LABELS, scorer=StaticScorer(fail=lambda r: "x"), n_bootstrap=0,
-                               skip_abstained=True)
+    everything = evaluate_file(
+        LABELS, scorer=StaticScorer(fail=lambda r: "x"), n_bootstrap=0, skip_abstained=True
+    )
     assert not any(r.task.level in ("session", "phase") for r in everything.results)
-    assert {"level": "session", "label": "bond",
-            "reason": "no labelled item with a score"} in everything.not_evaluated
+    assert {
+        "level": "session",
+        "label": "bond",
+        "reason": "no labelled item with a score",
+    } in everything.not_evaluated
 
 
 def test_cli_exits_2_when_nothing_had_a_score(capsys: pytest.CaptureFixture[str]) -> None:
@@ -409,7 +558,19 @@ def test_cli_exits_2_when_nothing_had_a_score(capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert "nothing was evaluated" in err
     # client messages carry no passive/directive score: said so, not a silent empty table
-    rc = main(["evaluate", MI, "--message-label", "client_talk_type", "--positive", "change",
-               "--target", "passive", "--bootstrap", "0"])
+    rc = main(
+        [
+            "evaluate",
+            MI,
+            "--message-label",
+            "client_talk_type",
+            "--positive",
+            "change",
+            "--target",
+            "passive",
+            "--bootstrap",
+            "0",
+        ]
+    )
     assert rc == 2
     assert "client_talk_type: no labelled counselor message with a score" in capsys.readouterr().out

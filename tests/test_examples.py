@@ -28,8 +28,13 @@ SERVE_ENV = {
 
 
 def run_example(name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True,
-                          text=True, timeout=120, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
 
 
 @pytest.mark.skipif(importlib.util.find_spec("fastapi") is None, reason="fastapi not installed")
@@ -48,8 +53,9 @@ def test_fastapi_backend_says_what_to_install() -> None:
         f"sys.argv = [{str(EXAMPLES / 'fastapi_backend.py')!r}, '--demo']; "
         "runpy.run_path(sys.argv[0], run_name='__main__')"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
     assert out.returncode != 0 and "pip install fastapi" in out.stderr
 
 
@@ -73,12 +79,18 @@ def test_serve_toml_is_valid_and_serves() -> None:
     config = EXAMPLES / "serve.toml"
     settings = load_settings(config, SERVE_ENV)
     assert [a.type for a in settings.adapters] == ["http", "slack", "twilio", "zendesk"]
-    code = ("import sys; from argparse import Namespace; from alliance_monitor._serve import "
-            "cmd_serve; sys.exit(cmd_serve(Namespace(config=sys.argv[1], host='127.0.0.1', "
-            "port=0)))")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(config)], text=True,
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            env={**os.environ, **SERVE_ENV})
+    code = (
+        "import sys; from argparse import Namespace; from alliance_monitor._serve import "
+        "cmd_serve; sys.exit(cmd_serve(Namespace(config=sys.argv[1], host='127.0.0.1', "
+        "port=0)))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(config)],
+        text=True,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, **SERVE_ENV},
+    )
     assert proc.stderr is not None
     try:
         base = ""
@@ -92,8 +104,13 @@ def test_serve_toml_is_valid_and_serves() -> None:
         assert base, "serve did not start"
         ready = httpx.get(base + "/readyz", timeout=5).json()
         assert ready["ready"] and set(ready["checks"]) == {
-            "started", "monitor", "receiver:/hooks/messages", "receiver:/hooks/slack",
-            "receiver:/hooks/twilio", "receiver:/hooks/zendesk"}
+            "started",
+            "monitor",
+            "receiver:/hooks/messages",
+            "receiver:/hooks/slack",
+            "receiver:/hooks/twilio",
+            "receiver:/hooks/zendesk",
+        }
     finally:
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=60)

@@ -90,8 +90,12 @@ async def test_every_record_ingested_in_order_and_committed(tmp_path: Path) -> N
     log = keyed_log(msgs + msgs[:30])  # re-delivered records are duplicates
     consumer = FakeConsumer(log)
     col = EventCollector()
-    m = Monitor(scorer=StaticScorer(level, passive=0.8), overload="wait",
-                store=SQLiteStore(tmp_path / "s.db"), idle_check_interval=None)
+    m = Monitor(
+        scorer=StaticScorer(level, passive=0.8),
+        overload="wait",
+        store=SQLiteStore(tmp_path / "s.db"),
+        idle_check_interval=None,
+    )
     async with m:
         m.on(col)
         src = KafkaSource(consumer, "t", m)
@@ -102,8 +106,9 @@ async def test_every_record_ingested_in_order_and_committed(tmp_path: Path) -> N
     assert consumer.committed == {p: len(recs) for p, recs in log.items() if recs}
     assert stats["accepted"] == len(msgs) and stats["duplicates"] == 30
     assert stats["rejected"] == 1
-    whole = Monitor(scorer=StaticScorer(level, passive=0.8), overload="wait",
-                    idle_check_interval=None)
+    whole = Monitor(
+        scorer=StaticScorer(level, passive=0.8), overload="wait", idle_check_interval=None
+    )
     ref = EventCollector()
     async with whole:
         whole.on(ref)

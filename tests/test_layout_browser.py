@@ -82,8 +82,12 @@ def shoot(page: Any, name: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_supervisor_view_layout(live: Live, browser: Any, width: int,  # noqa: F811
-                                tmp_path: Path) -> None:
+def test_supervisor_view_layout(
+    live: Live,  # noqa: F811
+    browser: Any,  # noqa: F811
+    width: int,
+    tmp_path: Path,
+) -> None:
     if live.board.view("falling") is None:
         live.feed([m for cid in ("falling", "passive", "calm") for m in _messages(cid, 0, 38)])
     page = browser.new_page(viewport={"width": width, "height": 900})
@@ -102,10 +106,17 @@ def test_supervisor_view_layout(live: Live, browser: Any, width: int,  # noqa: F
         table = page.locator("#pairs-table").bounding_box()
         assert table["x"] + table["width"] <= boxes[0]["right"] + 1
         vs_start = page.locator("#pairs-body tr td:nth-child(5)").all_inner_texts()
-        assert vs_start and all(re.fullmatch(r"(\d\.\d\d (lower|higher)|the same|n/a)",
-                                             t.replace("\n", " ")) for t in vs_start), vs_start
-        words = " ".join([page.locator("#pairs-table thead").inner_text(),
-                          *page.locator("#pairs-table .badge").all_inner_texts(), *vs_start])
+        assert vs_start and all(
+            re.fullmatch(r"(\d\.\d\d (lower|higher)|the same|n/a)", t.replace("\n", " "))
+            for t in vs_start
+        ), vs_start
+        words = " ".join(
+            [
+                page.locator("#pairs-table thead").inner_text(),
+                *page.locator("#pairs-table .badge").all_inner_texts(),
+                *vs_start,
+            ]
+        )
         assert not TRAJECTORY_WORDS.search(words), words  # (one pair is *named* "falling")
         meta = page.locator("#pair-view .pv-meta").inner_text()
         assert "latest window vs its start: 2.00 lower" in meta
@@ -114,8 +125,12 @@ def test_supervisor_view_layout(live: Live, browser: Any, width: int,  # noqa: F
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_report_layout(open_report: Any, small_report: Path, width: int,  # noqa: F811
-                       tmp_path: Path) -> None:
+def test_report_layout(
+    open_report: Any,  # noqa: F811
+    small_report: Path,  # noqa: F811
+    width: int,
+    tmp_path: Path,
+) -> None:
     p = open_report(small_report, width=width)
     page = p.page
     shoot(page, f"report-{width}", tmp_path)
@@ -123,12 +138,16 @@ def test_report_layout(open_report: Any, small_report: Path, width: int,  # noqa
     assert problems == [], problems
     cards = page.locator("button.spark").evaluate_all(
         "bs => bs.map(b => [b.querySelector('.badge').textContent,"
-        " b.querySelector('.traj').textContent])")
+        " b.querySelector('.traj').textContent])"
+    )
     assert cards
     for badge, caption in cards:
         assert not TRAJECTORY_WORDS.search(badge), badge
-        assert re.fullmatch(r"late vs early: (declined|unchanged|improved [<≥] 1 level) "
-                            r"\([+−]\d\.\d\d\)", caption), caption
+        assert re.fullmatch(
+            r"late vs early: (declined|unchanged|improved [<≥] 1 level) "
+            r"\([+−]\d\.\d\d\)",
+            caption,
+        ), caption
     page.locator("button.spark").first.click()
     page.wait_for_selector("#pair-view .pv")
     shoot(page, f"report-pair-{width}", tmp_path)

@@ -60,9 +60,9 @@ def test_analyze_loads_only_the_batch_path(tmp_path: Path) -> None:
         "from alliance_monitor.cli import main\n"
         f"assert main(['analyze', {str(DEMO)!r}, '--output', {str(out)!r}]) == 0"
     )
-    assert out.read_text(encoding="utf-8").count("\n") == DEMO.read_text(
-        encoding="utf-8"
-    ).count("\n")
+    assert out.read_text(encoding="utf-8").count("\n") == DEMO.read_text(encoding="utf-8").count(
+        "\n"
+    )
     assert "alliance_monitor.scoring._embedded" in loaded  # it did score
     assert NOT_FOR_ANALYZE & loaded == set()
 

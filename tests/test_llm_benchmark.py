@@ -13,7 +13,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def load_benchmark():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("llm_tokens", REPO / "benchmarks" / "llm_tokens.py")
+    spec = importlib.util.spec_from_file_location(
+        "llm_tokens", REPO / "benchmarks" / "llm_tokens.py"
+    )
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     sys.modules["llm_tokens"] = mod

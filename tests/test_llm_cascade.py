@@ -33,22 +33,32 @@ class Fixed(SyncScorer):
 
     name = "embedded"
 
-    def __init__(self, level: float = 3.5, confidence: float = 0.9,
-                 patterns: tuple[MessagePattern, ...] = ()) -> None:
+    def __init__(
+        self, level: float = 3.5, confidence: float = 0.9, patterns: tuple[MessagePattern, ...] = ()
+    ) -> None:
         self.level, self.confidence, self.patterns = level, confidence, patterns
 
     def score_sync(self, request: WindowRequest) -> WindowScore:
         c = {i: self.level for i in ITEM_IDS}
-        return WindowScore(conversation_id=request.conversation_id,
-                           window_index=request.window_index, constructs=c,
-                           scores=DimensionScores.from_constructs(c), confidence=self.confidence,
-                           messages=self.patterns, scorer="embedded")
+        return WindowScore(
+            conversation_id=request.conversation_id,
+            window_index=request.window_index,
+            constructs=c,
+            scores=DimensionScores.from_constructs(c),
+            confidence=self.confidence,
+            messages=self.patterns,
+            scorer="embedded",
+        )
 
 
 def scored(index: int, level: float) -> WindowScore:
     c = {i: level for i in ITEM_IDS}
-    return WindowScore(conversation_id="c1", window_index=index, constructs=c,
-                       scores=DimensionScores.from_constructs(c))
+    return WindowScore(
+        conversation_id="c1",
+        window_index=index,
+        constructs=c,
+        scores=DimensionScores.from_constructs(c),
+    )
 
 
 def llm(fake: FakeLLM, **kw: Any) -> LLMScorer:
@@ -70,8 +80,9 @@ async def test_confident_window_stays_embedded_without_a_call() -> None:
 
 async def test_low_confidence_goes_to_llm_and_is_recorded() -> None:
     fake = FakeLLM([ok()])
-    cascade = CascadeScorer(Fixed(confidence=0.1), llm(fake),
-                            policy=CascadePolicy(max_llm_share=1.0))
+    cascade = CascadeScorer(
+        Fixed(confidence=0.1), llm(fake), policy=CascadePolicy(max_llm_share=1.0)
+    )
     score = await cascade.score(window())
     assert len(fake.requests) == 1 and score.scorer == "cascade/llm"
     assert score.constructs == {i: 2.0 for i in ITEM_IDS}
@@ -95,8 +106,11 @@ async def test_boundary_decline_and_pattern_triggers() -> None:
 
 async def test_budget_share_limits_calls() -> None:
     fake = FakeLLM([ok()])
-    cascade = CascadeScorer(Fixed(confidence=0.1, level=2.0), llm(fake),
-                            policy=CascadePolicy(max_llm_share=0.1, burst=1))
+    cascade = CascadeScorer(
+        Fixed(confidence=0.1, level=2.0),
+        llm(fake),
+        policy=CascadePolicy(max_llm_share=0.1, burst=1),
+    )
     for i in range(40):
         await cascade.score(window(index=i))
     assert cascade.stats.llm_calls <= 0.1 * 40 + 1 and cascade.stats.over_budget > 0
@@ -107,14 +121,16 @@ async def test_budget_share_limits_calls() -> None:
 
 async def test_absolute_call_and_token_caps() -> None:
     fake = FakeLLM([ok()])
-    cascade = CascadeScorer(Fixed(level=2.0), llm(fake),
-                            policy=CascadePolicy(max_llm_share=1.0, max_calls=2))
+    cascade = CascadeScorer(
+        Fixed(level=2.0), llm(fake), policy=CascadePolicy(max_llm_share=1.0, max_calls=2)
+    )
     for i in range(5):
         await cascade.score(window(index=i))
     assert cascade.stats.llm_calls == 2
     fake2 = FakeLLM([ok()])
-    c2 = CascadeScorer(Fixed(level=2.0), llm(fake2),
-                       policy=CascadePolicy(max_llm_share=1.0, max_tokens=100))
+    c2 = CascadeScorer(
+        Fixed(level=2.0), llm(fake2), policy=CascadePolicy(max_llm_share=1.0, max_tokens=100)
+    )
     for i in range(5):
         await c2.score(window(index=i))
     assert c2.stats.llm_calls == 1  # the first call spent 150 tokens > 100
@@ -143,7 +159,9 @@ async def test_llm_raising_unavailable_falls_back() -> None:
 async def test_embedded_patterns_kept_when_llm_gives_none() -> None:
     pats = tuple(MessagePattern(id=f"c1:{i}", passive=0.9, directive=0.0) for i in (0, 2, 4))
     fake = FakeLLM([ok()])
-    cascade = CascadeScorer(Fixed(patterns=pats), llm(fake), policy=CascadePolicy(max_llm_share=1.0))
+    cascade = CascadeScorer(
+        Fixed(patterns=pats), llm(fake), policy=CascadePolicy(max_llm_share=1.0)
+    )
     score = await cascade.score(window())
     assert score.scorer == "cascade/llm" and score.messages == pats
 
@@ -152,8 +170,16 @@ async def test_embedded_patterns_kept_when_llm_gives_none() -> None:
 
 
 async def test_factory_kinds_and_options() -> None:
-    s = factory("llm", base_url="http://x/v1", model="m", n_samples=3, max_retries=2,
-                requests_per_minute=60, redactor="none", read_timeout=30.0)
+    s = factory(
+        "llm",
+        base_url="http://x/v1",
+        model="m",
+        n_samples=3,
+        max_retries=2,
+        requests_per_minute=60,
+        redactor="none",
+        read_timeout=30.0,
+    )
     assert isinstance(s, LLMScorer) and s.n_samples == 3 and s.client.retry.max_attempts == 2
     assert s.client.base_url == "http://x/v1" and s.redactor("a@b.com") == "a@b.com"
     await s.aclose()
@@ -175,8 +201,9 @@ async def test_factory_kinds_and_options() -> None:
 async def test_feedback_writer_factory() -> None:
     from alliance_monitor.scoring._factory import make_feedback_writer
 
-    w = make_feedback_writer(base_url="http://x/v1", model="m", max_completion_tokens=200,
-                             read_timeout=20.0)
+    w = make_feedback_writer(
+        base_url="http://x/v1", model="m", max_completion_tokens=200, read_timeout=20.0
+    )
     assert w.max_completion_tokens == 200 and w.prompt_version == "counselor_feedback.v1"
     await w.aclose()
     with pytest.raises(ConfigError):
@@ -194,12 +221,16 @@ async def test_factory_reads_key_from_named_env(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_basic_redactor() -> None:
-    text = ("Email me: a.b+c@mail.example.co.uk, call 0151 496 0000 or +44 7700 900123, "
-            "visit www.example.com/x or https://t.co/abc?x=1. Patient 12345678. "
-            "In 2019 at 10:30 I was 34.")
+    text = (
+        "Email me: a.b+c@mail.example.co.uk, call 0151 496 0000 or +44 7700 900123, "
+        "visit www.example.com/x or https://t.co/abc?x=1. Patient 12345678. "
+        "In 2019 at 10:30 I was 34."
+    )
     out = basic_redactor(text)
-    assert out == ("Email me: [EMAIL], call [PHONE] or [PHONE], visit [URL] or [URL]. "
-                   "Patient [NUMBER]. In 2019 at 10:30 I was 34.")
+    assert out == (
+        "Email me: [EMAIL], call [PHONE] or [PHONE], visit [URL] or [URL]. "
+        "Patient [NUMBER]. In 2019 at 10:30 I was 34."
+    )
     assert chain_redactors(basic_redactor, str.upper)("x@y.org hi") == "[EMAIL] HI"
 
 
@@ -237,12 +268,15 @@ def test_prompt_files_ship_and_match_the_validator() -> None:
 def test_prompt_is_our_own_wording(version: str) -> None:
     text = load_prompt("alliance_rating", version).text.lower()
     # Phrases of the published WAI-O-S items must not appear verbatim.
-    for phrase in ("there is a mutual liking between", "the client and therapist agree about",
-                   "the client feels that the therapist appreciates",
-                   "the client and therapist are working on mutually agreed upon goals",
-                   "the client believes the way they are working with his/her problem is correct",
-                   "the client feels confident in the therapist's ability to help",
-                   "there is a good understanding between the client and therapist"):
+    for phrase in (
+        "there is a mutual liking between",
+        "the client and therapist agree about",
+        "the client feels that the therapist appreciates",
+        "the client and therapist are working on mutually agreed upon goals",
+        "the client believes the way they are working with his/her problem is correct",
+        "the client feels confident in the therapist's ability to help",
+        "there is a good understanding between the client and therapist",
+    ):
         assert phrase not in text
 
 
@@ -257,8 +291,9 @@ FEEDBACK_WINDOW = (
 
 
 def fb_request(**kw: Any) -> FeedbackRequest:
-    base: dict[str, Any] = dict(pattern="passive", dimension="bond",
-                                message_ids=("c1:1", "c1:3"), messages=FEEDBACK_WINDOW)
+    base: dict[str, Any] = dict(
+        pattern="passive", dimension="bond", message_ids=("c1:1", "c1:3"), messages=FEEDBACK_WINDOW
+    )
     base.update(kw)
     return FeedbackRequest(**base)
 
@@ -268,11 +303,16 @@ def fb_reply(summary: str, suggestion: str) -> httpx.Response:
 
 
 async def test_llm_feedback_is_specific_and_maps_labels_to_ids() -> None:
-    fake = FakeLLM([fb_reply(
-        "In [m2] and [m4] you answered with brief acknowledgements right after the client "
-        "described a frightening moment; this passive pattern can weaken the bond.",
-        "Next time reflect the feeling and invite more: 'That sounds scary. What happens for "
-        "you when he shouts?'")])
+    fake = FakeLLM(
+        [
+            fb_reply(
+                "In [m2] and [m4] you answered with brief acknowledgements right after the client "
+                "described a frightening moment; this passive pattern can weaken the bond.",
+                "Next time reflect the feeling and invite more: 'That sounds scary. What happens for "
+                "you when he shouts?'",
+            )
+        ]
+    )
     writer = LLMFeedbackWriter(make_client(fake))
     fb = await writer.write(fb_request())
     assert fb is not None and fb.source == "llm" and fb.pattern == "passive"
@@ -288,8 +328,10 @@ async def test_llm_feedback_rejects_vague_or_copied_or_broken_answers() -> None:
     cases = [
         fb_reply("Try to be more empathic.", "Be supportive."),  # cites no message
         fb_reply("In [m9] you were passive.", "Ask an open question."),  # unknown label
-        fb_reply("In [m2] the client said my dad shouted at me again and I just froze.",
-                 "Ask what that was like."),  # copies client text
+        fb_reply(
+            "In [m2] the client said my dad shouted at me again and I just froze.",
+            "Ask what that was like.",
+        ),  # copies client text
         completion("not json"),
         httpx.Response(503),
     ]
@@ -301,8 +343,14 @@ async def test_llm_feedback_rejects_vague_or_copied_or_broken_answers() -> None:
 
 
 async def test_llm_feedback_quotes_only_when_opted_in() -> None:
-    fake = FakeLLM([fb_reply("In [m2] you replied with a minimal acknowledgement.",
-                             "Reflect and ask: 'What was that like?'")])
+    fake = FakeLLM(
+        [
+            fb_reply(
+                "In [m2] you replied with a minimal acknowledgement.",
+                "Reflect and ask: 'What was that like?'",
+            )
+        ]
+    )
     fb = await LLMFeedbackWriter(make_client(fake)).write(fb_request(include_quotes=True))
     assert fb is not None and fb.quotes == ("Ok.", "I see. It will be fine.")
 
@@ -315,18 +363,23 @@ def test_real_server_tests_skip_locally_but_fail_under_ci() -> None:
     with pytest.raises(pytest.fail.Exception):
         llm_server_from_env({"CI": "true"})
     url = "http://127.0.0.1:1/v1"
-    assert llm_server_from_env({"ALLIANCE_MONITOR_TEST_LLM_URL": url, "CI": "1"}) == (url, "gemma3-270m")
+    assert llm_server_from_env({"ALLIANCE_MONITOR_TEST_LLM_URL": url, "CI": "1"}) == (
+        url,
+        "gemma3-270m",
+    )
 
 
 async def test_windows_the_embedded_scorer_abstained_on_can_reach_the_llm() -> None:
     cascade = CascadeScorer(Fixed(), llm(FakeLLM([ok()])))
     req = window()
     fields = req.window_fields()
-    bland = WindowScore(status="insufficient_evidence", scorer="embedded",
-                        **{**fields, "n_exchanges": 3})
+    bland = WindowScore(
+        status="insufficient_evidence", scorer="embedded", **{**fields, "n_exchanges": 3}
+    )
     assert cascade.triggers(req, bland) == ("low_confidence",)
-    short = WindowScore(status="insufficient_evidence", scorer="embedded",
-                        **{**fields, "n_exchanges": 1})
+    short = WindowScore(
+        status="insufficient_evidence", scorer="embedded", **{**fields, "n_exchanges": 1}
+    )
     assert cascade.triggers(req, short) == ()  # too little for any reader
     foreign = WindowScore.unscored(req, "unsupported_language", "embedded")
     assert cascade.triggers(req, foreign) == ("unsupported_language",)

@@ -22,7 +22,12 @@ async def test_success_and_usage() -> None:
     fake = FakeLLM([completion("hello", prompt_tokens=7, completion_tokens=3)])
     client = make_client(fake)
     out = await client.chat(MSGS, max_tokens=10)
-    assert (out.content, out.prompt_tokens, out.completion_tokens, out.attempts) == ("hello", 7, 3, 1)
+    assert (out.content, out.prompt_tokens, out.completion_tokens, out.attempts) == (
+        "hello",
+        7,
+        3,
+        1,
+    )
     body = fake.requests[0]
     assert body["model"] == "test-model" and body["max_tokens"] == 10 and body["stream"] is False
     await client.aclose()
@@ -59,8 +64,9 @@ async def test_retry_after_over_limit_gives_up_at_once() -> None:
 async def test_500_then_success_with_exponential_backoff() -> None:
     sleeps = Sleeps()
     fake = FakeLLM([httpx.Response(500), httpx.Response(503), completion("ok")])
-    client = make_client(fake, sleeps=sleeps, retry=RetryPolicy(max_attempts=3, backoff_base=0.5,
-                                                                 jitter=0.0))
+    client = make_client(
+        fake, sleeps=sleeps, retry=RetryPolicy(max_attempts=3, backoff_base=0.5, jitter=0.0)
+    )
     assert (await client.chat(MSGS, max_tokens=10)).content == "ok"
     assert sleeps.delays == [0.5, 1.0]
 
@@ -85,8 +91,13 @@ async def test_retries_are_bounded_then_unavailable() -> None:
 
 async def test_timeouts_and_connection_errors_are_retried() -> None:
     req = httpx.Request("POST", "http://llm.test/v1/chat/completions")
-    fake = FakeLLM([httpx.ReadTimeout("slow", request=req), httpx.ConnectError("down", request=req),
-                    completion("ok")])
+    fake = FakeLLM(
+        [
+            httpx.ReadTimeout("slow", request=req),
+            httpx.ConnectError("down", request=req),
+            completion("ok"),
+        ]
+    )
     client = make_client(fake)
     assert (await client.chat(MSGS, max_tokens=10)).content == "ok"
     assert client.stats.timeouts == 1 and client.stats.connect_errors == 1
@@ -104,8 +115,12 @@ async def test_call_deadline_cuts_a_stalled_server() -> None:
     from alliance_monitor.scoring._openai import OpenAICompatibleClient
 
     client = OpenAICompatibleClient(
-        base_url="http://llm.test/v1", model="m", environ={}, transport=httpx.MockTransport(stall),
-        call_timeout=0.05, retry=RetryPolicy(max_attempts=2, backoff_base=0.0),
+        base_url="http://llm.test/v1",
+        model="m",
+        environ={},
+        transport=httpx.MockTransport(stall),
+        call_timeout=0.05,
+        retry=RetryPolicy(max_attempts=2, backoff_base=0.0),
     )
     start = time.monotonic()
     with pytest.raises(ScorerUnavailable, match="timeout"):
@@ -135,8 +150,13 @@ async def test_api_key_from_env_sent_as_header_never_shown() -> None:
     assert fake.headers[0]["authorization"] == f"Bearer {secret}"
     assert secret not in repr(client) and "set" in repr(client)
     fake_az = FakeLLM([completion("ok")])
-    azure = make_client(fake_az, environ={"K": secret}, api_key_env="K", auth="api-key",
-                        query={"api-version": "2024-10-21"})
+    azure = make_client(
+        fake_az,
+        environ={"K": secret},
+        api_key_env="K",
+        auth="api-key",
+        query={"api-version": "2024-10-21"},
+    )
     await azure.chat(MSGS, max_tokens=5)
     assert fake_az.headers[0]["api-key"] == secret and "authorization" not in fake_az.headers[0]
     assert fake_az.urls[0].params["api-version"] == "2024-10-21"
@@ -151,8 +171,12 @@ async def test_no_key_means_no_auth_header() -> None:
 
 
 async def test_json_schema_then_downgrade_on_refusal() -> None:
-    refusal = httpx.Response(500, json={"error": {"message": "response_format.type: Input should "
-                                                  "be 'text' or 'json_object'"}})
+    refusal = httpx.Response(
+        500,
+        json={
+            "error": {"message": "response_format.type: Input should be 'text' or 'json_object'"}
+        },
+    )
     fake = FakeLLM([refusal, completion("{}"), completion("{}")])
     client = make_client(fake)
     schema = {"type": "object"}
@@ -195,8 +219,13 @@ async def test_concurrency_limit() -> None:
 
     from alliance_monitor.scoring._openai import OpenAICompatibleClient
 
-    client = OpenAICompatibleClient(base_url="http://llm.test/v1", model="m", environ={},
-                                    transport=httpx.MockTransport(handler), max_concurrency=2)
+    client = OpenAICompatibleClient(
+        base_url="http://llm.test/v1",
+        model="m",
+        environ={},
+        transport=httpx.MockTransport(handler),
+        max_concurrency=2,
+    )
     async with anyio.create_task_group() as tg:
         for _ in range(8):
             tg.start_soon(functools.partial(client.chat, MSGS, max_tokens=5))
@@ -207,8 +236,12 @@ async def test_requests_and_tokens_per_minute_limit() -> None:
     now = [0.0]
     sleeps = Sleeps()
     fake = FakeLLM([completion("ok")])
-    client = make_client(fake, sleeps=sleeps, clock=lambda: now[0],
-                         rate_limit=RateLimit(requests_per_minute=2, tokens_per_minute=1000))
+    client = make_client(
+        fake,
+        sleeps=sleeps,
+        clock=lambda: now[0],
+        rate_limit=RateLimit(requests_per_minute=2, tokens_per_minute=1000),
+    )
     await client.chat(MSGS, max_tokens=100, estimated_tokens=100)
     await client.chat(MSGS, max_tokens=100, estimated_tokens=100)
     assert sleeps.delays == []

@@ -19,8 +19,11 @@ from llm_helpers import DEFAULT_WINDOW, FakeLLM, completion, make_scorer, valid_
 from alliance_monitor.scoring._prompts import scan_injection
 
 pytestmark = pytest.mark.anyio
-CORPUS = [json.loads(line) for line in
-          (Path(__file__).parent / "data" / "injection.jsonl").read_text().splitlines() if line]
+CORPUS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "injection.jsonl").read_text().splitlines()
+    if line
+]
 SLOT = {"client": 3, "counselor": 4}  # which message of DEFAULT_WINDOW the text replaces
 
 
@@ -95,4 +98,6 @@ async def test_obeying_model_output_for_fake_json_is_still_validated() -> None:
     injected = CORPUS[2]["attack"]
     fake = FakeLLM([completion(injected)])
     score = await make_scorer(fake).score(window(with_text("client", injected)))
-    assert score.status == "unscored" and score.reason == "invalid_answer: schema_errors after repair"
+    assert (
+        score.status == "unscored" and score.reason == "invalid_answer: schema_errors after repair"
+    )

@@ -18,10 +18,18 @@ pytestmark = pytest.mark.anyio
 MSGS = [{"role": "user", "content": "hi"}]
 
 
-def openai_client(fake: FakeLLM, base_url: str = "https://api.openai.com/v1",
-                  **kw: Any) -> OpenAICompatibleClient:
-    return OpenAICompatibleClient(base_url=base_url, model="m", environ={}, seed=1,
-                                  transport=fake.transport(), sleep=Sleeps(), **kw)
+def openai_client(
+    fake: FakeLLM, base_url: str = "https://api.openai.com/v1", **kw: Any
+) -> OpenAICompatibleClient:
+    return OpenAICompatibleClient(
+        base_url=base_url,
+        model="m",
+        environ={},
+        seed=1,
+        transport=fake.transport(),
+        sleep=Sleeps(),
+        **kw,
+    )
 
 
 async def test_openai_hosts_get_max_completion_tokens_others_max_tokens() -> None:
@@ -39,8 +47,12 @@ async def test_openai_hosts_get_max_completion_tokens_others_max_tokens() -> Non
 
 
 async def test_server_rejecting_the_new_name_gets_max_tokens() -> None:
-    refusal = httpx.Response(400, json={"error": {
-        "message": "Unrecognized request argument supplied: max_completion_tokens"}})
+    refusal = httpx.Response(
+        400,
+        json={
+            "error": {"message": "Unrecognized request argument supplied: max_completion_tokens"}
+        },
+    )
     fake = FakeLLM([refusal, completion("ok"), completion("ok")])
     client = openai_client(fake, "https://proxy.openai.com/v1")
     out = await client.chat(MSGS, max_tokens=12)
@@ -52,9 +64,15 @@ async def test_server_rejecting_the_new_name_gets_max_tokens() -> None:
 
 
 async def test_server_rejecting_the_old_name_gets_max_completion_tokens() -> None:
-    refusal = httpx.Response(400, json={"error": {
-        "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
-                   "Use 'max_completion_tokens' instead."}})
+    refusal = httpx.Response(
+        400,
+        json={
+            "error": {
+                "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead."
+            }
+        },
+    )
     fake = FakeLLM([refusal, completion("ok")])
     client = make_client(fake)  # a proxy in front of a model that needs the new name
     await client.chat(MSGS, max_tokens=12)
@@ -63,7 +81,9 @@ async def test_server_rejecting_the_old_name_gets_max_completion_tokens() -> Non
 
 
 async def test_server_ignoring_the_new_name_is_noticed_from_usage() -> None:
-    fake = FakeLLM([completion("long", completion_tokens=900), completion("ok", completion_tokens=5)])
+    fake = FakeLLM(
+        [completion("long", completion_tokens=900), completion("ok", completion_tokens=5)]
+    )
     client = openai_client(fake, "https://gw.openai.azure.com/v1")
     await client.chat(MSGS, max_tokens=100)  # answered past the cap: the name was ignored
     await client.chat(MSGS, max_tokens=100)
@@ -81,12 +101,15 @@ async def test_other_400s_and_explicit_names_do_not_switch() -> None:
     pinned = make_client(fake, token_param="max_completion_tokens")
     await pinned.chat(MSGS, max_tokens=7)
     assert fake.requests[0]["max_completion_tokens"] == 7
-    refusal = httpx.Response(400, json={"error": {"message": "unknown field max_completion_tokens"}})
+    refusal = httpx.Response(
+        400, json={"error": {"message": "unknown field max_completion_tokens"}}
+    )
     strict = make_client(FakeLLM([refusal]), token_param="max_completion_tokens")
     with pytest.raises(ScorerUnavailable, match="http 400"):
         await strict.chat(MSGS, max_tokens=7)
-    both = httpx.Response(400, json={"error": {"message": "unsupported: max_tokens, "
-                                               "max_completion_tokens"}})
+    both = httpx.Response(
+        400, json={"error": {"message": "unsupported: max_tokens, max_completion_tokens"}}
+    )
     pingpong = make_client(FakeLLM([both]), retry=RetryPolicy(max_attempts=1))
     with pytest.raises(ScorerUnavailable, match="http 400"):  # switches at most twice, then fails
         await pingpong.chat(MSGS, max_tokens=7)
@@ -97,7 +120,9 @@ async def test_other_400s_and_explicit_names_do_not_switch() -> None:
 
 async def test_api_key_argument_is_sent_and_never_shown() -> None:
     fake = FakeLLM([completion("ok")])
-    client = make_client(fake, api_key="sk-explicit-1", environ={"ALLIANCE_MONITOR_LLM_API_KEY": "x"})
+    client = make_client(
+        fake, api_key="sk-explicit-1", environ={"ALLIANCE_MONITOR_LLM_API_KEY": "x"}
+    )
     await client.chat(MSGS, max_tokens=5)
     assert fake.headers[0]["authorization"] == "Bearer sk-explicit-1"
     assert "sk-explicit-1" not in repr(client) and "api_key (set)" in repr(client)

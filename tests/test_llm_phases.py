@@ -37,13 +37,22 @@ PHASE = re.compile(r"Window (\d) \(phase,")
 
 
 def messages(conv: str = "p1") -> list[dict[str, Any]]:
-    return [{"conversation_id": conv, "id": f"{conv}:{i}", "role": r, "text": t,
-             "ts": 1_700_000_000.0 + 10 * i} for i, (r, t) in enumerate(TALK)]
+    return [
+        {
+            "conversation_id": conv,
+            "id": f"{conv}:{i}",
+            "role": r,
+            "text": t,
+            "ts": 1_700_000_000.0 + 10 * i,
+        }
+        for i, (r, t) in enumerate(TALK)
+    ]
 
 
 def rater(phase_levels: dict[int, int | None], window_level: int = 4) -> Any:
     """Windows at `window_level` with a summary naming the window; phase k at phase_levels[k]
     (None: an unusable answer)."""
+
     def reply(body: dict[str, Any]) -> httpx.Response:
         user = body["messages"][1]["content"]
         m = PHASE.search(user)
@@ -57,14 +66,21 @@ def rater(phase_levels: dict[int, int | None], window_level: int = 4) -> Any:
         data = json.loads(valid_answer(body, level))
         data["summary"] = f"phase {m.group(1)} summary"
         return completion(json.dumps(data))
+
     return reply
 
 
 async def run(fake: FakeLLM, **kw: Any) -> tuple[Monitor, EventCollector, SessionSummary]:
     col = EventCollector()
     scorer = make_scorer(fake, repair=False)
-    monitor = Monitor(scorer=scorer, window=WindowPolicy(max_exchanges=2),
-                      session_scoring="phases", idle_check_interval=None, overload="wait", **kw)
+    monitor = Monitor(
+        scorer=scorer,
+        window=WindowPolicy(max_exchanges=2),
+        session_scoring="phases",
+        idle_check_interval=None,
+        overload="wait",
+        **kw,
+    )
     async with monitor:
         monitor.on(col)
         for x in messages():
@@ -80,8 +96,11 @@ async def test_session_summary_uses_the_rated_phases() -> None:
     fake = FakeLLM([rater({0: 2, 1: 3, 2: 5})])
     monitor, col, summary = await run(fake)
     assert summary.phase_convention == "rated_phases"
-    assert (summary.phases.early.overall, summary.phases.middle.overall,
-            summary.phases.late.overall) == (2.0, 3.0, 5.0)
+    assert (
+        summary.phases.early.overall,
+        summary.phases.middle.overall,
+        summary.phases.late.overall,
+    ) == (2.0, 3.0, 5.0)
     assert summary.change == 3.0 and summary.trajectory == Trajectory.IMPROVED
     # the rolling windows were scored as usual (they drive live alerts) ...
     windows = col.of(EventType.WINDOW_SCORED)
@@ -89,8 +108,10 @@ async def test_session_summary_uses_the_rated_phases() -> None:
     assert all(w.score.scores.overall == 4.0 for w in windows)  # type: ignore[attr-defined]
     # ... and three phase calls followed, each a "phase" request holding its third
     phase_bodies = [b for b in fake.requests if PHASE.search(b["messages"][1]["content"])]
-    assert [PHASE.search(b["messages"][1]["content"]).group(1)  # type: ignore[union-attr]
-            for b in phase_bodies] == ["0", "1", "2"]
+    assert [
+        PHASE.search(b["messages"][1]["content"]).group(1)  # type: ignore[union-attr]
+        for b in phase_bodies
+    ] == ["0", "1", "2"]
     assert monitor.stats()["phases_rated"] == 1
     # the middle phase sees the early phase's summary as context
     assert "phase 0 summary" in phase_bodies[1]["messages"][1]["content"]
@@ -107,8 +128,13 @@ async def test_a_failed_phase_keeps_the_window_summary_and_is_counted() -> None:
 async def test_long_phase_is_summarised_through_the_running_summary() -> None:
     fake = FakeLLM([rater({0: 3, 1: 3, 2: 3})])
     col = EventCollector()
-    monitor = Monitor(scorer=make_scorer(fake, repair=False), window=WindowPolicy(max_exchanges=1),
-                      session_scoring="phases", idle_check_interval=None, overload="wait")
+    monitor = Monitor(
+        scorer=make_scorer(fake, repair=False),
+        window=WindowPolicy(max_exchanges=1),
+        session_scoring="phases",
+        idle_check_interval=None,
+        overload="wait",
+    )
     monitor._phases.max_phase_tokens = 40  # type: ignore[union-attr]
     async with monitor:
         monitor.on(col)
@@ -119,8 +145,11 @@ async def test_long_phase_is_summarised_through_the_running_summary() -> None:
     (summary,) = col.of(EventType.SESSION_SUMMARY)
     assert summary.phase_convention == "rated_phases"  # type: ignore[attr-defined]
     assert monitor.stats()["phases_summarised"] >= 1
-    phase_users = [b["messages"][1]["content"] for b in fake.requests
-                   if PHASE.search(b["messages"][1]["content"])]
+    phase_users = [
+        b["messages"][1]["content"]
+        for b in fake.requests
+        if PHASE.search(b["messages"][1]["content"])
+    ]
     # a phase whose early messages were dropped carries a window's running summary instead
     assert any("SUMMARY-OF-WINDOW-" in u for u in phase_users)
 
@@ -130,8 +159,12 @@ async def test_option_is_checked_and_windows_mode_is_unchanged() -> None:
         Monitor(session_scoring="thirds")  # type: ignore[arg-type]
     fake = FakeLLM([rater({0: 1, 1: 1, 2: 1})])
     col = EventCollector()
-    async with Monitor(scorer=make_scorer(fake), window=WindowPolicy(max_exchanges=2),
-                       idle_check_interval=None, overload="wait") as m:
+    async with Monitor(
+        scorer=make_scorer(fake),
+        window=WindowPolicy(max_exchanges=2),
+        idle_check_interval=None,
+        overload="wait",
+    ) as m:
         m.on(col)
         for x in messages():
             await m.ingest(x)

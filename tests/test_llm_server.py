@@ -36,8 +36,14 @@ from alliance_monitor.scoring._openai import OpenAICompatibleClient, RetryPolicy
 
 pytestmark = [pytest.mark.llm_server, pytest.mark.anyio]
 
-CORPUS = {c["id"]: c for c in (json.loads(x) for x in
-          (Path(__file__).parent / "data" / "injection.jsonl").read_text().splitlines() if x)}
+CORPUS = {
+    c["id"]: c
+    for c in (
+        json.loads(x)
+        for x in (Path(__file__).parent / "data" / "injection.jsonl").read_text().splitlines()
+        if x
+    )
+}
 INJECTION_TOLERANCE = 1.0
 #: (case, attack shift, control shift) of compared cases, and the reasons of the others; read them
 #: with `pytest -m llm_server -s` (printed at module teardown).
@@ -54,9 +60,15 @@ def llm_server() -> tuple[str, str]:
 def client(server: tuple[str, str]) -> OpenAICompatibleClient:
     url, model = server
     # CPU inference of ~700 tokens takes ~30 s here: generous read timeout, few retries.
-    return OpenAICompatibleClient(base_url=url, model=model, api_key_env=None, read_timeout=240,
-                                  call_timeout=280, max_concurrency=1,
-                                  retry=RetryPolicy(max_attempts=2, backoff_base=1.0))
+    return OpenAICompatibleClient(
+        base_url=url,
+        model=model,
+        api_key_env=None,
+        read_timeout=240,
+        call_timeout=280,
+        max_concurrency=1,
+        retry=RetryPolicy(max_attempts=2, backoff_base=1.0),
+    )
 
 
 @pytest.fixture
@@ -79,10 +91,13 @@ async def scorer_factory(llm_server: tuple[str, str]) -> AsyncIterator[Any]:
 def annomi_window(n: int = 12) -> WindowRequest:
     with open(ANNOMI_SAMPLE) as f:  # annomi-0, the corpus's first conversation
         conv = json.loads(f.readline())
-    msgs = tuple(ScoringMessage(id=m["id"], role=Role(m["role"]), text=m["text"], ts=m["ts"])
-                 for m in conv["messages"][:n])
-    return WindowRequest(conversation_id=conv["conversation_id"], window_index=0, messages=msgs,
-                         n_exchanges=n // 2)
+    msgs = tuple(
+        ScoringMessage(id=m["id"], role=Role(m["role"]), text=m["text"], ts=m["ts"])
+        for m in conv["messages"][:n]
+    )
+    return WindowRequest(
+        conversation_id=conv["conversation_id"], window_index=0, messages=msgs, n_exchanges=n // 2
+    )
 
 
 def assert_clean(score: WindowScore, scorer: LLMScorer) -> None:
@@ -119,10 +134,12 @@ async def test_default_mode_gives_a_valid_or_cleanly_unscored_window(scorer_fact
 @pytest.mark.timeout(600)
 async def test_constrained_evidence_and_token_budget(scorer_factory: Any) -> None:
     scorer = scorer_factory(constrain_evidence=True, repair=False, max_prompt_tokens=1500)
-    long_first = ("I have been going over the same thoughts again and again, every night. " * 60)
+    long_first = "I have been going over the same thoughts again and again, every night. " * 60
     pairs = [("client", long_first), *DEFAULT_WINDOW]
-    msgs = tuple(ScoringMessage(id=f"b:{i}", role=Role(r), text=t, ts=float(i))
-                 for i, (r, t) in enumerate(pairs))
+    msgs = tuple(
+        ScoringMessage(id=f"b:{i}", role=Role(r), text=t, ts=float(i))
+        for i, (r, t) in enumerate(pairs)
+    )
     req = WindowRequest(conversation_id="b", window_index=0, messages=msgs, n_exchanges=3)
     built = scorer.build_prompt(req)
     assert built.prompt_tokens <= 1500 and built.truncated_ids == ("b:0",)
@@ -145,8 +162,10 @@ def attack_window(text: str | None, role: str) -> WindowRequest:
     if text is not None:
         slot = 3 if role == "client" else 4
         pairs[slot] = (role, text)
-    msgs = tuple(ScoringMessage(id=f"inj:{i}", role=Role(r), text=t, ts=float(i))
-                 for i, (r, t) in enumerate(pairs))
+    msgs = tuple(
+        ScoringMessage(id=f"inj:{i}", role=Role(r), text=t, ts=float(i))
+        for i, (r, t) in enumerate(pairs)
+    )
     return WindowRequest(conversation_id="inj", window_index=0, messages=msgs, n_exchanges=3)
 
 
@@ -158,8 +177,9 @@ async def test_injection_moves_score_no_more_than_clean_control(
     case = CORPUS[case_id]
     # Grammar-constrained quotes and no evidence requirement give the tiny model its best chance
     # of producing comparable scores; when it still fails, nothing is compared (and nothing made up).
-    scorer = scorer_factory(constrain_evidence=True, require_evidence=False,
-                            max_completion_tokens=900)
+    scorer = scorer_factory(
+        constrain_evidence=True, require_evidence=False, max_completion_tokens=900
+    )
     if "base" not in baseline_cache:
         baseline_cache["base"] = await scorer.score(attack_window(None, "client"))
     base = baseline_cache["base"]
@@ -183,12 +203,22 @@ async def test_injection_moves_score_no_more_than_clean_control(
 async def test_feedback_writer_returns_feedback_or_none(llm_server: tuple[str, str]) -> None:
     c = client(llm_server)
     writer = LLMFeedbackWriter(c, owns_client=True)
-    msgs = tuple(ScoringMessage(id=f"f:{i}", role=Role(r), text=t, ts=float(i)) for i, (r, t) in
-                 enumerate([("client", "My dad shouted at me again and I froze."),
-                            ("counselor", "Ok."), ("client", "It keeps happening."),
-                            ("counselor", "I see. It will be fine.")]))
-    fb = await writer.write(FeedbackRequest(pattern="passive", dimension="bond",
-                                            message_ids=("f:1", "f:3"), messages=msgs))
+    msgs = tuple(
+        ScoringMessage(id=f"f:{i}", role=Role(r), text=t, ts=float(i))
+        for i, (r, t) in enumerate(
+            [
+                ("client", "My dad shouted at me again and I froze."),
+                ("counselor", "Ok."),
+                ("client", "It keeps happening."),
+                ("counselor", "I see. It will be fine."),
+            ]
+        )
+    )
+    fb = await writer.write(
+        FeedbackRequest(
+            pattern="passive", dimension="bond", message_ids=("f:1", "f:3"), messages=msgs
+        )
+    )
     await writer.aclose()
     assert writer.stats.requested == 1
     if fb is None:

@@ -117,12 +117,24 @@ async def test_answer_cap_is_honoured_by_the_real_server(llm_server: tuple[str, 
     the context on the shared server."""
     url, model = llm_server
     # Generous timeouts: the shared server may be busy with another client's long answer.
-    c = OpenAICompatibleClient(base_url=url, model=model, api_key_env=None, read_timeout=600,
-                               call_timeout=700, retry=RetryPolicy(max_attempts=2))
-    msgs = [{"role": "system", "content": "Answer in JSON."},
-            {"role": "user", "content": "Name a colour and a fruit, in the field answer."}]
-    schema = {"type": "object", "additionalProperties": False, "required": ["answer"],
-              "properties": {"answer": {"type": "string", "minLength": 20, "maxLength": 40}}}
+    c = OpenAICompatibleClient(
+        base_url=url,
+        model=model,
+        api_key_env=None,
+        read_timeout=600,
+        call_timeout=700,
+        retry=RetryPolicy(max_attempts=2),
+    )
+    msgs = [
+        {"role": "system", "content": "Answer in JSON."},
+        {"role": "user", "content": "Name a colour and a fruit, in the field answer."},
+    ]
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["answer"],
+        "properties": {"answer": {"type": "string", "minLength": 20, "maxLength": 40}},
+    }
     assert c.active_token_param == "max_tokens"
     capped = await c.chat(msgs, max_tokens=4, schema=schema)
     assert capped.completion_tokens is not None and capped.completion_tokens <= 4
@@ -148,14 +160,27 @@ async def test_phase_rating_at_session_end(make: Any) -> None:
 
     scorer = make(repair=False)
     col = EventCollector()
-    monitor = Monitor(scorer=scorer, window=WindowPolicy(max_exchanges=3), workers=1,
-                      session_scoring="phases", idle_check_interval=None, overload="wait",
-                      score_timeout=600)
+    monitor = Monitor(
+        scorer=scorer,
+        window=WindowPolicy(max_exchanges=3),
+        workers=1,
+        session_scoring="phases",
+        idle_check_interval=None,
+        overload="wait",
+        score_timeout=600,
+    )
     async with monitor:
         monitor.on(col)
         for i, (role, text) in enumerate(DEFAULT_WINDOW):
-            await monitor.ingest({"conversation_id": "ph", "id": f"ph:{i}", "role": role,
-                                  "text": text, "ts": 1_700_000_000.0 + 20 * i})
+            await monitor.ingest(
+                {
+                    "conversation_id": "ph",
+                    "id": f"ph:{i}",
+                    "role": role,
+                    "text": text,
+                    "ts": 1_700_000_000.0 + 20 * i,
+                }
+            )
         await monitor.end_session("ph")
         await monitor.flush()
         stats = monitor.stats()

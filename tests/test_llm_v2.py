@@ -20,8 +20,13 @@ from alliance_monitor.scoring._prompts import load_prompt
 pytestmark = pytest.mark.anyio
 
 
-def answer(body: dict[str, Any], ratings: int | dict[str, int] = 4, *, summary: str | None = None,
-           quote: str | None = None) -> httpx.Response:
+def answer(
+    body: dict[str, Any],
+    ratings: int | dict[str, int] = 4,
+    *,
+    summary: str | None = None,
+    quote: str | None = None,
+) -> httpx.Response:
     data = json.loads(valid_answer(body, ratings, quote=quote))
     if summary is not None:
         data["summary"] = summary
@@ -74,8 +79,12 @@ async def test_v1_still_selectable_and_settings_render_once() -> None:
 
 async def test_summary_is_redacted_stored_and_carried_to_the_next_window() -> None:
     said = "Goal agreed: no drinks on weekdays. Client opened up about losing his job. mail a@b.com"
-    fake = FakeLLM([lambda b: answer(b, summary=said),
-                    lambda b: answer(b, summary="Weekday goal holds; client tried it twice.")])
+    fake = FakeLLM(
+        [
+            lambda b: answer(b, summary=said),
+            lambda b: answer(b, summary="Weekday goal holds; client tried it twice."),
+        ]
+    )
     scorer = make_scorer(fake)
     w0 = await scorer.score(window(index=0))
     assert w0.summary is not None and "[EMAIL]" in w0.summary and "a@b.com" not in w0.summary
@@ -130,22 +139,37 @@ async def test_cascade_keeps_the_summary_through_embedded_windows() -> None:
 
 def test_events_carry_the_summary_only_when_text_is_opted_in() -> None:
     req = window(index=0)
-    score = WindowScore(conversation_id="c1", window_index=0, summary="Goal: sleep better.",
-                        constructs={i: 4.0 for i in ITEM_IDS},
-                        scores=DimensionScores(goal=4, task=4, bond=4, overall=4),
-                        **{k: v for k, v in req.window_fields().items()
-                           if k not in ("conversation_id", "window_index")})
+    score = WindowScore(
+        conversation_id="c1",
+        window_index=0,
+        summary="Goal: sleep better.",
+        constructs={i: 4.0 for i in ITEM_IDS},
+        scores=DimensionScores(goal=4, task=4, bond=4, overall=4),
+        **{
+            k: v
+            for k, v in req.window_fields().items()
+            if k not in ("conversation_id", "window_index")
+        },
+    )
     for include_text, expected in ((False, None), (True, "Goal: sleep better.")):
         core = MonitorCore(safety=False, include_text=include_text)
         out = None
         for m in req.messages:
-            out = core.ingest({"conversation_id": "c1", "id": m.id, "role": m.role.value,
-                               "text": m.text, "ts": m.ts})
+            out = core.ingest(
+                {
+                    "conversation_id": "c1",
+                    "id": m.id,
+                    "role": m.role.value,
+                    "text": m.text,
+                    "ts": m.ts,
+                }
+            )
         assert out is not None
         work = core.end_session("c1").work
         assert work
-        events = core.apply(score.model_copy(update={"window_index": work[0].window_index}),
-                            work[0])
+        events = core.apply(
+            score.model_copy(update={"window_index": work[0].window_index}), work[0]
+        )
         scored = [e for e in events if isinstance(e, WindowScored)]
         assert scored and scored[0].score.summary == expected
 
@@ -189,8 +213,17 @@ def test_samples_shorthand_in_the_factory() -> None:
 async def test_model_ignoring_the_rubric_is_unscored_with_a_reason() -> None:
     def all_fives(body: dict[str, Any]) -> httpx.Response:
         items = {i: {"reasoning": "great session", "evidence": [], "rating": 5} for i in ITEM_IDS}
-        return completion(json.dumps({"ratings": items, "passive": [], "directive": [],
-                                      "suspicious": [], "summary": "fine"}))
+        return completion(
+            json.dumps(
+                {
+                    "ratings": items,
+                    "passive": [],
+                    "directive": [],
+                    "suspicious": [],
+                    "summary": "fine",
+                }
+            )
+        )
 
     scorer = make_scorer(FakeLLM([all_fives]))
     s = await scorer.score(window())
@@ -210,15 +243,18 @@ ZH = [
 ]
 
 
-@pytest.mark.parametrize("quote", [
-    "我真的很累，不想再解释了",       # verbatim with full-width punctuation
-    "我真的很累,不想再解释了",        # half-width comma
-    "我真的很累 不想再解释了",        # a space for the comma
-    "我真的很累不想再解释了",         # punctuation dropped, no spaces
-    "我 真 的 很 累",                 # spaces inserted between characters
-    "我和父母吵架了",                 # plain
-    "对，就是这样！谢谢你理解我。",
-])
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "我真的很累，不想再解释了",  # verbatim with full-width punctuation
+        "我真的很累,不想再解释了",  # half-width comma
+        "我真的很累 不想再解释了",  # a space for the comma
+        "我真的很累不想再解释了",  # punctuation dropped, no spaces
+        "我 真 的 很 累",  # spaces inserted between characters
+        "我和父母吵架了",  # plain
+        "对，就是这样！谢谢你理解我。",
+    ],
+)
 async def test_chinese_quotes_match_across_punctuation_and_spacing(quote: str) -> None:
     fake = FakeLLM([lambda b: answer(b, quote=quote, summary="来访者和父母有冲突。")])
     scorer = make_scorer(fake, repair=False)
@@ -241,7 +277,9 @@ async def test_chinese_window_with_chinese_output_language() -> None:
     s = await scorer.score(window(ZH, cid="zh"))
     assert s.scored and s.summary == "来访者感到被理解。" and s.language == "zh"
     body = fake.requests[0]
-    assert "Write \"reasoning\" and \"summary\" in Chinese (Simplified" in body["messages"][0]["content"]
+    assert (
+        'Write "reasoning" and "summary" in Chinese (Simplified' in body["messages"][0]["content"]
+    )
     assert "Transcript language: Chinese" in user_of(body)
     assert set(transcript_lines(body)) == {"m1", "m2", "m3", "m4"}
 

@@ -72,7 +72,11 @@ def run_host(tmp_path: Path, setup: str) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "host.py"
     script.write_text(HOST.replace("SETUP", setup))
     return subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

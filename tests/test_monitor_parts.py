@@ -233,8 +233,9 @@ async def test_a_dead_background_task_shows_in_health_and_does_not_cancel_the_ca
                 await anyio.sleep(0.01)
         assert monitor.health() == {"fanout": "_Die"}
         # The embedding code was not cancelled, and ingest still answers.
-        r = await monitor.ingest({"conversation_id": "c", "id": "1", "role": "client",
-                                  "text": "hello", "ts": 1.0})
+        r = await monitor.ingest(
+            {"conversation_id": "c", "id": "1", "role": "client", "text": "hello", "ts": 1.0}
+        )
         assert r.status == "accepted"
     assert monitor.health() == {"fanout": "_Die"}
 

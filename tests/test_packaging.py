@@ -19,8 +19,17 @@ def test_public_api_is_sorted_and_complete() -> None:
     for n in names:
         assert hasattr(alliance_monitor, n), n
     public = {n for n in dir(alliance_monitor) if not n.startswith("_")}
-    modules = {"cli", "scoring", "store", "testing", "alerts", "adapters", "prompts", "study",
-               "evaluate"}
+    modules = {
+        "cli",
+        "scoring",
+        "store",
+        "testing",
+        "alerts",
+        "adapters",
+        "prompts",
+        "study",
+        "evaluate",
+    }
     assert public - set(names) - modules == set()
 
 
@@ -137,10 +146,15 @@ def test_the_bundled_tokenizer_is_cl100k_and_needs_no_network(tmp_path: Path) ->
         "c = TokenCounter();"
         "print(c.encoding, c._enc.encode_ordinary('hello world'), c.count('I feel stuck.'))"
     )
-    env = {"PATH": "/usr/bin:/bin", "TIKTOKEN_CACHE_DIR": str(tmp_path / "empty"),
-           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                         text=True, env=env).stdout.split(maxsplit=1)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "TIKTOKEN_CACHE_DIR": str(tmp_path / "empty"),
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
+    ).stdout.split(maxsplit=1)
     assert out == ["cl100k_base", "[15339, 1917] 4\n"]  # OpenAI's ids for "hello world"
     assert not (tmp_path / "empty").exists() or not any((tmp_path / "empty").iterdir())
 

@@ -43,8 +43,13 @@ class EchoingModel:
             if not m.get("more_body"):
                 break
         reply = self._reply(json.loads(body))
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": reply.content})
 
 
@@ -71,10 +76,28 @@ async def test_replay_with_llm_feedback_leaks_no_planted_identifier(tmp_path: Pa
     with serve_in_thread(model) as llm:
         async with LoopbackReceiver([secret]) as rx:
             res = await anyio.run_process(
-                [sys.executable, "-m", "alliance_monitor.cli", "replay", str(src), "--json",
-                 "--llm-feedback", "--llm-base-url", llm + "/v1", "--llm-model", "m",
-                 "--webhook", rx.url, "--webhook-secret", secret, "--allow-private-webhooks",
-                 "--outbox", str(outbox), "--drain-timeout", "20"],
+                [
+                    sys.executable,
+                    "-m",
+                    "alliance_monitor.cli",
+                    "replay",
+                    str(src),
+                    "--json",
+                    "--llm-feedback",
+                    "--llm-base-url",
+                    llm + "/v1",
+                    "--llm-model",
+                    "m",
+                    "--webhook",
+                    rx.url,
+                    "--webhook-secret",
+                    secret,
+                    "--allow-private-webhooks",
+                    "--outbox",
+                    str(outbox),
+                    "--drain-timeout",
+                    "20",
+                ],
                 check=False,
             )
     out, err = res.stdout.decode(), res.stderr.decode()
@@ -87,6 +110,11 @@ async def test_replay_with_llm_feedback_leaks_no_planted_identifier(tmp_path: Pa
     assert rx.processed
     rows = "\n".join(repr(r) for r in sqlite3.connect(outbox).execute("SELECT * FROM alerts"))
     files = _files_text(tmp_path, "outbox.db*")
-    exits = {"stdout": out, "stderr": err, "webhooks": "\n".join(
-        d.body.decode() for d in rx.requests), "outbox_rows": rows, "outbox_files": files}
+    exits = {
+        "stdout": out,
+        "stderr": err,
+        "webhooks": "\n".join(d.body.decode() for d in rx.requests),
+        "outbox_rows": rows,
+        "outbox_files": files,
+    }
     assert {k: leaks(v) for k, v in exits.items()} == {k: [] for k in exits}

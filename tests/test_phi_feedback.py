@@ -40,9 +40,17 @@ CLIENT_LINES = [
 ]
 # Case-sensitive patterns for names, case-insensitive for numbers and addresses.
 PLANTED = [re.compile(p) for p in (r"\bJane\b", r"\bDoe\b", r"\bRiverside\b", r"\bWendell\b")] + [
-    re.compile(p, re.IGNORECASE) for p in (
-        r"ZX81", r"555.?0142", r"jane\.doe", r"example\.org", r"\bjane\b", r"\bwendell\b",
-        r"\[PERSON\]", r"\[PHONE\]", r"\[EMAIL\]",
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"ZX81",
+        r"555.?0142",
+        r"jane\.doe",
+        r"example\.org",
+        r"\bjane\b",
+        r"\bwendell\b",
+        r"\[PERSON\]",
+        r"\[PHONE\]",
+        r"\[EMAIL\]",
     )
 ]
 
@@ -57,11 +65,15 @@ _FLAGGED = re.compile(r"Flagged counselor messages: (m\d+)")
 # after the default redaction): the name in several spellings, the record number, the
 # placeholders, the workplace, the brother, and a copied phrase.
 ECHOES = {
-    "Jane": ["In [{m}] you gave Jane a brief reply; this passive pattern can weaken the bond.",
-             "In [{m}] you did not follow up when jane spoke about herself.",
-             "In [{m}] you answered briefly after Ms. Doe opened up."],
-    "PATIENT-ZX81": ["In [{m}] the reply passed over record PATIENT-ZX81; ask what it means.",
-                     "In [{m}] the answer skipped the note about zx81."],
+    "Jane": [
+        "In [{m}] you gave Jane a brief reply; this passive pattern can weaken the bond.",
+        "In [{m}] you did not follow up when jane spoke about herself.",
+        "In [{m}] you answered briefly after Ms. Doe opened up.",
+    ],
+    "PATIENT-ZX81": [
+        "In [{m}] the reply passed over record PATIENT-ZX81; ask what it means.",
+        "In [{m}] the answer skipped the note about zx81.",
+    ],
     "[PHONE]": ["In [{m}] you did not follow up when they offered [PHONE] as a contact."],
     "[EMAIL]": ["In [{m}] they offered [EMAIL]; acknowledge it before moving on."],
     "Riverside": ["In [{m}] you answered briefly after they mentioned Riverside Clinic."],
@@ -83,10 +95,14 @@ def scripted(counter: list[int], shown: list[str]) -> Any:
         counter[0] += 1
         options = [s for key, ss in ECHOES.items() if key in user for s in ss]
         summary = CLEAN if n % 5 == 4 or not options else options[n % len(options)]
-        return completion(json.dumps({
-            "summary": summary.format(m=m),
-            "suggestion": "Reflect what you heard and ask one open question about it.",
-        }))
+        return completion(
+            json.dumps(
+                {
+                    "summary": summary.format(m=m),
+                    "suggestion": "Reflect what you heard and ask one open question about it.",
+                }
+            )
+        )
 
     return reply
 
@@ -102,14 +118,22 @@ async def test_planted_identifiers_never_leave_through_llm_feedback(
     events = EventCollector()
     outbox = tmp_path / "outbox.db"
     with capture_logs(caplog) as logs:
-        async with LoopbackReceiver([secret]) as rx, AlertDispatcher(
-            [WebhookEndpoint(rx.url, [secret], name="sup")], outbox_path=str(outbox),
-            retry_schedule=(0, 0.05), allow_private=True,
-        ) as dispatcher:
-            async with Monitor(scorer=StaticScorer(3.0, passive=0.9),
-                               feedback_writer=writer, idle_check_interval=None,
-                               window=WindowPolicy(max_exchanges=3),
-                               store=SQLiteStore(tmp_path / "state.db")) as monitor:
+        async with (
+            LoopbackReceiver([secret]) as rx,
+            AlertDispatcher(
+                [WebhookEndpoint(rx.url, [secret], name="sup")],
+                outbox_path=str(outbox),
+                retry_schedule=(0, 0.05),
+                allow_private=True,
+            ) as dispatcher,
+        ):
+            async with Monitor(
+                scorer=StaticScorer(3.0, passive=0.9),
+                feedback_writer=writer,
+                idle_check_interval=None,
+                window=WindowPolicy(max_exchanges=3),
+                store=SQLiteStore(tmp_path / "state.db"),
+            ) as monitor:
                 monitor.on(events)
                 monitor.on(dispatcher.submit)
                 for p in range(6):
@@ -128,8 +152,11 @@ async def test_planted_identifiers_never_leave_through_llm_feedback(
     # only the phone number and the address), and echoed them most of the time.
     assert calls[0] >= 10, calls
     assert any("PATIENT-ZX81" in s and "Jane" in s for s in shown)
-    llm_fb = [e for e in events.events if getattr(e, "feedback", None) is not None
-              and e.feedback.source == "llm"]
+    llm_fb = [
+        e
+        for e in events.events
+        if getattr(e, "feedback", None) is not None and e.feedback.source == "llm"
+    ]
     assert llm_fb, "the clean answers are used"
     assert writer.stats.identifiers + writer.stats.copied_text >= calls[0] * 3 // 5
     # Every exit: events, webhook payloads, outbox rows and files, logs, stats.
@@ -137,11 +164,11 @@ async def test_planted_identifiers_never_leave_through_llm_feedback(
         "events": "\n".join(e.model_dump_json() for e in events.events),
         "webhooks": "\n".join(d.body.decode() for d in rx.requests),
         "outbox_rows": "\n".join(
-            repr(r) for r in sqlite3.connect(outbox).execute("SELECT * FROM alerts")),
+            repr(r) for r in sqlite3.connect(outbox).execute("SELECT * FROM alerts")
+        ),
         "outbox_files": _files_text(tmp_path, "outbox.db*"),
         "logs": json.dumps(logs, default=str),
-        "stats": json.dumps([mon_stats, writer.stats.as_dict()], default=str)
-        + repr(disp_stats),
+        "stats": json.dumps([mon_stats, writer.stats.as_dict()], default=str) + repr(disp_stats),
         "console": "".join(capfd.readouterr()),
     }
     assert rx.requests and len(rx.processed) >= 6
@@ -165,20 +192,23 @@ async def test_identifiers_stay_out_of_exception_messages() -> None:
         assert leaks(str(info.value)) == [] and leaks(repr(info.value)) == []
 
 
-@pytest.mark.parametrize(("output", "reason"), [
-    ("In the reply you gave Jane, the pattern was passive.", "identifier"),
-    ("In the reply you gave jane, the pattern was passive.", "identifier"),
-    ("Ms. Doe needed more room.", "identifier"),
-    ("Check record zx81 with them.", "identifier"),
-    ("They offered 555-0142 as a contact.", "identifier"),
-    ("Since 2019 things have been hard.", "identifier"),
-    ("Ask how Wendell's comment landed.", "identifier"),
-    ("Ask [PERSON] what happened.", "placeholder"),
-    ("Notice that nobody there knows about it.", "copied_text"),
-    ("你说没有人知道这件事情", "copied_text"),
-    ("Reflect the feeling, then ask one open question.", None),
-    ("Work on reflecting what they share.", None),
-])
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("In the reply you gave Jane, the pattern was passive.", "identifier"),
+        ("In the reply you gave jane, the pattern was passive.", "identifier"),
+        ("Ms. Doe needed more room.", "identifier"),
+        ("Check record zx81 with them.", "identifier"),
+        ("They offered 555-0142 as a contact.", "identifier"),
+        ("Since 2019 things have been hard.", "identifier"),
+        ("Ask how Wendell's comment landed.", "identifier"),
+        ("Ask [PERSON] what happened.", "placeholder"),
+        ("Notice that nobody there knows about it.", "copied_text"),
+        ("你说没有人知道这件事情", "copied_text"),
+        ("Reflect the feeling, then ask one open question.", None),
+        ("Work on reflecting what they share.", None),
+    ],
+)
 def test_find_leak_cases(output: str, reason: str | None) -> None:
     window = [*CLIENT_LINES, "我觉得没有人知道这件事情。", "Ok."]
     assert find_leak(output, window) == reason

@@ -27,20 +27,31 @@ SECRET = "whsec_" + "cG9pc29uLXRlc3Qtc2VjcmV0LWZvci1lZGdlcy0xMjM0"
 
 
 def conv(cid: str, n: int = 8) -> dict[str, Any]:
-    return {"conversation_id": cid, "messages": [
-        {"id": f"{cid}-{i}", "role": "counselor" if i % 2 == 0 else "client",
-         "text": "How have things been this week?" if i % 2 == 0 else "A bit better, thanks.",
-         "ts": 1000.0 + i} for i in range(n)]}
+    return {
+        "conversation_id": cid,
+        "messages": [
+            {
+                "id": f"{cid}-{i}",
+                "role": "counselor" if i % 2 == 0 else "client",
+                "text": "How have things been this week?"
+                if i % 2 == 0
+                else "A bit better, thanks.",
+                "ts": 1000.0 + i,
+            }
+            for i in range(n)
+        ],
+    }
 
 
 def poison_file(tmp_path: Path) -> Path:
     lines = [
         json.dumps(conv("good-1")),
-        "[" * 100_000 + "]" * 100_000,                                  # RecursionError
+        "[" * 100_000 + "]" * 100_000,  # RecursionError
         '{"conversation_id": "deep", "messages": ' + "[" * 900 + "]" * 900 + "}",
         json.dumps(conv("bad-ts")).replace('"ts": 1007.0', '"ts": 1' + "0" * 400),
         '{"conversation_id": "c", "id": "s1", "role": "client", "text": "x", "ts": 1'
-        + "0" * 400 + "}",
+        + "0" * 400
+        + "}",
         '{"conversation_id": "c", "id": "s2", "role": "client", "text": "x", "ts": 1,'
         ' "seq": 1' + "0" * 400 + "}",
         '{"conversation_id": "c", "id": "s3", "role": "client", "text": "x", "ts": NaN}',
@@ -56,8 +67,9 @@ def rejects(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text().splitlines()]
 
 
-def test_analyze_rejects_bad_lines_one_by_one(tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_analyze_rejects_bad_lines_one_by_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = poison_file(tmp_path)
     out, rj = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
     rc = main(["analyze", str(src), "-o", str(out), "--rejects", str(rj)])
@@ -73,8 +85,9 @@ def test_analyze_rejects_bad_lines_one_by_one(tmp_path: Path,
     assert main(["analyze", str(src), "-o", str(out), "--strict"]) == 2
 
 
-def test_replay_rejects_bad_lines_and_scores_the_rest(tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_replay_rejects_bad_lines_and_scores_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = poison_file(tmp_path)
     rc = main(["replay", str(src), "--json", "--events", "window_scored"])
     captured = capsys.readouterr()
@@ -127,8 +140,18 @@ def test_analyze_with_an_unreachable_llm_is_not_a_success(
 ) -> None:
     src = tmp_path / "one.jsonl"
     src.write_text(json.dumps(conv("pair", 4)) + "\n")
-    args = ["analyze", str(src), "-o", str(tmp_path / "o.jsonl"), "--scorer", "llm",
-            "--llm-base-url", f"http://127.0.0.1:{_dead_port()}/v1", "--llm-model", "m"]
+    args = [
+        "analyze",
+        str(src),
+        "-o",
+        str(tmp_path / "o.jsonl"),
+        "--scorer",
+        "llm",
+        "--llm-base-url",
+        f"http://127.0.0.1:{_dead_port()}/v1",
+        "--llm-model",
+        "m",
+    ]
     assert main([*args, "--strict"]) == 2
     assert "window(s) unscored" in capsys.readouterr().err
     assert main(args) == 0
@@ -142,9 +165,23 @@ def test_analyze_score_timeout_bounds_a_hanging_llm(
     src = tmp_path / "one.jsonl"
     src.write_text(json.dumps(conv("pair", 4)) + "\n")
     t0 = time.monotonic()
-    rc = main(["analyze", str(src), "-o", str(tmp_path / "o.jsonl"), "--scorer", "llm",
-               "--llm-base-url", hanging_llm, "--llm-model", "m", "--score-timeout", "1",
-               "--strict"])
+    rc = main(
+        [
+            "analyze",
+            str(src),
+            "-o",
+            str(tmp_path / "o.jsonl"),
+            "--scorer",
+            "llm",
+            "--llm-base-url",
+            hanging_llm,
+            "--llm-model",
+            "m",
+            "--score-timeout",
+            "1",
+            "--strict",
+        ]
+    )
     assert time.monotonic() - t0 < 10
     assert rc == 2
     assert "1x scorer_timeout" in capsys.readouterr().err
@@ -155,7 +192,8 @@ async def _replay(*args: str, env: dict[str, str] | None = None) -> Any:
     with resources.as_file(demo) as path:
         return await anyio.run_process(
             [sys.executable, "-m", "alliance_monitor.cli", "replay", str(path), *args],
-            check=False, env={**os.environ, **(env or {})},
+            check=False,
+            env={**os.environ, **(env or {})},
         )
 
 
@@ -163,9 +201,16 @@ async def _replay(*args: str, env: dict[str, str] | None = None) -> Any:
 async def test_replay_against_a_410_endpoint_exits_3_and_says_why() -> None:
     secret = generate_webhook_secret()
     async with LoopbackReceiver([secret], behaviour=lambda d: Reply(status=410)) as rx:
-        res = await _replay("--webhook", rx.url, "--webhook-secret-env", "AM_TEST_WH",
-                            "--allow-private-webhooks", "--drain-timeout", "10",
-                            env={"AM_TEST_WH": secret})
+        res = await _replay(
+            "--webhook",
+            rx.url,
+            "--webhook-secret-env",
+            "AM_TEST_WH",
+            "--allow-private-webhooks",
+            "--drain-timeout",
+            "10",
+            env={"AM_TEST_WH": secret},
+        )
     err = res.stderr.decode()
     assert res.returncode == 3, err
     assert "parked" in err and "410" in err
@@ -176,29 +221,51 @@ async def test_replay_against_a_410_endpoint_exits_3_and_says_why() -> None:
 async def test_webhook_secret_from_the_environment_and_private_targets_refused() -> None:
     secret = generate_webhook_secret()
     async with LoopbackReceiver([secret]) as rx:
-        ok = await _replay("--webhook", rx.url, "--webhook-secret-env", "AM_TEST_WH",
-                           "--allow-private-webhooks", env={"AM_TEST_WH": secret})
+        ok = await _replay(
+            "--webhook",
+            rx.url,
+            "--webhook-secret-env",
+            "AM_TEST_WH",
+            "--allow-private-webhooks",
+            env={"AM_TEST_WH": secret},
+        )
         assert ok.returncode == 0, ok.stderr.decode()
         assert rx.processed and not rx.invalid
         assert secret not in ok.stderr.decode() + ok.stdout.decode()
-        unset = await _replay("--webhook", rx.url, "--webhook-secret-env", "AM_NOT_SET_X",
-                              "--allow-private-webhooks")
+        unset = await _replay(
+            "--webhook", rx.url, "--webhook-secret-env", "AM_NOT_SET_X", "--allow-private-webhooks"
+        )
         assert unset.returncode != 0 and "AM_NOT_SET_X is not set" in unset.stderr.decode()
         before = len(rx.requests)
-        refused = await _replay("--webhook", rx.url, "--webhook-secret-env", "AM_TEST_WH",
-                                env={"AM_TEST_WH": secret})
+        refused = await _replay(
+            "--webhook", rx.url, "--webhook-secret-env", "AM_TEST_WH", env={"AM_TEST_WH": secret}
+        )
         assert refused.returncode != 0
         assert "--allow-private-webhooks" in refused.stderr.decode()
         assert len(rx.requests) == before
 
 
 # ---------------------------------------------------------------------- SSRF guard
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:8080/h", "http://0x7f000001/h", "http://2130706433/h", "http://127.1/h",
-    "http://[::1]/h", "http://[::ffff:127.0.0.1]/h", "http://169.254.169.254/latest/meta-data",
-    "http://10.0.0.5/h", "http://192.168.1.1/h", "http://172.16.0.1/h", "http://localhost/h",
-    "http://0.0.0.0/h", "http://[fd00::1]/h", "http://[fe80::1]/h", "http://metadata.internal/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/h",
+        "http://0x7f000001/h",
+        "http://2130706433/h",
+        "http://127.1/h",
+        "http://[::1]/h",
+        "http://[::ffff:127.0.0.1]/h",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.5/h",
+        "http://192.168.1.1/h",
+        "http://172.16.0.1/h",
+        "http://localhost/h",
+        "http://0.0.0.0/h",
+        "http://[fd00::1]/h",
+        "http://[fe80::1]/h",
+        "http://metadata.internal/",
+    ],
+)
 def test_internal_webhook_targets_are_refused_unless_allowed(url: str, tmp_path: Path) -> None:
     ep = WebhookEndpoint(url, [SECRET])
     with pytest.raises(ConfigError, match="allow_private"):
@@ -216,8 +283,11 @@ def test_internal_webhook_targets_are_refused_unless_allowed(url: str, tmp_path:
 
 
 def test_public_webhook_targets_pass_the_guard() -> None:
-    for url in ("https://hooks.slack.com/services/T/B/X", "https://alerts.example.org/h",
-                "https://8.8.8.8/h"):
+    for url in (
+        "https://hooks.slack.com/services/T/B/X",
+        "https://alerts.example.org/h",
+        "https://8.8.8.8/h",
+    ):
         AlertDispatcher([WebhookEndpoint(url, [SECRET])])
 
 
@@ -239,19 +309,31 @@ async def test_a_huge_llm_reply_is_refused_without_reading_it_all() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=body(), headers={"content-type": "application/json"})
 
-    client = OpenAICompatibleClient(base_url="http://llm.test/v1", model="m",
-                                    transport=httpx.MockTransport(handler), environ={},
-                                    retry=RetryPolicy(max_attempts=1))
+    client = OpenAICompatibleClient(
+        base_url="http://llm.test/v1",
+        model="m",
+        transport=httpx.MockTransport(handler),
+        environ={},
+        retry=RetryPolicy(max_attempts=1),
+    )
     with pytest.raises(ScoringError) as info:
         await client.chat([{"role": "user", "content": "hi"}], max_tokens=10)
     await client.aclose()
     assert info.value.reason == "response_too_large"
     assert sent <= 2 * 1024 * 1024 + 65536
     # A declared length over the cap is refused before any body is read.
-    declared = httpx.MockTransport(lambda r: httpx.Response(
-        200, content=b"{}", headers={"content-length": str(30 * 1024 * 1024)}))
-    client = OpenAICompatibleClient(base_url="http://llm.test/v1", model="m", transport=declared,
-                                    environ={}, retry=RetryPolicy(max_attempts=1))
+    declared = httpx.MockTransport(
+        lambda r: httpx.Response(
+            200, content=b"{}", headers={"content-length": str(30 * 1024 * 1024)}
+        )
+    )
+    client = OpenAICompatibleClient(
+        base_url="http://llm.test/v1",
+        model="m",
+        transport=declared,
+        environ={},
+        retry=RetryPolicy(max_attempts=1),
+    )
     with pytest.raises(ScoringError):
         await client.chat([{"role": "user", "content": "hi"}], max_tokens=10)
     await client.aclose()
@@ -286,8 +368,15 @@ def test_analyze_goes_on_when_one_transcript_fails(
     out, rj = tmp_path / "out.jsonl", tmp_path / "rj.jsonl"
     assert main(["analyze", str(src), "-o", str(out), "--rejects", str(rj)]) == 0
     assert [json.loads(x)["conversation_id"] for x in out.read_text().splitlines()] == ["a", "b"]
-    assert rejects(rj) == [{"line": 2, "reason": "internal_error", "field": None,
-                            "conversation_id": "boom", "message_id": None}]
+    assert rejects(rj) == [
+        {
+            "line": 2,
+            "reason": "internal_error",
+            "field": None,
+            "conversation_id": "boom",
+            "message_id": None,
+        }
+    ]
     err = capsys.readouterr().err
     assert "PATIENT-ZX81" not in err and "internal_error=1" in err
     assert main(["analyze", str(src), "-o", str(out), "--strict"]) == 2

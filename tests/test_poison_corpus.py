@@ -48,19 +48,58 @@ REASONS = set(RejectReason)
 
 BIG = 10**400
 POISON_VALUES: list[Any] = [
-    BIG, -BIG, 2**64, float("nan"), float("inf"), float("-inf"), 1e308, -1.0, True, None,
-    "", " ", "\x00", "\u200b\u200b", "\udc00", "pair-\udc00", "\ud800x", "\udcff\udcfe",
-    "a" * 10_000, "\u202e\u2066rtl", "line\nbreak", [], {}, [1, [2, [3]]],
-    {"k": "\udc00"}, {"deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]},
+    BIG,
+    -BIG,
+    2**64,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    1e308,
+    -1.0,
+    True,
+    None,
+    "",
+    " ",
+    "\x00",
+    "\u200b\u200b",
+    "\udc00",
+    "pair-\udc00",
+    "\ud800x",
+    "\udcff\udcfe",
+    "a" * 10_000,
+    "\u202e\u2066rtl",
+    "line\nbreak",
+    [],
+    {},
+    [1, [2, [3]]],
+    {"k": "\udc00"},
+    {"deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]},
 ]
 ROLES = ["client", "counselor", "other", "Counselor", "admin", "", "\udc00"]
-FIELDS = ["conversation_id", "id", "role", "text", "ts", "seq", "metadata", "counselor_id",
-          "client_id", "session_id", "lang", "x"]
+FIELDS = [
+    "conversation_id",
+    "id",
+    "role",
+    "text",
+    "ts",
+    "seq",
+    "metadata",
+    "counselor_id",
+    "client_id",
+    "session_id",
+    "lang",
+    "x",
+]
 
 
 def valid(i: int, conv: str = "fuzz-pair") -> dict[str, Any]:
-    return {"conversation_id": conv, "id": f"v{i}", "role": "counselor" if i % 2 == 0
-            else "client", "text": f"an ordinary message {i}", "ts": 1000.0 + i}
+    return {
+        "conversation_id": conv,
+        "id": f"v{i}",
+        "role": "counselor" if i % 2 == 0 else "client",
+        "text": f"an ordinary message {i}",
+        "ts": 1000.0 + i,
+    }
 
 
 # The payloads of issue 11, as messages.
@@ -77,29 +116,47 @@ ISSUE_PAYLOADS: list[Any] = [
     {**valid(9, "pair-c"), "text": "x" * 1_100_000},  # 1 MB+: taken (truncated for scoring)
     {**valid(10, "pair-c"), "text": "\u200b\u200d\ufeff"},  # nothing left after sanitising
     {**valid(11, "pair-c"), "metadata": {"a": {"b": {"c": {"d": {"e": {"f": "g" * 100_000}}}}}}},
-    ["not", "an", "object"], "a string", 42, None,
+    ["not", "an", "object"],
+    "a string",
+    42,
+    None,
 ]
 
-value = st.one_of(st.sampled_from(POISON_VALUES), st.integers(), st.floats(),
-                  st.text(max_size=40), st.text(st.characters(codec="utf-8"), max_size=10),
-                  st.binary(max_size=20).map(lambda b: b.decode("utf-8", "surrogateescape")))
+value = st.one_of(
+    st.sampled_from(POISON_VALUES),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=40),
+    st.text(st.characters(codec="utf-8"), max_size=10),
+    st.binary(max_size=20).map(lambda b: b.decode("utf-8", "surrogateescape")),
+)
 message = st.one_of(
-    st.builds(lambda i, patch: {**valid(i), **patch}, st.integers(0, 50),
-              st.dictionaries(st.sampled_from(FIELDS), value, max_size=3)),
+    st.builds(
+        lambda i, patch: {**valid(i), **patch},
+        st.integers(0, 50),
+        st.dictionaries(st.sampled_from(FIELDS), value, max_size=3),
+    ),
     st.builds(lambda i, r: {**valid(i), "role": r}, st.integers(0, 50), st.sampled_from(ROLES)),
     st.dictionaries(st.sampled_from(FIELDS), value, max_size=6),
     st.sampled_from(ISSUE_PAYLOADS),
 )
-FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 async def _stream(messages: list[Any], folder: Path) -> None:
     """Ingest `messages`, then an ordinary exchange; check the one rule and the scoring."""
     events = EventCollector()
-    async with Monitor(scorer=StaticScorer(), idle_check_interval=None,
-                       window=WindowPolicy(max_exchanges=1),
-                       store=SQLiteStore(folder / "state.db")) as monitor:
+    async with Monitor(
+        scorer=StaticScorer(),
+        idle_check_interval=None,
+        window=WindowPolicy(max_exchanges=1),
+        store=SQLiteStore(folder / "state.db"),
+    ) as monitor:
         monitor.on(events)
         outcomes: Counter[str] = Counter()
         for m in messages:
@@ -121,8 +178,9 @@ async def _stream(messages: list[Any], folder: Path) -> None:
     assert st_["messages_in"] == n
     assert st_["accepted"] + st_.get("duplicates", 0) + rejected == n
     assert rejected == outcomes["rejected"]
-    assert any(isinstance(e, WindowScored) and e.conversation_id == "after-pair"
-               for e in events.events)
+    assert any(
+        isinstance(e, WindowScored) and e.conversation_id == "after-pair" for e in events.events
+    )
 
 
 def test_issue_payloads_through_monitor_ingest(tmp_path: Path) -> None:
@@ -143,15 +201,30 @@ def _json(obj: Any) -> bytes:
 
 def _http(body: bytes, now: float) -> Request:
     wid = "msg_fuzz"
-    return Request("POST", "http://x/hooks", {
-        "content-type": "application/json", "webhook-id": wid, "webhook-timestamp": str(int(now)),
-        "webhook-signature": sign_webhook([SECRET], wid, int(now), body)}, body)
+    return Request(
+        "POST",
+        "http://x/hooks",
+        {
+            "content-type": "application/json",
+            "webhook-id": wid,
+            "webhook-timestamp": str(int(now)),
+            "webhook-signature": sign_webhook([SECRET], wid, int(now), body),
+        },
+        body,
+    )
 
 
 def _slack(body: bytes, now: float) -> Request:
-    return Request("POST", "http://x/slack", {
-        "content-type": "application/json", "x-slack-request-timestamp": str(int(now)),
-        "x-slack-signature": sign_slack(SLACK, int(now), body)}, body)
+    return Request(
+        "POST",
+        "http://x/slack",
+        {
+            "content-type": "application/json",
+            "x-slack-request-timestamp": str(int(now)),
+            "x-slack-signature": sign_slack(SLACK, int(now), body),
+        },
+        body,
+    )
 
 
 def _twilio(body: bytes, now: float) -> Request:
@@ -162,51 +235,92 @@ def _twilio(body: bytes, now: float) -> Request:
         sig = sign_twilio(TWILIO, "http://x/twilio", params)
     except (UnicodeError, ValueError):
         sig = "invalid"
-    return Request("POST", "http://x/twilio", {
-        "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": sig}, body)
+    return Request(
+        "POST",
+        "http://x/twilio",
+        {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": sig},
+        body,
+    )
 
 
 def _zendesk(body: bytes, now: float) -> Request:
-    return Request("POST", "http://x/zendesk", {"content-type": "application/json",
-                                                "x-api-key": ZENDESK}, body)
+    return Request(
+        "POST", "http://x/zendesk", {"content-type": "application/json", "x-api-key": ZENDESK}, body
+    )
 
 
 def _slack_event(m: Any) -> Any:
     if not isinstance(m, Mapping):
         return m
-    return {"type": "event_callback", "event_id": "Ev1", "event": {
-        "type": "message", "channel": m.get("conversation_id"), "user": m.get("role"),
-        "text": m.get("text"), "ts": str(m.get("ts")), "thread_ts": m.get("seq")}}
+    return {
+        "type": "event_callback",
+        "event_id": "Ev1",
+        "event": {
+            "type": "message",
+            "channel": m.get("conversation_id"),
+            "user": m.get("role"),
+            "text": m.get("text"),
+            "ts": str(m.get("ts")),
+            "thread_ts": m.get("seq"),
+        },
+    }
 
 
 def _twilio_form(m: Any) -> bytes:
     if not isinstance(m, Mapping):
         return json.dumps(m, default=str).encode()
-    params = {"EventType": "onMessageAdded", "ConversationSid": m.get("conversation_id"),
-              "MessageSid": m.get("id"), "Author": m.get("role"), "Body": m.get("text"),
-              "DateCreated": m.get("ts"), "Index": m.get("seq")}
+    params = {
+        "EventType": "onMessageAdded",
+        "ConversationSid": m.get("conversation_id"),
+        "MessageSid": m.get("id"),
+        "Author": m.get("role"),
+        "Body": m.get("text"),
+        "DateCreated": m.get("ts"),
+        "Index": m.get("seq"),
+    }
     return urlencode({k: str(v) for k, v in params.items()}, errors="surrogatepass").encode()
 
 
 def _zendesk_event(m: Any) -> Any:
     if not isinstance(m, Mapping):
         return m
-    return {"events": [{"id": "e1", "type": "conversation:message", "payload": {
-        "conversation": {"id": m.get("conversation_id")},
-        "message": {"id": m.get("id"), "received": m.get("ts"),
-                    "author": {"type": m.get("role")},
-                    "content": {"type": "text", "text": m.get("text")}}}}]}
+    return {
+        "events": [
+            {
+                "id": "e1",
+                "type": "conversation:message",
+                "payload": {
+                    "conversation": {"id": m.get("conversation_id")},
+                    "message": {
+                        "id": m.get("id"),
+                        "received": m.get("ts"),
+                        "author": {"type": m.get("role")},
+                        "content": {"type": "text", "text": m.get("text")},
+                    },
+                },
+            }
+        ]
+    }
 
 
 ADAPTERS: list[tuple[PushAdapter, Any, Any]] = [
     (HttpAdapter(SECRET), _http, lambda m: _json({"messages": [m]})),
-    (SlackAdapter(SLACK), _slack,
-     lambda m: _json(_slack_event(m))),
+    (SlackAdapter(SLACK), _slack, lambda m: _json(_slack_event(m))),
     (TwilioConversationsAdapter(TWILIO, public_url="http://x/twilio"), _twilio, _twilio_form),
     (SunshineConversationsAdapter(ZENDESK), _zendesk, lambda m: _json(_zendesk_event(m))),
 ]
-RAW_BODIES = [b"", b"{", b"\xff\xfe\x00", b"[" * 100_000 + b"]" * 100_000, b'{"a": ' * 3000,
-              b"null", b"1" + b"0" * 5000, b"NaN", b'"\\udc00"', b"a=%FF%FE&b=\xff"]
+RAW_BODIES = [
+    b"",
+    b"{",
+    b"\xff\xfe\x00",
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"a": ' * 3000,
+    b"null",
+    b"1" + b"0" * 5000,
+    b"NaN",
+    b'"\\udc00"',
+    b"a=%FF%FE&b=\xff",
+]
 
 
 def _check_delivery(adapter: PushAdapter, request: Request) -> list[Mapping[str, Any]]:
@@ -260,15 +374,31 @@ def _line(item: Any) -> str:
     return json.dumps(item, allow_nan=True)
 
 
-RAW_LINES = ["RAW:" + "[" * 100_000 + "]" * 100_000, "RAW:{", "RAW:not json",
-             'RAW:{"ts": 1' + "0" * 400 + "}", "RAW:NaN", 'RAW:{"a": 1e400}']
+RAW_LINES = [
+    "RAW:" + "[" * 100_000 + "]" * 100_000,
+    "RAW:{",
+    "RAW:not json",
+    'RAW:{"ts": 1' + "0" * 400 + "}",
+    "RAW:NaN",
+    'RAW:{"a": 1e400}',
+]
 
 
 @FUZZ
-@given(st.lists(st.one_of(message, st.sampled_from(RAW_LINES),
-                          st.builds(lambda ms: {"conversation_id": "t", "messages": ms},
-                                    st.lists(message, max_size=4))), min_size=1, max_size=10),
-       st.binary(max_size=60))
+@given(
+    st.lists(
+        st.one_of(
+            message,
+            st.sampled_from(RAW_LINES),
+            st.builds(
+                lambda ms: {"conversation_id": "t", "messages": ms}, st.lists(message, max_size=4)
+            ),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    st.binary(max_size=60),
+)
 def test_fuzzed_files_through_the_cli_readers(items: list[Any], junk: bytes) -> None:
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "in.jsonl"
@@ -286,8 +416,9 @@ def test_fuzzed_files_through_the_cli_readers(items: list[Any], junk: bytes) -> 
             assert r.reason in REASONS and 1 <= r.line <= n_lines
         used = {t.line for t in transcripts} | {n for n, _ in singles} | {r.line for r in rejects}
         assert used >= {n for n, _ in parsed}  # every line used or rejected with a reason
-        assert any(isinstance(o, dict) and o.get("conversation_id") == "last-line"
-                   for _, o in singles)  # the file went on to the end
+        assert any(
+            isinstance(o, dict) and o.get("conversation_id") == "last-line" for _, o in singles
+        )  # the file went on to the end
         replay_rejects: list[Any] = []
         messages = _replay_messages(str(path), replay_rejects)  # never raises
         anyio.run(_stream, messages, Path(d))
@@ -303,6 +434,9 @@ def test_raw_lines_are_rejected_with_a_reason(line: str, tmp_path: Path) -> None
     path.write_text(line + "\n" + json.dumps(valid(0)) + "\n")
     _transcripts, singles, rejects = read_input(str(path))
     assert [r.line for r in rejects] == [1]
-    assert rejects[0].reason in {RejectReason.INVALID_JSON, RejectReason.RECURSION_DEPTH,
-                                 RejectReason.NUMBER_RANGE}
+    assert rejects[0].reason in {
+        RejectReason.INVALID_JSON,
+        RejectReason.RECURSION_DEPTH,
+        RejectReason.NUMBER_RANGE,
+    }
     assert [n for n, _ in singles] == [2]

@@ -43,25 +43,36 @@ def wait_for(pred: Callable[[], bool], timeout: float = 15.0) -> None:
 
 def signed(body: bytes, wid: str) -> dict[str, str]:
     ts = int(time.time())
-    return {"content-type": "application/json", "webhook-id": wid,
-            "webhook-timestamp": str(ts), "webhook-signature": sign_webhook([SECRET], wid, ts, body)}
+    return {
+        "content-type": "application/json",
+        "webhook-id": wid,
+        "webhook-timestamp": str(ts),
+        "webhook-signature": sign_webhook([SECRET], wid, ts, body),
+    }
 
 
 def normal(i: int, conv: str = "pair-ok") -> dict[str, Any]:
-    return {"conversation_id": conv, "id": f"n{i}", "role": "counselor" if i % 2 == 0
-            else "client", "text": f"an ordinary message {i}", "ts": 2000.0 + i}
+    return {
+        "conversation_id": conv,
+        "id": f"n{i}",
+        "role": "counselor" if i % 2 == 0 else "client",
+        "text": f"an ordinary message {i}",
+        "ts": 2000.0 + i,
+    }
 
 
 class Rig:
-    def __init__(self, base: str, monitor: Monitor, receiver: WebhookReceiver,
-                 events: EventCollector) -> None:
+    def __init__(
+        self, base: str, monitor: Monitor, receiver: WebhookReceiver, events: EventCollector
+    ) -> None:
         self.base, self.monitor, self.receiver, self.events = base, monitor, receiver, events
         self.n = 0
 
     def post_raw(self, body: bytes) -> httpx.Response:
         self.n += 1
-        return httpx.post(self.base + "/", content=body, headers=signed(body, f"msg_{self.n}"),
-                          timeout=10)
+        return httpx.post(
+            self.base + "/", content=body, headers=signed(body, f"msg_{self.n}"), timeout=10
+        )
 
     def post(self, message: dict[str, Any]) -> httpx.Response:
         return self.post_raw(json.dumps(message).encode())
@@ -71,8 +82,9 @@ class Rig:
         return out
 
     def scored(self, conv: str) -> bool:
-        return any(isinstance(e, WindowScored) and e.conversation_id == conv
-                   for e in self.events.events)
+        return any(
+            isinstance(e, WindowScored) and e.conversation_id == conv for e in self.events.events
+        )
 
 
 @pytest.fixture
@@ -81,7 +93,8 @@ def rig(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
 
     def make(monitor: Monitor | None = None, **kw: Any) -> Rig:
         mon = monitor or Monitor(
-            scorer=StaticScorer(), idle_check_interval=None,
+            scorer=StaticScorer(),
+            idle_check_interval=None,
             window=WindowPolicy(max_exchanges=1),
             store=SQLiteStore(tmp_path / "state.db"),
         )
@@ -103,22 +116,23 @@ POISON = [
     b'{"conversation_id": "pair-a", "id": "p1", "role": "client", "text": "hi", "ts": 1000,'
     b' "seq": 1' + b"0" * 400 + b"}",
     # A lone surrogate in the conversation id and in metadata (SQLite cannot encode it).
-    b'{"conversation_id": "pair-\\udc00", "id": "p2", "role": "client", "text": "hi",'
-    b' "ts": 1001}',
+    b'{"conversation_id": "pair-\\udc00", "id": "p2", "role": "client", "text": "hi", "ts": 1001}',
     b'{"conversation_id": "pair-b", "id": "p3", "role": "client", "text": "hi", "ts": 1002,'
     b' "metadata": {"note": "\\udc00"}}',
     # A 400-digit timestamp, NaN, 1e400, deep nesting, a non-object, a lone surrogate in text.
     b'{"conversation_id": "pair-c", "id": "p4", "role": "client", "text": "hi", "ts": 9'
-    + b"9" * 400 + b"}",
+    + b"9" * 400
+    + b"}",
     b'{"conversation_id": "pair-c", "id": "p5", "role": "client", "text": "hi", "ts": NaN}',
     b'{"conversation_id": "pair-c", "id": "p6", "role": "client", "text": "hi", "ts": 1e400}',
     b'{"conversation_id": "pair-c", "id": "p7", "role": "client", "text": "hi", "ts": 1,'
     b' "metadata": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-    b'[' * 100_000 + b']' * 100_000,
+    b"[" * 100_000 + b"]" * 100_000,
     b'{"conversation_id": "pair-c", "id": "p8", "role": "client", "text": "\\ud800 hi",'
     b' "ts": 1003}',
     b'"just a string"',
-    b'{"conversation_id": "pair-c", "id": "p9", "role": "client", "text": "' + PLANTED.encode()
+    b'{"conversation_id": "pair-c", "id": "p9", "role": "client", "text": "'
+    + PLANTED.encode()
     + b'", "ts": 1004, "seq": 18446744073709551616}',
 ]
 
@@ -156,10 +170,12 @@ def test_poison_never_stops_the_receiver_and_counters_add_up(
 class ExplodingMonitor(Monitor):
     """A monitor that fails on marked messages the way an unforeseen bug would."""
 
-    errors: ClassVar[dict[str, Exception]] = {"boom-overflow": OverflowError("int too large"),
-              "boom-unicode": UnicodeEncodeError("utf-8", "\udc00", 0, 1, "surrogates"),
-              "boom-runtime": RuntimeError(PLANTED),  # a message that holds text: never logged
-              "boom-key": KeyError("x")}
+    errors: ClassVar[dict[str, Exception]] = {
+        "boom-overflow": OverflowError("int too large"),
+        "boom-unicode": UnicodeEncodeError("utf-8", "\udc00", 0, 1, "surrogates"),
+        "boom-runtime": RuntimeError(PLANTED),  # a message that holds text: never logged
+        "boom-key": KeyError("x"),
+    }
 
     async def ingest(self, message: Any) -> IngestResult:
         mid = message.get("id") if isinstance(message, dict) else None
@@ -172,8 +188,9 @@ def test_any_exception_in_ingest_rejects_that_message_only(
     rig: Callable[..., Rig], caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    mon = ExplodingMonitor(scorer=StaticScorer(), idle_check_interval=None,
-                           window=WindowPolicy(max_exchanges=1))
+    mon = ExplodingMonitor(
+        scorer=StaticScorer(), idle_check_interval=None, window=WindowPolicy(max_exchanges=1)
+    )
     r = rig(mon)
     for mid in ExplodingMonitor.errors:
         assert r.post({**normal(0, "pair-x"), "id": mid}).status_code == 202
@@ -198,10 +215,12 @@ def test_a_dead_monitor_task_is_reported_by_health_and_readiness(tmp_path: Path)
     from alliance_monitor._serve import Service
     from alliance_monitor._settings import Settings
 
-    settings = Settings.model_validate({
-        "adapters": [{"type": "http", "secrets": [SECRET]}],
-        "monitor": {"store": f"sqlite:///{tmp_path / 'state.db'}"},
-    })
+    settings = Settings.model_validate(
+        {
+            "adapters": [{"type": "http", "secrets": [SECRET]}],
+            "monitor": {"store": f"sqlite:///{tmp_path / 'state.db'}"},
+        }
+    )
     service = Service(settings)
     with serve_in_thread(service.app) as base:
         assert httpx.get(base + "/healthz", timeout=5).status_code == 200
@@ -214,8 +233,7 @@ def test_a_dead_monitor_task_is_reported_by_health_and_readiness(tmp_path: Path)
 
         service.monitor.store.commit = die  # type: ignore[method-assign]
         body = json.dumps(normal(1)).encode()
-        httpx.post(base + "/hooks/messages", content=body, headers=signed(body, "msg_c"),
-                   timeout=5)
+        httpx.post(base + "/hooks/messages", content=body, headers=signed(body, "msg_c"), timeout=5)
         wait_for(lambda: httpx.get(base + "/healthz", timeout=5).status_code == 503)
         health = httpx.get(base + "/healthz", timeout=5).json()
         assert health == {"status": "failing", "failed": {"monitor:committer": "_Die"}}
@@ -240,8 +258,10 @@ def test_a_dead_drain_task_is_reported_and_refuses_deliveries(tmp_path: Path) ->
         service.monitor.ingest = die  # type: ignore[method-assign]
         url = base + "/hooks/messages"
         body = json.dumps(normal(1)).encode()
-        assert httpx.post(url, content=body, headers=signed(body, "msg_die"),
-                          timeout=5).status_code == 202
+        assert (
+            httpx.post(url, content=body, headers=signed(body, "msg_die"), timeout=5).status_code
+            == 202
+        )
         wait_for(lambda: httpx.get(base + "/healthz", timeout=5).status_code == 503)
         health = httpx.get(base + "/healthz", timeout=5).json()
         assert health == {"status": "failing", "failed": {"receiver:/hooks/messages": "_Die"}}
@@ -252,8 +272,10 @@ def test_a_dead_drain_task_is_reported_and_refuses_deliveries(tmp_path: Path) ->
         body2 = json.dumps(normal(2)).encode()
         r = httpx.post(url, content=body2, headers=signed(body2, "msg_after"), timeout=5)
         assert r.status_code == 503 and "retry-after" in r.headers
-        assert "alliance_monitor_background_task_failed" in httpx.get(
-            base + "/metrics", timeout=5).text
+        assert (
+            "alliance_monitor_background_task_failed"
+            in httpx.get(base + "/metrics", timeout=5).text
+        )
 
 
 # ---------------------------------------------------------------------- serve edges (finding 7)
@@ -261,14 +283,21 @@ def _service(tmp_path: Path, **server: Any) -> Any:
     from alliance_monitor._serve import Service
     from alliance_monitor._settings import Settings
 
-    settings = Settings.model_validate({
-        "server": {"port": 0, **server},
-        "monitor": {"store": f"sqlite:///{tmp_path / 'state.db'}",
-                    "window": {"max_exchanges": 1}},
-        "adapters": [{"type": "http", "secrets": [SECRET]}],
-        "alerts": {"outbox_path": str(tmp_path / "outbox.db"), "allow_private": True,
-                   "endpoints": [{"url": "http://127.0.0.1:9/alerts", "secrets": [SECRET]}]},
-    })
+    settings = Settings.model_validate(
+        {
+            "server": {"port": 0, **server},
+            "monitor": {
+                "store": f"sqlite:///{tmp_path / 'state.db'}",
+                "window": {"max_exchanges": 1},
+            },
+            "adapters": [{"type": "http", "secrets": [SECRET]}],
+            "alerts": {
+                "outbox_path": str(tmp_path / "outbox.db"),
+                "allow_private": True,
+                "endpoints": [{"url": "http://127.0.0.1:9/alerts", "secrets": [SECRET]}],
+            },
+        }
+    )
     return Service(settings)
 
 
@@ -324,8 +353,10 @@ def test_slow_clients_are_cut_off_and_connections_capped(tmp_path: Path) -> None
         assert service.conn_counts["header_timeout"] >= 1
         # A slow body: full headers, then one byte and silence: 408 at the body deadline.
         s = socket.create_connection((host, int(port)), timeout=10)
-        s.sendall(b"POST /hooks/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                  b"\r\nContent-Length: 100\r\n\r\n{")
+        s.sendall(
+            b"POST /hooks/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+            b"\r\nContent-Length: 100\r\n\r\n{"
+        )
         t0 = time.monotonic()
         reply = s.recv(4096)
         s.close()
@@ -334,8 +365,9 @@ def test_slow_clients_are_cut_off_and_connections_capped(tmp_path: Path) -> None
         # The service is still up for ordinary clients.
         assert httpx.get(base + "/healthz", timeout=5).status_code == 200
         body = json.dumps(normal(1)).encode()
-        r = httpx.post(base + "/hooks/messages", content=body, headers=signed(body, "msg_ok"),
-                       timeout=5)
+        r = httpx.post(
+            base + "/hooks/messages", content=body, headers=signed(body, "msg_ok"), timeout=5
+        )
         assert r.status_code == 202
 
 
@@ -343,10 +375,14 @@ def test_malformed_bodies_get_400_wrong_type_415_and_files_are_private(tmp_path:
     service = _service(tmp_path)
     with Running(service) as base:
         url = base + "/hooks/messages"
-        for body in (b"[" * 100_000 + b"]" * 100_000, b'{"a": ' * 3000 + b"1" + b"}" * 3000,
-                     b"{", b"\xff\xfe", b'{"conversation_id": "c", "ts": 1e999}'):
-            r = httpx.post(url, content=body, headers=signed(body, f"msg_{len(body)}"),
-                           timeout=10)
+        for body in (
+            b"[" * 100_000 + b"]" * 100_000,
+            b'{"a": ' * 3000 + b"1" + b"}" * 3000,
+            b"{",
+            b"\xff\xfe",
+            b'{"conversation_id": "c", "ts": 1e999}',
+        ):
+            r = httpx.post(url, content=body, headers=signed(body, f"msg_{len(body)}"), timeout=10)
             assert r.status_code == 400, (r.status_code, body[:20])
         body = json.dumps(normal(1)).encode()
         for ctype in ("text/plain", "application/x-www-form-urlencoded", None):
@@ -361,25 +397,34 @@ def test_malformed_bodies_get_400_wrong_type_415_and_files_are_private(tmp_path:
         # Counters add up: every message handed over is accepted, duplicate or rejected.
         sent = [normal(i, "pair-count") for i in range(6)]
         sent.append({**sent[0]})  # a duplicate
-        sent.append({"conversation_id": "pair-count", "id": "bad", "role": "nobody",
-                     "text": "x", "ts": 1.0})  # rejected: bad role
+        sent.append(
+            {"conversation_id": "pair-count", "id": "bad", "role": "nobody", "text": "x", "ts": 1.0}
+        )  # rejected: bad role
         b2 = json.dumps({"messages": sent}).encode()
-        assert httpx.post(url, content=b2, headers=signed(b2, "msg_batch"),
-                          timeout=5).status_code == 202
+        assert (
+            httpx.post(url, content=b2, headers=signed(b2, "msg_batch"), timeout=5).status_code
+            == 202
+        )
         rec = service.receivers["/hooks/messages"]
         # 5 malformed bodies (each one rejected input) + 1 message + the batch of 8.
         wait_for(lambda: rec.stats()["messages"]["in"] == 14)
         led = rec.stats()["messages"]
         assert led["in"] == led["accepted"] + led["duplicate"] + led["rejected"] == 14
         assert (led["accepted"], led["duplicate"]) == (7, 1)
-        assert led["rejected_by_reason"] == {"recursion_depth": 2, "invalid_json": 2,
-                                             "number_range": 1, "bad_role": 1}
+        assert led["rejected_by_reason"] == {
+            "recursion_depth": 2,
+            "invalid_json": 2,
+            "number_range": 1,
+            "bad_role": 1,
+        }
         mon = service.monitor.stats()
         assert mon["accepted"] == 7 and mon["duplicates"] == 1
         assert sum(mon["rejected_by_reason"].values()) == 6
         metrics = httpx.get(base + "/metrics", timeout=5).text
-        assert 'alliance_monitor_webhook_messages_total{adapter="http",path="/hooks/messages",' \
-               'outcome="in"} 14' in metrics
+        assert (
+            'alliance_monitor_webhook_messages_total{adapter="http",path="/hooks/messages",'
+            'outcome="in"} 14' in metrics
+        )
         # The service-wide counters add up too: in = accepted + duplicate + rejected.
         values: dict[str, float] = {}
         for line in metrics.splitlines():
@@ -391,10 +436,10 @@ def test_malformed_bodies_get_400_wrong_type_415_and_files_are_private(tmp_path:
         assert values["alliance_monitor_messages_in_total"] == (
             values["alliance_monitor_messages_accepted_total"]
             + values["alliance_monitor_messages_duplicate_total"]
-            + values["alliance_monitor_messages_rejected_total"])
+            + values["alliance_monitor_messages_rejected_total"]
+        )
         # State and outbox files (and SQLite's -wal/-shm) are readable by their owner only.
         files = [p for p in tmp_path.iterdir() if p.name.startswith(("state.db", "outbox.db"))]
-        assert {p.name for p in files} >= {"state.db", "outbox.db", "state.db-wal",
-                                           "outbox.db-wal"}
+        assert {p.name for p in files} >= {"state.db", "outbox.db", "state.db-wal", "outbox.db-wal"}
         for p in files:
             assert stat.S_IMODE(p.stat().st_mode) == 0o600, (p.name, oct(p.stat().st_mode))

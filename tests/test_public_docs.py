@@ -12,11 +12,23 @@ import pytest
 import alliance_monitor
 from alliance_monitor import _events
 
-PUBLIC = [n for n in alliance_monitor.__all__ if inspect.isclass(getattr(alliance_monitor, n))
-          or inspect.isfunction(getattr(alliance_monitor, n))]
-EVENTS = [_events.WindowScored, _events.WindowUnscored, _events.AllianceDeclined,
-          _events.AllianceLow, _events.PatternDetected, _events.SessionSummary,
-          _events.SafetySignal, _events.Feedback, _events.PhaseScores]
+PUBLIC = [
+    n
+    for n in alliance_monitor.__all__
+    if inspect.isclass(getattr(alliance_monitor, n))
+    or inspect.isfunction(getattr(alliance_monitor, n))
+]
+EVENTS = [
+    _events.WindowScored,
+    _events.WindowUnscored,
+    _events.AllianceDeclined,
+    _events.AllianceLow,
+    _events.PatternDetected,
+    _events.SessionSummary,
+    _events.SafetySignal,
+    _events.Feedback,
+    _events.PhaseScores,
+]
 
 
 def own_doc(obj: object) -> str:
@@ -27,8 +39,14 @@ def own_doc(obj: object) -> str:
 def test_package_docstring_is_a_short_guide() -> None:
     doc = alliance_monitor.__doc__ or ""
     assert len(doc.splitlines()) >= 15
-    for name in ("Monitor", "ingest", "EventType", "analyze_transcript", "alliance_monitor.alerts",
-                 "logging"):
+    for name in (
+        "Monitor",
+        "ingest",
+        "EventType",
+        "analyze_transcript",
+        "alliance_monitor.alerts",
+        "logging",
+    ):
         assert name in doc, name
 
 
@@ -44,7 +62,11 @@ def test_every_public_class_and_function_has_its_own_docstring(name: str) -> Non
 @pytest.mark.parametrize("cls", EVENTS, ids=lambda c: c.__name__)
 def test_event_docstrings_name_every_field(cls: type) -> None:
     base = set(_events._Event.model_fields) | {"type"}
-    own = [f for f in cls.model_fields if f not in base or (cls is _events.SafetySignal and f == "severity")]  # type: ignore[attr-defined]
+    own = [
+        f
+        for f in cls.model_fields
+        if f not in base or (cls is _events.SafetySignal and f == "severity")
+    ]  # type: ignore[attr-defined]
     doc = own_doc(cls)
     missing = [f for f in own if f"`{f}`" not in doc and f not in ("severity",)]
     assert missing == [], f"{cls.__name__} does not describe {missing}"

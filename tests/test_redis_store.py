@@ -86,9 +86,13 @@ async def test_state_survives_and_checks(make_store: StoreFactory) -> None:
 async def test_batch_semantics_match_sqlite(make_store: StoreFactory) -> None:
     async with make_store() as s:
         J, P = JournalRow, PendingRow
-        await s.commit(StoreBatch(journal=(J("c", 1, '{"a": 1}'), J("c", 2, '{"a": 2}')),
-                                  pending_put=(P("c", 0, '{"window_index": 0}'),),
-                                  emitted=("e1",)))
+        await s.commit(
+            StoreBatch(
+                journal=(J("c", 1, '{"a": 1}'), J("c", 2, '{"a": 2}')),
+                pending_put=(P("c", 0, '{"window_index": 0}'),),
+                emitted=("e1",),
+            )
+        )
         # INSERT OR IGNORE: a re-sent journal entry keeps the first value.
         await s.commit(StoreBatch(journal=(J("c", 2, '{"a": "other"}'), J("c", 3, '{"a": 3}'))))
         rec = await s.load_pair("c")
@@ -96,8 +100,12 @@ async def test_batch_semantics_match_sqlite(make_store: StoreFactory) -> None:
         assert rec.journal == [(1, '{"a": 1}'), (2, '{"a": 2}'), (3, '{"a": 3}')]
         assert rec.pending == [{"window_index": 0}]
         # A snapshot replaces journal entries at or before its position.
-        await s.commit(StoreBatch(snapshots=(SnapshotRow("c", 2, json.dumps({"x": "é ✓"}), False),),
-                                  pending_del=(PendingKey("c", 0),)))
+        await s.commit(
+            StoreBatch(
+                snapshots=(SnapshotRow("c", 2, json.dumps({"x": "é ✓"}), False),),
+                pending_del=(PendingKey("c", 0),),
+            )
+        )
         rec = await s.load_pair("c")
         assert rec is not None and rec.snapshot == {"x": "é ✓"}
         assert rec.journal == [(3, '{"a": 3}')] and rec.pending == []
@@ -119,8 +127,10 @@ async def test_fenced_batch_is_refused_whole() -> None:
             await s.commit(StoreBatch(journal=[("c", 1, "{}")]), fence={prefix + "lease": "me"})
             await s.redis.set(prefix + "lease", "someone-else")
             with pytest.raises(StoreFenced):
-                await s.commit(StoreBatch(journal=[("c", 2, "{}")], emitted=["e"]),
-                               fence={prefix + "lease": "me"})
+                await s.commit(
+                    StoreBatch(journal=[("c", 2, "{}")], emitted=["e"]),
+                    fence={prefix + "lease": "me"},
+                )
             rec = await s.load_pair("c")
             assert rec is not None and [p for p, _ in rec.journal] == [1]
             assert await s.emitted(["e"]) == set()
@@ -137,10 +147,12 @@ def test_kill_9_mid_stream_with_redis_store_loses_nothing(tmp_path: Path) -> Non
     """tests/test_store.py's crash test, with the Redis store: kill -9 the monitor many times."""
     url, prefix = redis_url(), unique_prefix("crash")
     script = tmp_path / "worker.py"
-    script.write_text(CRASH_SCRIPT.replace(
-        "from alliance_monitor.store import SQLiteStore",
-        "from alliance_monitor.store._redis import RedisStore",
-    ).replace("store=SQLiteStore(db)", f"store=RedisStore(db, prefix={prefix!r})"))
+    script.write_text(
+        CRASH_SCRIPT.replace(
+            "from alliance_monitor.store import SQLiteStore",
+            "from alliance_monitor.store._redis import RedisStore",
+        ).replace("store=SQLiteStore(db)", f"store=RedisStore(db, prefix={prefix!r})")
+    )
     msgs = traffic(n_pairs=6, n=60)
     inp = tmp_path / "in.jsonl"
     inp.write_text("".join(json.dumps(m) + "\n" for m in msgs))
@@ -152,9 +164,13 @@ def test_kill_9_mid_stream_with_redis_store_loses_nothing(tmp_path: Path) -> Non
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     try:
         for _attempt in range(30):
-            proc = subprocess.Popen([sys.executable, str(script), url, str(inp), str(events)],
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                    env=env)
+            proc = subprocess.Popen(
+                [sys.executable, str(script), url, str(inp), str(events)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                env=env,
+            )
             assert proc.stdout is not None
             target, seen = rnd.randint(5, 60), 0
             duplicates = set()

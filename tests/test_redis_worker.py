@@ -42,12 +42,15 @@ anyio.run(main)
 """
 
 
-def start_worker(script: Path, url: str, stream: str, name: str, prefix: str,
-                 log: Path) -> subprocess.Popen[str]:
+def start_worker(
+    script: Path, url: str, stream: str, name: str, prefix: str, log: Path
+) -> subprocess.Popen[str]:
     with log.open("w") as err:
         return subprocess.Popen(
             [sys.executable, str(script), url, stream, name, prefix, str(SHARDS)],
-            stdout=subprocess.PIPE, stderr=err, text=True,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
 
@@ -108,8 +111,9 @@ def test_kill_one_of_three_workers_mid_stream(tmp_path: Path) -> None:
         r = aioredis.Redis.from_url(url)
         try:
             for name in ("w0", "w1", "w2"):
-                procs[name] = start_worker(script, url, stream, name, prefix,
-                                           tmp_path / f"{name}.log")
+                procs[name] = start_worker(
+                    script, url, stream, name, prefix, tmp_path / f"{name}.log"
+                )
 
             async def balanced() -> bool:
                 held = await lease_holders(r, prefix, stream)
@@ -140,8 +144,18 @@ def test_kill_one_of_three_workers_mid_stream(tmp_path: Path) -> None:
                 victim_pending = await pending_of(r, stream, victim)
                 procs[victim].send_signal(signal.SIGKILL)
                 procs[victim].wait()
-            assert await publish(r, stream, {"conversation_id": "late", "id": "x", "role": "client",
-                                             "text": "hello", "ts": 1.0}, shards=SHARDS)
+            assert await publish(
+                r,
+                stream,
+                {
+                    "conversation_id": "late",
+                    "id": "x",
+                    "role": "client",
+                    "text": "hello",
+                    "ts": 1.0,
+                },
+                shards=SHARDS,
+            )
 
             async def taken_over() -> bool:
                 held = await lease_holders(r, prefix, stream)
@@ -151,8 +165,7 @@ def test_kill_one_of_three_workers_mid_stream(tmp_path: Path) -> None:
             await wait_until(lambda: drained(r, stream), 60, "every entry processed")
             assert await pending_of(r, stream, victim) == 0
             raw = await r.xrange(events_key(stream))
-            return {"events": [f[b"id"].decode() for _, f in raw],
-                    "victim_pending": victim_pending}
+            return {"events": [f[b"id"].decode() for _, f in raw], "victim_pending": victim_pending}
         finally:
             await r.aclose()
 
@@ -179,8 +192,12 @@ def test_kill_one_of_three_workers_mid_stream(tmp_path: Path) -> None:
 
         async def every_message_survived() -> None:
             col = EventCollector()
-            m = Monitor(scorer=StaticScorer(level, passive=0.8), overload="wait",
-                        store=RedisStore(url, prefix=prefix), idle_check_interval=None)
+            m = Monitor(
+                scorer=StaticScorer(level, passive=0.8),
+                overload="wait",
+                store=RedisStore(url, prefix=prefix),
+                idle_check_interval=None,
+            )
             async with m:
                 m.on(col)
                 results = [await m.ingest(x) for x in msgs]
@@ -204,8 +221,7 @@ def test_kill_one_of_three_workers_mid_stream(tmp_path: Path) -> None:
 
 async def single_process_ids(msgs: list[dict[str, Any]]) -> set[str]:
     col = EventCollector()
-    m = Monitor(scorer=StaticScorer(level, passive=0.8), overload="wait",
-                idle_check_interval=None)
+    m = Monitor(scorer=StaticScorer(level, passive=0.8), overload="wait", idle_check_interval=None)
     async with m:
         m.on(col)
         for x in msgs:
@@ -231,11 +247,22 @@ def test_a_worker_that_loses_its_lease_is_fenced_and_recovers() -> None:
         out: dict[str, int] = {}
 
         async def worker() -> None:
-            out.update(await run_worker(
-                url, stream, shards=SHARDS, consumer="solo", scorer=StaticScorer(level, passive=0.8),
-                store=RedisStore(url, prefix=prefix), lease_ms=900, batch=10, overload="wait",
-                idle_check_interval=None, stop=stop, handle_signals=False,
-            ))
+            out.update(
+                await run_worker(
+                    url,
+                    stream,
+                    shards=SHARDS,
+                    consumer="solo",
+                    scorer=StaticScorer(level, passive=0.8),
+                    store=RedisStore(url, prefix=prefix),
+                    lease_ms=900,
+                    batch=10,
+                    overload="wait",
+                    idle_check_interval=None,
+                    stop=stop,
+                    handle_signals=False,
+                )
+            )
 
         try:
             async with anyio.create_task_group() as tg:

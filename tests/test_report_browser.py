@@ -122,7 +122,10 @@ def test_report_renders_offline_with_the_right_elements(
     assert page.locator('rect.pattern-bar[data-kind="tercile"]').count() == 6
     # Pairs in order of concern, with the concern in words (not colour alone).
     assert page.locator("button.spark").evaluate_all("bs => bs.map(b => b.dataset.pair)") == [
-        "risk", "down", "flat", "up",
+        "risk",
+        "down",
+        "flat",
+        "up",
     ]
     assert "Safety signal" in (page.locator("button.spark").first.text_content() or "")
     # Segment widths are the shares: overall "unchanged" is half the bar.
@@ -210,7 +213,8 @@ def test_annomi_report(open_report: Any, tmp_path: Path) -> None:
     page.screenshot(path=str(tmp_path / "annomi-pair.png"))
     page.locator(".pv-close").click()
     shot = tmp_path / "annomi-report.png"
-    page.screenshot(path=str(shot), clip={"x": 0, "y": 0, "width": 1280, "height": 1500},
-                    full_page=True)
+    page.screenshot(
+        path=str(shot), clip={"x": 0, "y": 0, "width": 1280, "height": 1500}, full_page=True
+    )
     if os.environ.get("ALLIANCE_MONITOR_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(shot, REPO / "docs" / "report-screenshot.png")

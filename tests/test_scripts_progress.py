@@ -13,10 +13,18 @@ STEPS = "echo 'Collecting foo'; sleep 2.5; echo '[ 42%] Building C object ggml.c
 
 
 def run(tmp_path: Path, command: str) -> subprocess.CompletedProcess[str]:
-    script = (f"source {REPO / 'scripts' / '_progress.sh'}; "
-              f"run_with_progress demo {tmp_path / 'step.log'} bash -c \"{command}\"")
-    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "PROGRESS_EVERY": "2"}, check=False)
+    script = (
+        f"source {REPO / 'scripts' / '_progress.sh'}; "
+        f'run_with_progress demo {tmp_path / "step.log"} bash -c "{command}"'
+    )
+    return subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PROGRESS_EVERY": "2"},
+        check=False,
+    )
 
 
 def test_periodic_lines_name_the_latest_step(tmp_path: Path) -> None:

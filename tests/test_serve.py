@@ -30,8 +30,11 @@ pytest.importorskip("uvicorn")
 HTTP_SECRET = "whsec_" + "c2VydmUtdGVzdC1odHRwLXNlY3JldC0xMjM0NTY3OA=="
 ALERT_SECRET = "whsec_" + "c2VydmUtdGVzdC1hbGVydC1zZWNyZXQtODc2NTQzMjE="
 SLACK_SECRET = "serve-test-slack-secret"
-ENV = {"AM_HTTP_SECRET": HTTP_SECRET, "AM_SLACK_SECRET": SLACK_SECRET,
-       "AM_ALERT_SECRET": ALERT_SECRET}
+ENV = {
+    "AM_HTTP_SECRET": HTTP_SECRET,
+    "AM_SLACK_SECRET": SLACK_SECRET,
+    "AM_ALERT_SECRET": ALERT_SECRET,
+}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -42,19 +45,22 @@ def write(tmp_path: Path, text: str) -> Path:
 
 # ---------------------------------------------------------------------- configuration
 def test_unknown_key_is_named(tmp_path: Path) -> None:
-    p = write(tmp_path, '[server]\nprot = 8080\n')
+    p = write(tmp_path, "[server]\nprot = 8080\n")
     with pytest.raises(ConfigError, match=r"server\.prot: Extra inputs are not permitted"):
         load_settings(p, {})
 
 
 def test_errors_never_echo_values(tmp_path: Path) -> None:
     leaked = "whsec_TOPSECRETVALUEthatmustnotleak"
-    p = write(tmp_path, f'''
+    p = write(
+        tmp_path,
+        f'''
 [[adapters]]
 type = "slack"
 secrets_env = ["X"]
 tolerance = "{leaked}"
-''')
+''',
+    )
     with pytest.raises(ConfigError) as info:
         load_settings(p, {"X": "s"})
     assert "adapters[0].slack.tolerance" in str(info.value)
@@ -73,10 +79,15 @@ def test_missing_secret_env_names_the_variable_not_a_value(tmp_path: Path) -> No
         ('[[adapters]]\ntype = "slack"\n', r"adapters\[0\]\.slack: Value error, give secrets_env"),
         ('[[adapters]]\ntype = "telegram"\n', r"adapters\[0\]: Input tag 'telegram'"),
         ('[scorer]\nkind = "llm"\n', r"scorer: Value error, the llm scorer needs base_url"),
-        ('[[adapters]]\ntype = "http"\nsecrets_env = ["X"]\n[[adapters]]\ntype = "http"\n'
-         'secrets_env = ["X"]\n', "two adapters share a path"),
-        ('[[adapters]]\ntype = "matrix"\nhomeserver = "h"\nuser_id = "@u:h"\n',
-         "give access_token_env"),
+        (
+            '[[adapters]]\ntype = "http"\nsecrets_env = ["X"]\n[[adapters]]\ntype = "http"\n'
+            'secrets_env = ["X"]\n',
+            "two adapters share a path",
+        ),
+        (
+            '[[adapters]]\ntype = "matrix"\nhomeserver = "h"\nuser_id = "@u:h"\n',
+            "give access_token_env",
+        ),
         ("[server\n", "not valid TOML"),
     ],
 )
@@ -85,8 +96,9 @@ def test_config_errors(tmp_path: Path, text: str, pattern: str) -> None:
         load_settings(write(tmp_path, text), {"X": "x"})
 
 
-def test_cmd_serve_reports_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                         ) -> None:
+def test_cmd_serve_reports_config_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     p = write(tmp_path, '[[adapters]]\ntype = "http"\nsecrets = ["not-a-whsec-secret!"]\n')
     assert cmd_serve(Namespace(config=str(p), host=None, port=None)) == 2
     err = capsys.readouterr().err
@@ -118,12 +130,18 @@ class AlertSink:
 
 class Proc:
     def __init__(self, config: Path) -> None:
-        code = ("import sys; from argparse import Namespace; from alliance_monitor._serve "
-                "import cmd_serve; sys.exit(cmd_serve(Namespace(config=sys.argv[1], "
-                "host='127.0.0.1', port=0)))")
-        self.p = subprocess.Popen([sys.executable, "-c", code, str(config)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env={**os.environ, **ENV})
+        code = (
+            "import sys; from argparse import Namespace; from alliance_monitor._serve "
+            "import cmd_serve; sys.exit(cmd_serve(Namespace(config=sys.argv[1], "
+            "host='127.0.0.1', port=0)))"
+        )
+        self.p = subprocess.Popen(
+            [sys.executable, "-c", code, str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **ENV},
+        )
         self.err: queue.Queue[str] = queue.Queue()
         self.err_lines: list[str] = []
         self.out_lines: list[str] = []
@@ -201,8 +219,12 @@ def metrics(base: str) -> dict[str, float]:
 
 def signed(body: bytes, wid: str) -> dict[str, str]:
     ts = int(time.time())
-    return {"content-type": "application/json", "webhook-id": wid, "webhook-timestamp": str(ts),
-            "webhook-signature": sign_webhook([HTTP_SECRET], wid, ts, body)}
+    return {
+        "content-type": "application/json",
+        "webhook-id": wid,
+        "webhook-timestamp": str(ts),
+        "webhook-signature": sign_webhook([HTTP_SECRET], wid, ts, body),
+    }
 
 
 @pytest.fixture
@@ -216,7 +238,9 @@ def test_the_service_end_to_end(tmp_path: Path, sink: tuple[AlertSink, str]) -> 
     alerts, alert_base = sink
     feed = tmp_path / "feed.jsonl"
     feed.write_text("")
-    config = write(tmp_path, f'''
+    config = write(
+        tmp_path,
+        f'''
 [server]
 shutdown_timeout = 10
 queue_size = 500
@@ -243,14 +267,15 @@ follow = true
 poll_interval = 0.05
 
 [alerts]
-outbox_path = "{tmp_path / 'outbox.db'}"
+outbox_path = "{tmp_path / "outbox.db"}"
 allow_private = true  # the test's receiver is on loopback
 
 [[alerts.endpoints]]
 url = "{alert_base}/alerts"
 secrets_env = ["AM_ALERT_SECRET"]
 event_types = ["safety_signal"]
-''')
+''',
+    )
     proc = Proc(config)
     try:
         base = proc.base
@@ -260,38 +285,86 @@ event_types = ["safety_signal"]
         assert httpx.get(base + "/nope", timeout=5).status_code == 404
 
         # Generic webhook: a batch, a bad signature, a malformed body.
-        batch = [{"conversation_id": "web-pair", "id": f"w{i}", "role": "counselor" if i % 2
-                  else "client", "text": f"message number {i}", "ts": 1000.0 + i}
-                 for i in range(12)]
+        batch = [
+            {
+                "conversation_id": "web-pair",
+                "id": f"w{i}",
+                "role": "counselor" if i % 2 else "client",
+                "text": f"message number {i}",
+                "ts": 1000.0 + i,
+            }
+            for i in range(12)
+        ]
         body = json.dumps({"messages": batch}).encode()
         url = base + "/hooks/messages"
-        assert httpx.post(url, content=body, headers=signed(body, "msg_a"), timeout=5
-                          ).status_code == 202
-        assert httpx.post(url, content=body + b" ", headers=signed(body, "msg_b"), timeout=5
-                          ).status_code == 401
-        assert httpx.post(url, content=b"{", headers=signed(b"{", "msg_c"), timeout=5
-                          ).status_code == 400
+        assert (
+            httpx.post(url, content=body, headers=signed(body, "msg_a"), timeout=5).status_code
+            == 202
+        )
+        assert (
+            httpx.post(
+                url, content=body + b" ", headers=signed(body, "msg_b"), timeout=5
+            ).status_code
+            == 401
+        )
+        assert (
+            httpx.post(url, content=b"{", headers=signed(b"{", "msg_c"), timeout=5).status_code
+            == 400
+        )
 
         # Slack.
         for i, user in enumerate(["U0COUNSEL", "U0CLIENT"]):
-            ev = {"type": "event_callback", "event_id": f"Ev{i}", "event": {
-                "type": "message", "channel": "C0PAIR", "user": user, "text": f"slack {i}",
-                "ts": f"{1_700_000_000 + i}.0001"}}
+            ev = {
+                "type": "event_callback",
+                "event_id": f"Ev{i}",
+                "event": {
+                    "type": "message",
+                    "channel": "C0PAIR",
+                    "user": user,
+                    "text": f"slack {i}",
+                    "ts": f"{1_700_000_000 + i}.0001",
+                },
+            }
             sb = json.dumps(ev).encode()
             ts = int(time.time())
-            r = httpx.post(base + "/hooks/slack", content=sb, timeout=5, headers={
-                "content-type": "application/json",
-                "x-slack-request-timestamp": str(ts),
-                "x-slack-signature": sign_slack(SLACK_SECRET, ts, sb)})
+            r = httpx.post(
+                base + "/hooks/slack",
+                content=sb,
+                timeout=5,
+                headers={
+                    "content-type": "application/json",
+                    "x-slack-request-timestamp": str(ts),
+                    "x-slack-signature": sign_slack(SLACK_SECRET, ts, sb),
+                },
+            )
             assert r.status_code == 200
 
         # JSONL feed: a risk statement from a client raises a safety signal, alerted.
         with feed.open("a") as f:
-            f.write(json.dumps({"conversation_id": "file-pair", "id": "f1", "role": "counselor",
-                                "text": "How have things been since last week?", "ts": 1.0})
-                    + "\n")
-            f.write(json.dumps({"conversation_id": "file-pair", "id": "f2", "role": "client",
-                                "text": "Honestly I want to kill myself.", "ts": 2.0}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "conversation_id": "file-pair",
+                        "id": "f1",
+                        "role": "counselor",
+                        "text": "How have things been since last week?",
+                        "ts": 1.0,
+                    }
+                )
+                + "\n"
+            )
+            f.write(
+                json.dumps(
+                    {
+                        "conversation_id": "file-pair",
+                        "id": "f2",
+                        "role": "client",
+                        "text": "Honestly I want to kill myself.",
+                        "ts": 2.0,
+                    }
+                )
+                + "\n"
+            )
             f.write("this line is not json\n")
         wait_for(lambda: metrics(base).get("alliance_monitor_messages_accepted_total") == 16)
         wait_for(lambda: len(alerts.received) >= 1)
@@ -302,8 +375,10 @@ event_types = ["safety_signal"]
 
         m = metrics(base)
         assert m['alliance_monitor_messages_rejected_total{reason="invalid_json"}'] == 2
-        refused = ('alliance_monitor_webhook_refused_total{adapter="http",'
-                   'path="/hooks/messages",reason="bad_signature"}')
+        refused = (
+            'alliance_monitor_webhook_refused_total{adapter="http",'
+            'path="/hooks/messages",reason="bad_signature"}'
+        )
         assert m[refused] == 1
         assert m['alliance_monitor_queue_depth{adapter="slack",path="/hooks/slack"}'] == 0
         assert m['alliance_monitor_pull_items_total{adapter="jsonl",outcome="accepted"}'] == 2
@@ -314,8 +389,10 @@ event_types = ["safety_signal"]
         # Messages that arrive just before SIGTERM are still ingested (queues drain).
         late = [{**batch[0], "id": f"late{i}"} for i in range(30)]
         lb = json.dumps({"messages": late}).encode()
-        assert httpx.post(url, content=lb, headers=signed(lb, "msg_late"), timeout=5
-                          ).status_code == 202
+        assert (
+            httpx.post(url, content=lb, headers=signed(lb, "msg_late"), timeout=5).status_code
+            == 202
+        )
     finally:
         rc = proc.stop()
     summary = "".join(proc.err_lines)
@@ -326,14 +403,17 @@ event_types = ["safety_signal"]
 
 def test_readiness_fails_when_a_pull_input_is_down(tmp_path: Path) -> None:
     pytest.importorskip("nio")
-    config = write(tmp_path, '''
+    config = write(
+        tmp_path,
+        """
 [[adapters]]
 type = "matrix"
 homeserver = "http://127.0.0.1:9"
 user_id = "@monitor:localhost"
 access_token_env = "AM_HTTP_SECRET"
 sync_timeout = 0.2
-''')
+""",
+    )
     proc = Proc(config)
     try:
         wait_for(lambda: httpx.get(proc.base + "/readyz", timeout=5).status_code == 503)
@@ -346,11 +426,20 @@ sync_timeout = 0.2
 
 def test_supervisor_view_is_served_when_enabled(tmp_path: Path) -> None:
     feed = tmp_path / "feed.jsonl"
-    rows = [{"conversation_id": "sv-pair", "id": f"s{i}", "role": "counselor" if i % 2 == 0
-             else "client", "text": "You should just do what I say." if i % 2 == 0 else "No.",
-             "ts": float(i)} for i in range(30)]
+    rows = [
+        {
+            "conversation_id": "sv-pair",
+            "id": f"s{i}",
+            "role": "counselor" if i % 2 == 0 else "client",
+            "text": "You should just do what I say." if i % 2 == 0 else "No.",
+            "ts": float(i),
+        }
+        for i in range(30)
+    ]
     feed.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    config = write(tmp_path, f'''
+    config = write(
+        tmp_path,
+        f'''
 [supervisor]
 enabled = true
 path = "/supervisor"
@@ -360,7 +449,8 @@ type = "jsonl"
 file = "{feed}"
 follow = true
 poll_interval = 0.05
-''')
+''',
+    )
     proc = Proc(config)
     try:
         base = proc.base + "/supervisor"

@@ -107,8 +107,7 @@ class StoreMachine(RuleBasedStateMachine):
 
     def _new(self, conv: str, role: str, text: str, ts: float) -> dict[str, Any]:
         self.n += 1
-        return {"conversation_id": conv, "id": f"m{self.n}", "role": role, "text": text,
-                "ts": ts}
+        return {"conversation_id": conv, "id": f"m{self.n}", "role": role, "text": text, "ts": ts}
 
     def _submit_new(self, m: dict[str, Any]) -> None:
         status = self._ingest(m)
@@ -138,8 +137,9 @@ class StoreMachine(RuleBasedStateMachine):
         """Two messages arrive in the opposite order of their timestamps."""
         self.clock[conv] += 2.0
         a = self._new(conv, first, "earlier one", self.clock[conv] - 1.0)
-        b = self._new(conv, "client" if first == "counselor" else "counselor", "later one",
-                      self.clock[conv])
+        b = self._new(
+            conv, "client" if first == "counselor" else "counselor", "later one", self.clock[conv]
+        )
         self._submit_new(b)
         self._submit_new(a)
 
@@ -150,12 +150,14 @@ class StoreMachine(RuleBasedStateMachine):
         assert self._ingest(self.accepted[m]) == "duplicate"
 
     @rule(
-        bad=st.sampled_from([
-            {"conversation_id": "a", "id": "x", "role": "nurse", "text": "t", "ts": 1},
-            {"conversation_id": "b", "id": "y", "role": "client", "text": "", "ts": 1},
-            {"conversation_id": "c", "role": "client", "text": "t", "ts": 1},
-            "not an object",
-        ])
+        bad=st.sampled_from(
+            [
+                {"conversation_id": "a", "id": "x", "role": "nurse", "text": "t", "ts": 1},
+                {"conversation_id": "b", "id": "y", "role": "client", "text": "", "ts": 1},
+                {"conversation_id": "c", "role": "client", "text": "t", "ts": 1},
+                "not an object",
+            ]
+        )
     )
     def invalid(self, bad: Any) -> None:
         assert self._ingest(bad) == "rejected"

@@ -31,32 +31,63 @@ def scores(level: float) -> DimensionScores:
 
 def scored(cid: str, idx: int, level: float, *, baseline: bool = False) -> WindowScored:
     ws = WindowScore(conversation_id=cid, window_index=idx, scores=scores(level))
-    return WindowScored(id=f"w-{cid}-{idx}", conversation_id=cid, window_index=idx, score=ws,
-                        baseline=baseline, ts=float(idx), counselor_id="c-1")
+    return WindowScored(
+        id=f"w-{cid}-{idx}",
+        conversation_id=cid,
+        window_index=idx,
+        score=ws,
+        baseline=baseline,
+        ts=float(idx),
+        counselor_id="c-1",
+    )
 
 
 def feedback(quote: str = "") -> Feedback:
-    return Feedback(pattern="passive", message_ids=("m1", "m3"), dimension="bond",
-                    summary="In window 1, 2 of 3 replies acknowledged without exploring.",
-                    suggestion="Reflect the feeling and invite more.",
-                    quotes=(quote,) if quote else ())
+    return Feedback(
+        pattern="passive",
+        message_ids=("m1", "m3"),
+        dimension="bond",
+        summary="In window 1, 2 of 3 replies acknowledged without exploring.",
+        suggestion="Reflect the feeling and invite more.",
+        quotes=(quote,) if quote else (),
+    )
 
 
 def pattern(cid: str, idx: int, quote: str = "") -> PatternDetected:
-    return PatternDetected(id=f"p-{cid}-{idx}", type="passive_pattern", conversation_id=cid,
-                           pattern="passive", window_index=idx, rate=0.67,
-                           message_ids=("m1", "m3"), feedback=feedback(quote))
+    return PatternDetected(
+        id=f"p-{cid}-{idx}",
+        type="passive_pattern",
+        conversation_id=cid,
+        pattern="passive",
+        window_index=idx,
+        rate=0.67,
+        message_ids=("m1", "m3"),
+        feedback=feedback(quote),
+    )
 
 
 def decline(cid: str, idx: int) -> AllianceDeclined:
-    return AllianceDeclined(id=f"d-{cid}-{idx}", conversation_id=cid, dimension="bond",
-                            from_level=4.0, to_level=2.8, change=-1.2, reference="baseline",
-                            windows=(idx - 1, idx), feedback=feedback())
+    return AllianceDeclined(
+        id=f"d-{cid}-{idx}",
+        conversation_id=cid,
+        dimension="bond",
+        from_level=4.0,
+        to_level=2.8,
+        change=-1.2,
+        reference="baseline",
+        windows=(idx - 1, idx),
+        feedback=feedback(),
+    )
 
 
 def safety(cid: str, mid: str) -> SafetySignal:
-    return SafetySignal(id=f"s-{cid}-{mid}", conversation_id=cid, message_id=mid,
-                        category="self_harm", cues=("suicidal_ideation",))
+    return SafetySignal(
+        id=f"s-{cid}-{mid}",
+        conversation_id=cid,
+        message_id=mid,
+        category="self_harm",
+        cues=("suicidal_ideation",),
+    )
 
 
 def feed(board: PairBoard, *events: object) -> None:
@@ -68,17 +99,28 @@ def test_ranked_by_concern() -> None:
     board = PairBoard()
     feed(
         board,
-        scored("ok", 0, 3.0, baseline=True), scored("ok", 1, 3.1),
-        scored("traj", 0, 4.0, baseline=True), scored("traj", 1, 3.5),  # -0.5: falling
-        scored("pat", 0, 3.0, baseline=True), pattern("pat", 0),
+        scored("ok", 0, 3.0, baseline=True),
+        scored("ok", 1, 3.1),
+        scored("traj", 0, 4.0, baseline=True),
+        scored("traj", 1, 3.5),  # -0.5: falling
+        scored("pat", 0, 3.0, baseline=True),
+        pattern("pat", 0),
         scored("low", 0, 1.8, baseline=True),  # at or below level 2
-        scored("dec", 0, 4.0, baseline=True), scored("dec", 1, 2.8), decline("dec", 1),
-        scored("safe", 0, 4.5, baseline=True), safety("safe", "m9"),
+        scored("dec", 0, 4.0, baseline=True),
+        scored("dec", 1, 2.8),
+        decline("dec", 1),
+        scored("safe", 0, 4.5, baseline=True),
+        safety("safe", "m9"),
     )
     ranked = board.ranked()
     assert [s.conversation_id for s in ranked] == ["safe", "dec", "low", "pat", "traj", "ok"]
     assert [s.concern for s in ranked] == [
-        "safety", "decline", "low", "patterns", "trajectory", "ok",
+        "safety",
+        "decline",
+        "low",
+        "patterns",
+        "trajectory",
+        "ok",
     ]
     assert ranked[4].trajectory == "declined" and ranked[4].change == -0.5
     assert ranked[0].counselor_id == "c-1"
@@ -97,8 +139,12 @@ def test_ties_most_recent_safety_then_lower_alliance() -> None:
 
 def test_alliance_low_event_counts_as_low() -> None:
     board = PairBoard()
-    feed(board, scored("a", 0, 3.0, baseline=True), scored("b", 0, 3.0, baseline=True),
-         AllianceLow(id="l", conversation_id="b", dimension="goal", level=1.9, windows=(0,)))
+    feed(
+        board,
+        scored("a", 0, 3.0, baseline=True),
+        scored("b", 0, 3.0, baseline=True),
+        AllianceLow(id="l", conversation_id="b", dimension="goal", level=1.9, windows=(0,)),
+    )
     assert [(s.conversation_id, s.concern) for s in board.ranked()] == [("b", "low"), ("a", "ok")]
 
 
@@ -106,12 +152,23 @@ def test_view_windows_markers_feedback_and_phases() -> None:
     board = PairBoard()
     feed(
         board,
-        scored("p", 0, 4.0, baseline=True), scored("p", 1, 3.6, baseline=True),
-        scored("p", 2, 3.0), pattern("p", 2), decline("p", 2),
+        scored("p", 0, 4.0, baseline=True),
+        scored("p", 1, 3.6, baseline=True),
+        scored("p", 2, 3.0),
+        pattern("p", 2),
+        decline("p", 2),
         WindowUnscored(id="u", conversation_id="p", window_index=3, reason="scorer_timeout"),
-        SessionSummary(id="ss", conversation_id="p", session_index=0, alliance=scores(3.5),
-                       phases=PhaseScores(early=scores(4), middle=scores(3.6), late=scores(3)),
-                       trajectory=Trajectory.DECLINED, change=-1.0, n_messages=40, n_windows=4),
+        SessionSummary(
+            id="ss",
+            conversation_id="p",
+            session_index=0,
+            alliance=scores(3.5),
+            phases=PhaseScores(early=scores(4), middle=scores(3.6), late=scores(3)),
+            trajectory=Trajectory.DECLINED,
+            change=-1.0,
+            n_messages=40,
+            n_windows=4,
+        ),
     )
     v = board.view("p")
     assert v is not None
@@ -193,14 +250,21 @@ def test_concurrent_writer_and_readers() -> None:
 @pytest.mark.anyio
 async def test_as_a_monitor_handler() -> None:
     board = PairBoard()
-    monitor = Monitor(scorer=StaticScorer(3.0, passive=1.0), overload="wait",
-                      idle_check_interval=None)
+    monitor = Monitor(
+        scorer=StaticScorer(3.0, passive=1.0), overload="wait", idle_check_interval=None
+    )
     async with monitor:
         monitor.on(board)
         for i in range(14):
-            await monitor.ingest({"conversation_id": "c", "id": f"c:{i}", "ts": float(i),
-                                  "role": "counselor" if i % 2 == 0 else "client",
-                                  "text": "ok" if i % 2 == 0 else "I had a rough week"})
+            await monitor.ingest(
+                {
+                    "conversation_id": "c",
+                    "id": f"c:{i}",
+                    "ts": float(i),
+                    "role": "counselor" if i % 2 == 0 else "client",
+                    "text": "ok" if i % 2 == 0 else "I had a rough week",
+                }
+            )
         await monitor.end_all_sessions()
         await monitor.flush()
     v = board.view("c")

@@ -118,7 +118,10 @@ def test_trajectory_distribution(study: tuple[Any, dict[str, Any], Path]) -> Non
         assert t["n"] == 4
         # down -2 declined; flat, risk 0 unchanged; up +1 improved by a level or more.
         assert t["counts"] == {
-            "declined": 1, "unchanged": 2, "improved_lt1": 0, "improved_ge1": 1,
+            "declined": 1,
+            "unchanged": 2,
+            "improved_lt1": 0,
+            "improved_ge1": 1,
             "insufficient_evidence": 0,
         }
         assert t["shares"]["unchanged"] == 0.5
@@ -148,9 +151,7 @@ def test_markdown_tables(study: tuple[Any, dict[str, Any], Path]) -> None:
     _s, _data, out = study
     md = (out / "summary.md").read_text(encoding="utf-8")
     assert "| Overall | 3.00 [1.70, 4.30] | 3.00 [3.00, 3.00] | 2.75 [1.95, 3.55] |" in md
-    assert (
-        "| Overall | 25.0% (1) | 50.0% (2) | 0.0% (0) | 25.0% (1) | 0.0% (0) | 75.0% (3) |" in md
-    )
+    assert "| Overall | 25.0% (1) | 50.0% (2) | 0.0% (0) | 25.0% (1) | 0.0% (0) | 75.0% (3) |" in md
     assert "**Table 4. Counselor patterns by counselor.**" in md
     assert PASSIVE_TEXT not in md and RISK_TEXT not in md
 
@@ -252,8 +253,16 @@ def test_cmd_study_with_the_embedded_scorer_matches_analyze(
 def test_cmd_study_options(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "c.jsonl", ["down"])
     args = _cli_args(
-        str(corpus), "--out", str(tmp_path / "o"), "--no-replay", "--trajectory-tolerance",
-        "0.5", "--confidence", "0.9", "--max-report-pairs", "1",
+        str(corpus),
+        "--out",
+        str(tmp_path / "o"),
+        "--no-replay",
+        "--trajectory-tolerance",
+        "0.5",
+        "--confidence",
+        "0.9",
+        "--max-report-pairs",
+        "1",
     )
     assert args.scorer == "embedded" and args.no_replay
     assert cmd_study(args) == 0

@@ -87,12 +87,18 @@ def test_distribution_overall_and_per_dimension() -> None:
     assert s.excluded == {"too_short": 1, "no_scores": 1}
     overall = s.trajectory("overall")
     assert overall.counts == {
-        "declined": 1, "unchanged": 1, "improved_lt1": 1, "improved_ge1": 1,
+        "declined": 1,
+        "unchanged": 1,
+        "improved_lt1": 1,
+        "improved_ge1": 1,
         "insufficient_evidence": 0,
     }
     assert overall.share("declined") == 0.25
     assert s.trajectory("goal").counts == {
-        "declined": 1, "unchanged": 2, "improved_lt1": 1, "improved_ge1": 0,
+        "declined": 1,
+        "unchanged": 2,
+        "improved_lt1": 1,
+        "improved_ge1": 0,
         "insufficient_evidence": 0,
     }
     # Phase means use only the four pairs with three phases: early 3, 3, 2, 2.
@@ -137,13 +143,18 @@ def test_record_from_a_transcript_result() -> None:
 
     msgs = [
         Message(
-            conversation_id="p", id=f"p:{i}", role="counselor" if i % 2 == 0 else "client",
-            text="ok then" if i % 4 == 0 else "tell me more", ts=float(i),
+            conversation_id="p",
+            id=f"p:{i}",
+            role="counselor" if i % 2 == 0 else "client",
+            text="ok then" if i % 4 == 0 else "tell me more",
+            ts=float(i),
         )
         for i in range(12)
     ]
-    scorer = StaticScorer(lambda r: (4.0, 3.5, 3.0)[r.window_index],
-                          passive=lambda t: 0.9 if t.startswith("ok") else 0.1)
+    scorer = StaticScorer(
+        lambda r: (4.0, 3.5, 3.0)[r.window_index],
+        passive=lambda t: 0.9 if t.startswith("ok") else 0.1,
+    )
     res = analyze_transcript("p", msgs, scorer)
     r = PairRecord.from_result(res, "c1")
     assert r.in_phase_analysis and r.counselor_id == "c1"

@@ -28,8 +28,12 @@ async def call(
     app: Any, path: str, *, method: str = "GET", query: str = "", root_path: str = ""
 ) -> tuple[int, dict[str, str], bytes]:
     scope: Scope = {
-        "type": "http", "method": method, "path": path, "root_path": root_path,
-        "query_string": query.encode(), "headers": [],
+        "type": "http",
+        "method": method,
+        "path": path,
+        "root_path": root_path,
+        "query_string": query.encode(),
+        "headers": [],
     }
     sent: list[dict[str, Any]] = []
 
@@ -48,9 +52,13 @@ async def call(
 @pytest.fixture
 def board() -> PairBoard:
     b = PairBoard()
-    feed(b, scored("calm", 0, 4.0, baseline=True),
-         scored("pas", 0, 3.0, baseline=True), pattern("pas", 0, quote="quoted words"),
-         safety("risk", "m7"))
+    feed(
+        b,
+        scored("calm", 0, 4.0, baseline=True),
+        scored("pas", 0, 3.0, baseline=True),
+        pattern("pas", 0, quote="quoted words"),
+        safety("risk", "m7"),
+    )
     return b
 
 
@@ -91,8 +99,7 @@ async def test_pair_view_and_text_opt_in(board: PairBoard) -> None:
     status, _h, body = await call(supervisor_app(board), "/api/pair", query="id=pas")
     assert status == 200 and json.loads(body)["id"] == "pas"
     assert b"quoted words" not in body
-    _s, _h, body = await call(supervisor_app(board, include_text=True), "/api/pair",
-                              query="id=pas")
+    _s, _h, body = await call(supervisor_app(board, include_text=True), "/api/pair", query="id=pas")
     assert b"quoted words" in body
     status, _h, _b = await call(supervisor_app(board), "/api/pair", query="id=nobody")
     assert status == 404
@@ -151,8 +158,15 @@ def _messages(cid: str, start: int, n: int) -> list[dict[str, Any]]:
             text = f"ok {SENTINEL} {cid}" if cid == "passive" else "what was that like?"
         else:
             text = f"my {SENTINEL} story about {cid}"
-        out.append({"conversation_id": cid, "id": f"{cid}:{i}", "ts": float(i),
-                    "role": "counselor" if counselor else "client", "text": text})
+        out.append(
+            {
+                "conversation_id": cid,
+                "id": f"{cid}:{i}",
+                "ts": float(i),
+                "role": "counselor" if counselor else "client",
+                "text": text,
+            }
+        )
     return out
 
 
@@ -194,8 +208,12 @@ def live() -> Iterator[Live]:
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
-    monitor = Monitor(scorer=StaticScorer(_level, passive=lambda t: float(t.startswith("ok"))),
-                      overload="wait", idle_check_interval=None, include_text=True)
+    monitor = Monitor(
+        scorer=StaticScorer(_level, passive=lambda t: float(t.startswith("ok"))),
+        overload="wait",
+        idle_check_interval=None,
+        include_text=True,
+    )
     try:
         with start_blocking_portal() as portal, portal.wrap_async_context_manager(monitor):
             monitor.on(board)
@@ -244,8 +262,10 @@ def test_live_supervisor_ranks_updates_and_hides_text(
     page.wait_for_selector("#pairs-body tr")
     assert page.url == f"{live.base}/supervisor/"
     assert _row_ids(page) == ["falling", "passive", "calm"]
-    assert [page.locator(f'#pairs-body tr[data-pair="{c}"]').get_attribute("data-concern")
-            for c in ("falling", "passive", "calm")] == ["decline", "patterns", "ok"]
+    assert [
+        page.locator(f'#pairs-body tr[data-pair="{c}"]').get_attribute("data-concern")
+        for c in ("falling", "passive", "calm")
+    ] == ["decline", "patterns", "ok"]
     # The pair view of the declining pair.
     page.locator('#pairs-body tr[data-pair="falling"]').click()
     page.wait_for_selector('#pair-view .pv[data-pair="falling"]')
@@ -253,8 +273,17 @@ def test_live_supervisor_ranks_updates_and_hides_text(
     assert page.locator('#pair-view .pv-chart .pv-marker[data-kind="decline"]').count() == 1
     assert "Try:" in page.locator("#pair-view .pv-events").inner_text()
     # New events: a safety signal on the calm pair moves it to the top without a reload.
-    live.feed([{"conversation_id": "calm", "id": "calm:risk", "ts": 37.5, "role": "client",
-                "text": "honestly I want to kill myself"}])
+    live.feed(
+        [
+            {
+                "conversation_id": "calm",
+                "id": "calm:risk",
+                "ts": 37.5,
+                "role": "client",
+                "text": "honestly I want to kill myself",
+            }
+        ]
+    )
     page.wait_for_function(
         "() => document.querySelector('#pairs-body tr')?.dataset.pair === 'calm'", timeout=5000
     )
@@ -263,7 +292,8 @@ def test_live_supervisor_ranks_updates_and_hides_text(
     live.feed(_messages("falling", 38, 12))
     page.wait_for_function(
         "() => document.querySelectorAll('#pair-view .pv-dim[data-dim=overall] .pv-point')"
-        ".length === 4", timeout=5000,
+        ".length === 4",
+        timeout=5000,
     )
     page.locator('#pairs-body tr[data-pair="passive"]').click()
     page.wait_for_selector('#pair-view .pv[data-pair="passive"]')

@@ -51,7 +51,9 @@ def histogram(m: dict[str, float], name: str) -> tuple[list[float], float, float
 
 def test_metrics_histograms_count_what_the_service_did(tmp_path: Path, sink: tuple) -> None:  # noqa: F811
     alerts, alert_base = sink
-    config = write(tmp_path, f'''
+    config = write(
+        tmp_path,
+        f'''
 [server]
 shutdown_timeout = 10
 
@@ -61,23 +63,32 @@ path = "/hooks/messages"
 secrets_env = ["AM_HTTP_SECRET"]
 
 [alerts]
-outbox_path = "{tmp_path / 'outbox.db'}"
+outbox_path = "{tmp_path / "outbox.db"}"
 allow_private = true
 
 [[alerts.endpoints]]
 url = "{alert_base}/alerts"
 secrets_env = ["AM_ALERT_SECRET"]
 event_types = ["safety_signal"]
-''')
+''',
+    )
     proc = Proc(config)
     try:
-        msgs = [{"conversation_id": "p1", "id": f"m{i}", "role": "client" if i % 2 else
-                 "counselor", "text": "and how did that feel for you?", "ts": 10.0 + i}
-                for i in range(30)]
+        msgs = [
+            {
+                "conversation_id": "p1",
+                "id": f"m{i}",
+                "role": "client" if i % 2 else "counselor",
+                "text": "and how did that feel for you?",
+                "ts": 10.0 + i,
+            }
+            for i in range(30)
+        ]
         msgs[11]["text"] = "I want to kill myself"  # a client message: a safety alert
         body = json.dumps({"messages": msgs}).encode()
-        r = httpx.post(proc.base + "/hooks/messages", content=body,
-                       headers=signed(body, "msg_1"), timeout=5)
+        r = httpx.post(
+            proc.base + "/hooks/messages", content=body, headers=signed(body, "msg_1"), timeout=5
+        )
         assert r.status_code == 202
         wait_for(lambda: metrics(proc.base).get("alliance_monitor_messages_accepted_total") == 30)
         wait_for(lambda: len(alerts.received) >= 1)
@@ -144,8 +155,9 @@ def test_spans_with_an_in_memory_exporter(tmp_path: Path) -> None:
     pytest.importorskip("opentelemetry.sdk")
     script = tmp_path / "spans.py"
     script.write_text(SPANS)
-    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=120, check=False)
+    res = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     out = json.loads(res.stdout)
     spans = out["spans"]
@@ -177,6 +189,7 @@ def test_without_opentelemetry_nothing_is_imported_and_spans_cost_nothing() -> N
         print("ok")
         """
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60, check=False)
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr

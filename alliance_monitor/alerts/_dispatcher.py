@@ -502,11 +502,14 @@ class AlertDispatcher:
     def _span(self, row: OutboxRow, endpoint: WebhookEndpoint) -> AbstractContextManager[Any]:
         if self._telemetry is None:
             return nullcontext()
-        return self._telemetry.span("alliance_monitor.alert_attempt", {
-            "alliance_monitor.alert_id": row.alert_id,
-            "alliance_monitor.endpoint": endpoint.name,
-            "alliance_monitor.attempt": row.attempts + 1,
-        })
+        return self._telemetry.span(
+            "alliance_monitor.alert_attempt",
+            {
+                "alliance_monitor.alert_id": row.alert_id,
+                "alliance_monitor.endpoint": endpoint.name,
+                "alliance_monitor.attempt": row.attempts + 1,
+            },
+        )
 
     def _client_or_raise(self) -> httpx.AsyncClient:
         if self._client is None:

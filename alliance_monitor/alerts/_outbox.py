@@ -209,9 +209,7 @@ class Outbox:
         with self._tx() as db:
             _add_digest(db, digest, members)
 
-    def add_digest_threadsafe(
-        self, digest: OutboxRow, members: Sequence[tuple[str, str]]
-    ) -> None:
+    def add_digest_threadsafe(self, digest: OutboxRow, members: Sequence[tuple[str, str]]) -> None:
         """`add_digest` through the writer connection (from a worker thread)."""
         with self._writing() as db:
             _add_digest(db, digest, members)

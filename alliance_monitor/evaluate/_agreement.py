@@ -77,9 +77,7 @@ def icc2_1(rows: Sequence[Sequence[float]]) -> float | None:
     grand = math.fsum(v for r in rows for v in r) / (n * k)
     ss_total = math.fsum((v - grand) ** 2 for r in rows for v in r)
     ss_rows = k * math.fsum((math.fsum(r) / k - grand) ** 2 for r in rows)
-    ss_cols = n * math.fsum(
-        (math.fsum(r[j] for r in rows) / n - grand) ** 2 for j in range(k)
-    )
+    ss_cols = n * math.fsum((math.fsum(r[j] for r in rows) / n - grand) ** 2 for j in range(k))
     ss_err = ss_total - ss_rows - ss_cols
     return _icc_from(n, k, ss_rows, ss_cols, ss_err)
 
@@ -123,7 +121,6 @@ class _Sorted:
         ce = self.cumulative_at_ends(map(w.__getitem__, self.order))
         rank_g = [(a + b + 1) / 2 for a, b in zip([0.0, *ce[:-1]], ce, strict=True)]
         return list(map(rank_g.__getitem__, self.item_group))
-
 
 
 Sums = tuple[float, float, float, float, float, float]
@@ -204,12 +201,24 @@ class Prepared:
     @staticmethod
     def _sums(a: Sequence[float], b: Sequence[float], w: Sequence[int] | None) -> Sums:
         if w is None:
-            return (float(len(a)), math.fsum(a), math.fsum(b), math.fsum(map(mul, a, a)),
-                    math.fsum(map(mul, b, b)), math.fsum(map(mul, a, b)))
+            return (
+                float(len(a)),
+                math.fsum(a),
+                math.fsum(b),
+                math.fsum(map(mul, a, a)),
+                math.fsum(map(mul, b, b)),
+                math.fsum(map(mul, a, b)),
+            )
         wa = list(map(mul, w, a))
         wb = list(map(mul, w, b))
-        return (float(sum(w)), sum(wa), sum(wb), sum(map(mul, wa, a)), sum(map(mul, wb, b)),
-                sum(map(mul, wa, b)))
+        return (
+            float(sum(w)),
+            sum(wa),
+            sum(wb),
+            sum(map(mul, wa, a)),
+            sum(map(mul, wb, b)),
+            sum(map(mul, wa, b)),
+        )
 
     @staticmethod
     def _r(sums: Sums) -> float | None:
@@ -322,7 +331,8 @@ class Bootstrap:
         clusters = range(k)
         # item -> its cluster's index (None when every cluster is one item)
         of_item = (
-            None if all(s == 1 for s in self._sizes)
+            None
+            if all(s == 1 for s in self._sizes)
             else [c for c, size in enumerate(self._sizes) for _ in range(size)]
         )
         out: list[list[float | None]] = [[] for _ in stats]

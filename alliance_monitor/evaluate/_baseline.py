@@ -39,8 +39,11 @@ def baseline_record(conversation_id: str, messages: Sequence[Message]) -> dict[s
     phases: dict[str, dict[str, float]] = {}
     thirds, _, total = split_thirds(_to_scoring(messages))
     for name, part in zip(PHASES, thirds, strict=True):
-        texts = [m.text for m in (part if total >= 3 else _to_scoring(messages))
-                 if m.role is Role.COUNSELOR]
+        texts = [
+            m.text
+            for m in (part if total >= 3 else _to_scoring(messages))
+            if m.role is Role.COUNSELOR
+        ]
         p = _level(texts)
         phases[name] = {d: p for d in DIMENSIONS}
     return {

@@ -45,59 +45,125 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the evaluate arguments (and the shared scorer arguments) to `p`."""
     from ..scoring import add_scorer_args as _add_scorer_args
 
-    p.add_argument("input", help="transcript JSONL with labels (the format of `analyze`, plus "
-                   "labels on conversations and messages), or - for stdin")
+    p.add_argument(
+        "input",
+        help="transcript JSONL with labels (the format of `analyze`, plus "
+        "labels on conversations and messages), or - for stdin",
+    )
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     src = p.add_argument_group("other scorers")
-    src.add_argument("--command", metavar="CMD", dest="scorer_command",
-                     help="an external scorer: a command line with {input} and {output}, the "
-                     "contract of `analyze` (e.g. 'my-scorer {input} --out {output}')")
-    src.add_argument("--scores", metavar="FILE",
-                     help="an `analyze` output already written for this input (no scoring; "
-                     "use the same --prefix as when it was written)")
-    src.add_argument("--save-scores", metavar="FILE",
-                     help="also write the scorer's output (the format of `analyze`) here, to "
-                     "re-evaluate with --scores without scoring again")
+    src.add_argument(
+        "--command",
+        metavar="CMD",
+        dest="scorer_command",
+        help="an external scorer: a command line with {input} and {output}, the "
+        "contract of `analyze` (e.g. 'my-scorer {input} --out {output}')",
+    )
+    src.add_argument(
+        "--scores",
+        metavar="FILE",
+        help="an `analyze` output already written for this input (no scoring; "
+        "use the same --prefix as when it was written)",
+    )
+    src.add_argument(
+        "--save-scores",
+        metavar="FILE",
+        help="also write the scorer's output (the format of `analyze`) here, to "
+        "re-evaluate with --scores without scoring again",
+    )
     lab = p.add_argument_group(
-        "labels (none given: every label it recognises; see docs/evaluate.md)")
-    lab.add_argument("--message-label", action="append", default=[], metavar="NAME",
-                     help="a message label to judge passive/directive scores against")
-    lab.add_argument("--session-label", action="append", default=[], metavar="NAME",
-                     help="a conversation label to judge a session dimension against")
-    lab.add_argument("--phase-label", action="append", default=[], metavar="NAME",
-                     help="a label under labels.phases.{early,middle,late} to judge phase "
-                     "scores against")
-    lab.add_argument("--positive", action="append", default=[], metavar="VALUE",
-                     help="label value(s) that are the positive class (makes it binary: AUC)")
-    lab.add_argument("--negative", action="append", default=[], metavar="VALUE",
-                     help="label value(s) of the negative class (default: every other value)")
-    lab.add_argument("--target", action="append", default=[], choices=("passive", "directive"),
-                     help="the message score judged (with --message-label)")
-    lab.add_argument("--dimension", action="append", default=[],
-                     choices=("goal", "task", "bond", "overall", "all"),
-                     help="session/phase dimension(s) judged (default: the label's own, or "
-                     "overall)")
-    lab.add_argument("--level", action="append", default=[],
-                     choices=("message", "session", "phase"),
-                     help="evaluate only these levels of the recognised labels")
-    lab.add_argument("--prefix", type=_prefix, default="auto", metavar="N",
-                     help="judge conversations on their first N messages (0: whole; default "
-                     "auto: 20 where the input carries AnnoMI's mi_quality, else whole)")
-    lab.add_argument("--skip-abstained", action="store_true",
-                     help="leave out sessions and phases the scorer abstained on (insufficient "
-                     "evidence); by default they count with the near-3 number it gave")
+        "labels (none given: every label it recognises; see docs/evaluate.md)"
+    )
+    lab.add_argument(
+        "--message-label",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a message label to judge passive/directive scores against",
+    )
+    lab.add_argument(
+        "--session-label",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a conversation label to judge a session dimension against",
+    )
+    lab.add_argument(
+        "--phase-label",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a label under labels.phases.{early,middle,late} to judge phase scores against",
+    )
+    lab.add_argument(
+        "--positive",
+        action="append",
+        default=[],
+        metavar="VALUE",
+        help="label value(s) that are the positive class (makes it binary: AUC)",
+    )
+    lab.add_argument(
+        "--negative",
+        action="append",
+        default=[],
+        metavar="VALUE",
+        help="label value(s) of the negative class (default: every other value)",
+    )
+    lab.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        choices=("passive", "directive"),
+        help="the message score judged (with --message-label)",
+    )
+    lab.add_argument(
+        "--dimension",
+        action="append",
+        default=[],
+        choices=("goal", "task", "bond", "overall", "all"),
+        help="session/phase dimension(s) judged (default: the label's own, or overall)",
+    )
+    lab.add_argument(
+        "--level",
+        action="append",
+        default=[],
+        choices=("message", "session", "phase"),
+        help="evaluate only these levels of the recognised labels",
+    )
+    lab.add_argument(
+        "--prefix",
+        type=_prefix,
+        default="auto",
+        metavar="N",
+        help="judge conversations on their first N messages (0: whole; default "
+        "auto: 20 where the input carries AnnoMI's mi_quality, else whole)",
+    )
+    lab.add_argument(
+        "--skip-abstained",
+        action="store_true",
+        help="leave out sessions and phases the scorer abstained on (insufficient "
+        "evidence); by default they count with the near-3 number it gave",
+    )
     st = p.add_argument_group("statistics")
-    st.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                    help="bootstrap resamples of conversations for the intervals (default "
-                    "1000; 0: none)")
+    st.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap resamples of conversations for the intervals (default 1000; 0: none)",
+    )
     st.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    st.add_argument("--confidence", type=float, default=0.95,
-                    help="interval level (default 0.95)")
+    st.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     p.add_argument("--concurrency", type=int, default=4, help="conversations scored at once (LLM)")
-    p.add_argument("--scorer-option", action="append", default=[], type=_option,
-                   metavar="KEY=VALUE",
-                   help="an option of the llm or cascade scorer, as make_scorer takes it (e.g. "
-                   "confidence_below=0.4, max_llm_share=0.2, n_samples=3); repeatable")
+    p.add_argument(
+        "--scorer-option",
+        action="append",
+        default=[],
+        type=_option,
+        metavar="KEY=VALUE",
+        help="an option of the llm or cascade scorer, as make_scorer takes it (e.g. "
+        "confidence_below=0.4, max_llm_share=0.2, n_samples=3); repeatable",
+    )
     _add_scorer_args(p)
 
 
@@ -111,8 +177,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     external = [o for o in ("scorer_command", "scores") if getattr(args, o)]
     if len(external) > 1 or (external and args.scorer != "embedded"):
-        print("alliance-monitor evaluate: give one of --scorer, --command or --scores",
-              file=sys.stderr)
+        print(
+            "alliance-monitor evaluate: give one of --scorer, --command or --scores",
+            file=sys.stderr,
+        )
         return 2
     labels = LabelOptions(
         message_labels=tuple(args.message_label),
@@ -125,8 +193,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         levels=tuple(args.level) or LEVELS,
     )
     if args.scorer_option and (external or args.scorer == "embedded"):
-        print("alliance-monitor evaluate: --scorer-option is for --scorer llm or cascade",
-              file=sys.stderr)
+        print(
+            "alliance-monitor evaluate: --scorer-option is for --scorer llm or cascade",
+            file=sys.stderr,
+        )
         return 2
     args.scorer_options = dict(args.scorer_option)
     progress = Progress("evaluate: conversations scored")
@@ -158,8 +228,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         print(format_table(report))
     if not report.results:
-        print("alliance-monitor evaluate: no labelled item had a score: nothing was evaluated",
-              file=sys.stderr)
+        print(
+            "alliance-monitor evaluate: no labelled item had a score: nothing was evaluated",
+            file=sys.stderr,
+        )
         return 2
     return 0
 

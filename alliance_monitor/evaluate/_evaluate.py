@@ -182,8 +182,11 @@ def _read(path: str, rejects: list[Rejection], dup: Counter[str]) -> list[_Recor
             rejects.append(Rejection(n, RejectReason.INVALID_JSON))
             continue
         cid = obj.get("conversation_id") if isinstance(obj, dict) else None
-        if not isinstance(obj, dict) or not isinstance(cid, str) or not cid or not isinstance(
-            obj.get("messages"), list
+        if (
+            not isinstance(obj, dict)
+            or not isinstance(cid, str)
+            or not cid
+            or not isinstance(obj.get("messages"), list)
         ):
             parse_transcript(n, obj, rejects)  # records the reason
             continue
@@ -266,9 +269,9 @@ def _read_outputs(path: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _score_command(records: Sequence[_Record], prefix: int | None, command: str) -> dict[
-    str, dict[str, Any]
-]:
+def _score_command(
+    records: Sequence[_Record], prefix: int | None, command: str
+) -> dict[str, dict[str, Any]]:
     argv = shlex.split(command)
     if not argv or not any("{input}" in a for a in argv) or not any("{output}" in a for a in argv):
         raise ConfigError("--command needs {input} and {output} in it, as `analyze` takes them")
@@ -385,8 +388,12 @@ def _items(
                     it.abstained += 1
                     if skip_abstained:
                         continue
-                it.add(_get(out, "phases", phase, task.target),
-                       base["phases"][phase][task.target], y, cid)
+                it.add(
+                    _get(out, "phases", phase, task.target),
+                    base["phases"][phase][task.target],
+                    y,
+                    cid,
+                )
     return it
 
 
@@ -419,8 +426,12 @@ def _figures(task: LabelTask, it: _Items, boot: Bootstrap, skipped: bool) -> Tas
         vs, vb = fs(None), fb(None)
         rs, rb = reps[2 * i], reps[2 * i + 1]
         metrics.append(
-            MetricResult(name, boot.summarise(vs, rs), boot.summarise(vb, rb),
-                         boot.summarise(minus(vs, vb), list(map(minus, rs, rb))))
+            MetricResult(
+                name,
+                boot.summarise(vs, rs),
+                boot.summarise(vb, rb),
+                boot.summarise(minus(vs, vb), list(map(minus, rs, rb))),
+            )
         )
     n_pos = sum(1 for v in it.y if v) if task.binary else None
     return TaskResult(
@@ -474,9 +485,23 @@ def evaluate_file(
     # starts, it is closed here instead (it has not touched any event loop yet).
     pending = [close_scorer and scorer is not None]
     try:
-        return _evaluate(path, scorer, command, scores, scorer_name, labels, prefix, n_bootstrap,
-                         seed, confidence, concurrency, save_scores, skip_abstained, pending,
-                         progress)
+        return _evaluate(
+            path,
+            scorer,
+            command,
+            scores,
+            scorer_name,
+            labels,
+            prefix,
+            n_bootstrap,
+            seed,
+            confidence,
+            concurrency,
+            save_scores,
+            skip_abstained,
+            pending,
+            progress,
+        )
     finally:
         if pending[0] and scorer is not None:
             anyio.run(scorer.aclose)
@@ -520,25 +545,35 @@ def _evaluate(
         if not rules and any(inv.has("session", name) for name in PREFIX_RULES):
             rules = [PREFIX_RULES[n] for n in PREFIX_RULES if inv.has("session", n)]
         cut: int | None = min(rules) if rules else None
-        why = (f"first {cut} messages: the input carries AnnoMI's mi_quality, whose low-quality "
-               "sessions are much shorter" if cut else "whole conversations")
+        why = (
+            f"first {cut} messages: the input carries AnnoMI's mi_quality, whose low-quality "
+            "sessions are much shorter"
+            if cut
+            else "whole conversations"
+        )
     else:
         cut = prefix or None
         why = f"first {cut} messages (--prefix)" if cut else "whole conversations"
     not_evaluated = unrecognised(inv, tasks)
     if cut and any(t.level == "phase" for t in tasks):
         not_evaluated += [
-            {"level": "phase", "label": label,
-             "reason": "phase labels rate whole sessions: not judged on prefixes (--prefix 0)"}
+            {
+                "level": "phase",
+                "label": label,
+                "reason": "phase labels rate whole sessions: not judged on prefixes (--prefix 0)",
+            }
             for label in dict.fromkeys(t.label for t in tasks if t.level == "phase")
         ]
         tasks = [t for t in tasks if t.level != "phase"]
     if not tasks:
         raise EvaluationError(
             "no label to evaluate in the input"
-            + (f" (labels found: {', '.join(sorted({n for _, n in inv.seen}))}; name them with "
-               "--message-label, --session-label or --phase-label)" if inv.seen else
-               ": add labels to the records (see docs/evaluate.md)")
+            + (
+                f" (labels found: {', '.join(sorted({n for _, n in inv.seen}))}; name them with "
+                "--message-label, --session-label or --phase-label)"
+                if inv.seen
+                else ": add labels to the records (see docs/evaluate.md)"
+            )
         )
 
     for rec in records:
@@ -570,8 +605,9 @@ def _evaluate(
                 if tr.conversation_id in outputs:
                     f.write(json.dumps(outputs[tr.conversation_id]) + "\n")
 
-    baselines = {tr.conversation_id: baseline_record(tr.conversation_id, tr.messages)
-                 for tr in transcripts}
+    baselines = {
+        tr.conversation_id: baseline_record(tr.conversation_id, tr.messages) for tr in transcripts
+    }
     report = EvaluationReport(
         input=path,
         scorer=name,
@@ -584,16 +620,19 @@ def _evaluate(
         confidence=confidence,
         scoring_seconds=scoring_seconds,
         not_evaluated=not_evaluated,
-        n_no_scores=sum(
-            1 for o in outputs.values() if o.get("phase_convention") == "no_scores"
-        ),
+        n_no_scores=sum(1 for o in outputs.values() if o.get("phase_convention") == "no_scores"),
     )
     for task in tasks:
         it = _items(task, live, outputs, baselines, skip_abstained)
         if not it.y:
             what = "counselor message" if task.level == "message" else "item"
-            report.not_evaluated.append({"level": task.level, "label": task.label,
-                                         "reason": f"no labelled {what} with a score"})
+            report.not_evaluated.append(
+                {
+                    "level": task.level,
+                    "label": task.label,
+                    "reason": f"no labelled {what} with a score",
+                }
+            )
             continue
         boot = Bootstrap(it.cluster, n_bootstrap, seed=seed, level=confidence)
         report.results.append(_figures(task, it, boot, skip_abstained))

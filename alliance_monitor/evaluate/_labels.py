@@ -153,17 +153,20 @@ _GENERIC = ("others", "affirmation and reassurance")
 #: directive).
 KNOWN: dict[tuple[Level, str], tuple[LabelTask, ...]] = {
     ("message", "strategy"): (
-        _t("message", "strategy", "directive", ("providing suggestions",),
-           source="ESConv/Psy-Insight"),
+        _t(
+            "message",
+            "strategy",
+            "directive",
+            ("providing suggestions",),
+            source="ESConv/Psy-Insight",
+        ),
         _t("message", "strategy", "passive", _GENERIC, _EXPLORING, source="ESConv/Psy-Insight"),
     ),
     ("message", "therapist_input_subtype"): (
         _t("message", "therapist_input_subtype", "directive", ("advice",), source="AnnoMI"),
     ),
     ("message", "passive"): (_t("message", "passive", "passive", TRUTHY, source="generic"),),
-    ("message", "directive"): (
-        _t("message", "directive", "directive", TRUTHY, source="generic"),
-    ),
+    ("message", "directive"): (_t("message", "directive", "directive", TRUTHY, source="generic"),),
     ("session", "mi_quality"): (
         _t("session", "mi_quality", "overall", ("high",), ("low",), source="AnnoMI"),
     ),
@@ -177,8 +180,7 @@ KNOWN: dict[tuple[Level, str], tuple[LabelTask, ...]] = {
         _t("session", "supporter_relevance", "overall", same_scale=True, source="ESConv"),
     ),
     ("session", "emotion_intensity_reduction"): (
-        _t("session", "emotion_intensity_reduction", "overall", same_scale=False,
-           source="ESConv"),
+        _t("session", "emotion_intensity_reduction", "overall", same_scale=False, source="ESConv"),
     ),
 }
 for _lvl in ("session", "phase"):
@@ -329,10 +331,14 @@ def unrecognised(inv: LabelInventory, tasks: Iterable[LabelTask]) -> list[dict[s
         if (level, name) in KNOWN:
             why = "recognised but narrowed out, or not numeric"
         else:
-            flag = {"message": "--message-label", "session": "--session-label",
-                    "phase": "--phase-label"}[level]
+            flag = {
+                "message": "--message-label",
+                "session": "--session-label",
+                "phase": "--phase-label",
+            }[level]
             how = (
-                f"{flag} {name}" if inv.is_numeric(level, name) and level != "message"
+                f"{flag} {name}"
+                if inv.is_numeric(level, name) and level != "message"
                 else f"{flag} {name} --positive VALUE"
                 + (" --target passive|directive" if level == "message" else "")
             )
@@ -347,8 +353,10 @@ def _one_option_label(
     flag = f"--{level}-label"
     if not inv.has(level, name):
         found = ", ".join(inv.names(level)) or "none"
-        raise ConfigError(f"{flag} {name}: no {level} label of that name in the input "
-                          f"({level} labels found: {found})")
+        raise ConfigError(
+            f"{flag} {name}: no {level} label of that name in the input "
+            f"({level} labels found: {found})"
+        )
     if opts.positive:
         if level == "message":
             if not opts.targets:
@@ -358,8 +366,9 @@ def _one_option_label(
         return [LabelTask(level, name, d, opts.positive, opts.negative) for d in dims]
     known = KNOWN.get((level, name))
     if known:
-        tasks = [t for t in known if level != "message" or not opts.targets
-                 or t.target in opts.targets]
+        tasks = [
+            t for t in known if level != "message" or not opts.targets or t.target in opts.targets
+        ]
         return [x for t in tasks for x in _dims_of(t, opts)]
     if level == "message":
         raise ConfigError(

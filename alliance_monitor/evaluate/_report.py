@@ -35,33 +35,49 @@ def format_table(rep: EvaluationReport) -> str:
         f"evaluate {rep.input}: {rep.n_conversations:,} conversations, {rep.n_messages:,} "
         f"messages ({rep.prefix_reason})",
         f"scorer {rep.scorer} ({rep.scoring_seconds:.1f}s); "
-        + (f"{pct} intervals from {rep.n_bootstrap} bootstrap resamples of conversations, "
-           f"seed {rep.seed}" if rep.n_bootstrap else "no bootstrap (--bootstrap 0)")
+        + (
+            f"{pct} intervals from {rep.n_bootstrap} bootstrap resamples of conversations, "
+            f"seed {rep.seed}"
+            if rep.n_bootstrap
+            else "no bootstrap (--bootstrap 0)"
+        )
         + f"; {rep.total_seconds:.1f}s in all",
         "",
     ]
-    head = ("level", "label ~ target", "n", "metric", f"scorer [{pct} CI]",
-            f"baseline [{pct} CI]", "scorer - baseline")
+    head = (
+        "level",
+        "label ~ target",
+        "n",
+        "metric",
+        f"scorer [{pct} CI]",
+        f"baseline [{pct} CI]",
+        "scorer - baseline",
+    )
     rows: list[tuple[str, ...]] = []
     for r in rep.results:
         for k, m in enumerate(r.metrics):
             first = k == 0
-            rows.append((
-                r.task.level if first else "",
-                f"{r.task.label} ~ {r.task.target}" if first else "",
-                _n(r) if first else "",
-                _METRIC.get(m.name, m.name),
-                _iv(m.scorer),
-                _iv(m.baseline) + ("*" if r.baseline_reversed else ""),
-                _iv(m.delta, signed=True),
-            ))
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
-              for i, h in enumerate(head)]
+            rows.append(
+                (
+                    r.task.level if first else "",
+                    f"{r.task.label} ~ {r.task.target}" if first else "",
+                    _n(r) if first else "",
+                    _METRIC.get(m.name, m.name),
+                    _iv(m.scorer),
+                    _iv(m.baseline) + ("*" if r.baseline_reversed else ""),
+                    _iv(m.delta, signed=True),
+                )
+            )
+    widths = [
+        max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)
+    ]
     right = {2}
 
     def fmt(row: tuple[str, ...]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
 
     if rows:
         lines.append(fmt(head))
@@ -69,8 +85,11 @@ def format_table(rep: EvaluationReport) -> str:
         lines.extend(fmt(row) for row in rows)
     else:
         lines.append("no figures:")
-        lines.extend(f"  {ne['level']} {ne['label']}: {ne['reason']}" for ne in rep.not_evaluated
-                     if not ne["reason"].startswith(("not a label", "recognised")))
+        lines.extend(
+            f"  {ne['level']} {ne['label']}: {ne['reason']}"
+            for ne in rep.not_evaluated
+            if not ne["reason"].startswith(("not a label", "recognised"))
+        )
     lines.append("")
     lines.append("definitions:")
     for r in rep.results:
@@ -83,12 +102,15 @@ def format_table(rep: EvaluationReport) -> str:
         src = f" [{t.source}]" if t.source else ""
         extra = f"; {r.n_unscored} without a score" if r.n_unscored else ""
         if r.n_abstained:
-            extra += (f"; {r.n_abstained} the scorer abstained on "
-                      + ("(left out)" if r.abstained_skipped else "(included)"))
+            extra += f"; {r.n_abstained} the scorer abstained on " + (
+                "(left out)" if r.abstained_skipped else "(included)"
+            )
         lines.append(f"  {t.level} {t.label} ~ {t.target}: {what}{src}{extra}")
     if any(r.baseline_reversed for r in rep.results):
-        lines.append("  * baseline credited in its better direction (longer turns went with the "
-                     "negative class)")
+        lines.append(
+            "  * baseline credited in its better direction (longer turns went with the "
+            "negative class)"
+        )
     lines.append(
         "  baselines: passive = no question mark; directive = English keyword list; session and "
         "phase = counselor turn length. AUC 0.5 and r 0 are no signal."
@@ -96,8 +118,11 @@ def format_table(rep: EvaluationReport) -> str:
     if rep.n_no_scores:
         lines.append(f"  {rep.n_no_scores} conversation(s) had no scored window (neutral 3 used)")
     if rep.scorer_stats:
-        counters = [f"{k}={v:,}" for k, v in rep.scorer_stats.items()
-                    if isinstance(v, int) and not isinstance(v, bool) and v]
+        counters = [
+            f"{k}={v:,}"
+            for k, v in rep.scorer_stats.items()
+            if isinstance(v, int) and not isinstance(v, bool) and v
+        ]
         if counters:
             lines.append(f"  scorer counters: {', '.join(counters)}")
     if rep.rejected:

@@ -41,7 +41,12 @@ logger = logging.getLogger("alliance_monitor.scoring")
 FLAG_CASCADE = "_cascade"
 #: Triggers in priority order: the first ones may use the reserve (`burst`) of the budget.
 TRIGGERS = (
-    "boundary", "possible_decline", "low", "pattern", "unsupported_language", "low_confidence"
+    "boundary",
+    "possible_decline",
+    "low",
+    "pattern",
+    "unsupported_language",
+    "low_confidence",
 )
 _PRIORITY = frozenset({"boundary", "possible_decline", "low"})
 

@@ -526,9 +526,7 @@ def _analyse(
                     probs = model.counselor.proba(feats)
             passive, directive, advice, unasked = _counselor_turn(cues, msg.text, ctx, probs)
             if tally is not None:
-                _counselor_evidence(
-                    tally, msg.id, msg.text, cues, passive, advice, unasked, probs
-                )
+                _counselor_evidence(tally, msg.id, msg.text, cues, passive, advice, unasked, probs)
             patterns.append(
                 MessagePattern.model_construct(
                     id=msg.id,
@@ -694,9 +692,7 @@ class EmbeddedScorer(SyncScorer):
         amount = tally.absolute / 4.0
         evidence_ids = dict.fromkeys(i for c in ALL_CONSTRUCTS for i in tally.ids[c])
         confidence = round(amount / (amount + _CONFIDENCE_HALF), 4)
-        dim_conf = {
-            d: round(a / (a + _DIMENSION_HALF), 4) for d, a in tally.dim_absolute.items()
-        }
+        dim_conf = {d: round(a / (a + _DIMENSION_HALF), 4) for d, a in tally.dim_absolute.items()}
         dim_conf["overall"] = confidence
         counts = dict(tally.counts)
         counts["overall"] = tally.pieces

@@ -123,8 +123,7 @@ COUNSELOR_CLAUSE: tuple[Cue, ...] = (
             r"what(?:'s|'d|'re|'ll)?\b" + Q,
             # not "how are you (doing) (today)?": a greeting (see "pleasantry")
             r"how(?:'s|'d|'re)?\b(?! (?:many|much|often|old|long|far|about)\b)"
-            r"(?! are you(?: doing| feeling)?(?: today| tonight| this (?:morning|evening))?\?)"
-            + Q,
+            r"(?! are you(?: doing| feeling)?(?: today| tonight| this (?:morning|evening))?\?)" + Q,
             r"how come\b" + Q,
             # not "why did you / why would you / why don't you": judging, not exploring
             r"why(?:'s|'d)?\b(?! (?:don't|not|did you|didn't you|would you|do you keep"
@@ -595,8 +594,10 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"i can't (?:even )?imagine (?:how|what)",
             r"i can (?:really |definitely )?tell (?:that )?you(?:'re| are| have|'ve| must| really"
             r"| feel| care)\b",
-            r"(?:it|that|this) (?:must|can|could|would|might) (?:be|have been|feel) " + _DEGREE
-            + _HARD + r"\b",
+            r"(?:it|that|this) (?:must|can|could|would|might) (?:be|have been|feel) "
+            + _DEGREE
+            + _HARD
+            + r"\b",
         ),
         "Says the counselor understands or can imagine the client's experience ('I can "
         "completely understand how...', 'I can feel how anxious you are'). A bid to take up what "
@@ -794,7 +795,6 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"|check out|go|ask|talk to|call|contact|use|apply|google|practice|start)\b" + S,
             r"you (?:two|both|guys|all|may just|might just|just) (?:need|have) to\b" + S,
             r"another (?:option|suggestion|idea|thing you (?:could|can|might))\b",
-
             r"i (?:would|'d) (?:suggest|try)",
             r"it (?:might|may|could|would) be (?:a )?(?:good idea|best|wise|worth)",
         ),

@@ -470,9 +470,7 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
     ),
     Cue(
         "closed_question",
-        (
-            r"(?:吗|么|是不是|有没有|会不会|能不能|要不要|对不对|是否|有吗)" + Q,
-        ),
+        (r"(?:吗|么|是不是|有没有|会不会|能不能|要不要|对不对|是否|有吗)" + Q,),
         "Closed (yes/no) question (……吗?, 是不是……?).",
     ),
 )

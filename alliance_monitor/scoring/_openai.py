@@ -528,10 +528,14 @@ async def _read_capped(response: httpx.Response, limit: int) -> httpx.Response:
         if size > limit:
             raise _TooLarge
         chunks.append(chunk)
-    headers = [(k, v) for k, v in response.headers.multi_items()
-               if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
-    return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
-                          request=response.request)
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code, headers=headers, content=b"".join(chunks), request=response.request
+    )
 
 
 def _parse_completion(response: httpx.Response, attempt: int) -> ChatCompletion:

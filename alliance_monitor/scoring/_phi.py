@@ -137,8 +137,10 @@ def find_leak(output: str, window_texts: Iterable[str], *, copies: bool = True) 
         if _is_capitalised(token) and folded in window.starters:
             return "identifier"
         head = _PART.split(token)[0]  # "Wendell's", "Doe-Smith"
-        if head != token and (head.casefold() in window.names or (
-                _is_capitalised(head) and head.casefold() in window.starters)):
+        if head != token and (
+            head.casefold() in window.names
+            or (_is_capitalised(head) and head.casefold() in window.starters)
+        ):
             return "identifier"
         if _has_digit(token):
             parts = {folded} | {p.casefold() for p in _PART.split(token) if p}

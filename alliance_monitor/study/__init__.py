@@ -69,7 +69,6 @@ _LAZY: dict[str, str | tuple[str, str]] = {
 }
 
 
-
 __getattr__, __dir__ = _lazy_exports(__name__, globals(), _LAZY)
 
 

@@ -91,9 +91,7 @@ class _Pair:
     conversation_id: str
     counselor_id: str | None = None
     client_id: str | None = None
-    windows: deque[tuple[int, float | None, DimensionScores, bool]] = field(
-        default_factory=deque
-    )
+    windows: deque[tuple[int, float | None, DimensionScores, bool]] = field(default_factory=deque)
     markers: deque[_Marker] = field(default_factory=deque)
     baseline_parts: list[DimensionScores] = field(default_factory=list)
     baseline: DimensionScores | None = None
@@ -103,8 +101,16 @@ class _Pair:
     session_trajectory: str | None = None
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
-            ("safety", "declines", "low", "passive", "directive", "windows", "unscored",
-             "sessions"),
+            (
+                "safety",
+                "declines",
+                "low",
+                "passive",
+                "directive",
+                "windows",
+                "unscored",
+                "sessions",
+            ),
             0,
         )
     )
@@ -224,30 +230,52 @@ class PairBoard:
             detail = f"{ev.from_level:.2f} → {ev.to_level:.2f} (from {ev.reference})"
             self._mark(
                 pair,
-                _Marker("decline", ev.windows[-1] if ev.windows else None, ev.ts, ev.dimension,
-                        detail, ev.feedback),
+                _Marker(
+                    "decline",
+                    ev.windows[-1] if ev.windows else None,
+                    ev.ts,
+                    ev.dimension,
+                    detail,
+                    ev.feedback,
+                ),
             )
         elif isinstance(ev, AllianceLow):
             c["low"] += 1
             self._mark(
                 pair,
-                _Marker("low", ev.windows[-1] if ev.windows else None, ev.ts, ev.dimension,
-                        f"level {ev.level:.2f}"),
+                _Marker(
+                    "low",
+                    ev.windows[-1] if ev.windows else None,
+                    ev.ts,
+                    ev.dimension,
+                    f"level {ev.level:.2f}",
+                ),
             )
         elif isinstance(ev, PatternDetected):
             c[ev.pattern] += 1
             self._mark(
                 pair,
-                _Marker(ev.pattern, ev.window_index, ev.ts, ev.feedback.dimension,
-                        f"{ev.rate:.0%} of counselor replies", ev.feedback),
+                _Marker(
+                    ev.pattern,
+                    ev.window_index,
+                    ev.ts,
+                    ev.feedback.dimension,
+                    f"{ev.rate:.0%} of counselor replies",
+                    ev.feedback,
+                ),
             )
         elif isinstance(ev, SafetySignal):
             c["safety"] += 1
             pair.last_safety = self.version
             self._mark(
                 pair,
-                _Marker("safety", pair.latest_window, ev.ts, None,
-                        f"{ev.category.replace('_', ' ')} (message {ev.message_id})"),
+                _Marker(
+                    "safety",
+                    pair.latest_window,
+                    ev.ts,
+                    None,
+                    f"{ev.category.replace('_', ' ')} (message {ev.message_id})",
+                ),
             )
         elif isinstance(ev, SessionSummary):
             c["sessions"] += 1
@@ -368,7 +396,5 @@ def _status_json(s: PairStatus, include_text: bool) -> dict[str, Any]:
         "trajectory": s.trajectory,
         "change": s.change,
         "counts": s.counts,
-        "last_feedback": _feedback_json(s.last_feedback, include_text)
-        if s.last_feedback
-        else None,
+        "last_feedback": _feedback_json(s.last_feedback, include_text) if s.last_feedback else None,
     }

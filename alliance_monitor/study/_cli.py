@@ -21,19 +21,38 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     from ..scoring import add_scorer_args as _add_scorer_args
 
     p.add_argument("input", help="transcript JSONL (the format of `analyze`), or - for stdin")
-    p.add_argument("--out", "-o", required=True,
-                   help="directory for summary.json, summary.md and report.html")
-    p.add_argument("--trajectory-tolerance", type=float, default=0.25,
-                   help="|late - early| below this many levels is 'unchanged' (default 0.25)")
-    p.add_argument("--confidence", type=float, default=0.95,
-                   help="confidence level of the phase-mean intervals (default 0.95)")
-    p.add_argument("--include-text", action="store_true",
-                   help="allow short feedback quotes from messages in the report (off: privacy)")
-    p.add_argument("--no-replay", action="store_true",
-                   help="skip the window-level replay behind the pair views (halves LLM calls)")
+    p.add_argument(
+        "--out", "-o", required=True, help="directory for summary.json, summary.md and report.html"
+    )
+    p.add_argument(
+        "--trajectory-tolerance",
+        type=float,
+        default=0.25,
+        help="|late - early| below this many levels is 'unchanged' (default 0.25)",
+    )
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="confidence level of the phase-mean intervals (default 0.95)",
+    )
+    p.add_argument(
+        "--include-text",
+        action="store_true",
+        help="allow short feedback quotes from messages in the report (off: privacy)",
+    )
+    p.add_argument(
+        "--no-replay",
+        action="store_true",
+        help="skip the window-level replay behind the pair views (halves LLM calls)",
+    )
     p.add_argument("--concurrency", type=int, default=4, help="transcripts scored at once (LLM)")
-    p.add_argument("--max-report-pairs", type=int, default=500,
-                   help="pairs drawn in report.html, most concerning first (default 500)")
+    p.add_argument(
+        "--max-report-pairs",
+        type=int,
+        default=500,
+        help="pairs drawn in report.html, most concerning first (default 500)",
+    )
     _add_scorer_args(p)
 
 
@@ -75,7 +94,8 @@ def cmd_study(args: argparse.Namespace) -> int:
         f"study: {summary.n_transcripts} pair(s), {summary.n_phase_analysis} in the phase "
         f"analysis, in {summary.elapsed_s:.2f}s"
         + (f"; {rejected} record(s) rejected" if rejected else "")
-        + "\n  " + "\n  ".join(summary.files.values()),
+        + "\n  "
+        + "\n  ".join(summary.files.values()),
         file=sys.stderr,
     )
     return 0 if summary.n_transcripts else 2

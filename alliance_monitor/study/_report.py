@@ -236,9 +236,7 @@ def pattern_chart(rows: Sequence[PatternRow], kind: str, title: str) -> str:
     """Grouped bars: share of counselor messages flagged passive / directive, per group."""
     rows = [r for r in rows if r.n_sessions]
     w, h, left, right, top, bottom = 720, 240, 56, 12, 24, 52
-    top_share = max(
-        [max(r.passive_share or 0.0, r.directive_share or 0.0) for r in rows] + [0.05]
-    )
+    top_share = max([max(r.passive_share or 0.0, r.directive_share or 0.0) for r in rows] + [0.05])
     ymax = min(1.0, math.ceil(top_share * 1.15 * 10) / 10)
 
     def y(v: float) -> float:
@@ -261,8 +259,10 @@ def pattern_chart(rows: Sequence[PatternRow], kind: str, title: str) -> str:
         gx = left + gi * group + group / 2
         name = f"Level {r.group}" if kind == "level" else f"{r.group.capitalize()} third"
         for k, (pattern, share, count) in enumerate(
-            (("passive", r.passive_share, r.n_passive),
-             ("directive", r.directive_share, r.n_directive))
+            (
+                ("passive", r.passive_share, r.n_passive),
+                ("directive", r.directive_share, r.n_directive),
+            )
         ):
             v = share or 0.0
             x = gx - bw + k * bw
@@ -369,15 +369,22 @@ def static_view(
     phases as windows), plus the study's own phases and trajectory for this pair."""
     if view is None:
         windows = [
-            {"window": w.window_index, "ts": w.end_ts, "baseline": w.window_index == 0,
-             **{d: round(w.scores.get(d), 4) for d in DIMENSIONS}}
+            {
+                "window": w.window_index,
+                "ts": w.end_ts,
+                "baseline": w.window_index == 0,
+                **{d: round(w.scores.get(d), 4) for d in DIMENSIONS},
+            }
             for w in result.windows
             if w.scores is not None
         ]
         traj = record.category("overall", tolerance)
         concern = (
-            "low" if record.alliance["overall"] <= 2.0
-            else "trajectory" if traj == "declined" else "ok"
+            "low"
+            if record.alliance["overall"] <= 2.0
+            else "trajectory"
+            if traj == "declined"
+            else "ok"
         )
         view = {
             "id": record.conversation_id,
@@ -486,14 +493,13 @@ def render_report(
         f"{100 * s.confidence_level:.0f}% t intervals. The axis is zoomed: differences of a "
         "tenth of a level look large here.</figcaption></figure>",
         tables[0] if tables else "",
-        "<p class=\"note\">Do phases differ? Friedman test (each pair is measured in all three "
+        '<p class="note">Do phases differ? Friedman test (each pair is measured in all three '
         "phases, so the phases are repeated measures; the ratings are bounded and tied, so "
         "ranks within each pair are compared rather than raw means). Repeated-measures ANOVA "
         "with the Greenhouse-Geisser correction is given as a parametric check. Four tests: "
         "for a family-wise α of 0.05 use p &lt; 0.0125.</p>",
         f'<ul class="note">{friedman_rows}</ul></section>',
-        '<section id="trajectories" aria-labelledby="h-traj"><h2 id="h-traj">2. Trajectories'
-        "</h2>",
+        '<section id="trajectories" aria-labelledby="h-traj"><h2 id="h-traj">2. Trajectories</h2>',
         f"<figure>{trajectory_chart(s)}<figcaption>Late phase minus early phase, per pair; "
         f"a change smaller than {s.tolerance:g} level is unchanged. The study this library "
         "follows found nearly half of the pairs declined or stayed unchanged and fewer than "
@@ -503,12 +509,23 @@ def render_report(
         '<section id="patterns" aria-labelledby="h-pat"><h2 id="h-pat">3. Counselor patterns '
         "and alliance</h2>",
         "<figure><h3>By session alliance level</h3>"
-        + pattern_chart(s.patterns_by_level, "level", "Share of counselor messages flagged "
-                        "passive or directive, by session alliance level")
-        + ("<h3>By thirds of the corpus ranked by session alliance</h3>"
-           + pattern_chart(s.patterns_by_tercile, "tercile", "Share of counselor messages "
-                           "flagged passive or directive, by third of the corpus ranked by "
-                           "session alliance") if s.patterns_by_tercile else "")
+        + pattern_chart(
+            s.patterns_by_level,
+            "level",
+            "Share of counselor messages flagged passive or directive, by session alliance level",
+        )
+        + (
+            "<h3>By thirds of the corpus ranked by session alliance</h3>"
+            + pattern_chart(
+                s.patterns_by_tercile,
+                "tercile",
+                "Share of counselor messages "
+                "flagged passive or directive, by third of the corpus ranked by "
+                "session alliance",
+            )
+            if s.patterns_by_tercile
+            else ""
+        )
         + _pattern_legend()
         + "<figcaption>Share of counselor messages scored passive (acknowledging without "
         "exploring) or directive (advice or instructions without permission): above by the "

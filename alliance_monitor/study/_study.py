@@ -76,7 +76,6 @@ __all__ = [
 ]
 
 
-
 # ---------------------------------------------------------------------- the analysis
 def summarize(
     records: Sequence[PairRecord], *, tolerance: float = 0.25, confidence_level: float = 0.95
@@ -427,11 +426,3 @@ async def _drain(core: MonitorCore, out: Outcome, run: _Run) -> None:
 
 
 # ---------------------------------------------------------------------- writing
-
-
-
-
-
-
-
-

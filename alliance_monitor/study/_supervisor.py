@@ -98,20 +98,31 @@ class SupervisorApp:
         root = str(scope.get("root_path", "") or "")
         path = str(scope.get("path", ""))
         if root and (path == root or path.startswith(root + "/")):
-            path = path[len(root):]
+            path = path[len(root) :]
         method = scope.get("method", "GET")
         head = method == "HEAD"
         if method not in ("GET", "HEAD"):
-            await _respond(send, 405, b"method not allowed\n", b"text/plain; charset=utf-8",
-                           extra=[(b"allow", b"GET, HEAD")])
+            await _respond(
+                send,
+                405,
+                b"method not allowed\n",
+                b"text/plain; charset=utf-8",
+                extra=[(b"allow", b"GET, HEAD")],
+            )
             return
         query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
         if path == "":
             location = (root + "/").encode("latin-1", "replace")
             await _respond(send, 307, b"", b"text/plain", extra=[(b"location", location)])
         elif path in ("/", "/index.html"):
-            await _respond(send, 200, self._page, b"text/html; charset=utf-8", head=head,
-                           extra=[(b"content-security-policy", _PAGE_CSP.encode())])
+            await _respond(
+                send,
+                200,
+                self._page,
+                b"text/html; charset=utf-8",
+                head=head,
+                extra=[(b"content-security-policy", _PAGE_CSP.encode())],
+            )
         elif path == "/api/pairs":
             await _json(send, self._listing(query), head=head)
         elif path == "/api/pair":

@@ -32,17 +32,29 @@ def main() -> int:
             bond = float(t["labels"]["bond"])
             labels = {m["id"]: m["labels"] for m in t["messages"]}
             four = lambda v: {d: v for d in ("goal", "task", "bond", "overall")}  # noqa: E731
-            out.write(json.dumps({
-                "conversation_id": c["conversation_id"],
-                "alliance": four(bond),
-                "phases": {p: four(float(v["bond"])) for p, v in t["labels"]["phases"].items()},
-                "messages": [
-                    {"id": m["id"],
-                     "passive": 1.0 if labels[m["id"]]["strategy"].lower() in GENERIC else 0.0,
-                     "directive": 1.0 if labels[m["id"]]["directive"] else 0.0}
-                    for m in c["messages"] if m["role"] == "counselor"
-                ],
-            }) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "conversation_id": c["conversation_id"],
+                        "alliance": four(bond),
+                        "phases": {
+                            p: four(float(v["bond"])) for p, v in t["labels"]["phases"].items()
+                        },
+                        "messages": [
+                            {
+                                "id": m["id"],
+                                "passive": 1.0
+                                if labels[m["id"]]["strategy"].lower() in GENERIC
+                                else 0.0,
+                                "directive": 1.0 if labels[m["id"]]["directive"] else 0.0,
+                            }
+                            for m in c["messages"]
+                            if m["role"] == "counselor"
+                        ],
+                    }
+                )
+                + "\n"
+            )
     return 0
 
 
