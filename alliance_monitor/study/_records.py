@@ -12,7 +12,9 @@ from .._batch import PHASES, TranscriptResult
 from .._config import PatternPolicy
 from .._events import Trajectory
 from .._models import DIMENSIONS
+from ._items import BIN_EDGES, Distribution, ItemStats
 from ._stats import FriedmanResult, MeanCI, RMAnovaResult
+from ._strings import ITEM_LABELS, text
 
 TRAJECTORY_CATEGORIES: dict[str, str] = {
     "declined": "Declined",
@@ -78,6 +80,9 @@ class PairRecord:
     #: is counted as "insufficient evidence", never as unchanged, and its near-3 phase readings
     #: stay out of the phase means.
     insufficient: bool = False
+    #: The twelve item ratings of each phase window (phase -> item -> rating), where all three
+    #: phase windows carry them; None otherwise (a short transcript, an unscored phase).
+    items: dict[str, dict[str, float]] | None = None
 
     @property
     def in_trajectory(self) -> bool:
@@ -129,7 +134,17 @@ class PairRecord:
             directive_pattern=directive_pattern,
             unscored_phases=sum(w.status == "unscored" for w in result.windows),
             insufficient=result.trajectory is Trajectory.INSUFFICIENT_EVIDENCE,
+            items=_phase_items(result),
         )
+
+
+def _phase_items(result: TranscriptResult) -> dict[str, dict[str, float]] | None:
+    if result.phase_convention != "windows" or len(result.windows) != len(PHASES):
+        return None
+    constructs = [w.constructs for w in result.windows]
+    if any(c is None for c in constructs):
+        return None
+    return {p: dict(c) for p, c in zip(PHASES, constructs, strict=True) if c is not None}
 
 
 # ---------------------------------------------------------------------- summary records
@@ -197,6 +212,12 @@ class StudySummary:
     #: Lowest / middle / highest third of the corpus by session alliance: relative groups,
     #: informative when every session sits on the same level (short windows drift toward 3).
     patterns_by_tercile: tuple[PatternRow, ...] = ()
+    #: The twelve items by phase (same pairs and tests as `phases`, Holm-adjusted p).
+    items: tuple[ItemStats, ...] = ()
+    #: Pairs behind `items`.
+    n_item_analysis: int = 0
+    #: Score spread per dimension and phase over the pairs in the phase analysis.
+    distributions: tuple[Distribution, ...] = ()
     tolerance: float = 0.25
     confidence_level: float = 0.95
     n_transcripts: int = 0
@@ -275,25 +296,12 @@ def _summary_json(s: StudySummary) -> dict[str, Any]:
                 "middle": _ci_json(p.middle),
                 "late": _ci_json(p.late),
                 "late_minus_early": _ci_json(p.change),
-                "friedman": {
-                    "chi2": _r(p.friedman.statistic),
-                    "df": p.friedman.df,
-                    "p": _r(p.friedman.p_value, 6),
-                    "kendall_w": _r(p.friedman.kendall_w),
-                    "mean_ranks": [round(x, 4) for x in p.friedman.mean_ranks],
-                },
-                "rm_anova": {
-                    "f": _r(p.anova.f),
-                    "df1": p.anova.df1,
-                    "df2": p.anova.df2,
-                    "p": _r(p.anova.p_value, 6),
-                    "epsilon_gg": _r(p.anova.epsilon_gg),
-                    "p_gg": _r(p.anova.p_gg, 6),
-                    "partial_eta_sq": _r(p.anova.partial_eta_sq),
-                },
+                **_tests_json(p.friedman, p.anova),
             }
             for p in s.phases
         },
+        "items": _items_json(s),
+        "distributions": _distributions_json(s),
         "trajectories": {
             t.dimension: {
                 "n": t.n,
@@ -328,6 +336,63 @@ def _summary_json(s: StudySummary) -> dict[str, Any]:
             for r in s.pairs
         ],
     }
+
+
+def _tests_json(friedman: FriedmanResult, anova: RMAnovaResult) -> dict[str, Any]:
+    return {
+        "friedman": {
+            "chi2": _r(friedman.statistic),
+            "df": friedman.df,
+            "p": _r(friedman.p_value, 6),
+            "kendall_w": _r(friedman.kendall_w),
+            "mean_ranks": [round(x, 4) for x in friedman.mean_ranks],
+        },
+        "rm_anova": {
+            "f": _r(anova.f),
+            "df1": anova.df1,
+            "df2": anova.df2,
+            "p": _r(anova.p_value, 6),
+            "epsilon_gg": _r(anova.epsilon_gg),
+            "p_gg": _r(anova.p_gg, 6),
+            "partial_eta_sq": _r(anova.partial_eta_sq),
+        },
+    }
+
+
+def _items_json(s: StudySummary) -> dict[str, Any]:
+    return {
+        "pairs": s.n_item_analysis,
+        "correction": "Holm step-down over the twelve items' Friedman p-values (family-wise)",
+        "by_item": {
+            it.item: {
+                "dimension": it.dimension,
+                "label": ITEM_LABELS.get(it.item, it.item),
+                "early": _ci_json(it.early),
+                "middle": _ci_json(it.middle),
+                "late": _ci_json(it.late),
+                "late_minus_early": _ci_json(it.change),
+                **_tests_json(it.friedman, it.anova),
+                "p_holm": _r(it.p_holm, 6),
+            }
+            for it in s.items
+        },
+    }
+
+
+def _distributions_json(s: StudySummary) -> dict[str, Any]:
+    out: dict[str, Any] = {"bin_edges": list(BIN_EDGES)}
+    for d in s.distributions:
+        q = d.quartiles
+        out.setdefault(d.dimension, {})[d.phase] = {
+            "n": d.n,
+            "counts": list(d.counts),
+            "quartiles": None
+            if q is None
+            else dict(
+                zip(("min", "q1", "median", "q3", "max"), (round(v, 4) for v in q), strict=True)
+            ),
+        }
+    return out
 
 
 def fmt_p(p: float | None) -> str:
@@ -400,6 +465,8 @@ def _summary_md(s: StudySummary) -> str:
         'a negligible shift is "significant": read Kendall\'s W and the late − early difference '
         "(in levels) for size.",
         "",
+        *_items_md(s),
+        *_distributions_md(s),
         f"**Table 2. Trajectory (late vs early phase), share of pairs (count), n = {n_traj}; "
         f"|change| < {s.tolerance:g} is unchanged; a pair whose early or late phase lacks "
         "evidence is *insufficient evidence*, never unchanged.**",
@@ -479,6 +546,42 @@ def _summary_md(s: StudySummary) -> str:
             + ".",
         ]
     return "\n".join(out) + "\n"
+
+
+def _items_md(s: StudySummary) -> list[str]:
+    level = f"{100 * s.confidence_level:.0f}%"
+    if not s.items or not s.n_item_analysis:
+        return [text("items.none"), ""]
+    out = [
+        f"**{text('items.title', level=level, n=s.n_item_analysis)}**",
+        "",
+        text("items.head"),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for it in s.items:
+        chi2 = "n/a" if it.friedman.statistic is None else f"{it.friedman.statistic:.2f}"
+        w = "n/a" if it.friedman.kendall_w is None else f"{it.friedman.kendall_w:.3f}"
+        out.append(
+            f"| {it.item} {text('item.' + it.item)} | {fmt_ci(it.early)} | {fmt_ci(it.middle)} "
+            f"| {fmt_ci(it.late)} | {fmt_signed_ci(it.change)} | {chi2} "
+            f"| {fmt_p(it.friedman.p_value)} | {fmt_p(it.p_holm)} | {w} | {fmt_p(it.anova.p_gg)} |"
+        )
+    return [*out, "", text("items.note"), ""]
+
+
+def _distributions_md(s: StudySummary) -> list[str]:
+    if not s.distributions:
+        return []
+    n = s.distributions[0].n
+    out = [f"**{text('dist.title', n=n)}**", "", text("dist.head"), "|---|---|---|---|---|---|"]
+    for d in s.distributions:
+        q = d.quartiles
+        if q is None:
+            cells = "n/a | n/a | n/a"
+        else:
+            cells = f"{q[2]:.2f} | {q[1]:.2f}–{q[3]:.2f} | {q[0]:.2f}–{q[4]:.2f}"
+        out.append(f"| {DIM_LABELS[d.dimension]} | {text('phase.' + d.phase)} | {d.n} | {cells} |")
+    return [*out, ""]
 
 
 def _pattern_md(row: PatternRow) -> str:

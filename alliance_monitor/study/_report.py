@@ -17,6 +17,7 @@ from .. import __version__
 from .._batch import PHASES, TranscriptResult
 from .._models import DIMENSIONS
 from ._assets import CSP, CSS, PAIR_JS, json_for_script
+from ._items import BIN_EDGES
 from ._records import (
     DIM_LABELS,
     TRAJECTORY_CATEGORIES,
@@ -29,6 +30,7 @@ from ._records import (
     fmt_share,
     fmt_signed_ci,
 )
+from ._strings import text
 
 __all__ = ["render_report", "static_view"]
 
@@ -432,18 +434,99 @@ def _md_table(block: str) -> str:
     return "".join(out)
 
 
-def _tables(s: StudySummary) -> list[str]:
-    """Tables 1-4 of summary.md as HTML, in order (summary.md is the one source)."""
-    out: list[str] = []
+def _tables(s: StudySummary) -> dict[str, str]:
+    """The tables of summary.md as HTML, by number ("1", "1b", "2"...): summary.md is the one
+    source of their content."""
+    out: dict[str, str] = {}
     title: str | None = None
     for block in _summary_md(s).split("\n\n"):
         b = block.strip()
         if b.startswith("**Table"):
             title = b.strip("*")
         elif b.startswith("|") and title is not None:
-            out.append(f'<p class="table-title"><strong>{_E(title)}</strong></p>{_md_table(b)}')
+            key = title.split(".", 1)[0].removeprefix("Table ").strip()
+            out[key] = f'<p class="table-title"><strong>{_E(title)}</strong></p>{_md_table(b)}'
             title = None
     return out
+
+
+def distribution_chart(s: StudySummary, dimension: str) -> str:
+    """One dimension's score spread: a row of quarter-level bars per phase, median marked."""
+    dists = [d for d in s.distributions if d.dimension == dimension]
+    w, left, right, row, top, bottom = 340, 62, 10, 40, 26, 34
+    h = top + row * len(dists) + bottom
+    peak = max([max(d.counts) / d.n for d in dists if d.n] + [0.0]) or 1.0
+    bins = len(BIN_EDGES) - 1
+    bw = (w - left - right) / bins
+
+    def x(v: float) -> float:
+        return left + (v - BIN_EDGES[0]) / (BIN_EDGES[-1] - BIN_EDGES[0]) * (w - left - right)
+
+    title = text("dist.chart", dim=DIM_LABELS[dimension])
+    cid = f"dist-{dimension}-title"
+    out = [
+        f'<svg class="chart dist-chart" data-dim="{dimension}" viewBox="0 0 {w} {h}" '
+        f'role="img" aria-labelledby="{cid}"><title id="{cid}">{_E(title)}</title>'
+        f'<text x="{left}" y="14" font-weight="700">{_E(DIM_LABELS[dimension])}</text>'
+    ]
+    for i, d in enumerate(dists):
+        base = top + (i + 1) * row - 4
+        color, shape, _label = PHASE_STYLE[d.phase]
+        out.append(
+            f'<text x="{left - 8}" y="{base - row / 2 + 8:.1f}" text-anchor="end">'
+            f"{_E(text('phase.' + d.phase))}</text>"
+            f'<line class="grid" x1="{left}" x2="{w - right}" y1="{base}" y2="{base}"/>'
+        )
+        for k, c in enumerate(d.counts):
+            if not c:
+                continue
+            bh = (c / d.n) / peak * (row - 10)
+            lo, hi = BIN_EDGES[k], BIN_EDGES[k + 1]
+            tip = f"{text('phase.' + d.phase)}, {lo:.2f}-{hi:.2f}: {c} of {d.n}"
+            out.append(
+                f'<rect class="dist-bar" data-phase="{d.phase}" data-bin="{k}" '
+                f'data-count="{c}" x="{left + k * bw + 1:.1f}" y="{base - bh:.1f}" '
+                f'width="{bw - 2:.1f}" height="{bh:.1f}" fill="{color}">'
+                f"<title>{_E(tip)}</title></rect>"
+            )
+        if d.quartiles is not None:
+            med = d.quartiles[2]
+            out.append(
+                f'<g class="dist-median" data-phase="{d.phase}"><title>{_E(f"median {med:.2f}")}'
+                f"</title>{_shape(shape, x(med), base + 5, 4.5, '#1a1a1a', 'median')}</g>"
+            )
+    axis = top + row * len(dists) + 12
+    for v in range(1, 6):
+        out.append(f'<text x="{x(v):.1f}" y="{axis + 6}" text-anchor="middle">{v}</text>')
+    out.append(
+        f'<text x="{(left + w - right) / 2:.1f}" y="{h - 2}" text-anchor="middle">'
+        f"{_E(text('dist.axis'))}</text></svg>"
+    )
+    return f'<figure class="dist">{"".join(out)}</figure>'
+
+
+def _distribution_section(s: StudySummary, tables: dict[str, str]) -> str:
+    if not s.distributions:
+        return ""
+    n = s.distributions[0].n
+    charts = "".join(
+        distribution_chart(s, d) for d in dict.fromkeys(x.dimension for x in s.distributions)
+    )
+    return (
+        f'<h3 id="h-dist">{_E(text("dist.section"))}</h3>'
+        f'<div class="dist-grid">{charts}</div>'
+        f'<p class="note">{_E(text("dist.caption", n=n))}</p>' + tables.get("1c", "")
+    )
+
+
+def _items_section(s: StudySummary, tables: dict[str, str]) -> str:
+    if "1b" not in tables:
+        return f'<p class="note">{_E(text("items.none"))}</p>'
+    return (
+        f'<h3 id="h-items">{_E(text("items.section"))}</h3>'
+        + tables["1b"]
+        + f'<p class="note">{_E(text("items.note"))}</p>'
+    )
 
 
 def render_report(
@@ -492,19 +575,22 @@ def render_report(
         "middle, late thirds of each transcript) on the 1-5 evidence scale, with "
         f"{100 * s.confidence_level:.0f}% t intervals. The axis is zoomed: differences of a "
         "tenth of a level look large here.</figcaption></figure>",
-        tables[0] if tables else "",
+        tables.get("1", ""),
         '<p class="note">Do phases differ? Friedman test (each pair is measured in all three '
         "phases, so the phases are repeated measures; the ratings are bounded and tied, so "
         "ranks within each pair are compared rather than raw means). Repeated-measures ANOVA "
         "with the Greenhouse-Geisser correction is given as a parametric check. Four tests: "
         "for a family-wise α of 0.05 use p &lt; 0.0125.</p>",
-        f'<ul class="note">{friedman_rows}</ul></section>',
+        f'<ul class="note">{friedman_rows}</ul>',
+        _items_section(s, tables),
+        _distribution_section(s, tables),
+        "</section>",
         '<section id="trajectories" aria-labelledby="h-traj"><h2 id="h-traj">2. Trajectories</h2>',
         f"<figure>{trajectory_chart(s)}<figcaption>Late phase minus early phase, per pair; "
         f"a change smaller than {s.tolerance:g} level is unchanged. The study this library "
         "follows found nearly half of the pairs declined or stayed unchanged and fewer than "
         "3% improved by a level or more.</figcaption></figure>",
-        tables[1] if len(tables) > 1 else "",
+        tables.get("2", ""),
         "</section>",
         '<section id="patterns" aria-labelledby="h-pat"><h2 id="h-pat">3. Counselor patterns '
         "and alliance</h2>",
@@ -531,7 +617,7 @@ def render_report(
         "exploring) or directive (advice or instructions without permission): above by the "
         "session's overall alliance level (nearest level of the 1-5 scale), below by thirds "
         "of this corpus ranked by session alliance.</figcaption></figure>",
-        "".join(tables[2:]),
+        "".join(tables.get(k, "") for k in ("3", "3b", "4")),
         "" if s.patterns_by_counselor else '<p class="note">No counselor ids in this corpus.</p>',
         "</section>",
         '<section id="pairs" aria-labelledby="h-pairs"><h2 id="h-pairs">4. Pairs</h2>',

@@ -47,6 +47,7 @@ from .._io import Rejection, Transcript, iter_lines, parse_transcript
 from .._models import Message
 from ..scoring import Scorer, SyncScorer, score_or_unscored
 from ._board import PairBoard
+from ._items import ITEMS, distributions, item_table
 from ._records import (
     _TABLE_DIMS,
     _TRAJ_DIMS,
@@ -96,6 +97,11 @@ def summarize(
                 anova=rm_anova(rows),
             )
         )
+    item_recs = [r for r in eligible if _has_all_items(r)]
+    items = item_table(
+        {item: [_item_row(r, item) for r in item_recs] for item, _ in ITEMS},
+        confidence_level,
+    )
     trajectories = []
     in_traj = [r for r in records if r.in_trajectory]
     for dim in _TRAJ_DIMS:
@@ -167,11 +173,26 @@ def summarize(
         patterns_by_counselor=tuple(by_counselor),
         pairs=tuple(records),
         patterns_by_tercile=tuple(by_tercile),
+        items=items,
+        n_item_analysis=len(item_recs),
+        distributions=distributions([r.phases for r in eligible], _TABLE_DIMS),
         tolerance=tolerance,
         confidence_level=confidence_level,
         n_transcripts=len(records),
         excluded=dict(excluded),
     )
+
+
+def _has_all_items(r: PairRecord) -> bool:
+    return r.items is not None and all(
+        item in r.items.get(p, {}) for p in PHASES for item, _ in ITEMS
+    )
+
+
+def _item_row(r: PairRecord, item: str) -> tuple[float, float, float]:
+    assert r.items is not None
+    early, middle, late = (r.items[p][item] for p in PHASES)
+    return early, middle, late
 
 
 def _pattern_row(
