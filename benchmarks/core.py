@@ -335,7 +335,7 @@ def speed_and_analyze(args: argparse.Namespace, imps: list[float], lines: list[s
         print(f"   {t:.3f} s  {stmt}")
     v = bench_vader(lines * args.copies, args.repeat)
     if v is None:
-        print("   (vaderSentiment not installed: pip install -e '.[dev]' for the speed ratio)")
+        print("   (vaderSentiment not installed: bash scripts/setup.sh dev for the speed ratio)")
     else:
         copies = f", the file {args.copies} times over" if args.copies > 1 else ""
         print(

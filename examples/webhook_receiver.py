@@ -178,5 +178,5 @@ if __name__ == "__main__":
     try:
         import uvicorn
     except ImportError:
-        sys.exit("this example needs uvicorn: pip install uvicorn (or alliance-monitor[dev])")
+        sys.exit("this example needs uvicorn: pip install 'alliance-monitor[serve]'")
     uvicorn.run(create_app(), host="127.0.0.1", port=int(os.environ.get("PORT", "8000")))
