@@ -23,6 +23,7 @@ from typing import Any, Literal
 from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._errors import InvalidMessage, RejectReason
 from ._events import (
+    EndReason,
     Event,
     EventType,
     SafetySignal,
@@ -52,16 +53,13 @@ from ._rules import (
     EventContext,
     alliance_rules,
     pattern_rules,
-    phase_split,
     session_summary,
-    trajectory_of,
 )
 from ._safety import SafetyHit, scan_risk
 from ._tokens import TokenCounter, default_counter
 
-__all__ = ["IngestResult", "MonitorCore", "phase_split", "trajectory_of"]
+__all__ = ["IngestResult", "MonitorCore", "Outcome", "SafetyScan"]
 
-EndReason = Literal["explicit", "idle", "new_session", "shutdown"]
 _CHARS_PER_TOKEN_CAP = 8  # pre-cut huge texts by characters before tokenising them
 
 

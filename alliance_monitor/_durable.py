@@ -1,12 +1,18 @@
-"""The monitor's durable part: group commit, recovery, loading and evicting pairs.
+"""The monitor's durable part: what goes to the store and what comes back from it.
 
 With a `StateStore`, `Monitor.ingest` answers "accepted" only once the message's journal row is
 committed (`commit_message`); after each scored window the pair's snapshot, its still-unscored
-windows and the emitted event ids are written together (`persist_applied`). On entry,
-`recover` brings back every pair that was in memory when the last process stopped: snapshot,
-journal replay through the deterministic core, pending windows queued again, events not yet
-emitted posted again. Under `max_pairs`, least-recently-used idle pairs are snapshotted to the
-store and dropped (`evict`), and loaded again on their next message (`ensure_loaded`).
+windows and the emitted event ids are written together (`persist_applied`). On entry, `recover`
+brings back every pair that was in memory when the last process stopped: snapshot, journal replay
+through the deterministic core. Under `max_pairs`, least-recently-used idle pairs are snapshotted
+to the store and dropped from the core (`evict`), and loaded again on their next message
+(`ensure_loaded`).
+
+`Durable` drives nothing but the core and the store: loading returns a `Loaded` (windows to score
+again, events not yet emitted) and eviction returns the conversations it dropped; the monitor
+turns those into scheduler work and fan-out posts. It is tested with a store and a core alone.
+
+Counts (`counts`): ``pairs_recovered``, ``pairs_evicted``, ``store_errors``.
 """
 
 from __future__ import annotations
@@ -14,25 +20,40 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import anyio
 
 from ._committer import Committer
-from ._core import MonitorCore, Outcome
+from ._core import MonitorCore
 from ._errors import StoreError
 from ._events import Event
-from ._fanout import FanOut
 from ._models import Message, WindowRequest
 from ._pair import PairSnapshot
-from ._scheduler import Scheduler
 from ._state import message_to_json, request_from_state, request_to_state
 from .store._base import PendingKey, PendingRow, SnapshotRow, StateStore, StoreBatch
 
-__all__ = ["Durable"]
+__all__ = ["Durable", "Loaded"]
 
 _log = logging.getLogger("alliance_monitor.store")
 _MAX_ABSENT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What loading pairs from the store brought back: windows to score (again), in order per
+    pair, and events the replay produced that were never emitted."""
+
+    work: tuple[WindowRequest, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    def __add__(self, other: Loaded) -> Loaded:
+        return Loaded(self.work + other.work, self.events + other.events)
+
+
+_NOTHING = Loaded()
 
 
 class Durable:
@@ -43,21 +64,16 @@ class Durable:
         *,
         store: StateStore,
         core: MonitorCore,
-        scheduler: Scheduler,
-        fanout: FanOut,
         clock: Callable[[], float],
         max_pairs: int | None,
-        on_forget: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.committer = Committer(store)
         self.recovery_seconds = 0.0
+        self.counts: Counter[str] = Counter()
         self._core = core
-        self._scheduler = scheduler
-        self._fanout = fanout
         self._clock = clock
         self._max_pairs = max_pairs
-        self._on_forget = on_forget
         self._restoring: dict[str, anyio.Event] = {}
         self._evicting: dict[str, anyio.Event] = {}
         self._absent: set[str] = set()  # pairs the store has no record of (bounded)
@@ -65,13 +81,14 @@ class Durable:
         self.evicted_open: dict[str, float] = {}
 
     # ---------------------------------------------------------------- recovery and loading
-    async def recover(self) -> None:
+    async def recover(self) -> Loaded:
         """Bring back every pair that was in memory when the last process stopped."""
         started = time.perf_counter()
         convs = await self.store.resident_pairs()
+        loaded = _NOTHING
         for conv in convs:
-            await self._restore(conv)
-        self._core.counts["pairs_recovered"] += len(convs)
+            loaded += await self._restore(conv)
+        self.counts["pairs_recovered"] += len(convs)
         for conv, last_seen in await self.store.evicted_open_sessions():
             if not self._core.has_pair(conv):
                 self.evicted_open[conv] = last_seen
@@ -81,15 +98,16 @@ class Durable:
                 "alliance_monitor.recovered",
                 extra={"pairs": len(convs), "seconds": round(self.recovery_seconds, 3)},
             )
+        return loaded
 
-    async def _restore(self, conv: str) -> None:
+    async def _restore(self, conv: str) -> Loaded:
         """Load one pair from the store: snapshot, journal replay, pending windows."""
         rec = await self.store.load_pair(conv)
         if rec is None:
             if len(self._absent) > _MAX_ABSENT:
                 self._absent.clear()
             self._absent.add(conv)
-            return
+            return _NOTHING
         core = self._core
         if rec.snapshot is not None:
             core.restore(rec.snapshot)
@@ -102,7 +120,7 @@ class Durable:
             for req in out.work:
                 regenerated[req.window_index] = req
         if not core.has_pair(conv):
-            return
+            return _NOTHING
         history, awaiting = core.history(conv), core.awaiting(conv)
         waiting: dict[int, WindowRequest] = {}
         for state in rec.pending:
@@ -113,15 +131,13 @@ class Durable:
         if events:
             done = await self.store.emitted([e.id for e in events])
             events = [e for e in events if e.id not in done]
-            if events:
-                self._fanout.post(events, bounded=False)  # bounded by what the store held
-        for idx in sorted(waiting):
-            self._scheduler.enqueue(waiting[idx])
+        return Loaded(tuple(waiting[idx] for idx in sorted(waiting)), tuple(events))
 
-    async def ensure_loaded(self, conv: str) -> None:
-        """The pair is in memory when this returns (or the store never saw it)."""
+    async def ensure_loaded(self, conv: str) -> Loaded:
+        """The pair is in memory when this returns (or the store never saw it); what its load
+        brought back (nothing when it was in memory already or another task loaded it)."""
         if self._core.has_pair(conv) or conv in self._absent:
-            return
+            return _NOTHING
         evicting = self._evicting.get(conv)
         if evicting is not None:
             # Its snapshot is on the way to the store: wait, or we would load older state.
@@ -130,62 +146,57 @@ class Durable:
         pending = self._restoring.get(conv)
         if pending is not None:
             await pending.wait()
-            return
+            return _NOTHING
         ev = self._restoring[conv] = anyio.Event()
         try:
-            await self._restore(conv)
+            return await self._restore(conv)
         finally:
             del self._restoring[conv]
             ev.set()
 
-    def forget(self, conv: str) -> None:
-        """Drop a pair's in-memory state (it is reloaded from the store on next use)."""
-        if self._on_forget is not None:
-            self._on_forget(conv)
-        self._core.drop(conv)
-        self._scheduler.forget(conv)
-        self._absent.discard(conv)
+    def due_evicted(self, due: Callable[[float], bool]) -> list[str]:
+        """Evicted pairs with an open session whose last activity is `due`, no longer tracked
+        as such: the caller loads each and ends its session."""
+        convs = [conv for conv, seen in self.evicted_open.items() if due(seen)]
+        for conv in convs:
+            del self.evicted_open[conv]
+        return convs
 
-    def forget_pairs(self, predicate: Callable[[str], bool]) -> int:
-        """`forget` every matching pair not being scored; the count dropped."""
-        victims = [
-            c for c in self._core.conversations() if predicate(c) and not self._scheduler.busy(c)
-        ]
+    def forget(self, convs: Sequence[str]) -> list[str]:
+        """Drop pairs' in-memory state (reloaded from the store on next use); returns them."""
+        for conv in convs:
+            self._core.drop(conv)
+            self._absent.discard(conv)
+        return list(convs)
+
+    def forget_pairs(
+        self, predicate: Callable[[str], bool], busy: Callable[[str], bool]
+    ) -> list[str]:
+        """Drop every matching pair that is not `busy` (being scored); returns those dropped.
+        Also forgets what is known of matching pairs that are not in memory."""
+        victims = [c for c in self._core.conversations() if predicate(c) and not busy(c)]
         for c in victims:
             self._core.drop(c)
         self._absent = {c for c in self._absent if not predicate(c)}
         for c in [c for c in self.evicted_open if predicate(c)]:
             del self.evicted_open[c]
-        return len(victims)
-
-    async def end_evicted(
-        self,
-        due: Callable[[float], bool],
-        end: Callable[[str], Outcome],
-        take: Callable[[Outcome], None],
-    ) -> None:
-        """End the sessions of evicted pairs whose last activity is `due` (loads each first)."""
-        for conv, seen in list(self.evicted_open.items()):
-            if due(seen):
-                await self.ensure_loaded(conv)
-                self.evicted_open.pop(conv, None)
-                take(end(conv))
+        return victims
 
     # ---------------------------------------------------------------- writes
     async def commit_message(self, msg: Message, position: int) -> None:
-        """Make an accepted message durable. On failure the pair's in-memory state is dropped
-        (the store holds everything committed), so the caller's retry is taken, not seen as a
-        duplicate, and `StoreError` propagates: the message was not accepted."""
+        """Make an accepted message durable. Raises `StoreError` (counted) when the write
+        failed: the message was not accepted, and the caller drops the pair from memory (the
+        store holds everything committed) so a retry is taken, not seen as a duplicate."""
         try:
             await self.committer.commit_message(msg.conversation_id, position, message_to_json(msg))
         except StoreError:
-            self._core.counts["store_errors"] += 1
-            self.forget(msg.conversation_id)
+            self.counts["store_errors"] += 1
             raise
-        await self.evict_if_over()
 
-    async def persist_applied(self, req: WindowRequest, events: Sequence[Event]) -> None:
-        """After a window's score was applied: the pair's snapshot, its windows still waiting
+    async def persist_applied(
+        self, req: WindowRequest, events: Sequence[Event], waiting: Sequence[WindowRequest]
+    ) -> None:
+        """After a window's score was applied: the pair's snapshot, its windows still `waiting`
         (the snapshot drops the journal that would close them again), the emitted event ids."""
         conv = req.conversation_id
         snapshots: list[SnapshotRow] = []
@@ -194,7 +205,7 @@ class Durable:
         snap = self._core.snapshot(conv)
         if snap is not None:
             snapshots.append(SnapshotRow(conv, snap.position, snap.state_json, True))
-            for r in self._scheduler.waiting(conv):
+            for r in waiting:
                 put.append(PendingRow(conv, r.window_index, json.dumps(request_to_state(r))))
                 # A row an earlier snapshot wrote for a window merged into `r` since.
                 delete.extend(PendingKey(conv, idx) for idx in r.merged_from)
@@ -209,9 +220,7 @@ class Durable:
             await self.committer.commit(batch)
         except StoreError:
             # The window stays pending in the store and is re-scored after a restart.
-            self._core.counts["store_errors"] += 1
-            return
-        await self.evict_if_over()
+            self.counts["store_errors"] += 1
 
     async def record_emitted(self, events: Sequence[Event]) -> None:
         """Remember delivered event ids, so recovery does not send them again."""
@@ -220,21 +229,24 @@ class Durable:
         try:
             await self.committer.commit(StoreBatch(emitted=tuple(e.id for e in events)))
         except StoreError:
-            self._core.counts["store_errors"] += 1
+            self.counts["store_errors"] += 1
 
     # ---------------------------------------------------------------- eviction
-    async def evict_if_over(self) -> None:
-        if self._max_pairs is not None and self._core.n_pairs > self._max_pairs:
-            await self.evict()
+    @property
+    def excess(self) -> int:
+        """Pairs in memory beyond `max_pairs` (0 without a cap)."""
+        if self._max_pairs is None:
+            return 0
+        return max(0, self._core.n_pairs - self._max_pairs)
 
-    async def evict(self) -> None:
-        """Move least-recently-used idle pairs to the store until under `max_pairs`."""
-        assert self._max_pairs is not None
+    async def evict(self, busy: Callable[[str], bool]) -> list[str]:
+        """Move least-recently-used idle pairs (not `busy`) to the store until under
+        `max_pairs`; returns the conversations dropped from memory."""
         core = self._core
-        excess = core.n_pairs - self._max_pairs
+        excess = self.excess
         if excess <= 0:
-            return
-        victims = [c for c in core.eviction_candidates(excess + 16) if not self._scheduler.busy(c)]
+            return []
+        victims = [c for c in core.eviction_candidates(excess + 16) if not busy(c)]
         dropped: dict[str, PairSnapshot] = {}
         for conv in victims[: max(excess, 1)]:
             snap = core.snapshot(conv)
@@ -255,16 +267,18 @@ class Durable:
             self._evicting[conv] = done
         try:
             await self.committer.commit(batch)
-            core.counts["pairs_evicted"] += len(dropped)
+            self.counts["pairs_evicted"] += len(dropped)
         except StoreError:
             # The snapshots did not land: keep the pairs in memory (over the cap, counted)
             # rather than lose them; the next eviction tries again.
             for conv, snap in dropped.items():
                 core.restore(json.loads(snap.state_json))
                 self.evicted_open.pop(conv, None)
-            core.counts["store_errors"] += 1
+            self.counts["store_errors"] += 1
+            return []
         finally:
             for conv in dropped:
                 if self._evicting.get(conv) is done:
                     del self._evicting[conv]
             done.set()
+        return list(dropped)

@@ -21,6 +21,7 @@ from ._models import DimensionScores, WindowScore
 __all__ = [
     "AllianceDeclined",
     "AllianceLow",
+    "EndReason",
     "Event",
     "EventType",
     "Feedback",
@@ -56,6 +57,10 @@ class EventType(StrEnum):
     DIRECTIVE_PATTERN = "directive_pattern"
     SESSION_SUMMARY = "session_summary"
     SAFETY_SIGNAL = "safety_signal"
+
+
+#: Why a session ended: explicitly, after idling, at a new platform session id, or at shutdown.
+EndReason = Literal["explicit", "idle", "new_session", "shutdown"]
 
 
 class Severity(StrEnum):
@@ -271,7 +276,7 @@ class SessionSummary(_Event):
     n_messages: int
     n_windows: int
     phase_convention: Literal["windows", "too_short", "no_scores", "rated_phases"] = "windows"
-    end_reason: Literal["explicit", "idle", "new_session", "shutdown"] = "explicit"
+    end_reason: EndReason = "explicit"
 
 
 class SafetySignal(_Event):

@@ -26,7 +26,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._events import Event, EventType
-from ._scheduler import Signal
+from ._signal import Signal
 
 __all__ = ["EventHandler", "EventStream", "FanOut"]
 
@@ -93,20 +93,22 @@ class EventStream:
 
 
 class FanOut:
-    """Subscribers and the bounded queue of posted event batches."""
+    """Subscribers and the bounded queue of posted event batches.
+
+    Counts (`counts`): ``events_dropped``, ``events_dropped_iterator``, ``handler_errors``,
+    ``internal_errors``. `on_progress` is called after each posted batch is done."""
 
     def __init__(
         self,
         *,
         max_posted: int,
-        counts: Counter[str],
         on_progress: Callable[[], None] | None = None,
     ) -> None:
-        self._on_progress = on_progress  # called after each posted batch is done
+        self._on_progress = on_progress
         self._subs: list[_Subscription] = []
         self._posted: deque[Sequence[Event]] = deque()
         self._max_posted = max(1, max_posted)
-        self._counts = counts
+        self.counts: Counter[str] = Counter()
         self._wake = Signal()
         self._progress = Signal()
         self._delivering = 0
@@ -136,7 +138,7 @@ class FanOut:
         if not events:
             return True
         if bounded and len(self._posted) >= self._max_posted:
-            self._counts["events_dropped"] += len(events)
+            self.counts["events_dropped"] += len(events)
             _log.error(
                 "alliance_monitor.events_dropped",
                 extra={"count": len(events), "types": sorted({str(e.type) for e in events})},
@@ -158,7 +160,7 @@ class FanOut:
                 if delivered is not None:
                     await delivered(events)
             except Exception as exc:  # a bug: count it, keep the fan-out alive
-                self._counts["internal_errors"] += 1
+                self.counts["internal_errors"] += 1
                 _log.error("alliance_monitor.fanout_error", extra={"error": type(exc).__name__})
             finally:
                 self._delivering -= 1
@@ -188,7 +190,7 @@ class FanOut:
                             try:
                                 sub.stream.send_nowait(ev)
                             except anyio.WouldBlock:
-                                self._counts["events_dropped_iterator"] += 1
+                                self.counts["events_dropped_iterator"] += 1
                     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                         if sub in self._subs:
                             self._subs.remove(sub)
@@ -199,7 +201,7 @@ class FanOut:
                     if inspect.isawaitable(res):
                         await res
                 except Exception as exc:
-                    self._counts["handler_errors"] += 1
+                    self.counts["handler_errors"] += 1
                     _log.error(
                         "alliance_monitor.handler_failed",
                         extra={"event_type": etype, "error": type(exc).__name__},

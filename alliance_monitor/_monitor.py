@@ -6,27 +6,32 @@
         await monitor.ingest(message)          # returns at once; scoring runs off this path
         async for event in monitor.events(): ...
 
-Ingestion never waits on a scorer. Closed windows go to a per-pair pending slot; a small pool of
-scoring workers takes them one pair at a time (so a pair's windows are applied in order). When the
-scorer is slower than the conversation, a pair's pending windows are merged into one (counted as
-`windows_merged`) rather than queued without bound. Replays that must be deterministic use
-`overload="wait"`, where `ingest` waits for the pair's previous window to be taken instead.
+`Monitor` composes the parts and holds their lifecycle; it is the one place where what the core
+and the store return (`Outcome`, `Loaded`) becomes scheduler work and fan-out posts, and where
+pairs that leave memory are let go by every part that holds something of them:
+
+- `MonitorCore` (`_core.py`): the state machine; messages and scores in, work and events out.
+- `Durable` (`_durable.py`): journal, snapshots, recovery, loading and eviction; drives nothing.
+- `Scheduler` (`_scheduler.py`): pending windows per pair; the scoring workers take from it.
+  When the scorer is slower than the conversation, a pair's pending windows are merged
+  (`windows_merged`); `overload="wait"` makes `ingest` wait instead (deterministic replays).
+- `FanOut` (`_fanout.py`): handlers and `events()` iterators.
+- `PhaseStage` (`_phases.py`) and `FeedbackStage` (`_rewrite.py`): optional stages after scoring.
+
+Each part keeps its own counters; `stats()` merges them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import deque
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import replace
-from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
+from typing import Any, Literal, TypedDict
 
 import anyio
-import anyio.lowlevel
-from anyio.abc import TaskGroup
 from typing_extensions import Unpack
 
 from ._config import (
@@ -38,40 +43,20 @@ from ._config import (
     SessionPolicy,
     WindowPolicy,
 )
-from ._core import EndReason, IngestResult, MonitorCore, Outcome, SafetyScan
-from ._durable import Durable
+from ._core import IngestResult, MonitorCore, Outcome, SafetyScan
+from ._durable import Durable, Loaded
 from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
-from ._events import (
-    AllianceDeclined,
-    Event,
-    EventType,
-    Feedback,
-    PatternDetected,
-    SessionSummary,
-)
+from ._events import EndReason, EventType
 from ._fanout import EventHandler, EventStream, FanOut
 from ._models import Message, WindowRequest, WindowScore, parse_message
-from ._phases import PhaseRater
-from ._scheduler import Scheduler, Signal
+from ._phases import PhaseRater, PhaseStage
+from ._rewrite import FeedbackStage, FeedbackWriter
+from ._scheduler import Scheduler
+from ._signal import Signal
 from .scoring._base import Scorer, score_or_unscored
-from .store._base import (
-    StateStore,
-)
-
-if TYPE_CHECKING:
-    from .scoring._feedback_llm import FeedbackRequest
+from .store._base import StateStore
 
 __all__ = ["EventHandler", "FeedbackWriter", "Monitor"]
-
-
-class FeedbackWriter(Protocol):
-    """Writes counselor feedback for a pattern or decline (e.g. `LLMFeedbackWriter`); returns
-    None when it cannot, and the template feedback stays."""
-
-    async def write(self, request: FeedbackRequest) -> Feedback | None: ...
-
-    async def aclose(self) -> None: ...
-
 
 _log = logging.getLogger("alliance_monitor.monitor")
 
@@ -97,10 +82,6 @@ def _apply_legacy(
     return replace(scoring, **changes["scoring"]), replace(events, **changes["events"])
 
 
-def _older_than(cutoff: float) -> Callable[[float], bool]:
-    return lambda seen: seen < cutoff
-
-
 class _Legacy(TypedDict, total=False):
     """Keywords of earlier versions, still accepted; each sets one policy field."""
 
@@ -120,6 +101,31 @@ _LEGACY_FIELDS = {
     "event_buffer": ("events", "buffer"),
     "feedback_timeout": ("events", "feedback_timeout"),
 }
+
+
+def _older_than(cutoff: float) -> Callable[[float], bool]:
+    return lambda seen: seen < cutoff
+
+
+class _Skew:
+    """Host clock minus platform timestamp, for timestamps that look like Unix epochs. Large or
+    negative values point at clock skew (ordering then relies on `seq` where present)."""
+
+    def __init__(self) -> None:
+        self.n, self.ewma, self.max_abs = 0, 0.0, 0.0
+
+    def note(self, skew: float) -> None:
+        self.n += 1
+        self.max_abs = max(self.max_abs, abs(skew))
+        self.ewma = skew if self.n == 1 else 0.99 * self.ewma + 0.01 * skew
+
+    def stats(self) -> dict[str, float]:
+        if not self.n:
+            return {}
+        return {
+            "clock_skew_seconds_ewma": round(self.ewma, 3),
+            "clock_skew_seconds_max_abs": round(self.max_abs, 3),
+        }
 
 
 class Monitor:
@@ -186,9 +192,6 @@ class Monitor:
     ) -> None:
         scoring, events = _apply_legacy(scoring or ScoringPolicy(), events or EventPolicy(), legacy)
         self.scoring, self.event_policy = scoring, events
-        workers, overload, score_timeout = scoring.workers, scoring.overload, scoring.timeout
-        session_scoring = scoring.session_scoring
-        event_buffer, feedback_timeout = events.buffer, events.feedback_timeout
         if scorer is None:
             from .scoring._embedded import EmbeddedScorer
 
@@ -202,59 +205,45 @@ class Monitor:
             order=order,
             include_text=include_text,
         )
-        self._workers = workers
-        self._overload = overload
-        self._score_timeout = score_timeout
         self._idle_interval = idle_check_interval
-        self._event_buffer = event_buffer
-        self._clock = clock
+        self._clock, self._wall = clock, wall_clock
+        #: Any part made progress (work taken or done, events delivered, a phase rated): what
+        #: `flush` waits on between checks.
+        self._activity = Signal()
         self._scheduler = Scheduler(
-            overload=overload,
+            overload=scoring.overload,
             merge_cap=self.core.window.max_messages * _MERGE_CAP_FACTOR,
-            counts=self.core.counts,
+            on_progress=self._activity.notify,
         )
         self._fanout = FanOut(
-            max_posted=event_buffer * _POSTED_FACTOR,
-            counts=self.core.counts,
-            on_progress=self._scheduler.notify,  # flush() waits on the scheduler's progress
+            max_posted=events.buffer * _POSTED_FACTOR, on_progress=self._activity.notify
         )
-        self._stack: AsyncExitStack | None = None
-        self._running = False
-        self._failures: dict[str, str] = {}
+        self._phases: PhaseStage | None = None
+        if scoring.session_scoring == "phases":
+            rater = PhaseRater(
+                scorer, tolerance=self.core.session.trajectory_tolerance, time_limit=scoring.timeout
+            )
+            self._phases = PhaseStage(
+                rater, post=self._post_rated, on_progress=self._activity.notify
+            )
+        self._feedback: FeedbackStage | None = None
+        if feedback_writer is not None:
+            self._feedback = FeedbackStage(
+                feedback_writer, timeout=events.feedback_timeout, include_quotes=include_text
+            )
         if store is None and max_pairs is not None:
             from .store._memory import MemoryStore
 
             store = MemoryStore()
         self.store = store
-        self._feedback = feedback_writer
-        self._feedback_timeout = feedback_timeout
-        #: session_scoring="phases": each ended session's thirds are rated as phases by a task
-        #: of their own (`_rate_phases`), so neither a worker nor the fan-out waits for them;
-        #: as many such tasks as scoring workers drain one queue of ended sessions.
-        self._phases: PhaseRater | None = None
-        if session_scoring == "phases":
-            self._phases = PhaseRater(
-                scorer, tolerance=self.core.session.trajectory_tolerance, time_limit=score_timeout
-            )
-        self._tg: TaskGroup | None = None
-        self._phase_busy = 0  # sessions queued or being rated
-        self._phase_queue: deque[Sequence[Event]] = deque()
-        self._phase_wake = Signal()
         self._durable: Durable | None = None
         if store is not None:
-            self._durable = Durable(
-                store=store,
-                core=self.core,
-                scheduler=self._scheduler,
-                fanout=self._fanout,
-                clock=clock,
-                max_pairs=max_pairs,
-                on_forget=self._phases.forget if self._phases is not None else None,
-            )
-        self._wall = wall_clock
-        self._skew_n = 0
-        self._skew_ewma = 0.0
-        self._skew_max = 0.0
+            self._durable = Durable(store=store, core=self.core, clock=clock, max_pairs=max_pairs)
+        self._counts: Counter[str] = Counter()  # internal_errors, scoring_failures
+        self._skew = _Skew()
+        self._stack: AsyncExitStack | None = None
+        self._running = False
+        self._failures: dict[str, str] = {}
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> Monitor:
@@ -265,33 +254,34 @@ class Monitor:
                 await self.store.open()
                 stack.push_async_callback(self.store.aclose)
             if self._feedback is not None:
-                stack.push_async_callback(self._feedback.aclose)
+                stack.push_async_callback(self._feedback.writer.aclose)
             stack.push_async_callback(self.scorer.aclose)
             stack.callback(self._fanout.close)
             if self._durable is not None:
-                # Before any task starts: it only queues work and events for them.
-                await self._durable.recover()
+                # Before any task starts: this only queues work and events for them.
+                self._take(await self._durable.recover())
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)
-            stack.callback(self._stopped)
-            self._running = True
+            stack.callback(self._set_running, False)
             run = self._supervised
             if self._durable is not None:
                 tg.start_soon(run, "committer", self._durable.committer.run)
-            for k in range(self._workers):
+            for k in range(self.scoring.workers):
                 tg.start_soon(run, f"scoring_worker:{k}", self._worker)
-            tg.start_soon(run, "fanout", partial(self._fanout.run, self._record_emitted))
-            self._tg = tg
+            tg.start_soon(run, "fanout", lambda: self._fanout.run(self._record_emitted))
             if self._phases is not None:
-                for k in range(self._workers):
-                    tg.start_soon(run, f"phase_worker:{k}", self._phase_worker)
+                for k in range(self.scoring.workers):
+                    tg.start_soon(run, f"phase_worker:{k}", self._phases.run)
             if self._idle_interval:
                 tg.start_soon(run, "idle_sweeper", self._sweeper)
+            self._set_running(True)
             self._stack = stack.pop_all()
         return self
 
-    def _stopped(self) -> None:
-        self._running = False
+    def _set_running(self, running: bool) -> None:
+        self._running = running
+        if self._phases is not None:
+            self._phases.accepting = running
 
     async def _supervised(self, name: str, task: Callable[[], Awaitable[None]]) -> None:
         """Run a background task; if it dies, record it for `health()` instead of cancelling
@@ -308,7 +298,7 @@ class Monitor:
             )
             if self._durable is not None and name == "committer":
                 self._durable.committer.fail(exc)  # no writer waits on a dead committer
-            self._scheduler.notify()  # wakes flush(), which stops waiting
+            self._activity.notify()  # wakes flush(), which stops waiting
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
 
@@ -327,7 +317,7 @@ class Monitor:
             if exc[0] is None:
                 await self.flush()
         finally:
-            self._running = False
+            self._set_running(False)
             if stack is not None:
                 await stack.aclose()
 
@@ -342,11 +332,11 @@ class Monitor:
     def events(self, types: Iterable[EventType | str] | None = None) -> EventStream:
         """An async iterator over events (of `types`, if given) as they fire, until the monitor
         closes. It is subscribed when this returns, so events fired before the first iteration
-        are kept (up to `event_buffer`; beyond that dropped and counted as
+        are kept (up to `EventPolicy.buffer`; beyond that dropped and counted as
         `events_dropped_iterator`). Once iterated, a slow consumer slows scoring (whose pending
         work then merges), never ingestion. `aclose()` (or `async with`) unsubscribes."""
         wanted = frozenset(str(t) for t in types) if types else None
-        return self._fanout.subscribe(wanted, self._event_buffer)
+        return self._fanout.subscribe(wanted, self.event_policy.buffer)
 
     # ------------------------------------------------------------------ ingest
     async def ingest(self, message: Message | Mapping[str, Any]) -> IngestResult:
@@ -380,7 +370,8 @@ class Monitor:
         """Reject the message in hand after an unexpected error (a bug), keep running."""
         _log.error("alliance_monitor.ingest_internal_error", extra={"error": type(exc).__name__})
         if conv is not None and self._durable is not None:
-            self._durable.forget(conv)  # its state may be half-updated: reload it from the store
+            # Its state may be half-updated: reload it from the store.
+            self._dropped(self._durable.forget([conv]))
         out = self.core.reject(RejectReason.INTERNAL_ERROR)
         assert out.result is not None
         return out.result
@@ -394,7 +385,7 @@ class Monitor:
 
     async def _ingest(self, msg: Message) -> IngestResult:
         conv = msg.conversation_id
-        if self._overload == "wait":
+        if self.scoring.overload == "wait":
             await self._scheduler.wait_pair(conv)
         safety: SafetyScan | None = None
         if len(msg.text) > _THREAD_SCAN_CHARS and self.core.scans_safety:
@@ -403,11 +394,11 @@ class Monitor:
         if self._durable is not None:
             # The last await before the core takes the message: nothing may evict the pair
             # between loading it and ingesting into it.
-            await self._durable.ensure_loaded(conv)
+            self._take(await self._durable.ensure_loaded(conv))
         out = self.core.ingest(msg, self._clock(), safety=safety)
         assert out.result is not None
         if out.message is not None and out.message.ts > _EPOCH_2000:
-            self._note_skew(self._wall() - out.message.ts)
+            self._skew.note(self._wall() - out.message.ts)
         if out.result.status == "rejected":
             self._log_rejected(out.result)
         self._take(out)
@@ -416,13 +407,19 @@ class Monitor:
             # their own: replaying the journal closes them again, and the pair's next snapshot
             # (which drops that journal) writes those still unscored. A failed write raises
             # StoreError: not accepted, and the pair is reloaded so the retry is taken.
-            await self._durable.commit_message(out.message, out.position)
+            try:
+                await self._durable.commit_message(out.message, out.position)
+            except StoreError:
+                self._dropped(self._durable.forget([conv]))
+                raise
+            await self._evict()
         return out.result
 
     def reject(self, reason: RejectReason) -> None:
         """Count input that never became a message (e.g. a line of invalid JSON)."""
         self.core.reject(reason)
 
+    # ------------------------------------------------------------------ sessions and pairs
     async def end_session(self, conversation_id: str) -> None:
         """End the pair's session now: its last window is scored and a summary follows."""
         self._take(self.core.end_session(conversation_id, "explicit"))
@@ -436,57 +433,55 @@ class Monitor:
         self._take(self.core.end_all("shutdown"))
 
     async def _end_evicted(self, due: Callable[[float], bool], reason: EndReason) -> None:
-        if self._durable is not None:
-            end = partial(self._end_one, reason=reason)
-            await self._durable.end_evicted(due, end, self._take)
-
-    def _end_one(self, conv: str, *, reason: EndReason) -> Outcome:
-        return self.core.end_session(conv, reason)
+        """End the sessions of evicted pairs whose last activity is `due` (loads each first)."""
+        assert self._durable is not None
+        for conv in self._durable.due_evicted(due):
+            self._take(await self._durable.ensure_loaded(conv))
+            self._take(self.core.end_session(conv, reason))
 
     async def flush(self) -> None:
         """Wait until every closed window has been scored and its events delivered (or, if a
         background task died, see `health()`, until nothing more can happen: no waiting on
         work a dead task would have done)."""
-        while not (self._scheduler.idle and self._fanout.idle and not self._phase_busy):
+        while not self._settled:
             if self._failures:
                 return
-            await self._scheduler.progress()  # the fan-out and the phase rater notify it too
+            await self._activity.wait()
         if self._durable is not None:
             await self._durable.committer.barrier()
 
-    def _note_skew(self, skew: float) -> None:
-        # Host clock minus platform timestamp, for timestamps that look like Unix epochs. Large
-        # or negative values point at clock skew (ordering then relies on `seq` where present).
-        self._skew_n += 1
-        self._skew_max = max(self._skew_max, abs(skew))
-        self._skew_ewma = skew if self._skew_n == 1 else 0.99 * self._skew_ewma + 0.01 * skew
+    @property
+    def _settled(self) -> bool:
+        phases_idle = self._phases is None or self._phases.idle
+        return self._scheduler.idle and self._fanout.idle and phases_idle
 
     async def settle(self, predicate: Callable[[str], bool]) -> None:
         """Wait until no matching pair has a window waiting for or being scored (scale-out
         workers call this before handing a shard over)."""
         while any(predicate(c) for c in self._scheduler.busy_pairs()):
             with anyio.move_on_after(0.1):
-                await self._scheduler.progress()
+                await self._activity.wait()
 
     async def load_pair(self, conversation_id: str) -> None:
         """Bring a pair into memory from the store now (its unscored windows are queued again),
         rather than on its next message; evicts idle pairs if that goes over `max_pairs`."""
         if self._durable is not None:
-            await self._durable.ensure_loaded(conversation_id)
-            await self._durable.evict_if_over()
+            self._take(await self._durable.ensure_loaded(conversation_id))
+            await self._evict()
 
     def forget_pairs(self, predicate: Callable[[str], bool]) -> int:
         """Drop in-memory state of matching pairs without writing it (it is reloaded from the
         store on next use). Scale-out workers call this when they take over a shard another
         worker may have changed. Pairs with windows being scored are kept."""
+        busy = self._scheduler.busy
         if self._durable is not None:
-            return self._durable.forget_pairs(predicate)
-        victims = [
-            c for c in self.core.conversations() if predicate(c) and not self._scheduler.busy(c)
-        ]
-        for c in victims:
-            self.core.drop(c)
-        return len(victims)
+            dropped = self._durable.forget_pairs(predicate, busy)
+        else:
+            dropped = [c for c in self.core.conversations() if predicate(c) and not busy(c)]
+            for conv in dropped:
+                self.core.drop(conv)
+        self._dropped(dropped)
+        return len(dropped)
 
     @property
     def recovery_seconds(self) -> float:
@@ -494,23 +489,45 @@ class Monitor:
         return self._durable.recovery_seconds if self._durable is not None else 0.0
 
     def stats(self) -> dict[str, Any]:
+        """Counters of every part, merged (same name: summed), and a few gauges."""
         s = self.core.stats()
+        parts: list[Counter[str]] = [self._counts, self._scheduler.counts, self._fanout.counts]
+        parts += [p.counts for p in (self._durable, self._phases, self._feedback) if p is not None]
+        for counts in parts:
+            for name, n in counts.items():
+                s[name] = s.get(name, 0) + n
         s["pending_pairs"] = self._scheduler.n_pending
-        if self._skew_n:
-            s["clock_skew_seconds_ewma"] = round(self._skew_ewma, 3)
-            s["clock_skew_seconds_max_abs"] = round(self._skew_max, 3)
+        s.update(self._skew.stats())
         s["scoring_inflight"] = self._scheduler.n_inflight
-        if self._phases is not None:
-            s.update(self._phases.counts)
         return s
 
     # ------------------------------------------------------------------ internals
-    def _take(self, out: Outcome) -> None:
-        events = self._hold_summaries(out.events)
-        if events:
-            self._fanout.post(events)
+    def _take(self, out: Outcome | Loaded) -> None:
+        """The one place where what the core or the store returned becomes scheduler work and
+        fan-out posts. Events replayed from the store are bounded by what it held and go out
+        as they are; the core's pass the phase stage (which holds session summaries)."""
+        if isinstance(out, Loaded):
+            self._fanout.post(out.events, bounded=False)
+        else:
+            self._fanout.post(out.events if self._phases is None else self._phases.hold(out.events))
         for req in out.work:
             self._scheduler.enqueue(req)
+
+    def _post_rated(self, events: Sequence[Any]) -> None:
+        """Session summaries back from the phase stage (bounded by the sessions that ended)."""
+        self._fanout.post(events, bounded=False)
+
+    def _dropped(self, convs: Iterable[str]) -> None:
+        """Pairs that left memory (evicted, forgotten, or dropped after a failed write): every
+        part that holds something of them lets go (the core and the store already did)."""
+        for conv in convs:
+            self._scheduler.forget(conv)
+            if self._phases is not None:
+                self._phases.forget(conv)
+
+    async def _evict(self) -> None:
+        if self._durable is not None and self._durable.excess:
+            self._dropped(await self._durable.evict(self._scheduler.busy))
 
     async def _worker(self) -> None:
         while True:
@@ -518,7 +535,7 @@ class Monitor:
             try:
                 await self._score_and_apply(req)
             except Exception as exc:  # a bug: count it, keep the worker alive
-                self.core.counts["internal_errors"] += 1
+                self._counts["internal_errors"] += 1
                 _log.error(
                     "alliance_monitor.scoring_internal_error", extra={"error": type(exc).__name__}
                 )
@@ -530,53 +547,20 @@ class Monitor:
         if self._phases is not None:
             self._phases.observe(req, score)
         events = self.core.apply(score, req)
-        events = self._hold_summaries(events)
+        if self._phases is not None:
+            events = self._phases.hold(events)
         if self._feedback is not None:
-            events = [await self._rewrite_feedback(ev, req) for ev in events]
+            events = await self._feedback.rewrite(events, req)
         await self._fanout.deliver(events)
         if self._durable is not None:
-            await self._durable.persist_applied(req, events)
-
-    async def _rewrite_feedback(self, ev: Event, req: WindowRequest) -> Event:
-        """Ask the feedback writer for a better note; keep the template on any failure."""
-        if not isinstance(ev, PatternDetected | AllianceDeclined) or ev.feedback is None:
-            return ev
-        from .scoring._feedback_llm import FeedbackRequest
-
-        assert self._feedback is not None
-        if isinstance(ev, PatternDetected):
-            fr = FeedbackRequest(
-                pattern=ev.pattern,
-                dimension=ev.feedback.dimension,
-                message_ids=ev.message_ids,
-                messages=req.messages,
-                include_quotes=self.core.include_text,
-            )
-        else:
-            fr = FeedbackRequest(
-                pattern="decline",
-                dimension=ev.dimension,
-                message_ids=tuple(m for m in ev.evidence if any(x.id == m for x in req.messages)),
-                messages=req.messages,
-                detail=f"{ev.dimension} fell from {ev.from_level:.1f} to {ev.to_level:.1f}",
-                include_quotes=self.core.include_text,
-            )
-        written: Feedback | None = None
-        try:
-            with anyio.fail_after(self._feedback_timeout):
-                written = await self._feedback.write(fr)
-        except Exception as exc:  # the template stays
-            _log.warning("alliance_monitor.feedback_failed", extra={"error": type(exc).__name__})
-        if written is None:
-            self.core.counts["feedback_template"] += 1
-            return ev
-        self.core.counts["feedback_llm"] += 1
-        return ev.model_copy(update={"feedback": written})
+            waiting = self._scheduler.waiting(req.conversation_id)
+            await self._durable.persist_applied(req, events, waiting)
+            await self._evict()
 
     async def _score(self, req: WindowRequest) -> WindowScore:
-        score = await score_or_unscored(self.scorer, req, time_limit=self._score_timeout)
+        score = await score_or_unscored(self.scorer, req, time_limit=self.scoring.timeout)
         if not score.scored:
-            self.core.counts["scoring_failures"] += 1
+            self._counts["scoring_failures"] += 1
             # Too little evidence is a normal outcome, not a fault: info, so a host logging at
             # WARNING hears only about scorers that failed.
             abstained = score.status == "insufficient_evidence"
@@ -590,44 +574,7 @@ class Monitor:
             )
         return score
 
-    def _hold_summaries(self, events: Sequence[Event]) -> list[Event]:
-        """With ``session_scoring="phases"``, session summaries leave `events` for a phase task
-        that rates the session's phases and posts them after (their ids are recorded as emitted
-        once delivered, like any posted event)."""
-        if self._phases is None or self._tg is None or not self._running:
-            return list(events)
-        held = [e for e in events if isinstance(e, SessionSummary)]
-        if not held:
-            return list(events)
-        self._phase_busy += 1
-        self._phase_queue.append(held)
-        self._phase_wake.notify()
-        return [e for e in events if not isinstance(e, SessionSummary)]
-
-    async def _phase_worker(self) -> None:
-        """One of `workers` tasks rating ended sessions' phases, in the order sessions ended."""
-        while True:
-            while not self._phase_queue:
-                await self._phase_wake.wait()
-            await self._rate_phases(self._phase_queue.popleft())
-
-    async def _rate_phases(self, summaries: Sequence[Event]) -> None:
-        assert self._phases is not None
-        try:
-            try:
-                rated = await self._phases.rewrite(list(summaries))
-            except Exception as exc:  # a bug: the window-based summaries still go out
-                self.core.counts["internal_errors"] += 1
-                _log.error(
-                    "alliance_monitor.phase_rating_error", extra={"error": type(exc).__name__}
-                )
-                rated = list(summaries)
-            self._fanout.post(rated, bounded=False)
-        finally:
-            self._phase_busy -= 1
-            self._scheduler.notify()
-
-    async def _record_emitted(self, events: Sequence[Event]) -> None:
+    async def _record_emitted(self, events: Sequence[Any]) -> None:
         """After a posted batch was delivered: remember its ids so recovery does not repeat it."""
         if self._durable is not None:
             await self._durable.record_emitted(events)
@@ -637,6 +584,6 @@ class Monitor:
         while True:
             await anyio.sleep(self._idle_interval)
             now = self._clock()
-            limit = self.core.session.idle_timeout
-            await self._end_evicted(_older_than(now - limit), "idle")
+            if self._durable is not None:
+                await self._end_evicted(_older_than(now - self.core.session.idle_timeout), "idle")
             self._take(self.core.expire_idle(now))

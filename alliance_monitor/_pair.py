@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._config import OrderPolicy, WindowPolicy
+from ._events import EndReason
 from ._models import DimensionScores, Role, ScoringMessage, WindowRequest, WindowScore
 from ._rules import AlarmState, compact_spans
 
@@ -49,7 +50,6 @@ BLOOM_BYTES = 4096  # older ones go to a fixed Bloom filter (32768 bits, 4 hashe
 
 #: (seq or ts, ts or 0.0, arrival): platform sequence orders where present, else the timestamp.
 OrderKey = tuple[float, float, int]
-EndReason = Literal["explicit", "idle", "new_session", "shutdown"]
 
 
 @dataclass(frozen=True, slots=True)

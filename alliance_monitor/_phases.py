@@ -21,17 +21,18 @@ counted in `PhaseRater.counts` (``phases_rated``, ``phases_fallback_<reason>``).
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ._batch import split_thirds
-from ._events import Event, PhaseScores, SessionSummary
+from ._events import Event, PhaseScores, SessionSummary, trajectory_of
 from ._models import DIMENSIONS, DimensionScores, ScoringMessage, WindowRequest, WindowScore
-from ._rules import trajectory_of
+from ._signal import Signal
 from ._tokens import TokenCounter, default_counter
 from .scoring._base import Scorer, score_or_unscored
 
-__all__ = ["PhaseRater"]
+__all__ = ["PhaseRater", "PhaseStage"]
 
 _log = logging.getLogger("alliance_monitor.phases")
 PHASE_NAMES = ("early", "middle", "late")
@@ -200,3 +201,75 @@ class PhaseRater:
                 "phase_convention": "rated_phases",
             }
         )
+
+
+class PhaseStage:
+    """The monitor's stage for rated phases: session summaries are held back from the events
+    they came with (`hold`), rated by `PhaseRater` in tasks of their own (`run`, one per
+    scoring worker, in the order sessions ended), then handed to `post`. Neither a scoring
+    worker nor the fan-out waits for a rating.
+
+    Counts (`counts`): the rater's ``phases_*`` plus ``internal_errors``. `on_progress` is
+    called after each session is done (the monitor's `flush` listens to it)."""
+
+    def __init__(
+        self,
+        rater: PhaseRater,
+        *,
+        post: Callable[[Sequence[Event]], object],
+        on_progress: Callable[[], None],
+    ) -> None:
+        self.rater = rater
+        self.counts = rater.counts
+        self._post = post
+        self._on_progress = on_progress
+        self._queue: deque[list[Event]] = deque()
+        self._wake = Signal()
+        self._busy = 0  # sessions queued or being rated
+        #: Summaries are held only while the rating tasks run (not during recovery, nor
+        #: once the monitor is closing: then the window-based summary goes out as it is).
+        self.accepting = False
+
+    @property
+    def idle(self) -> bool:
+        return self._busy == 0
+
+    def observe(self, request: WindowRequest, score: WindowScore) -> None:
+        self.rater.observe(request, score)
+
+    def forget(self, conversation_id: str) -> None:
+        self.rater.forget(conversation_id)
+
+    def hold(self, events: Sequence[Event]) -> list[Event]:
+        """`events` without their session summaries, which are queued for rating."""
+        if not self.accepting:
+            return list(events)
+        held: list[Event] = [e for e in events if isinstance(e, SessionSummary)]
+        if not held:
+            return list(events)
+        self._busy += 1
+        self._queue.append(held)
+        self._wake.notify()
+        return [e for e in events if not isinstance(e, SessionSummary)]
+
+    async def run(self) -> None:
+        """Rate queued sessions forever (run one per scoring worker)."""
+        while True:
+            while not self._queue:
+                await self._wake.wait()
+            await self._rate(self._queue.popleft())
+
+    async def _rate(self, summaries: list[Event]) -> None:
+        try:
+            try:
+                rated = await self.rater.rewrite(summaries)
+            except Exception as exc:  # a bug: the window-based summaries still go out
+                self.counts["internal_errors"] += 1
+                _log.error(
+                    "alliance_monitor.phase_rating_error", extra={"error": type(exc).__name__}
+                )
+                rated = summaries
+            self._post(rated)
+        finally:
+            self._busy -= 1
+            self._on_progress()

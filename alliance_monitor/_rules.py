@@ -21,6 +21,7 @@ from ._config import DeclinePolicy, PatternPolicy
 from ._events import (
     AllianceDeclined,
     AllianceLow,
+    EndReason,
     Event,
     EventType,
     PatternDetected,
@@ -44,12 +45,10 @@ __all__ = [
     "pattern_rules",
     "phase_split",
     "session_summary",
-    "trajectory_of",
 ]
 
 #: (start, width, scores) of one scored window in a session, in exchanges.
 Span = tuple[float, float, DimensionScores]
-EndReason = Literal["explicit", "idle", "new_session", "shutdown"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,39 +10,13 @@ the scorer is slower than the conversation, a new window is merged into the pair
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Literal
 
-import anyio
-
 from ._models import WindowRequest
+from ._signal import Signal
 
-__all__ = ["Scheduler", "Signal", "merge_requests"]
-
-
-class Signal:
-    """Wakes every current waiter; later waiters wait for the next notify.
-
-    The event is created by the first waiter, not by `notify`: most notifies find nobody
-    waiting, and creating an `anyio.Event` per notify was a measurable cost of the ingest path.
-    """
-
-    __slots__ = ("_event",)
-
-    def __init__(self) -> None:
-        self._event: anyio.Event | None = None
-
-    def notify(self) -> None:
-        ev = self._event
-        if ev is not None:
-            self._event = None
-            ev.set()
-
-    async def wait(self) -> None:
-        ev = self._event
-        if ev is None:
-            ev = self._event = anyio.Event()
-        await ev.wait()
+__all__ = ["Scheduler", "merge_requests"]
 
 
 def merge_requests(
@@ -72,18 +46,22 @@ def merge_requests(
 
 
 class Scheduler:
-    """Per-pair pending slots and the queue of pairs ready to score."""
+    """Per-pair pending slots and the queue of pairs ready to score.
+
+    Counts (`counts`): ``windows_merged``, ``messages_dropped_overload``. `on_progress` is
+    called whenever work is taken or finished (the monitor's `flush` listens to it)."""
 
     def __init__(
         self,
         *,
         overload: Literal["merge", "wait"],
         merge_cap: int,
-        counts: Counter[str],
+        on_progress: Callable[[], None] | None = None,
     ) -> None:
         self._overload = overload
         self._cap = merge_cap
-        self._counts = counts
+        self.counts: Counter[str] = Counter()
+        self._on_progress = on_progress
         self._pending: dict[str, list[WindowRequest]] = {}
         self._ready: deque[str] = deque()
         self._inflight: set[str] = set()
@@ -104,7 +82,7 @@ class Scheduler:
             and last is not None
             and last.session_index == req.session_index
         ):
-            pend[-1] = merge_requests(last, req, self._cap, self._counts)
+            pend[-1] = merge_requests(last, req, self._cap, self.counts)
         else:
             pend.append(req)
         self._wake.notify()
@@ -129,7 +107,7 @@ class Scheduler:
             if not pend:
                 del self._pending[conv]
             self._inflight.add(conv)
-            self._progress.notify()  # waiters in overload="wait" may proceed
+            self._progressed()  # waiters in overload="wait" may proceed
             return req
 
     def done(self, conversation_id: str) -> None:
@@ -137,7 +115,12 @@ class Scheduler:
         if conversation_id in self._pending and conversation_id not in self._ready:
             self._ready.append(conversation_id)
             self._wake.notify()
+        self._progressed()
+
+    def _progressed(self) -> None:
         self._progress.notify()
+        if self._on_progress is not None:
+            self._on_progress()
 
     # ---------------------------------------------------------------- state
     def waiting(self, conversation_id: str) -> tuple[WindowRequest, ...]:
@@ -154,7 +137,7 @@ class Scheduler:
 
     def forget(self, conversation_id: str) -> None:
         """Drop the pair's waiting requests (its state is reloaded from the store)."""
-        self._pending.pop(conversation_id, None)
+        self._pending.pop(conversation_id, None)  # `take` skips it in the ready queue
 
     @property
     def idle(self) -> bool:
@@ -167,11 +150,3 @@ class Scheduler:
     @property
     def n_inflight(self) -> int:
         return len(self._inflight)
-
-    def notify(self) -> None:
-        """Wake everyone waiting for progress (e.g. after events were delivered)."""
-        self._progress.notify()
-
-    async def progress(self) -> None:
-        """Wait for the next change (work taken, finished or delivered)."""
-        await self._progress.wait()

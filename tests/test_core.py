@@ -9,9 +9,10 @@ from helpers import alternating, msg
 
 from alliance_monitor import RejectReason, WindowRequest
 from alliance_monitor._config import DeclinePolicy, SessionPolicy, WindowPolicy
-from alliance_monitor._core import MonitorCore, Outcome, phase_split
+from alliance_monitor._core import MonitorCore, Outcome
 from alliance_monitor._events import EventType
 from alliance_monitor._models import DimensionScores
+from alliance_monitor._rules import phase_split
 from alliance_monitor.testing import StaticScorer
 
 

@@ -175,3 +175,11 @@ def test_every_error_is_in_the_one_tree_and_exported() -> None:
     assert MatrixLoginError is alliance_monitor.MatrixLoginError
     assert PromptTooLarge is alliance_monitor.PromptTooLarge
     assert StoreFenced is alliance_monitor.StoreFenced
+
+
+def test_the_durable_part_drives_neither_the_scheduler_nor_the_fanout() -> None:
+    """`Durable` returns what it loaded and dropped; the monitor turns that into scheduler
+    work and fan-out posts. It never reaches them itself."""
+    deps = {d for d, _ in GRAPH["alliance_monitor._durable"]}
+    assert not deps & {"alliance_monitor._scheduler", "alliance_monitor._fanout"}
+    assert "alliance_monitor._monitor" not in deps

@@ -135,7 +135,7 @@ async def test_long_phase_is_summarised_through_the_running_summary() -> None:
         idle_check_interval=None,
         overload="wait",
     )
-    monitor._phases.max_phase_tokens = 40  # type: ignore[union-attr]
+    monitor._phases.rater.max_phase_tokens = 40  # type: ignore[union-attr]
     async with monitor:
         monitor.on(col)
         for x in messages():

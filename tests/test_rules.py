@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alliance_monitor._config import DeclinePolicy, PatternPolicy
-from alliance_monitor._events import EventType, Trajectory
+from alliance_monitor._events import EventType, Trajectory, trajectory_of
 from alliance_monitor._models import CONSTRUCTS, DimensionScores, MessagePattern, WindowScore
 from alliance_monitor._rules import (
     AlarmState,
@@ -13,7 +13,6 @@ from alliance_monitor._rules import (
     pattern_rules,
     phase_split,
     session_summary,
-    trajectory_of,
 )
 
 CTX = EventContext("pair-1", "counselor-a", "client-b", "s1")

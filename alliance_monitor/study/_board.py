@@ -27,7 +27,6 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._core import trajectory_of
 from .._events import (
     AllianceDeclined,
     AllianceLow,
@@ -38,6 +37,7 @@ from .._events import (
     SessionSummary,
     WindowScored,
     WindowUnscored,
+    trajectory_of,
 )
 from .._models import DIMENSIONS, DimensionScores
 
