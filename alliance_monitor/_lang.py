@@ -20,7 +20,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["MIXED_SHARE", "SUPPORTED_LANGUAGES", "detect_language", "script_counts"]
+from ._traditional import TABLE
+
+__all__ = [
+    "MIXED_SHARE",
+    "SUPPORTED_LANGUAGES",
+    "chinese_script",
+    "detect_language",
+    "script_counts",
+]
 
 #: Languages some scorer of the library can read. ``"mixed"`` is Chinese and English together.
 SUPPORTED_LANGUAGES: frozenset[str] = frozenset({"en", "zh", "mixed"})
@@ -32,14 +40,13 @@ MIXED_SHARE = 0.2
 _MIN_LETTERS = 2
 
 
-def _is_han(o: int) -> bool:
-    return (
-        0x4E00 <= o <= 0x9FFF  # CJK unified ideographs
-        or 0x3400 <= o <= 0x4DBF  # extension A
-        or 0xF900 <= o <= 0xFAFF  # compatibility ideographs
-        or 0x20000 <= o <= 0x2FA1F  # extensions B-F and compatibility supplement
-    )
-
+#: Han characters: CJK unified ideographs, extension A, compatibility ideographs, extensions B-F
+#: and the compatibility supplement.
+_HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+_HAN_RUN = re.compile(f"[{_HAN_CLASS}]+")
+#: A letter that is neither ASCII nor Han (Latin-1 and extended Latin, full-width Latin,
+#: Cyrillic, kana...): rare in English and Chinese chat, so they are looked at one by one.
+_OTHER_LETTER = re.compile(f"(?![\\x00-\\x7f{_HAN_CLASS}])[^\\W\\d_]")
 
 #: Two ASCII letters (`_MIN_LETTERS`), anywhere: an ASCII text with them is "en".
 _TWO_LETTERS = re.compile(r"[A-Za-z][^A-Za-z]*[A-Za-z]")
@@ -47,7 +54,6 @@ _TWO_LETTERS = re.compile(r"[A-Za-z][^A-Za-z]*[A-Za-z]")
 #: Deletes every ASCII character that is not a letter (`str.translate`).
 _ASCII_NON_LETTERS = {i: None for i in range(128) if not chr(i).isalpha()}
 _ASCII_NON_LETTER_BYTES = bytes(_ASCII_NON_LETTERS)
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 
 
 def script_counts(text: str) -> tuple[int, int, int]:
@@ -55,21 +61,18 @@ def script_counts(text: str) -> tuple[int, int, int]:
     are not letters and are not counted; full-width Latin letters count as Latin."""
     if text.isascii():  # the common case, counted in C
         return 0, len(text.translate(_ASCII_NON_LETTERS)), 0
-    # ASCII letters counted in C; only the non-ASCII characters one by one
-    han, other = 0, 0
+    # ASCII letters and Han runs counted in C; only the other letters one by one
     latin = len(text.encode("ascii", "ignore").translate(None, _ASCII_NON_LETTER_BYTES))
-    for run in _NON_ASCII_RUN.findall(text):
-        for ch in run:
-            o = ord(ch)
-            if _is_han(o):
-                han += 1
-            elif 0xFF21 <= o <= 0xFF3A or 0xFF41 <= o <= 0xFF5A:  # full-width A-Z, a-z
-                latin += 1
-            elif ch.isalpha():
-                if o <= 0x024F:  # Latin-1 supplement and Latin extended (é, ñ, ß ...)
-                    latin += 1
-                else:
-                    other += 1
+    han = sum(map(len, _HAN_RUN.findall(text)))
+    other = 0
+    for ch in _OTHER_LETTER.findall(text):
+        if not ch.isalpha():
+            continue  # a numeral such as ① or ½
+        o = ord(ch)
+        if o <= 0x024F or 0xFF21 <= o <= 0xFF3A or 0xFF41 <= o <= 0xFF5A:
+            latin += 1  # Latin-1, Latin extended (é, ñ, ß ...), full-width A-Z, a-z
+        else:
+            other += 1
     return han, latin, other
 
 
@@ -113,3 +116,39 @@ def detect_language(texts: str | Iterable[str]) -> str:
         h, la, ot = script_counts(t)
         han, latin, other = han + h, latin + la, other + ot
     return _decide(han, latin, other)
+
+
+#: Characters only Traditional text writes (們, 說, 這) and only Simplified text writes
+#: (们, 说, 这), from the Traditional -> Simplified map (`_traditional`). A character both
+#: scripts write the same way (我, 你, 好) says nothing (你 is in the map only as the reading
+#: of the Taiwan 妳).
+_TRADITIONAL_ONLY = frozenset(chr(k) for k in TABLE) - set(TABLE.values())
+_SIMPLIFIED_ONLY = frozenset(TABLE.values()) - {chr(k) for k in TABLE} - {"你"}
+_TRADITIONAL_RE = re.compile("[" + "".join(sorted(_TRADITIONAL_ONLY)) + "]")
+_SIMPLIFIED_RE = re.compile("[" + "".join(sorted(_SIMPLIFIED_ONLY)) + "]")
+
+
+def chinese_script(texts: str | Iterable[str]) -> str:
+    """Which Chinese script a text (or several read together) is written in: ``"traditional"``
+    (Taiwan, Hong Kong), ``"simplified"``, or ``"und"`` when no character tells them apart
+    (Latin text, or Chinese whose characters both scripts write alike: 你好).
+
+    The scorers read both scripts the same way (Traditional is folded to Simplified); the
+    script only chooses which characters feedback and reports are written in.
+
+    >>> chinese_script("我覺得這樣很好")
+    'traditional'
+    >>> chinese_script(["我觉得这样很好", "嗯"])
+    'simplified'
+    """
+    if isinstance(texts, str):
+        texts = (texts,)
+    traditional = simplified = 0
+    for t in texts:
+        if t.isascii():
+            continue
+        traditional += len(_TRADITIONAL_RE.findall(t))
+        simplified += len(_SIMPLIFIED_RE.findall(t))
+    if traditional == simplified == 0:
+        return "und"
+    return "traditional" if traditional > simplified else "simplified"

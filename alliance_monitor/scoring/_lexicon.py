@@ -37,6 +37,8 @@ import re
 import unicodedata
 from typing import NamedTuple
 
+from .._traditional import to_simplified
+
 __all__ = [
     "CLIENT_PHRASES",
     "CLIENT_PHRASE_MATCHER",
@@ -1243,7 +1245,9 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": 
 
 
 def normalize(text: str) -> str:
-    """Lowercase, NFKC-normalise and straighten apostrophes (ASCII text skips the Unicode work)."""
+    """Lowercase, NFKC-normalise, straighten apostrophes and write Traditional Chinese in
+    Simplified characters (ASCII text skips the Unicode work). Same length as NFKC's output."""
     if text.isascii():
         return text.lower()
-    return unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+    # Traditional characters in Simplified form, so the Chinese cues read both scripts
+    return to_simplified(unicodedata.normalize("NFKC", text)).translate(_QUOTES).lower()
