@@ -22,12 +22,20 @@ from typing import IO, TYPE_CHECKING, Any
 import anyio
 
 from . import __version__
+from ._argtypes import (
+    choice_list,
+    non_negative_float,
+    port,
+    positive_float,
+    positive_int,
+)
 from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
 from ._errors import ConfigError, InvalidMessage, RejectReason, ScorerUnavailable, StoreError
 from ._events import (
     AllianceDeclined,
     AllianceLow,
     Event,
+    EventType,
     PatternDetected,
     SafetySignal,
     SessionSummary,
@@ -41,6 +49,11 @@ from .scoring._options import add_scorer_args as _add_scorer_args
 from .scoring._options import scorer_from_args as _make_scorer
 
 __all__ = ["main"]
+
+
+class UsageError(Exception):
+    """A user error a command finds after parsing: `main` prints `alliance-monitor COMMAND:
+    <message>` on stderr and exits 2 (EXIT_USAGE)."""
 
 
 class _StderrHandler(logging.Handler):
@@ -414,17 +427,14 @@ class _AlertOptions:
         for name in getattr(args, "webhook_secret_env", None) or []:
             value = os.environ.get(name)
             if not value:
-                raise SystemExit(f"alliance-monitor: environment variable {name} is not set")
+                raise UsageError(f"environment variable {name} is not set")
             secrets.append(value)
         if secrets and len(secrets) not in (1, len(urls)):
-            raise SystemExit(
-                "alliance-monitor: give one --webhook-secret for all --webhook URLs, or one each"
-            )
+            raise UsageError("give one --webhook-secret for all --webhook URLs, or one each")
         fmt = args.webhook_format
         if fmt == "standard" and not secrets:
-            raise SystemExit(
-                "alliance-monitor: --webhook needs --webhook-secret-env NAME (or --webhook-secret "
-                "whsec_...)"
+            raise UsageError(
+                "--webhook needs --webhook-secret-env NAME (or --webhook-secret whsec_...)"
             )
         try:
             self.endpoints = [
@@ -436,7 +446,7 @@ class _AlertOptions:
                 for i, url in enumerate(urls)
             ]
         except ConfigError as exc:  # never echoes a secret
-            raise SystemExit(f"alliance-monitor: {exc}") from None
+            raise UsageError(str(exc)) from None
         self.allow_private = bool(getattr(args, "allow_private_webhooks", False))
         self.check()
         self.outbox = args.outbox
@@ -450,9 +460,7 @@ class _AlertOptions:
         try:
             AlertDispatcher(self.endpoints, allow_private=self.allow_private)
         except ConfigError as exc:
-            raise SystemExit(
-                f"alliance-monitor: {exc}; pass --allow-private-webhooks for a local receiver"
-            ) from None
+            raise UsageError(f"{exc}; pass --allow-private-webhooks for a local receiver") from None
 
     def dispatcher(self) -> Any:
         from .alerts import AlertDispatcher
@@ -480,7 +488,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             **({"api_key_env": args.llm_api_key_env} if args.llm_api_key_env else {}),
             **({"output_language": args.llm_language} if args.llm_language else {}),
         )
-    types = set(args.events.split(",")) if args.events else None
+    types = set(args.events) if args.events else None
     stats = anyio.run(
         lambda: _replay(
             messages,
@@ -635,24 +643,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a.add_argument(
         "--score-timeout",
-        type=float,
+        type=positive_float,
         default=None,
         help="seconds allowed to score one window; beyond, it is unscored (scorer_timeout)",
     )
     a.add_argument(
         "--trajectory-tolerance",
-        type=float,
+        type=non_negative_float,
         default=0.25,
         help="|late - early| below this many levels is 'unchanged' (default 0.25)",
     )
-    a.add_argument("--concurrency", type=int, default=4, help="conversations scored at once (LLM)")
+    a.add_argument(
+        "--concurrency", type=positive_int, default=4, help="conversations scored at once (LLM)"
+    )
     _add_scorer_args(a)
     a.set_defaults(func=cmd_analyze)
 
     r = sub.add_parser("replay", help="stream messages through the live monitor, print events")
     r.add_argument("input", help="JSONL of transcripts or of single messages, or - for stdin")
     r.add_argument("--json", action="store_true", help="print events as JSONL")
-    r.add_argument("--events", help="comma-separated event types to print (default: all)")
+    r.add_argument(
+        "--events",
+        type=choice_list([t.value for t in EventType], "event type"),
+        help="comma-separated event types to print (default: all): "
+        + ", ".join(t.value for t in EventType),
+    )
     r.add_argument(
         "--include-text",
         action="store_true",
@@ -666,7 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--score-timeout",
-        type=float,
+        type=positive_float,
         default=None,
         help="seconds allowed to score one window; beyond, it is unscored (default 120)",
     )
@@ -678,7 +693,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--max-pairs",
-        type=int,
+        type=positive_int,
         default=None,
         help="keep at most this many pairs in memory; idle ones go to the store",
     )
@@ -714,7 +729,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--outbox", help="SQLite file for the durable alert outbox (default: memory)")
     w.add_argument(
         "--drain-timeout",
-        type=float,
+        type=non_negative_float,
         default=60.0,
         help="seconds to wait for the outbox to drain before exiting (default 60; exit 3 if not)",
     )
@@ -742,18 +757,18 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="run the standalone service (adapters, monitor, alerts)")
     sv.add_argument("--config", required=True, help="TOML configuration file")
     sv.add_argument("--host", default=None, help="override the configured host")
-    sv.add_argument("--port", type=int, default=None, help="override the configured port")
+    sv.add_argument("--port", type=port, default=None, help="override the configured port")
     sv.set_defaults(func=_cmd_serve)
 
     wk = sub.add_parser("worker", help="one scale-out worker reading a sharded Redis stream")
     wk.add_argument("--redis", required=True, help="redis://host:port/db of the streams")
     wk.add_argument("--stream", required=True, help="stream name (shards are NAME:{k})")
-    wk.add_argument("--shards", type=int, default=16, help="number of stream shards (16)")
+    wk.add_argument("--shards", type=positive_int, default=16, help="number of stream shards (16)")
     wk.add_argument("--consumer", default=None, help="consumer name (default: host-pid)")
     wk.add_argument(
         "--store", default=None, help="state store: redis://... (default: the same Redis)"
     )
-    wk.add_argument("--max-pairs", type=int, default=None, help="pairs kept in memory")
+    wk.add_argument("--max-pairs", type=positive_int, default=None, help="pairs kept in memory")
     _add_scorer_args(wk)
     wk.set_defaults(func=_cmd_worker)
 
@@ -790,6 +805,8 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 
 
 def _explain_one(exc: BaseException) -> tuple[str, int] | None:
+    if isinstance(exc, UsageError):
+        return str(exc), EXIT_USAGE
     if isinstance(exc, ConfigError):
         return f"configuration error: {exc}", EXIT_USAGE
     if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in _EXTRAS:

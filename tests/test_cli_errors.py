@@ -188,3 +188,106 @@ def test_a_bug_still_shows_its_traceback() -> None:
         "no such file or folder: f.jsonl",
         EXIT_USAGE,
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--webhook", "https://alerts.example.org/x"], "--webhook needs --webhook-secret-env"),
+        (
+            ["--webhook", "https://alerts.example.org/x", "--webhook-secret-env", "AM_NO_SUCH"],
+            "environment variable AM_NO_SUCH is not set",
+        ),
+        (
+            ["--webhook", "https://a.example.org/x", "--webhook", "https://b.example.org/x"]
+            + ["--webhook-secret", "whsec_" + "A" * 32] * 3,
+            "one --webhook-secret for all --webhook URLs, or one each",
+        ),
+        (
+            ["--webhook", "http://127.0.0.1:9/x", "--webhook-secret", "whsec_" + "A" * 32],
+            "--allow-private-webhooks",
+        ),
+    ],
+)
+def test_bad_webhook_options_exit_2_naming_the_command(
+    argv: list[str],
+    needle: str,
+    transcript: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # These used to raise SystemExit("..."), which exits 1: the code README reserves for bugs.
+    monkeypatch.delenv("AM_NO_SUCH", raising=False)
+    assert main(["replay", str(transcript), *argv]) == EXIT_USAGE
+    line = one_line_error(capsys, needle)
+    assert line.startswith("alliance-monitor replay: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (
+            ["analyze", "t.jsonl", "-o", "-", "--score-timeout", "-1"],
+            "--score-timeout: must be a number > 0, got -1",
+        ),
+        (["analyze", "t.jsonl", "-o", "-", "--score-timeout", "nan"], "must be a finite number"),
+        (
+            ["analyze", "t.jsonl", "-o", "-", "--concurrency", "0"],
+            "--concurrency: must be an integer >= 1, got 0",
+        ),
+        (
+            ["analyze", "t.jsonl", "-o", "-", "--trajectory-tolerance", "-0.5"],
+            "must be a number >= 0",
+        ),
+        (
+            ["replay", "t.jsonl", "--events", "foo_bar"],
+            "--events: unknown event type(s): foo_bar; known: window_scored",
+        ),
+        (["replay", "t.jsonl", "--events", ","], "needs at least one event type"),
+        (["replay", "t.jsonl", "--max-pairs", "0"], "--max-pairs: must be an integer >= 1"),
+        (["replay", "t.jsonl", "--score-timeout", "0"], "--score-timeout: must be a number > 0"),
+        (["replay", "t.jsonl", "--drain-timeout", "-3"], "--drain-timeout: must be a number >= 0"),
+        (
+            ["study", "t.jsonl", "--out", "o", "--confidence", "95"],
+            "--confidence: must be between 0 and 1",
+        ),
+        (
+            ["study", "t.jsonl", "--out", "o", "--concurrency", "-2"],
+            "--concurrency: must be an integer >= 1",
+        ),
+        (["evaluate", "t.jsonl", "--bootstrap", "-1"], "--bootstrap: must be an integer >= 0"),
+        (["evaluate", "t.jsonl", "--confidence", "1"], "--confidence: must be between 0 and 1"),
+        (
+            ["serve", "--config", "x.toml", "--port", "70000"],
+            "--port: must be a port number 0-65535",
+        ),
+        (
+            ["worker", "--redis", "redis://x", "--stream", "s", "--shards", "0"],
+            "--shards: must be an integer >= 1",
+        ),
+        (
+            ["worker", "--redis", "redis://x", "--stream", "s", "--max-pairs", "two"],
+            "--max-pairs: must be an integer, got 'two'",
+        ),
+    ],
+)
+def test_bad_option_values_are_refused_before_anything_runs(
+    argv: list[str], needle: str, in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"alliance-monitor {argv[0]}: error: argument " in err and needle in err, err
+    assert not (in_tmp / "o").exists()
+
+
+def test_replay_events_filter_accepts_every_event_type(
+    transcript: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["replay", str(transcript), "--json", "--events", "session_summary, window_unscored"])
+        == 0
+    )
+    types = {json.loads(line)["type"] for line in capsys.readouterr().out.splitlines()}
+    assert types == {"session_summary", "window_unscored"}

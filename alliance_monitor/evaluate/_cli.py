@@ -43,6 +43,7 @@ def _option(value: str) -> tuple[str, Any]:
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the evaluate arguments (and the shared scorer arguments) to `p`."""
+    from .._argtypes import fraction, non_negative_int, positive_int
     from ..scoring import add_scorer_args as _add_scorer_args
 
     p.add_argument(
@@ -147,14 +148,18 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     st = p.add_argument_group("statistics")
     st.add_argument(
         "--bootstrap",
-        type=int,
+        type=non_negative_int,
         default=1000,
         metavar="N",
         help="bootstrap resamples of conversations for the intervals (default 1000; 0: none)",
     )
     st.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    st.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
-    p.add_argument("--concurrency", type=int, default=4, help="conversations scored at once (LLM)")
+    st.add_argument(
+        "--confidence", type=fraction, default=0.95, help="interval level (default 0.95)"
+    )
+    p.add_argument(
+        "--concurrency", type=positive_int, default=4, help="conversations scored at once (LLM)"
+    )
     p.add_argument(
         "--scorer-option",
         action="append",

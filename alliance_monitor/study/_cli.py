@@ -18,6 +18,7 @@ __all__ = ["cmd_study", "configure_parser"]
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the study's arguments (and the shared scorer arguments) to `p`."""
+    from .._argtypes import fraction, non_negative_float, positive_int
     from ..scoring import add_scorer_args as _add_scorer_args
 
     p.add_argument("input", help="transcript JSONL (the format of `analyze`), or - for stdin")
@@ -26,13 +27,13 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--trajectory-tolerance",
-        type=float,
+        type=non_negative_float,
         default=0.25,
         help="|late - early| below this many levels is 'unchanged' (default 0.25)",
     )
     p.add_argument(
         "--confidence",
-        type=float,
+        type=fraction,
         default=0.95,
         help="confidence level of the phase-mean intervals (default 0.95)",
     )
@@ -46,10 +47,12 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip the window-level replay behind the pair views (halves LLM calls)",
     )
-    p.add_argument("--concurrency", type=int, default=4, help="transcripts scored at once (LLM)")
+    p.add_argument(
+        "--concurrency", type=positive_int, default=4, help="transcripts scored at once (LLM)"
+    )
     p.add_argument(
         "--max-report-pairs",
-        type=int,
+        type=positive_int,
         default=500,
         help="pairs drawn in report.html, most concerning first (default 500)",
     )
