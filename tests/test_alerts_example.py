@@ -71,7 +71,7 @@ async def test_example_verifies_and_deduplicates() -> None:
     module = load_example()
     got: list[dict[str, Any]] = []
     app = module.WebhookReceiver([SECRET], got.append)
-    body = b'{"type":"alliance_monitor.safety_signal","data":{"id":"evt_1"}}'
+    body = b'{"type":"safety_signal","data":{"id":"evt_1"}}'
     assert await call(app, signed("evt_1", body), body) == 204
     assert await call(app, signed("evt_1", body), body) == 204  # retry of the same alert
     assert await call(app, signed("evt_2", body, generate_webhook_secret()), body) == 401

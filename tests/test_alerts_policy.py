@@ -203,9 +203,9 @@ async def test_digest_batches_low_severity_but_never_safety() -> None:
         assert stats.held == 0 and stats.digests == 1 and stats.delivered == 3
     kinds = sorted(json.loads(b)["type"] for b in sink.bodies)
     assert kinds == [
-        "alliance_monitor.alliance_declined",
-        "alliance_monitor.digest",
-        "alliance_monitor.safety_signal",
+        "alliance_declined",
+        "digest",
+        "safety_signal",
     ]
     digest = next(json.loads(b) for b in sink.bodies if b"digest" in b)
     assert digest["data"]["count"] == 5
@@ -294,7 +294,7 @@ def test_quotes_only_when_opted_in() -> None:
 def test_standard_payload_is_thin_and_useful() -> None:
     data = alert_data(decline_event(), Severity.MEDIUM)
     body = json.loads(render("standard", data, 1_700_000_000.0))
-    assert body["type"] == "alliance_monitor.alliance_declined"
+    assert body["type"] == "alliance_declined" == body["data"]["type"]
     assert body["timestamp"] == "2023-11-14T22:13:20Z"
     d = body["data"]
     assert d["id"] == "evt_dec0" and d["severity"] == "medium"

@@ -52,7 +52,7 @@ def test_signer_as_httpx_auth_with_mock_transport() -> None:
 
     assert WebhookSigner.requires_request_body is True
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
-        body = b'{"type":"alliance_monitor.safety_signal"}'
+        body = b'{"type":"safety_signal"}'
         r = client.post(
             "https://example.org/hooks",
             content=body,

@@ -229,9 +229,13 @@ def dumps(obj: Any) -> bytes:
 
 
 def standard_body(data: Mapping[str, Any], created_at: float) -> dict[str, Any]:
-    """The Standard Webhooks envelope: ``{"type", "timestamp", "data"}``."""
+    """The Standard Webhooks envelope: ``{"type", "timestamp", "data"}``.
+
+    ``type`` is the event type exactly as in ``data.type``, in events and in alert filters
+    (``safety_signal``, ``digest``...): one spelling everywhere.
+    """
     return {
-        "type": f"alliance_monitor.{data.get('type', 'alert')}",
+        "type": data.get("type", "alert"),
         "timestamp": _iso(created_at),
         "data": dict(data),
     }
