@@ -28,11 +28,9 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import replace
-from typing import Any, Literal, TypedDict
+from typing import Any
 
 import anyio
-from typing_extensions import Unpack
 
 from ._config import (
     DeclinePolicy,
@@ -67,40 +65,6 @@ _THREAD_SCAN_CHARS = 64 * 1024
 _MERGE_CAP_FACTOR = 4
 #: Posted event batches (safety signals, recovery) waiting for the fan-out task, per event_buffer.
 _POSTED_FACTOR = 4
-
-
-def _apply_legacy(
-    scoring: ScoringPolicy, events: EventPolicy, legacy: Mapping[str, Any]
-) -> tuple[ScoringPolicy, EventPolicy]:
-    """Fold the earlier keywords into the policies (`Monitor(workers=4)` still works)."""
-    changes: dict[str, dict[str, Any]] = {"scoring": {}, "events": {}}
-    for key, value in legacy.items():
-        if key not in _LEGACY_FIELDS:
-            raise TypeError(f"Monitor() got an unexpected keyword argument {key!r}")
-        group, name = _LEGACY_FIELDS[key]
-        changes[group][name] = max(1, value) if key == "workers" else value
-    return replace(scoring, **changes["scoring"]), replace(events, **changes["events"])
-
-
-class _Legacy(TypedDict, total=False):
-    """Keywords of earlier versions, still accepted; each sets one policy field."""
-
-    workers: int  # ScoringPolicy.workers
-    overload: Literal["merge", "wait"]  # ScoringPolicy.overload
-    score_timeout: float  # ScoringPolicy.timeout
-    session_scoring: Literal["windows", "phases"]  # ScoringPolicy.session_scoring
-    event_buffer: int  # EventPolicy.buffer
-    feedback_timeout: float  # EventPolicy.feedback_timeout
-
-
-_LEGACY_FIELDS = {
-    "workers": ("scoring", "workers"),
-    "overload": ("scoring", "overload"),
-    "score_timeout": ("scoring", "timeout"),
-    "session_scoring": ("scoring", "session_scoring"),
-    "event_buffer": ("events", "buffer"),
-    "feedback_timeout": ("events", "feedback_timeout"),
-}
 
 
 def _older_than(cutoff: float) -> Callable[[float], bool]:
@@ -164,10 +128,6 @@ class Monitor:
       - `clock`: wall-clock seconds for `last_seen` and idle sweeps (saved in snapshots and
         compared after a restart or on another worker, so not a monotonic clock).
       - `wall_clock`: host time used to measure clock skew against platform timestamps.
-
-    Earlier keywords are still accepted and set one policy field each: `workers`, `overload`,
-    `score_timeout` (`ScoringPolicy.timeout`), `session_scoring`, `event_buffer`
-    (`EventPolicy.buffer`), `feedback_timeout`.
     """
 
     def __init__(
@@ -188,10 +148,9 @@ class Monitor:
         idle_check_interval: float | None = 30.0,
         clock: Callable[[], float] = time.time,
         wall_clock: Callable[[], float] = time.time,
-        **legacy: Unpack[_Legacy],
     ) -> None:
-        scoring, events = _apply_legacy(scoring or ScoringPolicy(), events or EventPolicy(), legacy)
-        self.scoring, self.event_policy = scoring, events
+        self.scoring = scoring = scoring or ScoringPolicy()
+        self.event_policy = events = events or EventPolicy()
         if scorer is None:
             from .scoring._embedded import EmbeddedScorer
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio
 
-from alliance_monitor import Monitor
+from alliance_monitor import Monitor, ScoringPolicy
 from alliance_monitor._serve import _TimedMonitor
 from alliance_monitor._telemetry import Telemetry, otel_available
 from alliance_monitor.testing import StaticScorer
@@ -54,11 +54,15 @@ def messages(n: int) -> list[dict[str, Any]]:
 async def run(kind: str, msgs: list[dict[str, Any]]) -> float:
     scorer = StaticScorer(3.0)
     if kind == "plain":
-        monitor: Monitor = Monitor(scorer=scorer, overload="wait", idle_check_interval=None)
+        monitor: Monitor = Monitor(
+            scorer=scorer, idle_check_interval=None, scoring=ScoringPolicy(overload="wait")
+        )
     else:
         t = Telemetry(tracing=kind != "histograms", trace_ingest=kind == "+ingest spans")
         timed = _TimedMonitor(
-            scorer=t.instrument(scorer), overload="wait", idle_check_interval=None
+            scorer=t.instrument(scorer),
+            idle_check_interval=None,
+            scoring=ScoringPolicy(overload="wait"),
         )
         timed.telemetry = t
         monitor = timed

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from alliance_monitor import Monitor, WindowRequest, WindowScore
+from alliance_monitor import Monitor, ScoringPolicy, WindowRequest, WindowScore
 from alliance_monitor._config import SessionPolicy, WindowPolicy
 from alliance_monitor._core import MonitorCore
 from alliance_monitor.scoring._base import SyncScorer
@@ -93,7 +93,7 @@ async def test_monitor_replay_gives_recorded_events(store: str, tmp_path: Path) 
     st = {"none": None, "memory": MemoryStore(), "sqlite": SQLiteStore(tmp_path / "s.db")}[store]
     monitor = Monitor(
         scorer=ReplayScorer(DATA["scores"]),
-        overload="wait",
+        scoring=ScoringPolicy(overload="wait"),
         idle_check_interval=None,
         store=st,
         **_policies(),

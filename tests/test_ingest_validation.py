@@ -19,7 +19,7 @@ import pytest
 from helpers import alternating, msg
 from hypothesis import HealthCheck, given, settings
 
-from alliance_monitor import Monitor, RejectReason
+from alliance_monitor import Monitor, RejectReason, ScoringPolicy
 from alliance_monitor.cli import main
 from alliance_monitor.store import MemoryStore, SQLiteStore
 from alliance_monitor.testing import EventCollector, StaticScorer
@@ -53,7 +53,7 @@ async def test_bad_input_is_rejected_with_a_reason_and_nothing_stops(
         scorer=StaticScorer(4.0),
         store=_stores(tmp_path)[store],
         idle_check_interval=None,
-        overload="wait",
+        scoring=ScoringPolicy(overload="wait"),
     )
     collector = EventCollector()
     monitor.on(collector)
@@ -118,7 +118,9 @@ async def test_a_failing_apply_does_not_kill_the_scoring_workers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monitor = Monitor(
-        scorer=StaticScorer(4.0), idle_check_interval=None, workers=1, overload="wait"
+        scorer=StaticScorer(4.0),
+        idle_check_interval=None,
+        scoring=ScoringPolicy(workers=1, overload="wait"),
     )
     real = monitor.core.apply
     calls = {"n": 0}

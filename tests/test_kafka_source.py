@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from test_store import level, traffic
 
-from alliance_monitor import Monitor
+from alliance_monitor import Monitor, ScoringPolicy
 from alliance_monitor.adapters.kafka import KafkaSource, _murmur2, kafka_partition_of
 from alliance_monitor.store import SQLiteStore
 from alliance_monitor.testing import EventCollector, StaticScorer
@@ -92,9 +92,9 @@ async def test_every_record_ingested_in_order_and_committed(tmp_path: Path) -> N
     col = EventCollector()
     m = Monitor(
         scorer=StaticScorer(level, passive=0.8),
-        overload="wait",
         store=SQLiteStore(tmp_path / "s.db"),
         idle_check_interval=None,
+        scoring=ScoringPolicy(overload="wait"),
     )
     async with m:
         m.on(col)
@@ -107,7 +107,9 @@ async def test_every_record_ingested_in_order_and_committed(tmp_path: Path) -> N
     assert stats["accepted"] == len(msgs) and stats["duplicates"] == 30
     assert stats["rejected"] == 1
     whole = Monitor(
-        scorer=StaticScorer(level, passive=0.8), overload="wait", idle_check_interval=None
+        scorer=StaticScorer(level, passive=0.8),
+        idle_check_interval=None,
+        scoring=ScoringPolicy(overload="wait"),
     )
     ref = EventCollector()
     async with whole:

@@ -1,4 +1,4 @@
-"""Phase rating at session end (``Monitor(session_scoring="phases")``) with a scripted LLM server:
+"""Phase rating at session end (``ScoringPolicy(session_scoring="phases")``) with a scripted LLM server:
 the summary uses the rated phases, live windows still drive alerts, long phases are summarised
 through the running summary, and any failure falls back to the window-based summary, counted."""
 
@@ -12,7 +12,7 @@ import httpx
 import pytest
 from llm_helpers import FakeLLM, completion, make_scorer, valid_answer
 
-from alliance_monitor import ConfigError, WindowPolicy
+from alliance_monitor import ConfigError, ScoringPolicy, WindowPolicy
 from alliance_monitor._events import EventType, SessionSummary, Trajectory
 from alliance_monitor._monitor import Monitor
 from alliance_monitor.testing import EventCollector
@@ -76,10 +76,9 @@ async def run(fake: FakeLLM, **kw: Any) -> tuple[Monitor, EventCollector, Sessio
     monitor = Monitor(
         scorer=scorer,
         window=WindowPolicy(max_exchanges=2),
-        session_scoring="phases",
         idle_check_interval=None,
-        overload="wait",
         **kw,
+        scoring=ScoringPolicy(session_scoring="phases", overload="wait"),
     )
     async with monitor:
         monitor.on(col)
@@ -131,9 +130,8 @@ async def test_long_phase_is_summarised_through_the_running_summary() -> None:
     monitor = Monitor(
         scorer=make_scorer(fake, repair=False),
         window=WindowPolicy(max_exchanges=1),
-        session_scoring="phases",
         idle_check_interval=None,
-        overload="wait",
+        scoring=ScoringPolicy(session_scoring="phases", overload="wait"),
     )
     monitor._phases.rater.max_phase_tokens = 40  # type: ignore[union-attr]
     async with monitor:
@@ -156,14 +154,14 @@ async def test_long_phase_is_summarised_through_the_running_summary() -> None:
 
 async def test_option_is_checked_and_windows_mode_is_unchanged() -> None:
     with pytest.raises(ConfigError):
-        Monitor(session_scoring="thirds")  # type: ignore[arg-type]
+        Monitor(scoring=ScoringPolicy(session_scoring="thirds"))  # type: ignore[arg-type]
     fake = FakeLLM([rater({0: 1, 1: 1, 2: 1})])
     col = EventCollector()
     async with Monitor(
         scorer=make_scorer(fake),
         window=WindowPolicy(max_exchanges=2),
         idle_check_interval=None,
-        overload="wait",
+        scoring=ScoringPolicy(overload="wait"),
     ) as m:
         m.on(col)
         for x in messages():

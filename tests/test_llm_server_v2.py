@@ -153,7 +153,7 @@ async def test_answer_cap_is_honoured_by_the_real_server(llm_server: tuple[str, 
 async def test_phase_rating_at_session_end(make: Any) -> None:
     """A live session ends; its thirds are rated as phases by the real model, or the window
     summary stands with the reason counted: never a made-up phase."""
-    from alliance_monitor import WindowPolicy
+    from alliance_monitor import ScoringPolicy, WindowPolicy
     from alliance_monitor._events import EventType, SessionSummary
     from alliance_monitor._monitor import Monitor
     from alliance_monitor.testing import EventCollector
@@ -163,11 +163,8 @@ async def test_phase_rating_at_session_end(make: Any) -> None:
     monitor = Monitor(
         scorer=scorer,
         window=WindowPolicy(max_exchanges=3),
-        workers=1,
-        session_scoring="phases",
         idle_check_interval=None,
-        overload="wait",
-        score_timeout=600,
+        scoring=ScoringPolicy(workers=1, session_scoring="phases", overload="wait", timeout=600),
     )
     async with monitor:
         monitor.on(col)

@@ -9,7 +9,7 @@ import anyio
 import pytest
 from helpers import alternating, msg
 
-from alliance_monitor import MonitorClosed, WindowRequest, WindowScore
+from alliance_monitor import EventPolicy, MonitorClosed, ScoringPolicy, WindowRequest, WindowScore
 from alliance_monitor._events import EventType
 from alliance_monitor._monitor import Monitor
 from alliance_monitor.scoring import Scorer
@@ -41,7 +41,7 @@ async def test_ingest_outside_context_raises() -> None:
 
 async def test_ingest_does_not_wait_for_a_slow_scorer_and_merges() -> None:
     scorer = SlowScorer(0.5)
-    monitor = Monitor(scorer=scorer, workers=1, idle_check_interval=None)
+    monitor = Monitor(scorer=scorer, idle_check_interval=None, scoring=ScoringPolicy(workers=1))
     col = EventCollector()
     async with monitor:
         monitor.on(col)
@@ -65,7 +65,9 @@ async def test_wait_mode_is_deterministic() -> None:
     async def run() -> list[str]:
         col = EventCollector()
         lv = lambda r: 4.5 if r.window_index < 2 else 2.0  # noqa: E731
-        async with Monitor(scorer=StaticScorer(lv, passive=0.9), overload="wait") as m:
+        async with Monitor(
+            scorer=StaticScorer(lv, passive=0.9), scoring=ScoringPolicy(overload="wait")
+        ) as m:
             m.on(col)
             for conv in ("a", "b", "c"):
                 for x in alternating(conv, 60):
@@ -97,7 +99,9 @@ async def test_events_iterator_and_type_filter() -> None:
 
 
 async def test_events_iterator_subscribes_when_created_not_when_first_iterated() -> None:
-    monitor = Monitor(scorer=StaticScorer(3.0), idle_check_interval=None, event_buffer=1024)
+    monitor = Monitor(
+        scorer=StaticScorer(3.0), idle_check_interval=None, events=EventPolicy(buffer=1024)
+    )
     async with monitor:
         stream = monitor.events(types=[EventType.SESSION_SUMMARY, EventType.WINDOW_SCORED])
         for m in alternating("c", 20):
@@ -116,7 +120,10 @@ async def test_events_iterator_subscribes_when_created_not_when_first_iterated()
 
 async def test_an_events_stream_nobody_reads_drops_counted_and_never_stalls_scoring() -> None:
     monitor = Monitor(
-        scorer=StaticScorer(3.0), idle_check_interval=None, event_buffer=2, overload="wait"
+        scorer=StaticScorer(3.0),
+        idle_check_interval=None,
+        events=EventPolicy(buffer=2),
+        scoring=ScoringPolicy(overload="wait"),
     )
     async with monitor:
         stream = monitor.events()  # never iterated
@@ -168,7 +175,7 @@ async def test_scorer_exception_marks_window_unscored() -> None:
 
 async def test_scorer_timeout_marks_window_unscored() -> None:
     col = EventCollector()
-    async with Monitor(scorer=SlowScorer(5.0), score_timeout=0.05) as m:
+    async with Monitor(scorer=SlowScorer(5.0), scoring=ScoringPolicy(timeout=0.05)) as m:
         m.on(col)
         for x in alternating("c", 14):  # 12 fill a window, 2 more close it
             await m.ingest(x)
@@ -178,7 +185,7 @@ async def test_scorer_timeout_marks_window_unscored() -> None:
 
 async def test_safety_signal_is_immediate_even_when_scoring_is_stuck() -> None:
     col = EventCollector()
-    async with Monitor(scorer=SlowScorer(30.0), score_timeout=0.5) as m:
+    async with Monitor(scorer=SlowScorer(30.0), scoring=ScoringPolicy(timeout=0.5)) as m:
         m.on(col, types=[EventType.SAFETY_SIGNAL])
         for x in alternating("c", 13):
             await m.ingest(x)  # a window is now stuck in the scorer

@@ -318,7 +318,7 @@ async def test_durable_part_evicts_and_loads_pairs_back_unchanged(tmp_path: Path
     await store.aclose()
 
 
-def test_policies_group_the_constructor_and_earlier_keywords_still_work() -> None:
+def test_policies_group_the_constructor_and_the_earlier_keywords_are_gone() -> None:
     from alliance_monitor import ConfigError, EventPolicy, ScoringPolicy
 
     m = Monitor(
@@ -328,16 +328,12 @@ def test_policies_group_the_constructor_and_earlier_keywords_still_work() -> Non
     )
     assert m.scoring == ScoringPolicy(workers=3, overload="wait", timeout=5.0)
     assert m.event_policy == EventPolicy(buffer=16)
-    # Earlier keywords set one field each, over the policy given (or the default).
-    old = Monitor(
-        scorer=StaticScorer(3.0), workers=4, overload="wait", score_timeout=7.0,
-        session_scoring="phases", event_buffer=8, feedback_timeout=2.0,
-    )  # fmt: skip
-    assert old.scoring == ScoringPolicy(4, "wait", 7.0, "phases")
-    assert old.event_policy == EventPolicy(8, 2.0)
-    assert Monitor(scorer=StaticScorer(3.0), workers=0).scoring.workers == 1  # as before
-    with pytest.raises(TypeError, match="bogus"):
-        Monitor(scorer=StaticScorer(3.0), bogus=1)  # type: ignore[call-arg]
+    # Nothing was released with the one-field keywords: they are not accepted.
+    for old in ("workers", "overload", "score_timeout", "event_buffer", "bogus"):
+        with pytest.raises(TypeError, match=old):
+            Monitor(scorer=StaticScorer(3.0), **{old: 1})
+    with pytest.raises(ConfigError):
+        ScoringPolicy(workers=0)
     with pytest.raises(ConfigError):
         ScoringPolicy(session_scoring="thirds")  # type: ignore[arg-type]
     with pytest.raises(ConfigError):

@@ -16,7 +16,7 @@ import anyio
 from redis_helpers import clear_prefix, redis_url, unique_prefix
 from test_store import level, traffic
 
-from alliance_monitor import Monitor
+from alliance_monitor import Monitor, ScoringPolicy
 from alliance_monitor.adapters.redis_streams import events_key, publish, shard_key, shard_of
 from alliance_monitor.store._redis import RedisStore
 from alliance_monitor.testing import EventCollector, StaticScorer
@@ -26,6 +26,7 @@ SHARDS = 8
 WORKER_SCRIPT = r"""
 import sys, json, anyio, logging
 logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+from alliance_monitor import ScoringPolicy
 from alliance_monitor.adapters.redis_streams import run_worker
 from alliance_monitor.store._redis import RedisStore
 from alliance_monitor.testing import StaticScorer
@@ -35,7 +36,7 @@ async def main():
     stats = await run_worker(
         url, stream, shards=int(shards), consumer=consumer,
         scorer=StaticScorer(level, passive=0.8), store=RedisStore(url, prefix=prefix),
-        lease_ms=1500, batch=20, overload="wait", idle_check_interval=None,
+        lease_ms=1500, batch=20, scoring=ScoringPolicy(overload="wait"), idle_check_interval=None,
     )
     print("STATS " + json.dumps(stats), flush=True)
 anyio.run(main)
@@ -194,9 +195,9 @@ def test_kill_one_of_three_workers_mid_stream(tmp_path: Path) -> None:
             col = EventCollector()
             m = Monitor(
                 scorer=StaticScorer(level, passive=0.8),
-                overload="wait",
                 store=RedisStore(url, prefix=prefix),
                 idle_check_interval=None,
+                scoring=ScoringPolicy(overload="wait"),
             )
             async with m:
                 m.on(col)
@@ -221,7 +222,11 @@ def test_kill_one_of_three_workers_mid_stream(tmp_path: Path) -> None:
 
 async def single_process_ids(msgs: list[dict[str, Any]]) -> set[str]:
     col = EventCollector()
-    m = Monitor(scorer=StaticScorer(level, passive=0.8), overload="wait", idle_check_interval=None)
+    m = Monitor(
+        scorer=StaticScorer(level, passive=0.8),
+        idle_check_interval=None,
+        scoring=ScoringPolicy(overload="wait"),
+    )
     async with m:
         m.on(col)
         for x in msgs:
@@ -257,10 +262,10 @@ def test_a_worker_that_loses_its_lease_is_fenced_and_recovers() -> None:
                     store=RedisStore(url, prefix=prefix),
                     lease_ms=900,
                     batch=10,
-                    overload="wait",
                     idle_check_interval=None,
                     stop=stop,
                     handle_signals=False,
+                    scoring=ScoringPolicy(overload="wait"),
                 )
             )
 

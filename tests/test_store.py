@@ -16,7 +16,7 @@ import anyio
 import pytest
 from helpers import alternating
 
-from alliance_monitor import Monitor, WindowRequest
+from alliance_monitor import Monitor, ScoringPolicy, WindowRequest
 from alliance_monitor.store import MemoryStore, SQLiteStore, StateStore, open_store
 from alliance_monitor.testing import EventCollector, StaticScorer
 
@@ -39,7 +39,7 @@ async def run(
     col = EventCollector()
     m = Monitor(
         scorer=StaticScorer(level, passive=0.8),
-        overload="wait",
+        scoring=ScoringPolicy(overload="wait"),
         store=store,
         idle_check_interval=None,
         **kw,
@@ -98,7 +98,7 @@ def test_open_store_urls(tmp_path: Path) -> None:
 CRASH_SCRIPT = r"""
 import sys, json, anyio, logging
 logging.basicConfig(stream=sys.stderr, level=logging.INFO)
-from alliance_monitor import Monitor, WindowRequest
+from alliance_monitor import Monitor, ScoringPolicy, WindowRequest
 from alliance_monitor.store import SQLiteStore
 from alliance_monitor.testing import StaticScorer
 db, inp, events_out = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -106,7 +106,7 @@ def level(r): return 4.5 if r.window_index < 2 else 2.0
 async def main():
     msgs = [json.loads(l) for l in open(inp)]
     out = open(events_out, "a", buffering=1)
-    m = Monitor(scorer=StaticScorer(level, passive=0.8), overload="wait",
+    m = Monitor(scorer=StaticScorer(level, passive=0.8), scoring=ScoringPolicy(overload="wait"),
                 store=SQLiteStore(db), idle_check_interval=None)
     async with m:
         m.on(lambda e: out.write(e.id + "\n"))

@@ -11,7 +11,7 @@ import anyio.lowlevel
 import pytest
 from helpers import alternating, msg
 
-from alliance_monitor import Monitor, StoreError
+from alliance_monitor import Monitor, ScoringPolicy, StoreError
 from alliance_monitor.store import SQLiteStore, StoreBatch
 from alliance_monitor.testing import StaticScorer
 
@@ -73,7 +73,11 @@ async def test_pair_is_not_evicted_between_loading_and_ingesting(tmp_path: Path)
 async def test_store_failure_during_eviction_keeps_pairs_and_the_monitor(tmp_path: Path) -> None:
     store = FlakyStore(tmp_path / "s.db")
     async with Monitor(
-        scorer=StaticScorer(), store=store, max_pairs=1, workers=1, idle_check_interval=None
+        scorer=StaticScorer(),
+        store=store,
+        max_pairs=1,
+        idle_check_interval=None,
+        scoring=ScoringPolicy(workers=1),
     ) as m:
         store.fail_evictions = True
         for conv in ("A", "B", "C"):

@@ -9,7 +9,7 @@ import anyio
 import pytest
 from helpers import alternating
 
-from alliance_monitor import Monitor, WindowRequest, WindowScore
+from alliance_monitor import Monitor, ScoringPolicy, WindowRequest, WindowScore
 from alliance_monitor.store import SQLiteStore
 from alliance_monitor.testing import StaticScorer
 
@@ -46,7 +46,10 @@ async def test_unscored_windows_survive_the_snapshot_that_drops_their_journal(
     scorer = GatedScorer()
     with pytest.raises(_Crash):
         async with Monitor(
-            scorer=scorer, store=SQLiteStore(db), workers=1, idle_check_interval=None
+            scorer=scorer,
+            store=SQLiteStore(db),
+            idle_check_interval=None,
+            scoring=ScoringPolicy(workers=1),
         ) as m:
             for x in msgs:
                 await m.ingest(x)  # window 0 is being scored; 1 and 2 wait (merged)

@@ -34,7 +34,7 @@ from hypothesis.stateful import (
 )
 from redis_helpers import clear_prefix, redis_url, unique_prefix
 
-from alliance_monitor import Monitor
+from alliance_monitor import Monitor, ScoringPolicy
 from alliance_monitor._config import WindowPolicy
 from alliance_monitor._events import Event, WindowScored, WindowUnscored
 from alliance_monitor.store import SQLiteStore, StateStore
@@ -78,9 +78,9 @@ class StoreMachine(RuleBasedStateMachine):
                 fail=lambda r: "flaky" if r.window_index % 5 == 3 else None,
             ),
             window=WindowPolicy(max_exchanges=2, max_tokens=60, max_messages=8),
-            overload="wait",
             idle_check_interval=None,
             store=self.make_store(),
+            scoring=ScoringPolicy(overload="wait"),
         )
         self.monitor.on(self._on_event)
         self._cm = self.portal.wrap_async_context_manager(self.monitor)

@@ -15,6 +15,7 @@ from alliance_monitor import (
     PatternDetected,
     PhaseScores,
     SafetySignal,
+    ScoringPolicy,
     SessionSummary,
     Trajectory,
     WindowScore,
@@ -251,7 +252,9 @@ def test_concurrent_writer_and_readers() -> None:
 async def test_as_a_monitor_handler() -> None:
     board = PairBoard()
     monitor = Monitor(
-        scorer=StaticScorer(3.0, passive=1.0), overload="wait", idle_check_interval=None
+        scorer=StaticScorer(3.0, passive=1.0),
+        idle_check_interval=None,
+        scoring=ScoringPolicy(overload="wait"),
     )
     async with monitor:
         monitor.on(board)

@@ -16,7 +16,7 @@ import pytest
 from test_report_browser import BROWSER_ARGS, CHROMIUM, _need_browser
 from test_study_board import feed, pattern, safety, scored
 
-from alliance_monitor import Monitor, WindowRequest
+from alliance_monitor import Monitor, ScoringPolicy, WindowRequest
 from alliance_monitor.study import PairBoard, supervisor_app
 from alliance_monitor.study._supervisor import Scope
 from alliance_monitor.testing import StaticScorer
@@ -210,9 +210,9 @@ def live() -> Iterator[Live]:
         time.sleep(0.02)
     monitor = Monitor(
         scorer=StaticScorer(_level, passive=lambda t: float(t.startswith("ok"))),
-        overload="wait",
         idle_check_interval=None,
         include_text=True,
+        scoring=ScoringPolicy(overload="wait"),
     )
     try:
         with start_blocking_portal() as portal, portal.wrap_async_context_manager(monitor):
