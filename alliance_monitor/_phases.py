@@ -1,9 +1,10 @@
 """Phase rating at session end: the study's unit, as an option of the live monitor.
 
-With ``Monitor(scoring=ScoringPolicy(session_scoring="phases"))`` the monitor keeps the messages of each open session as
-its windows are scored (rolling windows still drive every live alert). When the session ends, its
-early, middle and late thirds of exchanges are rated as phases by the monitor's scorer
-(``WindowRequest.kind == "phase"``), and the `SessionSummary` uses those ratings: its `phases`,
+With ``Monitor(scoring=ScoringPolicy(session_scoring="phases"))`` the monitor keeps the messages of
+each open session as its windows are scored (rolling windows still drive every live alert). When
+the session ends, its early, middle and late thirds of exchanges are rated as phases by the
+monitor's scorer (``WindowRequest.kind == "phase"``), and the `SessionSummary` uses those ratings:
+its `phases`,
 `alliance`, `trajectory` and changes come from the phases and ``phase_convention`` is
 ``"rated_phases"``.
 
