@@ -102,6 +102,11 @@ dialog::backdrop { background: rgba(0,0,0,.35); }
 .dist-grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 4px 24px; }
 @media (max-width: 640px) { .dist-grid { grid-template-columns: 1fr; } }
 .dist-grid figure { margin: 0; }
+.exemplars { list-style: none; padding: 0; }
+.exemplars li { margin: 6px 0 12px; }
+.exemplars blockquote { margin: 2px 0 2px 8px; padding-left: 8px;
+  border-left: 3px solid var(--line); }
+.exemplars blockquote.turn-counselor { border-left-color: var(--blue); }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 @media print {
   body { font-size: 10.5pt; color: #000; }

@@ -18,7 +18,7 @@ __all__ = ["cmd_study", "configure_parser"]
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the study's arguments (and the shared scorer arguments) to `p`."""
-    from .._argtypes import fraction, non_negative_float, positive_int
+    from .._argtypes import fraction, non_negative_float, non_negative_int, positive_int
     from ..scoring import add_scorer_args as _add_scorer_args
 
     p.add_argument("input", help="transcript JSONL (the format of `analyze`), or - for stdin")
@@ -40,13 +40,23 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--include-text",
         action="store_true",
-        help="allow short feedback quotes from messages in the report (off: privacy)",
+        help="allow short feedback quotes and redacted exemplar exchanges from messages in the "
+        "report (off: privacy)",
     )
     p.add_argument(
         "--no-replay",
         action="store_true",
         help="skip the window-level replay behind the pair views (halves LLM calls)",
     )
+    p.add_argument(
+        "--bootstrap",
+        type=non_negative_int,
+        default=1000,
+        metavar="N",
+        help="resamples of pairs for the pattern-alliance odds ratio intervals (default 1000; "
+        "0: none)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument(
         "--concurrency", type=positive_int, default=4, help="transcripts scored at once (LLM)"
     )
@@ -83,6 +93,8 @@ def cmd_study(args: argparse.Namespace) -> int:
                 replay=not getattr(args, "no_replay", False),
                 concurrency=getattr(args, "concurrency", 4),
                 max_report_pairs=getattr(args, "max_report_pairs", 500),
+                bootstrap=getattr(args, "bootstrap", 1000),
+                seed=getattr(args, "seed", 0),
                 on_progress=lambda n: progress.step(n - progress.n),
             )
         finally:

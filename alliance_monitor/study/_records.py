@@ -13,6 +13,7 @@ from .._config import PatternPolicy
 from .._events import Trajectory
 from .._models import DIMENSIONS
 from ._items import BIN_EDGES, Distribution, ItemStats
+from ._link import Exemplar, LinkResult
 from ._stats import FriedmanResult, MeanCI, RMAnovaResult
 from ._strings import ITEM_LABELS, text
 
@@ -218,6 +219,16 @@ class StudySummary:
     n_item_analysis: int = 0
     #: Score spread per dimension and phase over the pairs in the phase analysis.
     distributions: tuple[Distribution, ...] = ()
+    #: Pattern against low-alliance windows: per pattern, two readings of "low" (`_link`).
+    link: tuple[LinkResult, ...] = ()
+    #: "window" (rolling windows of the replay) or "phase" (phase windows, without replay).
+    link_unit: str = "window"
+    #: Windows the scorer abstained on (left out of `link`), and those of them with a pattern.
+    link_abstained: int = 0
+    link_abstained_with: dict[str, int] = field(default_factory=dict)
+    #: Up to three redacted exchanges per pattern (only when text was opted in).
+    exemplars: dict[str, list[Exemplar]] = field(default_factory=dict)
+    bootstrap: int = 1000
     tolerance: float = 0.25
     confidence_level: float = 0.95
     n_transcripts: int = 0
@@ -313,6 +324,7 @@ def _summary_json(s: StudySummary) -> dict[str, Any]:
         "patterns_by_level": [_pattern_json(r) for r in s.patterns_by_level],
         "patterns_by_tercile": [_pattern_json(r) for r in s.patterns_by_tercile],
         "patterns_by_counselor": [_pattern_json(r) for r in s.patterns_by_counselor],
+        "pattern_alliance": _link_json(s),
         "pairs": [
             {
                 "conversation_id": r.conversation_id,
@@ -393,6 +405,61 @@ def _distributions_json(s: StudySummary) -> dict[str, Any]:
             ),
         }
     return out
+
+
+def _link_json(s: StudySummary) -> dict[str, Any]:
+    return {
+        "unit": s.link_unit,
+        "abstained_windows": s.link_abstained,
+        "abstained_with_pattern": s.link_abstained_with,
+        "bootstrap_resamples": s.bootstrap,
+        "interval": "percentile, pairs resampled; 0.5 added to every cell of a table with an "
+        "empty cell",
+        "test": "Cochran-Mantel-Haenszel chi2(1), stratified by pair, no continuity correction",
+        "correction": "two patterns: Bonferroni, p < 0.025 for a family-wise alpha of 0.05",
+        "results": [
+            {
+                "pattern": r.pattern,
+                "low": r.definition,
+                "threshold": _r(r.threshold),
+                "windows": r.n_windows,
+                "pairs": r.n_pairs,
+                "table": dict(
+                    zip(
+                        ("pattern_low", "pattern_not_low", "no_pattern_low", "no_pattern_not_low"),
+                        (int(v) for v in r.table),
+                        strict=True,
+                    )
+                ),
+                "share_low_with_pattern": _r(r.share_low_with),
+                "share_low_without_pattern": _r(r.share_low_without),
+                "odds_ratio": _r(r.odds_ratio),
+                "ci": [_r(r.lo), _r(r.hi)],
+                "bootstrap_defined": r.n_boot_defined,
+                "cmh": {
+                    "chi2": _r(r.cmh.statistic),
+                    "p": _r(r.cmh.p_value, 6),
+                    "common_odds_ratio": _r(r.cmh.common_or),
+                    "informative_pairs": r.cmh.informative_pairs,
+                },
+            }
+            for r in s.link
+        ],
+        "exemplars": {
+            pattern: [
+                {
+                    "conversation_id": e.conversation_id,
+                    "window": e.window_index,
+                    "message_id": e.message_id,
+                    "score": _r(e.score),
+                    "window_overall": _r(e.window_overall),
+                    "turns": [{"role": role, "text": t} for role, t in e.turns],
+                }
+                for e in exs
+            ]
+            for pattern, exs in s.exemplars.items()
+        },
+    }
 
 
 def fmt_p(p: float | None) -> str:
@@ -512,6 +579,7 @@ def _summary_md(s: StudySummary) -> str:
         "policy (≥ 40% of the phase's counselor messages and at least 2).",
         "",
     ]
+    out += _link_md(s)
     if s.patterns_by_counselor:
         out += [
             "**Table 4. Counselor patterns by counselor.**",
@@ -546,6 +614,66 @@ def _summary_md(s: StudySummary) -> str:
             + ".",
         ]
     return "\n".join(out) + "\n"
+
+
+def _fmt_or(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:.2f}" if x < 100 else f"{x:.0f}"
+
+
+def _link_md(s: StudySummary) -> list[str]:
+    if not s.link or not any(r.n_windows for r in s.link):
+        return [text("link.none"), ""]
+    level = f"{100 * s.confidence_level:.0f}%"
+    unit = text("unit." + s.link_unit)
+    out = [
+        f"**{text('link.title', unit=unit, level=level, boot=s.bootstrap)}**",
+        "",
+        text("link.head"),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in s.link:
+        if r.definition == "level":
+            low = text("link.def.level")
+        elif r.threshold is None:
+            low = text("link.def.lowest_third_none")
+        else:
+            low = text("link.def.lowest_third", cut=f"{r.threshold:.2f}")
+        a, b, c, d = (int(v) for v in r.table)
+        ci = f" [{_fmt_or(r.lo)}, {_fmt_or(r.hi)}]" if r.lo is not None else ""
+        chi2 = "n/a" if r.cmh.statistic is None else f"{r.cmh.statistic:.2f}"
+        out.append(
+            f"| {text('pattern.' + r.pattern)} | {low} | {r.n_windows} ({r.n_pairs}) "
+            f"| {fmt_share(a, a + b)} | {fmt_share(c, c + d)} | {_fmt_or(r.odds_ratio)}{ci} "
+            f"| {chi2} | {fmt_p(r.cmh.p_value)} | {_fmt_or(r.cmh.common_or)} |"
+        )
+    out += [
+        "",
+        text(
+            "link.note",
+            abstained=s.link_abstained,
+            passive=s.link_abstained_with.get("passive", 0),
+            directive=s.link_abstained_with.get("directive", 0),
+        ),
+        "",
+    ]
+    for pattern, exs in s.exemplars.items():
+        out += [f"*{text('ex.section')}: {text('pattern.' + pattern)}*", ""]
+        if not exs:
+            out += [text("ex.none"), ""]
+        for e in exs:
+            where = text(
+                "ex.where",
+                cid=e.conversation_id,
+                window=e.window_index,
+                overall="n/a" if e.window_overall is None else f"{e.window_overall:.2f}",
+                score=f"{e.score:.2f}",
+            )
+            out.append(f"- {where}")
+            out += [f"  > {text('role.' + role)}: {t}" for role, t in e.turns]
+            out.append("")
+    return out
 
 
 def _items_md(s: StudySummary) -> list[str]:

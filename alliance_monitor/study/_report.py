@@ -519,6 +519,118 @@ def _distribution_section(s: StudySummary, tables: dict[str, str]) -> str:
     )
 
 
+def link_chart(s: StudySummary) -> str:
+    """Odds ratios with their intervals on a log axis (a forest plot), one row per pattern and
+    reading of "low"; a row without an estimate says so."""
+    rows = list(s.link)
+    w, left, right, row, top, bottom = 720, 250, 20, 28, 10, 34
+    h = top + row * len(rows) + bottom
+    vals = [v for r in rows for v in (r.lo, r.hi, r.odds_ratio) if v is not None and v > 0]
+    lo = min([0.5, *vals])
+    hi = max([2.0, *vals])
+    lmin, lmax = math.floor(math.log10(lo) * 2) / 2, math.ceil(math.log10(hi) * 2) / 2
+
+    def x(v: float) -> float:
+        return left + (math.log10(v) - lmin) / (lmax - lmin) * (w - left - right)
+
+    title = text("link.chart")
+    out = [
+        f'<svg class="chart link-chart" viewBox="0 0 {w} {h}" role="img" '
+        f'aria-labelledby="link-chart-title"><title id="link-chart-title">{_E(title)}</title>'
+    ]
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500) if lo <= t <= hi]
+    bottom_y = top + row * len(rows)
+    for t in ticks:
+        cls = "axis" if t == 1 else "grid"
+        out.append(
+            f'<line class="{cls}" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{bottom_y}"/>'
+            f'<text x="{x(t):.1f}" y="{bottom_y + 14}" text-anchor="middle">{t:g}</text>'
+        )
+    out.append(
+        f'<text x="{(left + w - right) / 2:.1f}" y="{h - 4}" text-anchor="middle">'
+        f"{_E(text('link.axis'))}</text>"
+    )
+    for i, r in enumerate(rows):
+        yy = top + i * row + row / 2
+        color = PATTERN_COLORS[r.pattern]
+        label = f"{text('pattern.' + r.pattern)}, {text('link.short.' + r.definition)}"
+        out.append(f'<text x="{left - 8}" y="{yy + 4:.1f}" text-anchor="end">{_E(label)}</text>')
+        if r.odds_ratio is None:
+            out.append(
+                f'<text x="{left + 8}" y="{yy + 4:.1f}" stroke="#fff" stroke-width="4" '
+                'paint-order="stroke">'
+                f"{_E(text('link.no_estimate'))}</text>"
+            )
+            continue
+        tip = f"{label}: {r.odds_ratio:.2f}" + (
+            f" [{r.lo:.2f}, {r.hi:.2f}]" if r.lo is not None and r.hi is not None else ""
+        )
+        out.append(
+            f'<g class="link-row" data-pattern="{r.pattern}" data-low="{r.definition}">'
+            f"<title>{_E(tip)}</title>"
+        )
+        if r.lo is not None and r.hi is not None:
+            out.append(
+                f'<line class="ci" x1="{x(max(r.lo, lo)):.1f}" x2="{x(min(r.hi, hi)):.1f}" '
+                f'y1="{yy:.1f}" y2="{yy:.1f}"/>'
+            )
+        edge = ' stroke="#000"' if r.pattern == "directive" else ""
+        out.append(
+            f'<rect x="{x(r.odds_ratio) - 5:.1f}" y="{yy - 5:.1f}" width="10" height="10" '
+            f'fill="{color}"{edge}/></g>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _link_section(s: StudySummary, tables: dict[str, str]) -> str:
+    if "3c" not in tables:
+        return f'<p class="note">{_E(text("link.none"))}</p>'
+    parts = [
+        f'<h3 id="h-link">{_E(text("link.section"))}</h3>',
+        f"<figure>{link_chart(s)}</figure>",
+        tables["3c"],
+        '<p class="note">'
+        + _E(
+            text(
+                "link.note",
+                abstained=s.link_abstained,
+                passive=s.link_abstained_with.get("passive", 0),
+                directive=s.link_abstained_with.get("directive", 0),
+            )
+        )
+        + "</p>",
+    ]
+    if s.exemplars:
+        parts.append(f'<h3 id="h-exemplars">{_E(text("ex.section"))}</h3>')
+        parts.append(f'<p class="note">{_E(text("ex.note"))}</p>')
+        for pattern, exs in s.exemplars.items():
+            parts.append(f"<h4>{_E(text('pattern.' + pattern))}</h4>")
+            if not exs:
+                parts.append(f'<p class="note">{_E(text("ex.none"))}</p>')
+                continue
+            items = []
+            for e in exs:
+                where = text(
+                    "ex.where",
+                    cid=e.conversation_id,
+                    window=e.window_index,
+                    overall="n/a" if e.window_overall is None else f"{e.window_overall:.2f}",
+                    score=f"{e.score:.2f}",
+                )
+                turns = "".join(
+                    f'<blockquote class="turn-{_a(role)}"><strong>'
+                    f"{_E(text('role.' + role))}:</strong> {_E(t)}</blockquote>"
+                    for role, t in e.turns
+                )
+                items.append(
+                    f'<li class="exemplar" data-pattern="{_a(pattern)}">'
+                    f'<p class="note">{_E(where)}</p>{turns}</li>'
+                )
+            parts.append(f'<ul class="exemplars">{"".join(items)}</ul>')
+    return "".join(parts)
+
+
 def _items_section(s: StudySummary, tables: dict[str, str]) -> str:
     if "1b" not in tables:
         return f'<p class="note">{_E(text("items.none"))}</p>'
@@ -617,7 +729,9 @@ def render_report(
         "exploring) or directive (advice or instructions without permission): above by the "
         "session's overall alliance level (nearest level of the 1-5 scale), below by thirds "
         "of this corpus ranked by session alliance.</figcaption></figure>",
-        "".join(tables.get(k, "") for k in ("3", "3b", "4")),
+        "".join(tables.get(k, "") for k in ("3", "3b")),
+        _link_section(s, tables),
+        tables.get("4", ""),
         "" if s.patterns_by_counselor else '<p class="note">No counselor ids in this corpus.</p>',
         "</section>",
         '<section id="pairs" aria-labelledby="h-pairs"><h2 id="h-pairs">4. Pairs</h2>',

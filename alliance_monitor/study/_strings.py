@@ -58,6 +58,54 @@ EN: dict[str, str] = {
         "evidence either way."
     ),
     "dist.axis": "level (1-5 scale)",
+    # ---- Table 3c: patterns and low-alliance windows
+    "pattern.passive": "Passive",
+    "pattern.directive": "Directive",
+    "unit.window": "rolling windows",
+    "unit.phase": "phase windows",
+    "link.title": (
+        "Table 3c. Counselor patterns and low-alliance {unit}: odds ratio of a low window given "
+        "the pattern [{level} CI, {boot} resamples of pairs]; Cochran-Mantel-Haenszel test "
+        "stratified by pair."
+    ),
+    "link.head": (
+        "| Pattern | Low alliance means | Windows (pairs) | Low with the pattern | Low without "
+        "| Odds ratio [CI] | CMH χ²(1) | p | Within-pair OR (MH) |"
+    ),
+    "link.def.level": "level ≤ 2 (evidence against)",
+    "link.def.lowest_third": "lowest third of windows (≤ {cut})",
+    "link.def.lowest_third_none": "lowest third of windows (too few windows)",
+    "link.note": (
+        "A window has a pattern when the monitor's rule holds in it (≥ 40% of its counselor "
+        "messages flagged, at least 2). An odds ratio above 1 means low-alliance windows are "
+        "more common with the pattern; its interval comes from resampling pairs, since a "
+        "pair's windows are not independent (0.5 is added to every cell of a table with an "
+        "empty cell). The test compares windows within the same pair, so what is constant "
+        "about a pair (counselor, client, topic) cannot produce it; pairs whose windows all "
+        "have, or all lack, the pattern add nothing. Two patterns are tested: for a "
+        "family-wise α of 0.05 use p < 0.025. {abstained} windows the scorer abstained on "
+        "(insufficient evidence or unscored) are left out ({passive} of them with the passive "
+        "pattern, {directive} with the directive)."
+    ),
+    "link.chart": "Odds ratio of a low-alliance window given the pattern, with its interval",
+    "link.axis": "odds ratio (log scale; 1 = no link)",
+    "link.short.level": "level ≤ 2",
+    "link.short.lowest_third": "lowest third",
+    "link.no_estimate": "no estimate (no low window, or no window with the pattern)",
+    "link.none": "No scored window: no pattern-alliance link.",
+    "link.section": "Do the patterns go with a low alliance?",
+    "ex.section": "What the patterns look like here",
+    "ex.note": (
+        "Up to three exchanges per pattern, one per pair, from the windows with the lowest "
+        "alliance: the client's turn, the flagged counselor reply, the client's answer. Text "
+        "is shown because the study was run with --include-text; names, numbers, e-mail and "
+        "web addresses are redacted. Share it only where the transcripts may be shared."
+    ),
+    "ex.where": "Pair {cid}, window {window} (overall {overall}); flagged {score}",
+    "ex.none": "No window with this pattern.",
+    "role.client": "Client",
+    "role.counselor": "Counselor",
+    "role.other": "Other",
 }
 
 #: Language code -> its table. A translation adds its own (same keys).

@@ -23,6 +23,12 @@ The numbers:
    the nearest level, 1-5) and by counselor where `counselor_id` is present: the share of
    counselor messages flagged (score >= 0.5) and the share of sessions with a pattern (a phase in
    which the flagged rate meets `PatternPolicy`, as the live monitor applies it to a window).
+4. The pattern-alliance link: for passive and directive, the odds ratio of a low-alliance
+   window given the pattern (pairs resampled for its interval) and a Cochran-Mantel-Haenszel
+   test stratified by pair (`_link`); abstained windows are counted and left out.
+
+The same phase table per item (G1-G4, T1-T4, B1-B4, Holm-adjusted) and the score distributions
+per dimension and phase come from `_items`.
 """
 
 from __future__ import annotations
@@ -41,13 +47,14 @@ import anyio
 
 from .._batch import PHASES, TranscriptResult, analyze_transcript, analyze_transcript_async
 from .._core import MonitorCore, Outcome
-from .._errors import InvalidMessage, RejectReason
+from .._errors import ConfigError, InvalidMessage, RejectReason
 from .._events import Event
 from .._io import Rejection, Transcript, iter_lines, parse_transcript
 from .._models import Message
-from ..scoring import Scorer, SyncScorer, score_or_unscored
+from ..scoring import Scorer, SyncScorer, basic_redactor, score_or_unscored
 from ._board import PairBoard
 from ._items import ITEMS, distributions, item_table
+from ._link import LinkCollector
 from ._records import (
     _TABLE_DIMS,
     _TRAJ_DIMS,
@@ -226,6 +233,8 @@ def run_study(
     replay: bool = True,
     concurrency: int = 4,
     max_report_pairs: int = 500,
+    bootstrap: int = 1000,
+    seed: int = 0,
     on_progress: Callable[[int], None] | None = None,
 ) -> StudySummary:
     """Score every transcript of `input_path`, and write summary.json, summary.md and
@@ -233,7 +242,10 @@ def run_study(
 
     `replay=False` skips the window-level replay (the pair views then show only the three
     phases); worth it with a slow LLM scorer, since replay scores every rolling window again.
-    `include_text=True` lets feedback quotes (short excerpts) into the report.
+    `include_text=True` lets feedback quotes (short excerpts) into the report, and up to three
+    redacted exemplar exchanges per pattern into the report and summary.json.
+    `bootstrap` resamples of pairs (with `seed`) give the pattern-alliance odds ratios their
+    intervals (0: none).
     `on_progress(n)` is called with the number of transcripts scored so far, after each batch.
     The scorer is not closed: the caller owns it.
     """
@@ -249,6 +261,8 @@ def run_study(
             replay=replay,
             concurrency=concurrency,
             max_report_pairs=max_report_pairs,
+            bootstrap=bootstrap,
+            seed=seed,
             on_progress=on_progress,
         )
     )
@@ -261,6 +275,7 @@ class _Run:
     include_text: bool
     replay: bool
     board: PairBoard
+    link: LinkCollector
     records: dict[str, PairRecord] = field(default_factory=dict)
     results: dict[str, TranscriptResult] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)  # input order of the conversations
@@ -280,11 +295,15 @@ async def run_study_async(
     replay: bool = True,
     concurrency: int = 4,
     max_report_pairs: int = 500,
+    bootstrap: int = 1000,
+    seed: int = 0,
     on_progress: Callable[[int], None] | None = None,
 ) -> StudySummary:
     """`run_study` for callers already inside an event loop."""
     from ._report import static_view
 
+    if bootstrap < 0:
+        raise ConfigError("study: the bootstrap count must be >= 0")
     started = time.perf_counter()
     run = _Run(
         scorer,
@@ -297,6 +316,7 @@ async def run_study_async(
             max_markers=10_000,
             trajectory_tolerance=trajectory_tolerance,
         ),
+        LinkCollector(redact=basic_redactor if include_text else None),
     )
     limiter = anyio.CapacityLimiter(max(1, concurrency))
     batch: list[Transcript] = []
@@ -325,6 +345,12 @@ async def run_study_async(
         duplicate_messages=run.duplicates,
         input_name=Path(str(input_path)).name,
         scorer=getattr(scorer, "name", type(scorer).__name__),
+        link=tuple(run.link.results(n_boot=bootstrap, seed=seed, level=confidence_level)),
+        link_unit="window" if replay else "phase",
+        link_abstained=run.link.abstained,
+        link_abstained_with=dict(run.link.abstained_with),
+        exemplars=run.link.exemplars() if include_text else {},
+        bootstrap=bootstrap,
     )
     views = []
     order = [s.conversation_id for s in run.board.ranked()] if replay else []
@@ -414,8 +440,13 @@ async def _one(tr: Transcript, run: _Run) -> None:
         )
     run.results[tr.conversation_id] = res
     run.records[tr.conversation_id] = PairRecord.from_result(res, _counselor_of(tr))
+    ordered = _ordered(tr.messages)
+    texts = ordered if run.include_text else None
     if run.replay:
-        await _replay(tr, run)
+        await _replay(tr.conversation_id, ordered, run, texts)
+    else:
+        for w in res.windows:
+            run.link.add(tr.conversation_id, w, texts)
 
 
 def _ordered(messages: Sequence[Message]) -> list[Message]:
@@ -430,18 +461,22 @@ def _ordered(messages: Sequence[Message]) -> list[Message]:
     ]
 
 
-async def _replay(tr: Transcript, run: _Run) -> None:
+async def _replay(
+    cid: str, messages: list[Message], run: _Run, texts: list[Message] | None
+) -> None:
     """The transcript through the monitor's I/O-free core: the events a supervisor would see."""
     core = MonitorCore(include_text=run.include_text)
-    for m in _ordered(tr.messages):
-        await _drain(core, core.ingest(m), run)
-    await _drain(core, core.end_session(tr.conversation_id, "explicit"), run)
+    for m in messages:
+        await _drain(core, core.ingest(m), run, texts)
+    await _drain(core, core.end_session(cid, "explicit"), run, texts)
 
 
-async def _drain(core: MonitorCore, out: Outcome, run: _Run) -> None:
+async def _drain(core: MonitorCore, out: Outcome, run: _Run, texts: list[Message] | None) -> None:
     events: list[Event] = list(out.events)
     for req in out.work:
-        events.extend(core.apply(await score_or_unscored(run.scorer, req), req))
+        score = await score_or_unscored(run.scorer, req)
+        run.link.add(req.conversation_id, score, texts)
+        events.extend(core.apply(score, req))
     for ev in events:
         run.board(ev)
 
