@@ -105,7 +105,7 @@ class SlackAdapter(PushAdapter):
         stamp = request.header("x-slack-request-timestamp")
         if not signature or not stamp:
             return "missing_signature"
-        if not stamp.isdigit() or len(stamp) > 12:
+        if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
             return "bad_timestamp"
         if abs(now - int(stamp)) > self.tolerance:
             return "stale_timestamp"

@@ -182,6 +182,6 @@ class TwilioConversationsAdapter(PushAdapter):
         if stamp is not None:
             message["ts"] = stamp
         index = form.get("Index", "")
-        if index.isdigit():
+        if index.isascii() and index.isdigit() and len(index) <= 15:
             message["seq"] = int(index)
         return message

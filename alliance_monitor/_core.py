@@ -56,6 +56,7 @@ from ._rules import (
     session_summary,
 )
 from ._safety import SafetyHit, scan_risk
+from ._text import normalise_id
 from ._tokens import TokenCounter, default_counter
 
 __all__ = ["IngestResult", "MonitorCore", "Outcome", "SafetyScan"]
@@ -182,7 +183,7 @@ class MonitorCore:
             self.counts["pairs_created"] += 1
         self._pairs[conv] = pair  # re-inserted: the dict's order is least-recently-used first
         pair.touch(now)
-        h = id_hash(msg.id)
+        h = id_hash(normalise_id(msg.id))  # ids as the platform means them; the raw id is kept
         key = _order_key(msg, pair.arrivals)
         dup = pair.is_duplicate(h, key)
         if dup is not None:

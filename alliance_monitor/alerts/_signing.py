@@ -169,7 +169,7 @@ def verify_webhook(
         raise WebhookVerificationError("missing_headers")
     if "." in webhook_id or len(webhook_id) > _MAX_ID_LENGTH:
         raise WebhookVerificationError("invalid_id")
-    if not ts_text.isdigit() or len(ts_text) > 12:
+    if not (ts_text.isascii() and ts_text.isdigit()) or len(ts_text) > 12:
         raise WebhookVerificationError("invalid_timestamp")
     timestamp = int(ts_text)
     current = time.time() if now is None else now

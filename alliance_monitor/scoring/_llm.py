@@ -66,7 +66,7 @@ from ._prompts import (
     load_prompt,
     load_schema,
     new_code,
-    prepare_text,
+    prepare_summary,
     render_prompt,
 )
 from ._redact import Redactor, basic_redactor
@@ -163,26 +163,36 @@ _FENCE = re.compile(r"```(?:json)?", re.IGNORECASE)
 
 def extract_json_object(text: str) -> dict[str, Any] | None:
     """The first JSON object in `text`: the whole text if it parses, else the first ``{...}``
-    that decodes (code fences and chatter around it are ignored). None if there is none."""
+    that decodes (code fences and chatter around it are ignored). None if there is none.
+
+    Linear in the length of the reply: only the first `_JSON_STARTS` opening braces are tried
+    (each try may read to the end), and nesting too deep for the decoder counts as no object.
+    """
     text = text.strip()
     try:
         whole = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         whole = None
     if isinstance(whole, dict):
         return whole
     text = _FENCE.sub(" ", text)
     decoder = json.JSONDecoder()
     start = text.find("{")
-    while start != -1:
+    for _ in range(_JSON_STARTS):
+        if start == -1:
+            break
         try:
-            obj, _ = decoder.raw_decode(text, start)
-        except ValueError:
+            obj, _end = decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
             obj = None
         if isinstance(obj, dict):
             return obj
         start = text.find("{", start + 1)
     return None
+
+
+#: Opening braces tried as the start of the answer object (chatter before it rarely has more).
+_JSON_STARTS = 16
 
 
 _QUOTE_CHARS = str.maketrans(
@@ -777,7 +787,7 @@ class LLMScorer(Scorer):
         if text is None:
             self.stats.summary_missing += 1
             return latest_summary(request.history)
-        text = prepare_text(text, self.redactor)
+        text = prepare_summary(text, self.redactor, self.summary_tokens)
         if self.counter.count(text) > self.summary_tokens:
             self.stats.summary_truncated += 1
             text = self.counter.truncate(text, self.summary_tokens).rstrip("\ufffd ").strip()

@@ -519,7 +519,7 @@ async def _read_capped(response: httpx.Response, limit: int) -> httpx.Response:
     """The response with its body read, refusing (`_TooLarge`) past `limit` bytes: a runaway or
     hostile server cannot make the client hold and parse megabytes."""
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise _TooLarge
     chunks: list[bytes] = []
     size = 0

@@ -37,6 +37,7 @@ from typing import Any
 
 from .._errors import ConfigError, PromptTooLarge
 from .._models import Role, ScoringMessage, WindowRequest, WindowScore, sanitize_text
+from .._text import bound
 from .._tokens import TokenCounter
 from ._redact import Redactor
 
@@ -272,6 +273,17 @@ def prepare_text(text: str, redactor: Redactor) -> str:
     return _defuse(redactor(text))
 
 
+#: A token is rarely longer than this many characters: a text meant to fit in N tokens is first
+#: cut to N times this many characters, so no scan (redaction, counting) reads a longer text.
+CHARS_PER_TOKEN_CAP = 8
+
+
+def prepare_summary(text: str, redactor: Redactor, tokens: int) -> str:
+    """A running summary as the model sees it: bounded by characters *before* it is redacted
+    (a model's reply can be megabytes long), then redacted and defused (not yet token-cut)."""
+    return prepare_text(bound(text, tokens * CHARS_PER_TOKEN_CAP), redactor)
+
+
 # --- carry-over ----------------------------------------------------------------------------------
 
 
@@ -373,7 +385,8 @@ def build_rating_prompt(
     if summary_tokens > 0:
         earlier = latest_summary(request.history)
         if earlier:
-            text = counter.truncate(prepare_text(earlier, redactor), summary_tokens).strip()
+            text = prepare_summary(earlier, redactor, summary_tokens)
+            text = counter.truncate(text, summary_tokens).strip()
             summary = f"Summary of the pair so far (context, not evidence): {text}\n"
     lang = f"Transcript language: {language_name(language)}.\n" if language else ""
     head = (
