@@ -328,6 +328,38 @@ const AM = (() => {
     return h("details", {class: "pv-table"}, h("summary", {}, "Window scores as a table"), t);
   }
 
+  const when = (ts) => (ts === null || ts === undefined) ? "n/a"
+    : ts > 1e9 ? new Date(ts * 1000).toISOString().slice(0, 16).replace("T", " ")
+    : String(Math.round(ts));
+
+  function sessionTable(p) {
+    const t = h("table", {class: "pv-sessions"},
+      h("caption", {}, "Sessions in order"));
+    t.append(h("thead", {}, h("tr", {},
+      h("th", {scope: "col"}, "#"), h("th", {scope: "col"}, "Session"),
+      h("th", {scope: "col"}, "At"), h("th", {scope: "col"}, "Overall"),
+      h("th", {scope: "col"}, "Within the session (late vs early third)"))));
+    const body = h("tbody");
+    for (const r of p.sessions) {
+      const tr = h("tr", {"data-session": String(r.index)},
+        h("th", {scope: "row"}, String(r.index + 1)),
+        h("td", {}, r.session_id || "—"),
+        h("td", {}, when(r.ts)),
+        h("td", {}, r.overall === null ? "insufficient evidence" : fmt(r.overall)),
+        h("td", {}, `${TRAJ[r.trajectory] || r.trajectory} (${signed(r.change)})`));
+      body.append(tr);
+    }
+    t.append(body);
+    const out = h("div", {class: "pv-sessions-wrap"}, t);
+    if (p.across) {
+      const c = TRAJ[p.across.category] || p.across.category;
+      out.append(h("p", {class: "pv-across"},
+        `Across sessions (last vs first session): ${c}` +
+        (p.across.change === null ? "" : ` (${signed(p.across.change)} levels)`)));
+    }
+    return out;
+  }
+
   function events(p) {
     const ol = h("ol", {class: "pv-events"});
     for (const m of p.markers || []) {
@@ -381,6 +413,7 @@ const AM = (() => {
       root.append(phaseTable(phases, p.study ? "Study phases (thirds of the transcript)"
         : "Phases of the last session"));
     }
+    if ((p.sessions || []).length > 1) root.append(sessionTable(p));
     root.append(h("h4", {}, "Events and feedback"));
     if ((p.markers || []).length) root.append(events(p));
     else root.append(h("p", {class: "note"}, "No pattern, decline, low-alliance or safety event."));

@@ -10,7 +10,9 @@ quotes a deployment opted in to (`Monitor(include_text=True)`), and even those a
 `view()` / `listing()` unless `include_text=True` is passed there.
 
 Memory is bounded: at most `max_pairs` pairs (the least recently updated pair without a safety
-signal is evicted first), `max_windows` window scores and `max_markers` markers per pair.
+signal is evicted first), `max_windows` window scores, `max_markers` markers and `max_sessions`
+ended sessions per pair (the first session is kept: the pair's sessions in order are compared
+with it, last against first, as `study` does across sessions).
 
 Concern order (most concerning first): a safety signal, then a confirmed alliance decline, then a
 low alliance (a low-alliance event, or the latest window at or below level 2), then passive or
@@ -40,6 +42,7 @@ from .._events import (
     trajectory_of,
 )
 from .._models import DIMENSIONS, DimensionScores
+from ._sessions import across_change
 
 __all__ = ["CONCERNS", "PairBoard", "PairStatus"]
 
@@ -99,6 +102,8 @@ class _Pair:
     latest_window: int | None = None
     phases: dict[str, dict[str, float] | None] | None = None
     session_trajectory: str | None = None
+    #: The pair's ended sessions in order (the first one kept when the list is cut).
+    sessions: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
             (
@@ -151,12 +156,14 @@ class PairBoard:
         max_windows: int = 120,
         max_markers: int = 40,
         trajectory_tolerance: float = 0.25,
+        max_sessions: int = 50,
     ) -> None:
         if max_pairs < 1 or max_windows < 2 or max_markers < 1:
             raise ValueError("PairBoard needs max_pairs >= 1, max_windows >= 2, max_markers >= 1")
         self.max_pairs = max_pairs
         self.max_windows = max_windows
         self.max_markers = max_markers
+        self.max_sessions = max(2, max_sessions)
         self.tolerance = trajectory_tolerance
         self._pairs: OrderedDict[str, _Pair] = OrderedDict()
         self._lock = threading.Lock()
@@ -281,6 +288,23 @@ class PairBoard:
             c["sessions"] += 1
             pair.phases = {p: _four(getattr(ev.phases, p)) for p in ("early", "middle", "late")}
             pair.session_trajectory = ev.trajectory.value
+            self._session(pair, ev)
+
+    def _session(self, pair: _Pair, ev: SessionSummary) -> None:
+        row = {
+            "index": ev.session_index,
+            "session_id": ev.session_id,
+            "ts": ev.ts,
+            "overall": None
+            if ev.phase_convention == "no_scores"
+            else round(ev.alliance.overall, 4),
+            "trajectory": ev.trajectory.value,
+            "change": round(ev.change, 4),
+        }
+        sessions = pair.sessions
+        sessions.append(row)
+        if len(sessions) > self.max_sessions:
+            del sessions[1]  # keep the first: the across-session view compares with it
 
     # ------------------------------------------------------------------ reading
     def _status(self, pair: _Pair) -> PairStatus:
@@ -374,6 +398,7 @@ class PairBoard:
             markers = [m.to_json(include_text) for m in pair.markers]
             phases = pair.phases
             session_trajectory = pair.session_trajectory
+            sessions = [dict(r) for r in pair.sessions]
         out = _status_json(status, include_text)
         out.update(
             windows=windows,
@@ -381,7 +406,14 @@ class PairBoard:
             phases=phases,
             session_trajectory=session_trajectory,
             version=status.updated,
+            sessions=sessions,
         )
+        if len(sessions) > 1:
+            first, last = sessions[0]["overall"], sessions[-1]["overall"]
+            out["across"] = {
+                "category": across_change(first, last, self.tolerance),
+                "change": None if first is None or last is None else round(last - first, 4),
+            }
         return out
 
 

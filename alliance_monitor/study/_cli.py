@@ -106,7 +106,13 @@ def cmd_study(args: argparse.Namespace) -> int:
         progress.done()
     rejected = sum(summary.rejected.values())
     print(
-        f"study: {summary.n_transcripts} pair(s), {summary.n_phase_analysis} in the phase "
+        f"study: {summary.n_pairs} pair(s)"
+        + (
+            f" with {summary.n_transcripts} sessions"
+            if summary.n_transcripts != summary.n_pairs
+            else ""
+        )
+        + f", {summary.n_phase_analysis} in the phase "
         f"analysis, in {summary.elapsed_s:.2f}s"
         + (f"; {rejected} record(s) rejected" if rejected else "")
         + "\n  "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._batch import PHASES, TranscriptResult
 from .._config import PatternPolicy
@@ -16,6 +16,9 @@ from ._items import BIN_EDGES, Distribution, ItemStats
 from ._link import Exemplar, LinkResult
 from ._stats import FriedmanResult, MeanCI, RMAnovaResult
 from ._strings import ITEM_LABELS, text
+
+if TYPE_CHECKING:
+    from ._sessions import AcrossSessions
 
 TRAJECTORY_CATEGORIES: dict[str, str] = {
     "declined": "Declined",
@@ -84,6 +87,14 @@ class PairRecord:
     #: The twelve item ratings of each phase window (phase -> item -> rating), where all three
     #: phase windows carry them; None otherwise (a short transcript, an unscored phase).
     items: dict[str, dict[str, float]] | None = None
+    #: The session this record is (its id in the input, if any) and its place among the
+    #: pair's sessions in time order (0 first). A pair without session ids is one session.
+    session_id: str | None = None
+    session_index: int = 0
+    #: At least one of its windows was scored on enough evidence (its alliance says something).
+    has_evidence: bool = True
+    #: When the session began (its first message's timestamp).
+    start_ts: float | None = None
 
     @property
     def in_trajectory(self) -> bool:
@@ -110,6 +121,9 @@ class PairRecord:
         result: TranscriptResult,
         counselor_id: str | None = None,
         patterns: PatternPolicy | None = None,
+        *,
+        session_id: str | None = None,
+        session_index: int = 0,
     ) -> PairRecord:
         pol = patterns or PatternPolicy()
         passive_pattern = directive_pattern = False
@@ -136,6 +150,12 @@ class PairRecord:
             unscored_phases=sum(w.status == "unscored" for w in result.windows),
             insufficient=result.trajectory is Trajectory.INSUFFICIENT_EVIDENCE,
             items=_phase_items(result),
+            session_id=session_id,
+            session_index=session_index,
+            has_evidence=any(w.scored for w in result.windows),
+            start_ts=min(
+                (w.start_ts for w in result.windows if w.start_ts is not None), default=None
+            ),
         )
 
 
@@ -219,6 +239,11 @@ class StudySummary:
     n_item_analysis: int = 0
     #: Score spread per dimension and phase over the pairs in the phase analysis.
     distributions: tuple[Distribution, ...] = ()
+    #: Pairs (distinct conversation ids); `n_transcripts` counts sessions, which are pairs
+    #: unless the input carries session ids.
+    n_pairs: int = 0
+    #: The session-to-session view (None when no pair has two sessions).
+    sessions: AcrossSessions | None = None
     #: Pattern against low-alliance windows: per pattern, two readings of "low" (`_link`).
     link: tuple[LinkResult, ...] = ()
     #: "window" (rolling windows of the replay) or "phase" (phase windows, without replay).
@@ -325,9 +350,12 @@ def _summary_json(s: StudySummary) -> dict[str, Any]:
         "patterns_by_tercile": [_pattern_json(r) for r in s.patterns_by_tercile],
         "patterns_by_counselor": [_pattern_json(r) for r in s.patterns_by_counselor],
         "pattern_alliance": _link_json(s),
+        "sessions": _sessions_json(s),
         "pairs": [
             {
                 "conversation_id": r.conversation_id,
+                "session_id": r.session_id,
+                "session_index": r.session_index,
                 "counselor_id": r.counselor_id,
                 "phase_convention": r.convention,
                 "in_phase_analysis": r.in_phase_analysis,
@@ -405,6 +433,35 @@ def _distributions_json(s: StudySummary) -> dict[str, Any]:
             ),
         }
     return out
+
+
+def _sessions_json(s: StudySummary) -> dict[str, Any] | None:
+    a = s.sessions
+    if a is None:
+        return None
+    return {
+        "pairs_with_several_sessions": a.n_pairs,
+        "pairs_with_one_session": a.n_single,
+        "compared": "the pair's last session against its first (session alliance)",
+        "by_session_number": [
+            {
+                "session": k + 1,
+                "and_later": a.folded and k + 1 == len(a.by_number),
+                "without_evidence": a.no_evidence_by_number[k],
+                **{d: _ci_json(ci) for d, ci in col.items()},
+            }
+            for k, col in enumerate(a.by_number)
+        ],
+        "last_minus_first": {d: _ci_json(ci) for d, ci in a.change.items()},
+        "trajectories": {
+            t.dimension: {
+                "n": t.n,
+                "counts": t.counts,
+                "shares": {c: _r(t.share(c)) for c in TRAJECTORY_CATEGORIES},
+            }
+            for t in a.trajectories
+        },
+    }
 
 
 def _link_json(s: StudySummary) -> dict[str, Any]:
@@ -500,7 +557,12 @@ def _summary_md(s: StudySummary) -> str:
     out = [
         "# Alliance study" + (f": {s.input_name}" if s.input_name else ""),
         "",
-        f"{s.n_transcripts} pairs scored"
+        (
+            f"{s.n_transcripts} sessions of {s.n_pairs} pairs scored (the phase tables count "
+            "sessions)"
+            if s.n_pairs and s.n_pairs != s.n_transcripts
+            else f"{s.n_transcripts} pairs scored"
+        )
         + (f" with the `{s.scorer}` scorer" if s.scorer else "")
         + f"; {n} with three scored phases enter the phase table, {n_traj} the trajectory table"
         + (
@@ -580,6 +642,7 @@ def _summary_md(s: StudySummary) -> str:
         "",
     ]
     out += _link_md(s)
+    out += _sessions_md(s)
     if s.patterns_by_counselor:
         out += [
             "**Table 4. Counselor patterns by counselor.**",
@@ -614,6 +677,50 @@ def _summary_md(s: StudySummary) -> str:
             + ".",
         ]
     return "\n".join(out) + "\n"
+
+
+def _traj_cells(t: TrajectoryRow) -> str:
+    cells = [fmt_share(t.counts[c], t.n) for c in TRAJECTORY_CATEGORIES]
+    both = t.counts["declined"] + t.counts["unchanged"]
+    return " | ".join(cells) + f" | {fmt_share(both, t.n)}"
+
+
+def _sessions_md(s: StudySummary) -> list[str]:
+    a = s.sessions
+    if a is None:
+        return [text("sess.none"), ""]
+    level = f"{100 * s.confidence_level:.0f}%"
+    within = s.trajectory("overall") if s.trajectories else None
+    out = [
+        f"**{text('sess.title', n=a.n_pairs, n_within=within.n if within else 0)}**",
+        "",
+        text("sess.head", cats=" | ".join(TRAJECTORY_CATEGORIES.values())),
+        "|---|---|" + "---|" * (len(TRAJECTORY_CATEGORIES) + 1),
+    ]
+    if within is not None:
+        out.append(f"| {text('sess.within')} | {DIM_LABELS['overall']} | {_traj_cells(within)} |")
+    for t in a.trajectories:
+        out.append(f"| {text('sess.across')} | {DIM_LABELS[t.dimension]} | {_traj_cells(t)} |")
+    k = len(a.by_number)
+    cols = [
+        text("sess.bynum.last" if a.folded and i + 1 == k else "sess.bynum.col", k=i + 1)
+        for i in range(k)
+    ]
+    out += [
+        "",
+        f"**{text('sess.bynum.title', level=level)}**",
+        "",
+        "| Dimension | " + " | ".join(cols) + f" | {text('sess.bynum.change')} |",
+        "|---|" + "---|" * (k + 1),
+    ]
+    for d in ("goal", "task", "bond", "overall"):
+        cells = " | ".join(fmt_ci(col[d]) for col in a.by_number)
+        out.append(f"| {DIM_LABELS[d]} | {cells} | {fmt_signed_ci(a.change[d])} |")
+    counts = " | ".join(
+        f"{col['overall'].n} ({a.no_evidence_by_number[i]})" for i, col in enumerate(a.by_number)
+    )
+    out.append(f"| {text('sess.bynum.n')} | {counts} | {a.change['overall'].n} |")
+    return [*out, "", text("sess.note", tol=s.tolerance, single=a.n_single), ""]
 
 
 def _fmt_or(x: float | None) -> str:

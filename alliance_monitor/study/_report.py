@@ -24,12 +24,14 @@ from ._records import (
     PairRecord,
     PatternRow,
     StudySummary,
+    TrajectoryRow,
     _summary_md,
     fmt_ci,
     fmt_p,
     fmt_share,
     fmt_signed_ci,
 )
+from ._sessions import across_category
 from ._strings import text
 
 __all__ = ["render_report", "static_view"]
@@ -167,36 +169,68 @@ def phase_chart(s: StudySummary) -> str:
     return "".join(out) + f'<ul class="legend">{legend}</ul>'
 
 
+_TRAJ_DEFS = (
+    '<defs><pattern id="hatch-declined" width="6" height="6" patternUnits="userSpaceOnUse" '
+    'patternTransform="rotate(45)"><rect width="6" height="6" fill="#D55E00"/>'
+    '<line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern>'
+    '<pattern id="dots-insufficient" width="6" height="6" patternUnits="userSpaceOnUse">'
+    '<rect width="6" height="6" fill="#fff"/><circle cx="3" cy="3" r="1.2" fill="#666"/>'
+    "</pattern></defs>"
+)
+
+
 def trajectory_chart(s: StudySummary) -> str:
     """100% stacked bars, one per dimension, one segment per trajectory category."""
-    w, left, right, row, top = 720, 130, 12, 40, 8
-    h = top + row * len(s.trajectories) + 4
+    rows = [(DIM_LABELS[t.dimension], t) for t in s.trajectories]
+    svg = _stacked_bars(
+        rows,
+        "trajectory-chart",
+        "traj-seg",
+        "Share of pairs by trajectory (late vs early phase), per dimension",
+        left=130,
+        defs=_TRAJ_DEFS,
+    )
+    legend = "".join(
+        f'<li><svg width="16" height="12" viewBox="0 0 16 12" aria-hidden="true">'
+        f'<rect width="16" height="12" fill="'
+        f'{_traj_fill(cat)}" stroke="#666"/></svg>'
+        f"{_E(label)}</li>"
+        for cat, label in TRAJECTORY_CATEGORIES.items()
+    )
+    return svg + f'<ul class="legend">{legend}</ul>'
+
+
+def _stacked_bars(
+    rows: Sequence[tuple[str, TrajectoryRow]],
+    cls: str,
+    seg_cls: str,
+    title: str,
+    *,
+    left: int,
+    defs: str = "",
+) -> str:
+    w, right, row, top = 720, 12, 40, 8
+    h = top + row * len(rows) + 4
     bar_w = w - left - right
+    tid = f"{cls}-title"
     out = [
-        f'<svg class="chart trajectory-chart" viewBox="0 0 {w} {h}" role="img" '
-        'aria-labelledby="traj-chart-title"><title id="traj-chart-title">Share of pairs by '
-        "trajectory (late vs early phase), per dimension</title>"
-        '<defs><pattern id="hatch-declined" width="6" height="6" patternUnits="userSpaceOnUse" '
-        'patternTransform="rotate(45)"><rect width="6" height="6" fill="#D55E00"/>'
-        '<line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern>'
-        '<pattern id="dots-insufficient" width="6" height="6" patternUnits="userSpaceOnUse">'
-        '<rect width="6" height="6" fill="#fff"/><circle cx="3" cy="3" r="1.2" fill="#666"/>'
-        "</pattern></defs>"
+        f'<svg class="chart {cls}" viewBox="0 0 {w} {h}" role="img" '
+        f'aria-labelledby="{tid}"><title id="{tid}">{_E(title)}</title>{defs}'
     ]
-    for i, t in enumerate(s.trajectories):
+    for i, (name, t) in enumerate(rows):
         yy = top + i * row
         out.append(
             f'<text x="{left - 8}" y="{yy + row / 2 + 1:.1f}" text-anchor="end" '
-            f'font-weight="700">{_E(DIM_LABELS[t.dimension])}</text>'
+            f'font-weight="700">{_E(name)}</text>'
         )
         x = float(left)
         for cat, label in TRAJECTORY_CATEGORIES.items():
             share = t.share(cat) or 0.0
             seg = share * bar_w
             fill = _traj_fill(cat)
-            tip = f"{DIM_LABELS[t.dimension]}: {label} {fmt_share(t.counts[cat], t.n)}"
+            tip = f"{name}: {label} {fmt_share(t.counts[cat], t.n)}"
             out.append(
-                f'<rect class="traj-seg" data-dim="{t.dimension}" data-cat="{cat}" '
+                f'<rect class="{seg_cls}" data-dim="{t.dimension}" data-cat="{cat}" '
                 f'x="{x:.1f}" y="{yy + 4}" width="{seg:.1f}" height="{row - 10}" '
                 f'fill="{fill}" stroke="#fff"><title>{_E(tip)}</title></rect>'
             )
@@ -214,14 +248,93 @@ def trajectory_chart(s: StudySummary) -> str:
                 )
             x += seg
     out.append("</svg>")
-    legend = "".join(
-        f'<li><svg width="16" height="12" viewBox="0 0 16 12" aria-hidden="true">'
-        f'<rect width="16" height="12" fill="'
-        f'{_traj_fill(cat)}" stroke="#666"/></svg>'
-        f"{_E(label)}</li>"
-        for cat, label in TRAJECTORY_CATEGORIES.items()
+    return "".join(out)
+
+
+def sessions_chart(s: StudySummary) -> str:
+    """Mean overall alliance by session number, with interval whiskers, and the within- and
+    across-session trajectories as stacked bars."""
+    a = s.sessions
+    if a is None:
+        return ""
+    level = f"{100 * s.confidence_level:.0f}%"
+    cols = [col["overall"] for col in a.by_number]
+    vals = [v for ci in cols for v in (ci.lo, ci.hi, ci.mean) if v is not None]
+    lo, hi, step = _nice_range(vals)
+    w, h, left, right, top, bottom = 720, 220, 56, 12, 12, 44
+
+    def y(v: float) -> float:
+        return top + (hi - v) / (hi - lo) * (h - top - bottom)
+
+    def x(i: int) -> float:
+        return left + (i + 0.5) * (w - left - right) / max(len(cols), 1)
+
+    title = text("sess.chart", level=level)
+    out = [
+        f'<svg class="chart sessions-chart" viewBox="0 0 {w} {h}" role="img" '
+        f'aria-labelledby="sessions-chart-title"><title id="sessions-chart-title">{_E(title)}'
+        "</title>"
+    ]
+    for i in range(round((hi - lo) / step) + 1):
+        v = lo + i * step
+        out.append(
+            f'<line class="grid" x1="{left}" x2="{w - right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
+            f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>'
+        )
+    pts = []
+    for i, ci in enumerate(cols):
+        name = (
+            text("sess.bynum.last", k=i + 1)
+            if a.folded and i + 1 == len(cols)
+            else text("sess.bynum.col", k=i + 1)
+        )
+        out.append(
+            f'<text x="{x(i):.1f}" y="{h - bottom + 16}" text-anchor="middle">{_E(name)}</text>'
+        )
+        if ci.mean is None:
+            continue
+        pts.append(f"{x(i):.1f},{y(ci.mean):.1f}")
+        tip = f"{name}: {fmt_ci(ci)}, n = {ci.n}"
+        out.append(f'<g class="session-point" data-session="{i + 1}"><title>{_E(tip)}</title>')
+        if ci.lo is not None and ci.hi is not None:
+            y1, y2 = y(max(ci.lo, lo)), y(min(ci.hi, hi))
+            out.append(
+                f'<line class="ci" x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{y1:.1f}" y2="{y2:.1f}"/>'
+            )
+        out.append(_shape("diamond", x(i), y(ci.mean), 5.5, "#000000", "mean") + "</g>")
+    if len(pts) > 1:
+        out.insert(
+            1,
+            f'<polyline points="{" ".join(pts)}" fill="none" stroke="#000" '
+            'stroke-width="1.5" stroke-dasharray="4 3"/>',
+        )
+    out.append(
+        f'<text x="{(left + w - right) / 2:.1f}" y="{h - 6}" text-anchor="middle">'
+        f"{_E(text('sess.axis.x'))}</text></svg>"
     )
-    return "".join(out) + f'<ul class="legend">{legend}</ul>'
+    rows = []
+    if s.trajectories:
+        rows.append((text("sess.within"), s.trajectory("overall")))
+    rows.append((text("sess.across"), a.trajectory("overall")))
+    bars = _stacked_bars(rows, "sessions-traj-chart", "sess-seg", text("sess.traj.chart"), left=290)
+    return "".join(out) + bars
+
+
+def _sessions_section(s: StudySummary, tables: dict[str, str]) -> str:
+    head = (
+        '<section id="sessions" aria-labelledby="h-sessions"><h2 id="h-sessions">'
+        f"4. {_E(text('sess.section'))}</h2>"
+    )
+    if s.sessions is None:
+        return head + f'<p class="note">{_E(text("sess.none"))}</p></section>'
+    note = text("sess.note", tol=s.tolerance, single=s.sessions.n_single)
+    return (
+        head
+        + f"<figure>{sessions_chart(s)}</figure>"
+        + tables.get("5", "")
+        + tables.get("5b", "")
+        + f'<p class="note">{_E(note)}</p></section>'
+    )
 
 
 def _traj_fill(cat: str) -> str:
@@ -362,23 +475,25 @@ def _spark_button(v: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------- views
 def static_view(
-    record: PairRecord,
-    result: TranscriptResult,
+    records: Sequence[PairRecord],
+    results: Sequence[TranscriptResult],
     view: dict[str, Any] | None,
     tolerance: float,
 ) -> dict[str, Any]:
-    """The pair view of the report: the replayed board view (or, without replay, the three
-    phases as windows), plus the study's own phases and trajectory for this pair."""
+    """The pair view of the report: the replayed board view (or, without replay, the phases of
+    its sessions as windows), plus the study's own phases and trajectory for the pair's latest
+    session, and its sessions in order."""
+    record = records[-1]
     if view is None:
+        scored = [(w, w.scores) for res in results for w in res.windows]
         windows = [
             {
-                "window": w.window_index,
+                "window": i,
                 "ts": w.end_ts,
-                "baseline": w.window_index == 0,
-                **{d: round(w.scores.get(d), 4) for d in DIMENSIONS},
+                "baseline": i == 0,
+                **{d: round(sc.get(d), 4) for d in DIMENSIONS},
             }
-            for w in result.windows
-            if w.scores is not None
+            for i, (w, sc) in enumerate((w, sc) for w, sc in scored if sc is not None)
         ]
         traj = record.category("overall", tolerance)
         concern = (
@@ -403,7 +518,7 @@ def static_view(
             "markers": [],
             "phases": None,
         }
-    return {
+    out = {
         **view,
         "study": {
             "trajectory": record.category("overall", tolerance),
@@ -414,6 +529,24 @@ def static_view(
             "convention": record.convention,
             "level": record.level,
         },
+    }
+    if len(records) > 1:
+        out["sessions"] = [_session_row(r, tolerance) for r in records]
+        out["across"] = {
+            "category": across_category(records[0], records[-1], "overall", tolerance),
+            "change": round(records[-1].alliance["overall"] - records[0].alliance["overall"], 4),
+        }
+    return out
+
+
+def _session_row(r: PairRecord, tolerance: float) -> dict[str, Any]:
+    return {
+        "index": r.session_index,
+        "session_id": r.session_id,
+        "ts": r.start_ts,
+        "overall": round(r.alliance["overall"], 4) if r.has_evidence else None,
+        "trajectory": r.category("overall", tolerance),
+        "change": round(r.changes["overall"], 4),
     }
 
 
@@ -674,13 +807,15 @@ def render_report(
         "<header><h1>Alliance study"
         + (f": <code>{_E(s.input_name)}</code>" if s.input_name else "")
         + "</h1>",
-        f'<p class="meta">{s.n_transcripts} pairs'
+        f'<p class="meta">{s.n_pairs} pairs'
+        + (f" ({s.n_transcripts} sessions)" if s.n_transcripts != s.n_pairs else "")
         + (f" · scorer <code>{_E(s.scorer)}</code>" if s.scorer else "")
         + f" · {n} in the phase analysis (excluded: {_E(excluded)})"
         + f" · alliance-monitor {_E(__version__)}</p>",
         '<nav class="toc" aria-label="Sections"><a href="#phases">1. Phases</a>'
         '<a href="#trajectories">2. Trajectories</a><a href="#patterns">3. Patterns</a>'
-        '<a href="#pairs">4. Pairs</a></nav></header><main>',
+        '<a href="#sessions">4. Sessions</a><a href="#pairs">5. Pairs</a></nav></header>'
+        "<main>",
         '<section id="phases" aria-labelledby="h-phases"><h2 id="h-phases">1. Alliance by '
         "phase</h2>",
         f"<figure>{phase_chart(s)}<figcaption>Mean of the {n} pairs in each phase (early, "
@@ -734,7 +869,8 @@ def render_report(
         tables.get("4", ""),
         "" if s.patterns_by_counselor else '<p class="note">No counselor ids in this corpus.</p>',
         "</section>",
-        '<section id="pairs" aria-labelledby="h-pairs"><h2 id="h-pairs">4. Pairs</h2>',
+        _sessions_section(s, tables),
+        '<section id="pairs" aria-labelledby="h-pairs"><h2 id="h-pairs">5. Pairs</h2>',
         f'<p class="note">{_E(shown)} Ordered by concern (safety signal, alliance decline, low '
         "alliance, counselor patterns, latest window below its start). Each sparkline is the "
         "overall alliance of the pair's rolling windows (dotted line: level 3); the label is "

@@ -103,6 +103,38 @@ EN: dict[str, str] = {
     ),
     "ex.where": "Pair {cid}, window {window} (overall {overall}); flagged {score}",
     "ex.none": "No window with this pattern.",
+    # ---- Table 5: sessions over time
+    "sess.section": "Sessions over time",
+    "sess.title": (
+        "Table 5. Within a session and across sessions: share (count) by trajectory. Within: "
+        "late vs early third of each session, n = {n_within} sessions. Across: the pair's last "
+        "session vs its first, n = {n} pairs with two or more sessions."
+    ),
+    "sess.head": "| View | Dimension | {cats} | Declined or unchanged |",
+    "sess.within": "Within a session (late vs early third)",
+    "sess.across": "Across sessions (last vs first session)",
+    "sess.bynum.title": (
+        "Table 5b. Alliance by session number: mean [{level} CI] over the sessions with "
+        "evidence, in pairs with two or more sessions; last − first session per pair."
+    ),
+    "sess.bynum.col": "Session {k}",
+    "sess.bynum.last": "Session {k}+",
+    "sess.bynum.change": "Last − first",
+    "sess.bynum.n": "Sessions (without evidence)",
+    "sess.note": (
+        "A pair's sessions are ordered by when each began, and each session is scored in thirds "
+        "on its own. Across sessions the categories and the tolerance ({tol:g} level) are those "
+        "within a session; a pair whose first or last session has no window scored on enough "
+        "evidence is insufficient evidence, never unchanged. {single} pairs have a single "
+        "session and appear only in the within-session view."
+    ),
+    "sess.none": (
+        "No pair has more than one session: the across-session view needs messages (or "
+        "transcript records) that carry a session_id."
+    ),
+    "sess.chart": "Mean overall alliance by session number, with {level} confidence intervals",
+    "sess.axis.x": "session number in the pair",
+    "sess.traj.chart": "Share of pairs by trajectory, within a session and across sessions",
     "role.client": "Client",
     "role.counselor": "Counselor",
     "role.other": "Other",

@@ -37,7 +37,7 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -67,6 +67,7 @@ from ._records import (
     TrajectoryRow,
     trajectory_category,
 )
+from ._sessions import across_sessions, split_sessions
 from ._stats import friedman, mean_ci, rm_anova
 
 __all__ = [
@@ -183,6 +184,8 @@ def summarize(
         items=items,
         n_item_analysis=len(item_recs),
         distributions=distributions([r.phases for r in eligible], _TABLE_DIMS),
+        n_pairs=len({r.conversation_id for r in records}),
+        sessions=across_sessions(records, tolerance, confidence_level),
         tolerance=tolerance,
         confidence_level=confidence_level,
         n_transcripts=len(records),
@@ -276,8 +279,9 @@ class _Run:
     replay: bool
     board: PairBoard
     link: LinkCollector
-    records: dict[str, PairRecord] = field(default_factory=dict)
-    results: dict[str, TranscriptResult] = field(default_factory=dict)
+    #: Per pair, its sessions' records and results in time order.
+    records: dict[str, list[PairRecord]] = field(default_factory=dict)
+    results: dict[str, list[TranscriptResult]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)  # input order of the conversations
     rejects: list[Rejection] = field(default_factory=list)
     duplicates: int = 0
@@ -319,21 +323,18 @@ async def run_study_async(
         LinkCollector(redact=basic_redactor if include_text else None),
     )
     limiter = anyio.CapacityLimiter(max(1, concurrency))
-    batch: list[Transcript] = []
+    # A pair's sessions may sit in several records: all are read before any is scored.
+    pairs = _pairs(str(input_path), run)
     done = 0
-    for tr in _transcripts(str(input_path), run):
-        batch.append(tr)
-        if len(batch) >= 4 * max(1, concurrency):
-            await _score_batch(batch, run, limiter)
-            done += len(batch)
-            batch = []
-            if on_progress is not None:
-                on_progress(done)
-    await _score_batch(batch, run, limiter)
-    if on_progress is not None and batch:
-        on_progress(done + len(batch))
+    step = 4 * max(1, concurrency)
+    for i in range(0, len(pairs), step):
+        batch = pairs[i : i + step]
+        await _score_batch(batch, run, limiter)
+        done += len(batch)
+        if on_progress is not None:
+            on_progress(done)
 
-    records = [run.records[c] for c in run.order if c in run.records]
+    records = [r for c in run.order for r in run.records.get(c, [])]
     summary = summarize(records, tolerance=trajectory_tolerance, confidence_level=confidence_level)
     excluded = dict(summary.excluded)
     if run.duplicate_ids:
@@ -357,11 +358,11 @@ async def run_study_async(
     in_board = set(order)
     order += [c for c in run.order if c not in in_board]  # pairs that produced no event
     for cid in order[:max_report_pairs]:
-        rec, res = run.records.get(cid), run.results.get(cid)
-        if rec is None or res is None:
+        recs, res = run.records.get(cid), run.results.get(cid)
+        if not recs or not res:
             continue
         view = run.board.view(cid, include_text=include_text) if replay else None
-        views.append(static_view(rec, res, view, trajectory_tolerance))
+        views.append(static_view(recs, res, view, trajectory_tolerance))
     out = Path(out_dir)
     files = {key: str(out / name) for key, name in _FILES.items()}
     summary = replace(summary, elapsed_s=round(time.perf_counter() - started, 3), files=files)
@@ -391,26 +392,60 @@ def _write_outputs(
     )
 
 
-def _transcripts(path: str, run: _Run) -> Iterable[Transcript]:
-    seen: set[str] = set()
+def _with_session(obj: Any) -> Any:
+    """A record's top-level ``session_id`` applied to its messages that carry none."""
+    sid = obj.get("session_id") if isinstance(obj, dict) else None
+    msgs = obj.get("messages") if isinstance(obj, dict) else None
+    if not isinstance(sid, str) or not sid or not isinstance(msgs, list):
+        return obj
+    return {
+        **obj,
+        "messages": [
+            {**m, "session_id": sid} if isinstance(m, dict) and "session_id" not in m else m
+            for m in msgs
+        ],
+    }
+
+
+def _session_ids(tr: Transcript) -> set[str | None]:
+    return {m.session_id for m in tr.messages}
+
+
+def _pairs(path: str, run: _Run) -> list[Transcript]:
+    """Every pair of the input, its records merged when they are different sessions of it.
+
+    A record repeating a conversation id is more sessions of that pair when both carry session
+    ids and share none; otherwise it is a duplicate (counted, skipped)."""
+    pairs: dict[str, Transcript] = {}
     for n, obj in iter_lines(path):
         if isinstance(obj, InvalidMessage):
             run.rejects.append(Rejection(n, RejectReason.INVALID_JSON))
             continue
-        tr = parse_transcript(n, obj, run.rejects)
+        tr = parse_transcript(n, _with_session(obj), run.rejects)
         if tr is None:
             continue
-        if tr.conversation_id in seen:
+        run.duplicates += tr.duplicates
+        known = pairs.get(tr.conversation_id)
+        if known is None:
+            pairs[tr.conversation_id] = tr
+            run.order.append(tr.conversation_id)
+            continue
+        mine, theirs = _session_ids(known), _session_ids(tr)
+        if None in mine or None in theirs or mine & theirs:
             run.duplicate_ids += 1
             continue
-        seen.add(tr.conversation_id)
-        run.order.append(tr.conversation_id)
-        run.duplicates += tr.duplicates
-        yield tr
+        seen = {m.id for m in known.messages}
+        for m in tr.messages:
+            if m.id in seen:
+                run.duplicates += 1
+            else:
+                seen.add(m.id)
+                known.messages.append(m)
+    return [pairs[c] for c in run.order]
 
 
-def _counselor_of(tr: Transcript) -> str | None:
-    return next((m.counselor_id for m in tr.messages if m.counselor_id), None)
+def _counselor_of(messages: Sequence[Message]) -> str | None:
+    return next((m.counselor_id for m in messages if m.counselor_id), None)
 
 
 async def _score_batch(batch: list[Transcript], run: _Run, limiter: anyio.CapacityLimiter) -> None:
@@ -429,42 +464,38 @@ async def _score_batch(batch: list[Transcript], run: _Run, limiter: anyio.Capaci
 
 
 async def _one(tr: Transcript, run: _Run) -> None:
+    """One pair: each of its sessions scored in thirds, then the whole pair replayed."""
+    cid = tr.conversation_id
     scorer = run.scorer
-    if isinstance(scorer, SyncScorer):
-        res = analyze_transcript(
-            tr.conversation_id, tr.messages, scorer, trajectory_tolerance=run.tolerance
+    records, results = [], []
+    sessions = split_sessions(tr.messages)
+    for index, (sid, msgs) in enumerate(sessions):
+        if isinstance(scorer, SyncScorer):
+            res = analyze_transcript(cid, msgs, scorer, trajectory_tolerance=run.tolerance)
+        else:
+            res = await analyze_transcript_async(
+                cid, msgs, scorer, trajectory_tolerance=run.tolerance
+            )
+        results.append(res)
+        records.append(
+            PairRecord.from_result(res, _counselor_of(msgs), session_id=sid, session_index=index)
         )
-    else:
-        res = await analyze_transcript_async(
-            tr.conversation_id, tr.messages, scorer, trajectory_tolerance=run.tolerance
-        )
-    run.results[tr.conversation_id] = res
-    run.records[tr.conversation_id] = PairRecord.from_result(res, _counselor_of(tr))
-    ordered = _ordered(tr.messages)
-    texts = ordered if run.include_text else None
+        if not run.replay:
+            texts = msgs if run.include_text else None
+            for w in res.windows:
+                run.link.add(cid, w, texts)
+    run.results[cid] = results
+    run.records[cid] = records
     if run.replay:
-        await _replay(tr.conversation_id, ordered, run, texts)
-    else:
-        for w in res.windows:
-            run.link.add(tr.conversation_id, w, texts)
-
-
-def _ordered(messages: Sequence[Message]) -> list[Message]:
-    return [
-        m
-        for _, m in sorted(
-            enumerate(messages),
-            key=lambda t: (
-                (float(t[1].seq), t[1].ts, t[0]) if t[1].seq is not None else (t[1].ts, 0.0, t[0])
-            ),
-        )
-    ]
+        ordered = [m for _, msgs in sessions for m in msgs]
+        await _replay(cid, ordered, run, ordered if run.include_text else None)
 
 
 async def _replay(
     cid: str, messages: list[Message], run: _Run, texts: list[Message] | None
 ) -> None:
-    """The transcript through the monitor's I/O-free core: the events a supervisor would see."""
+    """The pair through the monitor's I/O-free core: the events a supervisor would see (a new
+    session id ends the session before it, as live)."""
     core = MonitorCore(include_text=run.include_text)
     for m in messages:
         await _drain(core, core.ingest(m), run, texts)
@@ -479,6 +510,3 @@ async def _drain(core: MonitorCore, out: Outcome, run: _Run, texts: list[Message
         events.extend(core.apply(score, req))
     for ev in events:
         run.board(ev)
-
-
-# ---------------------------------------------------------------------- writing
