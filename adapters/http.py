@@ -117,16 +117,21 @@ class HttpAdapter(PushAdapter):
 
     def _map(self, item: dict[str, Any]) -> dict[str, Any] | None:
         if self.conversations is not None:
-            conv = item.get("conversation_id")
+            conv = id_text(item.get("conversation_id"))  # ids may be integers
             mapped = self.conversations.conversation_of(conv if isinstance(conv, str) else None)
             if mapped is None:
                 return None
             item = {**item, "conversation_id": mapped}
-        sender = item.get("sender_id")
+        sender = id_text(item.get("sender_id"))
         if "role" not in item and self.roles is not None and isinstance(sender, str):
             role = self.roles.role_of(sender)
             item = {**self.roles.ids_for(role, sender), **item, "role": role.value}
         return item
+
+
+def id_text(value: Any) -> Any:
+    """An integer id as its decimal string, as `Message` keeps it (docs/contracts.md)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _items(payload: Any) -> list[Any] | None:

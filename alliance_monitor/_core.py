@@ -38,6 +38,7 @@ from ._models import (
     WindowRequest,
     WindowScore,
     parse_message,
+    readable_id,
 )
 from ._pair import (
     HeldMessage,
@@ -77,8 +78,10 @@ class IngestResult:
     """What happened to one submitted message.
 
     `status`: "accepted", "duplicate" (already seen: absorbed) or "rejected" (then `reason`,
-    a `RejectReason`, says why; it was counted). `late`: accepted but older than the last closed
-    window. `conversation_id` / `message_id`: the ids read from it, when readable.
+    a `RejectReason`, says why, and `field` names the field it refused, e.g. ``"ts"``, when one
+    field was at fault; it was counted). `late`: accepted but older than the last closed
+    window. `conversation_id` / `message_id`: the ids read from it, when readable (a rejected
+    message's too, as text, if they were valid ids).
     """
 
     status: Literal["accepted", "duplicate", "rejected"]
@@ -86,6 +89,7 @@ class IngestResult:
     late: bool = False
     conversation_id: str | None = None
     message_id: str | None = None
+    field: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -174,7 +178,7 @@ class MonitorCore:
         try:
             msg = parse_message(data)
         except InvalidMessage as exc:
-            return self.reject(exc.reason)
+            return self.reject(exc.reason, exc.field, data)
         out = _Draft()
         conv = msg.conversation_id
         pair = self._pairs.pop(conv, None)
@@ -228,11 +232,15 @@ class MonitorCore:
         result = IngestResult("accepted", None, late, msg.conversation_id, msg.id)
         return out.done(result, msg, pair.arrivals)
 
-    def reject(self, reason: RejectReason) -> Outcome:
-        """Count a rejection (also used by adapters for input that never became a message)."""
+    def reject(self, reason: RejectReason, field: str | None = None, data: Any = None) -> Outcome:
+        """Count a rejection (also used by adapters for input that never became a message).
+        `field` names the refused field; the ids of `data` (the raw input), when they are valid
+        ids, go into the result so the caller can tell which message it was."""
         self.counts["rejected"] += 1
         self.rejected[reason.value] += 1
-        return Outcome(result=IngestResult("rejected", reason))
+        conv = readable_id(data, "conversation_id")
+        mid = readable_id(data, "id")
+        return Outcome(result=IngestResult("rejected", reason, False, conv, mid, field))
 
     def _hold(self, msg: Message, key: OrderKey) -> HeldMessage:
         text = msg.text

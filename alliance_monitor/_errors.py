@@ -50,8 +50,10 @@ class RejectReason(StrEnum):
     INVALID_SCHEMA = "invalid_schema"  # not an object, or wrong types
     MISSING_FIELD = "missing_field"
     BAD_ROLE = "bad_role"
-    BAD_ID = "bad_id"  # empty or over-long conversation/message id
-    BAD_TIMESTAMP = "bad_timestamp"  # `ts` or `seq` not a finite number within range
+    BAD_ID = "bad_id"  # not a string or integer, empty, over-long, control characters
+    # `ts` neither a finite number nor numeric or ISO 8601 text, `seq` not an integer, or either
+    # out of range
+    BAD_TIMESTAMP = "bad_timestamp"
     BAD_METADATA = "bad_metadata"  # too many or too long entries, invalid Unicode, NaN
     EMPTY_TEXT = "empty_text"  # nothing left after sanitising
     INVALID_JSON = "invalid_json"  # a line of input that is not JSON at all

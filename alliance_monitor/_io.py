@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from . import _safejson
 from ._errors import InvalidMessage, RejectReason
-from ._models import Message, parse_message
+from ._models import Message, id_text, parse_message, readable_id
 
 __all__ = ["Rejection", "Transcript", "iter_lines", "read_input"]
 
@@ -69,8 +69,7 @@ def iter_lines(path: str) -> Iterator[tuple[int, Any]]:
 
 
 def _str_id(obj: dict[str, Any], key: str) -> str | None:
-    v = obj.get(key)
-    return v if isinstance(v, str) else None
+    return readable_id(obj, key)
 
 
 def parse_transcript(n: int, obj: Any, rejects: list[Rejection]) -> Transcript | None:
@@ -79,7 +78,7 @@ def parse_transcript(n: int, obj: Any, rejects: list[Rejection]) -> Transcript |
     if not isinstance(obj, dict):
         rejects.append(Rejection(n, RejectReason.INVALID_SCHEMA))
         return None
-    conv = obj.get("conversation_id")
+    conv = id_text(obj.get("conversation_id"))
     msgs = obj.get("messages")
     if not isinstance(conv, str) or not conv or not isinstance(msgs, list):
         field_name = "conversation_id" if not isinstance(conv, str) or not conv else "messages"

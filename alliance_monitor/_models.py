@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -101,11 +102,63 @@ def sanitize_text(text: str) -> str:
 _Scalar = str | int | float | bool | None
 
 
+def id_text(value: Any) -> Any:
+    """An integer id as its decimal string (``42`` -> ``"42"``); anything else unchanged (a
+    bool or a float is then refused as ``bad_id``, never guessed at: ``1.0`` is not an id)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def readable_id(data: Any, key: str) -> str | None:
+    """`data[key]` as a `Message` would keep it, or None if it is missing or not a valid id
+    (so a rejected message can still be named, never by anything but a valid id)."""
+    value = id_text(data.get(key)) if isinstance(data, Mapping) else None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH:
+        return None
+    return None if _BAD_ID_RE.search(value) else value
+
+
+def timestamp_seconds(value: Any) -> float | None:
+    """What `Message` reads `ts` as, or None when it would reject it (used to order raw input
+    before it is validated)."""
+    try:
+        if isinstance(value, str) and len(value) <= 64:
+            seconds = _ts_seconds(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = float(value)
+        else:
+            return None
+    except (ValueError, OverflowError):
+        return None
+    return seconds if math.isfinite(seconds) else None
+
+
+def _ts_seconds(value: str) -> float:
+    """Seconds for a timestamp given as text: a number (``"1714645867.5"``) or ISO 8601
+    (``"2024-05-02T10:31:07Z"``, ``"2024-05-02T12:31:07+02:00"``; no offset means UTC)."""
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("timestamp is neither a number nor ISO 8601") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
 class Message(BaseModel):
     """One chat message of a counselor-client conversation (a "pair").
 
-    `ts` is the platform's timestamp in seconds (epoch or relative, but consistent within a
-    conversation); `seq`, when the platform has one, orders messages instead of `ts`.
+    `ts` is the platform's timestamp: seconds as a number (epoch or relative, but consistent
+    within a conversation), or text: a number, or an ISO 8601 date-time (read as epoch seconds;
+    without an offset it is UTC). `seq`, when the platform has one, orders messages instead of
+    `ts`. Ids (`conversation_id`, `id`, `counselor_id`, `client_id`, `session_id`) are strings
+    or integers; integers are kept as their decimal string (``42`` is ``"42"``).
     """
 
     model_config = ConfigDict(
@@ -139,8 +192,12 @@ class Message(BaseModel):
     @field_validator("ts", mode="before")
     @classmethod
     def _no_bool_ts(cls, value: Any) -> Any:
-        if isinstance(value, bool | str):
+        if isinstance(value, bool):
             raise ValueError("timestamp must be a number")
+        if isinstance(value, str):
+            if len(value) > 64:
+                raise ValueError("timestamp text too long")
+            return _ts_seconds(value)
         if isinstance(value, int) and abs(value) > MAX_ABS_TS:
             raise ValueError("timestamp out of range")  # before float() overflows on it
         return value
@@ -151,6 +208,13 @@ class Message(BaseModel):
         if isinstance(value, bool):
             raise ValueError("seq must be an integer")
         return value
+
+    @field_validator(
+        "conversation_id", "id", "counselor_id", "client_id", "session_id", mode="before"
+    )
+    @classmethod
+    def _integer_id(cls, value: Any) -> Any:
+        return id_text(value)
 
     @field_validator(
         "conversation_id", "id", "counselor_id", "client_id", "session_id", mode="after"

@@ -339,7 +339,7 @@ class Monitor:
     def _log_rejected(result: IngestResult) -> None:
         _log.info(
             "alliance_monitor.message_rejected",
-            extra={"reason": result.reason.value if result.reason else None},
+            extra={"reason": result.reason.value if result.reason else None, "field": result.field},
         )
 
     async def _ingest(self, msg: Message) -> IngestResult:

@@ -43,6 +43,7 @@ from ._events import (
     WindowUnscored,
 )
 from ._io import Rejection, Transcript, guarded_transcript, read_input
+from ._models import timestamp_seconds
 from ._progress import Progress as _Progress
 from .scoring._base import Scorer, SyncScorer
 from .scoring._options import add_scorer_args as _add_scorer_args
@@ -332,14 +333,9 @@ def _replay_messages(path: str, rejects: list[Rejection]) -> list[dict[str, Any]
             msgs.append((m.ts, order, m.model_dump()))
             order += 1
     for _n, obj in singles:
-        ts = obj.get("ts") if isinstance(obj, dict) else None
-        try:
-            key = float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else 0.0
-        except OverflowError:  # the monitor rejects it; only the sort key is needed here
-            key = 0.0
-        if key != key:  # NaN sorts nowhere
-            key = 0.0
-        msgs.append((key, order, obj))
+        # Only the sort key is needed here: what the monitor will reject sorts first.
+        key = timestamp_seconds(obj.get("ts")) if isinstance(obj, dict) else None
+        msgs.append((0.0 if key is None else key, order, obj))
         order += 1
     msgs.sort(key=lambda t: (t[0], t[1]))
     return [m for _, _, m in msgs]

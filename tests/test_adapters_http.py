@@ -210,6 +210,32 @@ def test_sender_id_with_a_role_map(make_service: Any) -> None:
     wait_for(lambda: svc.stats().get("accepted") == 2)
 
 
+def test_integer_ids_and_iso_timestamps_through_the_receiver(make_service: Any) -> None:
+    # The contract of docs/contracts.md: ids may be integers (also the sender_id a RoleMap reads),
+    # ts may be ISO 8601 text.
+    svc = make_service(roles=RoleMap.of({"17"}))
+    items = [
+        {
+            "conversation_id": 42,
+            "id": 1,
+            "sender_id": 17,
+            "text": "How are you?",
+            "ts": "2024-05-02T10:31:07Z",
+        },
+        {
+            "conversation_id": 42,
+            "id": 2,
+            "sender_id": 9,
+            "text": "Tired.",
+            "ts": "2024-05-02T10:31:37Z",
+        },
+    ]
+    body = json.dumps({"messages": items}).encode()
+    assert svc.post(body, signed(body)).status_code == 202
+    wait_for(lambda: svc.stats().get("accepted") == 2)
+    assert svc.stats().get("rejected", 0) == 0
+
+
 def test_platform_retry_is_acknowledged_but_not_ingested_twice(make_service: Any) -> None:
     svc = make_service()
     body = json.dumps(msg(1)).encode()
