@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from helpers import alternating
 
-from alliance_monitor import Monitor, RejectReason
+from alliance_monitor import Monitor, RejectReason, ScoringPolicy
 from alliance_monitor._core import MonitorCore
 from alliance_monitor._models import parse_message
 from alliance_monitor.cli import main
@@ -130,7 +130,11 @@ async def test_monitor_takes_iso_timestamps_and_integer_ids_end_to_end() -> None
     results = []
     for batch in (plain, iso):
         collector = EventCollector()
-        monitor = Monitor(scorer=StaticScorer(4.0), idle_check_interval=None, overload="wait")
+        monitor = Monitor(
+            scorer=StaticScorer(4.0),
+            idle_check_interval=None,
+            scoring=ScoringPolicy(overload="wait"),
+        )
         monitor.on(collector)
         async with monitor:
             for m in batch:

@@ -21,7 +21,7 @@ import pytest
 from conftest import ANNOMI_SAMPLE, REPO
 from jsonschema import Draft202012Validator
 
-from alliance_monitor import EventType, Monitor
+from alliance_monitor import EventType, Monitor, ScoringPolicy
 from alliance_monitor._errors import InvalidMessage
 from alliance_monitor._models import parse_message
 from alliance_monitor._schemas import SCHEMA_NAMES, build_schema, load_schema, render, schema_file
@@ -121,7 +121,9 @@ def _sample_messages() -> list[dict[str, Any]]:
 
 async def _replay(messages: list[dict[str, Any]], scorer: Any, sink: Any = None) -> list[Any]:
     collector = EventCollector()
-    monitor = Monitor(scorer=scorer, idle_check_interval=None, overload="wait")
+    monitor = Monitor(
+        scorer=scorer, idle_check_interval=None, scoring=ScoringPolicy(overload="wait")
+    )
     monitor.on(collector)
     if sink is not None:
         monitor.on(sink)
