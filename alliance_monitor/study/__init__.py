@@ -8,6 +8,9 @@
     monitor.on(board)                                   # live, bounded per-pair summary
     app = supervisor_app(board)                         # pure ASGI: mount at /supervisor
 
+    ratings = FeedbackRatings("ratings.db", board=board)  # counselors rate feedback
+    ratings.record_rating(FeedbackRating(feedback_id=event.id, conversation_id=..., ...))
+
 See docs/study.md.
 """
 
@@ -17,6 +20,17 @@ from .._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from ._board import CONCERNS, PairBoard, PairStatus
+    from ._ratings import (
+        PAPER_MEANS,
+        QUESTIONS,
+        FeedbackDelivery,
+        FeedbackRating,
+        FeedbackRatings,
+        InvalidRating,
+        RatingStore,
+        parse_feedback_record,
+    )
+    from ._ratings_http import RatingsEndpoint
     from ._report import render_report
     from ._stats import (
         FriedmanResult,
@@ -48,6 +62,15 @@ _LAZY: dict[str, str | tuple[str, str]] = {
     "PairBoard": "._board",
     "PairStatus": "._board",
     "render_report": "._report",
+    "PAPER_MEANS": "._ratings",
+    "QUESTIONS": "._ratings",
+    "FeedbackDelivery": "._ratings",
+    "FeedbackRating": "._ratings",
+    "FeedbackRatings": "._ratings",
+    "InvalidRating": "._ratings",
+    "RatingStore": "._ratings",
+    "parse_feedback_record": "._ratings",
+    "RatingsEndpoint": "._ratings_http",
     "FriedmanResult": "._stats",
     "MeanCI": "._stats",
     "RMAnovaResult": "._stats",
@@ -74,8 +97,14 @@ __getattr__, __dir__ = _lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
     "CONCERNS",
+    "PAPER_MEANS",
+    "QUESTIONS",
     "TRAJECTORY_CATEGORIES",
+    "FeedbackDelivery",
+    "FeedbackRating",
+    "FeedbackRatings",
     "FriedmanResult",
+    "InvalidRating",
     "MeanCI",
     "PairBoard",
     "PairRecord",
@@ -83,10 +112,13 @@ __all__ = [
     "PatternRow",
     "PhaseStats",
     "RMAnovaResult",
+    "RatingStore",
+    "RatingsEndpoint",
     "StudySummary",
     "TrajectoryRow",
     "friedman",
     "mean_ci",
+    "parse_feedback_record",
     "rank_with_ties",
     "render_report",
     "rm_anova",

@@ -374,6 +374,14 @@ const AM = (() => {
         li.append(h("div", {class: "fb"}, m.feedback.summary));
         li.append(h("div", {class: "try"}, "Try: " + m.feedback.suggestion));
         for (const q of m.feedback.quotes || []) li.append(h("blockquote", {}, q));
+        if (m.rating) {
+          li.append(h("div", {class: "fb-state", "data-state": "rated"},
+            `Rated by the counselor (1-5): understanding ${m.rating.understanding}, ` +
+            `directions ${m.rating.directions}, willingness ${m.rating.willingness}`));
+        } else if (m.delivered) {
+          li.append(h("div", {class: "fb-state", "data-state": "delivered"},
+            "Delivered to the counselor"));
+        }
       }
       ol.append(li);
     }

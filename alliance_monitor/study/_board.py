@@ -25,7 +25,8 @@ updated pair.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,11 @@ from .._events import (
     trajectory_of,
 )
 from .._models import DIMENSIONS, DimensionScores
+from ._items import bounded
+from ._ratings import QUESTIONS, FeedbackDelivery, FeedbackRating, RatingSummary
+from ._recovery import FeedbackEvent, recovery
 from ._sessions import across_change
+from ._stats import mean_ci
 
 __all__ = ["CONCERNS", "PairBoard", "PairStatus"]
 
@@ -50,6 +55,7 @@ __all__ = ["CONCERNS", "PairBoard", "PairStatus"]
 CONCERNS: tuple[str, ...] = ("safety", "decline", "low", "patterns", "trajectory", "ok")
 
 _LOW_LEVEL = 2.0
+_MAX_FEEDBACK_IDS = 200_000
 _SAFETY_SCAN = 64  # how far from the LRU end eviction looks for a pair without a safety signal
 
 
@@ -77,9 +83,16 @@ class _Marker:
     dimension: str | None = None
     detail: str = ""
     feedback: Feedback | None = None
+    #: The id of the event that carried the feedback: what ratings and deliveries name.
+    event_id: str | None = None
 
-    def to_json(self, include_text: bool) -> dict[str, Any]:
-        return {
+    def to_json(
+        self,
+        include_text: bool,
+        delivered: Container[str] = (),
+        rated: Mapping[str, dict[str, int]] | None = None,
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "kind": self.kind,
             "window": self.window,
             "ts": self.ts,
@@ -87,6 +100,11 @@ class _Marker:
             "detail": self.detail,
             "feedback": _feedback_json(self.feedback, include_text) if self.feedback else None,
         }
+        if self.feedback is not None and self.event_id is not None:
+            out["feedback_id"] = self.event_id
+            out["delivered"] = self.event_id in delivered
+            out["rating"] = (rated or {}).get(self.event_id)
+        return out
 
 
 @dataclass(slots=True)
@@ -167,6 +185,12 @@ class PairBoard:
         self.tolerance = trajectory_tolerance
         self._pairs: OrderedDict[str, _Pair] = OrderedDict()
         self._lock = threading.Lock()
+        #: Feedback ids delivered to counselors, and the latest rating of each (bounded).
+        self._delivered: OrderedDict[str, None] = OrderedDict()
+        self._rated: OrderedDict[str, dict[str, int]] = OrderedDict()
+        #: Every rating's scores since start (question -> score -> count), for the means.
+        self._rating_counts: dict[str, Counter[int]] = {q: Counter() for q in QUESTIONS}
+        self._loop_cache: tuple[tuple[int, float, int], dict[str, Any]] | None = None
         self.version = 0
         self.evicted = 0
 
@@ -244,6 +268,7 @@ class PairBoard:
                     ev.dimension,
                     detail,
                     ev.feedback,
+                    ev.id,
                 ),
             )
         elif isinstance(ev, AllianceLow):
@@ -269,6 +294,7 @@ class PairBoard:
                     ev.feedback.dimension,
                     f"{ev.rate:.0%} of counselor replies",
                     ev.feedback,
+                    ev.id,
                 ),
             )
         elif isinstance(ev, SafetySignal):
@@ -305,6 +331,72 @@ class PairBoard:
         sessions.append(row)
         if len(sessions) > self.max_sessions:
             del sessions[1]  # keep the first: the across-session view compares with it
+
+    # ------------------------------------------------------------------ feedback loop
+    def feedback_delivered(self, delivery: FeedbackDelivery) -> None:
+        """A feedback item reached its counselor (`FeedbackRatings` calls this)."""
+        with self._lock:
+            self.version += 1
+            self._remember(self._delivered, delivery.feedback_id, None)
+
+    def feedback_rated(self, rating: FeedbackRating) -> None:
+        """A counselor rated a feedback item (scores only: the comment never reaches here)."""
+        with self._lock:
+            self.version += 1
+            self._remember(self._delivered, rating.feedback_id, None)
+            self._remember(self._rated, rating.feedback_id, rating.scores())
+            for q, v in rating.scores().items():
+                self._rating_counts[q][v] += 1
+
+    @staticmethod
+    def _remember(store: OrderedDict[str, Any], key: str, value: Any) -> None:
+        store[key] = value
+        store.move_to_end(key)
+        while len(store) > _MAX_FEEDBACK_IDS:
+            store.popitem(last=False)
+
+    def feedback_loop(
+        self, *, level: float = 0.95, n_boot: int = 200, seed: int = 0
+    ) -> dict[str, Any]:
+        """The ratings so far (means beside the paper's) and the recovery figure over the pairs
+        on the board: their next two windows after delivered feedback, against pairs with the
+        same pattern and no feedback delivered yet (`_recovery`). Cached per board version."""
+        with self._lock:
+            key = (self.version, level, n_boot)
+            if self._loop_cache is not None and self._loop_cache[0] == key:
+                return self._loop_cache[1]
+            windows = {
+                cid: [(i, sc.overall) for i, _ts, sc, _b in p.windows]
+                for cid, p in self._pairs.items()
+            }
+            events = {
+                cid: [
+                    FeedbackEvent(m.event_id, m.kind, m.window)
+                    for m in p.markers
+                    if m.event_id is not None and m.window is not None
+                ]
+                for cid, p in self._pairs.items()
+            }
+            delivered = set(self._delivered)
+            counts = {q: dict(c) for q, c in self._rating_counts.items()}
+        values = {q: [float(v) for v, n in counts[q].items() for _ in range(n)] for q in QUESTIONS}
+        n = len(values[QUESTIONS[0]])
+        summary = RatingSummary(
+            n,
+            {q: bounded(mean_ci(values[q], level)) for q in QUESTIONS},
+            counts,
+        )
+        out = {
+            "ratings": summary.to_json(),
+            "delivered": len(delivered),
+            "recovery": [
+                r.to_json()
+                for r in recovery(windows, events, delivered, level=level, n_boot=n_boot, seed=seed)
+            ],
+        }
+        with self._lock:
+            self._loop_cache = (key, out)
+        return out
 
     # ------------------------------------------------------------------ reading
     def _status(self, pair: _Pair) -> PairStatus:
@@ -395,7 +487,7 @@ class PairBoard:
                 {"window": i, "ts": ts, "baseline": base, **(_four(sc) or {})}
                 for i, ts, sc, base in pair.windows
             ]
-            markers = [m.to_json(include_text) for m in pair.markers]
+            markers = [m.to_json(include_text, self._delivered, self._rated) for m in pair.markers]
             phases = pair.phases
             session_trajectory = pair.session_trajectory
             sessions = [dict(r) for r in pair.sessions]

@@ -58,6 +58,12 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument(
+        "--ratings",
+        metavar="FILE",
+        help="counselors' ratings and deliveries of feedback: the ratings database of `serve` "
+        "or a JSONL file of rating records (Table 6)",
+    )
+    p.add_argument(
         "--concurrency", type=positive_int, default=4, help="transcripts scored at once (LLM)"
     )
     p.add_argument(
@@ -95,6 +101,7 @@ def cmd_study(args: argparse.Namespace) -> int:
                 max_report_pairs=getattr(args, "max_report_pairs", 500),
                 bootstrap=getattr(args, "bootstrap", 1000),
                 seed=getattr(args, "seed", 0),
+                ratings=getattr(args, "ratings", None),
                 on_progress=lambda n: progress.step(n - progress.n),
             )
         finally:

@@ -254,6 +254,9 @@ class StudySummary:
     #: Up to three redacted exchanges per pattern (only when text was opted in).
     exemplars: dict[str, list[Exemplar]] = field(default_factory=dict)
     bootstrap: int = 1000
+    #: The feedback loop (ratings beside the paper's, the recovery figure; `PairBoard.
+    #: feedback_loop` plus where the ratings came from); None without replay.
+    feedback: dict[str, Any] | None = None
     tolerance: float = 0.25
     confidence_level: float = 0.95
     n_transcripts: int = 0
@@ -351,6 +354,7 @@ def _summary_json(s: StudySummary) -> dict[str, Any]:
         "patterns_by_counselor": [_pattern_json(r) for r in s.patterns_by_counselor],
         "pattern_alliance": _link_json(s),
         "sessions": _sessions_json(s),
+        "feedback": s.feedback,
         "pairs": [
             {
                 "conversation_id": r.conversation_id,
@@ -643,6 +647,7 @@ def _summary_md(s: StudySummary) -> str:
     ]
     out += _link_md(s)
     out += _sessions_md(s)
+    out += _feedback_md(s)
     if s.patterns_by_counselor:
         out += [
             "**Table 4. Counselor patterns by counselor.**",
@@ -721,6 +726,66 @@ def _sessions_md(s: StudySummary) -> list[str]:
     )
     out.append(f"| {text('sess.bynum.n')} | {counts} | {a.change['overall'].n} |")
     return [*out, "", text("sess.note", tol=s.tolerance, single=a.n_single), ""]
+
+
+def _change_cell(c: dict[str, Any]) -> str:
+    if c["mean"] is None:
+        return f"n/a (n = {c['n']})"
+    lo, hi = c["ci"]
+    ci = "" if lo is None else f" [{_num(lo, True)}, {_num(hi, True)}]"
+    return f"{_num(c['mean'], True)}{ci} (n = {c['n']})"
+
+
+def _feedback_md(s: StudySummary) -> list[str]:
+    fb = s.feedback
+    if fb is None:
+        return []
+    level = f"{100 * s.confidence_level:.0f}%"
+    r = fb["ratings"]
+    out = [
+        f"**{text('fb.ratings.title', level=level, n=r['n'])}**",
+        "",
+        text("fb.ratings.head"),
+        "|---|---|---|---|",
+    ]
+    for q, row in r["questions"].items():
+        lo, hi = row["ci"]
+        mean = "n/a" if row["mean"] is None else f"{row['mean']:.2f}"
+        ci = "" if lo is None else f" [{lo:.2f}, {hi:.2f}]"
+        out.append(f"| {text('fb.q.' + q)} | {r['n']} | {mean}{ci} | {row['paper_mean']:.2f} |")
+    out += [
+        "",
+        f"**{text('fb.recovery.title', level=level, boot=s.bootstrap)}**",
+        "",
+        text("fb.recovery.head"),
+        "|---|---|---|---|---|---|",
+    ]
+    for row in fb["recovery"]:
+        lo, hi = row["difference_ci"]
+        diff = "n/a" if row["difference"] is None else _num(row["difference"], True)
+        if lo is not None:
+            diff += f" [{_num(lo, True)}, {_num(hi, True)}]"
+        nm = row["not_measurable"]
+        out.append(
+            f"| {text('fb.kind.' + row['kind'])} | {_change_cell(row['delivered'])} "
+            f"| {_change_cell(row['no_feedback_yet'])} | {diff} "
+            f"| {nm['delivered']} / {nm['no_feedback_yet']} "
+            f"| {row['undelivered_after_earlier_feedback']} |"
+        )
+    src = fb["source"]
+    source = (
+        text("fb.source.none")
+        if src.get("file") is None
+        else text(
+            "fb.source",
+            name=src["file"],
+            n=src["ratings"],
+            d=src["deliveries"],
+            other=src["other_pairs"],
+            refused=sum(src["refused"].values()),
+        )
+    )
+    return [*out, "", text("fb.note", source=source), ""]
 
 
 def _fmt_or(x: float | None) -> str:

@@ -320,6 +320,92 @@ def sessions_chart(s: StudySummary) -> str:
     return "".join(out) + bars
 
 
+def ratings_chart(s: StudySummary) -> str:
+    """The three questions: mean rating with its interval beside the paper's mean (a hollow
+    mark), on the 1-5 scale."""
+    fb = s.feedback
+    assert fb is not None
+    qs = fb["ratings"]["questions"]
+    w, left, right, row, top, bottom = 720, 290, 20, 30, 8, 34
+    h = top + row * len(qs) + bottom
+
+    def x(v: float) -> float:
+        return left + (v - 1) / 4 * (w - left - right)
+
+    out = [
+        f'<svg class="chart ratings-chart" viewBox="0 0 {w} {h}" role="img" '
+        + 'aria-labelledby="ratings-chart-title"><title id="ratings-chart-title">'
+        + _E(text("fb.chart"))
+        + "</title>"
+    ]
+    base = top + row * len(qs)
+    for v in range(1, 6):
+        out.append(
+            f'<line class="grid" x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{top}" y2="{base}"/>'
+            f'<text x="{x(v):.1f}" y="{base + 14}" text-anchor="middle">{v}</text>'
+        )
+    for i, (q, r) in enumerate(qs.items()):
+        yy = top + i * row + row / 2
+        out.append(
+            f'<text x="{left - 8}" y="{yy + 4:.1f}" text-anchor="end">'
+            f"{_E(text('fb.q.' + q))}</text>"
+        )
+        paper = r["paper_mean"]
+        out.append(
+            f'<g class="paper-mean" data-question="{q}"><title>'
+            f"{_E(text('fb.paper', q=text('fb.q.' + q), v=f'{paper:.2f}'))}</title>"
+            f'<circle cx="{x(paper):.1f}" cy="{yy:.1f}" r="5" fill="#fff" stroke="#555" '
+            'stroke-width="2"/></g>'
+        )
+        if r["mean"] is None:
+            continue
+        lo, hi = r["ci"]
+        tip = f"{text('fb.q.' + q)}: {r['mean']:.2f}" + (
+            "" if lo is None else f" [{lo:.2f}, {hi:.2f}]"
+        )
+        out.append(f'<g class="rating-mean" data-question="{q}"><title>{_E(tip)}</title>')
+        if lo is not None:
+            out.append(
+                f'<line class="ci" x1="{x(lo):.1f}" x2="{x(hi):.1f}" y1="{yy:.1f}" y2="{yy:.1f}"/>'
+            )
+        out.append(_shape("diamond", x(r["mean"]), yy, 5.5, "#0072B2", "mean") + "</g>")
+    out.append(
+        f'<text x="{(left + w - right) / 2:.1f}" y="{h - 4}" text-anchor="middle">'
+        f"{_E(text('fb.axis'))}</text></svg>"
+    )
+    return "".join(out)
+
+
+def _feedback_section(s: StudySummary, tables: dict[str, str]) -> str:
+    head = (
+        '<section id="feedback" aria-labelledby="h-feedback"><h2 id="h-feedback">'
+        f"5. {_E(text('fb.section'))}</h2>"
+    )
+    fb = s.feedback
+    if fb is None:
+        return head + f'<p class="note">{_E(text("fb.none"))}</p></section>'
+    src = fb["source"]
+    source = (
+        text("fb.source.none")
+        if src.get("file") is None
+        else text(
+            "fb.source",
+            name=src["file"],
+            n=src["ratings"],
+            d=src["deliveries"],
+            other=src["other_pairs"],
+            refused=sum(src["refused"].values()),
+        )
+    )
+    return (
+        head
+        + f"<figure>{ratings_chart(s)}<figcaption>{_E(text('fb.caption'))}</figcaption></figure>"
+        + tables.get("6", "")
+        + tables.get("6b", "")
+        + f'<p class="note">{_E(text("fb.note", source=source))}</p></section>'
+    )
+
+
 def _sessions_section(s: StudySummary, tables: dict[str, str]) -> str:
     head = (
         '<section id="sessions" aria-labelledby="h-sessions"><h2 id="h-sessions">'
@@ -814,7 +900,8 @@ def render_report(
         + f" · alliance-monitor {_E(__version__)}</p>",
         '<nav class="toc" aria-label="Sections"><a href="#phases">1. Phases</a>'
         '<a href="#trajectories">2. Trajectories</a><a href="#patterns">3. Patterns</a>'
-        '<a href="#sessions">4. Sessions</a><a href="#pairs">5. Pairs</a></nav></header>'
+        '<a href="#sessions">4. Sessions</a><a href="#feedback">5. Feedback</a>'
+        '<a href="#pairs">6. Pairs</a></nav></header>'
         "<main>",
         '<section id="phases" aria-labelledby="h-phases"><h2 id="h-phases">1. Alliance by '
         "phase</h2>",
@@ -870,7 +957,8 @@ def render_report(
         "" if s.patterns_by_counselor else '<p class="note">No counselor ids in this corpus.</p>',
         "</section>",
         _sessions_section(s, tables),
-        '<section id="pairs" aria-labelledby="h-pairs"><h2 id="h-pairs">5. Pairs</h2>',
+        _feedback_section(s, tables),
+        '<section id="pairs" aria-labelledby="h-pairs"><h2 id="h-pairs">6. Pairs</h2>',
         f'<p class="note">{_E(shown)} Ordered by concern (safety signal, alliance decline, low '
         "alliance, counselor patterns, latest window below its start). Each sparkline is the "
         "overall alliance of the pair's rolling windows (dotted line: level 3); the label is "

@@ -135,6 +135,52 @@ EN: dict[str, str] = {
     "sess.chart": "Mean overall alliance by session number, with {level} confidence intervals",
     "sess.axis.x": "session number in the pair",
     "sess.traj.chart": "Share of pairs by trajectory, within a session and across sessions",
+    # ---- Table 6: the feedback loop
+    "fb.section": "Feedback to counselors: ratings and what followed",
+    "fb.q.understanding": "It helped me understand the alliance",
+    "fb.q.directions": "It showed me directions to improve",
+    "fb.q.willingness": "I am willing to adjust my approach",
+    "fb.kind.passive": "Passive pattern",
+    "fb.kind.directive": "Directive pattern",
+    "fb.kind.decline": "Alliance decline",
+    "fb.chart": "Mean rating per question with its interval, beside the paper's mean",
+    "fb.paper": "{q}: the paper's counselors gave {v}",
+    "fb.axis": "rating (1-5)",
+    "fb.caption": (
+        "Filled diamond: this deployment's counselors (mean and interval); hollow circle: the "
+        "mean the paper's counselors gave an LLM's feedback (Li et al. 2024)."
+    ),
+    "fb.none": "The feedback loop needs the replay (run without --no-replay).",
+    "fb.ratings.title": (
+        "Table 6. Counselors' ratings of the feedback, 1-5: mean [{level} CI], n = {n} "
+        "ratings, beside the ratings the paper's counselors gave an LLM's feedback."
+    ),
+    "fb.ratings.head": "| Question | n | Mean [CI] | Li et al. 2024 |",
+    "fb.recovery.title": (
+        "Table 6b. What followed the feedback: mean of the pair's next two windows minus the "
+        "feedback's window, in levels [{level} CI]: feedback delivered, against the same event "
+        "in pairs with no feedback delivered yet; difference [interval from {boot} resamples "
+        "of pairs]."
+    ),
+    "fb.recovery.head": (
+        "| Feedback on | Delivered | No feedback yet | Difference | Not measurable "
+        "(delivered / not yet) | Undelivered after earlier feedback |"
+    ),
+    "fb.note": (
+        "Ratings and deliveries name feedback by the id of the event that carried it, the same "
+        "in the live monitor and in this replay (with the monitor's default windows). An event "
+        "with fewer than two scored windows after it is not measurable. The comparison is "
+        "observational: counselors who receive or rate feedback may differ from the others. "
+        "{source}"
+    ),
+    "fb.source": (
+        "Ratings from {name}: {n} ratings and {d} deliveries of this corpus's pairs used, {other} "
+        "of other pairs left out, {refused} records refused."
+    ),
+    "fb.source.none": (
+        "No ratings file was given (--ratings): every event is in the no-feedback group, the "
+        "course of a pair after a pattern when nobody said anything."
+    ),
     "role.client": "Client",
     "role.counselor": "Counselor",
     "role.other": "Other",

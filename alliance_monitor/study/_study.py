@@ -55,6 +55,7 @@ from ..scoring import Scorer, SyncScorer, basic_redactor, score_or_unscored
 from ._board import PairBoard
 from ._items import ITEMS, distributions, item_table
 from ._link import LinkCollector
+from ._ratings import read_feedback_file
 from ._records import (
     _TABLE_DIMS,
     _TRAJ_DIMS,
@@ -238,6 +239,7 @@ def run_study(
     max_report_pairs: int = 500,
     bootstrap: int = 1000,
     seed: int = 0,
+    ratings: str | Path | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> StudySummary:
     """Score every transcript of `input_path`, and write summary.json, summary.md and
@@ -249,6 +251,8 @@ def run_study(
     redacted exemplar exchanges per pattern into the report and summary.json.
     `bootstrap` resamples of pairs (with `seed`) give the pattern-alliance odds ratios their
     intervals (0: none).
+    `ratings`: a `RatingStore` database or a JSONL file of ratings and deliveries (the HTTP
+    endpoint's records): which feedback reached counselors and how they rated it (Table 6).
     `on_progress(n)` is called with the number of transcripts scored so far, after each batch.
     The scorer is not closed: the caller owns it.
     """
@@ -266,6 +270,7 @@ def run_study(
             max_report_pairs=max_report_pairs,
             bootstrap=bootstrap,
             seed=seed,
+            ratings=ratings,
             on_progress=on_progress,
         )
     )
@@ -301,6 +306,7 @@ async def run_study_async(
     max_report_pairs: int = 500,
     bootstrap: int = 1000,
     seed: int = 0,
+    ratings: str | Path | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> StudySummary:
     """`run_study` for callers already inside an event loop."""
@@ -334,6 +340,7 @@ async def run_study_async(
         if on_progress is not None:
             on_progress(done)
 
+    feedback = _feedback_loop(run, ratings, replay, confidence_level, bootstrap, seed)
     records = [r for c in run.order for r in run.records.get(c, [])]
     summary = summarize(records, tolerance=trajectory_tolerance, confidence_level=confidence_level)
     excluded = dict(summary.excluded)
@@ -352,6 +359,7 @@ async def run_study_async(
         link_abstained_with=dict(run.link.abstained_with),
         exemplars=run.link.exemplars() if include_text else {},
         bootstrap=bootstrap,
+        feedback=feedback,
     )
     views = []
     order = [s.conversation_id for s in run.board.ranked()] if replay else []
@@ -390,6 +398,39 @@ def _write_outputs(
     (out / _FILES["report_html"]).write_text(
         render_report(summary, views, total_pairs=total_pairs), encoding="utf-8"
     )
+
+
+def _feedback_loop(
+    run: _Run,
+    ratings: str | Path | None,
+    replay: bool,
+    level: float,
+    n_boot: int,
+    seed: int,
+) -> dict[str, Any] | None:
+    """Table 6: the ratings file's ratings and deliveries for this corpus's pairs, told to the
+    replay's board, and the board's feedback loop (None without replay: no events)."""
+    if not replay:
+        return None
+    source: dict[str, Any] = {"file": None}
+    if ratings is not None:
+        rs, ds, refused = read_feedback_file(str(ratings))
+        pairs = set(run.records)
+        mine_r = [r for r in rs if r.conversation_id in pairs]
+        mine_d = [d for d in ds if d.conversation_id in pairs]
+        for d in mine_d:
+            run.board.feedback_delivered(d)
+        for r in mine_r:
+            run.board.feedback_rated(r)
+        source = {
+            "file": Path(str(ratings)).name,
+            "ratings": len(mine_r),
+            "deliveries": len(mine_d),
+            "other_pairs": len(rs) + len(ds) - len(mine_r) - len(mine_d),
+            "refused": dict(refused),
+        }
+    loop = run.board.feedback_loop(level=level, n_boot=n_boot, seed=seed)
+    return {**loop, "source": source}
 
 
 def _with_session(obj: Any) -> Any:

@@ -13,6 +13,8 @@ Routes, relative to where it is mounted:
 - `GET /api/pairs?since=V&limit=N`: the ranked list; `{"version": V, "changed": false}` when
   nothing happened since version V.
 - `GET /api/pair?id=ID`: one pair view, 404 if the board does not hold the pair.
+- `GET /api/feedback`: the feedback loop: counselors' ratings of feedback (means of the paper's
+  three questions beside the paper's) and the recovery figure (`PairBoard.feedback_loop`).
 
 Mounting: the app honours the ASGI `root_path` (it accepts `path` with or without the mount
 prefix, as Starlette's `Mount` and plain dispatchers pass it), and the page uses relative URLs.
@@ -125,6 +127,8 @@ class SupervisorApp:
             )
         elif path == "/api/pairs":
             await _json(send, self._listing(query), head=head)
+        elif path == "/api/feedback":
+            await _json(send, self.board.feedback_loop(), head=head)
         elif path == "/api/pair":
             pid = (query.get("id") or [""])[0]
             view = self.board.view(pid, include_text=self.include_text) if pid else None
@@ -230,7 +234,11 @@ header {{ max-width: 1800px; }}
 <p class="meta">Pairs ranked by concern: safety signal, alliance decline, low alliance,
 counselor patterns, latest window below its start. {text_note}
 A safety signal means a human must look now; this page is not a crisis service.</p>
-<p class="meta" id="status" role="status" aria-live="polite">Loading…</p></header>
+<p class="meta" id="status" role="status" aria-live="polite">Loading…</p>
+<details id="fb-loop">
+<summary>Feedback loop: counselors' ratings and what followed feedback</summary>
+<div id="fb-loop-body"><p class="note">No feedback rated or delivered yet.</p></div></details>
+</header>
 <div class="layout">
 <section aria-labelledby="h-list"><h2 id="h-list">Pairs</h2>
 <div class="pairs-wrap"><table id="pairs-table"><colgroup><col class="c-rank"><col class="c-pair">
@@ -307,6 +315,63 @@ _SUPERVISOR_JS = r"""
     }
     await loadPair(id);
   }
+  const fbBody = document.getElementById("fb-loop-body");
+  const QUESTIONS = {understanding: "It helped me understand the alliance",
+    directions: "It showed directions to improve", willingness: "I am willing to adjust"};
+  const KIND = {passive: "Passive pattern", directive: "Directive pattern",
+    decline: "Alliance decline"};
+  function ci(m) {
+    if (!m || m.mean === null) return "n/a";
+    return AM.fmt(m.mean) + (m.ci && m.ci[0] !== null ? ` [${AM.fmt(m.ci[0])}, ${AM.fmt(m.ci[1])}]`
+      : "");
+  }
+  function change(c) {
+    if (!c || c.mean === null) return `n/a (n = ${c ? c.n : 0})`;
+    return `${AM.signed(c.mean)}` + (c.ci && c.ci[0] !== null
+      ? ` [${AM.signed(c.ci[0])}, ${AM.signed(c.ci[1])}]` : "") + ` (n = ${c.n})`;
+  }
+  function renderLoop(d) {
+    const r = d.ratings;
+    const t1 = h("table", {class: "fb-ratings"}, h("caption", {},
+      `Counselors' ratings of feedback, 1-5 (n = ${r.n}); the paper's counselors rated ` +
+      "an LLM's feedback 3.43, 3.49 and 3.74"));
+    t1.append(h("thead", {}, h("tr", {}, h("th", {scope: "col"}, "Question"),
+      h("th", {scope: "col"}, "Mean [95% CI]"), h("th", {scope: "col"}, "Paper"))));
+    const b1 = h("tbody");
+    for (const [q, label] of Object.entries(QUESTIONS)) {
+      const m = r.questions[q];
+      b1.append(h("tr", {"data-question": q}, h("th", {scope: "row"}, label),
+        h("td", {}, ci({mean: m.mean, ci: m.ci})), h("td", {}, AM.fmt(m.paper_mean))));
+    }
+    t1.append(b1);
+    const t2 = h("table", {class: "fb-recovery"}, h("caption", {},
+      "Next two windows after the feedback, minus its window (levels): delivered feedback " +
+      "against the same event in pairs with no feedback delivered yet"));
+    t2.append(h("thead", {}, h("tr", {}, h("th", {scope: "col"}, "Feedback on"),
+      h("th", {scope: "col"}, "Delivered"), h("th", {scope: "col"}, "No feedback yet"),
+      h("th", {scope: "col"}, "Difference"))));
+    const b2 = h("tbody");
+    for (const row of d.recovery) {
+      const diff = row.difference === null ? "n/a" : AM.signed(row.difference) +
+        (row.difference_ci[0] !== null
+          ? ` [${AM.signed(row.difference_ci[0])}, ${AM.signed(row.difference_ci[1])}]` : "");
+      b2.append(h("tr", {"data-kind": row.kind},
+        h("th", {scope: "row"}, KIND[row.kind] || row.kind),
+        h("td", {}, change(row.delivered)), h("td", {}, change(row.no_feedback_yet)),
+        h("td", {}, diff)));
+    }
+    t2.append(b2);
+    fbBody.replaceChildren(h("p", {class: "note"},
+      `${d.delivered} feedback item(s) delivered or rated. No comment text is shown here.`),
+      h("div", {class: "table-wrap"}, t1), h("div", {class: "table-wrap"}, t2));
+  }
+  async function loadLoop() {
+    try {
+      const r = await fetch("api/feedback", {cache: "no-store"});
+      if (r.ok) renderLoop(await r.json());
+    } catch (e) { /* shown again on the next change */ }
+  }
+
   async function tick() {
     try {
       const r = await fetch(`api/pairs?since=${version}`, {cache: "no-store"});
@@ -316,6 +381,7 @@ _SUPERVISOR_JS = r"""
         body.replaceChildren(...d.pairs.map(row));
         empty.hidden = d.pairs.length > 0;
         if (selected !== null) await loadPair(selected);
+        await loadLoop();
       }
       const when = new Date().toLocaleTimeString();
       status.textContent = `${d.changed ? "Updated" : "Checked"} ${when} · ` +
