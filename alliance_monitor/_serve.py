@@ -287,6 +287,9 @@ class Service:
         self._pull_group: TaskGroup | None = None
         self._server: Any = None
         self.supervisor: Any = None
+        #: Counselors' ratings of feedback ([ratings]): the API and its endpoint.
+        self.ratings: Any = None
+        self.ratings_endpoint: Any = None
         #: Latency histograms for /metrics (ingest, scoring, alert delivery) and spans.
         self.telemetry = Telemetry()
 
@@ -320,12 +323,15 @@ class Service:
         monitor.telemetry = self.telemetry
         self.monitor = await stack.enter_async_context(monitor)
         monitor.on(self._count_tokens, types={"window_scored"})
+        board = None
         if s.supervisor.enabled:
             from .study import PairBoard, supervisor_app
 
             board = PairBoard()
             monitor.on(board)
             self.supervisor = supervisor_app(board, include_text=s.monitor.include_text)
+        if s.ratings.enabled:
+            self._start_ratings(stack, board)
         if self.dispatcher is not None:
             monitor.on(self._alert)
         if s.monitor.end_sessions_on_shutdown:
@@ -346,6 +352,25 @@ class Service:
                 body_timeout=srv.body_timeout,
             )
             self.receivers[path] = await stack.enter_async_context(receiver)
+
+    def _start_ratings(self, stack: AsyncExitStack, board: Any) -> None:
+        from .study import FeedbackRatings, RatingsEndpoint
+
+        r = self.settings.ratings
+        secrets = resolve_secrets(r.secrets, r.secrets_env, self.environ, "ratings.secrets_env")
+        self.ratings = FeedbackRatings(r.store, board=board)
+        stack.callback(self.ratings.close)
+        self.ratings.load_board()  # after a restart the live view knows what was delivered
+        try:
+            self.ratings_endpoint = RatingsEndpoint(
+                self.ratings,
+                secrets,
+                tolerance=r.tolerance,
+                max_body=r.max_body_bytes,
+                body_timeout=self.settings.server.body_timeout,
+            )
+        except (ConfigError, ValueError) as exc:
+            raise ConfigError(f"ratings: {exc}") from None
 
     def _count_tokens(self, event: Event) -> None:
         if isinstance(event, WindowScored):
@@ -394,6 +419,8 @@ class Service:
         receiver = self.receivers.get(path)
         if receiver is not None:
             await receiver(scope, receive, send)
+        elif self.ratings_endpoint is not None and path == self.settings.ratings.path:
+            await self.ratings_endpoint(scope, receive, send)
         elif self.supervisor is not None and (
             path == self.settings.supervisor.path
             or path.startswith(self.settings.supervisor.path + "/")
@@ -534,6 +561,9 @@ class Service:
         )
         self._receiver_metrics(m)
         self._alert_metrics(m)
+        if self.ratings is not None:
+            for name, kind, text, samples in self.ratings.metric_families():
+                m.add(name, kind, text, samples)
         m.lines += self.telemetry.render()
         return m.render()
 

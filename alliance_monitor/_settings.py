@@ -25,6 +25,7 @@ __all__ = [
     "JsonlSettings",
     "MatrixSettings",
     "MonitorSettings",
+    "RatingsSettings",
     "ScorerSettings",
     "ServerSettings",
     "Settings",
@@ -212,9 +213,30 @@ class SupervisorSettings(_Model):
     path: str = Field("/supervisor", pattern=r"^/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$")
 
 
+class RatingsSettings(_Model):
+    """Counselors' ratings of feedback (`study.FeedbackRatings`): a signed POST endpoint,
+    authenticated like the message webhooks (Standard Webhooks secrets), storing each rating
+    durably in `store` (a SQLite file; none: in memory, lost on restart)."""
+
+    enabled: bool = False
+    path: str = Field("/feedback/ratings", pattern=r"^/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$")
+    store: str | None = None
+    secrets: list[SecretStr] = Field(default_factory=list)
+    secrets_env: list[str] = Field(default_factory=list)
+    tolerance: float = Field(300.0, gt=0)
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+    @model_validator(mode="after")
+    def _checks(self) -> RatingsSettings:
+        if self.enabled and not self.secrets and not self.secrets_env:
+            raise ValueError("give secrets_env (or secrets): ratings cannot be verified without")
+        return self
+
+
 class Settings(_Model):
     server: ServerSettings = Field(default_factory=ServerSettings)
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
+    ratings: RatingsSettings = Field(default_factory=RatingsSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     scorer: ScorerSettings = Field(default_factory=ScorerSettings)
     adapters: list[AdapterSettings] = Field(default_factory=list)
@@ -228,6 +250,13 @@ class Settings(_Model):
         sup = self.supervisor.path
         if self.supervisor.enabled and any(p == sup or p.startswith(sup + "/") for p in paths):
             raise ValueError("supervisor.path overlaps an adapter path")
+        rp = self.ratings.path
+        if self.ratings.enabled and (
+            rp in paths
+            or rp in ("/healthz", "/readyz", "/metrics")
+            or (self.supervisor.enabled and (rp == sup or rp.startswith(sup + "/")))
+        ):
+            raise ValueError("ratings.path overlaps another path of the service")
         return self
 
 
@@ -278,6 +307,9 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
         elif isinstance(adapter, MatrixSettings):
             names = [n for n in (adapter.access_token_env, adapter.password_env) if n]
             resolve_secrets([], names, environ, where)
+    if settings.ratings.enabled:
+        r = settings.ratings
+        resolve_secrets(r.secrets, r.secrets_env, environ, "ratings.secrets_env")
     if settings.alerts is not None:
         for i, ep in enumerate(settings.alerts.endpoints):
             resolve_secrets(ep.secrets, ep.secrets_env, environ, f"alerts.endpoints[{i}]")
