@@ -25,8 +25,8 @@ async def pump(
 ) -> Counter[str]:
     """Ingest everything `adapter` yields until it ends; return counts by outcome
     (``accepted``, ``duplicate``, ``rejected``; ``rejected_before_ingest`` counts the rejections
-    of input that never became a message, so ``Monitor.stats()["messages_in"]`` plus it is the
-    total).
+    of input that never became a message, which `Monitor.reject` also puts in the monitor's
+    ledger, so ``Monitor.stats()["messages_in"]`` is the total).
 
     Input the adapter could not read (a line that is not JSON...) is counted with
     `Monitor.reject`. A message the state store failed to record is retried with backoff (a

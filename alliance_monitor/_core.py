@@ -122,6 +122,16 @@ class _Draft:
         return Outcome(result, tuple(self.work), tuple(self.events), message, position)
 
 
+def rejected_result(
+    reason: RejectReason, field: str | None = None, data: Any = None
+) -> IngestResult:
+    """The answer for refused input: the reason, the refused `field`, and the ids of `data`
+    (the raw input) when they are valid ids, so the caller can tell which message it was."""
+    conv = readable_id(data, "conversation_id")
+    mid = readable_id(data, "id")
+    return IngestResult("rejected", reason, False, conv, mid, field)
+
+
 def _order_key(msg: Message, arrival: int) -> OrderKey:
     # Platform sequence orders where present (clock skew between platform and host cannot
     # reorder it); otherwise the platform timestamp; arrival order breaks ties.
@@ -165,6 +175,7 @@ class MonitorCore:
         *,
         replay: bool = False,
         safety: SafetyScan | None = None,
+        record: bool = True,
     ) -> Outcome:
         """Take one message. Never raises for bad input: the result says why it was rejected.
 
@@ -172,13 +183,41 @@ class MonitorCore:
         scans very long texts in a worker thread so the event loop is not held up).
 
         `replay=True` re-applies a journaled message during recovery (counted as `replayed`).
+        `record=False` leaves the result out of the ledger (`record`): a shell whose answer
+        depends on more than the core (a durable write) records its own answer instead.
         """
-        if not replay:
-            self.counts["messages_in"] += 1
+        out = self._ingest(data, now, replay, safety)
+        if record and not replay:
+            assert out.result is not None
+            self.record(out.result)
+        return out
+
+    def record(self, result: IngestResult) -> None:
+        """Count one answered submission in the ledger: ``messages_in`` and one of
+        ``accepted``, ``duplicates``, ``rejected`` (with its reason), so that in = accepted +
+        duplicates + rejected always holds."""
+        counts = self.counts
+        counts["messages_in"] += 1
+        if result.status == "accepted":
+            counts["accepted"] += 1
+        elif result.status == "duplicate":
+            counts["duplicates"] += 1
+        else:
+            counts["rejected"] += 1
+            reason = result.reason or RejectReason.INTERNAL_ERROR
+            self.rejected[reason.value] += 1
+
+    def _ingest(
+        self,
+        data: Message | Mapping[str, Any],
+        now: float,
+        replay: bool,
+        safety: SafetyScan | None,
+    ) -> Outcome:
         try:
             msg = parse_message(data)
         except InvalidMessage as exc:
-            return self.reject(exc.reason, exc.field, data)
+            return Outcome(result=rejected_result(exc.reason, exc.field, data))
         out = _Draft()
         conv = msg.conversation_id
         pair = self._pairs.pop(conv, None)
@@ -193,10 +232,10 @@ class MonitorCore:
         if dup is not None:
             if dup == "probable":
                 self.counts["duplicates_probable"] += 1
-            self.counts["duplicates"] += 1
             return out.done(IngestResult("duplicate", None, False, msg.conversation_id, msg.id))
         pair.admit(msg.counselor_id, msg.client_id)
-        self.counts["replayed" if replay else "accepted"] += 1
+        if replay:
+            self.counts["replayed"] += 1
 
         # Safety first: the whole text, before any truncation, never held for a window.
         if self._scan is not None and msg.role is Role.CLIENT:
@@ -233,14 +272,12 @@ class MonitorCore:
         return out.done(result, msg, pair.arrivals)
 
     def reject(self, reason: RejectReason, field: str | None = None, data: Any = None) -> Outcome:
-        """Count a rejection (also used by adapters for input that never became a message).
-        `field` names the refused field; the ids of `data` (the raw input), when they are valid
-        ids, go into the result so the caller can tell which message it was."""
-        self.counts["rejected"] += 1
-        self.rejected[reason.value] += 1
-        conv = readable_id(data, "conversation_id")
-        mid = readable_id(data, "id")
-        return Outcome(result=IngestResult("rejected", reason, False, conv, mid, field))
+        """Count input rejected outside `ingest` (e.g. a line that is not JSON at all, which
+        never became a message): in the ledger as in and rejected. `field` names the refused
+        field; the ids of `data` (the raw input), when they are valid ids, go into the result."""
+        result = rejected_result(reason, field, data)
+        self.record(result)
+        return Outcome(result=result)
 
     def _hold(self, msg: Message, key: OrderKey) -> HeldMessage:
         text = msg.text

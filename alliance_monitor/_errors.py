@@ -61,6 +61,7 @@ class RejectReason(StrEnum):
     RECURSION_DEPTH = "recursion_depth"  # JSON nested deeper than the reader allows
     NUMBER_RANGE = "number_range"  # a number that is not finite or beyond 64 bits
     INTERNAL_ERROR = "internal_error"  # an unexpected error while ingesting it (a bug: logged)
+    STORE_ERROR = "store_error"  # the store did not commit it: not accepted, re-submit it
 
 
 class AllianceMonitorError(Exception):

@@ -41,7 +41,7 @@ from ._config import (
     SessionPolicy,
     WindowPolicy,
 )
-from ._core import IngestResult, MonitorCore, Outcome, SafetyScan
+from ._core import IngestResult, MonitorCore, Outcome, SafetyScan, rejected_result
 from ._durable import Durable, Loaded
 from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
 from ._events import EndReason, EventType
@@ -306,16 +306,31 @@ class Monitor:
         counted. An unexpected error while taking one message rejects that message with
         `internal_error` (counted, logged without text) instead of escaping. Raises only
         `MonitorClosed` (outside `async with`) and `StoreError` (the write did not become
-        durable: the message was not accepted, re-submit it)."""
+        durable: the message was not accepted, counted as rejected `store_error`; re-submit
+        it). Every answer is counted once: in = accepted + duplicates + rejected."""
         if not self._running:
             raise MonitorClosed("Monitor.ingest() outside `async with monitor:`")
         try:
+            result = await self._answer(message)
+        except StoreError:
+            self.core.record(IngestResult("rejected", RejectReason.STORE_ERROR))
+            raise
+        self.core.record(result)
+        if result.status == "rejected":
+            _log.info(
+                "alliance_monitor.message_rejected",
+                extra={
+                    "reason": result.reason.value if result.reason else None,
+                    "field": result.field,
+                },
+            )
+        return result
+
+    async def _answer(self, message: Message | Mapping[str, Any]) -> IngestResult:
+        try:
             msg = parse_message(message)
-        except InvalidMessage:
-            rejected = self.core.ingest(message, self._clock()).result  # counts the reason
-            assert rejected is not None
-            self._log_rejected(rejected)
-            return rejected
+        except InvalidMessage as exc:
+            return rejected_result(exc.reason, exc.field, message)
         except Exception as exc:  # a validator bug: still one rejected message
             return self._internal_error(exc, None)
         try:
@@ -331,16 +346,7 @@ class Monitor:
         if conv is not None and self._durable is not None:
             # Its state may be half-updated: reload it from the store.
             self._dropped(self._durable.forget([conv]))
-        out = self.core.reject(RejectReason.INTERNAL_ERROR)
-        assert out.result is not None
-        return out.result
-
-    @staticmethod
-    def _log_rejected(result: IngestResult) -> None:
-        _log.info(
-            "alliance_monitor.message_rejected",
-            extra={"reason": result.reason.value if result.reason else None, "field": result.field},
-        )
+        return IngestResult("rejected", RejectReason.INTERNAL_ERROR)
 
     async def _ingest(self, msg: Message) -> IngestResult:
         conv = msg.conversation_id
@@ -354,12 +360,10 @@ class Monitor:
             # The last await before the core takes the message: nothing may evict the pair
             # between loading it and ingesting into it.
             self._take(await self._durable.ensure_loaded(conv))
-        out = self.core.ingest(msg, self._clock(), safety=safety)
+        out = self.core.ingest(msg, self._clock(), safety=safety, record=False)
         assert out.result is not None
         if out.message is not None and out.message.ts > _EPOCH_2000:
             self._skew.note(self._wall() - out.message.ts)
-        if out.result.status == "rejected":
-            self._log_rejected(out.result)
         self._take(out)
         if self._durable is not None and out.message is not None:
             # "accepted" means durable in the store. Windows this message closed need no row of
@@ -375,7 +379,8 @@ class Monitor:
         return out.result
 
     def reject(self, reason: RejectReason) -> None:
-        """Count input that never became a message (e.g. a line of invalid JSON)."""
+        """Count input that never became a message (e.g. a line of invalid JSON): in the
+        ledger as in and rejected, like a message `ingest` rejected."""
         self.core.reject(reason)
 
     # ------------------------------------------------------------------ sessions and pairs

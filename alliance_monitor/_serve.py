@@ -500,15 +500,13 @@ class Service:
         m = _Metrics()
         mon = self.monitor.stats() if self.monitor is not None else {}
         c = "counter"
-        # Input the edges rejected before it reached `Monitor.ingest` is counted by the monitor
-        # as rejected but not as in: added here, so in = accepted + duplicate + rejected.
-        before = sum(r.counts["rejected_before_ingest"] for r in self.receivers.values())
-        before += sum(cs["rejected_before_ingest"] for cs in self.pull_counts.values())
+        # Input the edges rejected before `Monitor.ingest` (`Monitor.reject`) is in the
+        # monitor's ledger too, so in = accepted + duplicate + rejected.
         m.add(
             "messages_in_total",
             c,
             "Messages and other input submitted (accepted + duplicate + rejected).",
-            [({}, mon.get("messages_in", 0) + before)],
+            [({}, mon.get("messages_in", 0))],
         )
         m.add("messages_accepted_total", c, "Messages accepted.", [({}, mon.get("accepted", 0))])
         m.add(

@@ -4,6 +4,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,3 +37,37 @@ def _library_logging_reset() -> Iterator[None]:
     yield
     log.handlers[:] = handlers
     log.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _counters_add_up(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """At the end of every test (every fault test included: store failures, poison input,
+    internal errors, kill and restart), every monitor core and webhook receiver the test made
+    has a ledger that adds up: in = accepted + duplicates + rejected, and the rejections by
+    reason sum to the rejections (issue 20 item 8)."""
+    from alliance_monitor._core import MonitorCore
+    from alliance_monitor.adapters._receiver import WebhookReceiver
+
+    made: list[Any] = []
+
+    def tracked(cls: type) -> None:
+        init = cls.__init__
+
+        def __init__(self: Any, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            made.append(self)
+
+        monkeypatch.setattr(cls, "__init__", __init__)
+
+    tracked(MonitorCore)
+    tracked(WebhookReceiver)
+    yield
+    for part in made:
+        if isinstance(part, MonitorCore):
+            c = part.counts
+            assert c["messages_in"] == c["accepted"] + c["duplicates"] + c["rejected"], dict(c)
+            assert sum(part.rejected.values()) == c["rejected"], dict(part.rejected)
+        else:
+            led = part.ledger
+            assert led["in"] == led["accepted"] + led["duplicate"] + led["rejected"], dict(led)
+            assert sum(part.rejected.values()) == led["rejected"], dict(part.rejected)
