@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
-    from ._agreement import Interval, auc, icc2_1, pearson, spearman
+    from ._agreement import Interval, auc, icc2_1, icc2_k, pearson, spearman
+    from ._compare import Comparison, Variant, compare_file, format_comparison
     from ._evaluate import (
         EvaluationError,
         EvaluationReport,
         MetricResult,
+        RaterAgreement,
         TaskResult,
         evaluate_file,
     )
@@ -30,6 +32,12 @@ _LAZY: dict[str, str | tuple[str, str]] = {
     "Interval": "._agreement",
     "auc": "._agreement",
     "icc2_1": "._agreement",
+    "icc2_k": "._agreement",
+    "Comparison": "._compare",
+    "Variant": "._compare",
+    "compare_file": "._compare",
+    "format_comparison": "._compare",
+    "RaterAgreement": "._evaluate",
     "pearson": "._agreement",
     "spearman": "._agreement",
     "EvaluationError": "._evaluate",
@@ -49,17 +57,23 @@ __getattr__, __dir__ = _lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
     "KNOWN",
+    "Comparison",
     "EvaluationError",
     "EvaluationReport",
     "Interval",
     "LabelOptions",
     "LabelTask",
     "MetricResult",
+    "RaterAgreement",
     "TaskResult",
+    "Variant",
     "auc",
+    "compare_file",
     "evaluate_file",
+    "format_comparison",
     "format_table",
     "icc2_1",
+    "icc2_k",
     "pearson",
     "spearman",
 ]

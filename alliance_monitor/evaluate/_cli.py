@@ -30,21 +30,11 @@ def _prefix(value: str) -> int | str:
     return n
 
 
-def _option(value: str) -> tuple[str, Any]:
-    key, sep, raw = value.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError("KEY=VALUE, e.g. confidence_below=0.4")
-    try:
-        parsed: Any = json.loads(raw)
-    except ValueError:
-        parsed = raw  # a bare string, e.g. redactor=basic
-    return key.strip(), parsed
-
-
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the evaluate arguments (and the shared scorer arguments) to `p`."""
     from .._argtypes import fraction, non_negative_int, positive_int
     from ..scoring import add_scorer_args as _add_scorer_args
+    from ._options import scorer_option
 
     p.add_argument(
         "input",
@@ -164,10 +154,20 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         "--scorer-option",
         action="append",
         default=[],
-        type=_option,
+        type=scorer_option,
         metavar="KEY=VALUE",
         help="an option of the llm or cascade scorer, as make_scorer takes it (e.g. "
         "confidence_below=0.4, max_llm_share=0.2, n_samples=3); repeatable",
+    )
+    p.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="compare scorers side by side on this input, one column per SPEC (repeat, at "
+        'least two): its scorer options, e.g. embedded, "--scorer llm --llm-prompt-version '
+        'v1", "--scorer llm --llm-samples 3 --name llm-x3", "--scores saved.jsonl"; the '
+        "options outside the SPECs are every SPEC's defaults",
     )
     _add_scorer_args(p)
 
@@ -197,6 +197,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         dimensions=tuple(args.dimension),
         levels=tuple(args.level) or LEVELS,
     )
+    if getattr(args, "compare", None):
+        if external or args.save_scores:
+            print(
+                "alliance-monitor evaluate: with --compare, give --command or --scores inside a "
+                "SPEC (and --save-scores is for one scorer)",
+                file=sys.stderr,
+            )
+            return 2
+        return _cmd_compare(args, labels)
     if args.scorer_option and (external or args.scorer == "embedded"):
         print(
             "alliance-monitor evaluate: --scorer-option is for --scorer llm or cascade",
@@ -233,6 +242,52 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         print(format_table(report))
     if not report.results:
+        print(
+            "alliance-monitor evaluate: no labelled item had a score: nothing was evaluated",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace, labels: Any) -> int:
+    from .._progress import Progress
+    from ._compare import compare_file, format_comparison, parse_variant
+    from ._evaluate import EvaluationError
+
+    variants = [parse_variant(spec, args) for spec in args.compare]  # ConfigError: exit 2
+    bars: list[Progress] = []
+
+    def progress(name: str) -> Any:
+        if bars:
+            bars[-1].done()
+        bars.append(Progress(f"evaluate: {name}: conversations scored"))
+        return bars[-1].step
+
+    try:
+        comparison = compare_file(
+            args.input,
+            variants,
+            progress=progress,
+            labels=labels,
+            prefix=args.prefix if args.prefix != 0 else None,
+            n_bootstrap=args.bootstrap,
+            seed=args.seed,
+            confidence=args.confidence,
+            concurrency=args.concurrency,
+            skip_abstained=args.skip_abstained,
+        )
+    except EvaluationError as exc:
+        print(f"alliance-monitor evaluate: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if bars:
+            bars[-1].done()
+    if args.json:
+        print(json.dumps(comparison.to_json(), indent=1))
+    else:
+        print(format_comparison(comparison))
+    if not any(rep.results for rep in comparison.reports):
         print(
             "alliance-monitor evaluate: no labelled item had a score: nothing was evaluated",
             file=sys.stderr,

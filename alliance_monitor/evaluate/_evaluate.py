@@ -29,7 +29,7 @@ from .._batch import PHASES, TranscriptResult, analyze_transcript, analyze_trans
 from .._errors import AllianceMonitorError, ConfigError, InvalidMessage
 from .._io import Rejection, Transcript, iter_lines, parse_transcript
 from ..scoring import Scorer, SyncScorer
-from ._agreement import Bootstrap, Interval, Prepared, Statistic, minus
+from ._agreement import Bootstrap, Interval, Prepared, Raters, Statistic, minus
 from ._baseline import baseline_record
 from ._labels import (
     PREFIX_RULES,
@@ -41,10 +41,18 @@ from ._labels import (
     numeric_value,
     option_tasks,
     phase_labels,
+    rater_values,
     unrecognised,
 )
 
-__all__ = ["EvaluationError", "EvaluationReport", "MetricResult", "TaskResult", "evaluate_file"]
+__all__ = [
+    "EvaluationError",
+    "EvaluationReport",
+    "MetricResult",
+    "RaterAgreement",
+    "TaskResult",
+    "evaluate_file",
+]
 
 log = logging.getLogger("alliance_monitor.evaluate")
 
@@ -80,6 +88,34 @@ class MetricResult:
 
 
 @dataclass(frozen=True, slots=True)
+class RaterAgreement:
+    """The label's own raters, when it holds several per item (a list of numbers): ICC(2,1)
+    (one rater) and ICC(2,k) (their mean, what the scorer is compared with), on the items
+    rated by the most common number of raters `k`, with cluster-bootstrap intervals."""
+
+    k: int
+    n: int
+    n_conversations: int
+    icc_1: Interval
+    icc_k: Interval
+    #: Items rated by another number of raters (left out of these two figures).
+    n_other_k: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        def iv(i: Interval) -> dict[str, Any]:
+            return {"value": _r(i.value), "ci": [_r(i.lo), _r(i.hi)]}
+
+        return {
+            "raters": self.k,
+            "n": self.n,
+            "n_conversations": self.n_conversations,
+            "icc2_1": iv(self.icc_1),
+            "icc2_k": iv(self.icc_k),
+            "n_other_rater_counts": self.n_other_k,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class TaskResult:
     task: LabelTask
     n: int
@@ -96,6 +132,8 @@ class TaskResult:
     baseline_reversed: bool
     same_scale: bool
     metrics: tuple[MetricResult, ...]
+    #: The label's raters among themselves (labels with several raters per item only).
+    raters: RaterAgreement | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +148,7 @@ class TaskResult:
             "same_scale": self.same_scale,
             "baseline_reversed": self.baseline_reversed,
             "metrics": {m.name: m.to_json() for m in self.metrics},
+            "raters": self.raters.to_json() if self.raters else None,
         }
 
 
@@ -308,6 +347,15 @@ class _Items:
     cluster: list[str] = field(default_factory=list)
     unscored: int = 0
     abstained: int = 0
+    #: Several raters' ratings of each labelled item (whatever the scorer did), by cluster.
+    raters: list[list[float]] = field(default_factory=list)
+    rater_cluster: list[str] = field(default_factory=list)
+
+    def add_raters(self, task: LabelTask, value: Any, cluster: str) -> None:
+        rv = None if task.binary else rater_values(value)
+        if rv is not None and len(rv) >= 2:
+            self.raters.append(rv)
+            self.rater_cluster.append(cluster)
 
     def add(self, x: float | None, b: float | None, y: float, cluster: str) -> None:
         if x is None or b is None:
@@ -371,6 +419,7 @@ def _items(
             y = _label_of(task, labels[task.label])
             if y is None:
                 continue
+            it.add_raters(task, labels[task.label], cid)
             if _abstained(out, PHASES):
                 it.abstained += 1
                 if skip_abstained:
@@ -384,6 +433,7 @@ def _items(
                 y = _label_of(task, pl[task.label])
                 if y is None:
                     continue
+                it.add_raters(task, pl[task.label], cid)
                 if _abstained(out, (phase,)):
                     it.abstained += 1
                     if skip_abstained:
@@ -434,6 +484,7 @@ def _figures(task: LabelTask, it: _Items, boot: Bootstrap, skipped: bool) -> Tas
             )
         )
     n_pos = sum(1 for v in it.y if v) if task.binary else None
+    raters = _rater_agreement(it, boot)
     return TaskResult(
         task=task,
         n=len(it.y),
@@ -446,6 +497,27 @@ def _figures(task: LabelTask, it: _Items, boot: Bootstrap, skipped: bool) -> Tas
         baseline_reversed=reversed_,
         same_scale=same_scale,
         metrics=tuple(metrics),
+        raters=raters,
+    )
+
+
+def _rater_agreement(it: _Items, boot: Bootstrap) -> RaterAgreement | None:
+    if not it.raters:
+        return None
+    k = Counter(len(r) for r in it.raters).most_common(1)[0][0]
+    keep = [i for i, r in enumerate(it.raters) if len(r) == k]
+    rows = [it.raters[i] for i in keep]
+    clusters = [it.rater_cluster[i] for i in keep]
+    r = Raters(rows)
+    rb = Bootstrap(clusters, boot.n_resamples, seed=boot.seed, level=boot.level)
+    reps = rb.run([r.icc_1, r.icc_k])
+    return RaterAgreement(
+        k=k,
+        n=len(rows),
+        n_conversations=len(set(clusters)),
+        icc_1=rb.summarise(r.icc_1(None), reps[0]),
+        icc_k=rb.summarise(r.icc_k(None), reps[1]),
+        n_other_k=len(it.raters) - len(rows),
     )
 
 

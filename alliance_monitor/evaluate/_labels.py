@@ -35,6 +35,7 @@ __all__ = [
     "numeric_value",
     "option_tasks",
     "phase_labels",
+    "rater_values",
 ]
 
 Level = Literal["message", "session", "phase"]
@@ -108,8 +109,24 @@ def binary_value(task: LabelTask, value: Any) -> bool | None:
     return False
 
 
+def rater_values(value: Any) -> list[float] | None:
+    """Several raters' ratings of one item (a list of numbers, one per rater), or None."""
+    if not isinstance(value, list) or not value:
+        return None
+    out = [_number(v) for v in value]
+    return None if any(v is None for v in out) else [v for v in out if v is not None]
+
+
 def numeric_value(value: Any) -> float | None:
-    """A finite number (numbers and numeric strings; booleans are not numbers here)."""
+    """A finite number (numbers and numeric strings; booleans are not numbers here). A list of
+    numbers is several raters' ratings: their mean."""
+    raters = rater_values(value)
+    if raters is not None:
+        return math.fsum(raters) / len(raters)
+    return _number(value)
+
+
+def _number(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):

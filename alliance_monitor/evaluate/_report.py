@@ -29,6 +29,24 @@ def _n(r: TaskResult) -> str:
     return f"{r.n:,}"
 
 
+def rater_lines(results: list[TaskResult]) -> list[str]:
+    """The labels' own raters (labels holding several raters' ratings per item)."""
+    out = []
+    for r in results:
+        a = r.raters
+        if a is None:
+            continue
+        other = (
+            f"; {a.n_other_k} items with another number of raters left out" if a.n_other_k else ""
+        )
+        out.append(
+            f"  raters of {r.task.level} {r.task.label}: k = {a.k}, {a.n:,} items in "
+            f"{a.n_conversations:,} conversations: ICC(2,1) {_iv(a.icc_1)}, ICC(2,k) "
+            f"{_iv(a.icc_k)} (the scorer is compared with their mean){other}"
+        )
+    return out
+
+
 def format_table(rep: EvaluationReport) -> str:
     pct = f"{rep.confidence:.0%}"
     lines = [
@@ -106,6 +124,7 @@ def format_table(rep: EvaluationReport) -> str:
                 "(left out)" if r.abstained_skipped else "(included)"
             )
         lines.append(f"  {t.level} {t.label} ~ {t.target}: {what}{src}{extra}")
+    lines.extend(rater_lines(rep.results))
     if any(r.baseline_reversed for r in rep.results):
         lines.append(
             "  * baseline credited in its better direction (longer turns went with the "
