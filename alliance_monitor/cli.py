@@ -603,6 +603,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- sample
+#: Conversations written for the project, with the writers' own labels (docs/sample.md).
+SAMPLE = "demo_data/sample.jsonl"
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    data = resources.files("alliance_monitor").joinpath(SAMPLE).read_bytes()
+    n = data.count(b"\n")
+    if args.output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        with open(args.output, "wb") as f:
+            f.write(data)
+        print(
+            f"wrote {n} sample conversations (written for alliance-monitor, with labels) to "
+            f"{args.output}",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
 def _cmd_worker(args: argparse.Namespace) -> int:
     if TYPE_CHECKING:  # mypy sees the repository layout: the sub-package is `adapters/`
         from adapters.redis_streams import cmd_worker
@@ -767,6 +789,14 @@ def build_parser() -> argparse.ArgumentParser:
     wk.add_argument("--max-pairs", type=positive_int, default=None, help="pairs kept in memory")
     _add_scorer_args(wk)
     wk.set_defaults(func=_cmd_worker)
+
+    sm = sub.add_parser(
+        "sample",
+        help="write the bundled sample transcripts (with labels), for trying "
+        "analyze, replay, study and evaluate",
+    )
+    sm.add_argument("--output", "-o", default="-", help="file to write, or - for stdout (default)")
+    sm.set_defaults(func=cmd_sample)
 
     d = sub.add_parser("demo", help="replay bundled example conversations and show the alerts")
     d.add_argument("--all", action="store_true", help="also show every window score")

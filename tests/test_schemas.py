@@ -227,7 +227,9 @@ def test_a_broken_alert_is_caught() -> None:
 
 
 def _transcript_files() -> list[Path]:
-    return sorted(p for p in FIXTURES.glob("*.jsonl") if "messages" in p.read_text()[:2000])
+    bundled = REPO / "alliance_monitor" / "demo_data"
+    files = [*FIXTURES.glob("*.jsonl"), *bundled.glob("*.jsonl")]
+    return sorted(p for p in files if "messages" in p.read_text()[:2000])
 
 
 @pytest.mark.parametrize("path", _transcript_files(), ids=lambda p: p.name)

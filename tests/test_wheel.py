@@ -22,10 +22,11 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from conftest import ANNOMI_SAMPLE, REPO
+from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.slow
 ROOTS = {"alliance_monitor": "alliance_monitor", "adapters": "adapters", "prompts": "prompts"}
 #: Not part of a clean copy when the tree is not a git checkout (an unpacked sdist).
 UNTRACKED = (".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", "*_cache", "*.db*")
-LABELLED = REPO / "tests" / "data" / "evaluate_labels.jsonl"
+SAMPLE = REPO / "alliance_monitor" / "demo_data" / "sample.jsonl"
 
 
 def _tracked(repo: Path) -> list[str]:
@@ -141,8 +142,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     work.mkdir()
     inst = Installed(files, build.stdout + build.stderr, sdist, wheel, venv, work)
     inst.pip_install(str(wheel))  # no extras: `serve` is checked with and without its extra
-    shutil.copy(ANNOMI_SAMPLE, work / "sample.jsonl")
-    shutil.copy(LABELLED, work / "labelled.jsonl")
+    # The bundled sample, as a user gets it: the commands below read it.
+    inst.run("sample", "-o", "sample.jsonl")
     yield inst
 
 
@@ -210,6 +211,8 @@ def test_the_package_imports_from_the_venv_not_the_tree(installed: Installed) ->
         "msgs = (ScoringMessage('a', Role.CLIENT, 'I feel so alone since she left.', 0.0),\n"
         "        ScoringMessage('b', Role.COUNSELOR, 'That sounds really lonely.', 1.0))\n"
         "print(EmbeddedScorer().score_sync(WindowRequest('c', 0, msgs, 1)).language)\n"
+        "from alliance_monitor._schemas import SCHEMA_NAMES, load_schema\n"
+        "print(sorted(load_schema(n)['$id'] for n in SCHEMA_NAMES)[0])\n"
     )
     out = subprocess.run(
         [str(installed.python), "-c", code],
@@ -220,7 +223,7 @@ def test_the_package_imports_from_the_venv_not_the_tree(installed: Installed) ->
         check=True,
     ).stdout.splitlines()
     assert out[0].startswith(str(installed.venv)), out
-    assert out[1:] == ["2", "alliance_rating.v1.md", "en"]
+    assert out[1:] == ["2", "alliance_rating.v1.md", "en", "urn:alliance-monitor:schema:alert:v1"]
 
 
 # ---------------------------------------------------------------------- every command
@@ -261,15 +264,25 @@ def test_demo(installed: Installed) -> None:
     }
 
 
+def _sample() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+
+
+def test_sample(installed: Installed) -> None:
+    assert (installed.work / "sample.jsonl").read_bytes() == SAMPLE.read_bytes()
+    assert installed.run("sample").stdout.encode() == SAMPLE.read_bytes()
+
+
 def test_analyze(installed: Installed) -> None:
-    res = installed.run("analyze", "sample.jsonl", "-o", "out.jsonl")
-    assert "analyzed 6 conversation(s), 234 message(s)" in res.stderr
+    res = installed.run("analyze", "sample.jsonl", "-o", "out.jsonl", "--strict")
+    n_msgs = sum(len(c["messages"]) for c in _sample())
+    assert f"analyzed {len(_sample())} conversation(s), {n_msgs} message(s)" in res.stderr
     rows = [json.loads(line) for line in (installed.work / "out.jsonl").read_text().splitlines()]
-    ids = [json.loads(line)["conversation_id"] for line in ANNOMI_SAMPLE.read_text().splitlines()]
+    ids = [c["conversation_id"] for c in _sample()]
     assert [r["conversation_id"] for r in rows] == ids
     for r in rows:
         assert all(1.0 <= v <= 5.0 for v in r["alliance"].values()), r["alliance"]
-        assert r["trajectory"] in ("improved", "declined", "unchanged", "insufficient")
+        assert r["trajectory"] in ("improved", "declined", "unchanged", "insufficient_evidence")
     # Same code, same learned weights: byte for byte what the source tree writes.
     _same_as_source_tree(["analyze", "sample.jsonl", "-o", "tree.jsonl"], installed.work)
     assert (installed.work / "tree.jsonl").read_text() == (installed.work / "out.jsonl").read_text()
@@ -279,34 +292,45 @@ def test_replay(installed: Installed) -> None:
     res = installed.run("replay", "sample.jsonl", "--json")
     events = [json.loads(line) for line in res.stdout.splitlines()]
     summaries = [e for e in events if e["type"] == "session_summary"]
-    assert len(summaries) == 6
-    assert "replayed 234 message(s): 234 accepted" in res.stderr
+    assert len(summaries) == len(_sample())
+    n_msgs = sum(len(c["messages"]) for c in _sample())
+    assert f"replayed {n_msgs} message(s): {n_msgs} accepted" in res.stderr
+    assert [e["conversation_id"] for e in events if e["type"] == "safety_signal"] == [
+        "sample-safety-check"
+    ]
     assert res.stdout == _same_as_source_tree(["replay", "sample.jsonl", "--json"], installed.work)
     text = installed.run("replay", "sample.jsonl", "--events", "session_summary").stdout
-    assert text.count(" SESSION 0 ended ") == 6
+    assert text.count(" SESSION 0 ended ") == len(_sample())
 
 
 def test_study(installed: Installed) -> None:
     res = installed.run("study", "sample.jsonl", "--out", "study", "--concurrency", "1")
-    assert "study: 6 pair(s)" in res.stderr
+    n = len(_sample())
+    assert f"study: {n} pair(s)" in res.stderr
     summary = json.loads((installed.work / "study" / "summary.json").read_text())
-    assert summary["study"]["transcripts"] == 6 and len(summary["pairs"]) == 6
+    assert summary["study"]["transcripts"] == n and len(summary["pairs"]) == n
     html = (installed.work / "study" / "report.html").read_text()
     assert html.startswith("<!doctype html>")
-    assert "annomi-0" in html
+    assert "sample-career-push" in html
     assert (installed.work / "study" / "summary.md").read_text().strip()
 
 
 def test_evaluate(installed: Installed) -> None:
-    figures = json.loads(installed.run("evaluate", "labelled.jsonl", "--json").stdout)
-    assert figures["conversations"] == 12 and figures["scorer"] == "embedded"
+    figures = json.loads(installed.run("evaluate", "sample.jsonl", "--json").stdout)
+    assert figures["conversations"] == len(_sample()) and figures["scorer"] == "embedded"
+    assert {(r["level"], r["label"]) for r in figures["results"]} >= {
+        ("message", "passive"),
+        ("message", "directive"),
+        ("session", "overall"),
+        ("phase", "overall"),
+    }
     aucs = [
         r["metrics"]["auc"]["scorer"]["value"]
         for r in figures["results"]
         if r["kind"] == "binary" and "auc" in r["metrics"]
     ]
     assert aucs and all(0.0 <= a <= 1.0 for a in aucs)
-    text = installed.run("evaluate", "labelled.jsonl").stdout
+    text = installed.run("evaluate", "sample.jsonl").stdout
     assert "AUC" in text
 
 
