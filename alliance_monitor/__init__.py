@@ -22,7 +22,10 @@ Where to look next:
   `AllianceLow`, `PatternDetected`, `SessionSummary`, `WindowScored`, `WindowUnscored`;
 - policies (keyword arguments of `Monitor`): `WindowPolicy`, `SessionPolicy`, `DeclinePolicy`,
   `PatternPolicy`, `OrderPolicy`;
-- messages and scores: `Message`, `parse_message`, `WindowRequest`, `WindowScore`;
+- messages and scores: `Message`, `parse_message`, `WindowRequest`, `WindowScore` (with its
+  `WindowSignals`: stage, ruptures, repairs);
+- what "declined" means: `DECLINE_DEFINITION`, `assess_decline` (the one definition behind the
+  live event, `analyze` and `study`), `DeclineVerdict`, `verdict_word`;
 - errors: `AllianceMonitorError` and its subclasses (`ConfigError`, `StoreError`, ...);
 - sub-packages: `alliance_monitor.scoring` (scorers), `alliance_monitor.store` (durable
   state), `alliance_monitor.alerts` (signed webhooks to supervisors), `alliance_monitor.adapters`
@@ -50,6 +53,10 @@ if _typing.TYPE_CHECKING:
         WindowPolicy,
     )
     from ._core import IngestResult, MonitorCore
+    from ._decline import DEFINITION as DECLINE_DEFINITION
+    from ._decline import Verdict as DeclineVerdict
+    from ._decline import assess as assess_decline
+    from ._decline import verdict_word
     from ._errors import (
         AllianceMonitorError,
         ConfigError,
@@ -89,9 +96,11 @@ if _typing.TYPE_CHECKING:
         Message,
         MessagePattern,
         Role,
+        Rupture,
         ScoringMessage,
         WindowRequest,
         WindowScore,
+        WindowSignals,
         parse_message,
         sanitize_text,
     )
@@ -114,6 +123,10 @@ _LAZY: dict[str, str | tuple[str, str]] = {
     "WindowPolicy": ("._config", "WindowPolicy"),
     "IngestResult": ("._core", "IngestResult"),
     "MonitorCore": ("._core", "MonitorCore"),
+    "DECLINE_DEFINITION": ("._decline", "DEFINITION"),
+    "DeclineVerdict": ("._decline", "Verdict"),
+    "assess_decline": ("._decline", "assess"),
+    "verdict_word": ("._decline", "verdict_word"),
     "AllianceMonitorError": ("._errors", "AllianceMonitorError"),
     "ConfigError": ("._errors", "ConfigError"),
     "InvalidMessage": ("._errors", "InvalidMessage"),
@@ -148,9 +161,11 @@ _LAZY: dict[str, str | tuple[str, str]] = {
     "Message": ("._models", "Message"),
     "MessagePattern": ("._models", "MessagePattern"),
     "Role": ("._models", "Role"),
+    "Rupture": ("._models", "Rupture"),
     "ScoringMessage": ("._models", "ScoringMessage"),
     "WindowRequest": ("._models", "WindowRequest"),
     "WindowScore": ("._models", "WindowScore"),
+    "WindowSignals": ("._models", "WindowSignals"),
     "parse_message": ("._models", "parse_message"),
     "sanitize_text": ("._models", "sanitize_text"),
     "EventHandler": ("._monitor", "EventHandler"),
@@ -172,6 +187,7 @@ _logging.getLogger("alliance_monitor").addHandler(_logging.NullHandler())
 
 __all__ = [
     "CONSTRUCTS",
+    "DECLINE_DEFINITION",
     "DIMENSIONS",
     "SUPPORTED_LANGUAGES",
     "AllianceDeclined",
@@ -179,6 +195,7 @@ __all__ = [
     "AllianceMonitorError",
     "ConfigError",
     "DeclinePolicy",
+    "DeclineVerdict",
     "DimensionScores",
     "Event",
     "EventHandler",
@@ -202,6 +219,7 @@ __all__ = [
     "PromptTooLarge",
     "RejectReason",
     "Role",
+    "Rupture",
     "SafetySignal",
     "ScorerUnavailable",
     "ScoringError",
@@ -218,13 +236,16 @@ __all__ = [
     "WindowRequest",
     "WindowScore",
     "WindowScored",
+    "WindowSignals",
     "WindowUnscored",
     "__version__",
     "analyze_transcript",
     "analyze_transcript_async",
+    "assess_decline",
     "detect_language",
     "event_adapter",
     "parse_message",
     "safe_json_loads",
     "sanitize_text",
+    "verdict_word",
 ]

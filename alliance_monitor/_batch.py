@@ -13,6 +13,11 @@ both the early and the late phase were scored with enough evidence (a window the
 returned as ``insufficient_evidence`` or unscored does not count), and always for too-short and
 empty transcripts. The numeric phase scores are still reported (a near-3 reading of a bland
 phase) with their `phase_confidence` and `phase_status`, so consumers see what they rest on.
+
+"Declined" has one meaning across the library (`_decline.assess`): the late phase scores at
+least the tolerance below the early one *and* the middle and late phases show what fell (an
+unrepaired rupture or overstepping, cited by message). A lower score without that evidence is
+"unchanged"; a repaired rupture is reported under `repaired`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._events import PhaseScores, Trajectory, trajectory_of
+from ._decline import Verdict, assess
+from ._events import PhaseScores, Trajectory
 from ._lang import detect_language
 from ._models import (
     DIMENSIONS,
@@ -68,6 +74,17 @@ class TranscriptResult:
     #: The transcript's language by script (`alliance_monitor.detect_language`): "en", "zh",
     #: "mixed" (Chinese and English), "other" or "und".
     language: str | None = None
+    #: The decline verdict behind `trajectory` (`_decline.assess`): reason, cited evidence,
+    #: dimension, repaired ruptures.
+    verdict: Verdict | None = None
+
+    def stages(self) -> dict[str, str | None]:
+        """The stage each phase is in ("opening", "working", "action", "closing"; None where
+        the phase window was unscored)."""
+        return {
+            p: (w.signals.stage if w is not None and w.signals is not None else None)
+            for p, w in zip(PHASES, self._phase_windows(), strict=True)
+        }
 
     def _phase_windows(self) -> list[WindowScore | None]:
         """The window behind each phase (the one window of a short transcript is all three)."""
@@ -120,6 +137,8 @@ class TranscriptResult:
                 for p, w in zip(PHASES, self._phase_windows(), strict=True)
             },
             "evidence_count": self.evidence_count(),
+            "stages": self.stages(),
+            "decline": _verdict_json(self.verdict),
             "messages": [
                 {"id": m.id, "passive": round(m.passive, 4), "directive": round(m.directive, 4)}
                 for m in self.messages
@@ -132,6 +151,23 @@ class TranscriptResult:
                 if w.status == "unscored"
             ],
         }
+
+
+def _verdict_json(v: Verdict | None) -> dict[str, Any]:
+    """The decline verdict as `analyze` writes it."""
+    if v is None:
+        return {
+            "reason": "insufficient_evidence",
+            "dimension": None,
+            "evidence": [],
+            "repaired": [],
+        }
+    return {
+        "reason": v.reason,
+        "dimension": v.dimension,
+        "evidence": list(v.evidence),
+        "repaired": [{"rupture": r, "repair": by} for r, by in v.repaired],
+    }
 
 
 def _confidence_of(w: WindowScore | None) -> dict[str, float]:
@@ -225,17 +261,20 @@ def _combine(
     patterns = tuple(m for s in scores for m in s.messages)
     # A trajectory compares late with early: both must rest on a window with enough evidence.
     lacking = short or len(scores) < 3 or not (scores[0].scored and scores[-1].scored)
+    verdict = assess(
+        None if lacking else phases.early,
+        None if lacking else phases.late,
+        [s.signals for s in scores[1:]],
+        tolerance=tolerance,
+    )
     return TranscriptResult(
         conversation_id=conversation_id,
         alliance=alliance,
         phases=phases,
-        trajectory=(
-            Trajectory.INSUFFICIENT_EVIDENCE
-            if lacking
-            else trajectory_of(changes["overall"], tolerance)
-        ),
+        trajectory=verdict.trajectory,
         change=changes["overall"],
         dimension_changes=changes,
+        verdict=verdict,
         messages=patterns,
         windows=tuple(scores),
         phase_convention=convention,
@@ -264,13 +303,32 @@ def analyze_transcript(
     if not msgs:
         return _combine(conversation_id, [], [], True, trajectory_tolerance, ())
     reqs, weights, short = _requests(conversation_id, msgs)
-    scores = [scorer.score_sync(r) for r in reqs]
+    scores: list[WindowScore] = []
+    history: tuple[WindowScore, ...] = ()
+    for r in reqs:
+        r = dataclasses.replace(r, history=history) if history else r
+        s = _with_signals(scorer.score_sync(r), r)
+        scores.append(s)
+        if s.signals is not None:  # read even where too thin to score: who said what
+            history = (*history, s)
     return _with_language(
         _combine(
             conversation_id, scores, weights, short, trajectory_tolerance, _skipped(msgs, scores)
         ),
         msgs,
     )
+
+
+def _with_signals(score: WindowScore, request: WindowRequest) -> WindowScore:
+    """A window read by a scorer that does not read ruptures (an LLM, a test double) gets the
+    signals the embedded lexicons read from its text: "declined" means the same whatever scorer
+    rated it (`_decline`). Unscored windows get none."""
+    if score.signals is not None or score.scores is None:
+        return score
+    from .scoring._embedded import window_signals
+
+    signals = window_signals(request.messages, request.history, first=request.window_index == 0)
+    return score.model_copy(update={"signals": signals})
 
 
 def _with_language(result: TranscriptResult, msgs: Sequence[ScoringMessage]) -> TranscriptResult:
@@ -298,7 +356,7 @@ async def analyze_transcript_async(
             r = WindowRequest(
                 r.conversation_id, r.window_index, r.messages, r.n_exchanges, history, r.kind
             )
-        s = await score_or_unscored(scorer, r, time_limit=score_timeout)
+        s = _with_signals(await score_or_unscored(scorer, r, time_limit=score_timeout), r)
         scores.append(s)
         if s.scored:
             history = (*history, s)

@@ -99,9 +99,11 @@ class DeclinePolicy:
     """What counts as an alliance decline or a low alliance, confirmed against noise.
 
     A decline fires when the mean of the last `confirm_windows` scored windows is at least `levels`
-    below the reference (the pair's baseline or its recent peak, whichever is higher) *and* each
-    of those windows is at least half that far below it: one noisy window never pages. It re-arms
-    once the pair recovers to within `rearm_margin` of the reference it fell from.
+    below the reference (the pair's baseline or its recent peak, whichever is higher), each of
+    those windows is at least half that far below it (one noisy window never pages), *and* those
+    windows show what fell, weighing at least `min_evidence`: client ruptures the counselor did
+    not repair, or counselor overstepping (see `alliance_monitor.DECLINE_DEFINITION`). It
+    re-arms once the pair recovers to within `rearm_margin` of the reference it fell from.
     """
 
     levels: float = 1.0
@@ -111,10 +113,16 @@ class DeclinePolicy:
     #: Windows with fewer exchanges than this carry too little evidence to confirm a decline.
     min_exchanges: int = 2
     dimensions: tuple[str, ...] = ("goal", "task", "bond", "overall")
+    #: How much evidence the confirming windows must show of what fell (`_decline`): an
+    #: unrepaired confrontation or an overstepping counselor message weighs 1, an unrepaired
+    #: withdrawal marker half. 0 fires on the level alone (the earlier behaviour).
+    min_evidence: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.levels <= 0 or self.confirm_windows < 1:
-            raise ConfigError("DeclinePolicy.levels > 0 and confirm_windows >= 1 are required")
+        if self.levels <= 0 or self.confirm_windows < 1 or self.min_evidence < 0:
+            raise ConfigError(
+                "DeclinePolicy.levels > 0, confirm_windows >= 1 and min_evidence >= 0 are required"
+            )
         bad = set(self.dimensions) - {"goal", "task", "bond", "overall"}
         if bad:
             raise ConfigError(f"DeclinePolicy.dimensions: unknown {sorted(bad)}")

@@ -370,6 +370,8 @@ class MonitorCore:
             )
         else:
             self.counts["windows_scored"] += 1
+            if score.signals is None and request is not None:
+                score = _with_signals(score, request, pair)
             assert score.scores is not None
             is_baseline = pair.baseline is None
             if is_baseline:
@@ -424,6 +426,7 @@ class MonitorCore:
             end_reason=sess.ending or "explicit",
             tolerance=self.session.trajectory_tolerance,
             exchanges=sess.exchanges,
+            signals=sess.signals,
         )
 
     def _texts(self, request: WindowRequest | None) -> dict[str, str] | None:
@@ -514,6 +517,16 @@ class MonitorCore:
             "rejected_by_reason": dict(self.rejected),
             "pairs": len(self._pairs),
         }
+
+
+def _with_signals(score: WindowScore, request: WindowRequest, pair: PairState) -> WindowScore:
+    """A scored window from a scorer that does not read ruptures (an LLM, a test double) gets
+    the signals the embedded lexicons read from its text, so "declined" means the same
+    whatever scorer rated the window (`_decline`)."""
+    from .scoring._embedded import window_signals
+
+    signals = window_signals(request.messages, tuple(pair.history), first=request.span_start == 0)
+    return score.model_copy(update={"signals": signals})
 
 
 def _etype(ev: Event) -> str:

@@ -183,8 +183,10 @@ class AllianceDeclined(_Event):
     1.5 levels or more, or on the overall dimension).
 
     Confirmed means the last `DeclinePolicy.confirm_windows` windows are together at least
-    `DeclinePolicy.levels` below the reference, each at least half as far: one noisy window
-    never fires it.
+    `DeclinePolicy.levels` below the reference, each at least half as far, *and* they show what
+    fell (`DeclinePolicy.min_evidence`): a client rupture the counselor did not repair, or
+    counselor overstepping (the definition is `alliance_monitor.DECLINE_DEFINITION`). A lower
+    score without such evidence, or a repaired rupture, never fires it.
 
     - `dimension`: goal, task, bond or overall.
     - `from_level` -> `to_level`: the reference and the confirmed current level (1-5);
@@ -192,6 +194,7 @@ class AllianceDeclined(_Event):
     - `reference`: "baseline" (the pair's first windows) or "peak" (its best recent window).
     - `windows`: the indices of the confirming windows; `evidence`: message ids behind them.
     - `feedback`: what may have happened and a move to try (template or LLM-written).
+    - `reason`, `ruptures`: what the windows show and the messages that show it.
     """
 
     type: Literal[EventType.ALLIANCE_DECLINED] = EventType.ALLIANCE_DECLINED
@@ -204,6 +207,10 @@ class AllianceDeclined(_Event):
     windows: tuple[int, ...]
     evidence: tuple[str, ...] = ()
     feedback: Feedback | None = None
+    #: What the confirming windows show ("unrepaired_rupture" or "overstepping"), and the
+    #: messages that show it (client ruptures first, then overstepping counselor messages).
+    reason: Literal["unrepaired_rupture", "overstepping"] = "unrepaired_rupture"
+    ruptures: tuple[str, ...] = ()
 
 
 class AllianceLow(_Event):
@@ -262,6 +269,12 @@ class SessionSummary(_Event):
       exchanges: the whole session stands for every phase), "no_scores" (nothing was scored) or
       "rated_phases" (each third rated as a phase at session end, ``session_scoring="phases"``).
     - `end_reason`: "explicit", "idle", "new_session" or "shutdown".
+    - `decline_reason`: why the trajectory is what it is ("unrepaired_rupture" or
+      "overstepping" for a decline, "fell_without_evidence" for a lower score that nothing in
+      the session explains, "held", "rose", "insufficient_evidence"); `evidence`: the messages
+      cited for a decline; `repaired`: ruptures the counselor repaired (rupture message id,
+      repair message id), a good sign, never a decline.
+    - `stages`: the stage of each phase ("opening", "working", "action", "closing").
     """
 
     type: Literal[EventType.SESSION_SUMMARY] = EventType.SESSION_SUMMARY
@@ -277,6 +290,10 @@ class SessionSummary(_Event):
     n_windows: int
     phase_convention: Literal["windows", "too_short", "no_scores", "rated_phases"] = "windows"
     end_reason: EndReason = "explicit"
+    decline_reason: str = "held"
+    evidence: tuple[str, ...] = ()
+    repaired: tuple[tuple[str, str], ...] = ()
+    stages: dict[str, str] = Field(default_factory=dict)
 
 
 class SafetySignal(_Event):

@@ -34,9 +34,11 @@ __all__ = [
     "Message",
     "MessagePattern",
     "Role",
+    "Rupture",
     "ScoringMessage",
     "WindowRequest",
     "WindowScore",
+    "WindowSignals",
     "parse_message",
     "sanitize_text",
 ]
@@ -357,6 +359,70 @@ class MessagePattern(BaseModel):
         return self.directive >= 0.5
 
 
+#: The stage of a helping conversation a window is in (domain.md, "Stages are not declines"):
+#: "opening" (greeting, first exploring), "working" (exploring, comforting, insight), "action"
+#: (suggestions, plans) or "closing" (thanks, summary, goodbye).
+Stage = Literal["opening", "working", "action", "closing"]
+
+
+class Rupture(BaseModel):
+    """One rupture marker in a client message (Safran and Muran's model).
+
+    - `kind`: "withdrawal" (the client moves away: a shrug, vague agreement to advice, a reply
+      that shrank, deflection) or "confrontation" (the client moves against: a complaint about
+      the counselor or the help, rejecting the counselor's framing, "yes, but" to advice).
+    - `marker`: which marker (see `alliance_monitor.scoring._rupture`).
+    - `repaired_by`: the counselor message that repaired it (acknowledged the strain, invited
+      the client's view, changed course) and that the client then took up; None while it is
+      unrepaired.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    kind: Literal["withdrawal", "confrontation"]
+    marker: str
+    repaired_by: str | None = None
+
+
+class WindowSignals(BaseModel):
+    """What a window shows about the relationship beside its ratings: its stage, how the client
+    engages, and ruptures and repairs. Read from the text by the embedded scorer's lexicons
+    (`alliance_monitor.scoring.window_signals`), whatever scorer rated the window.
+
+    - `stage`: see `Stage`; the window's ratings judge each move by what its stage calls for.
+    - `client_turns`, `client_words`: the client's turns and their median length in words (a
+      Chinese character counts as 1 / 1.7 of a word), closing pleasantries left out.
+    - `engagement`: `client_words` against the client's own earlier windows (1.0 = as before;
+      None with nothing to compare).
+    - `ruptures`: rupture markers of this window, and earlier ones this window repaired.
+    - `repairs`: counselor messages that repair (acknowledge the strain, check how it is going
+      for the client, change course), whether or not a rupture preceded them.
+    - `overstepping`: directive counselor messages that overstep at any stage: advice pushed
+      on after the client said no, warning, persuading, moralizing, dismissing or overriding
+      the client's view.
+    - `heard`: by the end of this window the client has disclosed something and the counselor
+      has explored or reflected it (so far in the pair's history); `asked`: the client has asked
+      for help or agreed to hear suggestions and has not declined since.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: Stage = "working"
+    client_turns: int = 0
+    client_words: float = 0.0
+    engagement: float | None = None
+    ruptures: tuple[Rupture, ...] = ()
+    repairs: tuple[str, ...] = ()
+    overstepping: tuple[str, ...] = ()
+    heard: bool = False
+    asked: bool = False
+
+    @property
+    def unrepaired(self) -> tuple[Rupture, ...]:
+        return tuple(r for r in self.ruptures if r.repaired_by is None)
+
+
 @dataclass(frozen=True, slots=True)
 class WindowRequest:
     """A closed window of one conversation, ready to score.
@@ -456,6 +522,9 @@ class WindowScore(BaseModel):
     #: The samples disagreed widely (see `LLMScorer.disagreement_spread`): the mean is kept but
     #: should not be trusted alone; counted in the scorer's stats.
     samples_disagree: bool = False
+    #: Stage, client engagement, ruptures and repairs of the window (`WindowSignals`); None for
+    #: unscored windows.
+    signals: WindowSignals | None = None
     # JSON text, computed once: a pair's snapshot re-serialises its recent scores every window.
     _json: str | None = PrivateAttr(default=None)
 

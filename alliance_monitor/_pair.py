@@ -25,7 +25,14 @@ from typing import Any, Literal
 
 from ._config import OrderPolicy, WindowPolicy
 from ._events import EndReason
-from ._models import DimensionScores, Role, ScoringMessage, WindowRequest, WindowScore
+from ._models import (
+    DimensionScores,
+    Role,
+    ScoringMessage,
+    WindowRequest,
+    WindowScore,
+    WindowSignals,
+)
 from ._rules import AlarmState, compact_spans
 
 __all__ = [
@@ -94,6 +101,9 @@ class SessionState:
     ending: EndReason | None = None
     n_windows: int = 0
     last_ts: float | None = None
+    #: (centre in exchanges, signals) per scored window that has signals: the decline evidence
+    #: of the session summary; the last `MAX_SESSION_WINDOWS`.
+    signals: list[tuple[float, WindowSignals]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -341,6 +351,9 @@ class PairState:
             sess.spans.append((span[0], span[1], score.scores))
             if len(sess.spans) > MAX_SESSION_WINDOWS:
                 sess.spans = compact_spans(sess.spans)
+            if score.signals is not None:
+                sess.signals.append((span[0] + span[1] / 2.0, score.signals))
+                del sess.signals[:-MAX_SESSION_WINDOWS]
 
     @property
     def alarms(self) -> AlarmState:
@@ -418,6 +431,7 @@ def _session_to(s: SessionState) -> dict[str, Any]:
         "ending": s.ending,
         "n_windows": s.n_windows,
         "last_ts": s.last_ts,
+        "signals": [[at, sig.model_dump(mode="json")] for at, sig in s.signals],
     }
 
 
@@ -430,6 +444,7 @@ def _session_from(d: Mapping[str, Any]) -> SessionState:
     s.ending = d["ending"]
     s.n_windows = int(d["n_windows"])
     s.last_ts = d["last_ts"]
+    s.signals = [(float(at), WindowSignals.model_validate(sig)) for at, sig in d.get("signals", ())]
     return s
 
 

@@ -4,11 +4,13 @@ Nothing here keeps state, reads a clock or knows about pairs in memory: the core
 what it holds and stores what they return. Each rule is testable with a few `WindowScore`s.
 
 - `alliance_rules`: confirmed decline from the baseline or a recent peak, and low alliance, per
-  dimension, with re-arming once the pair recovers (`DeclinePolicy`).
+  dimension, with re-arming once the pair recovers (`DeclinePolicy`). A decline needs the level
+  to fall *and* the confirming windows to show what fell (`_decline`: an unrepaired rupture or
+  overstepping), the same definition as the session trajectory and `analyze`.
 - `pattern_rules`: passive / directive counselor patterns as a rate over a window
   (`PatternPolicy`).
 - `session_summary`: early / middle / late phases of a session from its scored windows and the
-  trajectory (late minus early against a dead band).
+  trajectory (`_decline.assess`: late against early, with the evidence of the later windows).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ._config import DeclinePolicy, PatternPolicy
+from ._decline import Evidence, Verdict, assess, collect_evidence
 from ._events import (
     AllianceDeclined,
     AllianceLow,
@@ -33,7 +36,7 @@ from ._events import (
     trajectory_of,
 )
 from ._feedback import decline_feedback, pattern_feedback
-from ._models import CONSTRUCTS, DIMENSIONS, DimensionScores, WindowScore
+from ._models import CONSTRUCTS, DIMENSIONS, DimensionScores, WindowScore, WindowSignals
 
 __all__ = [
     "AlarmState",
@@ -97,6 +100,7 @@ def alliance_rules(
     if len(recent) < k or recent[-1].window_index != score.window_index:
         return [], alarms
     last, earlier = recent[-k:], recent[:-k]
+    evidence = collect_evidence(w.signals for w in last)
     declined, low = dict(alarms.declined), set(alarms.low)
     events: list[Event] = []
     for dim in policy.dimensions:
@@ -107,11 +111,15 @@ def alliance_rules(
         if fell_from is not None:
             if vals[-1] >= fell_from - policy.rearm_margin:
                 del declined[dim]  # recovered: re-arm
-        elif current <= reference - policy.levels and all(
-            v <= reference - policy.levels / 2 for v in vals
+        elif (
+            current <= reference - policy.levels
+            and all(v <= reference - policy.levels / 2 for v in vals)
+            and evidence.weight >= policy.min_evidence
         ):
             declined[dim] = reference
-            events.append(_declined(dim, reference, ref_kind, current, last, score, ctx, texts))
+            events.append(
+                _declined(dim, reference, ref_kind, current, last, score, ctx, texts, evidence)
+            )
         # Low alliance: evidence against (level 2 or below), confirmed the same way.
         if dim in low:
             if current > policy.low_level + policy.rearm_margin:
@@ -142,8 +150,10 @@ def _declined(
     score: WindowScore,
     ctx: EventContext,
     texts: Mapping[str, str] | None,
+    shown: Evidence,
 ) -> AllianceDeclined:
-    evidence = _evidence(last, dim)
+    cited = shown.message_ids
+    evidence = tuple(dict.fromkeys((*cited, *_evidence(last, dim))))[:12]
     change = round(current - reference, 4)
     return AllianceDeclined(
         id=make_event_id(EventType.ALLIANCE_DECLINED, ctx.conversation_id, dim, score.window_index),
@@ -156,6 +166,8 @@ def _declined(
         windows=tuple(w.window_index for w in last),
         evidence=evidence,
         feedback=decline_feedback(dim, reference, current, evidence, texts),
+        reason="unrepaired_rupture" if shown.ruptures else "overstepping",
+        ruptures=cited,
         ts=score.end_ts,
         **ctx.fields(),
     )
@@ -263,30 +275,40 @@ def session_summary(
     end_reason: EndReason,
     tolerance: float,
     exchanges: float = 0.0,
+    signals: Sequence[tuple[float, WindowSignals]] = (),
 ) -> SessionSummary:
     """The summary of one ended session whose windows are all in.
 
     `spans` are the scored windows only (a window with insufficient evidence or unscored is not
-    among them). The trajectory compares late with early, so it is "insufficient_evidence"
-    unless scored windows cover both the first and the last third of the session's `exchanges`
-    (and always under three exchanges or with a single window).
+    among them); `signals` are (centre, signals) of those windows. The trajectory compares late
+    with early (`_decline.assess`, with the evidence of the windows past the first third), so it
+    is "insufficient_evidence" unless scored windows cover both the first and the last third of
+    the session's `exchanges` (and always under three exchanges or with a single window).
     """
     phases, convention = phase_split(spans)
     changes = {d: round(phases.late.get(d) - phases.early.get(d), 4) for d in DIMENSIONS}
     alliance = DimensionScores.weighted_mean([(sc, w) for _, w, sc in spans])
     lacking = convention != "windows" or not ends_have_evidence(spans, exchanges)
+    total = max(exchanges, max((s + w for s, w, _ in spans), default=0.0))
+    later = [sig for at, sig in signals if at >= total / 3.0]
+    verdict = assess(
+        None if lacking else phases.early,
+        None if lacking else phases.late,
+        later,
+        tolerance=tolerance,
+    )
     return SessionSummary(
         id=make_event_id(EventType.SESSION_SUMMARY, ctx.conversation_id, session_index),
         ts=ts,
         session_index=session_index,
         alliance=alliance,
         phases=phases,
-        trajectory=Trajectory.INSUFFICIENT_EVIDENCE
-        if lacking
-        else trajectory_of(changes["overall"], tolerance),
+        trajectory=verdict.trajectory,
         change=changes["overall"],
         dimension_trajectories={
-            d: Trajectory.INSUFFICIENT_EVIDENCE if lacking else trajectory_of(c, tolerance)
+            d: Trajectory.INSUFFICIENT_EVIDENCE
+            if lacking
+            else _dimension_trajectory(c, tolerance, verdict)
             for d, c in changes.items()
         },
         dimension_changes=changes,
@@ -294,8 +316,32 @@ def session_summary(
         n_windows=n_windows,
         phase_convention=convention,
         end_reason=end_reason,
+        decline_reason=verdict.reason,
+        evidence=verdict.evidence,
+        repaired=verdict.repaired,
+        stages=_stages(signals, total),
         **ctx.fields(),
     )
+
+
+def _dimension_trajectory(change: float, tolerance: float, verdict: Verdict) -> Trajectory:
+    """A dimension's trajectory under the session's verdict: it declined only where the session
+    declined (the same evidence) and the dimension fell; otherwise unchanged or improved."""
+    t = trajectory_of(change, tolerance)
+    if t is Trajectory.DECLINED and not verdict.declined:
+        return Trajectory.UNCHANGED
+    return t
+
+
+def _stages(signals: Sequence[tuple[float, WindowSignals]], total: float) -> dict[str, str]:
+    """The stage of each third: that of the window whose centre is nearest the third's."""
+    if not signals or total <= 0:
+        return {}
+    out: dict[str, str] = {}
+    for k, name in enumerate(("early", "middle", "late")):
+        mid = total * (2 * k + 1) / 6.0
+        out[name] = min(signals, key=lambda t: abs(t[0] - mid))[1].stage
+    return out
 
 
 def compact_spans(spans: Sequence[Span]) -> list[Span]:

@@ -11,10 +11,32 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._events import Event, EventType
-from ._models import CONSTRUCTS, DimensionScores, MessagePattern, Role, WindowRequest, WindowScore
+from ._models import (
+    CONSTRUCTS,
+    DimensionScores,
+    MessagePattern,
+    Role,
+    Rupture,
+    WindowRequest,
+    WindowScore,
+    WindowSignals,
+)
 from .scoring._base import SyncScorer
 
-__all__ = ["EventCollector", "StaticScorer"]
+__all__ = ["EventCollector", "StaticScorer", "rupture_signals"]
+
+
+def rupture_signals(request: WindowRequest) -> WindowSignals:
+    """Signals of a window whose last client message is a rupture the counselor did not repair
+    (a complaint about the counselor): what a scripted decline needs to page
+    (`DeclinePolicy.min_evidence`). Use as ``StaticScorer(levels, signals=...)``."""
+    clients = [m.id for m in request.messages if m.role is Role.CLIENT]
+    ruptures = (
+        (Rupture(message_id=clients[-1], kind="confrontation", marker="discord"),)
+        if clients
+        else ()
+    )
+    return WindowSignals(stage="working", ruptures=ruptures)
 
 
 class StaticScorer(SyncScorer):
@@ -22,7 +44,9 @@ class StaticScorer(SyncScorer):
 
     `level(request) -> float` (or a constant) gives the rating of all twelve constructs;
     `passive`/`directive` give every counselor message's pattern scores. `fail(request)` returning
-    a reason string makes that window unscored.
+    a reason string makes that window unscored. `signals(request)` (or a constant) gives the
+    window's `WindowSignals` (stage, ruptures, repairs; `rupture_signals` scripts an unrepaired
+    rupture); None leaves them to the monitor, which reads them from the text.
     """
 
     name = "static"
@@ -34,8 +58,10 @@ class StaticScorer(SyncScorer):
         passive: float | Callable[[str], float] = 0.0,
         directive: float | Callable[[str], float] = 0.0,
         fail: Callable[[WindowRequest], str | None] | None = None,
+        signals: WindowSignals | Callable[[WindowRequest], WindowSignals | None] | None = None,
     ) -> None:
         self._level = level
+        self._signals = signals
         self._passive = passive
         self._directive = directive
         self._fail = fail
@@ -67,6 +93,7 @@ class StaticScorer(SyncScorer):
             evidence=ids,
             construct_evidence={c: ids for c in constructs},
             messages=patterns,
+            signals=self._signals(request) if callable(self._signals) else self._signals,
             **common,
         )
 

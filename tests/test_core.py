@@ -13,7 +13,19 @@ from alliance_monitor._core import MonitorCore, Outcome
 from alliance_monitor._events import EventType
 from alliance_monitor._models import DimensionScores
 from alliance_monitor._rules import phase_split
-from alliance_monitor.testing import StaticScorer
+from alliance_monitor.testing import StaticScorer, rupture_signals
+
+
+def falling(levels: list[float], **kw: Any) -> StaticScorer:
+    """Scripted levels per window; a window below the first level carries an unrepaired
+    rupture (what a decline needs to page, besides the fall)."""
+
+    def level(r: WindowRequest) -> float:
+        return levels[min(r.window_index, len(levels) - 1)]
+
+    return StaticScorer(
+        level, signals=lambda r: rupture_signals(r) if level(r) < levels[0] else None, **kw
+    )
 
 
 def drive(
@@ -225,11 +237,7 @@ def test_decline_needs_confirmation() -> None:
 def test_decline_fires_once_per_dimension_when_confirmed() -> None:
     levels = [4.5, 4.4, 3.2, 3.1, 3.0, 3.0]
     core = MonitorCore(safety=False)
-    events = drive(
-        core,
-        alternating("c", 12 * len(levels)),
-        StaticScorer(lambda r: levels[min(r.window_index, len(levels) - 1)]),
-    )
+    events = drive(core, alternating("c", 12 * len(levels)), falling(levels))
     declines = [e for e in events if e.type == EventType.ALLIANCE_DECLINED]
     assert sorted(e.dimension for e in declines) == ["bond", "goal", "overall", "task"]
     d = declines[0]
@@ -240,16 +248,18 @@ def test_decline_fires_once_per_dimension_when_confirmed() -> None:
     )
     assert d.reference == "baseline"
     assert d.feedback is not None and d.feedback.dimension == d.dimension
+    assert d.reason == "unrepaired_rupture" and d.ruptures == ("c:35", "c:47")
+    # The same fall with nothing in the windows that shows what fell: no page.
+    core = MonitorCore(safety=False)
+    plain = StaticScorer(lambda r: levels[min(r.window_index, len(levels) - 1)])
+    events = drive(core, alternating("c", 12 * len(levels)), plain)
+    assert not [e for e in events if e.type == EventType.ALLIANCE_DECLINED]
 
 
 def test_decline_rearms_after_recovery() -> None:
     levels = [4.5, 4.5, 3.0, 3.0, 4.5, 4.5, 3.0, 3.0]
     core = MonitorCore(safety=False, decline=DeclinePolicy(dimensions=("overall",)))
-    events = drive(
-        core,
-        alternating("c", 12 * len(levels)),
-        StaticScorer(lambda r: levels[min(r.window_index, len(levels) - 1)]),
-    )
+    events = drive(core, alternating("c", 12 * len(levels)), falling(levels))
     assert len([e for e in events if e.type == EventType.ALLIANCE_DECLINED]) == 2
 
 
@@ -313,15 +323,20 @@ def test_session_ends_on_idle_gap_and_new_session_id() -> None:
 def test_session_summary_phases_and_trajectory() -> None:
     levels = [4.5, 4.0, 3.5, 3.0, 2.5, 2.0]
     core = MonitorCore(safety=False)
-    events = drive(
-        core, alternating("c", 72), StaticScorer(lambda r: levels[min(r.window_index, 5)])
-    )
+    events = drive(core, alternating("c", 72), falling(levels))
     (s,) = [e for e in events if e.type == EventType.SESSION_SUMMARY]
     assert s.phases.early.overall == pytest.approx(4.25)
     assert s.phases.middle.overall == pytest.approx(3.25)
     assert s.phases.late.overall == pytest.approx(2.25)
     assert s.trajectory.value == "declined" and s.change == pytest.approx(-2.0)
     assert s.n_windows == 6 and s.phase_convention == "windows"
+    # window 1 (c:23) lies in the early third: only ruptures after it are evidence
+    assert s.decline_reason == "unrepaired_rupture" and s.evidence[0] == "c:35"
+    # The same scores with nothing that shows what fell: the course of a session, unchanged.
+    core = MonitorCore(safety=False)
+    plain = StaticScorer(lambda r: levels[min(r.window_index, 5)])
+    (s,) = [e for e in drive(core, alternating("c", 72), plain) if e.type == "session_summary"]
+    assert s.trajectory.value == "unchanged" and s.decline_reason == "fell_without_evidence"
 
 
 def test_phase_split_short_and_empty() -> None:

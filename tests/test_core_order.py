@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from alliance_monitor import WindowRequest
 from alliance_monitor._config import OrderPolicy, WindowPolicy
 from alliance_monitor._core import MonitorCore, Outcome
-from alliance_monitor.testing import StaticScorer
+from alliance_monitor.testing import StaticScorer, rupture_signals
 
 
 def _level(req: WindowRequest) -> float:
@@ -30,7 +30,12 @@ def _level(req: WindowRequest) -> float:
 def run(messages: list[dict[str, Any]], **kw: Any) -> tuple[list[dict[str, Any]], MonitorCore]:
     kw.setdefault("window", WindowPolicy(max_exchanges=3))
     core = MonitorCore(safety=False, **kw)
-    scorer = StaticScorer(_level, passive=lambda t: 0.7 if "ok" in t else 0.0)
+    # every window after the first shows a rupture, so the fall is a decline (`_decline`)
+    scorer = StaticScorer(
+        _level,
+        passive=lambda t: 0.7 if "ok" in t else 0.0,
+        signals=lambda r: rupture_signals(r) if r.window_index > 0 else None,
+    )
     events: list[Any] = []
 
     def take(out: Outcome) -> None:

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from alliance_monitor._config import DeclinePolicy, PatternPolicy
-from alliance_monitor._events import EventType, Trajectory, trajectory_of
-from alliance_monitor._models import CONSTRUCTS, DimensionScores, MessagePattern, WindowScore
+from alliance_monitor._events import EventType, SessionSummary, Trajectory, trajectory_of
+from alliance_monitor._models import (
+    CONSTRUCTS,
+    DimensionScores,
+    MessagePattern,
+    Rupture,
+    WindowScore,
+    WindowSignals,
+)
 from alliance_monitor._rules import (
     AlarmState,
     EventContext,
@@ -32,13 +39,26 @@ def window(i: int, level: float, n_exchanges: int = 3, **kw: object) -> WindowSc
     )
 
 
-def run(levels: list[float], policy: DeclinePolicy | None = None) -> list[list[str]]:
-    """Apply the rules window by window; the event types fired after each window."""
+def ruptured(i: int, *, repaired: bool = False) -> WindowSignals:
+    """Signals of a window whose client complained about the counselor (message c{i}),
+    repaired by counselor message r{i} if `repaired`."""
+    r = Rupture(message_id=f"c{i}", kind="confrontation", marker="discord")
+    if repaired:
+        r = r.model_copy(update={"repaired_by": f"r{i}"})
+    return WindowSignals(stage="working", ruptures=(r,))
+
+
+def run(
+    levels: list[float], policy: DeclinePolicy | None = None, *, evidence: bool = True
+) -> list[list[str]]:
+    """Apply the rules window by window; the event types fired after each window. With
+    `evidence`, every window below its predecessor's level carries an unrepaired rupture."""
     policy = policy or DeclinePolicy(dimensions=("overall",))
     baseline = DimensionScores.neutral().model_copy(update={"overall": levels[0]})
     alarms, history, fired = AlarmState(), [], []
     for i, lvl in enumerate(levels):
-        history.append(window(i, lvl))
+        fell = evidence and lvl < levels[0]
+        history.append(window(i, lvl, signals=ruptured(i) if fell else None))
         events, alarms = alliance_rules(history, history[-1], baseline, alarms, policy, CTX)
         fired.append([str(e.type.value) for e in events])
     return fired
@@ -49,6 +69,41 @@ def test_a_confirmed_decline_fires_once_and_rearms_after_recovery() -> None:
     assert fired[3] == ["alliance_declined"]
     assert fired[4] == []  # still down: no repeat
     assert fired[8] == ["alliance_declined"]  # recovered in between, so armed again
+
+
+def test_a_lower_level_without_evidence_of_what_fell_never_pages() -> None:
+    # The natural course of a conversation (fewer questions, suggestions, a warm close) can
+    # lower the scores; without a rupture or overstepping nothing fires.
+    assert run([4.0, 4.0, 2.8, 2.8, 2.8], evidence=False) == [[], [], [], [], []]
+    # The earlier behaviour on the level alone, for deployments that want it.
+    fired = run([4.0, 4.0, 2.8, 2.8], DeclinePolicy(dimensions=("overall",), min_evidence=0))
+    assert fired[3] == ["alliance_declined"]
+
+
+def test_a_repaired_rupture_is_no_decline() -> None:
+    policy = DeclinePolicy(dimensions=("overall",))
+    history = [window(0, 4.0), window(1, 2.8, signals=ruptured(1, repaired=True))]
+    history.append(window(2, 2.8, signals=ruptured(2, repaired=True)))
+    base = DimensionScores.neutral().model_copy(update={"overall": 4.0})
+    events, _ = alliance_rules(history, history[-1], base, AlarmState(), policy, CTX)
+    assert events == []
+    # Half-weight markers: one vague "okay." to advice is not yet a decline, two are.
+    vague = [
+        Rupture(message_id=f"v{i}", kind="withdrawal", marker="vague_agreement") for i in (1, 2)
+    ]
+    one = [
+        window(0, 4.0),
+        window(1, 2.8),
+        window(2, 2.8, signals=WindowSignals(ruptures=(vague[0],))),
+    ]
+    assert alliance_rules(one, one[-1], base, AlarmState(), policy, CTX)[0] == []
+    two = [
+        window(0, 4.0),
+        window(1, 2.8, signals=WindowSignals(ruptures=(vague[0],))),
+        window(2, 2.8, signals=WindowSignals(ruptures=(vague[1],))),
+    ]
+    (ev,) = alliance_rules(two, two[-1], base, AlarmState(), policy, CTX)[0]
+    assert ev.reason == "unrepaired_rupture" and ev.ruptures == ("v1", "v2")  # type: ignore[attr-defined]
 
 
 def test_one_noisy_window_never_pages() -> None:
@@ -69,14 +124,17 @@ def test_low_alliance_is_confirmed_and_windows_with_little_evidence_are_ignored(
 
 def test_decline_event_carries_reference_evidence_and_the_pair() -> None:
     policy = DeclinePolicy(dimensions=("bond",))
-    history = [window(0, 3.0), window(1, 4.5), window(2, 4.5), window(3, 2.5), window(4, 2.5)]
+    history = [window(0, 3.0), window(1, 4.5), window(2, 4.5)]
+    history += [window(3, 2.5, signals=ruptured(3)), window(4, 2.5)]
     events, alarms = alliance_rules(
         history, history[-1], DimensionScores.neutral(), AlarmState(), policy, CTX
     )
     (ev,) = events
     assert ev.type is EventType.ALLIANCE_DECLINED
     assert ev.reference == "peak" and ev.from_level == 4.5  # type: ignore[attr-defined]
-    assert ev.evidence == ("m3", "m4")  # type: ignore[attr-defined]
+    # the rupture first, then the messages behind the low construct ratings
+    assert ev.evidence == ("c3", "m3", "m4")  # type: ignore[attr-defined]
+    assert ev.ruptures == ("c3",) and ev.reason == "unrepaired_rupture"  # type: ignore[attr-defined]
     assert (ev.conversation_id, ev.session_id, ev.counselor_id) == ("pair-1", "s1", "counselor-a")
     assert alarms.declined == {"bond": 4.5}
 
@@ -100,17 +158,37 @@ def test_session_summary_phases_and_trajectory() -> None:
         return DimensionScores(goal=x, task=x, bond=x, overall=x)
 
     spans = [(0.0, 3.0, d(4.0)), (3.0, 3.0, d(3.5)), (6.0, 3.0, d(2.5))]
-    ev = session_summary(
-        spans,
-        CTX,
-        session_index=2,
-        ts=9.0,
-        n_messages=18,
-        n_windows=3,
-        end_reason="idle",
-        tolerance=0.25,
-    )
+
+    def summary(signals: list[tuple[float, WindowSignals]]) -> SessionSummary:
+        return session_summary(
+            spans,
+            CTX,
+            session_index=2,
+            ts=9.0,
+            n_messages=18,
+            n_windows=3,
+            end_reason="idle",
+            tolerance=0.25,
+            signals=signals,
+        )
+
+    calm = [
+        (1.5, WindowSignals(stage="opening")),
+        (4.5, WindowSignals()),
+        (7.5, WindowSignals(stage="closing")),
+    ]
+    # Lower late, but nothing in the session shows what fell: the natural course, unchanged.
+    ev = summary(calm)
+    assert ev.trajectory is Trajectory.UNCHANGED and ev.decline_reason == "fell_without_evidence"
+    assert ev.dimension_trajectories["bond"] is Trajectory.UNCHANGED
+    assert ev.stages == {"early": "opening", "middle": "working", "late": "closing"}
+    # An unrepaired rupture after the first third: declined, citing it.
+    ev = summary([calm[0], (4.5, ruptured(1)), calm[2]])
     assert ev.trajectory is Trajectory.DECLINED and ev.change == -1.5
+    assert ev.evidence == ("c1",) and ev.decline_reason == "unrepaired_rupture"
+    # Repaired: reported as such, not a decline.
+    ev = summary([calm[0], (4.5, ruptured(1, repaired=True)), calm[2]])
+    assert ev.trajectory is Trajectory.UNCHANGED and ev.repaired == (("c1", "r1"),)
     assert ev.phases.early.overall == 4.0 and ev.phases.late.overall == 2.5
     assert ev.phase_convention == "windows" and ev.end_reason == "idle"
     assert trajectory_of(0.2, 0.25) is Trajectory.UNCHANGED

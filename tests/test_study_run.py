@@ -28,6 +28,7 @@ LEVELS: dict[str, tuple[float, float, float]] = {
 COUNSELORS = {"down": "c-a", "flat": "c-a", "up": "c-b"}
 PASSIVE_TEXT = "ok, zebra sentinel"
 RISK_TEXT = "some days I want to kill myself"
+RUPTURE_TEXT = "you're not listening to me"
 
 
 def _level(req: WindowRequest) -> float:
@@ -50,8 +51,12 @@ def conversation(cid: str, n: int = 36, counselor_id: str | None = None) -> dict
         role = "counselor" if i % 2 == 0 else "client"
         if role == "counselor":
             text = PASSIVE_TEXT if cid == "flat" else "what has that been like for you?"
+        elif cid == "risk" and i == 21:
+            text = RISK_TEXT
+        elif cid == "down" and i >= 12:
+            text = RUPTURE_TEXT  # what shows the fall: an unrepaired rupture
         else:
-            text = RISK_TEXT if (cid == "risk" and i == 21) else "I feel stuck at work"
+            text = "I feel stuck at work"
         m: dict[str, Any] = {"id": f"{cid}:{i}", "role": role, "text": text, "ts": 10.0 * i}
         if counselor_id:
             m["counselor_id"] = counselor_id

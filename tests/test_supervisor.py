@@ -156,6 +156,8 @@ def _messages(cid: str, start: int, n: int) -> list[dict[str, Any]]:
         counselor = i % 2 == 0
         if counselor:
             text = f"ok {SENTINEL} {cid}" if cid == "passive" else "what was that like?"
+        elif cid == "falling" and i >= 12:
+            text = f"you're not listening, {SENTINEL}"  # an unrepaired rupture: what fell
         else:
             text = f"my {SENTINEL} story about {cid}"
         out.append(

@@ -9,7 +9,7 @@ from ._options import add_scorer_args, scorer_from_args
 
 if TYPE_CHECKING:
     from ._cascade import CascadePolicy, CascadeScorer
-    from ._embedded import EmbeddedScorer
+    from ._embedded import EmbeddedScorer, window_signals
     from ._factory import make_feedback_writer, make_llm_scorer, make_scorer
     from ._feedback_llm import FeedbackRequest, LLMFeedbackWriter
     from ._llm import LLMScorer
@@ -29,6 +29,7 @@ _LAZY: dict[str, str | tuple[str, str]] = {
     "CascadePolicy": "._cascade",
     "CascadeScorer": "._cascade",
     "EmbeddedScorer": "._embedded",
+    "window_signals": "._embedded",
     "make_feedback_writer": "._factory",
     "make_llm_scorer": "._factory",
     "make_scorer": "._factory",
@@ -72,4 +73,5 @@ __all__ = [
     "presidio_redactor",
     "score_or_unscored",
     "scorer_from_args",
+    "window_signals",
 ]

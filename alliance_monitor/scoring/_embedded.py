@@ -34,6 +34,7 @@ from .._models import (
     ScoringMessage,
     WindowRequest,
     WindowScore,
+    WindowSignals,
 )
 from . import _lexicon as lx
 from . import _lexicon_zh as zh
@@ -45,8 +46,9 @@ from ._model import (
     load_model,
     tokens,
 )
+from ._rupture import SignalReader, prior_signals
 
-__all__ = ["EmbeddedScorer"]
+__all__ = ["EmbeddedScorer", "window_signals"]
 
 SUPPORTED = SUPPORTED_LANGUAGES | {"und"}
 ALL_CONSTRUCTS: tuple[str, ...] = tuple(c for ids in CONSTRUCTS.values() for c in ids)
@@ -167,6 +169,11 @@ _INFO_LEAN = 0.2
 _OPTION_QUESTION = re.compile(
     r"\b(?:(?:can|could|would|will) you|is there|are there|any(?:one|thing|where|body)?)\b", re.I
 )
+#: Stage: unasked advice (and the learned model's "telling") to a client who has been heard and
+#: has asked for help, or agreed to hear suggestions, and has not declined since, weighs this
+#: share as evidence against the alliance (the action stage calls for suggestions). The
+#: message's directive score is unchanged.
+_ACTION_FIT = 0.5
 #: A flagged directive reply is at most this passive: one reply, one pattern.
 _DIRECTED = 0.45  # the client just declined or resisted: advice is pushed harder
 _FLAG = 0.5
@@ -498,11 +505,14 @@ def _analyse(
     model: Model | None = None,
     language: str = "en",
     capture: Capture | None = None,
+    reader: SignalReader | None = None,
 ) -> list[MessagePattern]:
     """One pass over the window: message patterns, and evidence into `tally` if given.
 
     `model` is the learned model (None: rules only); it reads English, so other languages are
-    judged by their rule cues alone.
+    judged by their rule cues alone. `reader` (if given) reads the window's stage, ruptures and
+    repairs in the same pass; its rupture and repair evidence goes into `tally`, and each move
+    is judged by what the stage calls for (`_counselor_evidence`).
     """
     patterns: list[MessagePattern] = []
     scan = _scan_normalized
@@ -525,8 +535,14 @@ def _analyse(
                 if model is not None:
                     probs = model.counselor.proba(feats)
             passive, directive, advice, unasked = _counselor_turn(cues, msg.text, ctx, probs)
+            fit = _Fit()
+            if reader is not None:
+                reader.counselor(msg.id, t, cues, directive, _asks(msg.text))
+                fit = _stage_fit(reader, ctx)
             if tally is not None:
-                _counselor_evidence(tally, msg.id, msg.text, cues, passive, advice, unasked, probs)
+                _counselor_evidence(
+                    tally, msg.id, msg.text, cues, passive, advice, unasked, probs, fit
+                )
             patterns.append(
                 MessagePattern.model_construct(
                     id=msg.id,
@@ -568,14 +584,42 @@ def _analyse(
             t = lx.normalize(msg.text)
             cues = scan(t, False)
             _client_turn(cues, msg.text, ctx)
+            if reader is not None:
+                reader.client(msg.id, t, cues, zh.word_units(msg.text))
             if model is not None or capture is not None:
                 # the client's words, for "does the reply reuse them?" (a simple reflection)
                 ctx.heard_words |= content_words(tokens(t), lx.FUNCTION_STEMS)
             if tally is not None:
                 for cue in cues:
                     tally.add(msg.id, cue)
+        if reader is not None and tally is not None:
+            for mid, cue in reader.take_cues():
+                tally.add(mid, cue)
         last = msg.role
+    if reader is not None:
+        reader.finish()
+        if tally is not None:
+            for mid, cue in reader.take_cues():
+                tally.add(mid, cue)
     return patterns
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    """How a counselor move fits the stage it is made in (`_stage_fit`)."""
+
+    #: The reply answers the client's thanks or goodbye: a courtesy is what the close calls for.
+    closing: bool = False
+    #: The client has been heard and has asked for help (or agreed to hear suggestions) and has
+    #: not declined since: suggestions fit the action stage.
+    action: bool = False
+
+
+def _stage_fit(reader: SignalReader, ctx: _Context) -> _Fit:
+    return _Fit(
+        closing=reader.answers_close,
+        action=reader.heard and reader.asked and not ctx.declined,
+    )
 
 
 def _counselor_evidence(
@@ -587,16 +631,21 @@ def _counselor_evidence(
     advice: float,
     unasked: float,
     probs: dict[str, float] | None = None,
+    fit: _Fit = _Fit(),
 ) -> None:
     """Evidence of one counselor turn: its cues, its advice (unasked or offered), passivity, and
-    the learned model's reading of reflections the lexicon did not name."""
+    the learned model's reading of reflections the lexicon did not name. Judged by the stage
+    (`fit`): a courtesy answering the client's goodbye is no passive reply; a suggestion to a
+    client who has been heard and asked for help counts as offered, not pushed."""
     for cue in cues:
         tally.add(msg_id, cue)
+    if fit.action:
+        unasked *= _ACTION_FIT
     if unasked >= _CITE:
         tally.add(msg_id, "advice_unasked", unasked)
     if advice - unasked >= _CITE:
         tally.add(msg_id, "advice_offered", advice - unasked)
-    if passive >= _FLAG:
+    if passive >= _FLAG and not fit.closing:
         tally.add(msg_id, "passive_reply", passive)
     if probs is None:
         return
@@ -606,7 +655,9 @@ def _counselor_evidence(
             tally.add(msg_id, "reflection_model", _above_floor(reflected))
     telling = probs["input"] + probs["advice"]
     if telling > _MODEL_FLOOR and _MITIGATE.keys().isdisjoint(cues) and not _asks(text):
-        tally.add(msg_id, "telling_model", _above_floor(telling))
+        tally.add(
+            msg_id, "telling_model", _above_floor(telling) * (_ACTION_FIT if fit.action else 1.0)
+        )
 
 
 def _above_floor(p: float) -> float:
@@ -638,6 +689,28 @@ def _window_language(messages: Sequence[ScoringMessage]) -> str:
     if joined.isascii():
         return "en" if _TWO_LETTERS.search(joined) else "und"
     return detect_language(texts)
+
+
+def _opens_session(request: WindowRequest) -> bool:
+    """The window is the first of its session (a batch transcript's first phase, a live
+    session's first window)."""
+    if request.span_start is not None:
+        return request.span_start == 0
+    return request.window_index == 0
+
+
+def window_signals(
+    messages: Sequence[ScoringMessage],
+    history: Sequence[WindowScore] = (),
+    *,
+    first: bool = False,
+) -> WindowSignals:
+    """Stage, client engagement, ruptures and repairs of a window (`WindowSignals`), read with
+    the embedded scorer's lexicons whatever scorer rated it; `history` is the pair's earlier
+    window scores (most recent last), `first` says the window opens a session."""
+    reader = SignalReader(prior_signals(history), first=first)
+    _analyse(messages, None, None, _window_language(messages), reader=reader)
+    return reader.result()
 
 
 class EmbeddedScorer(SyncScorer):
@@ -685,7 +758,8 @@ class EmbeddedScorer(SyncScorer):
                 prompt_version=f"embedded-{self.version}",
             )
         tally = _Tally()
-        patterns = _analyse(msgs, tally, self._learned(), language)
+        reader = SignalReader(prior_signals(request.history), first=_opens_session(request))
+        patterns = _analyse(msgs, tally, self._learned(), language, reader=reader)
         n_turns = sum(1 for m in msgs if m.role is not Role.OTHER)
         units = n_turns / 2.0
         constructs = {c: _rating(net, units) for c, net in _shared(tally.net).items()}
@@ -714,4 +788,5 @@ class EmbeddedScorer(SyncScorer):
             scorer=self.name,
             model=None,
             prompt_version=f"embedded-{self.version}",
+            signals=reader.result(),
         )

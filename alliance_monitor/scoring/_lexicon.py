@@ -1066,6 +1066,13 @@ CONTEXT_CUES: dict[str, str] = {
     "elaboration": "client reply of 20 words or more",
     "short_reply": "client reply of one or two words right after an open question",
     "withdrawal": "client reply that is only 'whatever', 'I don't know', 'I guess'...",
+    "rupture_withdrawal": "a withdrawal rupture marker (`_rupture.py`): vague agreement to "
+    "directive advice, a reply that shrank after an open question, deflection",
+    "rupture_confrontation": "a confrontation rupture marker (`_rupture.py`): the client "
+    "rejects the counselor's framing or complains about the help",
+    "repair": "a counselor repair move (`_rupture.py`): acknowledging the strain, checking how "
+    "the conversation is going, changing course",
+    "repaired_rupture": "a rupture the counselor's reply repaired and the client took up",
     "reflection_model": "the learned model reads a counselor statement as a reflection the "
     "lexicon did not name (scaled by its probability; simple ones count half)",
     "telling_model": "the learned model reads a counselor statement as information or advice "
@@ -1123,6 +1130,11 @@ EVIDENCE: dict[str, dict[str, float]] = {
     "elaboration":         {"T2": 0.3, "B4": 0.3, "G3": 0.1},
     "short_reply":         {"T2": -0.2, "B4": -0.1},
     "withdrawal":          {"T2": -0.4, "B4": -0.4, "B1": -0.2, "G1": -0.1},
+    # ruptures and repair (`_rupture.py`): markers without evidence of their own above
+    "rupture_withdrawal":  {"T2": -0.4, "B4": -0.3, "B1": -0.2, "T4": -0.1},
+    "rupture_confrontation": {"G3": -0.4, "T4": -0.4, "B3": -0.4, "B2": -0.3, "T2": -0.3},
+    "repair":              {"T2": 0.2, "B3": 0.2, "T4": 0.1},
+    "repaired_rupture":    {"B4": 0.4, "B1": 0.3, "T2": 0.3, "B3": 0.2},
     # the learned model, where the lexicon found nothing (scaled by the model's probability)
     "reflection_model":    {"G3": 0.5, "T3": 0.3, "B3": 0.3, "B1": 0.2},
     "telling_model":       {"T4": -0.9, "G2": -0.6, "B3": -0.3},

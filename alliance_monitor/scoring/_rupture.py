@@ -1,0 +1,716 @@
+"""Ruptures, repair and the stage of a conversation, read from the text (English and Chinese).
+
+This is what an observer sees when an alliance actually falls, after Safran and Muran's model of
+alliance ruptures (the basis of the Rupture Resolution Rating System), in our own wording:
+
+* **Withdrawal**: the client moves away from the counselor or the work. A shrug ("whatever",
+  "I don't know" as a whole reply, 随便, 无所谓), vague agreement to advice nobody asked for
+  ("okay.", "I understand.", 嗯嗯好的), a reply that shrank after an open question although the
+  client used to write at length, deflecting or changing the subject ("anyway", "never mind",
+  "I don't want to talk about it", 算了不说了, 换个话题吧).
+* **Confrontation**: the client moves against the counselor or the work. Complaints about the
+  counselor, the help or the process ("you're not listening", "this isn't helping", 你根本不懂,
+  说了也没用), rejecting the counselor's framing ("that's not the point", "so you're saying it's
+  my fault?", 不是这样的), "yes, but" to advice.
+* **Repair**: the counselor notices and responds: acknowledges the strain or takes
+  responsibility ("I'm sorry, I got ahead of you", 抱歉是我说得太急了), asks how the conversation
+  is going for the client ("is this helpful?", 这样聊对你有帮助吗), changes course ("let's step
+  back", 我们先不谈这个). Right after a rupture, a reply that reflects, explores or hands the
+  choice back to the client (not one that pushes on) is also a repair *attempt*; it counts as a
+  repair once the client takes it up (their next turn is no rupture).
+* **Stage**: a helping conversation moves through opening (greeting, first exploring), working
+  (exploring, comforting, insight), action (suggestions, plans) and closing (thanks, summary,
+  goodbye). The stage is what a window's moves are judged against (domain.md, "Stages are not
+  declines"): fewer questions and more suggestions late in a session are the expected course;
+  a warm goodbye is not a passive reply; short thanks at the close are not withdrawal.
+
+The phrase lists name what the client and the counselor do, not topics. `SignalReader` is driven
+by the embedded scorer's one pass over a window (`_embedded._analyse`), which hands it each
+message's cues already found there, so the markers cost one extra regular-expression pass per
+message. `WindowSignals` (in `alliance_monitor._models`) is what comes out; the decline
+definition (`alliance_monitor._decline`) reads it.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Sequence
+
+from .._models import Rupture, Stage, WindowScore, WindowSignals
+from . import _lexicon_zh as zh
+from ._lexicon import MINIMAL_RE, Cue, CueMatcher
+
+__all__ = [
+    "CLIENT_MARKERS",
+    "CLIENT_MARKERS_ZH",
+    "COUNSELOR_MARKERS",
+    "COUNSELOR_MARKERS_ZH",
+    "SignalReader",
+    "prior_signals",
+]
+
+# --- English ------------------------------------------------------------------------------------
+
+CLIENT_MARKERS: tuple[Cue, ...] = (
+    Cue(
+        "deflection",
+        (
+            r"anyway(?:s)?,? (?:let's|can we|i (?:should|have to|gotta|need to) go|it doesn't"
+            r" matter|whatever)",
+            r"never ?mind",
+            r"forget (?:it|about it|i said)",
+            r"(?:can|could) we (?:just )?(?:talk about|change) (?:something else|the subject"
+            r"|the topic)",
+            r"i (?:don't|do not|dont) (?:really )?(?:want|wanna) (?:to )?(?:talk|get into|go"
+            r" into|discuss) (?:about )?(?:it|that|this)",
+            r"i'd rather not (?:talk|say|get into|go into|discuss)",
+            r"let's (?:just )?(?:drop|leave) it",
+            r"it's not (?:a big deal|important|worth (?:talking|it))",
+            r"doesn't matter (?:anyway|now)",
+            r"no point (?:talking|in talking|going into)",
+        ),
+        "Withdrawal by deflection: the client steps away from what they raised ('never mind', "
+        "'can we talk about something else', 'I don't want to talk about it').",
+    ),
+    Cue(
+        "rejects",
+        (
+            r"that's not (?:the (?:point|problem|issue)|what i (?:said|meant|asked|mean)|true"
+            r"|fair|helpful|how it (?:is|works))",
+            r"it's not (?:like that|that simple|that easy|about that)",
+            r"you (?:don't|do not|dont) (?:even )?know (?:me|what it's like|my|how)",
+            r"how would you know",
+            r"i (?:already|just) (?:told|said|explained)",
+            r"you (?:keep|already) (?:saying|telling|asking|said)",
+            r"(?:this|talking) (?:isn't|is not|doesn't|does not|won't|will not) (?:really )?(?:help"
+            r"|helping|working|going to help)",
+            r"i (?:feel|felt) (?:a bit |kind of |so )?(?:judged|lectured|attacked|pushed"
+            r"|criticized|criticised|dismissed)",
+            r"i didn't ask (?:for|you)",
+            r"so you(?:'re| are) saying",
+            r"(?:are|were) you (?:even )?(?:listening|reading)",
+            r"did you (?:even )?(?:read|hear|listen)",
+            r"i know(?:,| that)? i know",
+            r"i(?:'ve| have) heard (?:it|that|all (?:that|this|of this)) (?:before|already)",
+            r"people (?:keep|always) (?:telling|tell) me",
+            r"(?:that|it) (?:sounds|is) (?:easy|easier) for you",
+            r"you(?:'re| are) (?:just )?(?:like|the same as) (?:my|everyone|everybody)",
+            r"you don't (?:have to|need to) (?:tell|lecture|remind) me",
+            r"that's (?:ridiculous|nonsense|absurd)",
+            r"you(?:'re| are) not (?:a|my) (?:doctor|therapist|mother|mom|dad|father)",
+        ),
+        "Confrontation: the client rejects the counselor's framing or complains about the help "
+        "('that's not the point', 'you don't even know me', 'I already told you', 'this isn't "
+        "helping', 'I feel judged').",
+    ),
+    Cue(
+        "yes_but",
+        (
+            r"(?:yeah|yes|yea|yep|ok|okay|sure|right|true|maybe|i know|i understand|i guess"
+            r"|i could|i can|i tried|i've tried|i have tried),? but\b",
+            r"i get (?:that|it),? but\b",
+        ),
+        "'Yes, but' to a suggestion (a rupture only right after the counselor told or advised).",
+    ),
+    Cue(
+        "closing",
+        (
+            r"bye",
+            r"goodbye",
+            r"good (?:bye|night)",
+            r"goodnight",
+            r"have a (?:good|nice|great|lovely|wonderful|blessed)",
+            r"take care",
+            r"(?:talk|speak|chat) (?:to you )?(?:later|soon)",
+            r"thank(?:s| you) (?:so much |very much |a lot )?for (?:your|the|talking|listening"
+            r"|chatting|helping|everything|this|being|all)",
+            r"(?:nice|good|great) (?:talking|chatting|to talk)",
+            r"i (?:have to|need to|gotta|should) go",
+        ),
+        "Closing: thanks for the talk, goodbyes.",
+    ),
+)
+
+COUNSELOR_MARKERS: tuple[Cue, ...] = (
+    Cue(
+        "dismissing",
+        (
+            r"(?:that's|that is|you're|you are) (?:just |being )?(?:wrong|ridiculous|silly"
+            r"|nonsense|stubborn|unrealistic)",
+            r"that's (?:not true|not the point|an excuse|no excuse|not how (?:it|this) works)",
+            r"(?:that's|that is) the wrong way",
+            r"(?:you're|you are) making excuses",
+            r"(?:no|stop with the|enough) excuses",
+            r"you(?:'re| are) in denial",
+            r"calm down",
+            r"come on,",
+            r"let me tell you something",
+            r"you (?:need|have) to (?:understand|realize|realise|accept)",
+            r"you don't understand",
+            r"you(?:'re| are) (?:overreacting|exaggerating|kidding yourself|fooling yourself)",
+            r"be honest with yourself",
+            r"you know (?:better|full well)",
+            r"what's there to think about",
+            r"the problem is you",
+            r"i know (?:what's|what is) best",
+            r"you have no choice",
+            r"(?:yes|yeah),? but you",
+            r"i (?:just |already )told you",
+            r"what do you mean,? (?:maybe|no)",
+            r"i think you(?:'re| are) wrong",
+        ),
+        "Dismissing or overriding the client's view ('that's just an excuse', 'you're in "
+        "denial', 'I already told you'): overstepping at any stage. (Stricter than the scorer's "
+        "'confront' cue, which also reads supportive 'trust me, it gets better'.)",
+    ),
+    Cue(
+        "repair",
+        (
+            r"i(?:'m| am) sorry (?:if|that) i",
+            r"sorry (?:if|that) i",
+            r"i apologi[sz]e",
+            r"my apologies",
+            r"i didn't mean to",
+            r"that(?:'s| is| was) (?:on me|my (?:fault|mistake))",
+            r"my (?:mistake|bad)",
+            r"i (?:may|might) have (?:pushed|jumped|misunderstood|misread|gotten ahead|got ahead"
+            r"|been|come across|sounded|rushed|gone too)",
+            r"i (?:got|was getting|am getting|'m getting) ahead of",
+            r"i (?:was|am|'m) being (?:too )?(?:pushy|preachy|bossy)",
+            r"let me (?:back up|step back|slow down|try (?:that )?again)",
+            r"let's (?:step back|take a step back|go back|slow down|back up)",
+            r"(?:we|you) don't have to (?:talk about|decide|do|go into|get into)",
+            r"i won't push",
+            r"no pressure",
+            r"you(?:'re| are) right,? i",
+            r"i (?:misunderstood|got that wrong|got it wrong|missed that)",
+            r"how (?:is|does) (?:this|our|the) (?:conversation|talk|chat|session)? ?(?:going|feel"
+            r"|feeling)",
+            r"how are you (?:finding|feeling about) (?:this|our|the way)",
+            r"is (?:this|that|talking about this|our conversation) (?:helpful|useful|okay|ok"
+            r"|what you (?:want|need|came))",
+            r"what would (?:be|feel) (?:most |more |the most )?helpful",
+            r"what (?:do|did|would) you (?:want|need|hope|like) (?:from|to get out of) (?:this"
+            r"|our|me|today)",
+            r"am i (?:understanding|getting|hearing) (?:you|this|that|it) right",
+            r"did i (?:get|understand) (?:that|this|it|you) right",
+            r"(?:tell|let) me (?:know )?if i(?:'m| am) (?:off|wrong|missing)",
+            r"correct me if",
+        ),
+        "Repair: acknowledging the strain, taking responsibility, asking how the conversation "
+        "is going for the client, changing course ('I'm sorry if I pushed', 'let's step back', "
+        "'is this helpful?', 'we don't have to talk about that').",
+    ),
+    Cue(
+        "closing",
+        (
+            r"bye",
+            r"goodbye",
+            r"good bye",
+            r"take care",
+            r"(?:good|best of) luck",
+            r"have a (?:good|nice|great|lovely|wonderful|blessed)",
+            r"(?:you're|you are) (?:very |so |most )?welcome",
+            r"(?:glad|happy) (?:i could|i can|to|that i could) (?:help|be of help|talk)",
+            r"(?:it was|it's been) (?:nice|good|great|a pleasure)",
+            r"(?:nice|good|great) (?:talking|chatting)",
+            r"i wish you (?:all )?the best",
+            r"all the best",
+        ),
+        "Closing: well-wishing and goodbyes after the client thanked or closed.",
+    ),
+)
+
+# --- Chinese -----------------------------------------------------------------------------------
+
+CLIENT_MARKERS_ZH: tuple[Cue, ...] = (
+    Cue(
+        "deflection",
+        (
+            r"算了(?:吧)?(?:,|。|!|\s|$|不说|不聊|不谈)",
+            r"不想(?:再)?(?:说|谈|聊|提)(?:了|这个|这些|它)",
+            r"(?:换个|换一个)话题",
+            r"(?:没什么|没啥)好(?:说|谈|聊)的",
+            r"不说(?:这个)?了",
+            r"(?:就|先)这样吧",
+            r"(?:说|聊)(?:别的|其他的)吧",
+            r"(?:不重要|无所谓)了",
+        ),
+        "Withdrawal by deflection (算了不说了, 换个话题吧, 不想谈这个).",
+    ),
+    Cue(
+        "rejects",
+        (
+            r"不是(?:这样|这个样子|那样)的",
+            r"(?:说了|讲了|聊了)(?:也)?(?:没用|白说|白讲)",
+            r"(?:这|这样|聊这些|说这些)(?:有什么用|没(?:什么)?用|帮不了)",
+            r"我(?:已经|都)(?:说过|讲过|告诉过你)",
+            r"你(?:怎么会|哪里|又怎么)(?:知道|懂|明白)",
+            r"你(?:又|一直|总是)(?:在)?(?:说|讲|问)",
+            r"你(?:跟|和)我(?:妈|爸|父母|家人)(?:一样|说的一样)",
+            r"(?:你)?(?:在)?(?:指责|批评|评判|教训)我",
+            r"我(?:觉得|感觉)(?:被)?(?:指责|批评|评判|说教)",
+            r"(?:这些|这个)(?:道理)?我(?:都)?(?:知道|懂|明白)",
+            r"(?:道理)?谁都(?:知道|懂)",
+            r"你(?:这是|是在)说(?:都是)?我的(?:错|问题)",
+        ),
+        "Confrontation (不是这样的, 说了也没用, 我已经说过了, 这些道理我都懂, 你是在说都是我的错).",
+    ),
+    Cue(
+        "closing",
+        (
+            r"再见",
+            r"拜拜",
+            r"(?:谢谢|感谢)(?:你|您)?(?:的)?(?:帮助|倾听|陪伴|耐心|开导|时间)",
+            r"(?:今天)?(?:就)?(?:先)?(?:聊|说|谈)到这(?:里|儿)",
+            r"晚安",
+        ),
+        "Closing (谢谢你的帮助, 再见, 今天就聊到这里).",
+    ),
+)
+
+COUNSELOR_MARKERS_ZH: tuple[Cue, ...] = (
+    Cue(
+        "repair",
+        (
+            r"(?:对不起|抱歉|不好意思)(?:,|。|!|\s)?(?:是)?我",
+            r"是我(?:没|说得|讲得|太|理解错)",
+            r"我(?:可能|也许|刚才)(?:说得|讲得)?(?:太|有点|有些)(?:多|急|快|直接|着急)",
+            r"我(?:刚才)?(?:没有|没)(?:理解|听懂|明白|注意到)",
+            r"我们(?:先)?(?:慢一点|放慢|退一步|换个方式|换一种方式|不谈这个|不聊这个|先不谈|先不聊)",
+            r"(?:不想|不愿意)(?:谈|说|聊)的话(?:也)?没关系",
+            r"(?:不用|不必)勉强",
+            r"按(?:照)?你的节奏",
+            r"(?:这样|这么)(?:聊|谈)(?:对你)?有(?:帮助|用)吗",
+            r"你觉得(?:我们)?(?:今天)?(?:这样)?(?:聊|谈)得怎么样",
+            r"我(?:这样)?理解(?:得)?对吗",
+            r"我说得对吗",
+            r"如果我(?:理解|说)(?:错|得不对)",
+            r"你(?:更)?希望我(?:怎么|如何)",
+            r"你(?:更)?(?:希望|想)(?:我们)?(?:今天)?(?:聊|谈)(?:些)?什么",
+        ),
+        "Repair (抱歉是我说得太急了, 我们先不谈这个, 这样聊对你有帮助吗, 我理解得对吗).",
+    ),
+    Cue(
+        "closing",
+        (
+            r"再见",
+            r"拜拜",
+            r"祝你(?:好运|顺利|一切|早日|生活)",
+            r"不客气",
+            r"(?:下周|下次|明天)见",
+            r"(?:今天)?(?:就)?(?:先)?(?:说|聊|谈)到这(?:儿|里)",
+            r"很高兴(?:能)?(?:帮到|帮助|和你聊)",
+        ),
+        "Closing (不客气, 祝你顺利, 再见, 今天就聊到这里).",
+    ),
+)
+
+_CLIENT_EN = CueMatcher(CLIENT_MARKERS)
+_COUNSELOR_EN = CueMatcher(COUNSELOR_MARKERS)
+_CLIENT_ZH = zh.ZhMatcher(CLIENT_MARKERS_ZH)
+_COUNSELOR_ZH = zh.ZhMatcher(COUNSELOR_MARKERS_ZH)
+
+#: A whole client reply of vague agreement ("okay.", "I understand.", "maybe", 嗯嗯, 好吧):
+#: a minimal reply, or one of these short forms.
+_VAGUE = re.compile(
+    r"(?:i (?:understand|know|guess)|maybe|perhaps|probably|i suppose|if you say so|i'll try"
+    r"|i will try|(?:ok(?:ay)?|yeah|yes|sure|alright),? (?:i guess|maybe|i suppose|fine)"
+    r"|嗯+好?的?|好吧|好的吧|行吧|可能吧|也许吧|我知道了|知道了|我尽量|我试试吧)[\s.,!?…~。]*"
+)
+
+# --- reading a window --------------------------------------------------------------------------
+
+#: The counselor's moves that explore or reflect (a reply to a rupture made of these, and not
+#: directive, is a repair attempt: rolling with it rather than pushing on).
+_ATTUNED = frozenset(
+    {
+        "reflection",
+        "empathy",
+        "understanding",
+        "open_question",
+        "invite",
+        "elicit_view",
+        "autonomy",
+        "permission",
+        "summary",
+    }
+)
+_ACTION = frozenset({"advise", "suggest", "imperative", "warn", "persuade", "helps_info"})
+_EXPLORE = frozenset(
+    {"open_question", "invite", "reflection", "restatement", "empathy", "summary", "understanding"}
+)
+_CLIENT_ACTION = frozenset({"commitment", "asks_advice"})
+#: Directive moves that overstep at any stage: pushing on after the client said no, warning,
+#: persuading, moralizing (and the "dismissing" marker below: domain.md's dismissing or
+#: overriding the client's view).
+_OVERRIDING = frozenset({"pushing_on", "warn", "persuade", "moralize"})
+#: A client turn this long or longer (word units) counted as engaged in the engagement measure;
+#: one this short after an open question, from a client whose earlier turns ran to
+#: `_SHRINK_FROM` words or more, has shrunk.
+_SHRUNK = 3
+_SHRINK_FROM = 12
+#: Withdrawal markers this many client turns before a closing marker belong to the close.
+_CLOSE_TURNS = 2
+#: A reply to a rupture counts as the client taking up a repair when it is no rupture and has at
+#: least this many words (or agrees, confirms, thanks, commits).
+_UPTAKE_WORDS = 6
+_UPTAKE_CUES = frozenset(
+    {
+        "assent",
+        "confirm",
+        "confirms_reflection",
+        "gratitude",
+        "commitment",
+        "change_talk",
+        "elaboration",
+        "agrees",
+        "disclosure",
+    }
+)
+#: The client has been heard once at least this many of their turns brought something (a
+#: disclosure, or `_SUBSTANTIVE` words or more) and as many counselor replies since then asked
+#: or explored without directing.
+_HEARD_TURNS = 2
+_SUBSTANTIVE = 8
+#: Greetings that open a conversation.
+_GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))\b|你好|您好|嗨")
+
+
+class _Turn:
+    """The client turn being read (consecutive client messages)."""
+
+    __slots__ = ("closing", "cues", "ids", "markers", "texts", "words")
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.texts: list[str] = []
+        self.words = 0
+        self.cues: dict[str, None] = {}
+        self.markers: dict[str, None] = {}
+        self.closing = False
+
+
+class SignalReader:
+    """Reads one window's stage, client engagement, ruptures and repairs, message by message.
+
+    `prior` is the pair's signals before this window (`prior_signals`): the client's earlier
+    engagement, ruptures still open, whether the client has been heard and has asked for help.
+    Feed it every message in order (`client` / `counselor`, with the cues the scorer found),
+    then call `result()`.
+    """
+
+    def __init__(self, prior: _Prior | None = None, *, first: bool = False) -> None:
+        self._prior = prior or _Prior()
+        self._first = first
+        self._turn: _Turn | None = None
+        self._turn_words: list[int] = []
+        self._ruptures: list[Rupture] = []
+        #: Ruptures not yet repaired (from this window, or carried over), oldest first.
+        self._open: list[Rupture] = list(self._prior.open)
+        #: The counselor message that answered the open ruptures with a repair attempt.
+        self._attempt: str | None = None
+        self._repairs: list[str] = []
+        self._overstepping: list[str] = []
+        #: Client turns read so far, and the turn of each rupture of this window.
+        self._turns = 0
+        self._turn_of: dict[str, int] = {}
+        self._finished = False
+        self._heard = self._prior.heard
+        self._asked = self._prior.asked
+        #: Client turns that brought something (a disclosure, or `_SUBSTANTIVE` words), and
+        #: counselor replies since the first that asked or explored (for "heard").
+        self._disclosed = _HEARD_TURNS if self._prior.heard else 0
+        self._responded = _HEARD_TURNS if self._prior.heard else 0
+        self._explore = 0
+        self._action = 0
+        self._questions = 0
+        self._greeting = False
+        self._closing_at = -1
+        self._n = 0
+        #: What the counselor's last turn was (for reading the client's reply).
+        self._last_directive = False
+        self._last_telling = False
+        self._last_opened = False
+        self._last_closed_question = False
+        #: Evidence cues for the scorer, by message id (drained by `take_cues`).
+        self._pending_cues: list[tuple[str, str]] = []
+        #: The client turn just closed thanked or said goodbye (read by `counselor`).
+        self._turn_closing = False
+        #: The counselor message just read answers a client's thanks or goodbye: a courtesy
+        #: there fits the closing stage (no passive-reply evidence).
+        self.answers_close = False
+
+    # -- messages -------------------------------------------------------------------------------
+    def client(self, msg_id: str, text: str, cues: dict[str, None], words: int) -> None:
+        """A client message (`text` normalised, `cues` its cues incl. context cues)."""
+        self._n += 1
+        turn = self._turn
+        if turn is None:
+            turn = self._turn = _Turn()
+        turn.ids.append(msg_id)
+        turn.texts.append(text)
+        turn.words += words
+        turn.cues.update(cues)
+        _find(text, _CLIENT_EN, _CLIENT_ZH, turn.markers)
+        if "closing" in turn.markers or "gratitude" in cues:
+            turn.closing = True
+        if self._n <= 2 and _GREETING.search(text):
+            self._greeting = True
+        if not turn.closing and ("disclosure" in cues or words >= _SUBSTANTIVE):
+            self._disclosed += 1
+        if "asks_advice" in cues:
+            self._asked = True
+        if "resists_advice" in cues or ("decline" in cues and self._last_telling):
+            self._asked = False
+        if not _CLIENT_ACTION.isdisjoint(cues):
+            self._action += 1
+
+    def counselor(
+        self, msg_id: str, text: str, cues: dict[str, None], directive: float, asks: bool
+    ) -> None:
+        """A counselor message (`text` normalised, `cues` its cues, `directive` its score)."""
+        self._n += 1
+        self._close_turn()
+        markers: dict[str, None] = {}
+        _find(text, _COUNSELOR_EN, _COUNSELOR_ZH, markers)
+        attuned = not _ATTUNED.isdisjoint(cues) and directive < 0.5
+        self.answers_close = self._turn_closing
+        if "after_permission" in cues:
+            self._asked = True  # the client agreed to hear suggestions
+        if "repair" in markers:
+            self._repairs.append(msg_id)
+            self._pending_cues.append((msg_id, "repair"))
+        if self._open and self._attempt is None and ("repair" in markers or attuned):
+            self._attempt = msg_id
+        elif self._open and directive >= 0.5:
+            self._attempt = None  # pushing on over the rupture withdraws any attempt
+        if not _EXPLORE.isdisjoint(cues):
+            self._explore += 1
+        if self._disclosed and (asks or not _EXPLORE.isdisjoint(cues)) and directive < 0.5:
+            self._responded += 1
+            if self._disclosed >= _HEARD_TURNS and self._responded >= _HEARD_TURNS:
+                self._heard = True
+        if asks:
+            self._questions += 1
+        if not _ACTION.isdisjoint(cues) or directive >= 0.5:
+            self._action += 1
+        if "dismissing" in markers or (directive >= 0.5 and not _OVERRIDING.isdisjoint(cues)):
+            self._overstepping.append(msg_id)
+        if "closing" in markers:
+            self._closing()
+        if self._n <= 2 and _GREETING.search(text):
+            self._greeting = True
+        self._last_directive = directive >= 0.5
+        self._last_telling = directive >= 0.3 or not _ACTION.isdisjoint(cues)
+        self._last_opened = "open_question" in cues or "invite" in cues
+        self._last_closed_question = asks and not self._last_opened
+
+    def _close_turn(self) -> None:
+        turn, self._turn = self._turn, None
+        if turn is None:
+            return
+        self._turn_closing = turn.closing
+        self._turns += 1
+        if turn.closing:
+            self._closing()
+        else:
+            self._turn_words.append(turn.words)
+        marker = self._rupture_marker(turn)
+        last = turn.ids[-1]
+        if marker is not None:
+            kind = "confrontation" if marker in _CONFRONTING else "withdrawal"
+            rupture = Rupture(message_id=last, kind=kind, marker=marker)
+            self._ruptures.append(rupture)
+            self._open.append(rupture)
+            self._turn_of[last] = self._turns
+            self._attempt = None
+            if kind == "confrontation" and marker in _NEW_EVIDENCE:
+                self._pending_cues.append((last, "rupture_confrontation"))
+            elif marker == "yes_but" and "resists_advice" not in turn.cues:
+                self._pending_cues.append((last, "resists_advice"))  # "yes, but" to a suggestion
+            return
+        if self._open and self._attempt is not None and self._took_up(turn):
+            for r in self._open:
+                repaired = r.model_copy(update={"repaired_by": self._attempt})
+                self._replace(repaired)
+            self._pending_cues.append((self._attempt, "repaired_rupture"))
+            self._open = []
+            self._attempt = None
+
+    def _replace(self, repaired: Rupture) -> None:
+        for i, r in enumerate(self._ruptures):
+            if r.message_id == repaired.message_id:
+                self._ruptures[i] = repaired
+                return
+        self._ruptures.append(repaired)  # carried over from an earlier window
+
+    def _closing(self) -> None:
+        """A closing marker: withdrawal markers of the last `_CLOSE_TURNS` client turns belong to
+        the close ("ok", "nope, I'm good", "thanks, bye") and are dropped."""
+        self._closing_at = self._n
+        recent = self._turns - _CLOSE_TURNS
+        drop = {
+            r.message_id
+            for r in self._open
+            if r.kind == "withdrawal" and self._turn_of.get(r.message_id, -1) > recent
+        }
+        if drop:
+            self._ruptures = [r for r in self._ruptures if r.message_id not in drop]
+            self._open = [r for r in self._open if r.message_id not in drop]
+
+    @staticmethod
+    def _took_up(turn: _Turn) -> bool:
+        return turn.words >= _UPTAKE_WORDS or not _UPTAKE_CUES.isdisjoint(turn.cues)
+
+    def _rupture_marker(self, turn: _Turn) -> str | None:
+        cues, markers = turn.cues, turn.markers
+        if "discord" in cues:
+            return "discord"
+        if turn.closing:
+            return None  # "no, thanks for your help!" closes, it does not push back
+        if "rejects" in markers:
+            return "rejects"
+        if "resists_advice" in cues or (self._last_telling and "yes_but" in markers):
+            return "yes_but"
+        if "deflection" in markers:
+            return "deflection"
+        if "withdrawal" in cues and not self._last_closed_question:
+            return "shrug"
+        if turn.words <= _SHRUNK and self._last_directive and self._vague(turn):
+            return "vague_agreement"
+        if (
+            turn.words <= _SHRUNK
+            and self._last_opened
+            and "confirms_reflection" not in cues
+            and self._reference_words() >= _SHRINK_FROM
+        ):
+            return "shrinking"
+        return None
+
+    @staticmethod
+    def _vague(turn: _Turn) -> bool:
+        text = " ".join(turn.texts).strip()
+        return bool(
+            MINIMAL_RE.fullmatch(text) or _VAGUE.fullmatch(text) or zh.MINIMAL_RE.fullmatch(text)
+        )
+
+    def _reference_words(self) -> float:
+        earlier = self._turn_words[:-1]
+        if self._prior.words is not None:
+            return self._prior.words
+        return statistics.median(earlier) if len(earlier) >= 2 else 0.0
+
+    @property
+    def heard(self) -> bool:
+        """The client has disclosed and the counselor has explored or reflected it."""
+        return self._heard
+
+    @property
+    def asked(self) -> bool:
+        """The client has asked for help or agreed to hear suggestions, and not declined since."""
+        return self._asked
+
+    # -- output ---------------------------------------------------------------------------------
+    def finish(self) -> None:
+        """The window's last message was read (closes the client turn in progress). Evidence of
+        withdrawal markers is given now, once the close can no longer explain them."""
+        if self._finished:
+            return
+        self._close_turn()
+        self._finished = True
+        for r in self._ruptures:
+            if (
+                r.kind == "withdrawal"
+                and r.marker in _NEW_EVIDENCE
+                and r.message_id in self._turn_of
+            ):
+                self._pending_cues.append((r.message_id, "rupture_withdrawal"))
+
+    def take_cues(self) -> list[tuple[str, str]]:
+        """(message id, evidence cue) found since the last call: "rupture_withdrawal",
+        "rupture_confrontation", "repair", "repaired_rupture"."""
+        out, self._pending_cues = self._pending_cues, []
+        return out
+
+    def result(self) -> WindowSignals:
+        self.finish()
+        words = self._turn_words
+        median = float(statistics.median(words)) if words else 0.0
+        engagement = None
+        ref = self._prior.words
+        if ref and len(words) >= 2:
+            engagement = round(median / ref, 3)
+        return WindowSignals(
+            stage=self._stage(),
+            client_turns=len(words),
+            client_words=round(median, 2),
+            engagement=engagement,
+            ruptures=tuple(self._ruptures),
+            repairs=tuple(self._repairs),
+            overstepping=tuple(self._overstepping),
+            heard=self._heard,
+            asked=self._asked,
+        )
+
+    def _stage(self) -> Stage:
+        if self._closing_at >= 0 and self._closing_at >= self._n * 2 // 3:
+            return "closing"
+        if self._greeting or (self._first and self._explore >= self._action):
+            return "opening"
+        if self._action >= 2 and self._action >= self._explore:
+            return "action"
+        return "working"
+
+
+_CONFRONTING = frozenset({"discord", "rejects", "yes_but"})
+#: Markers that are evidence only as ruptures ("discord", "yes_but" and "shrug" are the
+#: scorer's cues "discord", "resists_advice" and "withdrawal", with evidence of their own).
+_NEW_EVIDENCE = frozenset({"rejects", "deflection", "vague_agreement", "shrinking"})
+
+
+def _find(text: str, en: CueMatcher, zh_matcher: zh.ZhMatcher, found: dict[str, None]) -> None:
+    en.find(text, found)
+    if zh.has_han(text):
+        zh_matcher.find(text, found)
+
+
+class _Prior:
+    """What a window's reading needs from the pair's earlier windows."""
+
+    __slots__ = ("asked", "heard", "open", "words")
+
+    def __init__(
+        self,
+        words: float | None = None,
+        open_: Sequence[Rupture] = (),
+        heard: bool = False,
+        asked: bool = False,
+    ) -> None:
+        self.words = words
+        self.open = tuple(open_)
+        self.heard = heard
+        self.asked = asked
+
+
+#: How many earlier windows the client's reference engagement is read from.
+_ENGAGEMENT_WINDOWS = 4
+
+
+def prior_signals(history: Sequence[WindowScore]) -> _Prior | None:
+    """The pair's state before a window, from its earlier window scores (most recent last):
+    the client's median turn length over up to `_ENGAGEMENT_WINDOWS` earlier windows with at
+    least two client turns, ruptures of the last window left unrepaired, and whether the client
+    has been heard and has asked for help."""
+    sigs = [w.signals for w in history if w.signals is not None]
+    if not sigs:
+        return None
+    lengths = [s.client_words for s in sigs if s.client_turns >= 2][-_ENGAGEMENT_WINDOWS:]
+    last = sigs[-1]
+    return _Prior(
+        words=statistics.fmean(lengths) if lengths else None,
+        open_=last.unrepaired,
+        heard=last.heard,
+        asked=last.asked,
+    )
