@@ -271,7 +271,7 @@ def format_comparison(c: Comparison) -> str:
         lines.append("the labels' own raters (the same for every variant):")
         lines += raters
     lines.append(
-        "  (n=...) in a cell: that variant scored a different number of items (unscored "
+        "notes: (n=...) in a cell: that variant scored a different number of items (unscored "
         "windows); baseline: the trivial one of the first variant's items (docs/evaluate.md)."
     )
     return "\n".join(lines)
