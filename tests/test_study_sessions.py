@@ -14,9 +14,10 @@ import pytest
 
 from alliance_monitor import Message, WindowRequest
 from alliance_monitor._core import MonitorCore
+from alliance_monitor._models import DimensionScores, Rupture, WindowSignals
 from alliance_monitor.scoring import score_or_unscored
 from alliance_monitor.study import PairBoard, run_study
-from alliance_monitor.study._sessions import across_change, split_sessions
+from alliance_monitor.study._sessions import across_verdicts, split_sessions
 from alliance_monitor.testing import StaticScorer
 
 DAY = 86400.0
@@ -43,16 +44,22 @@ def scorer() -> StaticScorer:
     return StaticScorer(_level_of, fail=_fail)
 
 
-def session(cid: str, k: int, level: float | None, n: int = 36) -> list[dict[str, Any]]:
+RUPTURE = "you're not listening to me"
+
+
+def session(
+    cid: str, k: int, level: float | None, n: int = 36, rupture: bool = False
+) -> list[dict[str, Any]]:
     tag = "none" if level is None else f"{level}"
     msgs = []
     for i in range(n):
         counselor = i % 2 == 0
+        client = RUPTURE if rupture and i >= n // 2 else "It was hard"
         msgs.append(
             {
                 "id": f"{cid}:s{k}:{i}",
                 "role": "counselor" if counselor else "client",
-                "text": f"[L={tag}] how has the week been?" if counselor else "It was hard",
+                "text": f"[L={tag}] how has the week been?" if counselor else client,
                 "ts": 1.7e9 + k * 7 * DAY + 30.0 * i,
                 "session_id": f"{cid}-s{k}",
             }
@@ -65,7 +72,7 @@ def write_corpus(path: Path) -> Path:
     for cid, levels in PLAN.items():
         if cid == "fall":  # one record per session, later session first, id at the top level
             for k in reversed(range(len(levels))):
-                msgs = session(cid, k, levels[k])
+                msgs = session(cid, k, levels[k], rupture=k > 0)  # what shows the fall
                 for m in msgs:
                     del m["session_id"]
                 lines.append(
@@ -101,13 +108,29 @@ def test_split_sessions_orders_by_start() -> None:
     assert len(split_sessions(plain)) == 1  # no session ids: one session
 
 
-def test_across_change_uses_the_within_session_categories() -> None:
-    assert across_change(3.0, 2.0, 0.25) == "declined"
-    assert across_change(3.0, 3.2, 0.25) == "unchanged"
-    assert across_change(2.0, 2.5, 0.25) == "improved_lt1"
-    assert across_change(2.0, 4.0, 0.25) == "improved_ge1"
-    assert across_change(None, 4.0, 0.25) == "insufficient_evidence"
-    assert across_change(3.0, None, 0.25) == "insufficient_evidence"
+def _s(level: float) -> DimensionScores:
+    return DimensionScores(goal=level, task=level, bond=level, overall=level)
+
+
+def test_across_sessions_uses_the_one_definition_of_declined() -> None:
+    rupture = WindowSignals(
+        ruptures=(Rupture(message_id="m9", kind="confrontation", marker="discord"),)
+    )
+    repaired = WindowSignals(
+        ruptures=(
+            Rupture(message_id="m9", kind="confrontation", marker="discord", repaired_by="m10"),
+        )
+    )
+    # a lower level with an unrepaired rupture in a later session: declined
+    assert across_verdicts(_s(3.0), _s(2.0), [None, rupture], 0.25)["overall"] == "declined"
+    # a lower level without evidence is the course of things, not a decline
+    assert across_verdicts(_s(3.0), _s(2.0), [None], 0.25)["overall"] == "unchanged"
+    assert across_verdicts(_s(3.0), _s(2.0), [rupture, repaired], 0.25)["overall"] == "unchanged"
+    assert across_verdicts(_s(3.0), _s(3.2), [], 0.25)["overall"] == "unchanged"
+    assert across_verdicts(_s(2.0), _s(2.5), [], 0.25)["goal"] == "improved_lt1"
+    assert across_verdicts(_s(2.0), _s(4.0), [], 0.25)["overall"] == "improved_ge1"
+    assert set(across_verdicts(None, _s(4.0), [], 0.25).values()) == {"insufficient_evidence"}
+    assert set(across_verdicts(_s(3.0), None, [], 0.25).values()) == {"insufficient_evidence"}
 
 
 def test_sessions_are_the_units_of_the_phase_tables(
@@ -134,8 +157,9 @@ def test_across_session_trajectory_by_construction(
     assert a["pairs_with_several_sessions"] == 4 and a["pairs_with_one_session"] == 1
     overall = a["trajectories"]["overall"]
     assert overall["n"] == 4
-    # rise +2 (improved >= 1), fall -0.5 (declined), flat +0.1 (unchanged), thin: its first
-    # session was never scored -> insufficient evidence, not unchanged.
+    # rise +2 (improved >= 1), fall -0.5 with an unrepaired rupture in its later session
+    # (declined), flat +0.1 (unchanged), thin: its first session was never scored ->
+    # insufficient evidence, not unchanged.
     assert overall["counts"] == {
         "declined": 1,
         "unchanged": 1,
@@ -211,7 +235,7 @@ def test_the_live_board_keeps_a_pairs_sessions_in_order() -> None:
         msgs = [
             Message.model_validate({**m, "conversation_id": "p"})
             for k, lv in enumerate(levels)
-            for m in session("p", k, lv)
+            for m in session("p", k, lv, rupture=k == 3)
         ]
 
         async def drain(out: Any) -> None:

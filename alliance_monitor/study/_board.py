@@ -42,11 +42,11 @@ from .._events import (
     WindowUnscored,
     trajectory_of,
 )
-from .._models import DIMENSIONS, DimensionScores
+from .._models import DIMENSIONS, DimensionScores, WindowSignals
 from ._items import bounded
 from ._ratings import QUESTIONS, FeedbackDelivery, FeedbackRating, RatingSummary
 from ._recovery import FeedbackEvent, recovery
-from ._sessions import across_change
+from ._sessions import across_verdicts
 from ._stats import mean_ci
 
 __all__ = ["CONCERNS", "PairBoard", "PairStatus"]
@@ -56,6 +56,7 @@ CONCERNS: tuple[str, ...] = ("safety", "decline", "low", "patterns", "trajectory
 
 _LOW_LEVEL = 2.0
 _MAX_FEEDBACK_IDS = 200_000
+_MAX_LATER_SIGNALS = 500
 _SAFETY_SCAN = 64  # how far from the LRU end eviction looks for a pair without a safety signal
 
 
@@ -122,6 +123,12 @@ class _Pair:
     session_trajectory: str | None = None
     #: The pair's ended sessions in order (the first one kept when the list is cut).
     sessions: list[dict[str, Any]] = field(default_factory=list)
+    #: The first and the latest ended session's alliance (None: no window with enough evidence)
+    #: and the signals with ruptures or overstepping seen since the first ended: what the
+    #: across-session verdict (`_sessions.across_verdicts`) rests on.
+    first_alliance: DimensionScores | None = None
+    last_alliance: DimensionScores | None = None
+    later_signals: list[WindowSignals] = field(default_factory=list)
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
             (
@@ -251,6 +258,11 @@ class PairBoard:
                 )
             pair.latest, pair.latest_window = sc, ev.window_index
             pair.windows.append((ev.window_index, ev.ts, sc, ev.baseline))
+            sig = ev.score.signals
+            if pair.sessions and sig is not None and (sig.ruptures or sig.overstepping):
+                pair.later_signals.append(sig)
+                if len(pair.later_signals) > _MAX_LATER_SIGNALS:
+                    del pair.later_signals[0]
             while len(pair.windows) > self.max_windows:
                 pair.windows.popleft()
         elif isinstance(ev, WindowUnscored):
@@ -327,6 +339,10 @@ class PairBoard:
             "trajectory": ev.trajectory.value,
             "change": round(ev.change, 4),
         }
+        alliance = None if ev.phase_convention == "no_scores" else ev.alliance
+        if not pair.sessions:
+            pair.first_alliance = alliance
+        pair.last_alliance = alliance
         sessions = pair.sessions
         sessions.append(row)
         if len(sessions) > self.max_sessions:
@@ -491,6 +507,13 @@ class PairBoard:
             phases = pair.phases
             session_trajectory = pair.session_trajectory
             sessions = [dict(r) for r in pair.sessions]
+            across = (
+                across_verdicts(
+                    pair.first_alliance, pair.last_alliance, pair.later_signals, self.tolerance
+                )["overall"]
+                if len(sessions) > 1
+                else None
+            )
         out = _status_json(status, include_text)
         out.update(
             windows=windows,
@@ -503,7 +526,7 @@ class PairBoard:
         if len(sessions) > 1:
             first, last = sessions[0]["overall"], sessions[-1]["overall"]
             out["across"] = {
-                "category": across_change(first, last, self.tolerance),
+                "category": across,
                 "change": None if first is None or last is None else round(last - first, 4),
             }
         return out

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .._batch import PHASES, TranscriptResult
 from .._config import PatternPolicy
 from .._events import Trajectory
-from .._models import DIMENSIONS
+from .._models import DIMENSIONS, WindowSignals
 from ._items import BIN_EDGES, Distribution, ItemStats
 from ._link import Exemplar, LinkResult
 from ._stats import FriedmanResult, MeanCI, RMAnovaResult
@@ -95,6 +95,9 @@ class PairRecord:
     has_evidence: bool = True
     #: When the session began (its first message's timestamp).
     start_ts: float | None = None
+    #: What each of its windows shows beside its ratings (ruptures, repairs, overstepping):
+    #: the evidence a later session's decline rests on (`_sessions.across_verdicts`).
+    signals: tuple[WindowSignals | None, ...] = ()
 
     @property
     def in_trajectory(self) -> bool:
@@ -156,6 +159,7 @@ class PairRecord:
             start_ts=min(
                 (w.start_ts for w in result.windows if w.start_ts is not None), default=None
             ),
+            signals=tuple(w.signals for w in result.windows),
         )
 
 

@@ -31,7 +31,7 @@ from ._records import (
     fmt_share,
     fmt_signed_ci,
 )
-from ._sessions import across_category
+from ._sessions import pair_across
 from ._strings import text
 
 __all__ = ["render_report", "static_view"]
@@ -619,7 +619,7 @@ def static_view(
     if len(records) > 1:
         out["sessions"] = [_session_row(r, tolerance) for r in records]
         out["across"] = {
-            "category": across_category(records[0], records[-1], "overall", tolerance),
+            "category": pair_across(records, tolerance)["overall"],
             "change": round(records[-1].alliance["overall"] - records[0].alliance["overall"], 4),
         }
     return out

@@ -10,26 +10,29 @@ Across sessions, a pair with two or more sessions gets the same categories as wi
 (declined, unchanged, improved by less than a level, by a level or more), comparing its last
 session's alliance with its first's, with the same abstention: when the first or the last
 session has no window scored on enough evidence, the pair is "insufficient evidence", never
-unchanged. "Declined" means what it means within a session (`across_category`, the one place
-that applies the definition here).
+unchanged. "Declined" means what it means for the live event and within a session: the
+library's one definition (`_decline.assess`), applied here by `across_verdicts` with the
+evidence of the sessions after the first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .._models import Message
+from .._decline import assess
+from .._events import Trajectory, trajectory_of
+from .._models import DimensionScores, Message, WindowSignals
 from ._items import bounded
-from ._records import TRAJECTORY_CATEGORIES, PairRecord, TrajectoryRow, trajectory_category
+from ._records import TRAJECTORY_CATEGORIES, PairRecord, TrajectoryRow
 from ._stats import MeanCI, mean_ci
 
 __all__ = [
     "MAX_SESSION_COLUMNS",
     "AcrossSessions",
-    "across_category",
-    "across_change",
     "across_sessions",
+    "across_verdicts",
+    "pair_across",
     "split_sessions",
 ]
 
@@ -58,22 +61,53 @@ def split_sessions(messages: Sequence[Message]) -> list[tuple[str | None, list[M
     return out
 
 
-def across_change(first: float | None, last: float | None, tolerance: float) -> str:
-    """The across-session category from the first and last sessions' alliance (None: that
-    session has no window scored on enough evidence). The one place the within-session
-    definition of declined / unchanged / improved is applied across sessions."""
-    if first is None or last is None:
-        return "insufficient_evidence"
-    return trajectory_category(last - first, tolerance)
+def across_verdicts(
+    first: DimensionScores | None,
+    last: DimensionScores | None,
+    later_signals: Iterable[WindowSignals | None],
+    tolerance: float,
+) -> dict[str, str]:
+    """The across-session category per dimension (overall first): the last session's alliance
+    against the first's, judged by the library's one definition of a decline
+    (`_decline.assess`: the level fell AND the later sessions show what fell, an unrepaired
+    rupture or overstepping) with `later_signals` the window signals of every session after the
+    first. A dimension declined only where the pair declined and that dimension fell, as within
+    a session. None for `first` or `last`: that session has no window scored on enough
+    evidence, and every category is "insufficient_evidence"."""
+    verdict = assess(first, last, list(later_signals), tolerance=tolerance)
+    if verdict.trajectory is Trajectory.INSUFFICIENT_EVIDENCE or first is None or last is None:
+        return dict.fromkeys(_DIMS, "insufficient_evidence")
+    out = {}
+    for d in _DIMS:
+        change = last.get(d) - first.get(d)
+        t = verdict.trajectory if d == "overall" else trajectory_of(change, tolerance)
+        if t is Trajectory.DECLINED and not verdict.declined:
+            t = Trajectory.UNCHANGED
+        out[d] = _category(t, change)
+    return out
 
 
-def across_category(first: PairRecord, last: PairRecord, dimension: str, tolerance: float) -> str:
-    """The across-session category of a pair: its last session against its first, on the
-    sessions' alliance; insufficient evidence when either session lacks it."""
-    return across_change(
-        first.alliance[dimension] if first.has_evidence else None,
-        last.alliance[dimension] if last.has_evidence else None,
+def _category(t: Trajectory, change: float) -> str:
+    if t is Trajectory.IMPROVED:
+        return "improved_ge1" if change >= 1.0 else "improved_lt1"
+    return t.value
+
+
+def pair_across(records: Sequence[PairRecord], tolerance: float) -> dict[str, str]:
+    """`across_verdicts` for one pair's session records, in time order."""
+    first, last = records[0], records[-1]
+    return across_verdicts(
+        _scores(first) if first.has_evidence else None,
+        _scores(last) if last.has_evidence else None,
+        [sig for r in records[1:] for sig in r.signals],
         tolerance,
+    )
+
+
+def _scores(r: PairRecord) -> DimensionScores:
+    a = r.alliance
+    return DimensionScores.model_construct(
+        goal=a["goal"], task=a["task"], bond=a["bond"], overall=a["overall"]
     )
 
 
@@ -128,10 +162,11 @@ def across_sessions(
         for d in _DIMS
     }
     trajectories = []
+    verdicts = [pair_across(rs, tolerance) for rs in multi.values()]
     for d in _DIMS:
         counts = dict.fromkeys(TRAJECTORY_CATEGORIES, 0)
-        for rs in multi.values():
-            counts[across_category(rs[0], rs[-1], d, tolerance)] += 1
+        for v in verdicts:
+            counts[v[d]] += 1
         trajectories.append(TrajectoryRow(d, len(multi), counts))
     return AcrossSessions(
         n_pairs=len(multi),

@@ -123,10 +123,13 @@ EN: dict[str, str] = {
     "sess.bynum.n": "Sessions (without evidence)",
     "sess.note": (
         "A pair's sessions are ordered by when each began, and each session is scored in thirds "
-        "on its own. Across sessions the categories and the tolerance ({tol:g} level) are those "
-        "within a session; a pair whose first or last session has no window scored on enough "
-        "evidence is insufficient evidence, never unchanged. {single} pairs have a single "
-        "session and appear only in the within-session view."
+        "on its own. Across sessions, declined means what it means for the live event: the "
+        "last session's alliance is at least {tol:g} level below the first's AND a later "
+        "session shows what fell (a client rupture the counselor did not repair, or "
+        "overstepping), cited by message; a lower level without such evidence is unchanged. A "
+        "pair whose first or last session has no window scored on enough evidence is "
+        "insufficient evidence, never unchanged. {single} pairs have a single session and "
+        "appear only in the within-session view."
     ),
     "sess.none": (
         "No pair has more than one session: the across-session view needs messages (or "
