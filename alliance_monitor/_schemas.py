@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from ._errors import RejectReason
-from ._events import EventType, Severity, event_adapter
+from ._events import EVENT_CLASSES, EventType, Severity, event_adapter
 from ._models import MAX_ABS_SEQ, MAX_ABS_TS, MAX_ID_LENGTH, MAX_METADATA_CHARS, MAX_TEXT_CHARS
 
 __all__ = ["SCHEMA_NAMES", "SCHEMA_VERSION", "build_schema", "load_schema", "schema_file"]
@@ -215,102 +215,8 @@ def event_schema() -> dict[str, Any]:
 
 def _alert_data() -> dict[str, Any]:
     nullable_str = {"type": ["string", "null"]}
-    ids = {"type": "array", "items": {"type": "string"}}
-    feedback = {
-        "type": "object",
-        "properties": {
-            "pattern": {"type": "string"},
-            "dimension": {"type": "string"},
-            "summary": {"type": "string"},
-            "suggestion": {"type": "string"},
-            "message_ids": ids,
-            "source": {"enum": ["template", "llm"]},
-            "quotes": {"type": "array", "items": {"type": "string"}},
-        },
-    }
-    level = {"type": "number", "minimum": 1, "maximum": 5}
-    scores = {
-        "type": "object",
-        "properties": {d: level for d in ("goal", "task", "bond", "overall")},
-    }
-    by_type: dict[str, tuple[dict[str, Any], list[str]]] = {
-        "alliance_declined": (
-            {
-                "dimension": {"type": "string"},
-                "from_level": level,
-                "to_level": level,
-                "change": {"type": "number"},
-                "reference": {"enum": ["baseline", "peak"]},
-                "windows": {"type": "array", "items": {"type": "integer"}},
-                "evidence_message_ids": ids,
-                "feedback": feedback,
-            },
-            ["dimension", "from_level", "to_level", "change", "reference", "windows"],
-        ),
-        "alliance_low": (
-            {
-                "dimension": {"type": "string"},
-                "level": level,
-                "windows": {"type": "array", "items": {"type": "integer"}},
-                "evidence_message_ids": ids,
-            },
-            ["dimension", "level", "windows"],
-        ),
-        "passive_pattern": (
-            {
-                "pattern": {"const": "passive"},
-                "window_index": {"type": "integer"},
-                "rate": {"type": "number", "minimum": 0, "maximum": 1},
-                "message_ids": ids,
-                "feedback": feedback,
-            },
-            ["pattern", "window_index", "rate", "message_ids"],
-        ),
-        "directive_pattern": (
-            {
-                "pattern": {"const": "directive"},
-                "window_index": {"type": "integer"},
-                "rate": {"type": "number", "minimum": 0, "maximum": 1},
-                "message_ids": ids,
-                "feedback": feedback,
-            },
-            ["pattern", "window_index", "rate", "message_ids"],
-        ),
-        "safety_signal": (
-            {
-                "message_id": {"type": "string"},
-                "category": {"enum": ["self_harm", "harm_to_others"]},
-                "cues": {"type": "array", "items": {"type": "string"}},
-                "note": {"type": "string"},
-            },
-            ["message_id", "category", "cues"],
-        ),
-        "session_summary": (
-            {
-                "session_index": {"type": "integer"},
-                "trajectory": {"type": "string"},
-                "change": {"type": "number"},
-                "alliance": scores,
-                "n_messages": {"type": "integer"},
-                "n_windows": {"type": "integer"},
-                "end_reason": {"type": "string"},
-            },
-            ["session_index", "trajectory", "change", "alliance", "n_messages", "n_windows"],
-        ),
-        "window_scored": (
-            {
-                "window_index": {"type": "integer"},
-                "scores": {"anyOf": [scores, {"type": "null"}]},
-                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-                "baseline": {"type": "boolean"},
-            },
-            ["window_index", "scores", "confidence"],
-        ),
-        "window_unscored": (
-            {"window_index": {"type": "integer"}, "reason": {"type": "string"}},
-            ["window_index", "reason"],
-        ),
-    }
+    # Each event type's class declares the type-specific fields of its alert data.
+    by_type = {t: EVENT_CLASSES[t].alert_schema(EventType(t)) for t in sorted(EVENT_CLASSES)}
     common = {
         "id": {"type": "string", "description": "The event id (stable); digests: their own."},
         "type": {"enum": [*(t.value for t in EventType), "digest"]},

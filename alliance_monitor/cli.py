@@ -31,17 +31,7 @@ from ._argtypes import (
 )
 from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
 from ._errors import ConfigError, InvalidMessage, RejectReason, ScorerUnavailable, StoreError
-from ._events import (
-    AllianceDeclined,
-    AllianceLow,
-    Event,
-    EventType,
-    PatternDetected,
-    SafetySignal,
-    SessionSummary,
-    WindowScored,
-    WindowUnscored,
-)
+from ._events import EVENT_KINDS, Event, EventType, WindowUnscored
 from ._io import Rejection, Transcript, guarded_transcript, read_input
 from ._models import timestamp_seconds
 from ._progress import Progress as _Progress
@@ -272,55 +262,9 @@ def _log_cli_error(error: str) -> None:
 
 
 # ---------------------------------------------------------------------- replay
-def _fmt_scores(s: Any) -> str:
-    return f"goal {s.goal:.2f}  task {s.task:.2f}  bond {s.bond:.2f}  overall {s.overall:.2f}"
-
-
 def format_event(ev: Event) -> str:
-    """One readable line (plus feedback lines) for an event."""
-    head = f"[{ev.severity.value:>6}] {ev.conversation_id}"
-    if isinstance(ev, WindowScored):
-        sc = ev.score.scores
-        base = " (baseline)" if ev.baseline else ""
-        body = _fmt_scores(sc) if sc else "-"
-        return f"{head}  window {ev.window_index}{base}: {body}  conf {ev.score.confidence:.2f}"
-    if isinstance(ev, WindowUnscored):
-        return f"{head}  window {ev.window_index} UNSCORED: {ev.reason}"
-    if isinstance(ev, AllianceDeclined):
-        return (
-            f"{head}  ALLIANCE DECLINED in {ev.dimension}: {ev.from_level:.2f} -> "
-            f"{ev.to_level:.2f} ({ev.reference}, windows {list(ev.windows)})"
-            + (
-                f"\n           feedback: {ev.feedback.summary}\n           try: "
-                f"{ev.feedback.suggestion}"
-                if ev.feedback
-                else ""
-            )
-        )
-    if isinstance(ev, AllianceLow):
-        return f"{head}  LOW ALLIANCE in {ev.dimension}: {ev.level:.2f}"
-    if isinstance(ev, PatternDetected):
-        return (
-            f"{head}  {ev.pattern.upper()} PATTERN in window {ev.window_index} "
-            f"({ev.rate:.0%} of counselor replies: {', '.join(ev.message_ids[:4])})\n"
-            f"           feedback: {ev.feedback.summary}\n           try: {ev.feedback.suggestion}"
-        )
-    if isinstance(ev, SessionSummary):
-        p = ev.phases
-        return (
-            f"{head}  SESSION {ev.session_index} ended ({ev.end_reason}): trajectory "
-            f"{ev.trajectory.value} ({ev.change:+.2f} levels), {ev.n_messages} messages, "
-            f"{ev.n_windows} windows\n"
-            f"           early  {_fmt_scores(p.early)}\n"
-            f"           middle {_fmt_scores(p.middle)}\n"
-            f"           late   {_fmt_scores(p.late)}"
-        )
-    if isinstance(ev, SafetySignal):
-        return (
-            f"{head}  SAFETY SIGNAL ({ev.category}) on message {ev.message_id}: route to a "
-            "human now"
-        )
-    return f"{head}  {ev.type.value}"  # pragma: no cover
+    """One readable line (plus feedback lines) for an event: its class renders it."""
+    return ev.line()
 
 
 def _replay_messages(path: str, rejects: list[Rejection]) -> list[dict[str, Any]]:
@@ -550,17 +494,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- demo
-_DEMO_TYPES = frozenset(
-    {
-        "alliance_declined",
-        "alliance_low",
-        "passive_pattern",
-        "directive_pattern",
-        "session_summary",
-        "safety_signal",
-        "window_unscored",
-    }
-)
+#: What the demo shows: the notable event types, not every scored window.
+_DEMO_TYPES = frozenset(t for t, kind in EVENT_KINDS.items() if kind.notable)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

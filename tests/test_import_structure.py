@@ -183,3 +183,128 @@ def test_the_durable_part_drives_neither_the_scheduler_nor_the_fanout() -> None:
     deps = {d for d, _ in GRAPH["alliance_monitor._durable"]}
     assert not deps & {"alliance_monitor._scheduler", "alliance_monitor._fanout"}
     assert "alliance_monitor._monitor" not in deps
+
+
+# ---------------------------------------------------------------------- one place per concept
+_EVENTS_MODULE = "alliance_monitor._events"
+
+
+def _event_names() -> tuple[set[str], set[str], set[str]]:
+    from alliance_monitor._events import EVENT_CLASSES, EventType
+
+    values = {t.value for t in EventType}
+    members = {t.name for t in EventType}
+    classes = {c.__name__ for c in EVENT_CLASSES.values()}
+    return values, members, classes
+
+
+def _is_type(node: ast.AST, values: set[str], members: set[str]) -> bool:
+    if isinstance(node, ast.Constant):
+        return node.value in values
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "EventType"
+        and node.attr in members
+    )
+
+
+def _declarations(
+    tree: ast.AST, values: set[str], members: set[str], classes: set[str]
+) -> list[str]:
+    """Places where a module says something per event type: a table keyed by event types, a
+    comparison against an event type, an event class or enum of its own, a function that
+    dispatches on three or more event classes."""
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict) and node.keys:
+            if all(k is not None and _is_type(k, values, members) for k in node.keys):
+                found.append(f"line {node.lineno}: a table keyed by event types")
+        elif isinstance(node, ast.Compare):
+            parts = [node.left, *node.comparators]
+            for p in parts:
+                elts = p.elts if isinstance(p, ast.Tuple | ast.Set | ast.List) else [p]
+                if any(_is_type(e, values, members) for e in elts):
+                    found.append(f"line {node.lineno}: a comparison with an event type")
+                    break
+        elif isinstance(node, ast.ClassDef) and (
+            node.name in classes or node.name in {"EventType", "EndReason"}
+        ):
+            found.append(f"line {node.lineno}: class {node.name}")
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            checked = {
+                n.id
+                for call in ast.walk(node)
+                if isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Name)
+                and call.func.id == "isinstance"
+                and len(call.args) == 2
+                for n in ast.walk(call.args[1])
+                if isinstance(n, ast.Name) and n.id in classes
+            }
+            if len(checked) >= 3:
+                found.append(f"{node.name}: dispatches on {sorted(checked)}")
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            value = node.value
+            if (isinstance(target, ast.Name) and target.id == "EndReason") or (
+                isinstance(value, ast.Subscript)
+                and "new_session" in ast.unparse(value)
+                and "shutdown" in ast.unparse(value)
+            ):
+                found.append(f"line {node.lineno}: EndReason")
+    return found
+
+
+#: Consumers that tell a story across several event types, each line written for a person;
+#: a new type is absent from the story (not from `--all`/`--json`) until a line is written.
+_STORIES = {"alliance_monitor._demo": "_group"}
+
+
+def test_every_event_type_is_declared_in_one_place_only() -> None:
+    """An event type is declared once, in `_events.py`: its class, its `EventKind` (severity,
+    alerting, title, action, board marker) and how it renders (alert data and schema, headline,
+    facts, the command line, the board). Everything else reads the declaration, so a new rule
+    is its pure function plus its class. Fails on a second declaration anywhere else: a table
+    keyed by event types, a comparison with an event type, an event class or `EndReason` of
+    its own, a function dispatching on three or more event classes."""
+    values, members, classes = _event_names()
+    bad = []
+    for mod, path in MODULES.items():
+        if mod == _EVENTS_MODULE:
+            continue
+        for where in _declarations(ast.parse(path.read_text()), values, members, classes):
+            if _STORIES.get(mod) and where.startswith(_STORIES[mod] + ":"):
+                continue
+            bad.append(f"{mod}: {where}")
+    assert bad == []
+
+
+def test_the_declarations_cover_every_event_type() -> None:
+    from alliance_monitor._events import EVENT_CLASSES, EVENT_KINDS, EventType
+
+    assert set(EVENT_KINDS) == set(EVENT_CLASSES) == {t.value for t in EventType}
+    for name, cls in EVENT_CLASSES.items():
+        kind = EVENT_KINDS[name]
+        assert kind.title and kind.action, name
+        data = {"type": name, "window_index": 1, "rate": 0.5, "change": -1.0}
+        assert cls.headline(data) and cls.action(data), name
+        fields, required = cls.alert_schema(EventType(name))
+        assert set(required) <= set(fields), name
+
+
+def test_shared_helpers_are_imported_from_their_one_home() -> None:
+    """`trajectory_of`, `EndReason` and `Signal` are defined once and imported from there,
+    never through a module that re-exports them."""
+    homes = {
+        "trajectory_of": "alliance_monitor._events",
+        "EndReason": "alliance_monitor._events",
+        "Signal": "alliance_monitor._signal",
+    }
+    bad = [
+        f"{mod} imports {name} from {dep}"
+        for mod, deps in GRAPH.items()
+        for dep, name in deps
+        if name in homes and dep != homes[name]
+    ]
+    assert bad == []

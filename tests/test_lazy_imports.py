@@ -77,3 +77,28 @@ def test_lazy_names_resolve_and_unknown_names_fail(package: object) -> None:
         assert getattr(package, name) is not None
     with pytest.raises(AttributeError, match="no_such_name"):
         package.no_such_name  # type: ignore[attr-defined]  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "package", [alliance_monitor, alliance_monitor.study, alliance_monitor.evaluate]
+)
+def test_public_names_are_written_once(package: object) -> None:
+    """Each public name is written once, as an import of the package's TYPE_CHECKING block
+    (what type checkers read); the lazy map and `__all__` derive from it: no second list to
+    fall out of step."""
+    import ast
+
+    from alliance_monitor._lazy import public_table
+
+    source = Path(package.__file__).read_text(encoding="utf-8")  # type: ignore[attr-defined]
+    assigned = {
+        t.id
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(t, ast.Name)
+    }
+    assert not assigned & {"__all__", "_LAZY"}
+    table = public_table(source)
+    assert set(table) <= set(package.__all__)  # type: ignore[attr-defined]
+    exec("from alliance_monitor import *", {})  # star-import reads the derived __all__

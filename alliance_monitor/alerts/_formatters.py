@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from .._events import event_class
 from ._payload import fit, standard_body
 
 __all__ = ["Format", "format_slack", "format_teams", "render"]
@@ -34,23 +35,9 @@ def _pair(data: Mapping[str, Any]) -> str:
 
 
 def _details(data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Type-specific facts, as (title, value) pairs of plain text."""
-    kind = data.get("type")
-    facts: list[tuple[str, str]] = []
-    if kind == "safety_signal":
-        facts.append(("Category", str(data.get("category", "")).replace("_", " ")))
-        facts.append(("Cues", ", ".join(str(c) for c in data.get("cues") or ()) or "-"))
-        facts.append(("Message id", str(data.get("message_id"))))
-    elif kind in ("alliance_declined", "alliance_low"):
-        facts.append(("Dimension", str(data.get("dimension"))))
-        if kind == "alliance_declined":
-            facts.append(("Change", f"{data.get('change'):+} levels vs {data.get('reference')}"))
-        facts.append(("Windows", ", ".join(str(w) for w in data.get("windows") or ()) or "-"))
-    elif kind in ("passive_pattern", "directive_pattern"):
-        facts.append(("Window", str(data.get("window_index"))))
-        facts.append(("Messages", ", ".join(str(m) for m in data.get("message_ids") or ()) or "-"))
-    elif kind == "session_summary":
-        facts.append(("Change", f"{data.get('change'):+} levels (late vs early)"))
+    """Type-specific facts (each event type's class declares its own), then the feedback."""
+    cls = event_class(str(data.get("type", "")))
+    facts = cls.facts(data) if cls is not None else []
     feedback = data.get("feedback")
     if isinstance(feedback, Mapping) and feedback.get("summary"):
         facts.append(("Feedback", str(feedback["summary"])))

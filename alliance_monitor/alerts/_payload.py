@@ -9,23 +9,11 @@ added only when the deployment opts in (`include_text=True`). Every rendered bod
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from .._events import (
-    AllianceDeclined,
-    AllianceLow,
-    Event,
-    Feedback,
-    PatternDetected,
-    SafetySignal,
-    SessionSummary,
-    Severity,
-    WindowScored,
-    WindowUnscored,
-)
+from .._events import Event, Severity, event_class, short_text
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -39,45 +27,8 @@ __all__ = [
 
 #: Hard ceiling for any body sent (bytes of UTF-8 JSON).
 MAX_PAYLOAD_BYTES = 20_000
-_MAX_TEXT = 600
 _MAX_IDS = 50
-SAFETY_NOTE = (
-    "Automated safety net, not a clinical assessment: a person must check on the client now "
-    "and follow the platform's crisis protocol."
-)
-
-# Quoted passages: "...", “...”, „...“, «...», ‘...’ and '...' (not apostrophes inside words).
-_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|„[^“”]*[“”]|«[^»]*»|‘[^’]*’|(?<![\w'])'[^'\n]+'(?![\w'])")
-
-
-def strip_quotes(text: str) -> str:
-    """Replace quoted passages (likely excerpts of the conversation) with ``[…]``."""
-    return _QUOTED.sub("[…]", text)
-
-
-def _short(text: str, limit: int = _MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _ids(ids: Sequence[Any], limit: int = _MAX_IDS) -> list[Any]:
-    return list(ids[:limit])
-
-
-def _feedback(fb: Feedback, include_text: bool) -> dict[str, Any]:
-    summary, suggestion = fb.summary, fb.suggestion
-    if not include_text:
-        summary, suggestion = strip_quotes(summary), strip_quotes(suggestion)
-    out: dict[str, Any] = {
-        "pattern": fb.pattern,
-        "dimension": fb.dimension,
-        "summary": _short(summary),
-        "suggestion": _short(suggestion),
-        "message_ids": _ids(fb.message_ids),
-        "source": fb.source,
-    }
-    if include_text and fb.quotes:
-        out["quotes"] = [_short(q, 300) for q in fb.quotes[:5]]
-    return out
+_short = short_text
 
 
 def alert_data(event: Event, severity: Severity, *, include_text: bool = False) -> dict[str, Any]:
@@ -92,116 +43,20 @@ def alert_data(event: Event, severity: Severity, *, include_text: bool = False) 
         "client_id": event.client_id,
         "ts": event.ts,
     }
-    if isinstance(event, AllianceDeclined):
-        data.update(
-            dimension=event.dimension,
-            from_level=round(event.from_level, 2),
-            to_level=round(event.to_level, 2),
-            change=round(event.change, 2),
-            reference=event.reference,
-            windows=_ids(event.windows),
-            evidence_message_ids=_ids(event.evidence),
-        )
-        if event.feedback is not None:
-            data["feedback"] = _feedback(event.feedback, include_text)
-    elif isinstance(event, AllianceLow):
-        data.update(
-            dimension=event.dimension,
-            level=round(event.level, 2),
-            windows=_ids(event.windows),
-            evidence_message_ids=_ids(event.evidence),
-        )
-    elif isinstance(event, PatternDetected):
-        data.update(
-            pattern=event.pattern,
-            window_index=event.window_index,
-            rate=round(event.rate, 3),
-            message_ids=_ids(event.message_ids),
-            feedback=_feedback(event.feedback, include_text),
-        )
-    elif isinstance(event, SafetySignal):
-        data.update(
-            message_id=event.message_id,
-            category=event.category,
-            cues=list(event.cues),
-            note=SAFETY_NOTE,
-        )
-    elif isinstance(event, SessionSummary):
-        data.update(
-            session_index=event.session_index,
-            trajectory=str(event.trajectory),
-            change=round(event.change, 2),
-            alliance=event.alliance.model_dump(),
-            n_messages=event.n_messages,
-            n_windows=event.n_windows,
-            end_reason=event.end_reason,
-        )
-    elif isinstance(event, WindowScored):
-        data.update(
-            window_index=event.window_index,
-            scores=event.score.scores.model_dump() if event.score.scores else None,
-            confidence=event.score.confidence,
-            baseline=event.baseline,
-        )
-    elif isinstance(event, WindowUnscored):
-        data.update(window_index=event.window_index, reason=_short(event.reason, 200))
+    data.update(event.alert_fields(include_text))
     headline, action = describe(data)
     data["headline"] = headline
     data["action"] = action
     return data
 
 
-_PATTERN_NAMES = {"passive": "Passive responding", "directive": "Directive / overstepping"}
-_DEFAULT_ACTIONS = {
-    "alliance_declined": "Review the recent exchanges with the counselor; check the client's "
-    "goals are still shared and explored.",
-    "alliance_low": "Review soon and consider a supervision check-in with the counselor.",
-    "passive": "Explore rather than acknowledge: an open question or a reflection of feeling.",
-    "directive": "Ask permission before advice and offer choices; follow the client's lead.",
-    "session_summary": "No action needed unless the trajectory is declining.",
-    "window_unscored": "Check the scorer's health; the window was not scored.",
-    "window_scored": "No action needed.",
-}
-
-
-def _level(value: Any) -> str:
-    return f"{float(value):.1f}/5" if isinstance(value, int | float) else "?"
-
-
 def describe(data: Mapping[str, Any]) -> tuple[str, str]:
-    """A one-line headline (what happened, how bad) and what to do, from alert data alone."""
-    kind = data.get("type", "")
-    feedback = data.get("feedback") or {}
-    suggestion = feedback.get("suggestion") if isinstance(feedback, Mapping) else None
-    if kind == "safety_signal":
-        who = "harm to others" if data.get("category") == "harm_to_others" else "self-harm"
-        return f"Possible risk of {who} in a client message", SAFETY_NOTE
-    if kind == "alliance_declined":
-        head = (
-            f"Alliance declining ({data.get('dimension')}): {_level(data.get('from_level'))} → "
-            f"{_level(data.get('to_level'))} vs {data.get('reference')}"
-        )
-        return head, suggestion or _DEFAULT_ACTIONS[kind]
-    if kind == "alliance_low":
-        return (
-            f"Low alliance ({data.get('dimension')}): {_level(data.get('level'))}",
-            _DEFAULT_ACTIONS[kind],
-        )
-    if kind in ("passive_pattern", "directive_pattern"):
-        pattern = str(data.get("pattern", ""))
-        rate = data.get("rate")
-        share = f" in {float(rate):.0%} of counselor turns" if isinstance(rate, float) else ""
-        return (
-            f"{_PATTERN_NAMES.get(pattern, pattern)}{share}",
-            suggestion or _DEFAULT_ACTIONS.get(pattern, ""),
-        )
-    if kind == "session_summary":
-        return f"Session ended: alliance {data.get('trajectory')}", _DEFAULT_ACTIONS[kind]
-    if kind == "window_unscored":
-        return f"Window {data.get('window_index')} not scored", _DEFAULT_ACTIONS[kind]
-    if kind == "window_scored":
-        return f"Window {data.get('window_index')} scored", _DEFAULT_ACTIONS[kind]
-    return str(kind), ""
+    """A one-line headline (what happened, how bad) and what to do, from alert data alone
+    (each event type's class renders its own: `headline`, `action`)."""
+    cls = event_class(str(data.get("type", "")))
+    if cls is None:
+        return str(data.get("type", "")), ""
+    return cls.headline(data), cls.action(data)
 
 
 def digest_data(

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .._events import Event, EventType, SafetySignal, Severity
+from .._events import EVENT_KINDS, Event, SafetySignal, Severity
 
 __all__ = [
     "DEFAULT_ALERT_TYPES",
@@ -24,27 +24,12 @@ __all__ = [
     "severity_rank",
 ]
 
-#: Event types that alert by default. `window_scored` (every window) never does by default.
-DEFAULT_ALERT_TYPES: frozenset[str] = frozenset(
-    {
-        EventType.ALLIANCE_DECLINED,
-        EventType.ALLIANCE_LOW,
-        EventType.PASSIVE_PATTERN,
-        EventType.DIRECTIVE_PATTERN,
-        EventType.SAFETY_SIGNAL,
-    }
-)
+#: Event types that alert by default (each type's `EventKind.alerts`). `window_scored` (every
+#: window) never does by default.
+DEFAULT_ALERT_TYPES: frozenset[str] = frozenset(t for t, k in EVENT_KINDS.items() if k.alerts)
 
 _RANK = {Severity.INFO: 0, Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}
 
-#: Severity used when the event itself says `info` (the monitor may leave it at the default).
-_TYPE_SEVERITY: dict[str, Severity] = {
-    EventType.ALLIANCE_DECLINED: Severity.MEDIUM,
-    EventType.ALLIANCE_LOW: Severity.MEDIUM,
-    EventType.PASSIVE_PATTERN: Severity.LOW,
-    EventType.DIRECTIVE_PATTERN: Severity.LOW,
-    EventType.SAFETY_SIGNAL: Severity.HIGH,
-}
 
 SuppressReason = Literal[
     "not_alertable",  # the event type is not in `alert_types`
@@ -100,7 +85,7 @@ class AlertPolicy:
             return Severity(self.severity_overrides[event.type])
         if event.severity is not Severity.INFO:
             return event.severity
-        return _TYPE_SEVERITY.get(event.type, Severity.INFO)
+        return event.kind.severity  # the type's declared severity
 
     def decide(self, event: Event, now: float, last: tuple[float, int] | None) -> Decision:
         """Send, digest or suppress `event`. `last` is (time, severity rank) of the previous

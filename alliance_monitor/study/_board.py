@@ -31,15 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._events import (
-    AllianceDeclined,
-    AllianceLow,
     Event,
     Feedback,
-    PatternDetected,
-    SafetySignal,
     SessionSummary,
     WindowScored,
-    WindowUnscored,
     trajectory_of,
 )
 from .._models import DIMENSIONS, DimensionScores, WindowSignals
@@ -265,68 +260,29 @@ class PairBoard:
                     del pair.later_signals[0]
             while len(pair.windows) > self.max_windows:
                 pair.windows.popleft()
-        elif isinstance(ev, WindowUnscored):
-            c["unscored"] += 1
-            self._mark(pair, _Marker("unscored", ev.window_index, ev.ts, detail=ev.reason))
-        elif isinstance(ev, AllianceDeclined):
-            c["declines"] += 1
-            detail = f"{ev.from_level:.2f} → {ev.to_level:.2f} (from {ev.reference})"
-            self._mark(
-                pair,
-                _Marker(
-                    "decline",
-                    ev.windows[-1] if ev.windows else None,
-                    ev.ts,
-                    ev.dimension,
-                    detail,
-                    ev.feedback,
-                    ev.id,
-                ),
-            )
-        elif isinstance(ev, AllianceLow):
-            c["low"] += 1
-            self._mark(
-                pair,
-                _Marker(
-                    "low",
-                    ev.windows[-1] if ev.windows else None,
-                    ev.ts,
-                    ev.dimension,
-                    f"level {ev.level:.2f}",
-                ),
-            )
-        elif isinstance(ev, PatternDetected):
-            c[ev.pattern] += 1
-            self._mark(
-                pair,
-                _Marker(
-                    ev.pattern,
-                    ev.window_index,
-                    ev.ts,
-                    ev.feedback.dimension,
-                    f"{ev.rate:.0%} of counselor replies",
-                    ev.feedback,
-                    ev.id,
-                ),
-            )
-        elif isinstance(ev, SafetySignal):
-            c["safety"] += 1
-            pair.last_safety = self.version
-            self._mark(
-                pair,
-                _Marker(
-                    "safety",
-                    pair.latest_window,
-                    ev.ts,
-                    None,
-                    f"{ev.category.replace('_', ' ')} (message {ev.message_id})",
-                ),
-            )
         elif isinstance(ev, SessionSummary):
             c["sessions"] += 1
             pair.phases = {p: _four(getattr(ev.phases, p)) for p in ("early", "middle", "late")}
             pair.session_trajectory = ev.trajectory.value
             self._session(pair, ev)
+        else:
+            self._note(pair, ev)
+
+    def _note(self, pair: _Pair, ev: Event) -> None:
+        """Count the event under its type's board counter and keep its marker (both declared
+        with the type: `EventKind.board_count`, `Event.marker`)."""
+        kind = ev.kind
+        if kind.board_count is not None:
+            pair.counts[kind.board_count] += 1
+        marker = ev.marker()
+        if marker is None:
+            return
+        name, window, dimension, detail, feedback = marker
+        if name == "safety":
+            pair.last_safety = self.version
+        window = pair.latest_window if window is None else window
+        event_id = ev.id if feedback is not None else None
+        self._mark(pair, _Marker(name, window, ev.ts, dimension, detail, feedback, event_id))
 
     def _session(self, pair: _Pair, ev: SessionSummary) -> None:
         row = {
