@@ -9,7 +9,11 @@
 and, when `opentelemetry-api` is installed (`pip install "alliance-monitor[otel]"`), opens a span
 around each of them on the tracer `alliance_monitor` (the host configures the SDK and exporter;
 without an SDK the API's spans are no-ops). Without the package nothing is imported and a span
-costs one `None` check. Span attributes are ids, counts and outcomes, never message text.
+costs one `None` check. Span attributes are ids, counts and outcomes, never message text. With
+`metrics=True` each observation is also recorded in an OpenTelemetry histogram on the meter
+`alliance_monitor` (``alliance_monitor.ingest.duration``, ``.scoring.duration``,
+``.alert_delivery.duration``, in seconds), next to the spans; `alliance_monitor.metrics` has the
+counters and gauges.
 
 `alliance-monitor serve` records all three and exposes them on `/metrics`.
 """
@@ -28,12 +32,14 @@ from ._models import WindowRequest, WindowScore
 from .scoring._base import Scorer
 
 _otel_trace: Any
+_otel_metrics: Any
 _PROXY: Any = ()
 try:  # optional: spans only when the OpenTelemetry API is installed
     _otel_trace = importlib.import_module("opentelemetry.trace")
+    _otel_metrics = importlib.import_module("opentelemetry.metrics")
     _PROXY = _otel_trace.ProxyTracerProvider
 except ImportError:  # exercised in a child process by the tests
-    _otel_trace = None
+    _otel_trace = _otel_metrics = None
 
 __all__ = ["Histogram", "InstrumentedScorer", "Telemetry", "otel_available"]
 
@@ -81,19 +87,23 @@ def otel_available() -> bool:
 class Histogram:
     """A cumulative histogram with fixed upper bounds, as Prometheus exposes one."""
 
-    def __init__(self, buckets: Sequence[float]) -> None:
+    def __init__(self, buckets: Sequence[float], *, mirror: Any = None) -> None:
+        """`mirror`: an OpenTelemetry histogram that records every observation too."""
         if list(buckets) != sorted(set(buckets)) or not buckets:
             raise ValueError("histogram buckets must be increasing and unique")
         self.buckets = tuple(float(b) for b in buckets)
         self._counts = [0] * (len(self.buckets) + 1)  # the last one is +Inf
         self._sum = 0.0
         self._lock = threading.Lock()
+        self.mirror = mirror
 
     def observe(self, seconds: float) -> None:
         i = bisect_left(self.buckets, seconds)
         with self._lock:
             self._counts[i] += 1
             self._sum += seconds
+        if self.mirror is not None:
+            self.mirror.record(seconds)
 
     @property
     def count(self) -> int:
@@ -124,14 +134,29 @@ def _le(bound: float) -> str:
 class Telemetry:
     """The three latency histograms plus spans; one per service (no global state)."""
 
-    def __init__(self, *, tracing: bool = True, trace_ingest: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        tracing: bool = True,
+        trace_ingest: bool = False,
+        metrics: bool = False,
+        meter_provider: Any = None,
+    ) -> None:
         """`tracing`: open spans (if `opentelemetry-api` is installed). `trace_ingest`: also one
         span per ingested message; off by default, as a span costs more than the ingest itself
-        (benchmarks/telemetry.py)."""
+        (benchmarks/telemetry.py). `metrics`: record the three histograms as OpenTelemetry
+        histograms too, on `meter_provider` (default: the global one the host configured)."""
         self.trace_ingest = trace_ingest and tracing
-        self.ingest = Histogram(INGEST_BUCKETS)
-        self.scoring = Histogram(SCORING_BUCKETS)
-        self.delivery = Histogram(DELIVERY_BUCKETS)
+        meter = _meter(meter_provider) if metrics else None
+        self.ingest = Histogram(
+            INGEST_BUCKETS, mirror=_otel_histogram(meter, "ingest", INGEST_BUCKETS)
+        )
+        self.scoring = Histogram(
+            SCORING_BUCKETS, mirror=_otel_histogram(meter, "scoring", SCORING_BUCKETS)
+        )
+        self.delivery = Histogram(
+            DELIVERY_BUCKETS, mirror=_otel_histogram(meter, "alert_delivery", DELIVERY_BUCKETS)
+        )
         self._tracer: Any = (
             _otel_trace.get_tracer("alliance_monitor") if tracing and _otel_trace else None
         )
@@ -185,6 +210,37 @@ class Telemetry:
                 "Time from an alert's submit to its delivery (with retries).",
             ),
         ]
+
+
+_OTEL_HELP = {
+    "ingest": "Time of one Monitor.ingest call (validation, state, commit).",
+    "scoring": "Time to score one window (the scorer's call).",
+    "alert_delivery": "Time from an alert's submit to its delivery (with retries).",
+}
+
+
+def _meter(provider: Any) -> Any:
+    if _otel_metrics is None:
+        raise ImportError(
+            "Telemetry(metrics=True) needs opentelemetry-api: pip install 'alliance-monitor[otel]'"
+        )
+    from . import __version__
+
+    return (provider or _otel_metrics.get_meter_provider()).get_meter(
+        "alliance_monitor", __version__
+    )
+
+
+def _otel_histogram(meter: Any, what: str, buckets: Sequence[float]) -> Any:
+    if meter is None:
+        return None
+    name, unit, text = f"alliance_monitor.{what}.duration", "s", _OTEL_HELP[what]
+    try:  # the bucket advice exists from opentelemetry-api 1.23
+        return meter.create_histogram(
+            name, unit=unit, description=text, explicit_bucket_boundaries_advisory=list(buckets)
+        )
+    except TypeError:
+        return meter.create_histogram(name, unit=unit, description=text)
 
 
 class InstrumentedScorer(Scorer):

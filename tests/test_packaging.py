@@ -29,6 +29,7 @@ def test_public_api_is_sorted_and_complete() -> None:
         "prompts",
         "study",
         "evaluate",
+        "metrics",
     }
     assert public - set(names) - modules == set()
 
