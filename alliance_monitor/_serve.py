@@ -57,6 +57,7 @@ from ._settings import (
 )
 from ._telemetry import Telemetry
 from .alerts import AlertDispatcher, WebhookEndpoint
+from .metrics import Family, alert_families, monitor_families
 from .scoring._base import Scorer
 
 if TYPE_CHECKING:
@@ -498,62 +499,13 @@ class Service:
     # ------------------------------------------------------------------ metrics
     def metrics(self) -> str:
         m = _Metrics()
-        mon = self.monitor.stats() if self.monitor is not None else {}
-        c = "counter"
-        # Input the edges rejected before `Monitor.ingest` (`Monitor.reject`) is in the
-        # monitor's ledger too, so in = accepted + duplicate + rejected.
-        m.add(
-            "messages_in_total",
-            c,
-            "Messages and other input submitted (accepted + duplicate + rejected).",
-            [({}, mon.get("messages_in", 0))],
-        )
-        m.add("messages_accepted_total", c, "Messages accepted.", [({}, mon.get("accepted", 0))])
-        m.add(
-            "messages_duplicate_total",
-            c,
-            "Messages dropped as duplicates.",
-            [({}, mon.get("duplicates", 0))],
-        )
-        m.add(
-            "messages_rejected_total",
-            c,
-            "Input rejected, by reason.",
-            [({"reason": k}, v) for k, v in sorted(mon.get("rejected_by_reason", {}).items())],
-        )
-        for key, text in (
-            ("windows_scored", "Windows scored."),
-            ("windows_unscored", "Windows left unscored (with a reason)."),
-            ("windows_merged", "Pending windows merged under load."),
-            ("safety_signals", "Safety signals raised."),
-        ):
-            m.add(key + "_total", c, text, [({}, mon.get(key, 0))])
-        m.add(
-            "events_total",
-            c,
-            "Events emitted, by type.",
-            [
-                ({"type": k[len("events_") :]}, v)
-                for k, v in sorted(mon.items())
-                if k.startswith("events_") and isinstance(v, int | float)
-            ],
-        )
-        m.add("pairs", "gauge", "Pairs in memory.", [({}, mon.get("pairs", 0))])
-        m.add(
-            "scoring_pending_pairs",
-            "gauge",
-            "Pairs with windows waiting to be scored.",
-            [({}, mon.get("pending_pairs", 0))],
-        )
-        m.add(
-            "scoring_inflight",
-            "gauge",
-            "Windows being scored now.",
-            [({}, mon.get("scoring_inflight", 0))],
-        )
+        # The monitor's and the outbox's families are those an embedder reads
+        # (alliance_monitor.metrics): one definition of each name.
+        for fam in monitor_families(self.monitor.stats() if self.monitor is not None else {}):
+            m.family(fam)
         m.add(
             "llm_tokens_total",
-            c,
+            "counter",
             "LLM tokens spent on scored windows.",
             [({"kind": k}, self.tokens[k]) for k in ("prompt", "completion")],
         )
@@ -659,24 +611,9 @@ class Service:
         )
 
     def _alert_metrics(self, m: _Metrics) -> None:
-        if self.dispatcher is None:
-            return
-        st = self.dispatcher.stats()
-        m.add(
-            "alerts_sent_total",
-            "counter",
-            "Alerts delivered (outbox, all runs).",
-            [({}, st.delivered)],
-        )
-        m.add(
-            "alerts_suppressed_total",
-            "counter",
-            "Alerts suppressed, by reason.",
-            [({"reason": k}, v) for k, v in sorted(st.suppressed.items())],
-        )
-        m.add("alerts_failed_total", "counter", "Alerts whose retries ran out.", [({}, st.failed)])
-        m.add("alerts_pending", "gauge", "Alerts waiting in the outbox.", [({}, st.pending)])
-        m.add("alerts_attempts_total", "counter", "Delivery attempts.", [({}, st.attempts)])
+        if self.dispatcher is not None:
+            for fam in alert_families(self.dispatcher):
+                m.family(fam)
 
     # ------------------------------------------------------------------ running
     def shutdown(self) -> None:
@@ -793,6 +730,9 @@ class _Metrics:
         for labels, value in samples:
             body = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
             self.lines.append(f"{full}{{{body}}} {value:g}" if body else f"{full} {value:g}")
+
+    def family(self, fam: Family) -> None:
+        self.add(fam.name, fam.kind, fam.help, [(dict(s.labels), s.value) for s in fam.samples])
 
     def render(self) -> str:
         return "\n".join(self.lines) + "\n"

@@ -385,6 +385,10 @@ event_types = ["safety_signal"]
         assert 'alliance_monitor_llm_tokens_total{kind="prompt"}' in m
         assert m["alliance_monitor_alerts_sent_total"] >= 1
         assert m["alliance_monitor_safety_signals_total"] == 1
+        # the same families as alliance_monitor.metrics gives an embedder (safety signals among
+        # the events by type; every reject reason present, zero or not)
+        assert m['alliance_monitor_events_total{type="safety_signal"}'] == 1
+        assert m['alliance_monitor_messages_rejected_total{reason="bad_role"}'] == 0
 
         # Messages that arrive just before SIGTERM are still ingested (queues drain).
         late = [{**batch[0], "id": f"late{i}"} for i in range(30)]
