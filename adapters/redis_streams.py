@@ -163,6 +163,9 @@ class _FencedStore(StateStore):
     async def integrity_check(self) -> bool:
         return await self.inner.integrity_check()
 
+    async def probe(self) -> None:
+        await self.inner.probe()
+
 
 @dataclass(slots=True)
 class _Shard:

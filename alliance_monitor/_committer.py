@@ -32,7 +32,7 @@ from collections import deque
 import anyio
 import anyio.lowlevel
 
-from ._errors import StoreError
+from ._errors import StoreError, StoreFenced
 from .store._base import BatchBuilder, JournalRow, StateStore, StoreBatch
 
 __all__ = ["Committer"]
@@ -78,6 +78,11 @@ class Committer:
         self._dead: BaseException | None = None
         self._running: _Round = _Round()
         self._running.done.set()
+        #: The error type of the latest commit while it failed (None once one succeeds, or a
+        #: `StateStore.probe` does): the store cannot take writes now (see `Monitor.readiness`).
+        self.failing: str | None = None
+        #: Seconds between probes of a failing store while nothing else is written.
+        self.probe_interval = 1.0
 
     async def commit(self, batch: StoreBatch) -> None:
         if not batch:
@@ -121,7 +126,9 @@ class Committer:
             parked.set()
         await rnd.done.wait()
         if rnd.error is not None:
-            raise StoreError(f"state store write failed: {type(rnd.error).__name__}")
+            # A refused lease stays recognisable (a scale-out worker logs it as fenced).
+            kind = StoreFenced if isinstance(rnd.error, StoreFenced) else StoreError
+            raise kind(f"state store write failed: {type(rnd.error).__name__}")
 
     async def run(self) -> None:
         released, released_cpu = time.perf_counter(), time.thread_time()
@@ -129,7 +136,13 @@ class Committer:
             if not self._closed:
                 if not self._batch:
                     parked = self._parked = anyio.Event()
-                    await parked.wait()
+                    if self.failing is None:
+                        await parked.wait()
+                    else:  # nothing to write, but the store failed: find out when it is back
+                        with anyio.move_on_after(self.probe_interval):
+                            await parked.wait()
+                        if not parked.is_set():
+                            await self._probe()
                     continue
                 if self.pipelined:
                     # Since the last writer joined, the loop had nothing to do but wait.
@@ -157,15 +170,32 @@ class Committer:
                 await self.store.commit(batch)
             except Exception as exc:  # reported to every waiter of this batch
                 rnd.error = exc
+                if not isinstance(exc, StoreFenced):  # a lost lease is no store fault
+                    self.failing = type(exc).__name__
                 _log.error(
                     "alliance_monitor.store_commit_failed",
                     extra={"error": type(exc).__name__},
                 )
+            else:
+                self._recovered()
             released, released_cpu = time.perf_counter(), time.thread_time()
             self._commit_s += (released - started - self._commit_s) / 4
             self.commits += 1
             self.busy = False
             rnd.done.set()
+
+    async def _probe(self) -> None:
+        try:
+            await self.store.probe()
+        except Exception as exc:
+            self.failing = type(exc).__name__
+        else:
+            self._recovered()
+
+    def _recovered(self) -> None:
+        if self.failing is not None:
+            self.failing = None
+            _log.warning("alliance_monitor.store_recovered")
 
     @property
     def idle(self) -> bool:

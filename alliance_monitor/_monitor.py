@@ -32,6 +32,7 @@ from typing import Any
 
 import anyio
 
+from ._clock import SteadyClock
 from ._config import (
     DeclinePolicy,
     EventPolicy,
@@ -125,8 +126,10 @@ class Monitor:
         store (a `MemoryStore` if none is given) and restored on their next message.
       - `idle_check_interval`: seconds between sweeps that end sessions idle for
         `SessionPolicy.idle_timeout` of wall-clock time; None disables the sweep. Default 30.
-      - `clock`: wall-clock seconds for `last_seen` and idle sweeps (saved in snapshots and
-        compared after a restart or on another worker, so not a monotonic clock).
+      - `clock`: seconds for `last_seen` and idle sweeps. Default a `SteadyClock`: the host's
+        time at start advanced by the monotonic clock, so a step of the host clock neither ends
+        sessions nor keeps idle ones open; its readings are wall-clock seconds (saved in
+        snapshots and compared after a restart or on another worker).
       - `wall_clock`: host time used to measure clock skew against platform timestamps.
     """
 
@@ -146,11 +149,12 @@ class Monitor:
         events: EventPolicy | None = None,
         max_pairs: int | None = None,
         idle_check_interval: float | None = 30.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.scoring = scoring = scoring or ScoringPolicy()
         self.event_policy = events = events or EventPolicy()
+        clock = clock if clock is not None else SteadyClock()
         if scorer is None:
             from .scoring._embedded import EmbeddedScorer
 
@@ -260,6 +264,16 @@ class Monitor:
             self._activity.notify()  # wakes flush(), which stops waiting
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
+
+    def readiness(self) -> dict[str, str]:
+        """What keeps the monitor from taking messages now but may clear by itself: ``store``
+        (with the error's type) from a failed commit until a commit or a probe of the store
+        succeeds (`StateStore.probe`, tried about once a second). Empty when ready. A service
+        reports itself not ready meanwhile (`serve`'s /readyz does); `health()` is for faults
+        that need a restart."""
+        if self._durable is not None and self._durable.committer.failing is not None:
+            return {"store": self._durable.committer.failing}
+        return {}
 
     def health(self) -> dict[str, str]:
         """Background tasks that died, by name (`committer`, `scoring_worker:N`, `fanout`,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from redis_helpers import clear_prefix, redis_url, unique_prefix
 from test_store import level, traffic
 
@@ -234,7 +236,9 @@ async def single_process_ids(msgs: list[dict[str, Any]]) -> set[str]:
     return set(col.ids)
 
 
-def test_a_worker_that_loses_its_lease_is_fenced_and_recovers() -> None:
+def test_a_worker_that_loses_its_lease_is_fenced_and_recovers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """Another holder takes shard leases behind the worker's back: the worker's writes to those
     shards are refused (never half-applied), and once the intruder's lease expires the worker
     takes the shards back and processes every message exactly as a single process would."""
@@ -294,8 +298,13 @@ def test_a_worker_that_loses_its_lease_is_fenced_and_recovers() -> None:
         finally:
             await r.aclose()
 
+    caplog.set_level(logging.WARNING, logger="alliance_monitor")
     try:
         stats, events = anyio.run(scenario)
+        logged = {r.getMessage() for r in caplog.records}
+        # The intruder's leases refuse the worker's writes: logged as fenced, not as failures.
+        assert "alliance_monitor.worker_fenced" in logged
+        assert "alliance_monitor.worker_ingest_failed" not in logged
         assert stats["shards_lost"] >= 1
         assert len(events) == len(set(events))
         assert set(events) == anyio.run(single_process_ids, msgs)

@@ -162,6 +162,11 @@ class StateStore(ABC):
         """True when the store's own consistency check passes."""
         return True
 
+    async def probe(self) -> None:  # noqa: B027 - optional hook
+        """Raise if the store cannot take a write now; cheap. Called about once a second after a
+        commit failed, while nothing else is written, to tell when the store is back (until
+        then the monitor reports itself not ready). The default checks nothing."""
+
     async def __aenter__(self) -> StateStore:
         await self.open()
         return self

@@ -248,6 +248,10 @@ class RedisStore(StateStore):
             out.update(x for x, hit in zip(chunk, flags, strict=True) if hit)
         return out
 
+    async def probe(self) -> None:
+        """Redis answers, and accepts writes (not refused for memory, persistence or a replica)."""
+        await self.redis.set(self.prefix + "probe", b"1", px=60_000)
+
     async def integrity_check(self) -> bool:
         """Redis reports its last AOF/RDB writes ok, and every live pair's records decode."""
         info = await self.redis.info("persistence")
