@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import Counter
 
@@ -21,7 +22,7 @@ async def pump(
     monitor: Monitor,
     *,
     counts: Counter[str] | None = None,
-    ingest_retries: int = 5,
+    ingest_retries: int | None = None,
 ) -> Counter[str]:
     """Ingest everything `adapter` yields until it ends; return counts by outcome
     (``accepted``, ``duplicate``, ``rejected``; ``rejected_before_ingest`` counts the rejections
@@ -29,8 +30,11 @@ async def pump(
     ledger, so ``Monitor.stats()["messages_in"]`` is the total).
 
     Input the adapter could not read (a line that is not JSON...) is counted with
-    `Monitor.reject`. A message the state store failed to record is retried with backoff (a
-    repeat is absorbed as a duplicate). Pass `counts` to watch progress while it runs.
+    `Monitor.reject`. A message the state store failed to record is retried with backoff (up
+    to 5 s apart) until it is stored, and nothing further is read meanwhile: a pull source is
+    never read past a message that was not stored (`ingest_retries` bounds the attempts, after
+    which the message is counted ``ingest_failed`` and left behind). A repeat is absorbed as a
+    duplicate. Pass `counts` to watch progress while it runs.
     """
     counts = Counter() if counts is None else counts
     async for item in adapter:
@@ -39,11 +43,13 @@ async def pump(
             counts["rejected"] += 1
             counts["rejected_before_ingest"] += 1
             continue
-        for attempt in range(ingest_retries + 1):
+        attempts = itertools.count() if ingest_retries is None else range(ingest_retries + 1)
+        for attempt in attempts:
             try:
                 result = await monitor.ingest(item)
             except StoreError:
-                await anyio.sleep(min(0.1 * 2**attempt, 5.0))
+                counts["store_retries"] += 1
+                await anyio.sleep(min(0.1 * 2 ** min(attempt, 6), 5.0))
                 continue
             except MonitorClosed:
                 counts["monitor_closed"] += 1

@@ -70,6 +70,7 @@ if _typing.TYPE_CHECKING:
         ScoringError,
         StoreError,
         StoreFenced,
+        StoreLocked,
     )
     from ._events import (
         AllianceDeclined,

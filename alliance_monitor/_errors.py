@@ -9,7 +9,8 @@
     │   └── MatrixLoginError    (adapters.matrix) the homeserver refused the credentials
     ├── MonitorClosed           the monitor (or a store, a dispatcher) is not running
     ├── StoreError              the state store failed; the message was NOT accepted
-    │   └── StoreFenced         a scale-out worker lost its shard lease; its write was refused
+    │   ├── StoreFenced         a scale-out worker lost its shard lease; its write was refused
+    │   └── StoreLocked         another process holds the state file (one writer per file)
     ├── WebhookVerificationError  (alerts) a received webhook failed verification
     ├── EvaluationError         (evaluate) an evaluation input cannot be used
     └── ScoringError            a scorer could not produce a valid score
@@ -41,6 +42,7 @@ __all__ = [
     "ScoringError",
     "StoreError",
     "StoreFenced",
+    "StoreLocked",
 ]
 
 
@@ -131,3 +133,12 @@ class StoreError(AllianceMonitorError):
 class StoreFenced(StoreError):
     """The writer no longer holds the shard lease: its batch was refused (another worker took
     the shard over)."""
+
+
+class StoreLocked(StoreError):
+    """Another process has the state file open (`pid`, when it could be read): two writers on
+    one SQLite file would each overwrite what the other accepted, so the second one stops."""
+
+    def __init__(self, message: str, *, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid

@@ -13,8 +13,11 @@ The monitor group-commits: many concurrent `ingest` calls share one fsync.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -25,6 +28,7 @@ import anyio
 
 from .._errors import ConfigError, MonitorClosed
 from .._files import private_sqlite_file
+from .._lockfile import FileLock
 from ._base import PairRecord, StateStore, StoreBatch
 
 __all__ = ["SQLiteStore"]
@@ -55,7 +59,15 @@ CREATE TABLE IF NOT EXISTS emitted (
     id TEXT PRIMARY KEY,
     at REAL NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value BLOB
+);
 """
+
+#: PRAGMA application_id of a store file ("AMon"): tells it from other programs' databases.
+_APPLICATION_ID = 0x414D6F6E
+_TABLES = frozenset({"pairs", "journal", "pending", "emitted", "meta"})
 
 
 class SQLiteStore(StateStore):
@@ -88,32 +100,80 @@ class SQLiteStore(StateStore):
         # the writer, so loading a new pair does not queue behind a commit's fsync.
         self._rdb: sqlite3.Connection | None = None
         self._rlock = threading.Lock()
+        self._file_lock: FileLock | None = None
 
     async def open(self) -> None:
         await anyio.to_thread.run_sync(self._open)
 
     def _open(self) -> None:
-        if self.path != ":memory:":
-            folder = Path(self.path).absolute().parent
-            if self.create_dirs:
-                folder.mkdir(parents=True, exist_ok=True)
-            elif not folder.is_dir():
-                raise ConfigError(
-                    f"the SQLite store's folder does not exist: {folder} (create it, or pass "
-                    "create_dirs=True; in a store URL: sqlite:///path/state.db?create_dirs=1)"
-                )
-            private_sqlite_file(self.path)  # holds open windows' text: owner only
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={self.synchronous}")
-        db.execute("PRAGMA busy_timeout=10000")
-        db.executescript(_SCHEMA)
-        self._db = db
-        if self.path != ":memory:":
-            rdb = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        """Check the folder, take the one-writer lock, check the file, then connect.
+
+        Refused, each with one line naming the path: a folder that does not exist or cannot be
+        written (`ConfigError`), a file another process holds (`StoreLocked`, with its pid), a
+        file that is not an SQLite database or is another program's database, and an existing
+        empty file (`ConfigError`): an empty file is initialised only when this call created it,
+        so a state file truncated by accident is never silently taken for a new store."""
+        if self.path == ":memory:":
+            self._db = self._connect()
+            self._db.executescript(_SCHEMA)
+            return
+        folder = Path(self.path).absolute().parent
+        if self.create_dirs:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            raise ConfigError(
+                f"the SQLite store's folder does not exist: {folder} (create it, or pass "
+                "create_dirs=True; in a store URL: sqlite:///path/state.db?create_dirs=1)"
+            )
+        _check_writable(folder)
+        self._file_lock = FileLock(self.path)
+        self._file_lock.acquire()
+        try:
+            self._open_locked()
+        except BaseException:
+            self._close_now()
+            raise
+
+    def _open_locked(self) -> None:
+        try:
+            existed = os.path.getsize(self.path) if os.path.exists(self.path) else None
+        except OSError as exc:
+            raise ConfigError(f"the SQLite store {self.path} cannot be read: {_why(exc)}") from None
+        if existed == 0:
+            raise ConfigError(
+                f"the SQLite store {self.path} is an empty file, not a store (was it truncated?); "
+                "move it away to start with no state"
+            )
+        private_sqlite_file(self.path)  # holds open windows' text: owner only
+        try:
+            db = self._connect()
+            self._db = db
+            _check_store(db, self.path, new=existed is None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={self.synchronous}")
+            db.execute("PRAGMA busy_timeout=10000")
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA application_id={_APPLICATION_ID}")
+            rdb = self._connect()
+            self._rdb = rdb
             rdb.execute("PRAGMA busy_timeout=10000")
             rdb.execute("PRAGMA query_only=1")
-            self._rdb = rdb
+        except sqlite3.Error as exc:
+            raise ConfigError(
+                f"the SQLite store {self.path} cannot be opened for writing: {exc}"
+            ) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+
+    def _close_now(self) -> None:
+        for conn in (self._rdb, self._db):
+            if conn is not None:
+                conn.close()
+        self._rdb = self._db = None
+        if self._file_lock is not None:
+            self._file_lock.release()
+            self._file_lock = None
 
     async def aclose(self) -> None:
         if self._rdb is not None:
@@ -122,6 +182,9 @@ class SQLiteStore(StateStore):
         if self._db is not None:
             db, self._db = self._db, None
             await anyio.to_thread.run_sync(db.close)
+        if self._file_lock is not None:
+            lock, self._file_lock = self._file_lock, None
+            lock.release()
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -241,6 +304,22 @@ class SQLiteStore(StateStore):
 
         return await anyio.to_thread.run_sync(q)
 
+    async def probe(self) -> None:
+        """A small write, committed (fails while the disk is full or the file read-only)."""
+
+        def q() -> None:
+            db = self._conn()
+            with self._lock:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('probe', randomblob(4096))")
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+
+        await anyio.to_thread.run_sync(q)
+
     async def integrity_check(self) -> bool:
         def q() -> bool:
             with self._lock:
@@ -248,3 +327,37 @@ class SQLiteStore(StateStore):
             return bool(row and row[0] == "ok")
 
         return await anyio.to_thread.run_sync(q)
+
+
+def _why(exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return f"{exc.strerror or type(exc).__name__}" + (f" ({name})" if name else "")
+
+
+def _check_writable(folder: Path) -> None:
+    """The folder takes a new file (SQLite creates the -wal and -shm files beside the store)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".alliance-monitor-probe-", dir=folder)
+    except OSError as exc:
+        raise ConfigError(
+            f"the SQLite store's folder {folder} is not writable: {_why(exc)}"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _check_store(db: sqlite3.Connection, path: str, *, new: bool) -> None:
+    """An SQLite database holding an alliance-monitor store, or none at all yet."""
+    try:
+        app = int(db.execute("PRAGMA application_id").fetchone()[0])
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError:
+        raise ConfigError(f"the SQLite store {path} is not an SQLite database") from None
+    if app == _APPLICATION_ID or new:
+        return
+    # Files written before the application id was set hold our tables and no others.
+    if app != 0 or not tables or not tables <= _TABLES or "journal" not in tables:
+        raise ConfigError(
+            f"the SQLite store {path} is an SQLite database of another program, not an "
+            "alliance-monitor store"
+        )
