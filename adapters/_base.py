@@ -225,6 +225,10 @@ class PushAdapter(ABC):
     #: Short stable name used in metrics and logs ("slack", "twilio", "http"...).
     name: str = "push"
     ok_status: int = 200
+    #: Seconds the platform waits for an answer, if it says (Slack 3 s, Twilio Conversations
+    #: 5 s): the receiver answers 503 a little before it when the messages are not stored yet,
+    #: rather than letting the platform time out. None: the receiver's `ack_timeout` alone.
+    ack_deadline: float | None = None
     #: Media types of the request bodies it takes (``application/*+json`` counts as JSON);
     #: anything else is answered 415 before `handle` runs. Empty: any type.
     content_types: tuple[str, ...] = ()

@@ -4,23 +4,34 @@
     async with monitor, receiver:          # or with_lifespan(receiver, monitor, receiver)
         ...                                 # mount `receiver` at a path of any ASGI app
 
-Per request: read the body (bounded), let the adapter verify and parse it, answer at once, and
-put the messages on a bounded queue that one background task drains into `monitor.ingest`, in
-order. The platform never waits on the monitor. When the queue is full the answer is 503 with
-Retry-After, so the platform retries later and nothing is dropped silently. A retry of a delivery
-already taken (same delivery id) is acknowledged and ignored.
+Per request: read the body (bounded), let the adapter verify and parse it, hand its messages to
+`monitor.ingest` in order, and answer the platform's 2xx **only once every message of the
+request is stored** (committed to the monitor's store, when it has one): an acknowledged message
+is never lost, whatever happens next. When they cannot be stored (the store fails: a full disk,
+a read-only file) or not within `ack_timeout` seconds (a platform like Slack wants its answer
+within 3 s), the answer is 503 with Retry-After and the platform sends the request again; what
+was stored meanwhile comes back as a duplicate and is absorbed. A retry of a delivery already
+acknowledged (same delivery id) is acknowledged and ignored.
+
+The ingestion itself runs in the receiver's own task, not the request's, so a platform that
+hangs up (or an answer given at the deadline) never cancels a write half-way. At most
+`queue_size` messages are being ingested at once; a request that would go over is answered 503
+(Retry-After) before anything is taken. On exit the receiver stops taking deliveries (503) and
+waits up to `drain_timeout` for the ingestion in progress.
 
 Every refusal is counted by reason (`stats()`); input that never became a message is also counted
 with `Monitor.reject`, so the monitor's own rejected-by-reason counters stay complete.
 
-No input can stop the receiver: the drain task takes each message in its own ``try``; an
-unexpected exception while ingesting one message rejects that message (``internal_error``,
-counted, logged with the exception type only, never the text) and the task goes on. Should the
-task end anyway, `healthy` turns false, the receiver stops taking deliveries (503, so the
-platform retries) and `failure` names what happened (the service's /healthz and /readyz show it).
+No input can stop the receiver: each message is ingested in its own ``try``; an unexpected
+exception while ingesting one message rejects that message (``internal_error``, counted, logged
+with the exception type only, never the text) and the rest go on. Should something escape even
+that, `healthy` turns false, the receiver refuses deliveries (503, so the platform retries) and
+`failure` names what happened (the service's /healthz and /readyz show it).
 
 The receiver keeps its own ledger of every message it was handed (`stats()["messages"]`):
-``in == accepted + duplicate + rejected`` once the queue is empty, whatever the monitor does.
+``in == accepted + duplicate + rejected`` once nothing is in progress, whatever the monitor
+does. A message the store could not take counts as rejected (``store_unavailable``; the platform
+sends it again).
 """
 
 from __future__ import annotations
@@ -34,7 +45,6 @@ from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from alliance_monitor import Monitor, MonitorClosed, RejectReason, StoreError
 
@@ -53,6 +63,9 @@ DEFAULT_MAX_BODY = 8 * 1024 * 1024
 
 
 DEFAULT_BODY_TIMEOUT = 10.0
+DEFAULT_ACK_TIMEOUT = 10.0
+#: Ledger reason of a message the store could not take (the platform sends it again).
+_NOT_STORED = "store_unavailable"
 
 
 class _TooLarge(Exception):
@@ -76,11 +89,23 @@ def _type_ok(media: str, wanted: tuple[str, ...]) -> bool:
     )
 
 
+class _Job:
+    """The messages of one request, ingested in order by the receiver's task group."""
+
+    __slots__ = ("done", "messages", "stored")
+
+    def __init__(self, messages: tuple[Mapping[str, Any], ...]) -> None:
+        self.messages = messages
+        self.done = anyio.Event()
+        #: Every message was taken by the monitor (accepted, duplicate or rejected for good).
+        self.stored = False
+
+
 class WebhookReceiver:
-    """Serves `adapter` as an ASGI app and hands its messages to `monitor` off the request path.
+    """Serves `adapter` as an ASGI app; acknowledges a request once `monitor` stored its messages.
 
     Enter it (``async with receiver:``) after the monitor and exit it before: exiting stops
-    accepting (503), then drains the queue into the monitor.
+    accepting (503), then waits for the ingestion in progress.
     """
 
     def __init__(
@@ -93,21 +118,25 @@ class WebhookReceiver:
         retry_after: int = 5,
         seen: RecentIds | None = None,
         drain_timeout: float = 30.0,
-        ingest_retries: int = 5,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
+        ack_timeout: float = DEFAULT_ACK_TIMEOUT,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.adapter = adapter
         self.monitor = monitor
+        #: Messages being ingested at most (503 with Retry-After beyond).
         self.queue_size = max(1, queue_size)
         self.max_body = max_body
         self.retry_after = retry_after
         self.seen = seen if seen is not None else RecentIds()
         self.drain_timeout = drain_timeout
-        self.ingest_retries = ingest_retries
         #: Seconds allowed for reading a whole request body (408 beyond): slow senders cannot
         #: hold a request open.
         self.body_timeout = body_timeout
+        #: Seconds a request waits for its messages to be stored before it is answered 503 (at
+        #: most the adapter's `ack_deadline`, the platform's own patience).
+        deadline = adapter.ack_deadline
+        self.ack_timeout = ack_timeout if deadline is None else min(ack_timeout, deadline)
         self._clock = clock
         self.counts: Counter[str] = Counter()
         self.problems: Counter[str] = Counter()
@@ -115,38 +144,35 @@ class WebhookReceiver:
         #: Every message handed to this receiver, by outcome, and rejections by reason.
         self.ledger: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
-        #: Why the drain task ended while the receiver was running (None: it did not).
+        #: Why ingestion failed beyond a single message while running (None: it did not).
         self.failure: str | None = None
-        self._send: MemoryObjectSendStream[Mapping[str, Any]] | None = None
-        self._recv: MemoryObjectReceiveStream[Mapping[str, Any]] | None = None
         self._tg: TaskGroup | None = None
-        self._drained = anyio.Event()
+        self._inflight = 0
+        self._jobs = 0
+        self._idle = anyio.Event()
+        self._idle.set()
         self._accepting = False
 
     # ------------------------------------------------------------------ lifecycle
     async def __aenter__(self) -> WebhookReceiver:
-        self._send, self._recv = anyio.create_memory_object_stream[Mapping[str, Any]](
-            self.queue_size
-        )
-        self._drained = anyio.Event()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self.failure = None
-        self._tg.start_soon(self._drain, self._recv)
         self._accepting = True
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self._accepting = False
-        assert self._tg is not None and self._send is not None
-        self._send.close()
+        assert self._tg is not None
         with anyio.move_on_after(self.drain_timeout):
-            await self._drained.wait()
-        if not self._drained.is_set():
-            self.counts["lost_on_shutdown"] += self.queue_depth
+            await self._idle.wait()
+        if not self._idle.is_set():
+            # Not acknowledged (the requests were answered 503, or are gone): the platforms
+            # send them again to the next process.
+            self.counts["unfinished_on_shutdown"] += self._inflight
             _log.error(
                 "alliance_monitor.receiver_drain_timeout",
-                extra={"adapter": self.adapter.name, "queued": self.queue_depth},
+                extra={"adapter": self.adapter.name, "in_progress": self._inflight},
             )
         self._tg.cancel_scope.cancel()
         await self._tg.__aexit__(None, None, None)
@@ -158,14 +184,13 @@ class WebhookReceiver:
 
     @property
     def healthy(self) -> bool:
-        """False once the drain task has died: nothing queued would reach the monitor."""
+        """False once ingestion failed beyond one message: nothing more would be stored."""
         return self.failure is None
 
     @property
     def queue_depth(self) -> int:
-        if self._send is None:
-            return 0
-        return self._send.statistics().current_buffer_used
+        """Messages being ingested now."""
+        return self._inflight
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -184,17 +209,23 @@ class WebhookReceiver:
             "queue_capacity": self.queue_size,
         }
 
-    # ------------------------------------------------------------------ background
-    async def _drain(self, recv: MemoryObjectReceiveStream[Mapping[str, Any]]) -> None:
+    # ------------------------------------------------------------------ ingestion
+    async def _run(self, job: _Job) -> None:
+        """Ingest a request's messages in order; stop at the first the store cannot take."""
         try:
-            async with recv:
-                async for message in recv:
-                    try:
-                        await self._ingest(message)
-                    except anyio.get_cancelled_exc_class():
-                        raise
-                    except Exception as exc:  # a bug of ours: this message only, go on
-                        self._reject(RejectReason.INTERNAL_ERROR, exc)
+            for i, message in enumerate(job.messages):
+                try:
+                    taken = await self._ingest(message)
+                except anyio.get_cancelled_exc_class():
+                    raise
+                except Exception as exc:  # a bug of ours: this message only, go on
+                    self._reject(RejectReason.INTERNAL_ERROR, exc)
+                    continue
+                if not taken:
+                    for _ in job.messages[i + 1 :]:  # not tried: the platform sends them again
+                        self._count("rejected", _NOT_STORED)
+                    return
+            job.stored = True
         except anyio.get_cancelled_exc_class():
             raise
         except BaseException as exc:
@@ -203,13 +234,17 @@ class WebhookReceiver:
             self.failure = type(exc).__name__
             self._accepting = False
             _log.error(
-                "alliance_monitor.receiver_drain_died",
+                "alliance_monitor.receiver_ingest_died",
                 extra={"adapter": self.adapter.name, "error": type(exc).__name__},
             )
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
         finally:
-            self._drained.set()
+            self._inflight -= len(job.messages)
+            self._jobs -= 1
+            if self._jobs == 0:
+                self._idle.set()
+            job.done.set()
 
     def _count(self, outcome: str, reason: str | None = None) -> None:
         self.ledger["in"] += 1
@@ -221,7 +256,7 @@ class WebhookReceiver:
         self._count("rejected", reason.value)
         self.counts["internal_errors"] += 1
         self.counts["rejected_before_ingest"] += 1
-        with suppress(Exception):  # the monitor's counters are not worth a dead task
+        with suppress(Exception):  # the monitor's counters are not worth a failed request
             self.monitor.reject(reason)
         # The type only: an exception's message may hold the input.
         _log.error(
@@ -233,28 +268,30 @@ class WebhookReceiver:
             },
         )
 
-    async def _ingest(self, message: Mapping[str, Any]) -> None:
-        for attempt in range(self.ingest_retries + 1):
-            try:
-                result = await self.monitor.ingest(message)
-            except StoreError:
-                # Not accepted durably: retry (a repeat is absorbed as a duplicate).
-                await anyio.sleep(min(0.1 * 2**attempt, 5.0))
-                continue
-            except MonitorClosed:
-                self._count("rejected", "monitor_closed")
-                return
-            self.counts["messages_ingested"] += 1
-            status = getattr(result, "status", None)
-            if status in ("accepted", "duplicate"):
-                self._count(status)
-            else:
-                reason = getattr(getattr(result, "reason", None), "value", None)
-                self._count("rejected", reason if isinstance(reason, str) else "unknown")
-            return
-        self.counts["ingest_failed"] += 1
-        self._count("rejected", "store_error")
-        _log.error("alliance_monitor.receiver_ingest_failed", extra={"adapter": self.adapter.name})
+    async def _ingest(self, message: Mapping[str, Any]) -> bool:
+        """One message into the monitor; False when it was not stored (the store failed, or the
+        monitor is closing): the request is then not acknowledged."""
+        try:
+            result = await self.monitor.ingest(message)
+        except StoreError as exc:
+            self.counts["store_errors"] += 1
+            self._count("rejected", _NOT_STORED)
+            _log.warning(
+                "alliance_monitor.receiver_not_stored",
+                extra={"adapter": self.adapter.name, "error": type(exc).__name__},
+            )
+            return False
+        except MonitorClosed:
+            self._count("rejected", "monitor_closed")
+            return False
+        self.counts["messages_ingested"] += 1
+        status = getattr(result, "status", None)
+        if status in ("accepted", "duplicate"):
+            self._count(status)
+        else:
+            reason = getattr(getattr(result, "reason", None), "value", None)
+            self._count("rejected", reason if isinstance(reason, str) else "unknown")
+        return True
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -298,9 +335,9 @@ class WebhookReceiver:
             )
             await self._refuse(send, 500, "adapter_error")
             return
-        await _respond(send, self._take(delivery))
+        await _respond(send, await self._take(delivery))
 
-    def _take(self, delivery: Delivery) -> Ack:
+    async def _take(self, delivery: Delivery) -> Ack:
         for reason in delivery.rejected:
             self._count("rejected", reason.value)
             self.counts["rejected_before_ingest"] += 1
@@ -315,33 +352,47 @@ class WebhookReceiver:
         if delivery.delivery_id is not None and delivery.delivery_id in self.seen:
             self.counts["duplicate_deliveries"] += 1
             return delivery.ack
-        if len(delivery.messages) > self.queue_size:
-            for _ in delivery.messages:
-                self._count("rejected", RejectReason.CAPACITY.value)
-                self.counts["rejected_before_ingest"] += 1
-                self.monitor.reject(RejectReason.CAPACITY)
+        n = len(delivery.messages)
+        if n > self.queue_size:
+            self._refuse_all(delivery)
             self._count_problem("batch_too_large")
             return Ack(413, b"batch_too_large")
-        if not self._offer(delivery.messages):
-            for _ in delivery.messages:
-                self._count("rejected", RejectReason.CAPACITY.value)
-                self.counts["rejected_before_ingest"] += 1
-                self.monitor.reject(RejectReason.CAPACITY)
+        if self._inflight + n > self.queue_size:
+            self._refuse_all(delivery)
             self._count_problem("queue_full")
+            return _busy(self.retry_after)
+        if n and not await self._store(delivery.messages):
             return _busy(self.retry_after)
         if delivery.delivery_id is not None:
             self.seen.add(delivery.delivery_id)
         self.counts["deliveries_accepted"] += 1
         return delivery.ack
 
-    def _offer(self, messages: tuple[Mapping[str, Any], ...]) -> bool:
-        """All of a delivery's messages go on the queue, or none (so a retry repeats nothing)."""
-        assert self._send is not None
-        if self.queue_depth + len(messages) > self.queue_size:
-            return False
-        for message in messages:
-            self._send.send_nowait(message)
+    def _refuse_all(self, delivery: Delivery) -> None:
+        for _ in delivery.messages:
+            self._count("rejected", RejectReason.CAPACITY.value)
+            self.counts["rejected_before_ingest"] += 1
+            self.monitor.reject(RejectReason.CAPACITY)
+
+    async def _store(self, messages: tuple[Mapping[str, Any], ...]) -> bool:
+        """Ingest `messages` in the receiver's task and wait (up to `ack_timeout`) until each
+        is stored: True when all were, False to answer 503 (the platform sends them again)."""
+        assert self._tg is not None
+        job = _Job(messages)
+        self._inflight += len(messages)
+        self._jobs += 1
+        if self._idle.is_set():
+            self._idle = anyio.Event()
         self.counts["messages_queued"] += len(messages)
+        self._tg.start_soon(self._run, job)
+        with anyio.move_on_after(self.ack_timeout):
+            await job.done.wait()
+        if not job.done.is_set():
+            self._count_problem("ack_timeout")  # still being stored; a resend is a duplicate
+            return False
+        if not job.stored:
+            self._count_problem("not_stored")
+            return False
         return True
 
     def _count_problem(self, problem: str) -> None:

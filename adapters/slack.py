@@ -48,6 +48,7 @@ class SlackAdapter(PushAdapter):
     # Events API bodies are JSON; slash commands and interactivity are form-encoded.
     content_types = ("application/json", "application/x-www-form-urlencoded")
     ok_status = 200
+    ack_deadline = 2.5  # Slack wants an answer within 3 s
 
     def __init__(
         self,

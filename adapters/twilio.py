@@ -86,6 +86,7 @@ class TwilioConversationsAdapter(PushAdapter):
     name = "twilio"
     content_types = ("application/x-www-form-urlencoded", "application/json")
     ok_status = 200
+    ack_deadline = 4.0  # Twilio Conversations waits 5 s at most
 
     def __init__(
         self,

@@ -18,14 +18,13 @@ dispatcher gets a few seconds to deliver; what it cannot deliver stays in its ou
 from __future__ import annotations
 
 import argparse
-import asyncio
+import base64
+import hmac
 import importlib
 import json
 import logging
-import math
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -35,12 +34,13 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.abc import TaskGroup
+from anyio.abc import SocketAttribute, SocketListener, TaskGroup
 
 from ._config import ScoringPolicy, SessionPolicy, WindowPolicy
 from ._core import IngestResult
-from ._errors import ConfigError
+from ._errors import ConfigError, StoreError
 from ._events import Event, WindowScored
+from ._http import HttpServer, ListenerLimits
 from ._models import Message
 from ._monitor import Monitor
 from ._settings import (
@@ -270,27 +270,36 @@ class Service:
         *,
         environ: Mapping[str, str] | None = None,
         on_ready: Callable[[str], None] | None = None,
+        on_board: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.environ = os.environ if environ is None else environ
         self.on_ready = on_ready
+        self.on_board = on_board
         self.push, self.pull = build_adapters(settings, self.environ)
         self.monitor: Monitor | None = None
         self.dispatcher: AlertDispatcher | None = None
         self.receivers: dict[str, WebhookReceiver] = {}
         self.pull_counts: dict[str, Counter[str]] = {}
         self.tokens: Counter[str] = Counter()
-        #: Connections refused over the cap, and closed for slow headers (see `run`).
+        #: Connections each listener refused or closed, by reason (`_http.HttpServer.counts`).
         self.conn_counts: Counter[str] = Counter()
+        self.board_conn_counts: Counter[str] = Counter()
         self.ready = False
+        #: Why the start failed, when it did.
+        self.startup_error: BaseException | None = None
         self.address = ""
+        #: The supervisor board's own listener, when it has one ("" otherwise).
+        self.board_address = ""
         self.final_stats: dict[str, object] = {}
         self._pull_group: TaskGroup | None = None
-        self._server: Any = None
+        self._stop: anyio.Event | None = None
+        self._should_exit = False
         self.supervisor: Any = None
         #: Counselors' ratings of feedback ([ratings]): the API and its endpoint.
         self.ratings: Any = None
         self.ratings_endpoint: Any = None
+        self._board_token = self._token(settings, self.environ)
         #: Latency histograms for /metrics (ingest, scoring, alert delivery) and spans.
         self.telemetry = Telemetry()
 
@@ -351,6 +360,7 @@ class Service:
                 retry_after=srv.retry_after,
                 drain_timeout=srv.shutdown_timeout,
                 body_timeout=srv.body_timeout,
+                ack_timeout=srv.ack_timeout,
             )
             self.receivers[path] = await stack.enter_async_context(receiver)
 
@@ -411,6 +421,8 @@ class Service:
 
     # ------------------------------------------------------------------ ASGI
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The public listener: receivers, probes, metrics (and the board only when configured
+        with ``listener = "public"``, behind its token)."""
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
@@ -418,16 +430,13 @@ class Service:
             return
         path = scope.get("path", "")
         receiver = self.receivers.get(path)
+        sup = self.settings.supervisor
         if receiver is not None:
             await receiver(scope, receive, send)
         elif self.ratings_endpoint is not None and path == self.settings.ratings.path:
             await self.ratings_endpoint(scope, receive, send)
-        elif self.supervisor is not None and (
-            path == self.settings.supervisor.path
-            or path.startswith(self.settings.supervisor.path + "/")
-        ):
-            root = str(scope.get("root_path", "")) + self.settings.supervisor.path
-            await self.supervisor({**scope, "root_path": root}, receive, send)
+        elif sup.listener == "public" and self._on_board(path):
+            await self.board_app(scope, receive, send)
         elif path == "/healthz":
             failed = self.failures()
             body = {"status": "ok"} if not failed else {"status": "failing", "failed": failed}
@@ -448,15 +457,47 @@ class Service:
         else:
             await _send(send, 404, "not found", "text/plain")
 
+    def _on_board(self, path: str) -> bool:
+        base = self.settings.supervisor.path
+        return self.supervisor is not None and (path == base or path.startswith(base + "/"))
+
+    async def board_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The supervisor board (its own listener by default), behind its token when set."""
+        if scope["type"] != "http":
+            return
+        path = scope.get("path", "")
+        if not self._on_board(path):
+            await _send(send, 404, "not found", "text/plain")
+            return
+        if self._board_token is not None and not _authorised(scope, self._board_token):
+            await _send(
+                send,
+                401,
+                "unauthorised",
+                "text/plain",
+                (("www-authenticate", 'Basic realm="alliance-monitor supervisor"'),),
+            )
+            return
+        root = str(scope.get("root_path", "")) + self.settings.supervisor.path
+        await self.supervisor({**scope, "root_path": root}, receive, send)
+
+    @staticmethod
+    def _token(settings: Settings, environ: Mapping[str, str]) -> str | None:
+        sup = settings.supervisor
+        if not (sup.enabled and sup.token_env):
+            return None
+        return resolve_secrets([], [sup.token_env], environ, "supervisor.token_env")[0]
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup
         stack = AsyncExitStack()
         try:
             await self._start(stack)
         except Exception as exc:
+            self.startup_error = exc
             with anyio.CancelScope(shield=True):
                 await stack.aclose()
-            reason = str(exc) if isinstance(exc, ConfigError) else type(exc).__name__
+            reason = str(exc) if isinstance(exc, ConfigError | StoreError) else type(exc).__name__
             await send({"type": "lifespan.startup.failed", "message": reason})
             return
         self.ready = True
@@ -490,6 +531,8 @@ class Service:
     def checks(self) -> dict[str, bool]:
         out = {"started": self.ready and self.monitor is not None}
         out["monitor"] = self.monitor is not None and not self.monitor.health()
+        # A store that fails commits: not ready (platforms retry elsewhere) until it is back.
+        out["store"] = self.monitor is not None and "store" not in self.monitor.readiness()
         for path, receiver in self.receivers.items():
             out[f"receiver:{path}"] = receiver.accepting and receiver.healthy
         for adapter in self.pull:
@@ -585,17 +628,29 @@ class Service:
             "1 when a background task has died.",
             [({"task": f"receiver:{p}"}, 0 if s["healthy"] else 1) for p, s in rs.items()],
         )
+        listeners = {"public": self.conn_counts, "board": self.board_conn_counts}
         m.add(
             "connections_refused_total",
             "counter",
-            "Connections closed at once: over server.max_connections.",
-            [({}, self.conn_counts["refused"])],
+            "Connections (behind a trusted proxy: requests) answered 503 at once, by the limit "
+            "they met: capacity (server.max_connections), client_connections "
+            "(max_connections_per_client), client_slow (max_slow_per_client).",
+            [
+                ({"listener": name, "reason": reason}, counts["refused_" + reason])
+                for name, counts in listeners.items()
+                for reason in ("capacity", "client_connections", "client_slow")
+            ],
         )
         m.add(
             "connections_timed_out_total",
             "counter",
-            "Connections closed for sending no complete request headers in time.",
-            [({}, self.conn_counts["header_timeout"])],
+            "Connections closed for a request head not complete in server.header_timeout "
+            "(header), an idle keep-alive (keepalive) or an answer not taken (write).",
+            [
+                ({"listener": name, "reason": reason}, counts[reason + "_timeout"])
+                for name, counts in listeners.items()
+                for reason in ("header", "keepalive", "write")
+            ],
         )
         m.add("queue_depth", "gauge", "Messages waiting for the monitor.", per("queue_depth"))
         m.add("queue_capacity", "gauge", "Queue capacity.", per("queue_capacity"))
@@ -618,104 +673,125 @@ class Service:
     # ------------------------------------------------------------------ running
     def shutdown(self) -> None:
         """Ask a running `run()` to shut down gracefully (as SIGTERM does); thread-safe."""
-        if self._server is not None:
-            self._server.should_exit = True
+        self._should_exit = True
+
+    def limits(self) -> ListenerLimits:
+        srv = self.settings.server
+        return ListenerLimits(
+            max_connections=srv.max_connections,
+            max_connections_per_client=srv.max_connections_per_client,
+            max_slow_per_client=srv.max_slow_per_client,
+            header_timeout=srv.header_timeout,
+            keepalive_timeout=srv.keepalive_timeout,
+            trusted_proxies=tuple(srv.trusted_proxies),
+        )
 
     async def run(self) -> None:
-        """Bind, serve until SIGTERM/SIGINT, shut down gracefully."""
-        import uvicorn
+        """Bind, start, serve until SIGTERM/SIGINT (or `shutdown()`), shut down gracefully.
 
-        srv = self.settings.server
-        sock = socket.socket(socket.AF_INET6 if ":" in srv.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((srv.host, srv.port))
-        # Listen now: "listening on" is announced after the lifespan starts, which is before
-        # uvicorn's own listen(); connections made in between wait in the backlog.
-        sock.listen(2048)
-        host, port = sock.getsockname()[:2]
-        self.address = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
-        config = uvicorn.Config(
-            self.app,
-            interface="asgi3",
-            lifespan="on",
-            log_level=srv.log_level,
-            access_log=False,
-            timeout_graceful_shutdown=math.ceil(srv.shutdown_timeout),
-            http=guarded_protocol(
-                max_connections=srv.max_connections,
-                header_timeout=srv.header_timeout,
-                counts=self.conn_counts,
-            ),
-        )
-        server = uvicorn.Server(config)
-        self._server = server
+        Start-up errors propagate (`ConfigError` for a state file that is no store, `StoreLocked`
+        for one another process holds, `OSError` for a port in use) after whatever had started
+        is closed again. A signal during start-up shuts down as soon as the start is done."""
+        stop = anyio.Event()
+        error: Exception | None = None
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._watch_exit, stop)
+            try:
+                await self._run(stop)
+            except Exception as exc:  # raised as itself, not in a group
+                error = exc
+            finally:
+                tg.cancel_scope.cancel()
+        if error is not None:
+            raise error
+
+    async def _run(self, stop: anyio.Event) -> None:
+        srv, sup = self.settings.server, self.settings.supervisor
+        limits = self.limits()
+        listeners = [await _listen(srv.host, srv.port)]
+        self.address = _url(listeners[0])
+        own_board = sup.enabled and sup.listener == "own"
         try:
-            await server.serve(sockets=[sock])
+            if own_board:
+                listeners.append(await _listen(sup.host, sup.port))
+                self.board_address = _url(listeners[1]) + sup.path + "/"
+            async with AsyncExitStack() as stack:
+                try:
+                    await self._start(stack)
+                except BaseException as exc:
+                    self.startup_error = exc
+                    raise
+                self.ready = True
+                if self.on_board is not None and self.board_address:
+                    self.on_board(self.board_address)
+                if self.on_ready is not None:
+                    self.on_ready(self.address)
+                async with anyio.create_task_group() as tg:
+                    public = HttpServer(
+                        self.app, limits=limits, counts=self.conn_counts, grace=srv.shutdown_timeout
+                    )
+                    if own_board:
+                        board = HttpServer(
+                            self.board_app, limits=limits, counts=self.board_conn_counts, grace=2
+                        )
+                        tg.start_soon(board.serve, listeners[1], stop)
+                    await public.serve(listeners[0], stop)
+                self.ready = False
+                _log.info("alliance_monitor.shutting_down")
+            self.final_stats = self.monitor.stats() if self.monitor is not None else {}
+            _log.info("alliance_monitor.shutdown_complete")
         finally:
-            sock.close()
+            for listener in listeners:
+                await listener.aclose()
 
+    async def _watch_exit(self, stop: anyio.Event) -> None:
+        """SIGTERM / SIGINT (in the main thread) or `shutdown()` set `stop`."""
+        async with anyio.create_task_group() as tg:
+            if threading.current_thread() is threading.main_thread():
+                tg.start_soon(self._signals, stop)
+            # Polled: `shutdown()` may be called from another thread, which cannot set an Event.
+            while not self._should_exit:  # noqa: ASYNC110
+                await anyio.sleep(0.1)
+            stop.set()
+            tg.cancel_scope.cancel()
 
-def guarded_protocol(
-    *, max_connections: int, header_timeout: float, counts: Counter[str] | None = None
-) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP/1.1 protocol with a connection cap and a header-read deadline.
-
-    uvicorn keeps a connection that never finishes its request headers open for ever (its
-    keep-alive timer starts only after a response), so a few hundred slow clients ("slowloris")
-    hold the service. This class closes a connection that has not completed a request's headers
-    within `header_timeout` seconds, and answers a connection beyond `max_connections` open ones
-    with 503 and closes it at once. The body has its own deadline (`WebhookReceiver`,
-    ``server.body_timeout``).
-    """
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    tally: Counter[str] = Counter() if counts is None else counts
-    busy = (
-        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 5\r\n"
-        b"connection: close\r\n\r\n"
-    )
-
-    class GuardedH11Protocol(H11Protocol):
-        _refused = False
-        _guard: asyncio.TimerHandle | None = None
-        _marker: object = None
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            if len(self.connections) >= max_connections:
-                self._refused = True
-                tally["refused"] += 1
-                transport.write(busy)
-                transport.close()
+    async def _signals(self, stop: anyio.Event) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                self._should_exit = True
+                stop.set()
                 return
-            super().connection_made(transport)
-            self._marker = self.cycle
-            self._arm()
 
-        def _arm(self) -> None:
-            self._guard = self.loop.call_later(header_timeout, self._check)
 
-        def _check(self) -> None:
-            self._guard = None
-            if self.transport.is_closing():
-                return
-            in_request = self.cycle is not None and not self.cycle.response_complete
-            if not in_request and self.cycle is self._marker:
-                # No request got its headers through since the last look: a slow client.
-                tally["header_timeout"] += 1
-                self.transport.close()
-                return
-            self._marker = self.cycle
-            self._arm()
+async def _listen(host: str, port: int) -> SocketListener:
+    """A listening socket on the first address `host` names (the others are closed)."""
+    multi = await anyio.create_tcp_listener(local_host=host, local_port=port, backlog=2048)
+    first, *others = multi.listeners
+    for other in others:
+        await other.aclose()
+    assert isinstance(first, SocketListener)
+    return first
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._refused:
-                return
-            if self._guard is not None:
-                self._guard.cancel()
-                self._guard = None
-            super().connection_lost(exc)
 
-    return GuardedH11Protocol
+def _url(listener: SocketListener) -> str:
+    address = listener.extra(SocketAttribute.local_address)
+    host, port = (address[0], address[1]) if isinstance(address, tuple) else (address, 0)
+    return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+
+
+def _authorised(scope: Scope, token: str) -> bool:
+    """HTTP Basic (any user name, the token as password) or Bearer, compared in constant time."""
+    header = dict(scope.get("headers") or ()).get(b"authorization", b"")
+    scheme, _, value = header.decode("latin-1").partition(" ")
+    given = ""
+    if scheme.lower() == "bearer":
+        given = value.strip()
+    elif scheme.lower() == "basic":
+        try:
+            given = base64.b64decode(value.strip(), validate=True).decode().partition(":")[2]
+        except (ValueError, UnicodeDecodeError):
+            return False
+    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
 
 
 class _Metrics:
@@ -757,7 +833,11 @@ async def _send(
 
 # ---------------------------------------------------------------------- CLI
 def cmd_serve(args: argparse.Namespace) -> int:
-    """``alliance-monitor serve --config FILE [--host H] [--port P]``."""
+    """``alliance-monitor serve --config FILE [--host H] [--port P]``.
+
+    Errors at start-up (a state file that is no store or held by another process, a folder that
+    takes no writes, a port in use) propagate to the command line, which prints one line and
+    exits 2 (configuration) or 4 (a resource that is busy or cannot be reached)."""
     try:
         settings = load_settings(args.config, os.environ)
         overrides = {
@@ -771,31 +851,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if overrides:
             server = settings.server.model_copy(update=overrides)
             settings = settings.model_copy(update={"server": server})
-        service = Service(settings, on_ready=_announce)
-        import uvicorn  # noqa: F401 - fail early with a clear message
+        service = Service(settings, on_ready=_announce, on_board=_announce_board)
     except ConfigError as exc:
         print(f"alliance-monitor serve: config error: {exc}", file=sys.stderr)
         return 2
-    except ImportError:
-        print(
-            "alliance-monitor serve needs uvicorn: pip install 'alliance-monitor[serve]'",
-            file=sys.stderr,
-        )
-        return 2
-    # uvicorn re-raises the signal that stopped it once it has shut down; a SIGTERM handler of
-    # ours turns that into a normal return (exit code 0) instead of death by signal.
-    terminated: list[int] = []
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, lambda sig, frame: terminated.append(sig))
-    try:
-        anyio.run(service.run)
-    except SystemExit as exc:  # uvicorn exits when the lifespan startup failed
-        print("alliance-monitor serve: start-up failed (see the log above)", file=sys.stderr)
-        return int(exc.code) if isinstance(exc.code, int) else 1
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    anyio.run(service.run)
     st = service.final_stats
     rejected = st.get("rejected_by_reason") or {}
     print(
@@ -806,6 +866,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _announce_board(url: str) -> None:
+    print(f"alliance-monitor serve: supervisor board on {url}", file=sys.stderr, flush=True)
 
 
 def _announce(address: str) -> None:

@@ -9,12 +9,21 @@ See docs/adapters.md, "serve configuration reference".
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ._errors import ConfigError
 
@@ -53,12 +62,34 @@ class ServerSettings(_Model):
     #: Seconds to finish open requests, then to drain each queue, on shutdown.
     shutdown_timeout: float = Field(30.0, gt=0)
     #: Seconds a client has to send a request's headers; the connection is closed beyond.
-    header_timeout: float = Field(10.0, gt=0)
+    header_timeout: float = Field(10.0, gt=0, allow_inf_nan=False)
     #: Seconds a client has to send a whole request body (408 beyond).
-    body_timeout: float = Field(10.0, gt=0)
+    body_timeout: float = Field(10.0, gt=0, allow_inf_nan=False)
+    #: Seconds an idle kept-alive connection stays open.
+    keepalive_timeout: float = Field(5.0, gt=0, allow_inf_nan=False)
     #: Open connections at most; beyond, a new connection gets 503 and is closed.
     max_connections: int = Field(256, ge=1)
+    #: Open connections from one client address at most (503 and closed beyond).
+    max_connections_per_client: int = Field(64, ge=1)
+    #: Connections of one client address still sending a request (headers or body) at most.
+    max_slow_per_client: int = Field(8, ge=1)
+    #: Reverse proxies (addresses or networks, "10.0.0.0/8") whose X-Forwarded-For names the
+    #: client the per-client limits count; empty: the peer address is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: Seconds a platform waits for its delivery's messages to be stored before it is answered
+    #: 503 with Retry-After (what was not stored by then is not acknowledged).
+    ack_timeout: float = Field(10.0, gt=0, allow_inf_nan=False)
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for i, entry in enumerate(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"entry {i} is not an address or network") from None
+        return value
 
 
 class MonitorSettings(_Model):
@@ -205,12 +236,29 @@ class AlertSettings(_Model):
 
 
 class SupervisorSettings(_Model):
-    """The live supervisor view (pairs ranked by concern). Off by default: the page has no
-    login of its own and lists conversation and counselor ids, so put it behind the platform's
-    authentication. Message text appears only with `monitor.include_text`."""
+    """The live supervisor view (pairs ranked by concern). Off by default: it lists pair and
+    counselor ids and safety concerns. It is served on a listener of its own (`host`, `port`;
+    loopback by default), never on the public listener the platforms reach, unless
+    `listener = "public"` *and* a `token_env` is set. With `token_env`, every request needs the
+    token (HTTP Basic with any user name and the token as password, or ``Authorization: Bearer``).
+    Message text appears only with `monitor.include_text`."""
 
     enabled: bool = False
     path: str = Field("/supervisor", pattern=r"^/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$")
+    listener: Literal["own", "public"] = "own"
+    host: str = "127.0.0.1"
+    port: int = Field(8081, ge=0, le=65535)
+    #: Environment variable holding the access token (none: no token asked on its own listener).
+    token_env: str | None = None
+
+    @model_validator(mode="after")
+    def _not_public_without_a_token(self) -> SupervisorSettings:
+        if self.enabled and self.listener == "public" and not self.token_env:
+            raise ValueError(
+                'listener = "public" needs token_env: the board lists pair ids and safety '
+                "concerns and must not answer anyone who can reach the platforms' webhooks"
+            )
+        return self
 
 
 class RatingsSettings(_Model):
@@ -248,7 +296,8 @@ class Settings(_Model):
         if len(paths) != len(set(paths)):
             raise ValueError("two adapters share a path")
         sup = self.supervisor.path
-        if self.supervisor.enabled and any(p == sup or p.startswith(sup + "/") for p in paths):
+        public = self.supervisor.enabled and self.supervisor.listener == "public"
+        if public and any(p == sup or p.startswith(sup + "/") for p in paths):
             raise ValueError("supervisor.path overlaps an adapter path")
         rp = self.ratings.path
         if self.ratings.enabled and (
@@ -313,4 +362,7 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
     if settings.alerts is not None:
         for i, ep in enumerate(settings.alerts.endpoints):
             resolve_secrets(ep.secrets, ep.secrets_env, environ, f"alerts.endpoints[{i}]")
+    sup = settings.supervisor
+    if sup.enabled and sup.token_env:
+        resolve_secrets([], [sup.token_env], environ, "supervisor.token_env")
     return settings

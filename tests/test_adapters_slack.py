@@ -260,18 +260,23 @@ def test_malformed_bodies(run: Any) -> None:
     assert svc.monitor.stats()["rejected_by_reason"] == {"invalid_json": 3}
 
 
-def test_ack_well_within_three_seconds_while_the_monitor_is_stuck(run: Any) -> None:
+def test_answered_within_three_seconds_while_the_monitor_is_stuck(run: Any) -> None:
+    """Slack wants an answer within 3 s: a message not stored by then is answered 503 (not
+    acknowledged), and Slack's retry of it is acknowledged once it is stored."""
     gate = threading.Event()
     svc = run(monitor=GatedMonitor(gate, scorer=StaticScorer(), idle_check_interval=None))
-    times = []
-    for i in range(5):
-        body = json.dumps(event(i)).encode()
-        started = time.perf_counter()
-        assert svc.post(body, headers(body)).status_code == 200
-        times.append(time.perf_counter() - started)
-    assert max(times) < 1.0, times
+    body = json.dumps(event(0)).encode()
+    started = time.perf_counter()
+    r = svc.post(body, headers(body))
+    assert time.perf_counter() - started < 3.0
+    assert r.status_code == 503 and "retry-after" in r.headers
+    assert svc.monitor.stats().get("accepted", 0) == 0
     gate.set()
-    wait_for(lambda: svc.monitor.stats().get("accepted") == 5)
+    retry = {**headers(body), "x-slack-retry-num": "1", "x-slack-retry-reason": "http_error"}
+    assert svc.post(body, retry).status_code == 200
+    # Taken once: the first copy (still stored after its 503) and the retry, one a duplicate.
+    wait_for(lambda: svc.monitor.stats().get("duplicates") == 1)
+    assert svc.monitor.stats()["accepted"] == 1
 
 
 def test_threads_as_conversations(run: Any) -> None:

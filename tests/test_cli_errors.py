@@ -152,7 +152,6 @@ def test_redis_store_without_the_redis_extra(transcript: Path, tmp_path: Path) -
 
 
 def test_serve_on_a_busy_port(tmp_path: Path) -> None:
-    pytest.importorskip("uvicorn")
     cfg = tmp_path / "serve.toml"
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -106,6 +106,7 @@ def test_serve_toml_is_valid_and_serves() -> None:
         assert ready["ready"] and set(ready["checks"]) == {
             "started",
             "monitor",
+            "store",
             "receiver:/hooks/messages",
             "receiver:/hooks/slack",
             "receiver:/hooks/twilio",

@@ -129,7 +129,7 @@ class AlertSink:
 
 
 class Proc:
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, preexec_fn: Callable[[], None] | None = None) -> None:
         code = (
             "import sys; from argparse import Namespace; from alliance_monitor._serve "
             "import cmd_serve; sys.exit(cmd_serve(Namespace(config=sys.argv[1], "
@@ -141,6 +141,7 @@ class Proc:
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, **ENV},
+            preexec_fn=preexec_fn,
         )
         self.err: queue.Queue[str] = queue.Queue()
         self.err_lines: list[str] = []
@@ -422,7 +423,12 @@ sync_timeout = 0.2
     try:
         wait_for(lambda: httpx.get(proc.base + "/readyz", timeout=5).status_code == 503)
         body = httpx.get(proc.base + "/readyz", timeout=5).json()
-        assert body["checks"] == {"started": True, "monitor": True, "pull:matrix": False}
+        assert body["checks"] == {
+            "started": True,
+            "monitor": True,
+            "store": True,
+            "pull:matrix": False,
+        }
         assert httpx.get(proc.base + "/healthz", timeout=5).status_code == 200
     finally:
         assert proc.stop() == 0
@@ -447,6 +453,7 @@ def test_supervisor_view_is_served_when_enabled(tmp_path: Path) -> None:
 [supervisor]
 enabled = true
 path = "/supervisor"
+port = 0
 
 [[adapters]]
 type = "jsonl"
@@ -457,7 +464,11 @@ poll_interval = 0.05
     )
     proc = Proc(config)
     try:
-        base = proc.base + "/supervisor"
+        # Its own listener (loopback), never the public one the platforms reach.
+        assert httpx.get(proc.base + "/supervisor/api/pairs", timeout=5).status_code == 404
+        line = next(x for x in proc.err_lines if "supervisor board on " in x)
+        base = line.split("supervisor board on ", 1)[1].strip().rstrip("/")
+        assert base.startswith("http://127.0.0.1:") and base != proc.base + "/supervisor"
         page = httpx.get(base + "/", timeout=5)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
 
