@@ -30,7 +30,7 @@ that, `healthy` turns false, the receiver refuses deliveries (503, so the platfo
 
 The receiver keeps its own ledger of every message it was handed (`stats()["messages"]`):
 ``in == accepted + duplicate + rejected`` once nothing is in progress, whatever the monitor
-does. A message the store could not take counts as rejected (``store_unavailable``; the platform
+does. A message the store could not take counts as rejected (``store_error``; the platform
 sends it again).
 """
 
@@ -65,7 +65,7 @@ DEFAULT_MAX_BODY = 8 * 1024 * 1024
 DEFAULT_BODY_TIMEOUT = 10.0
 DEFAULT_ACK_TIMEOUT = 10.0
 #: Ledger reason of a message the store could not take (the platform sends it again).
-_NOT_STORED = "store_unavailable"
+_NOT_STORED = RejectReason.STORE_ERROR.value
 
 
 class _TooLarge(Exception):
@@ -224,6 +224,8 @@ class WebhookReceiver:
                 if not taken:
                     for _ in job.messages[i + 1 :]:  # not tried: the platform sends them again
                         self._count("rejected", _NOT_STORED)
+                        self.counts["rejected_before_ingest"] += 1
+                        self.monitor.reject(RejectReason.STORE_ERROR)
                     return
             job.stored = True
         except anyio.get_cancelled_exc_class():

@@ -145,6 +145,8 @@ class Proc:
         )
         self.err: queue.Queue[str] = queue.Queue()
         self.err_lines: list[str] = []
+        #: The supervisor board's URL on its own listener, when it has one.
+        self.board = ""
         self.out_lines: list[str] = []
         self.threads = [
             threading.Thread(target=self._pipe, args=(self.p.stderr, self.err), daemon=True),
@@ -177,6 +179,8 @@ class Proc:
                     break
                 continue
             self.err_lines.append(line)
+            if "supervisor board on " in line:
+                self.board = line.split("supervisor board on ", 1)[1].strip().rstrip("/")
             if "listening on " in line:
                 return line.split("listening on ", 1)[1].strip()
         self.p.kill()
@@ -466,8 +470,7 @@ poll_interval = 0.05
     try:
         # Its own listener (loopback), never the public one the platforms reach.
         assert httpx.get(proc.base + "/supervisor/api/pairs", timeout=5).status_code == 404
-        line = next(x for x in proc.err_lines if "supervisor board on " in x)
-        base = line.split("supervisor board on ", 1)[1].strip().rstrip("/")
+        base = proc.board
         assert base.startswith("http://127.0.0.1:") and base != proc.base + "/supervisor"
         page = httpx.get(base + "/", timeout=5)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]

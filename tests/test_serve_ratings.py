@@ -27,6 +27,7 @@ def _config(tmp_path: Path) -> Path:
         f"""
 [supervisor]
 enabled = true
+port = 0  # its own listener (the board is never on the public one by default)
 
 [ratings]
 enabled = true
@@ -96,7 +97,7 @@ def test_ratings_endpoint_end_to_end(tmp_path: Path) -> None:
             m['alliance_monitor_feedback_rating_scores_total{question="understanding",score="2"}']
             == 1
         )
-        loop = httpx.get(base + "/supervisor/api/feedback", timeout=5).json()
+        loop = httpx.get(proc.board + "/api/feedback", timeout=5).json()
         assert loop["ratings"]["n"] == 2 and loop["delivered"] == 3
         assert loop["ratings"]["questions"]["understanding"]["mean"] == 3.0
         assert COMMENT not in json.dumps(loop)
@@ -107,7 +108,7 @@ def test_ratings_endpoint_end_to_end(tmp_path: Path) -> None:
     # A restart keeps every rating: the store is durable and the board is told again.
     again = Proc(config)
     try:
-        loop = httpx.get(again.base + "/supervisor/api/feedback", timeout=5).json()
+        loop = httpx.get(again.board + "/api/feedback", timeout=5).json()
         assert loop["ratings"]["n"] == 2 and loop["delivered"] == 3
         m = metrics(again.base)
         assert m["alliance_monitor_feedback_ratings_total"] == 0  # counters of this process
