@@ -77,6 +77,10 @@ class TranscriptResult:
     #: The decline verdict behind `trajectory` (`_decline.assess`): reason, cited evidence,
     #: dimension, repaired ruptures.
     verdict: Verdict | None = None
+    #: How the phases were cut: "exchanges" (thirds of the exchanges, the paper's unit) or
+    #: "evidence" (an end third was too thin to score, so the early and late parts were
+    #: extended inward until each carries enough evidence; few, long turns).
+    split: Literal["exchanges", "evidence"] = "exchanges"
 
     def stages(self) -> dict[str, str | None]:
         """The stage each phase is in ("opening", "working", "action", "closing"; None where
@@ -128,6 +132,7 @@ class TranscriptResult:
             "change": round(self.change, 4),
             "dimension_changes": self.dimension_changes,
             "phase_convention": self.phase_convention,
+            "phase_split": self.split,
             "confidence": self.confidence(),
             "phase_confidence": {
                 p: _confidence_of(w) for p, w in zip(PHASES, self._phase_windows(), strict=True)
@@ -229,6 +234,86 @@ def _requests(
     return reqs, [float(max(c, 1)) for c in counts], False
 
 
+#: Evidence a part must carry, as a multiple of the scorer's own floor (`MIN_PIECES`,
+#: `MIN_POINTS`), when the cuts are placed. The cuts are read in one pass over the whole
+#: transcript and the parts then scored on their own; a part that still falls short keeps the
+#: thirds' answer (insufficient evidence).
+_SPLIT_MARGIN = 1.0
+
+
+def _turn_starts(msgs: Sequence[ScoringMessage]) -> list[int]:
+    """Indices of the messages that start a counselor or client turn."""
+    out, last = [], None
+    for i, m in enumerate(msgs):
+        if m.role is not Role.OTHER and m.role is not last:
+            out.append(i)
+            last = m.role
+    return out
+
+
+def _evidence_cuts(
+    msgs: Sequence[ScoringMessage], early_end: int, late_start: int, extend: tuple[bool, bool]
+) -> tuple[int, int] | None:
+    """Where to cut so that the early part (``msgs[:a]``) and the late part (``msgs[b:]``)
+    each carry enough evidence to be scored: the thirds' cuts moved inward only as far as the
+    evidence requires (`extend` says which end lacked it), at turn starts, with a middle part
+    of at least one turn left; None if the transcript's evidence cannot give two such parts."""
+    from .scoring._embedded import MIN_PIECES, MIN_POINTS, evidence_profile
+
+    profile = evidence_profile(msgs)
+    starts = _turn_starts(msgs)
+    need_pieces, need_points = MIN_PIECES * _SPLIT_MARGIN, MIN_POINTS * _SPLIT_MARGIN
+
+    def enough(lo: int, hi: int) -> bool:
+        part = profile[lo:hi]
+        roles = {m.role for m in msgs[lo:hi]}
+        return (
+            sum(p for p, _ in part) >= need_pieces
+            and sum(a for _, a in part) >= need_points
+            and {Role.COUNSELOR, Role.CLIENT} <= roles
+        )
+
+    a: int | None = early_end
+    b: int | None = late_start
+    if extend[0]:
+        a = next((t for t in starts if t >= early_end and enough(0, t)), None)
+    if extend[1]:
+        b = next((t for t in reversed(starts) if t <= late_start and enough(t, len(msgs))), None)
+    if a is None or b is None or a >= b:
+        return None
+    return a, b
+
+
+def _resplit_requests(
+    conversation_id: str,
+    msgs: Sequence[ScoringMessage],
+    reqs: Sequence[WindowRequest],
+    scores: Sequence[WindowScore],
+) -> list[WindowRequest] | None:
+    """New phase requests cut on evidence (`_evidence_cuts`), when the early or the late third
+    was read but found too thin to score; None when there is nothing to gain."""
+    if len(scores) != 3:
+        return None
+    thin = tuple(s.status == "insufficient_evidence" for s in (scores[0], scores[2]))
+    if not any(thin) or any(s.status == "unscored" for s in scores):
+        return None
+    n0, n1 = len(reqs[0].messages), len(reqs[1].messages)
+    cuts = _evidence_cuts(msgs, n0, n0 + n1, (thin[0], thin[1]))
+    if cuts is None:
+        return None
+    a, b = cuts
+    parts = (tuple(msgs[:a]), tuple(msgs[a:b]), tuple(msgs[b:]))
+    return [
+        WindowRequest(conversation_id, i, part, _exchanges(part), kind="phase")
+        for i, part in enumerate(parts)
+    ]
+
+
+def _exchanges(part: Sequence[ScoringMessage]) -> int:
+    idx, _ = _exchange_index(part)
+    return (max(idx) + 1) if idx else 0
+
+
 def _combine(
     conversation_id: str,
     scores: list[WindowScore],
@@ -303,6 +388,27 @@ def analyze_transcript(
     if not msgs:
         return _combine(conversation_id, [], [], True, trajectory_tolerance, ())
     reqs, weights, short = _requests(conversation_id, msgs)
+    scores = _score_sync(scorer, reqs)
+    resplit = None if short else _resplit_requests(conversation_id, msgs, reqs, scores)
+    if resplit is not None:
+        return _finish(
+            conversation_id,
+            msgs,
+            scores,
+            _score_sync(scorer, resplit),
+            resplit,
+            trajectory_tolerance,
+        )
+    return _with_language(
+        _combine(
+            conversation_id, scores, weights, short, trajectory_tolerance, _skipped(msgs, scores)
+        ),
+        msgs,
+    )
+
+
+def _score_sync(scorer: SyncScorer, reqs: Sequence[WindowRequest]) -> list[WindowScore]:
+    """Score phase requests in order, each seeing the earlier ones as its history."""
     scores: list[WindowScore] = []
     history: tuple[WindowScore, ...] = ()
     for r in reqs:
@@ -311,12 +417,31 @@ def analyze_transcript(
         scores.append(s)
         if s.signals is not None:  # read even where too thin to score: who said what
             history = (*history, s)
-    return _with_language(
-        _combine(
-            conversation_id, scores, weights, short, trajectory_tolerance, _skipped(msgs, scores)
-        ),
-        msgs,
+    return scores
+
+
+def _finish(
+    conversation_id: str,
+    msgs: Sequence[ScoringMessage],
+    thirds: list[WindowScore],
+    parts: list[WindowScore],
+    reqs: Sequence[WindowRequest],
+    tolerance: float,
+) -> TranscriptResult:
+    """The result with phases cut on evidence where both ends are now scored; else the thirds'
+    result. The session's alliance, the message patterns and the skipped messages stay those
+    of the thirds (the paper's unit): only the phases, the change and the trajectory move."""
+    skipped = _skipped(list(msgs), thirds)
+    weights = [float(max(s.n_exchanges, 1)) for s in thirds]
+    by_thirds = _combine(conversation_id, thirds, weights, False, tolerance, skipped)
+    if not (parts[0].scored and parts[2].scored):
+        return _with_language(by_thirds, msgs)
+    weights = [float(max(r.n_exchanges, 1)) for r in reqs]
+    result = _combine(conversation_id, parts, weights, False, tolerance, skipped)
+    result = dataclasses.replace(
+        result, alliance=by_thirds.alliance, messages=by_thirds.messages, split="evidence"
     )
+    return _with_language(result, msgs)
 
 
 def _with_signals(score: WindowScore, request: WindowRequest) -> WindowScore:
@@ -349,6 +474,22 @@ async def analyze_transcript_async(
     if not msgs:
         return _combine(conversation_id, [], [], True, trajectory_tolerance, ())
     reqs, weights, short = _requests(conversation_id, msgs)
+    scores = await _score_async(scorer, reqs, score_timeout)
+    resplit = None if short else _resplit_requests(conversation_id, msgs, reqs, scores)
+    if resplit is not None:
+        parts = await _score_async(scorer, resplit, score_timeout)
+        return _finish(conversation_id, msgs, scores, parts, resplit, trajectory_tolerance)
+    return _with_language(
+        _combine(
+            conversation_id, scores, weights, short, trajectory_tolerance, _skipped(msgs, scores)
+        ),
+        msgs,
+    )
+
+
+async def _score_async(
+    scorer: Scorer, reqs: Sequence[WindowRequest], score_timeout: float | None
+) -> list[WindowScore]:
     scores: list[WindowScore] = []
     history: tuple[WindowScore, ...] = ()
     for r in reqs:
@@ -360,9 +501,4 @@ async def analyze_transcript_async(
         scores.append(s)
         if s.scored:
             history = (*history, s)
-    return _with_language(
-        _combine(
-            conversation_id, scores, weights, short, trajectory_tolerance, _skipped(msgs, scores)
-        ),
-        msgs,
-    )
+    return scores

@@ -98,15 +98,22 @@ class SessionPolicy:
 class DeclinePolicy:
     """What counts as an alliance decline or a low alliance, confirmed against noise.
 
-    A decline fires when the mean of the last `confirm_windows` scored windows is at least `levels`
-    below the reference (the pair's baseline or its recent peak, whichever is higher), each of
-    those windows is at least half that far below it (one noisy window never pages), *and* those
-    windows show what fell, weighing at least `min_evidence`: client ruptures the counselor did
-    not repair, or counselor overstepping (see `alliance_monitor.DECLINE_DEFINITION`). It
-    re-arms once the pair recovers to within `rearm_margin` of the reference it fell from.
+    A decline is confirmed on evidence, never on a score alone: the latest scored window is at
+    least `levels` below the reference (the pair's baseline or its recent peak, whichever is
+    higher) *and* the last `confirm_windows` windows show what fell, weighing at least
+    `min_evidence`: client ruptures the counselor did not repair, or counselor overstepping (see
+    `alliance_monitor.DECLINE_DEFINITION`). A noisy window without such evidence never pages.
+    With ``min_evidence=0`` it is confirmed on the level alone instead (the earlier rule): the
+    mean of the last `confirm_windows` windows at least `levels` below the reference and each of
+    them at least half that far. It re-arms once the pair recovers to within `rearm_margin` (at
+    most half of `levels`) of the reference it fell from. Low alliance: the mean of the last
+    `confirm_windows` windows at or below `low_level`.
     """
 
-    levels: float = 1.0
+    #: Half a level, with cited evidence of what fell (measured: benchmarks/traj_halves.py;
+    #: one level with evidence pages on a third of the spliced AnnoMI declines, half a level on
+    #: half of them, at the same false alarms on paired controls, about 2%).
+    levels: float = 0.5
     confirm_windows: int = 2
     low_level: float = 2.0
     rearm_margin: float = 0.5

@@ -424,7 +424,8 @@ class AllianceDeclined(_Event):
     - `from_level` -> `to_level`: the reference and the confirmed current level (1-5);
       `change` = to - from (negative).
     - `reference`: "baseline" (the pair's first windows) or "peak" (its best recent window).
-    - `windows`: the indices of the confirming windows; `evidence`: message ids behind them.
+    - `windows`: the indices of the windows that fell (the confirming windows under
+      level-only confirmation); `evidence`: message ids behind them.
     - `feedback`: what may have happened and a move to try (template or LLM-written).
     - `reason`, `ruptures`: what the windows show and the messages that show it.
     """

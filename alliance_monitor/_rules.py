@@ -92,31 +92,46 @@ def alliance_rules(
 ) -> tuple[list[Event], AlarmState]:
     """Declines and low alliance after `score` (the last entry of `history`).
 
-    A decline needs the mean of the last `confirm_windows` windows at least `levels` below the
-    reference (baseline, or a higher recent peak) and each of them at least half that far below.
+    A decline is confirmed on evidence (`DeclinePolicy.min_evidence` > 0, the default): the
+    latest window is at least `levels` below the reference (baseline, or a higher recent peak)
+    and the last `confirm_windows` windows show what fell (`_decline`: unrepaired ruptures,
+    overstepping). With ``min_evidence=0`` it is confirmed on the level alone, as before: the
+    mean of the last `confirm_windows` windows at least `levels` below the reference and each
+    of them at least half that far. Low alliance: the mean of those windows at 2 or below.
     """
     recent = [w for w in history if w.scored and w.n_exchanges >= policy.min_exchanges]
     k = policy.confirm_windows
     if len(recent) < k or recent[-1].window_index != score.window_index:
         return [], alarms
     last, earlier = recent[-k:], recent[:-k]
-    evidence = collect_evidence(w.signals for w in last)
     declined, low = dict(alarms.declined), set(alarms.low)
     events: list[Event] = []
+    on_evidence = policy.min_evidence > 0
+    rearm = min(policy.rearm_margin, policy.levels / 2)
     for dim in policy.dimensions:
         vals = [w.scores.get(dim) for w in last if w.scores is not None]
         current = sum(vals) / len(vals)
         reference, ref_kind = _reference(baseline.get(dim), earlier, dim, k)
         fell_from = declined.get(dim)
         if fell_from is not None:
-            if vals[-1] >= fell_from - policy.rearm_margin:
+            if vals[-1] >= fell_from - rearm:
                 del declined[dim]  # recovered: re-arm
-        elif (
-            current <= reference - policy.levels
-            and all(v <= reference - policy.levels / 2 for v in vals)
-            and evidence.weight >= policy.min_evidence
+        elif on_evidence:
+            # what fell shows in the windows that fell (never in the reference window itself)
+            fell = [
+                w for w, v in zip(last, vals, strict=True) if v <= reference - policy.levels / 2
+            ]
+            evidence = collect_evidence(w.signals for w in fell)
+            if vals[-1] <= reference - policy.levels and evidence.weight >= policy.min_evidence:
+                declined[dim] = reference
+                events.append(
+                    _declined(dim, reference, ref_kind, vals[-1], fell, score, ctx, texts, evidence)
+                )
+        elif current <= reference - policy.levels and all(
+            v <= reference - policy.levels / 2 for v in vals
         ):
             declined[dim] = reference
+            evidence = collect_evidence(w.signals for w in last)
             events.append(
                 _declined(dim, reference, ref_kind, current, last, score, ctx, texts, evidence)
             )

@@ -66,7 +66,7 @@ def test_safety_comes_first_and_stands_out(text: str) -> None:
 def test_plain_words_and_no_internal_terms(text: str) -> None:
     assert not JARGON.search(flat(text)), JARGON.search(flat(text))
     declining = flat(sections(text)["demo-declining"])
-    assert "the last two stretches of this conversation scored" in declining
+    assert "stretch 2 of this conversation scored" in declining
     assert "below its start" in declining
     assert "Nothing to act on: the alliance held." in flat(sections(text)["demo-holding"])
     for name in ("demo-passive", "demo-directive"):
@@ -81,7 +81,9 @@ def test_json_gives_the_same_events(capsys: pytest.CaptureFixture[str], text: st
     assert {e.conversation_id for e in events} == set(demo_pairs())
     assert render(events) in text  # the text is a rendering of exactly these events
     declined = [e for e in events if isinstance(e, AllianceDeclined)]
-    assert declined and all(e.conversation_id == "demo-declining" for e in declined)
+    # demo-declining, and demo-zh: a warm start, then advice pushed on a client who says "you
+    # don't understand me", "whatever", "fine" (unrepaired ruptures)
+    assert {e.conversation_id for e in declined} == {"demo-declining", "demo-zh"}
     assert sum(isinstance(e, SessionSummary) for e in events) == len(demo_pairs())
 
 

@@ -65,10 +65,15 @@ def run(
 
 
 def test_a_confirmed_decline_fires_once_and_rearms_after_recovery() -> None:
+    # Confirmed on evidence: the first window that fell and shows what fell pages.
     fired = run([4.0, 4.0, 2.8, 2.8, 2.8, 4.0, 4.0, 2.8, 2.8])
-    assert fired[3] == ["alliance_declined"]
-    assert fired[4] == []  # still down: no repeat
-    assert fired[8] == ["alliance_declined"]  # recovered in between, so armed again
+    assert fired[2] == ["alliance_declined"]
+    assert fired[3] == fired[4] == []  # still down: no repeat
+    assert fired[7] == ["alliance_declined"]  # recovered in between, so armed again
+    # Confirmed on the level alone (min_evidence=0, the earlier rule): two windows down.
+    level_only = DeclinePolicy(dimensions=("overall",), levels=1.0, min_evidence=0)
+    fired = run([4.0, 4.0, 2.8, 2.8, 2.8, 4.0, 4.0, 2.8, 2.8], level_only, evidence=False)
+    assert fired[2] == [] and fired[3] == ["alliance_declined"] and fired[8] == fired[3]
 
 
 def test_a_lower_level_without_evidence_of_what_fell_never_pages() -> None:
@@ -107,9 +112,13 @@ def test_a_repaired_rupture_is_no_decline() -> None:
 
 
 def test_one_noisy_window_never_pages() -> None:
-    assert run([4.0, 4.0, 1.5, 4.0, 4.0]) == [[], [], [], [], []]
-    # The mean is a level down, but one window is not even half a level down.
-    assert run([4.0, 4.0, 3.8, 2.0])[3] == []
+    # A window that scores low but shows nothing that fell (no rupture, no overstepping).
+    assert run([4.0, 4.0, 1.5, 4.0, 4.0], evidence=False) == [[], [], [], [], []]
+    # Level-only confirmation (min_evidence=0): one window down is not enough, and neither is a
+    # mean a level down when one window is not even half a level down.
+    level_only = DeclinePolicy(dimensions=("overall",), levels=1.0, min_evidence=0)
+    assert run([4.0, 4.0, 1.5, 4.0, 4.0], level_only, evidence=False) == [[], [], [], [], []]
+    assert run([4.0, 4.0, 3.8, 2.0], level_only, evidence=False)[3] == []
 
 
 def test_low_alliance_is_confirmed_and_windows_with_little_evidence_are_ignored() -> None:

@@ -48,7 +48,7 @@ from ._model import (
 )
 from ._rupture import SignalReader, prior_signals
 
-__all__ = ["EmbeddedScorer", "window_signals"]
+__all__ = ["MIN_PIECES", "MIN_POINTS", "EmbeddedScorer", "evidence_profile", "window_signals"]
 
 SUPPORTED = SUPPORTED_LANGUAGES | {"und"}
 ALL_CONSTRUCTS: tuple[str, ...] = tuple(c for ids in CONSTRUCTS.values() for c in ids)
@@ -689,6 +689,45 @@ def _window_language(messages: Sequence[ScoringMessage]) -> str:
     if joined.isascii():
         return "en" if _TWO_LETTERS.search(joined) else "und"
     return detect_language(texts)
+
+
+class _ProfileTally(_Tally):
+    """A tally that also keeps, per message, the pieces of evidence and the points it added."""
+
+    __slots__ = ("by_message",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_message: dict[str, list[float]] = {}
+
+    def add(self, msg_id: str, cue: str, scale: float = 1.0) -> None:
+        pieces, absolute = self.pieces, self.absolute
+        super().add(msg_id, cue, scale)
+        if self.pieces != pieces or self.absolute != absolute:
+            row = self.by_message.setdefault(msg_id, [0.0, 0.0])
+            row[0] += self.pieces - pieces
+            row[1] += self.absolute - absolute
+
+
+#: What a window needs to be scored (`EmbeddedScorer` abstains below): pieces of evidence and
+#: total points (`_MIN_CONFIDENCE` turned into points: confidence = a / (a + half), a = points / 4).
+MIN_PIECES = _MIN_PIECES
+MIN_POINTS = 4.0 * _CONFIDENCE_HALF * _MIN_CONFIDENCE / (1.0 - _MIN_CONFIDENCE)
+
+
+def evidence_profile(messages: Sequence[ScoringMessage]) -> list[tuple[int, float]]:
+    """Per message, in order: the pieces of evidence and the evidence points the embedded
+    scorer finds in it, read in one pass over `messages` (for splitting a transcript where its
+    evidence lies, `_batch`)."""
+    tally = _ProfileTally()
+    language = _window_language(messages)
+    model = load_model() if language in _MODEL_LANGUAGES else None
+    _analyse(messages, tally, model, language, reader=SignalReader())
+    out = []
+    for m in messages:
+        pieces, points = tally.by_message.get(m.id, (0.0, 0.0))
+        out.append((int(pieces), points))
+    return out
 
 
 def _opens_session(request: WindowRequest) -> bool:

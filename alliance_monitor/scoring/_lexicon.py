@@ -1073,6 +1073,8 @@ CONTEXT_CUES: dict[str, str] = {
     "repair": "a counselor repair move (`_rupture.py`): acknowledging the strain, checking how "
     "the conversation is going, changing course",
     "repaired_rupture": "a rupture the counselor's reply repaired and the client took up",
+    "overstepping": "a directive counselor message that oversteps at any stage (`_rupture.py`): "
+    "pushing on after a no, warning, persuading, moralizing, dismissing the client's view",
     "reflection_model": "the learned model reads a counselor statement as a reflection the "
     "lexicon did not name (scaled by its probability; simple ones count half)",
     "telling_model": "the learned model reads a counselor statement as information or advice "
@@ -1134,6 +1136,7 @@ EVIDENCE: dict[str, dict[str, float]] = {
     "rupture_withdrawal":  {"T2": -0.4, "B4": -0.3, "B1": -0.2, "T4": -0.1},
     "rupture_confrontation": {"G3": -0.4, "T4": -0.4, "B3": -0.4, "B2": -0.3, "T2": -0.3},
     "repair":              {"T2": 0.2, "B3": 0.2, "T4": 0.1},
+    "overstepping":        {"T4": -0.4, "G2": -0.3, "B3": -0.3, "B4": -0.2},
     "repaired_rupture":    {"B4": 0.4, "B1": 0.3, "T2": 0.3, "B3": 0.2},
     # the learned model, where the lexicon found nothing (scaled by the model's probability)
     "reflection_model":    {"G3": 0.5, "T3": 0.3, "B3": 0.3, "B1": 0.2},

@@ -99,6 +99,11 @@ CLIENT_MARKERS: tuple[Cue, ...] = (
             r"you don't (?:have to|need to) (?:tell|lecture|remind) me",
             r"that's (?:ridiculous|nonsense|absurd)",
             r"you(?:'re| are) not (?:a|my) (?:doctor|therapist|mother|mom|dad|father)",
+            r"(?:it's|that's|this is) (?:just )?not good enough",
+            r"(?:do|did) you (?:even )?(?:understand|care|want to know|get) (?:how|what|that"
+            r"|why|about)",
+            r"you (?:don't|do not|dont) (?:get|understand) (?:it|me|how|what|that)",
+            r"(?:this|that|it)(?:'s| is) (?:a little |a bit |way |just )?too much for me",
         ),
         "Confrontation: the client rejects the counselor's framing or complains about the help "
         "('that's not the point', 'you don't even know me', 'I already told you', 'this isn't "
@@ -155,7 +160,7 @@ COUNSELOR_MARKERS: tuple[Cue, ...] = (
             r"the problem is you",
             r"i know (?:what's|what is) best",
             r"you have no choice",
-            r"(?:yes|yeah),? but you",
+            r"(?:yes|yeah),? but you(?:'re| are)?",
             r"i (?:just |already )told you",
             r"what do you mean,? (?:maybe|no)",
             r"i think you(?:'re| are) wrong",
@@ -342,15 +347,16 @@ _EXPLORE = frozenset(
     {"open_question", "invite", "reflection", "restatement", "empathy", "summary", "understanding"}
 )
 _CLIENT_ACTION = frozenset({"commitment", "asks_advice"})
-#: Directive moves that overstep at any stage: pushing on after the client said no, warning,
-#: persuading, moralizing (and the "dismissing" marker below: domain.md's dismissing or
-#: overriding the client's view).
-_OVERRIDING = frozenset({"pushing_on", "warn", "persuade", "moralize"})
+#: Directive moves that overstep at any stage: warning, persuading, moralizing; pushing on
+#: after the client declined advice (not after a "no" that answered a question); and the
+#: "dismissing" marker below (domain.md's dismissing or overriding the client's view).
+_OVERRIDING = frozenset({"warn", "persuade", "moralize"})
 #: A client turn this long or longer (word units) counted as engaged in the engagement measure;
 #: one this short after an open question, from a client whose earlier turns ran to
 #: `_SHRINK_FROM` words or more, has shrunk.
 _SHRUNK = 3
 _SHRINK_FROM = 12
+_REFLECTING = frozenset({"reflection", "restatement", "summary", "empathy", "understanding"})
 #: Withdrawal markers this many client turns before a closing marker belong to the close.
 _CLOSE_TURNS = 2
 #: A reply to a rupture counts as the client taking up a repair when it is no rupture and has at
@@ -432,6 +438,8 @@ class SignalReader:
         #: What the counselor's last turn was (for reading the client's reply).
         self._last_directive = False
         self._last_telling = False
+        self._last_told = False
+        self._declined_advice = False
         self._last_opened = False
         self._last_closed_question = False
         #: Evidence cues for the scorer, by message id (drained by `take_cues`).
@@ -496,14 +504,22 @@ class SignalReader:
             self._questions += 1
         if not _ACTION.isdisjoint(cues) or directive >= 0.5:
             self._action += 1
-        if "dismissing" in markers or (directive >= 0.5 and not _OVERRIDING.isdisjoint(cues)):
+        overriding = not _OVERRIDING.isdisjoint(cues) or (
+            "pushing_on" in cues and self._declined_advice
+        )
+        if "dismissing" in markers or (directive >= 0.5 and overriding):
             self._overstepping.append(msg_id)
+            self._pending_cues.append((msg_id, "overstepping"))
         if "closing" in markers:
             self._closing()
         if self._n <= 2 and _GREETING.search(text):
             self._greeting = True
         self._last_directive = directive >= 0.5
         self._last_telling = directive >= 0.3 or not _ACTION.isdisjoint(cues)
+        # told, not asked or reflected: a bare "okay." to advice is vague agreement, not the
+        # confirmation it is after a reflection. (Any long statement counted as "telling" too
+        # cost session AUC on AnnoMI: long explanations given with permission get "okay" too.)
+        self._last_told = not asks and _REFLECTING.isdisjoint(cues) and self._last_telling
         self._last_opened = "open_question" in cues or "invite" in cues
         self._last_closed_question = asks and not self._last_opened
 
@@ -513,6 +529,10 @@ class SignalReader:
             return
         self._turn_closing = turn.closing
         self._turns += 1
+        # the client said no to advice (not to a question): advice that follows pushes on
+        self._declined_advice = self._last_told and (
+            "decline" in turn.cues or "resists_advice" in turn.cues or "yes_but" in turn.markers
+        )
         if turn.closing:
             self._closing()
         else:
@@ -578,7 +598,7 @@ class SignalReader:
             return "deflection"
         if "withdrawal" in cues and not self._last_closed_question:
             return "shrug"
-        if turn.words <= _SHRUNK and self._last_directive and self._vague(turn):
+        if turn.words <= _SHRUNK and self._last_told and self._vague(turn):
             return "vague_agreement"
         if (
             turn.words <= _SHRUNK
