@@ -254,7 +254,7 @@ CLIENT_MARKERS_ZH: tuple[Cue, ...] = (
             r"你(?:怎么会|哪里|又怎么)(?:知道|懂|明白)",
             r"你(?:又|一直|总是)(?:在)?(?:说|讲|问)",
             r"你(?:跟|和)我(?:妈|爸|父母|家人)(?:一样|说的一样)",
-            r"(?:你)?(?:在)?(?:指责|批评|评判|教训)我",
+            r"你(?:这是|是在|在|又在)?(?:指责|批评|评判|教训)我",
             r"我(?:觉得|感觉)(?:被)?(?:指责|批评|评判|说教)",
             r"(?:这些|这个)(?:道理)?我(?:都)?(?:知道|懂|明白)",
             r"(?:道理)?谁都(?:知道|懂)",
@@ -387,7 +387,7 @@ _GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))\b|
 class _Turn:
     """The client turn being read (consecutive client messages)."""
 
-    __slots__ = ("closing", "cues", "ids", "markers", "texts", "words")
+    __slots__ = ("closing", "cues", "ids", "markers", "texts", "thanks", "words")
 
     def __init__(self) -> None:
         self.ids: list[str] = []
@@ -395,7 +395,9 @@ class _Turn:
         self.words = 0
         self.cues: dict[str, None] = {}
         self.markers: dict[str, None] = {}
+        #: Thanks for the talk or a goodbye (the close); thanks of any kind.
         self.closing = False
+        self.thanks = False
 
 
 class SignalReader:
@@ -462,8 +464,10 @@ class SignalReader:
         turn.words += words
         turn.cues.update(cues)
         _find(text, _CLIENT_EN, _CLIENT_ZH, turn.markers)
-        if "closing" in turn.markers or "gratitude" in cues:
+        if "closing" in turn.markers:
             turn.closing = True
+        if "gratitude" in cues:
+            turn.thanks = True
         if self._n <= 2 and _GREETING.search(text):
             self._greeting = True
         if not turn.closing and ("disclosure" in cues or words >= _SUBSTANTIVE):
@@ -527,7 +531,7 @@ class SignalReader:
         turn, self._turn = self._turn, None
         if turn is None:
             return
-        self._turn_closing = turn.closing
+        self._turn_closing = turn.closing or turn.thanks
         self._turns += 1
         # the client said no to advice (not to a question): advice that follows pushes on
         self._declined_advice = self._last_told and (
