@@ -71,12 +71,18 @@ class OrderPolicy:
     seq_allowance: int = 0
     lateness: float = 0.0
     max_held: int = 256
+    #: Seconds a timestamp may run ahead of where the pair's clock can be (its latest timestamp
+    #: plus the host time elapsed, or the host's time); beyond, it is clamped to that point and
+    #: counted (`timestamps_clamped`), so one bad stamp cannot end or freeze the pair's session.
+    max_ahead: float = 24 * 3600.0
 
     def __post_init__(self) -> None:
         if self.seq_allowance < 0 or not 0 <= self.lateness < float("inf"):
             raise ConfigError("OrderPolicy.seq_allowance >= 0 and finite lateness >= 0")
         if self.max_held < 1:
             raise ConfigError("OrderPolicy.max_held >= 1")
+        if not 0 < self.max_ahead < float("inf"):
+            raise ConfigError("OrderPolicy.max_ahead must be finite and > 0")
 
 
 @dataclass(frozen=True, slots=True)

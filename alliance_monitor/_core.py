@@ -62,7 +62,9 @@ from ._tokens import TokenCounter, default_counter
 
 __all__ = ["IngestResult", "MonitorCore", "Outcome", "SafetyScan"]
 
-_CHARS_PER_TOKEN_CAP = 8  # pre-cut huge texts by characters before tokenising them
+_CHARS_PER_TOKEN_CAP = 8
+#: Unix time of 2000-01-01: below it a number is no wall-clock time (a test's, a counter).
+EPOCH_2000 = 946_684_800.0  # pre-cut huge texts by characters before tokenising them
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +227,7 @@ class MonitorCore:
             pair = PairState(conv)
             self.counts["pairs_created"] += 1
         self._pairs[conv] = pair  # re-inserted: the dict's order is least-recently-used first
+        msg = self._plausible(msg, pair, now)
         pair.touch(now)
         h = id_hash(normalise_id(msg.id))  # ids as the platform means them; the raw id is kept
         key = _order_key(msg, pair.arrivals)
@@ -257,10 +260,10 @@ class MonitorCore:
                 )
 
         # Session boundaries: a new platform session id, or an idle gap in platform time.
-        reason = pair.session_break(msg.session_id, msg.ts, self.session.idle_timeout)
+        reason = pair.session_break(msg.session_id, msg.ts, self.session.idle_timeout, msg.seq)
         if reason is not None:
             self._end_session(pair, reason, out)
-        pair.join_session(msg.session_id, msg.ts)
+        pair.join_session(msg.session_id, msg.ts, msg.seq)
 
         held = self._hold(msg, key)
         late = pair.closed_key is not None and key < pair.closed_key
@@ -270,6 +273,26 @@ class MonitorCore:
         pair.remember(h, key)
         result = IngestResult("accepted", None, late, msg.conversation_id, msg.id)
         return out.done(result, msg, pair.arrivals)
+
+    def _plausible(self, msg: Message, pair: PairState, now: float) -> Message:
+        """The message, or a copy with its timestamp clamped when it is implausibly far ahead.
+
+        Timestamps are the platform's evidence of time, not the truth. A message stamped more
+        than `OrderPolicy.max_ahead` seconds ahead of where the pair's clock can be (its latest
+        timestamp advanced by the host time elapsed since its last message, or the host's own
+        time, whichever is later) is taken as stamped at that point instead, and counted
+        (``timestamps_clamped``): it never moves the pair's clock, ends its session or makes its
+        later messages late. Judged only when the host time and the timestamp are both Unix
+        times (after 2000); the clamped copy is what is journaled, so a replay is identical."""
+        if now < EPOCH_2000 or msg.ts < EPOCH_2000:
+            return msg
+        expected = now
+        if pair.last_ts is not None and pair.last_ts >= EPOCH_2000 and pair.last_seen >= EPOCH_2000:
+            expected = pair.last_ts + max(0.0, now - pair.last_seen)
+        if msg.ts <= max(now, expected) + self.order.max_ahead:
+            return msg
+        self.counts["timestamps_clamped"] += 1
+        return msg.model_copy(update={"ts": expected})
 
     def reject(self, reason: RejectReason, field: str | None = None, data: Any = None) -> Outcome:
         """Count input rejected outside `ingest` (e.g. a line that is not JSON at all, which

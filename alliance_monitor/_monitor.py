@@ -42,7 +42,7 @@ from ._config import (
     SessionPolicy,
     WindowPolicy,
 )
-from ._core import IngestResult, MonitorCore, Outcome, SafetyScan, rejected_result
+from ._core import EPOCH_2000, IngestResult, MonitorCore, Outcome, SafetyScan, rejected_result
 from ._durable import Durable, Loaded
 from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
 from ._events import EndReason, EventType
@@ -59,7 +59,6 @@ __all__ = ["EventHandler", "FeedbackWriter", "Monitor"]
 
 _log = logging.getLogger("alliance_monitor.monitor")
 
-_EPOCH_2000 = 946_684_800.0
 _THREAD_SCAN_CHARS = 64 * 1024
 
 #: Hard cap on the messages of one merged window; older ones are dropped from scoring (counted).
@@ -376,7 +375,7 @@ class Monitor:
             self._take(await self._durable.ensure_loaded(conv))
         out = self.core.ingest(msg, self._clock(), safety=safety, record=False)
         assert out.result is not None
-        if out.message is not None and out.message.ts > _EPOCH_2000:
+        if out.message is not None and out.message.ts > EPOCH_2000:
             self._skew.note(self._wall() - out.message.ts)
         self._take(out)
         if self._durable is not None and out.message is not None:

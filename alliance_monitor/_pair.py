@@ -135,6 +135,8 @@ class PairState:
     window_session: dict[int, SessionState] = field(default_factory=dict)
     session_count: int = 0
     last_ts: float | None = None
+    #: The highest platform `seq` accepted (None until a message carries one).
+    last_seq: int | None = None
     last_seen: float = 0.0
 
     # ---------------------------------------------------------------- de-duplication
@@ -186,24 +188,36 @@ class PairState:
             self.client_id = client_id
 
     def session_break(
-        self, session_id: str | None, ts: float, idle_timeout: float
+        self, session_id: str | None, ts: float, idle_timeout: float, seq: int | None = None
     ) -> EndReason | None:
-        """Whether a message (platform `session_id`, `ts`) ends the current session first."""
+        """Whether a message (platform `session_id`, `ts`, `seq`) ends the current session first.
+
+        Where the message and the pair both carry a platform `seq`, the sequence says what is
+        late and what follows what: a message whose `seq` directly follows the pair's latest is
+        the conversation going on, whatever its timestamp says (a timezone or daylight-saving
+        error of the platform must not split a session); only a gap in `seq` lets a gap in
+        time end the session as idle."""
         cur = self.session
         if cur is None:
             return None
-        late_msg = self.last_ts is not None and ts < self.last_ts
+        last_seq = self.last_seq
+        if seq is not None and last_seq is not None:
+            late_msg = seq < last_seq
+            follows = seq <= last_seq + 1  # next in the platform's sequence (or a repeat)
+        else:
+            late_msg = self.last_ts is not None and ts < self.last_ts
+            follows = False
         if (
             session_id is not None
             and cur.session_id not in (None, session_id)
             and not late_msg  # a straggler from the previous session is late, not new
         ):
             return "new_session"
-        if self.last_ts is not None and ts - self.last_ts > idle_timeout:
+        if self.last_ts is not None and ts - self.last_ts > idle_timeout and not follows:
             return "idle"
         return None
 
-    def join_session(self, session_id: str | None, ts: float) -> None:
+    def join_session(self, session_id: str | None, ts: float, seq: int | None = None) -> None:
         """Count a message in the current session (opening one if none is open)."""
         if self.session is None:
             self.session = SessionState(self.session_count, session_id, self.next_window)
@@ -212,6 +226,8 @@ class PairState:
         if self.session.session_id is None and session_id is not None:
             self.session.session_id = session_id
         self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
+        if seq is not None:
+            self.last_seq = seq if self.last_seq is None else max(self.last_seq, seq)
 
     def end_session(self, reason: EndReason) -> SessionState:
         """Mark the current session ended (its windows must be closed first); it waits in
@@ -482,6 +498,7 @@ def pair_to_state(p: PairState, *, with_history: bool = True) -> dict[str, Any]:
         "window_session": {str(k): s.index for k, s in p.window_session.items()},
         "session_count": p.session_count,
         "last_ts": p.last_ts,
+        "last_seq": p.last_seq,
         "last_seen": p.last_seen,
     }
     if with_history:
@@ -533,5 +550,7 @@ def pair_from_state(d: Mapping[str, Any]) -> PairState:
     p.window_session = {int(k): sessions[v] for k, v in d["window_session"].items()}
     p.session_count = int(d["session_count"])
     p.last_ts = d["last_ts"]
+    seq = d.get("last_seq")  # absent from snapshots of earlier versions
+    p.last_seq = int(seq) if seq is not None else None
     p.last_seen = float(d["last_seen"])
     return p

@@ -129,7 +129,12 @@ class AlertSink:
 
 
 class Proc:
-    def __init__(self, config: Path, preexec_fn: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        preexec_fn: Callable[[], None] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         code = (
             "import sys; from argparse import Namespace; from alliance_monitor._serve "
             "import cmd_serve; sys.exit(cmd_serve(Namespace(config=sys.argv[1], "
@@ -140,7 +145,7 @@ class Proc:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, **ENV},
+            env={**os.environ, **ENV, **(env or {})},
             preexec_fn=preexec_fn,
         )
         self.err: queue.Queue[str] = queue.Queue()
