@@ -172,7 +172,12 @@ SAFETY_NOTE = (
     "and follow the platform's crisis protocol."
 )
 # Quoted passages: "...", “...”, „...“, «...», ‘...’ and '...' (not apostrophes inside words).
-_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|„[^“”]*[“”]|«[^»]*»|‘[^’]*’|(?<![\w'])'[^'\n]+'(?![\w'])")
+# Bounded to 600 characters inside the quotes (the texts are at most 600), and a quote does not
+# run over another opening mark: a text of unclosed quote marks is read once, not once per mark.
+_QUOTED = re.compile(
+    r"\"[^\"]{0,600}\"|“[^“”]{0,600}”|„[^„“”]{0,600}[“”]|«[^«»]{0,600}»|‘[^‘’]{0,600}’"
+    r"|(?<![\w'])'[^'\n]{1,600}'(?![\w'])"
+)
 
 
 def strip_quotes(text: str) -> str:

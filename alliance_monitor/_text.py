@@ -9,9 +9,11 @@ written once holds against them:
 1. NFKC (full-width forms, ligatures, mathematical and circled letters, super- and subscripts);
 2. zero-width, format and invisible filler characters removed;
 3. look-alike letters mapped to Latin (small capitals, Cyrillic and Greek letters that render
-   like Latin ones, squared and regional-indicator letters), dashes and the minus sign to ``-``;
+   like Latin ones, squared and regional-indicator letters), dashes and the minus sign to ``-``,
+   Traditional Chinese characters to Simplified (`_traditional`, one character for one);
 4. whitespace collapsed: a run of spaces and tabs is one space; a run holding a line break is
-   one line break.
+   one line break; a space between two Han characters is dropped (Chinese is written without
+   spaces: "我叫 刘 洋" is "我叫刘洋").
 
 `fold_mapped` is the same normalisation with, for each output character, the index of the input
 character it came from: redaction matches on the folded text and replaces the spans of the
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+from ._traditional import TABLE as _TRADITIONAL
 
 __all__ = ["bound", "fold", "fold_mapped", "normalise_id"]
 
@@ -64,6 +68,8 @@ def _map_char(ch: str) -> str:
         return " " if ch.isspace() or code < 0x20 or code == 0x7F else ch
     if ch in _CONFUSABLES:
         return _CONFUSABLES[ch]
+    if code in _TRADITIONAL:
+        return _TRADITIONAL[code]
     if code in _INVISIBLE:
         return ""
     category = unicodedata.category(ch)
@@ -102,12 +108,20 @@ def _collapse(match: re.Match[str]) -> str:
     return "\n" if "\n" in match.group() else " "
 
 
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN_SPACE = re.compile(f"(?<=[{_HAN}]) (?=[{_HAN}])")
+
+
+def _is_han(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u4dbf" or "\u4e00" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
 def fold(text: str) -> str:
     """The plain form of `text` (see the module docstring): linear in its length."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-    text = text.translate(_TABLE)
-    return _RUN.sub(_collapse, text)
+    if text.isascii():
+        return _RUN.sub(_collapse, text.translate(_TABLE))
+    text = unicodedata.normalize("NFKC", text).translate(_TABLE)
+    return _HAN_SPACE.sub("", _RUN.sub(_collapse, text))
 
 
 def _piece(ch: str) -> str:
@@ -127,6 +141,19 @@ def fold_mapped(text: str) -> tuple[str, list[int]]:
     Characters are folded one by one, so combining sequences are not composed: the result
     differs from `fold` only there, never in a letter, digit or separator.
     """
+    if text.isascii():
+        pieces = text.translate(_TABLE)
+    else:
+        get = _PIECES.get
+        pieces = "".join([get(ch) or _piece(ch) for ch in text])
+    if (
+        len(pieces) == len(text)
+        and _RUN.search(pieces) is None
+        and (text.isascii() or _HAN_SPACE.search(pieces) is None)
+    ):
+        # One character for one (the usual case): the offsets are the identity. A character
+        # folding to "" or to several would change the length and take the loop below.
+        return pieces, list(range(len(text) + 1))
     out: list[str] = []
     origin: list[int] = []
     previous = "\0"
@@ -137,6 +164,9 @@ def fold_mapped(text: str) -> tuple[str, list[int]]:
                     out[-1] = "\n"
                     previous = "\n"
                 continue
+            if previous == " " and len(out) >= 2 and _is_han(c) and _is_han(out[-2]):
+                out.pop()  # a space between two Han characters: 我叫 刘 洋
+                origin.pop()
             out.append(c)
             origin.append(i)
             previous = c

@@ -13,7 +13,13 @@
    reason, exceptions raised (must be 0) and messages unaccounted for (must be 0), and whether
    an ordinary exchange afterwards was scored.
 3. Echoing model: the test double's scripted model repeats identifiers it was shown into its
-   feedback; counts planted identifiers found in the events after the guard (must be 0).
+   feedback; counts planted identifiers found in the events after the guard (must be 0). Run
+   twice: the original planted lines, and lowercase names, e-mails, phones and ids in other
+   spellings (issue 20 item 9), with the default redaction and with none (the guard alone).
+4. Model reply stall: a reply whose running summary is 1 MB of "a.a." (the old redactor was
+   quadratic on it), and a 2 MB reply of opening braces; seconds to handle each.
+5. Evasion corpora: redaction evasions caught and ordinary messages left unchanged, on the
+   corpus tuned against and on one written afterwards and never tuned on (tests/data).
 """
 
 from __future__ import annotations
@@ -209,6 +215,102 @@ async def _echo() -> dict[str, Any]:
     }
 
 
+async def _echo_lowercase(redaction: str) -> dict[str, Any]:
+    from llm_helpers import FakeLLM, make_client
+    from test_phi_feedback import LOWERCASE_LINES, PLANTED_LOWERCASE, echoing
+
+    from alliance_monitor import Monitor, WindowPolicy
+    from alliance_monitor.scoring._feedback_llm import LLMFeedbackWriter
+    from alliance_monitor.scoring._redact import basic_redactor, no_redaction
+    from alliance_monitor.testing import EventCollector, StaticScorer
+
+    shown: list[str] = []
+    writer = LLMFeedbackWriter(
+        make_client(FakeLLM([echoing(shown)])),
+        redactor=basic_redactor if redaction == "basic" else no_redaction,
+    )
+    events = EventCollector()
+    async with Monitor(
+        scorer=StaticScorer(3.0, passive=0.9),
+        feedback_writer=writer,
+        idle_check_interval=None,
+        window=WindowPolicy(max_exchanges=4),
+    ) as mon:
+        mon.on(events)
+        for p in range(20):
+            for i in range(32):
+                role = "counselor" if i % 2 == 0 else "client"
+                line = LOWERCASE_LINES[(i // 2 + p) % len(LOWERCASE_LINES)]
+                await mon.ingest(
+                    {
+                        "conversation_id": f"pair-{p}",
+                        "id": f"{p}:{i}",
+                        "role": role,
+                        "text": line if role == "client" else "Ok.",
+                        "ts": float(i),
+                    }
+                )
+        await mon.end_all_sessions()
+        await mon.flush()
+    dumped = "\n".join(e.model_dump_json() for e in events.events)
+    return {
+        "redaction": redaction,
+        "feedback_requests": len(shown),
+        "refused_by_guard": writer.stats.reasons,
+        "llm_feedback_used": writer.stats.written,
+        "planted_patterns_found": [p.pattern for p in PLANTED_LOWERCASE if p.search(dumped)],
+    }
+
+
+async def _reply_stall() -> dict[str, Any]:
+    from llm_helpers import FakeLLM, completion, make_scorer, valid_answer, window
+
+    from alliance_monitor.scoring._llm import extract_json_object
+
+    huge = "a.a." * 250_000
+
+    def reply(body: dict[str, Any]) -> Any:
+        return completion(json.dumps(json.loads(valid_answer(body)) | {"summary": huge}))
+
+    scorer = make_scorer(FakeLLM([reply]), summary_tokens=160)
+    t0 = time.perf_counter()
+    scored = await scorer.score(window())
+    summary_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    extract_json_object("{" * 2_000_000)
+    braces_s = time.perf_counter() - t0
+    return {
+        "summary_1mb_seconds": round(summary_s, 3),
+        "scored": scored.scored,
+        "summary_chars_kept": len(scored.summary or ""),
+        "reply_2mb_of_braces_seconds": round(braces_s, 3),
+    }
+
+
+def evasions() -> dict[str, Any]:
+    from evasion_corpora import leaked, redaction_figures, rows
+
+    from alliance_monitor.scoring._redact import basic_redactor
+
+    tuned = redaction_figures(basic_redactor)
+    unseen = rows("redaction_evasions_unseen.jsonl")
+    unseen_missed = [
+        r["text"] for r in unseen if any(leaked(s, basic_redactor(r["text"])) for s in r["secrets"])
+    ]
+    return {
+        "redaction_tuned": {
+            "caught": f"{tuned['caught']}/{tuned['evasions']}",
+            "by_language": tuned["by_language"],
+            "ordinary_unchanged": f"{tuned['ordinary'] - len(tuned['ordinary_changed'])}"
+            f"/{tuned['ordinary']}",
+        },
+        "redaction_unseen": {
+            "caught": f"{len(unseen) - len(unseen_missed)}/{len(unseen)}",
+            "missed": unseen_missed,
+        },
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--slow", type=int, default=300)
@@ -217,6 +319,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         print("poison stream:", json.dumps(anyio.run(_poison, args.poison, Path(d))))
     print("echoing model:", json.dumps(anyio.run(_echo)))
+    for redaction in ("basic", "none"):
+        print("echoing model, lowercase:", json.dumps(anyio.run(_echo_lowercase, redaction)))
+    print("model reply stall:", json.dumps(anyio.run(_reply_stall)))
+    print("evasion corpora:", json.dumps(evasions(), ensure_ascii=False))
     print("slow clients:", json.dumps(slow_clients(args.slow)))
 
 

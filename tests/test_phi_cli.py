@@ -102,9 +102,11 @@ async def test_replay_with_llm_feedback_leaks_no_planted_identifier(tmp_path: Pa
             )
     out, err = res.stdout.decode(), res.stderr.decode()
     assert res.returncode == 0, err
-    # The model was asked for feedback, saw the identifiers, and echoed them.
+    # The model was asked for feedback, saw the identifiers redaction cannot know (a name
+    # opening a sentence, a workplace), and echoed them; the rest was redacted before it.
     assert model.calls[0] >= 3
-    assert any("PATIENT-ZX81" in s or "Jane" in s for s in model.shown)
+    assert any("Wendell" in s or "Riverside" in s for s in model.shown)
+    assert not any("PATIENT-ZX81" in s or "Jane" in s for s in model.shown)
     events = [json.loads(x) for x in out.splitlines()]
     assert any(e.get("feedback") for e in events)
     assert rx.processed

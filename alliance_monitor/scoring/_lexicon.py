@@ -1017,12 +1017,12 @@ CLIENT_PHRASES: tuple[Cue, ...] = (
 )
 
 #: A whole counselor message that is only minimal encouragers ("ok", "I see", "mm-hmm"), up to
-#: `SHORT_CHARS` long. Atomic groups: no backtracking, whatever the input.
+#: `SHORT_CHARS` long. Atomic groups and possessive runs: no backtracking, whatever the input.
 SHORT_CHARS = 60
 MINIMAL_RE = re.compile(
-    r"(?>(?:ok(?:ay)?|i see|m+[- ]?h+m+|m+h?m+|uh[- ]?huh|h+m+|right|yeah|yes|yep|sure|got it"
-    r"|alright|all right|i understand|understood|fine|good|great|cool|oh|ah|wow|really|true|and"
-    r"|so|um|uh|i hear you|gotcha|no|nope)[\s.,!?…\-]*)++"
+    r"(?>(?:ok(?:ay)?|i see|m++[- ]?h++m++|m{2,}+|uh[- ]?huh|(?<!h)h++m++|right|yeah|yes|yep"
+    r"|sure|got it|alright|all right|i understand|understood|fine|good|great|cool|oh|ah|wow"
+    r"|really|true|and|so|um|uh|i hear you|gotcha|no|nope)[\s.,!?…\-]*)++"
 )
 #: A whole client message that withdraws ("whatever", "I don't know", "I guess").
 WITHDRAWAL_RE = re.compile(

@@ -39,7 +39,7 @@ from .._errors import ConfigError, PromptTooLarge
 from .._models import Role, ScoringMessage, WindowRequest, WindowScore, sanitize_text
 from .._text import bound
 from .._tokens import TokenCounter
-from ._redact import Redactor
+from ._redact import Redactor, redact_window
 
 __all__ = [
     "BuiltPrompt",
@@ -160,7 +160,9 @@ _INJECTION_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("system_prompt", re.compile(r"\bsystem\s*prompt\b|\bdeveloper\s*mode\b|\bjailbreak\b")),
     (
         "role_line",
-        re.compile(r"(^|\n|\s{2,})\s*(system|assistant|developer|rater)\s*:", re.MULTILINE),
+        # at the start, after a line break or after two spaces; matched from the word, so a long
+        # run of whitespace is not read once per character of it
+        re.compile(r"(?:\A\s*+|(?<=\n)|(?<=\s\s))(system|assistant|developer|rater)\s*+:"),
     ),
     (
         "addressing_model",
@@ -195,7 +197,7 @@ _INJECTION_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(transcript|data|conversation log|instructions|system prompt|window)\b"
             r"|</?\s*(transcript|data|system|instructions?|user|assistant|im_start|im_end)\s*>"
             r"|<\|[a-z_]{2,30}\|>|<(start|end)_of_turn>|\[/?inst\]"
-            r"|(^|\n)\s*(#{2,}|-{3,}|={3,}|\*{3,})\s*(system|instructions?|end|new|data)"
+            r"|(?:\A|(?<=\n))[^\S\n]*+(#{2,}+|-{3,}+|={3,}+|\*{3,}+)\s*+(system|instructions?|end|new|data)"
         ),
     ),
 )
@@ -271,6 +273,12 @@ def _defuse(text: str) -> str:
 def prepare_text(text: str, redactor: Redactor) -> str:
     """What the model sees of a message: redacted, defused, one line."""
     return _defuse(redactor(text))
+
+
+def prepare_texts(texts: Sequence[str], redactor: Redactor) -> dict[str, str]:
+    """A window's messages as the model sees them, by label (m1, m2...): redacted together
+    (`redact_window`: a name one message introduces is redacted in the others too), defused."""
+    return {f"m{i + 1}": _defuse(t) for i, t in enumerate(redact_window(texts, redactor))}
 
 
 #: A token is rarely longer than this many characters: a text meant to fit in N tokens is first
@@ -379,7 +387,7 @@ def build_rating_prompt(
     msgs = [m for m in request.messages if m.text]
     labels = {f"m{i + 1}": m.id for i, m in enumerate(msgs)}
     roles = {f"m{i + 1}": m.role for i, m in enumerate(msgs)}
-    texts = {f"m{i + 1}": prepare_text(m.text, redactor) for i, m in enumerate(msgs)}
+    texts = prepare_texts([m.text for m in msgs], redactor)
     flagged_cues = {m.id: cues for m in msgs if (cues := scan_injection(m.text))}
     summary = ""
     if summary_tokens > 0:
@@ -465,7 +473,7 @@ def build_feedback_prompt(
     msgs = [m for m in messages if m.text]
     labels = {f"m{i + 1}": m.id for i, m in enumerate(msgs)}
     roles = {f"m{i + 1}": m.role for i, m in enumerate(msgs)}
-    texts = {f"m{i + 1}": prepare_text(m.text, redactor) for i, m in enumerate(msgs)}
+    texts = prepare_texts([m.text for m in msgs], redactor)
     by_id = {v: k for k, v in labels.items()}
     flagged = [by_id[i] for i in flagged_ids if i in by_id]
     head = (
