@@ -54,9 +54,9 @@ if _typing.TYPE_CHECKING:
     )
     from ._core import IngestResult, MonitorCore
     from ._decline import DEFINITION as DECLINE_DEFINITION
+    from ._decline import PairVerdict, pair_verdicts, verdict_word
     from ._decline import Verdict as DeclineVerdict
     from ._decline import assess as assess_decline
-    from ._decline import verdict_word
     from ._errors import (
         AllianceMonitorError,
         ConfigError,

@@ -25,18 +25,37 @@ or the later part was not scored with enough evidence the answer is "insufficien
 *Improved* is a rise of at least `tolerance` with no unrepaired rupture after the reference.
 
 `assess` is the function; `Verdict` what it returns; `DEFINITION` the sentence reports print.
+
+One verdict per pair: `PairVerdict` (built from a pair's events by `pair_verdicts`, or from the
+board's counts) is the one state every surface words: the demo's text, the supervisor board's
+concern, the study report's badge. Its `alliance` word is "declined", "low", "repaired",
+"improved", "held" or "insufficient evidence"; its `concern` (what a supervisor looks at first)
+is "safety", "decline", "low", "patterns", "repaired" or "ok".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ._events import Trajectory
+from ._events import Event, SessionSummary, Trajectory, WindowScored, trajectory_of
 from ._models import DIMENSIONS, DimensionScores, Rupture, WindowSignals
 
-__all__ = ["DEFINITION", "Evidence", "Verdict", "assess", "collect_evidence", "verdict_word"]
+__all__ = [
+    "CONCERNS",
+    "DEFINITION",
+    "Evidence",
+    "PairVerdict",
+    "Verdict",
+    "VerdictTally",
+    "assess",
+    "collect_evidence",
+    "dimension_trajectory",
+    "pair_verdicts",
+    "verdict_of",
+    "verdict_word",
+]
 
 #: The definition in one paragraph, for reports and docs.
 DEFINITION = (
@@ -133,6 +152,15 @@ class Verdict:
     reason: Reason = "held"
     evidence: tuple[str, ...] = ()
     repaired: tuple[tuple[str, str], ...] = ()
+    #: The dead band it was judged with (levels).
+    tolerance: float = 0.25
+
+    def dimension_trajectories(self) -> dict[str, Trajectory]:
+        """Each dimension's trajectory under this verdict (`dimension_trajectory`)."""
+        return {
+            d: dimension_trajectory(c, self.tolerance, self)
+            for d, c in self.dimension_changes.items()
+        }
 
     @property
     def declined(self) -> bool:
@@ -158,6 +186,7 @@ def assess(
             0.0,
             reason="insufficient_evidence",
             repaired=_pairs(ev.repaired),
+            tolerance=tolerance,
         )
     changes = {d: round(later.get(d) - earlier.get(d), 4) for d in DIMENSIONS}
     ev = collect_evidence(later_signals)
@@ -174,15 +203,24 @@ def assess(
             reason="unrepaired_rupture" if ev.ruptures else "overstepping",
             evidence=ev.message_ids,
             repaired=repaired,
+            tolerance=tolerance,
         )
     if overall >= tolerance and not ev.ruptures:
-        return Verdict(Trajectory.IMPROVED, overall, changes, reason="rose", repaired=repaired)
+        return Verdict(
+            Trajectory.IMPROVED,
+            overall,
+            changes,
+            reason="rose",
+            repaired=repaired,
+            tolerance=tolerance,
+        )
     return Verdict(
         Trajectory.UNCHANGED,
         overall,
         changes,
         reason="fell_without_evidence" if fallen else "held",
         repaired=repaired,
+        tolerance=tolerance,
     )
 
 
@@ -201,3 +239,126 @@ def verdict_word(trajectory: Trajectory | str, repaired: bool = False) -> str:
     if repaired:
         return "repaired"
     return "improved" if t is Trajectory.IMPROVED else "held"
+
+
+def dimension_trajectory(change: float, tolerance: float, verdict: Verdict) -> Trajectory:
+    """A dimension's trajectory under a session's verdict: it declined only where the session
+    declined (the same evidence) and that dimension fell; otherwise unchanged or improved."""
+    if verdict.trajectory is Trajectory.INSUFFICIENT_EVIDENCE:
+        return Trajectory.INSUFFICIENT_EVIDENCE
+    t = trajectory_of(change, tolerance)
+    if t is Trajectory.DECLINED and not verdict.declined:
+        return Trajectory.UNCHANGED
+    return t
+
+
+#: What a supervisor looks at first, most concerning first (the index is the rank).
+CONCERNS: tuple[str, ...] = ("safety", "decline", "low", "patterns", "repaired", "ok")
+
+
+@dataclass(frozen=True, slots=True)
+class PairVerdict:
+    """A pair's state, the one every surface puts into words (demo, board, report, alerts).
+
+    - `safety`: a safety signal was raised; `declined`: an ``alliance_declined`` event, or the
+      last ended session's trajectory is declined (the same definition, `assess`); `low`: an
+      ``alliance_low`` event; `patterns`: "passive" / "directive" patterns seen; `repaired`: a
+      rupture the counselor repaired (a window's signals or a session summary); `trajectory`:
+      the last ended session's; `scored`: at least one window was scored.
+    """
+
+    safety: bool = False
+    declined: bool = False
+    low: bool = False
+    patterns: tuple[str, ...] = ()
+    repaired: bool = False
+    trajectory: Trajectory | None = None
+    scored: bool = False
+
+    @property
+    def alliance(self) -> str:
+        """The alliance in one word: "declined", "low", "repaired", "improved", "held" or
+        "insufficient evidence"."""
+        if self.declined:
+            return "declined"
+        if self.low:
+            return "low"
+        if self.repaired:
+            return "repaired"
+        if self.trajectory is Trajectory.IMPROVED:
+            return "improved"
+        if not self.scored:
+            return "insufficient evidence"
+        return "held"
+
+    @property
+    def concern(self) -> str:
+        """One of `CONCERNS`: safety, decline, low, patterns, repaired, ok."""
+        if self.safety:
+            return "safety"
+        if self.declined:
+            return "decline"
+        if self.low:
+            return "low"
+        if self.patterns:
+            return "patterns"
+        return "repaired" if self.repaired else "ok"
+
+    @property
+    def concern_rank(self) -> int:
+        return CONCERNS.index(self.concern)
+
+
+def verdict_of(
+    counts: Mapping[str, int], *, trajectory: Trajectory | str | None, repaired: bool
+) -> PairVerdict:
+    """A pair's verdict from its event counts, keyed by each event type's declared board
+    counter (`EventKind.board_count`: "safety", "declines", "low", "passive", "directive",
+    "windows"), the last ended session's trajectory, and whether a rupture was repaired."""
+    t = Trajectory(trajectory) if trajectory is not None else None
+    return PairVerdict(
+        safety=counts.get("safety", 0) > 0,
+        declined=counts.get("declines", 0) > 0 or t is Trajectory.DECLINED,
+        low=counts.get("low", 0) > 0,
+        patterns=tuple(p for p in ("passive", "directive") if counts.get(p, 0) > 0),
+        repaired=repaired,
+        trajectory=t,
+        scored=counts.get("windows", 0) > 0,
+    )
+
+
+class VerdictTally:
+    """Folds one pair's events into its `PairVerdict` (the counts the board keeps too)."""
+
+    __slots__ = ("counts", "repaired", "trajectory")
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.trajectory: Trajectory | None = None
+        self.repaired = False
+
+    def add(self, ev: Event) -> None:
+        counter = ev.kind.board_count
+        if isinstance(ev, WindowScored):
+            if ev.score.scored:
+                self.counts["windows"] = self.counts.get("windows", 0) + 1
+            sig = ev.score.signals
+            self.repaired |= sig is not None and any(r.repaired_by for r in sig.ruptures)
+        elif isinstance(ev, SessionSummary):
+            self.trajectory = ev.trajectory
+            self.repaired |= bool(ev.repaired)
+            if ev.phase_convention != "no_scores":  # some window of it was scored
+                self.counts["windows"] = self.counts.get("windows", 0) + ev.n_windows
+        elif counter is not None:
+            self.counts[counter] = self.counts.get(counter, 0) + 1
+
+    def verdict(self) -> PairVerdict:
+        return verdict_of(self.counts, trajectory=self.trajectory, repaired=self.repaired)
+
+
+def pair_verdicts(events: Iterable[Event]) -> dict[str, PairVerdict]:
+    """Each pair's `PairVerdict` from its events, in the order the pairs first appear."""
+    tallies: dict[str, VerdictTally] = {}
+    for ev in events:
+        tallies.setdefault(ev.conversation_id, VerdictTally()).add(ev)
+    return {cid: t.verdict() for cid, t in tallies.items()}

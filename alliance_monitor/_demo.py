@@ -2,7 +2,9 @@
 
 `render(events)` turns the events of a replay into plain text: pairs that need a person now come
 first, each pair's section says in words what happened (no window indices, no internal terms),
-and the counselor suggestions come from the events' feedback. The same events are available as
+and the counselor suggestions come from the events' feedback. The order and the headline words
+come from each pair's one verdict (`_decline.PairVerdict`), the state the supervisor board and
+the study report put into words too. The same events are available as
 JSON with `alliance-monitor demo --json`.
 """
 
@@ -12,6 +14,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ._decline import PairVerdict, pair_verdicts
 from ._events import (
     AllianceDeclined,
     AllianceLow,
@@ -46,14 +49,13 @@ class _Pair:
     windows: list[WindowScored] = field(default_factory=list)
     summary: SessionSummary | None = None
 
+    verdict: PairVerdict = field(default_factory=PairVerdict)
+
     @property
     def rank(self) -> int:
-        """Sort key: safety first, then declines and low alliance, then patterns, then quiet."""
-        if self.safety:
-            return 0
-        if self.declines or self.lows:
-            return 1
-        return 2 if self.patterns else 3
+        """Sort key: the pair's concern (`PairVerdict.concern`: safety, decline, low, patterns,
+        repaired, ok), the same order the supervisor board uses."""
+        return self.verdict.concern_rank
 
 
 def level_change_words(levels: float) -> str:
@@ -92,6 +94,8 @@ def stretches_words(windows: Sequence[int], total: int | None) -> str:
 
 
 def _group(events: Iterable[Event]) -> list[_Pair]:
+    events = list(events)
+    verdicts = pair_verdicts(events)
     pairs: dict[str, _Pair] = {}
     for ev in events:
         p = pairs.setdefault(ev.conversation_id, _Pair(ev.conversation_id))
@@ -107,6 +111,8 @@ def _group(events: Iterable[Event]) -> list[_Pair]:
             p.windows.append(ev)
         elif isinstance(ev, SessionSummary):
             p.summary = ev
+    for p in pairs.values():
+        p.verdict = verdicts[p.conversation_id]
     order = list(pairs)
     return sorted(pairs.values(), key=lambda p: (p.rank, order.index(p.conversation_id)))
 
@@ -180,9 +186,17 @@ def _summary_lines(p: _Pair) -> list[str]:
     path = f"{ph.early.overall:.1f}, then {ph.middle.overall:.1f}, then {ph.late.overall:.1f}"
     amount = level_change_words(s.change)
     if s.trajectory == Trajectory.DECLINED:
-        verdict = f"it ended {amount} below where it began"
+        verdict = (
+            f"it ended {amount} below where it began, and the client's replies show it "
+            f"(messages {_ids(s.evidence)})"
+        )
     elif s.trajectory == Trajectory.IMPROVED:
         verdict = f"it ended {amount} above where it began"
+    elif s.trajectory == Trajectory.UNCHANGED and s.decline_reason == "fell_without_evidence":
+        verdict = (
+            f"it ended {amount} lower, but nothing in it shows the relationship fell (fewer "
+            "questions and more suggestions late in a session are its usual course)"
+        )
     elif s.trajectory == Trajectory.UNCHANGED:
         verdict = "it ended about where it began"
     else:
@@ -193,6 +207,29 @@ def _summary_lines(p: _Pair) -> list[str]:
             "into beginning, middle and end)."
         ]
     return [f"Beginning, middle, end: {path} out of 5 overall; {verdict}."]
+
+
+def _ids(ids: Sequence[str]) -> str:
+    shown = ", ".join(ids[:4])
+    return shown + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
+
+
+def _verdict_lines(p: _Pair) -> list[str]:
+    """The pair's verdict when nothing needs acting on (held, improved, repaired, too little)."""
+    v = p.verdict
+    if v.concern not in ("repaired", "ok"):
+        return []
+    if v.concern == "repaired":
+        pairs = p.summary.repaired if p.summary else ()
+        where = f" (message {pairs[0][0]}, taken up after message {pairs[0][1]})" if pairs else ""
+        return [
+            "A rupture was repaired: the client pushed back or withdrew, the counselor "
+            f"acknowledged it and changed course, and the client came back{where}. Nothing "
+            "else to act on."
+        ]
+    if v.alliance == "insufficient evidence":
+        return ["Too little to go on yet: no stretch had enough in it to score."]
+    return [f"Nothing to act on: the alliance {v.alliance}."]
 
 
 def _window_lines(p: _Pair) -> list[str]:
@@ -230,14 +267,13 @@ def render(events: Iterable[Event], *, emphasis: bool = False, show_windows: boo
             )
         lines += [head, "-" * len(head)]
         body = (
-            _safety_lines(p, emphasis)
+            _verdict_lines(p)
+            + _safety_lines(p, emphasis)
             + _decline_lines(p, total)
             + _low_lines(p)
             + _pattern_lines(p, total)
             + _summary_lines(p)
         )
-        if not (p.safety or p.declines or p.lows or p.patterns):
-            body.insert(0, "Nothing to act on: the alliance held.")
         if show_windows:
             body += _window_lines(p)
         for line in body:

@@ -27,11 +27,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ._batch import split_thirds
-from ._events import Event, PhaseScores, SessionSummary, trajectory_of
+from ._decline import assess, dimension_trajectory
+from ._events import Event, PhaseScores, SessionSummary
 from ._models import DIMENSIONS, DimensionScores, ScoringMessage, WindowRequest, WindowScore
 from ._signal import Signal
 from ._tokens import TokenCounter, default_counter
 from .scoring._base import Scorer, score_or_unscored
+from .scoring._embedded import window_signals
 
 __all__ = ["PhaseRater", "PhaseStage"]
 
@@ -129,6 +131,8 @@ class PhaseRater:
             score = await score_or_unscored(self.scorer, req, time_limit=self.time_limit)
             if not score.scored or score.scores is None:
                 return self._fallback(f"{PHASE_NAMES[k]}_{score.status}", ev)
+            if score.signals is None:  # read from the phase's whole text (`_decline`)
+                score = score.model_copy(update={"signals": window_signals(part, done)})
             scores.append(score)
             done.append(score)
         self.counts["phases_rated"] += 1
@@ -189,17 +193,23 @@ class PhaseRater:
             list(zip((early, middle, late), weights, strict=True))
         )
         changes = {d: round(late.get(d) - early.get(d), 4) for d in DIMENSIONS}
+        # the one definition of a decline (`_decline`): the late phase fell AND the middle and
+        # late phases show what fell
+        verdict = assess(early, late, [sc.signals for sc in scores[1:]], tolerance=self.tolerance)
         return ev.model_copy(
             update={
                 "phases": PhaseScores(early=early, middle=middle, late=late),
                 "alliance": alliance,
-                "trajectory": trajectory_of(changes["overall"], self.tolerance),
+                "trajectory": verdict.trajectory,
                 "change": changes["overall"],
                 "dimension_trajectories": {
-                    d: trajectory_of(c, self.tolerance) for d, c in changes.items()
+                    d: dimension_trajectory(c, self.tolerance, verdict) for d, c in changes.items()
                 },
                 "dimension_changes": changes,
                 "phase_convention": "rated_phases",
+                "decline_reason": verdict.reason,
+                "evidence": verdict.evidence,
+                "repaired": verdict.repaired,
             }
         )
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ._config import DeclinePolicy, PatternPolicy
-from ._decline import Evidence, Verdict, assess, collect_evidence
+from ._decline import Evidence, assess, collect_evidence, dimension_trajectory
 from ._events import (
     AllianceDeclined,
     AllianceLow,
@@ -33,7 +33,6 @@ from ._events import (
     Severity,
     Trajectory,
     make_event_id,
-    trajectory_of,
 )
 from ._feedback import decline_feedback, pattern_feedback
 from ._models import CONSTRUCTS, DIMENSIONS, DimensionScores, WindowScore, WindowSignals
@@ -323,7 +322,7 @@ def session_summary(
         dimension_trajectories={
             d: Trajectory.INSUFFICIENT_EVIDENCE
             if lacking
-            else _dimension_trajectory(c, tolerance, verdict)
+            else dimension_trajectory(c, tolerance, verdict)
             for d, c in changes.items()
         },
         dimension_changes=changes,
@@ -337,15 +336,6 @@ def session_summary(
         stages=_stages(signals, total),
         **ctx.fields(),
     )
-
-
-def _dimension_trajectory(change: float, tolerance: float, verdict: Verdict) -> Trajectory:
-    """A dimension's trajectory under the session's verdict: it declined only where the session
-    declined (the same evidence) and the dimension fell; otherwise unchanged or improved."""
-    t = trajectory_of(change, tolerance)
-    if t is Trajectory.DECLINED and not verdict.declined:
-        return Trajectory.UNCHANGED
-    return t
 
 
 def _stages(signals: Sequence[tuple[float, WindowSignals]], total: float) -> dict[str, str]:

@@ -14,12 +14,14 @@ from alliance_monitor import (
     Monitor,
     PatternDetected,
     PhaseScores,
+    Rupture,
     SafetySignal,
     ScoringPolicy,
     SessionSummary,
     Trajectory,
     WindowScore,
     WindowScored,
+    WindowSignals,
     WindowUnscored,
 )
 from alliance_monitor.study import PairBoard
@@ -98,15 +100,29 @@ def feed(board: PairBoard, *events: object) -> None:
 
 def test_ranked_by_concern() -> None:
     board = PairBoard()
+    repaired = WindowScore(
+        conversation_id="rep",
+        window_index=1,
+        scores=scores(3.6),
+        signals=WindowSignals(
+            ruptures=(
+                Rupture(message_id="c5", kind="confrontation", marker="discord", repaired_by="k6"),
+            )
+        ),
+    )
     feed(
         board,
         scored("ok", 0, 3.0, baseline=True),
         scored("ok", 1, 3.1),
         scored("traj", 0, 4.0, baseline=True),
-        scored("traj", 1, 3.5),  # -0.5: falling
+        scored("traj", 1, 3.5),  # lower than its start, and nothing shows what fell
         scored("pat", 0, 3.0, baseline=True),
         pattern("pat", 0),
-        scored("low", 0, 1.8, baseline=True),  # at or below level 2
+        scored("low", 0, 1.8, baseline=True),  # near 2, but no low-alliance event
+        scored("lowev", 0, 2.2, baseline=True),
+        AllianceLow(id="l", conversation_id="lowev", dimension="overall", level=1.9, windows=(0,)),
+        scored("rep", 0, 3.8, baseline=True),
+        WindowScored(id="w-rep-1", conversation_id="rep", window_index=1, score=repaired),
         scored("dec", 0, 4.0, baseline=True),
         scored("dec", 1, 2.8),
         decline("dec", 1),
@@ -114,16 +130,20 @@ def test_ranked_by_concern() -> None:
         safety("safe", "m9"),
     )
     ranked = board.ranked()
-    assert [s.conversation_id for s in ranked] == ["safe", "dec", "low", "pat", "traj", "ok"]
-    assert [s.concern for s in ranked] == [
-        "safety",
-        "decline",
-        "low",
-        "patterns",
-        "trajectory",
-        "ok",
+    # The concern is the pair's one verdict (`PairVerdict`): a lower latest window alone is no
+    # concern, and neither is a latest window near 2 without a low-alliance event.
+    assert [(s.conversation_id, s.concern) for s in ranked] == [
+        ("safe", "safety"),
+        ("dec", "decline"),
+        ("lowev", "low"),
+        ("pat", "patterns"),
+        ("rep", "repaired"),
+        ("low", "ok"),
+        ("ok", "ok"),
+        ("traj", "ok"),
     ]
-    assert ranked[4].trajectory == "declined" and ranked[4].change == -0.5
+    traj = next(s for s in ranked if s.conversation_id == "traj")
+    assert traj.trajectory == "declined" and traj.change == -0.5  # latest vs start, shown
     assert ranked[0].counselor_id == "c-1"
     assert board.ranked(limit=2)[1].conversation_id == "dec"
 

@@ -78,7 +78,7 @@ thead th { background: var(--panel); }
 .concern-decline { border-left-color: var(--verm) !important; }
 .concern-low { border-left-color: var(--orange) !important; }
 .concern-patterns { border-left-color: var(--purple) !important; }
-.concern-trajectory { border-left-color: var(--sky) !important; }
+.concern-repaired { border-left-color: var(--green) !important; }
 .badge { display: inline-block; font-size: .75rem; font-weight: 700; padding: 0 6px;
   border: 2px solid var(--line); border-radius: 10px; background: var(--bg); color: var(--ink);
   text-transform: uppercase; letter-spacing: .02em; }
@@ -86,7 +86,7 @@ thead th { background: var(--panel); }
 .badge.concern-decline { border-color: var(--verm); }
 .badge.concern-low { border-color: var(--orange); }
 .badge.concern-patterns { border-color: var(--purple); }
-.badge.concern-trajectory { border-color: var(--sky); }
+.badge.concern-repaired { border-color: var(--green); }
 dialog { width: min(900px, 96vw); max-height: 92vh; border: 1px solid #888; border-radius: 6px;
   padding: 12px 18px; }
 dialog::backdrop { background: rgba(0,0,0,.35); }
@@ -144,7 +144,7 @@ const AM = (() => {
   };
   const CONCERN = {
     safety: "Safety signal", decline: "Alliance decline", low: "Low alliance",
-    patterns: "Counselor patterns", trajectory: "Below its start", ok: "No concern",
+    patterns: "Counselor patterns", repaired: "Rupture repaired", ok: "No concern",
   };
   // One meaning per word: "trajectory" and declined / unchanged / improved always compare the
   // late third of a session with its early third (the study's measure). The live comparison of

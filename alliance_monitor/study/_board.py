@@ -14,12 +14,14 @@ signal is evicted first), `max_windows` window scores, `max_markers` markers and
 ended sessions per pair (the first session is kept: the pair's sessions in order are compared
 with it, last against first, as `study` does across sessions).
 
-Concern order (most concerning first): a safety signal, then a confirmed alliance decline, then a
-low alliance (a low-alliance event, or the latest window at or below level 2), then passive or
-directive patterns, then "below its start" (the latest window below the baseline by the trajectory
-tolerance; the word trajectory itself is kept for late-vs-early phases), then the rest. Ties:
-the most recent safety signal first; otherwise the lower latest alliance, then the most recently
-updated pair.
+Concern order (most concerning first): a safety signal, then an alliance decline (an
+``alliance_declined`` event or a session whose trajectory declined: the library's one definition,
+`alliance_monitor.DECLINE_DEFINITION`), then a low alliance (a low-alliance event), then passive
+or directive patterns, then a repaired rupture (a good sign worth a look), then the rest. The
+concern is the pair's `PairVerdict`, the same state the demo and the study report put into
+words. Ties: the most recent safety signal first; otherwise the lower latest alliance, then the
+most recently updated pair. The latest window against the start (`PairStatus.change`, "lower /
+higher / the same") is shown beside it, never a concern of its own.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._decline import CONCERNS as _CONCERNS
+from .._decline import verdict_of
 from .._events import (
     Event,
     Feedback,
@@ -46,10 +50,9 @@ from ._stats import mean_ci
 
 __all__ = ["CONCERNS", "PairBoard", "PairStatus"]
 
-#: Concern labels, most concerning first (the index is the rank).
-CONCERNS: tuple[str, ...] = ("safety", "decline", "low", "patterns", "trajectory", "ok")
+#: Concern labels, most concerning first (the index is the rank): `_decline.CONCERNS`.
+CONCERNS: tuple[str, ...] = _CONCERNS
 
-_LOW_LEVEL = 2.0
 _MAX_FEEDBACK_IDS = 200_000
 _MAX_LATER_SIGNALS = 500
 _SAFETY_SCAN = 64  # how far from the LRU end eviction looks for a pair without a safety signal
@@ -143,6 +146,8 @@ class _Pair:
     last_safety: int = -1
     updated: int = 0
     last_ts: float | None = None
+    #: A rupture was repaired (a window's signals, a session summary): part of the verdict.
+    repaired: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +259,8 @@ class PairBoard:
             pair.latest, pair.latest_window = sc, ev.window_index
             pair.windows.append((ev.window_index, ev.ts, sc, ev.baseline))
             sig = ev.score.signals
+            if sig is not None and any(r.repaired_by for r in sig.ruptures):
+                pair.repaired = True
             if pair.sessions and sig is not None and (sig.ruptures or sig.overstepping):
                 pair.later_signals.append(sig)
                 if len(pair.later_signals) > _MAX_LATER_SIGNALS:
@@ -264,6 +271,7 @@ class PairBoard:
             c["sessions"] += 1
             pair.phases = {p: _four(getattr(ev.phases, p)) for p in ("early", "middle", "late")}
             pair.session_trajectory = ev.trajectory.value
+            pair.repaired |= bool(ev.repaired)
             self._session(pair, ev)
         else:
             self._note(pair, ev)
@@ -378,23 +386,15 @@ class PairBoard:
             change = round(pair.latest.overall - pair.baseline.overall, 4)
             trajectory = trajectory_of(change, self.tolerance).value
         c = pair.counts
-        if c["safety"]:
-            rank = 0
-        elif c["declines"]:
-            rank = 1
-        elif c["low"] or (pair.latest is not None and pair.latest.overall <= _LOW_LEVEL):
-            rank = 2
-        elif c["passive"] or c["directive"]:
-            rank = 3
-        elif trajectory == "declined":
-            rank = 4
-        else:
-            rank = 5
+        # The concern is the pair's one verdict (`_decline.PairVerdict`), the state the demo and
+        # the report put into words too: a decline only as the library defines it, low only on
+        # a low-alliance event (not a latest window near 2 alone).
+        verdict = verdict_of(c, trajectory=pair.session_trajectory, repaired=pair.repaired)
         return PairStatus(
             conversation_id=pair.conversation_id,
             counselor_id=pair.counselor_id,
-            concern=CONCERNS[rank],
-            concern_rank=rank,
+            concern=verdict.concern,
+            concern_rank=verdict.concern_rank,
             latest=pair.latest,
             baseline=pair.baseline,
             trajectory=trajectory,

@@ -98,6 +98,9 @@ class PairRecord:
     #: What each of its windows shows beside its ratings (ruptures, repairs, overstepping):
     #: the evidence a later session's decline rests on (`_sessions.across_verdicts`).
     signals: tuple[WindowSignals | None, ...] = ()
+    #: The trajectory category per dimension under the analysis's decline verdict (declined
+    #: only where the later phases show what fell, `alliance_monitor.DECLINE_DEFINITION`).
+    trajectories: dict[str, str] | None = None
 
     @property
     def in_trajectory(self) -> bool:
@@ -109,7 +112,11 @@ class PairRecord:
         return self.in_trajectory and not self.insufficient
 
     def category(self, dimension: str, tolerance: float) -> str:
-        """The pair's trajectory category for one dimension."""
+        """The pair's trajectory category for one dimension: the library's one definition of
+        a decline (`_decline`, kept from the analysis in `trajectories`); for a record built
+        by hand without it, the change against the dead band."""
+        if self.trajectories is not None:
+            return self.trajectories[dimension]
         return trajectory_category(
             self.changes[dimension], tolerance, insufficient=self.insufficient
         )
@@ -152,6 +159,7 @@ class PairRecord:
             directive_pattern=directive_pattern,
             unscored_phases=sum(w.status == "unscored" for w in result.windows),
             insufficient=result.trajectory is Trajectory.INSUFFICIENT_EVIDENCE,
+            trajectories=_verdict_categories(result),
             items=_phase_items(result),
             session_id=session_id,
             session_index=session_index,
@@ -161,6 +169,23 @@ class PairRecord:
             ),
             signals=tuple(w.signals for w in result.windows),
         )
+
+
+def _verdict_categories(result: TranscriptResult) -> dict[str, str] | None:
+    """Trajectory categories per dimension from the analysis's decline verdict."""
+    v = result.verdict
+    if v is None:
+        return None
+    if v.trajectory is Trajectory.INSUFFICIENT_EVIDENCE:
+        return dict.fromkeys(DIMENSIONS, "insufficient_evidence")
+    out = {}
+    for d, t in v.dimension_trajectories().items():
+        change = v.dimension_changes[d]
+        if t is Trajectory.IMPROVED:
+            out[d] = "improved_ge1" if change >= 1.0 else "improved_lt1"
+        else:
+            out[d] = t.value
+    return out
 
 
 def _phase_items(result: TranscriptResult) -> dict[str, dict[str, float]] | None:

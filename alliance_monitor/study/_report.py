@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import __version__
 from .._batch import PHASES, TranscriptResult
+from .._decline import verdict_of
 from .._models import DIMENSIONS
 from ._assets import CSP, CSS, PAIR_JS, json_for_script
 from ._items import BIN_EDGES
@@ -532,7 +533,7 @@ _CONCERN_LABELS = {
     "decline": "Alliance decline",
     "low": "Low alliance",
     "patterns": "Counselor patterns",
-    "trajectory": "Below its start",
+    "repaired": "Rupture repaired",
     "ok": "No concern",
 }
 
@@ -581,19 +582,17 @@ def static_view(
             }
             for i, (w, sc) in enumerate((w, sc) for w, sc in scored if sc is not None)
         ]
-        traj = record.category("overall", tolerance)
-        concern = (
-            "low"
-            if record.alliance["overall"] <= 2.0
-            else "trajectory"
-            if traj == "declined"
-            else "ok"
+        # no replay, so no events: the verdict from the analysis alone (`_decline`)
+        verdict = verdict_of(
+            {"windows": len(windows)},
+            trajectory=None if record.insufficient else results[-1].trajectory,
+            repaired=bool(results[-1].verdict and results[-1].verdict.repaired),
         )
         view = {
             "id": record.conversation_id,
             "counselor_id": record.counselor_id,
-            "concern": concern,
-            "concern_rank": ("low", "trajectory", "ok").index(concern) + 2,
+            "concern": verdict.concern,
+            "concern_rank": verdict.concern_rank,
             "latest": None,
             "baseline": None,
             "trajectory": None,

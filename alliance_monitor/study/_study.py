@@ -53,7 +53,7 @@ from .._io import Rejection, Transcript, iter_lines, parse_transcript
 from .._models import Message
 from ..scoring import Scorer, SyncScorer, basic_redactor, score_or_unscored
 from ._board import PairBoard
-from ._items import ITEMS, distributions, item_table
+from ._items import ITEMS, bounded, distributions, item_table
 from ._link import LinkCollector
 from ._ratings import read_feedback_file
 from ._records import (
@@ -98,10 +98,11 @@ def summarize(
         phases.append(
             PhaseStats(
                 dimension=dim,
-                early=mean_ci([x[0] for x in rows], confidence_level),
-                middle=mean_ci([x[1] for x in rows], confidence_level),
-                late=mean_ci([x[2] for x in rows], confidence_level),
-                change=mean_ci([x[2] - x[0] for x in rows], confidence_level),
+                # a mean of 1-5 ratings lies in 1-5, and so does its interval (a change, in -4..4)
+                early=bounded(mean_ci([x[0] for x in rows], confidence_level)),
+                middle=bounded(mean_ci([x[1] for x in rows], confidence_level)),
+                late=bounded(mean_ci([x[2] for x in rows], confidence_level)),
+                change=bounded(mean_ci([x[2] - x[0] for x in rows], confidence_level), -4.0, 4.0),
                 friedman=friedman(rows),
                 anova=rm_anova(rows),
             )
@@ -351,7 +352,7 @@ async def run_study_async(
         excluded=excluded,
         rejected=dict(Counter(r.reason.value for r in run.rejects)),
         duplicate_messages=run.duplicates,
-        input_name=Path(str(input_path)).name,
+        input_name="standard input" if str(input_path) == "-" else Path(str(input_path)).name,
         scorer=getattr(scorer, "name", type(scorer).__name__),
         link=tuple(run.link.results(n_boot=bootstrap, seed=seed, level=confidence_level)),
         link_unit="window" if replay else "phase",
