@@ -29,7 +29,7 @@ async def test_success_and_usage() -> None:
         1,
     )
     body = fake.requests[0]
-    assert body["model"] == "test-model" and body["max_tokens"] == 10 and body["stream"] is False
+    assert body["model"] == "test-model" and body["max_tokens"] == 10 and body["stream"] is True
     await client.aclose()
 
 
