@@ -72,9 +72,11 @@ from ._prompts import (
 from ._redact import Redactor, basic_redactor
 
 __all__ = [
+    "AnswerBounds",
     "LLMScorer",
     "LLMStats",
     "RatingAnswer",
+    "answer_bounds",
     "constrained_schema",
     "extract_json_object",
     "normalize_quote",
@@ -108,7 +110,7 @@ class RatingAnswer(BaseModel):
 
     model_config = _STRICT
 
-    ratings: dict[str, ItemRating]
+    ratings: dict[str, ItemRating | None]  # None (prompt v2): no evidence either way, a 3
     passive: list[StrictStr] = []
     directive: list[StrictStr] = []
     suspicious: list[StrictStr] = []
@@ -283,8 +285,13 @@ def _validate(
         return None, [_Problem("schema_errors", note)]
     norm = {lb: normalize_quote(t) for lb, t in built.texts.items()}
     evidence: dict[str, tuple[str, ...]] = {}
+    ratings: dict[str, int] = {}
     for item in ITEM_IDS:
         r = answer.ratings[item]
+        if r is None:
+            ratings[item], evidence[item] = 3, ()
+            continue
+        ratings[item] = r.rating
         if not 1 <= r.rating <= 5:
             problems.append(_Problem("out_of_range", f"{item}: rating must be an integer 1-5"))
         ids: list[str] = []
@@ -316,7 +323,7 @@ def _validate(
         return None, problems
     return (
         _Sample(
-            ratings={i: answer.ratings[i].rating for i in ITEM_IDS},
+            ratings=ratings,
             evidence=evidence,
             passive=frozenset(built.labels[lb.strip()] for lb in answer.passive),
             directive=frozenset(built.labels[lb.strip()] for lb in answer.directive),
@@ -398,8 +405,13 @@ class LLMScorer(Scorer):
     - `require_evidence`: reject ratings other than 3 that quote nothing;
     - `repair`: allow the one repair call (True) or reject at once (False);
     - `constrain_evidence`: send a per-window schema whose quotes and labels are enums of the
-      window's own sentences and labels, so a grammar-constrained server (llama.cpp, vLLM, ...)
-      cannot produce a fabricated quote. Helps small local models; costs no prompt tokens.
+      window's own sentences and labels, and whose strings are bounded so that the whole answer
+      fits `max_completion_tokens`: a server that decodes under the schema (llama.cpp, vLLM,
+      Ollama, OpenAI) cannot produce a fabricated quote, an unknown label or a cut-off answer.
+      None (default): on wherever the client's requests carry a schema, except at OpenAI and
+      Azure OpenAI hosts, where the schema is part of the cached prompt prefix (a new schema per
+      window would defeat prompt caching and add schema-processing latency to every call); there
+      quotes are checked after the answer, as everywhere, and a bad one gets the repair call.
     """
 
     name = "llm"
@@ -422,7 +434,7 @@ class LLMScorer(Scorer):
         min_valid_samples: int | None = None,
         require_evidence: bool = True,
         repair: bool = True,
-        constrain_evidence: bool = False,
+        constrain_evidence: bool | None = None,
         carry_windows: int = 2,
         counter: TokenCounter | None = None,
         code_factory: CodeFactory = new_code,
@@ -452,6 +464,7 @@ class LLMScorer(Scorer):
         #: The prompt asks for a running summary (v2): carried between windows.
         self.keeps_summary = "summary" in self.schema.get("properties", {})
         self.summary_tokens = summary_tokens if self.keeps_summary else 0
+        self.summary_words = summary_words
         self.disagreement_spread = disagreement_spread
         self.max_prompt_tokens = max_prompt_tokens
         self.max_completion_tokens = max_completion_tokens
@@ -561,11 +574,31 @@ class LLMScorer(Scorer):
             messages,
             max_tokens=self.max_completion_tokens,
             temperature=self.temperature,
-            schema=constrained_schema(self.schema, built)
-            if self.constrain_evidence
-            else self.schema,
+            schema=self.schema_for(built),
             schema_name="alliance_rating",
             estimated_tokens=estimate,
+        )
+
+    @property
+    def constrains_evidence(self) -> bool:
+        """Whether the next call sends the per-window schema (`constrain_evidence`)."""
+        if self.constrain_evidence is not None:
+            return self.constrain_evidence
+        client = self.client
+        return client.constrains_decoding and not client.hosted_openai
+
+    def schema_for(self, built: BuiltPrompt) -> dict[str, Any]:
+        """The answer schema sent with `built`: the fixed one, or the window's own."""
+        if not self.constrains_evidence:
+            return self.schema
+        return constrained_schema(
+            self.schema,
+            built,
+            bounds=answer_bounds(
+                self.max_completion_tokens,
+                reasoning_words=self.reasoning_words,
+                summary_words=self.summary_words if self.summary_tokens else 0,
+            ),
         )
 
     async def _sample(self, built: BuiltPrompt) -> _CallResult:
@@ -796,22 +829,70 @@ class LLMScorer(Scorer):
 
 
 _SENTENCE = re.compile(r"[^.!?;。！？；]+[.!?;。！？；]*")
+#: Characters per answer token assumed when bounding an answer (JSON and English prose run
+#: 3.5-4.5 characters per token in the cl100k and Gemma vocabularies; Chinese fewer, but its
+#: characters are bounded the same way and count as one each).
+CHARS_PER_TOKEN = 3.0
+_ITEM_FRAME = 60  # '"G1": {"reasoning": "", "evidence": [], "rating": 4}, ' and a little slack
+_ANSWER_FRAME = 160  # '{"ratings": {}, "passive": [...], "directive": [...], ...}'
 
 
-def constrained_schema(schema: dict[str, Any], built: BuiltPrompt) -> dict[str, Any]:
-    """`schema` with quotes limited to the window's sentences and labels to its messages."""
+@dataclass(frozen=True, slots=True)
+class AnswerBounds:
+    """Longest strings a constrained answer may hold, so that all of it fits the budget."""
+
+    reasoning_chars: int
+    quote_chars: int
+    quotes_per_item: int
+    summary_chars: int
+
+
+def answer_bounds(
+    max_completion_tokens: int, *, reasoning_words: int, summary_words: int
+) -> AnswerBounds:
+    """Bounds under which the longest answer the schema allows fits `max_completion_tokens`
+    (at `CHARS_PER_TOKEN`): the summary first (up to its word count, at most a fifth), then per
+    item one or two quotes and the reasoning (up to `reasoning_words`, at least 40 characters)."""
+    chars = int(max_completion_tokens * CHARS_PER_TOKEN) - _ANSWER_FRAME
+    summary = min(summary_words * 7, chars // 5) if summary_words else 0
+    per_item = (chars - summary) // len(ITEM_IDS) - _ITEM_FRAME
+    quotes = 2 if per_item >= 300 else 1
+    quote = max(30, min(100, per_item // 3 // quotes))
+    reasoning = max(40, min(reasoning_words * 7, per_item - quotes * (quote + 4)))
+    return AnswerBounds(reasoning, quote, quotes, summary)
+
+
+def _cut_words(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters at a word boundary (where there is one)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,;:")
+
+
+def constrained_schema(
+    schema: dict[str, Any], built: BuiltPrompt, *, bounds: AnswerBounds | None = None
+) -> dict[str, Any]:
+    """`schema` with quotes limited to the window's sentences (cut to `bounds.quote_chars`) and
+    labels to its messages, and every free string bounded (`answer_bounds`)."""
+    bounds = bounds or AnswerBounds(100, 160, 2, 0)
     quotes: list[str] = []
     for label, text in built.texts.items():
         for part in _SENTENCE.findall(text):
-            part = part.strip()[:160]
+            part = _cut_words(part.strip(), bounds.quote_chars)
             if len(normalize_quote(part)) >= 2 and f"{label}: {part}" not in quotes:
                 quotes.append(f"{label}: {part}")
     out: dict[str, Any] = json.loads(json.dumps(schema))
     props = out["$defs"]["item"]["properties"]
-    props["reasoning"] = {"type": "string", "maxLength": 100}
+    props["reasoning"] = {"type": "string", "maxLength": bounds.reasoning_chars}
+    props["evidence"]["maxItems"] = min(
+        props["evidence"].get("maxItems", bounds.quotes_per_item), bounds.quotes_per_item
+    )
     labels = list(built.texts)
     if quotes:
-        props["evidence"]["items"] = {"type": "string", "enum": quotes[:400]}
+        props["evidence"]["items"] = {"type": "string", "enum": quotes[:250]}
+    if "summary" in out["properties"] and bounds.summary_chars:
+        out["properties"]["summary"] = {"type": "string", "maxLength": bounds.summary_chars}
     counselor = [lb for lb in labels if built.roles[lb] == Role.COUNSELOR]
     for key in ("passive", "directive"):
         out["properties"][key] = (
