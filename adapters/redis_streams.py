@@ -586,11 +586,10 @@ async def _stop_on_event(worker: Worker, stop: anyio.Event) -> None:
     worker.stop()
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
+def cmd_worker(args: argparse.Namespace, *, scorer: Scorer) -> int:
     """`alliance-monitor worker --redis URL --stream NAME [--shards N] [--consumer NAME]
-    [--store redis://...] [--max-pairs N] [scorer options]`."""
-    from alliance_monitor.scoring import scorer_from_args as _make_scorer
-
+    [--store redis://...] [--max-pairs N] [scorer options]`; the CLI builds `scorer` from
+    the scorer options."""
     store = getattr(args, "store", None)
     if store and not store.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("a worker needs a Redis store (--store redis://...): leases fence it")
@@ -603,7 +602,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             args.stream,
             shards=getattr(args, "shards", None) or DEFAULT_SHARDS,
             consumer=getattr(args, "consumer", None),
-            scorer=_make_scorer(args),
+            scorer=scorer,
             store=store or None,
             **options,
         )

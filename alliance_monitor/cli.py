@@ -30,14 +30,14 @@ from ._argtypes import (
     positive_int,
 )
 from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
+from ._cli_scoring import add_scorer_args as _add_scorer_args
+from ._cli_scoring import scorer_from_args as _make_scorer
 from ._errors import ConfigError, InvalidMessage, RejectReason, ScorerUnavailable, StoreError
 from ._events import EVENT_KINDS, Event, EventType, WindowUnscored
 from ._io import Rejection, Transcript, guarded_transcript, read_input
 from ._models import timestamp_seconds
 from ._progress import Progress as _Progress
 from .scoring._base import Scorer, SyncScorer
-from .scoring._options import add_scorer_args as _add_scorer_args
-from .scoring._options import scorer_from_args as _make_scorer
 
 __all__ = ["main"]
 
@@ -189,6 +189,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 if tr is not None:
                     transcripts.append(tr)
             results = anyio.run(_analyze_async, transcripts, scorer, args, progress)
+            scored_windows: list[Any] = []
             for tr, maybe in zip(transcripts, results, strict=True):
                 if maybe is None:  # an unexpected error on this transcript: its line only
                     rejects.append(
@@ -196,6 +197,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                     )
                     continue
                 n_windows += len(maybe.windows)
+                scored_windows.extend(maybe.windows)
                 unscored += _unscored_reasons(maybe.windows)
                 out.write(json.dumps(maybe.to_json()) + "\n")
                 n_conv += 1
@@ -214,8 +216,32 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     _report_rejects(rejects, sys.stderr)
+    if not isinstance(scorer, SyncScorer):
+        _report_windows(scorer, scored_windows, elapsed, sys.stderr)
     _report_unscored(unscored, n_windows, sys.stderr)
     return 2 if (args.strict and (rejects or unscored)) else 0
+
+
+def _report_windows(scorer: Scorer, windows: Sequence[Any], elapsed: float, out: IO[str]) -> None:
+    """One line for a scorer that calls a model: windows scored, seconds and tokens per window
+    (the tokens of the windows the model was asked about)."""
+    if not windows:
+        return
+    n = len(windows)
+    scored = sum(1 for w in windows if w.status == "scored")
+    asked = [w for w in windows if w.prompt_tokens or w.completion_tokens]
+    line = (
+        f"{scorer.name}: {scored} of {n} window(s) scored ({scored / n:.0%}), "
+        f"{elapsed / n:.1f} s per window"
+    )
+    if asked:
+        prompt = sum(w.prompt_tokens or 0 for w in asked) / len(asked)
+        completion = sum(w.completion_tokens or 0 for w in asked) / len(asked)
+        line += (
+            f"; {len(asked)} sent to the model, {prompt:,.0f} prompt + {completion:,.0f} "
+            "completion tokens each"
+        )
+    print(line, file=out)
 
 
 def _transcript_or_reject(n: int, obj: Any, rejects: list[Rejection]) -> Transcript | None:
@@ -566,7 +592,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     else:
         from .adapters.redis_streams import cmd_worker
 
-    return cmd_worker(args)
+    return cmd_worker(args, scorer=_make_scorer(args))
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

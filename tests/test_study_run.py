@@ -299,7 +299,7 @@ def test_cmd_study_closes_an_async_scorer_in_the_loop_that_used_it(
         async def aclose(self) -> None:
             loops["aclose"].add(id(asyncio.get_running_loop()))
 
-    monkeypatch.setattr("alliance_monitor.scoring.scorer_from_args", lambda args: LoopBound())
+    monkeypatch.setattr("alliance_monitor._cli_scoring.scorer_from_args", lambda args: LoopBound())
     corpus = write_corpus(tmp_path / "c.jsonl", ["down", "up"])
     assert cmd_study(_cli_args(str(corpus), "--out", str(tmp_path / "o"))) == 0
     assert len(loops["score"]) == 1 and loops["aclose"] == loops["score"]

@@ -33,8 +33,7 @@ def _prefix(value: str) -> int | str:
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the evaluate arguments (and the shared scorer arguments) to `p`."""
     from .._argtypes import fraction, non_negative_int, positive_int
-    from ..scoring import add_scorer_args as _add_scorer_args
-    from ._options import scorer_option
+    from .._cli_scoring import add_scorer_args as _add_scorer_args
 
     p.add_argument(
         "input",
@@ -151,15 +150,6 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         "--concurrency", type=positive_int, default=4, help="conversations scored at once (LLM)"
     )
     p.add_argument(
-        "--scorer-option",
-        action="append",
-        default=[],
-        type=scorer_option,
-        metavar="KEY=VALUE",
-        help="an option of the llm or cascade scorer, as make_scorer takes it (e.g. "
-        "confidence_below=0.4, max_llm_share=0.2, n_samples=3); repeatable",
-    )
-    p.add_argument(
         "--compare",
         action="append",
         default=[],
@@ -174,8 +164,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print the table (or JSON). Exit 2 on bad options or when nothing could be evaluated."""
+    from .._cli_scoring import scorer_from_args as _make_scorer
     from .._progress import Progress
-    from ..scoring import scorer_from_args as _make_scorer
     from ._evaluate import EvaluationError, evaluate_file
     from ._labels import LEVELS, LabelOptions
     from ._report import format_table

@@ -145,21 +145,19 @@ class _SpecParser(argparse.ArgumentParser):
 
 
 def _spec_parser() -> _SpecParser:
-    from ..scoring import add_scorer_args
-    from ._options import scorer_option
+    from .._cli_scoring import add_scorer_args
 
     p = _SpecParser(prog="--compare", add_help=False)
     p.add_argument("--name")
     p.add_argument("--command", dest="scorer_command")
     p.add_argument("--scores")
-    p.add_argument("--scorer-option", action="append", type=scorer_option)
-    add_scorer_args(p)
+    add_scorer_args(p)  # --scorer, --llm-*, --scorer-option
     return p
 
 
 def parse_variant(spec: str, base: argparse.Namespace) -> Variant:
     """One ``--compare SPEC``: its options on top of `base` (the command line's own)."""
-    from ..scoring import scorer_from_args
+    from .._cli_scoring import scorer_from_args
 
     tokens = shlex.split(spec)
     if not tokens:

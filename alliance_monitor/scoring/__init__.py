@@ -5,15 +5,14 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports as _lazy_exports
 from ._base import Scorer, SyncScorer, score_or_unscored
-from ._options import add_scorer_args, scorer_from_args
 
 if TYPE_CHECKING:
     from ._cascade import CascadePolicy, CascadeScorer
     from ._embedded import EmbeddedScorer, window_signals
-    from ._factory import make_feedback_writer, make_llm_scorer, make_scorer
+    from ._factory import ScorerOptions, make_feedback_writer, make_llm_scorer, make_scorer
     from ._feedback_llm import FeedbackRequest, LLMFeedbackWriter
     from ._llm import LLMScorer
-    from ._openai import OpenAICompatibleClient, RateLimit, RetryPolicy
+    from ._openai import OpenAICompatibleClient, Pacing, RateLimit, RetryPolicy
     from ._redact import (
         Redactor,
         basic_redactor,
@@ -28,5 +27,5 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = _lazy_exports(
     __name__,
     globals(),
-    also=("Scorer", "SyncScorer", "add_scorer_args", "score_or_unscored", "scorer_from_args"),
+    also=("Scorer", "SyncScorer", "score_or_unscored"),
 )

@@ -19,7 +19,7 @@ __all__ = ["cmd_study", "configure_parser"]
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the study's arguments (and the shared scorer arguments) to `p`."""
     from .._argtypes import fraction, non_negative_float, non_negative_int, positive_int
-    from ..scoring import add_scorer_args as _add_scorer_args
+    from .._cli_scoring import add_scorer_args as _add_scorer_args
 
     p.add_argument("input", help="transcript JSONL (the format of `analyze`), or - for stdin")
     p.add_argument(
@@ -79,8 +79,8 @@ def cmd_study(args: argparse.Namespace) -> int:
     """Run the study and print where it was written. Exit 2 if nothing could be read."""
     import anyio
 
+    from .._cli_scoring import scorer_from_args as _make_scorer
     from .._progress import Progress as _Progress
-    from ..scoring import scorer_from_args as _make_scorer
     from ._study import StudySummary, run_study_async
 
     scorer = _make_scorer(args)
