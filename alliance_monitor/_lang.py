@@ -46,7 +46,7 @@ _HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 _HAN_RUN = re.compile(f"[{_HAN_CLASS}]+")
 #: A letter that is neither ASCII nor Han (Latin-1 and extended Latin, full-width Latin,
 #: Cyrillic, kana...): rare in English and Chinese chat, so they are looked at one by one.
-_OTHER_LETTER = re.compile(f"(?![\\x00-\\x7f{_HAN_CLASS}])[^\\W\\d_]")
+_OTHER_LETTER = re.compile(f"[^\\x00-\\x7f{_HAN_CLASS}\\W\\d_]")
 
 #: Two ASCII letters (`_MIN_LETTERS`), anywhere: an ASCII text with them is "en".
 _TWO_LETTERS = re.compile(r"[A-Za-z][^A-Za-z]*[A-Za-z]")
@@ -111,11 +111,8 @@ def detect_language(texts: str | Iterable[str]) -> str:
     joined = " ".join(texts)
     if joined.isascii():  # the common case, in C: only Latin letters can be there
         return "en" if _TWO_LETTERS.search(joined) else "und"
-    han = latin = other = 0
-    for t in texts:
-        h, la, ot = script_counts(t)
-        han, latin, other = han + h, latin + la, other + ot
-    return _decide(han, latin, other)
+    # the counts add up over texts, and the space that joins them is no letter
+    return _decide(*script_counts(joined))
 
 
 #: Characters only Traditional text writes (們, 說, 這) and only Simplified text writes

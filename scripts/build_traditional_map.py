@@ -60,15 +60,18 @@ FOOTER = '''
 TABLE: dict[int, str] = {ord(_PAIRS[i]): _PAIRS[i + 1] for i in range(0, len(_PAIRS), 2)}
 
 
-def to_simplified(text: str) -> str:
+def to_simplified(text: str, table: dict[int, str] = TABLE) -> str:
     """`text` with its Traditional characters written in Simplified; same length, same offsets.
+
+    `table` may be `TABLE` extended with a caller's own one-to-one folds (straight quotes, say),
+    so that both take one `str.translate` pass.
 
     >>> to_simplified("我覺得妳說得對，為什麼不試試看？")
     '我觉得你说得对，为什么不试试看？'
     """
     if text.isascii():
         return text
-    out = text.translate(TABLE)
+    out = text.translate(table)
     # 甚麼 is the Taiwan spelling of 什么 ("what"); the same length, so offsets hold.
     return out.replace("甚么", "什么") if "甚么" in out else out
 '''

@@ -100,10 +100,20 @@ def examples(convs: list[dict[str, object]]) -> list[tuple[list[str], int]]:
     return counselor
 
 
-def fit(data: list[tuple[list[str], int]], classes: tuple[str, ...], seed: int) -> Head:
-    """Multinomial logistic regression, AdaGrad SGD, L2; deterministic for a given order."""
+def fit(
+    data: list[tuple[list[str], int]],
+    classes: tuple[str, ...],
+    seed: int,
+    *,
+    epochs: int = EPOCHS,
+    rate: float = RATE,
+    l2: float = L2,
+    min_count: int = MIN_COUNT,
+) -> Head:
+    """Multinomial logistic regression, AdaGrad SGD, L2; deterministic for a given order.
+    (The keywords default to this script's settings; the Chinese script passes its own.)"""
     counts = Counter(f for feats, _ in data for f in set(feats))
-    vocab = sorted(f for f, n in counts.items() if n >= MIN_COUNT)
+    vocab = sorted(f for f, n in counts.items() if n >= min_count)
     index = {f: i for i, f in enumerate(vocab)}
     k = len(classes)
     w = [[0.0] * k for _ in vocab]
@@ -113,7 +123,7 @@ def fit(data: list[tuple[list[str], int]], classes: tuple[str, ...], seed: int) 
     rng = random.Random(seed)
     order = list(range(len(data)))
     rows = [([index[f] for f in feats if f in index], y) for feats, y in data]
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         rng.shuffle(order)
         for n in order:
             idx, y = rows[n]
@@ -128,11 +138,11 @@ def fit(data: list[tuple[list[str], int]], classes: tuple[str, ...], seed: int) 
             for c in range(k):
                 grad = e[c] / s - (1.0 if c == y else 0.0)
                 gb[c] += grad * grad
-                b[c] -= RATE * grad / math.sqrt(gb[c])
+                b[c] -= rate * grad / math.sqrt(gb[c])
                 for i in idx:
-                    gi = grad + L2 * w[i][c]
+                    gi = grad + l2 * w[i][c]
                     g[i][c] += gi * gi
-                    w[i][c] -= RATE * gi / math.sqrt(g[i][c])
+                    w[i][c] -= rate * gi / math.sqrt(g[i][c])
     weights = {}
     for f, i in index.items():
         row = tuple(round(x, DIGITS) for x in w[i])

@@ -46,6 +46,7 @@ from ._model import (
     load_model,
     tokens,
 )
+from ._model_zh import PackedHead, load_model_zh, zh_features
 from ._rupture import SignalReader, prior_signals
 
 __all__ = ["MIN_PIECES", "MIN_POINTS", "EmbeddedScorer", "evidence_profile", "window_signals"]
@@ -119,6 +120,8 @@ _MODEL_ADVICE = 0.6
 _SIMPLE_SHARE = 0.5
 #: Languages the learned model reads.
 _MODEL_LANGUAGES = frozenset({"en", "und"})
+#: Windows in which the learned Chinese model reads the messages with Han characters.
+_ZH_MODEL_LANGUAGES = frozenset({"zh", "mixed"})
 #: Chinese (a message with Han characters, which the learned model does not read): a rule
 #: stand-in for the model's "input / advice" reading. A long statement that neither asks nor
 #: explores leans directive, up to `_ZH_TELLING` at `_ZH_TELLING_WORDS` word units; never enough
@@ -130,6 +133,7 @@ _ZH_TELLING_WORDS = 40
 #: it speaks about the client (你) and by `_ZH_INNER_STATE` more when it names a feeling or an
 #: inner state (`_lexicon_zh.ABOUT_CLIENT_RE`, `INNER_STATE_RE`). Never enough to flag alone.
 _ZH_PASSIVE = 0.4
+
 _ZH_ABOUT_CLIENT = 0.6
 _ZH_INNER_STATE = 0.4
 
@@ -274,11 +278,19 @@ def _scan_normalized(t: str, counselor: bool) -> dict[str, None]:
     """Cues of one normalised message, in order of appearance: English, plus Chinese where
     the text has Han characters."""
     found: dict[str, None] = {}
-    _scan_with(lx, t, counselor, found)
-    if zh.has_han(t):  # Chinese or mixed: the Chinese wording of the same cues
-        # The polite "you" reads like the plain one.
-        _scan_with(zh, t.replace("\u60a8", "\u4f60"), counselor, found)
+    if not zh.has_han(t):
+        _scan_with(lx, t, counselor, found)
+        return found
+    # Chinese or mixed. Every English phrase has Latin letters: without any there is nothing
+    # for the English scan to find.
+    if _LATIN_LETTER.search(t) is not None:
+        _scan_with(lx, t, counselor, found)
+    # the Chinese wording of the same cues; the polite "you" reads like the plain one
+    _scan_with(zh, t.replace("\u60a8", "\u4f60"), counselor, found)
     return found
+
+
+_LATIN_LETTER = re.compile(r"[a-z]")
 
 
 def _scan_with(lexicon: ModuleType, t: str, counselor: bool, found: dict[str, None]) -> None:
@@ -312,11 +324,16 @@ def _combine(weights: dict[str, float], cues: dict[str, None]) -> float:
 
 
 def _counselor_turn(
-    cues: dict[str, None], text: str, ctx: _Context, probs: dict[str, float] | None = None
+    cues: dict[str, None],
+    text: str,
+    ctx: _Context,
+    probs: dict[str, float] | None = None,
+    zh_read: bool = False,
 ) -> tuple[float, float, float, float]:
     """Passive score, directive score, and the advice part before and after mitigation.
 
-    `probs` are the learned model's class probabilities for the message (None: rules only).
+    `probs` are the learned model's class probabilities for the message (None: rules only);
+    `zh_read`: they come from the Chinese model (`_zh_moves`).
     """
     if "restatement" in cues and ("pleasantry" in cues or not _echoes(text, ctx)):
         del cues["restatement"]  # "You're welcome." restates nothing
@@ -326,7 +343,7 @@ def _counselor_turn(
         cues["after_permission"] = None
     if ctx.disclosure:
         cues["after_disclosure"] = None
-    passive = _passive(cues, text, ctx, probs)
+    passive = _passive(cues, text, ctx, probs, zh_read)
     advice = _combine(_DIRECTIVE, cues)
     if probs is not None:
         advice = 1.0 - (1.0 - advice) * (1.0 - _MODEL_ADVICE * probs["advice"])
@@ -357,7 +374,11 @@ def _counselor_turn(
 
 
 def _passive(
-    cues: dict[str, None], text: str, ctx: _Context, probs: dict[str, float] | None
+    cues: dict[str, None],
+    text: str,
+    ctx: _Context,
+    probs: dict[str, float] | None,
+    zh_read: bool = False,
 ) -> float:
     """How far a counselor reply fails to take up what the client brought (domain.md).
 
@@ -407,10 +428,28 @@ def _passive(
         # (a question below a reflecting statement, see `_STATED`)
         if _SELF_TALK.search(text):
             keep *= 1.0 - _SELF_SHARE
+        if asks and zh_read:
+            # a Chinese question: the Chinese model tells an exploring question from a
+            # courtesy or small-talk one (真的吗？路上堵车了吗？) better than the context rules
+            return _EXPLORED * (1.0 - explored)
         if asks:
             return _EXPLORED * (1.0 - keep)
         return _EXPLORED * (1.0 - _STATED * keep)
     return 1.0 - keep
+
+
+def _zh_moves(p: dict[str, float]) -> dict[str, float]:
+    """The Chinese model's classes (`_model_zh.CLASSES`) as the English model's moves, so one set
+    of rules reads both: a question is a question, a reflection a complex reflection, a
+    suggestion or an instruction advice, information input, reassurance and the rest other."""
+    return {
+        "question": p["question"],
+        "reflection_simple": 0.0,
+        "reflection_complex": p["reflection"],
+        "advice": p["suggestion"] + p["instruction"],
+        "input": p["information"],
+        "other": p["reassurance"] + p["other"],
+    }
 
 
 def _zh_explored(text: str) -> float:
@@ -506,18 +545,23 @@ def _analyse(
     language: str = "en",
     capture: Capture | None = None,
     reader: SignalReader | None = None,
+    zh_head: PackedHead | None = None,
 ) -> list[MessagePattern]:
     """One pass over the window: message patterns, and evidence into `tally` if given.
 
-    `model` is the learned model (None: rules only); it reads English, so other languages are
-    judged by their rule cues alone. `reader` (if given) reads the window's stage, ruptures and
-    repairs in the same pass; its rupture and repair evidence goes into `tally`, and each move
-    is judged by what the stage calls for (`_counselor_evidence`).
+    `model` is the learned model (None: rules only); it reads English. `zh_head` is the learned
+    Chinese model (`_model_zh`); in a Chinese or mixed window it reads the counselor messages
+    that have Han characters. Other messages are judged by their rule cues alone. `reader` (if
+    given) reads the window's stage, ruptures and repairs in the same pass; its rupture and
+    repair evidence goes into `tally`, and each move is judged by what the stage calls for
+    (`_counselor_evidence`).
     """
     patterns: list[MessagePattern] = []
     scan = _scan_normalized
     if language not in _MODEL_LANGUAGES:
         model = None
+    if language not in _ZH_MODEL_LANGUAGES:
+        zh_head = None
     ctx = _Context()
     last = Role.OTHER
     for msg in messages:
@@ -525,7 +569,10 @@ def _analyse(
             t = lx.normalize(msg.text)
             cues = scan(t, True)
             probs = None
-            if model is not None or capture is not None:
+            zh_read = zh_head is not None and zh.has_han(t)
+            if zh_head is not None and zh_read:
+                probs = _zh_moves(zh_head.proba(zh_features(t)))
+            elif model is not None or capture is not None:
                 toks = tokens(t)
                 words = content_words(toks, lx.FUNCTION_STEMS)
                 echoes = len(words & ctx.heard_words) + len(words & ctx.earlier_words)
@@ -534,7 +581,9 @@ def _analyse(
                     capture.append((msg.id, "counselor", feats))
                 if model is not None:
                     probs = model.counselor.proba(feats)
-            passive, directive, advice, unasked = _counselor_turn(cues, msg.text, ctx, probs)
+            passive, directive, advice, unasked = _counselor_turn(
+                cues, msg.text, ctx, probs, zh_read
+            )
             fit = _Fit()
             if reader is not None:
                 reader.counselor(msg.id, t, cues, directive, _asks(msg.text))
@@ -753,12 +802,13 @@ def window_signals(
 
 
 class EmbeddedScorer(SyncScorer):
-    """Offline scorer: lexicon cues and a small learned model, judged in context, mapped to the
+    """Offline scorer: lexicon cues and small learned models, judged in context, mapped to the
     twelve constructs.
 
     Deterministic and pure Python; no network. See docs/embedded-scorer.md. `model` replaces the
-    shipped learned model (the training script scores held-out halves with it); `use_model=False`
-    scores with the rule cues alone.
+    shipped learned English model (the training script scores held-out halves with it),
+    `zh_model` the learned Chinese one (`_model_zh`, docs/chinese.md); `use_model=False` scores
+    with the rule cues alone.
 
     A window in a language the scorer cannot read is unscored (reason
     ``"unsupported_language"``); a window with too little evidence is returned with status
@@ -767,21 +817,31 @@ class EmbeddedScorer(SyncScorer):
     """
 
     name = "embedded"
-    version = "2.1"
+    version = "2.2"
 
-    def __init__(self, *, model: Model | None = None, use_model: bool = True) -> None:
+    def __init__(
+        self, *, model: Model | None = None, use_model: bool = True, zh_model: Model | None = None
+    ) -> None:
         self._model = model
         self._use_model = use_model
+        self._zh_head = PackedHead.pack(zh_model.counselor) if zh_model is not None else None
 
     def _learned(self) -> Model | None:
         if self._model is None and self._use_model:
             self._model = load_model()
         return self._model
 
+    def _learned_zh(self, language: str) -> PackedHead | None:
+        if self._zh_head is None and self._use_model and language in _ZH_MODEL_LANGUAGES:
+            self._zh_head = load_model_zh()
+        return self._zh_head
+
     def message_patterns(self, messages: Sequence[ScoringMessage]) -> list[MessagePattern]:
         """Passive and directive scores of each counselor message, judged in context."""
         language = _window_language(messages)
-        return _analyse(messages, None, self._learned(), language)
+        return _analyse(
+            messages, None, self._learned(), language, zh_head=self._learned_zh(language)
+        )
 
     def score_sync(self, request: WindowRequest) -> WindowScore:
         msgs = request.messages
@@ -798,7 +858,14 @@ class EmbeddedScorer(SyncScorer):
             )
         tally = _Tally()
         reader = SignalReader(prior_signals(request.history), first=_opens_session(request))
-        patterns = _analyse(msgs, tally, self._learned(), language, reader=reader)
+        patterns = _analyse(
+            msgs,
+            tally,
+            self._learned(),
+            language,
+            reader=reader,
+            zh_head=self._learned_zh(language),
+        )
         n_turns = sum(1 for m in msgs if m.role is not Role.OTHER)
         units = n_turns / 2.0
         constructs = {c: _rating(net, units) for c, net in _shared(tally.net).items()}

@@ -37,6 +37,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
+from .._traditional import TABLE as TRADITIONAL
 from .._traditional import to_simplified
 
 __all__ = [
@@ -1257,12 +1258,25 @@ CLIENT_START_MATCHER = CueMatcher(CLIENT_START, clause=True)
 CLIENT_PHRASE_MATCHER = CueMatcher(CLIENT_PHRASES)
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
+#: What NFKC does to the full-width forms of ASCII (！ to ～) and to the ideographic space: the
+#: punctuation of Chinese input, folded without NFKC's full pass.
+_FULL_WIDTH = {cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)} | {0x3000: " "}
+#: Full-width forms, straight quotes and Simplified characters in one `str.translate` pass.
+_FOLD = {**TRADITIONAL, **_FULL_WIDTH, **_QUOTES}
 
 
 def normalize(text: str) -> str:
     """Lowercase, NFKC-normalise, straighten apostrophes and write Traditional Chinese in
-    Simplified characters (ASCII text skips the Unicode work). Same length as NFKC's output."""
+    Simplified characters (ASCII text skips the Unicode work).
+
+    The result is that of NFKC followed by the folds, computed faster: the folds (which include
+    NFKC's own mapping of full-width punctuation) go first, and the full NFKC pass runs only
+    when something is left for it to change (`unicodedata.is_normalized`), which Chinese chat
+    rarely has. A test checks both ways agree.
+    """
     if text.isascii():
         return text.lower()
-    # Traditional characters in Simplified form, so the Chinese cues read both scripts
-    return to_simplified(unicodedata.normalize("NFKC", text)).translate(_QUOTES).lower()
+    out = to_simplified(text, _FOLD)
+    if not unicodedata.is_normalized("NFKC", out):
+        out = to_simplified(unicodedata.normalize("NFKC", out), _FOLD)
+    return out.lower()

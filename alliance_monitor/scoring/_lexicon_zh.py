@@ -77,13 +77,13 @@ def word_units(text: str) -> int:
     """
     if text.isascii():
         return text.count(" ") + 1
-    han = 0
-    for run in _HAN_RUN.findall(text):
-        han += len(run)
-    if not han:
+    # one pass: each run of Han characters becomes one space; the length lost, plus one per
+    # run, is the number of Han characters
+    rest, runs = _HAN_RUN.subn(" ", text)
+    if not runs:
         return text.count(" ") + 1
-    rest = len(_HAN_RUN.sub(" ", text).split())
-    return max(1, rest + round(han / HAN_PER_WORD))
+    han = len(text) - len(rest) + runs
+    return max(1, len(rest.split()) + round(han / HAN_PER_WORD))
 
 
 #: Common characters that carry little content: a restatement must reuse more than these.
