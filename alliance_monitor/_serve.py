@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import SocketAttribute, SocketListener, TaskGroup
 
-from ._config import ScoringPolicy, SessionPolicy, WindowPolicy
+from ._config import OrderPolicy, ScoringPolicy, SessionPolicy, WindowPolicy
 from ._core import IngestResult
 from ._errors import ConfigError, StoreError
 from ._events import Event, WindowScored
@@ -318,12 +318,14 @@ class Service:
         try:
             window = WindowPolicy(**s.monitor.window)  # type: ignore[arg-type]
             session = SessionPolicy(**s.monitor.session)
+            order = OrderPolicy(**s.monitor.order)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"monitor.window/session: {type(exc).__name__}") from None
+            raise ConfigError(f"monitor.window/session/order: {type(exc).__name__}") from None
         monitor = _TimedMonitor(
             scorer=self.telemetry.instrument(_scorer(s)),
             window=window,
             session=session,
+            order=order,
             include_text=s.monitor.include_text,
             scoring=ScoringPolicy(workers=s.monitor.workers, timeout=s.monitor.score_timeout),
             idle_check_interval=s.monitor.idle_check_interval,
@@ -855,7 +857,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"alliance-monitor serve: config error: {exc}", file=sys.stderr)
         return 2
-    anyio.run(service.run)
+    # `server.log_level`: the level of the library's records on stderr (`-v` still adds info).
+    log = logging.getLogger("alliance_monitor")
+    before = log.level
+    configured = logging.getLevelName(settings.server.log_level.upper())
+    log.setLevel(min(before, configured) if before == logging.INFO else configured)
+    try:
+        anyio.run(service.run)
+    finally:
+        log.setLevel(before)
     st = service.final_stats
     rejected = st.get("rejected_by_reason") or {}
     print(

@@ -79,6 +79,7 @@ class ServerSettings(_Model):
     #: Seconds a platform waits for its delivery's messages to be stored before it is answered
     #: 503 with Retry-After (what was not stored by then is not acknowledged).
     ack_timeout: float = Field(10.0, gt=0, allow_inf_nan=False)
+    #: The level of the library's log records on stderr (`-v` adds info-level ones).
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
 
     @field_validator("trusted_proxies")
@@ -102,9 +103,10 @@ class MonitorSettings(_Model):
     max_pairs: int | None = Field(None, ge=1)
     #: End every open session (scoring its last window, sending summaries) on shutdown.
     end_sessions_on_shutdown: bool = False
-    #: Fields of `WindowPolicy` and `SessionPolicy` (``max_exchanges = 6``...).
+    #: Fields of `WindowPolicy`, `SessionPolicy` and `OrderPolicy` (``max_exchanges = 6``...).
     window: dict[str, int | float] = Field(default_factory=dict)
     session: dict[str, int | float] = Field(default_factory=dict)
+    order: dict[str, int | float] = Field(default_factory=dict)
 
 
 class ScorerSettings(_Model):
