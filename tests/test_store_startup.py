@@ -241,3 +241,15 @@ async def test_a_pull_source_is_not_read_past_a_message_that_was_not_stored(
         counts = await pump(_Listed(items), m)
     assert counts["accepted"] == 5 and counts["store_retries"] == 3
     assert "ingest_failed" not in counts
+
+
+def test_one_process_per_alert_outbox(tmp_path: Path) -> None:
+    from alliance_monitor.alerts._outbox import Outbox
+
+    first = Outbox(str(tmp_path / "outbox.db"))
+    try:
+        with pytest.raises(StoreLocked, match=r"alert outbox .*outbox\.db is in use"):
+            Outbox(str(tmp_path / "outbox.db"))
+    finally:
+        first.close()
+    Outbox(str(tmp_path / "outbox.db")).close()  # free again once closed

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .._files import private_sqlite_file
+from .._lockfile import FileLock
 
 __all__ = ["Outbox", "OutboxRow"]
 
@@ -100,11 +101,20 @@ class Outbox:
 
     def __init__(self, path: str | None) -> None:
         self.path = path
+        self._lock: FileLock | None = None
         if path is not None:
-            private_sqlite_file(path)  # alerts name conversations: owner only
-        self._db = sqlite3.connect(
-            path or ":memory:", isolation_level=None, check_same_thread=False
-        )
+            # One process per outbox: two dispatchers on one file would both deliver its
+            # pending alerts (`StoreLocked`, naming the holder's pid, for the second).
+            self._lock = FileLock(path, what="alert outbox")
+            self._lock.acquire()
+            try:
+                private_sqlite_file(path)  # alerts name conversations: owner only
+                self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            except BaseException:
+                self._lock.release()
+                raise
+        else:
+            self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         if path is not None:
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":  # pragma: no cover - e.g. a read-only medium
@@ -134,6 +144,9 @@ class Outbox:
             self._writer.close()
             self._writer = None
         self._db.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # --- writes ---------------------------------------------------------------------------
 
