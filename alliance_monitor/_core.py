@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
@@ -32,6 +32,7 @@ from ._events import (
     WindowUnscored,
     make_event_id,
 )
+from ._feedback import feedback_language
 from ._models import (
     Message,
     Role,
@@ -377,6 +378,9 @@ class MonitorCore:
         ctx = self._context(pair, sess)
         base = ctx.fields()
         texts = self._texts(request)
+        if score.language in ("zh", "mixed"):  # feedback in the session's language and script
+            said = (m.text for m in request.messages) if request is not None else ()
+            ctx = replace(ctx, language=feedback_language(score.language, said))
         if not score.scored:
             self.counts["windows_unscored"] += 1
             events.append(

@@ -61,6 +61,8 @@ class EventContext:
     counselor_id: str | None = None
     client_id: str | None = None
     session_id: str | None = None
+    #: The language feedback is written in (`_feedback.feedback_language`); not an event field.
+    language: str = "en"
 
     def fields(self) -> dict[str, str | None]:
         return {
@@ -179,7 +181,7 @@ def _declined(
         reference=ref_kind,
         windows=tuple(w.window_index for w in last),
         evidence=evidence,
-        feedback=decline_feedback(dim, reference, current, evidence, texts),
+        feedback=decline_feedback(dim, reference, current, evidence, texts, ctx.language),
         reason="unrepaired_rupture" if shown.ruptures else "overstepping",
         ruptures=cited,
         ts=score.end_ts,
@@ -230,7 +232,7 @@ def pattern_rules(
                 rate=round(len(flagged) / n, 4),
                 message_ids=tuple(m.id for m in flagged),
                 feedback=pattern_feedback(
-                    pattern, flagged, n, score.window_index, score.scores, texts
+                    pattern, flagged, n, score.window_index, score.scores, texts, ctx.language
                 ),
                 ts=score.end_ts,
                 **ctx.fields(),
