@@ -95,6 +95,19 @@ class Committer:
         self._batch.journal.append(JournalRow(conv, position, message_json))
         await self._wait_round()
 
+    async def commit_apart(self, batch: StoreBatch) -> None:
+        """`commit()` in a round of its own, so that its failure fails no other writer (the
+        snapshots of evicted pairs: a refused eviction keeps the pairs in memory, while the
+        messages committed beside it must not be refused for it)."""
+        if not batch:
+            return
+        if self._batch:
+            self._close()  # the open round goes as it is, before this one
+        self._batch.add(batch)
+        rnd = self._round
+        self._close()
+        await self._wait_round(rnd)
+
     def fail(self, exc: BaseException) -> None:
         """The committer task died: every waiting and later write fails with `StoreError`."""
         self._dead = exc
@@ -111,16 +124,16 @@ class Committer:
         self._closed.append((self._batch.build(), self._round))
         self._batch, self._round = BatchBuilder(), _Round()
 
-    async def _wait_round(self) -> None:
+    async def _wait_round(self, closed: _Round | None = None) -> None:
         if self._dead is not None:
             self._batch = BatchBuilder()
             raise StoreError(f"state store committer died: {type(self._dead).__name__}")
-        rnd = self._round
+        rnd = self._round if closed is None else closed
         self._last_join = time.perf_counter()
         parked = self._parked
         if parked is not None:
             self._parked = None
-            if self.pipelined:
+            if self.pipelined and closed is None:
                 # The disk is idle: this round goes now; later writers form the next one.
                 self._close()
             parked.set()

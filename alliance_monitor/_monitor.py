@@ -202,6 +202,8 @@ class Monitor:
         if store is not None:
             self._durable = Durable(store=store, core=self.core, clock=clock, max_pairs=max_pairs)
         self._counts: Counter[str] = Counter()  # internal_errors, scoring_failures
+        self._evicting = False  # the evictor was woken and has not finished its pass
+        self._evict_wake = Signal()
         self._skew = _Skew()
         self._stack: AsyncExitStack | None = None
         self._running = False
@@ -228,6 +230,7 @@ class Monitor:
             run = self._supervised
             if self._durable is not None:
                 tg.start_soon(run, "committer", self._durable.committer.run)
+                tg.start_soon(run, "evictor", self._evictor)
             for k in range(self.scoring.workers):
                 tg.start_soon(run, f"scoring_worker:{k}", self._worker)
             tg.start_soon(run, "fanout", lambda: self._fanout.run(self._record_emitted))
@@ -275,8 +278,8 @@ class Monitor:
         return {}
 
     def health(self) -> dict[str, str]:
-        """Background tasks that died, by name (`committer`, `scoring_worker:N`, `fanout`,
-        `phase_worker:N`, `idle_sweeper`) with the exception's type; empty while healthy.
+        """Background tasks that died, by name (`committer`, `evictor`, `scoring_worker:N`,
+        `fanout`, `phase_worker:N`, `idle_sweeper`) with the exception's type; empty while healthy.
         A dead task is logged once and not restarted: what it carried (commits, scoring,
         event delivery) no longer happens, so a service should report itself failing
         (`alliance-monitor serve`'s /healthz and /readyz do) and be restarted. After a dead
@@ -388,7 +391,7 @@ class Monitor:
             except StoreError:
                 self._dropped(self._durable.forget([conv]))
                 raise
-            await self._evict()
+            self._over_cap()
         return out.result
 
     def reject(self, reason: RejectReason) -> None:
@@ -430,7 +433,7 @@ class Monitor:
     @property
     def _settled(self) -> bool:
         phases_idle = self._phases is None or self._phases.idle
-        return self._scheduler.idle and self._fanout.idle and phases_idle
+        return self._scheduler.idle and self._fanout.idle and phases_idle and not self._evicting
 
     async def settle(self, predicate: Callable[[str], bool]) -> None:
         """Wait until no matching pair has a window waiting for or being scored (scale-out
@@ -444,7 +447,7 @@ class Monitor:
         rather than on its next message; evicts idle pairs if that goes over `max_pairs`."""
         if self._durable is not None:
             self._take(await self._durable.ensure_loaded(conversation_id))
-            await self._evict()
+            self._over_cap()
 
     def forget_pairs(self, predicate: Callable[[str], bool]) -> int:
         """Drop in-memory state of matching pairs without writing it (it is reloaded from the
@@ -502,9 +505,28 @@ class Monitor:
             if self._phases is not None:
                 self._phases.forget(conv)
 
-    async def _evict(self) -> None:
-        if self._durable is not None and self._durable.excess:
-            self._dropped(await self._durable.evict(self._scheduler.busy))
+    def _over_cap(self) -> None:
+        """Wake the evictor when more pairs than `max_pairs` are in memory (never waits: the
+        snapshots of evicted pairs are written off the path of the message that went over)."""
+        if self._durable is not None and self._durable.excess and not self._evicting:
+            self._evicting = True
+            self._evict_wake.notify()
+
+    async def _evictor(self) -> None:
+        """Move least-recently-used idle pairs to the store whenever over `max_pairs`."""
+        assert self._durable is not None
+        while True:
+            while not self._evicting:
+                await self._evict_wake.wait()
+            try:
+                while self._durable.excess:
+                    dropped = await self._durable.evict(self._scheduler.busy)
+                    if not dropped:
+                        break  # every candidate is being scored, or the store refused: later
+                    self._dropped(dropped)
+            finally:
+                self._evicting = False
+                self._activity.notify()
 
     async def _worker(self) -> None:
         while True:
@@ -532,7 +554,7 @@ class Monitor:
         if self._durable is not None:
             waiting = self._scheduler.waiting(req.conversation_id)
             await self._durable.persist_applied(req, events, waiting)
-            await self._evict()
+            self._over_cap()
 
     async def _score(self, req: WindowRequest) -> WindowScore:
         score = await score_or_unscored(self.scorer, req, time_limit=self.scoring.timeout)

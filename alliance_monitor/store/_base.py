@@ -148,6 +148,13 @@ class StateStore(ABC):
     async def resident_pairs(self) -> list[str]:
         """Pairs that were in memory (not evicted) when the last process stopped."""
 
+    async def known_pairs(self) -> list[str] | None:
+        """Every pair the store holds anything of, when this process is its only writer; None
+        when other processes write to it too (Redis) or it cannot list them. With a list, the
+        monitor skips the store for a conversation it has never seen (no load on the path of
+        a new conversation's first message)."""
+        return None
+
     async def evicted_open_sessions(self) -> list[tuple[str, float]]:
         """Pairs evicted with a session still open, and their last activity (wall-clock time),
         so a restarted monitor can still end those sessions. Stores that cannot list them

@@ -59,5 +59,8 @@ class MemoryStore(StateStore):
         convs |= {c for c, p in self._pending.items() if p}
         return sorted(convs)
 
+    async def known_pairs(self) -> list[str] | None:
+        return sorted({*self._snap, *self._journal, *self._pending})
+
     async def emitted(self, ids: Sequence[str]) -> set[str]:
         return {i for i in ids if i in self._emitted}

@@ -70,6 +70,23 @@ _APPLICATION_ID = 0x414D6F6E
 _TABLES = frozenset({"pairs", "journal", "pending", "emitted", "meta"})
 
 
+#: Rows per INSERT statement (3 or 4 parameters each, under SQLite's older 999-variable limit).
+_ROWS_PER_STATEMENT = 240
+
+
+def _insert(db: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]]) -> None:
+    """`head VALUES (...), (...), ...`: many rows per statement. The sqlite3 module releases the
+    GIL around every step of a statement and takes it back after, so `executemany` hands the GIL
+    to and from the event loop's thread once per row; one statement per chunk does it once per
+    chunk. Rows apply in order, as with `executemany` (OR IGNORE keeps the first of two, OR
+    REPLACE the last)."""
+    width = len(rows[0])
+    one = "(" + ",".join("?" * width) + ")"
+    for i in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[i : i + _ROWS_PER_STATEMENT]
+        db.execute(f"{head} VALUES {','.join([one] * len(chunk))}", [v for r in chunk for v in r])
+
+
 class SQLiteStore(StateStore):
     """Durable state in one SQLite file (WAL, group commit): after a crash or restart the
     monitor recovers every pair from a snapshot plus journal. One process per file."""
@@ -164,7 +181,9 @@ class SQLiteStore(StateStore):
             ) from None
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        return sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, cached_statements=512
+        )
 
     def _close_now(self) -> None:
         for conn in (self._rdb, self._db):
@@ -201,33 +220,22 @@ class SQLiteStore(StateStore):
             db.execute("BEGIN IMMEDIATE")
             try:
                 if b.journal:
-                    db.executemany(
-                        "INSERT OR IGNORE INTO journal (conv, pos, msg) VALUES (?, ?, ?)",
-                        b.journal,
-                    )
+                    _insert(db, "INSERT OR IGNORE INTO journal (conv, pos, msg)", b.journal)
                 if b.pending_put:
-                    db.executemany(
-                        "INSERT OR REPLACE INTO pending (conv, win, req) VALUES (?, ?, ?)",
-                        b.pending_put,
-                    )
+                    _insert(db, "INSERT OR REPLACE INTO pending (conv, win, req)", b.pending_put)
                 if b.pending_del:
                     db.executemany("DELETE FROM pending WHERE conv = ? AND win = ?", b.pending_del)
                 if b.snapshots:
                     rows = [(c, p, s, int(r)) for c, p, s, r in b.snapshots]
-                    db.executemany(
-                        "INSERT OR REPLACE INTO pairs (conv, pos, state, resident) "
-                        "VALUES (?, ?, ?, ?)",
-                        rows,
-                    )
+                    _insert(db, "INSERT OR REPLACE INTO pairs (conv, pos, state, resident)", rows)
                     db.executemany(
                         "DELETE FROM journal WHERE conv = ? AND pos <= ?",
                         [(c, p) for c, p, _, _ in rows],
                     )
                 if b.emitted:
                     now = time.time()
-                    db.executemany(
-                        "INSERT OR IGNORE INTO emitted (id, at) VALUES (?, ?)",
-                        [(i, now) for i in b.emitted],
+                    _insert(
+                        db, "INSERT OR IGNORE INTO emitted (id, at)", [(i, now) for i in b.emitted]
                     )
                 db.execute("COMMIT")
             except BaseException:
@@ -270,6 +278,18 @@ class SQLiteStore(StateStore):
                     "UNION SELECT DISTINCT conv FROM pending"
                 ).fetchall()
             return sorted(r[0] for r in rows)
+
+        return await anyio.to_thread.run_sync(q)
+
+    async def known_pairs(self) -> list[str] | None:
+        def q() -> list[str]:
+            db = self._conn()
+            with self._lock:
+                rows = db.execute(
+                    "SELECT conv FROM pairs UNION SELECT DISTINCT conv FROM journal "
+                    "UNION SELECT DISTINCT conv FROM pending"
+                ).fetchall()
+            return [r[0] for r in rows]
 
         return await anyio.to_thread.run_sync(q)
 
