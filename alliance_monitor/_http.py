@@ -363,6 +363,12 @@ class HttpServer:
                 while True:
                     event = self._next(conn)
                     if isinstance(event, h11.Request):
+                        if _head_size(event) > lim.max_header_bytes:
+                            # h11 bounds a head still arriving; one that came whole is
+                            # measured here.
+                            self.counts["bad_request"] += 1
+                            await self._error(conn, 431)
+                            return None
                         if not _has_body(event):
                             self._next(conn)  # its EndOfMessage: the request is complete
                         return event
@@ -588,6 +594,10 @@ def _reason(status: int) -> bytes:
         return HTTPStatus(status).phrase.encode("ascii")
     except ValueError:
         return b""
+
+
+def _head_size(request: h11.Request) -> int:
+    return len(request.target) + sum(len(k) + len(v) + 4 for k, v in request.headers) + 16
 
 
 def _has_body(request: h11.Request) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -412,6 +413,14 @@ event_types = ["safety_signal"]
     summary = "".join(proc.err_lines)
     assert rc == 0, summary
     assert "46 accepted" in summary, summary
+    # The exit summary adds up, input the edges rejected (bad JSON lines, a malformed body)
+    # and internal errors included: in = accepted + duplicate + rejected.
+    found = re.search(
+        r"(\d+) message\(s\) in, (\d+) accepted, (\d+) duplicate, (\d+) rejected", summary
+    )
+    assert found is not None, summary
+    n_in, accepted, duplicate, rejected = map(int, found.groups())
+    assert rejected >= 2 and n_in == accepted + duplicate + rejected, found.group(0)
     assert "kill myself" not in summary + "".join(proc.out_lines)
 
 
