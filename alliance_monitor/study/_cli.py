@@ -58,6 +58,13 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument(
+        "--lang",
+        choices=("auto", "en", "zh"),
+        default="auto",
+        help="language of the report's fixed text: en, zh (Chinese), or auto (default: Chinese "
+        "when most transcripts are Chinese or mixed Chinese-English)",
+    )
+    p.add_argument(
         "--ratings",
         metavar="FILE",
         help="counselors' ratings and deliveries of feedback: the ratings database of `serve` "
@@ -103,6 +110,7 @@ def cmd_study(args: argparse.Namespace) -> int:
                 seed=getattr(args, "seed", 0),
                 ratings=getattr(args, "ratings", None),
                 on_progress=lambda n: progress.step(n - progress.n),
+                language=getattr(args, "lang", "auto"),
             )
         finally:
             await scorer.aclose()

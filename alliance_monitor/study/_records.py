@@ -5,6 +5,7 @@ run and the HTML report both build on this module, so neither imports the other.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,18 +16,15 @@ from .._models import DIMENSIONS, WindowSignals
 from ._items import BIN_EDGES, Distribution, ItemStats
 from ._link import Exemplar, LinkResult
 from ._stats import FriedmanResult, MeanCI, RMAnovaResult
-from ._strings import ITEM_LABELS, text
+from ._strings import ITEM_LABELS, Labels, report_language, text
 
 if TYPE_CHECKING:
     from ._sessions import AcrossSessions
 
-TRAJECTORY_CATEGORIES: dict[str, str] = {
-    "declined": "Declined",
-    "unchanged": "Unchanged",
-    "improved_lt1": "Improved < 1 level",
-    "improved_ge1": "Improved ≥ 1 level",
-    "insufficient_evidence": "Insufficient evidence",
-}
+#: Trajectory categories and their labels in the report's language (`_strings.Labels`).
+TRAJECTORY_CATEGORIES: Mapping[str, str] = Labels(
+    "traj.", ("declined", "unchanged", "improved_lt1", "improved_ge1", "insufficient_evidence")
+)
 #: The evidence anchors of the 1-5 scale (domain.md).
 LEVEL_LABELS: dict[int, str] = {
     1: "strong evidence against",
@@ -35,12 +33,8 @@ LEVEL_LABELS: dict[int, str] = {
     4: "some evidence for",
     5: "strong evidence for",
 }
-DIM_LABELS: dict[str, str] = {
-    "goal": "Goal",
-    "task": "Task (Approach)",
-    "bond": "Bond",
-    "overall": "Overall",
-}
+#: Dimension labels in the report's language (`_strings.Labels`).
+DIM_LABELS: Mapping[str, str] = Labels("dim.", ("goal", "task", "bond", "overall"))
 _TABLE_DIMS = ("goal", "task", "bond", "overall")
 _TRAJ_DIMS = ("overall", "goal", "task", "bond")
 _MAX_MD_COUNSELORS = 50
@@ -294,6 +288,8 @@ class StudySummary:
     duplicate_messages: int = 0
     input_name: str = ""
     scorer: str = ""
+    #: The language of the report's fixed text (`_strings.LANGUAGES`): given, or the corpus's.
+    language: str = "en"
     elapsed_s: float = 0.0
     files: dict[str, str] = field(default_factory=dict)
 
@@ -311,7 +307,8 @@ class StudySummary:
         return _summary_json(self)
 
     def to_markdown(self) -> str:
-        return _summary_md(self)
+        with report_language(self.language):
+            return _summary_md(self)
 
 
 def _r(x: float | None, nd: int = 4) -> float | None:
@@ -345,6 +342,7 @@ def _summary_json(s: StudySummary) -> dict[str, Any]:
         "study": {
             "input": s.input_name,
             "scorer": s.scorer,
+            "language": s.language,
             "transcripts": s.n_transcripts,
             "in_phase_analysis": s.n_phase_analysis,
             "excluded": s.excluded,
@@ -588,27 +586,28 @@ def _summary_md(s: StudySummary) -> str:
     n = s.n_phase_analysis
     n_traj = s.trajectories[0].n if s.trajectories else 0
     out = [
-        "# Alliance study" + (f": {s.input_name}" if s.input_name else ""),
+        f"# {text('report.title')}" + (f": {s.input_name}" if s.input_name else ""),
         "",
         (
-            f"{s.n_transcripts} sessions of {s.n_pairs} pairs scored (the phase tables count "
-            "sessions)"
+            text("md.intro.sessions", sessions=s.n_transcripts, pairs=s.n_pairs)
             if s.n_pairs and s.n_pairs != s.n_transcripts
-            else f"{s.n_transcripts} pairs scored"
+            else text("md.intro.pairs", pairs=s.n_transcripts)
         )
-        + (f" with the `{s.scorer}` scorer" if s.scorer else "")
-        + f"; {n} with three scored phases enter the phase table, {n_traj} the trajectory table"
+        + (text("md.intro.scorer", scorer=s.scorer) if s.scorer else "")
+        + text("md.intro.tables", n=n, n_traj=n_traj)
         + (
-            " (excluded: " + ", ".join(f"{k} {v}" for k, v in sorted(s.excluded.items())) + ")"
+            text(
+                "md.intro.excluded",
+                excluded=", ".join(f"{k} {v}" for k, v in sorted(s.excluded.items())),
+            )
             if s.excluded
             else ""
         )
-        + ". Scores are on the 1-5 evidence scale; one level is one point.",
+        + text("md.intro.scale"),
         "",
-        f"**Table 1. Alliance by phase: mean [{level} CI], n = {n} pairs.**",
+        text("md.table1.title", level=level, n=n),
         "",
-        "| Dimension | Early | Middle | Late | Late − early | Friedman χ²(2) | p | Kendall's W "
-        "| RM-ANOVA p (GG) |",
+        text("md.table1.head"),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for p in s.phases:
@@ -621,21 +620,15 @@ def _summary_md(s: StudySummary) -> str:
         )
     out += [
         "",
-        "Friedman test: each pair is rated in all three phases (repeated measures), and the "
-        "ratings are bounded, tied and skewed, so phases are compared by ranks within each pair. "
-        "Four dimensions are tested: for a family-wise α of 0.05 use p < 0.0125. With many pairs "
-        'a negligible shift is "significant": read Kendall\'s W and the late − early difference '
-        "(in levels) for size.",
+        text("md.table1.note"),
         "",
         *_items_md(s),
         *_distributions_md(s),
-        f"**Table 2. Trajectory (late vs early phase), share of pairs (count), n = {n_traj}; "
-        f"|change| < {s.tolerance:g} is unchanged; a pair whose early or late phase lacks "
-        "evidence is *insufficient evidence*, never unchanged.**",
+        text("md.table2.title", n=n_traj, tol=s.tolerance),
         "",
-        "| Dimension | "
+        f"| {text('md.table2.dim')} | "
         + " | ".join(TRAJECTORY_CATEGORIES.values())
-        + " | Declined or unchanged |",
+        + f" | {text('md.table2.both')} |",
         "|---|" + "---|" * (len(TRAJECTORY_CATEGORIES) + 1),
     ]
     for t in s.trajectories:
@@ -646,11 +639,9 @@ def _summary_md(s: StudySummary) -> str:
         )
     out += [
         "",
-        "**Table 3. Counselor patterns by session alliance level (overall score rounded to the "
-        "nearest level).**",
+        text("md.table3.title"),
         "",
-        "| Alliance level | Sessions | Counselor messages | Passive | Directive "
-        "| Sessions with passive pattern | Sessions with directive pattern |",
+        text("md.table3.head"),
         "|---|---|---|---|---|---|---|",
     ]
     for row in s.patterns_by_level:
@@ -658,20 +649,16 @@ def _summary_md(s: StudySummary) -> str:
     if s.patterns_by_tercile:
         out += [
             "",
-            "**Table 3b. Counselor patterns by thirds of the corpus ranked by session alliance "
-            "(relative groups; range of overall alliance in brackets).**",
+            text("md.table3b.title"),
             "",
-            "| Alliance third | Sessions | Counselor messages | Passive | Directive "
-            "| Sessions with passive pattern | Sessions with directive pattern |",
+            text("md.table3b.head"),
             "|---|---|---|---|---|---|---|",
         ]
         for row in s.patterns_by_tercile:
             out.append(_pattern_md(row))
     out += [
         "",
-        "Passive / Directive: share of counselor messages flagged (score ≥ 0.5). A session has a "
-        "pattern when, in at least one phase, the flagged share meets the monitor's pattern "
-        "policy (≥ 40% of the phase's counselor messages and at least 2).",
+        text("md.table3.note"),
         "",
     ]
     out += _link_md(s)

@@ -33,7 +33,7 @@ from ._records import (
     fmt_signed_ci,
 )
 from ._sessions import pair_across
-from ._strings import text
+from ._strings import report_language, text
 
 __all__ = ["render_report", "static_view"]
 
@@ -116,18 +116,18 @@ def phase_chart(s: StudySummary) -> str:
         )
     out.append(
         f'<text x="12" y="{(top + h - bottom) / 2:.0f}" text-anchor="middle" '
-        f'transform="rotate(-90 12 {(top + h - bottom) / 2:.0f})">level (1-5 scale)</text>'
+        f'transform="rotate(-90 12 {(top + h - bottom) / 2:.0f})">{_E(text("dist.axis"))}</text>'
     )
     group = (w - left - right) / max(len(s.phases), 1)
     for gi, p in enumerate(s.phases):
         gx = left + gi * group
         for pi, ph in enumerate(PHASES):
             ci = p.phase(ph)
-            color, shape, label = PHASE_STYLE[ph]
+            color, shape, _label = PHASE_STYLE[ph]
             x = gx + group * (pi + 1) / 4
             out.append(
                 f'<text x="{x:.1f}" y="{h - bottom + 16}" text-anchor="middle" '
-                f'class="tick">{label}</text>'
+                f'class="tick">{_E(text("phase." + ph))}</text>'
             )
             if ci.mean is None:
                 continue
@@ -157,15 +157,16 @@ def phase_chart(s: StudySummary) -> str:
     out.append("</svg>")
     legend = "".join(
         f'<li><svg width="14" height="14" viewBox="0 0 14 14" aria-hidden="true">'
-        f"{_shape(shape, 7, 7, 5, color, 'key')}</svg>{label}</li>"
-        for color, shape, label in PHASE_STYLE.values()
+        f"{_shape(shape, 7, 7, 5, color, 'key')}</svg>{_E(text('phase.' + ph))}</li>"
+        for ph, (color, shape, _label) in PHASE_STYLE.items()
     )
     legend += (
         '<li><svg width="14" height="14" viewBox="0 0 14 14" aria-hidden="true">'
         '<line x1="7" x2="7" y1="1" y2="13" stroke="#1a1a1a" stroke-width="1.5"/>'
         '<line x1="3" x2="11" y1="1" y2="1" stroke="#1a1a1a"/><line x1="3" x2="11" y1="13" '
-        f'y2="13" stroke="#1a1a1a"/></svg>{100 * s.confidence_level:.0f}% confidence interval'
-        "</li>"
+        'y2="13" stroke="#1a1a1a"/></svg>'
+        + _E(text("report.ci", level=f"{100 * s.confidence_level:.0f}%"))
+        + "</li>"
     )
     return "".join(out) + f'<ul class="legend">{legend}</ul>'
 
@@ -862,116 +863,115 @@ def _items_section(s: StudySummary, tables: dict[str, str]) -> str:
 def render_report(
     summary: StudySummary, views: Sequence[dict[str, Any]], *, total_pairs: int | None = None
 ) -> str:
-    """The whole report as one HTML string."""
+    """The whole report as one HTML string, in the summary's language."""
+    with report_language(summary.language):
+        return _render_report(summary, views, total_pairs)
+
+
+def _render_report(
+    summary: StudySummary, views: Sequence[dict[str, Any]], total_pairs: int | None
+) -> str:
     s = summary
     n = s.n_phase_analysis
     tables = _tables(s)
     total = total_pairs if total_pairs is not None else len(views)
-    excluded = ", ".join(f"{k}: {v}" for k, v in sorted(s.excluded.items())) or "none"
+    excluded = ", ".join(f"{k}: {v}" for k, v in sorted(s.excluded.items())) or text("report.none")
     shown = (
-        f"The {len(views)} most concerning of {total} pairs are shown."
+        text("report.shown.some", k=len(views), n=total)
         if total > len(views)
-        else f"All {total} pairs are shown."
+        else text("report.shown.all", n=total)
     )
     friedman_rows = "".join(
-        f"<li>{_E(DIM_LABELS[p.dimension])}: χ²(2) = "
-        f"{'n/a' if p.friedman.statistic is None else f'{p.friedman.statistic:.2f}'}, "
-        f"p {_E(fmt_p(p.friedman.p_value))}, Kendall's W "
-        f"{'n/a' if p.friedman.kendall_w is None else f'{p.friedman.kendall_w:.3f}'}; "
-        f"late − early {_E(fmt_signed_ci(p.change))} levels</li>"
+        "<li>"
+        + _E(
+            text(
+                "report.friedman.row",
+                dim=DIM_LABELS[p.dimension],
+                chi2="n/a" if p.friedman.statistic is None else f"{p.friedman.statistic:.2f}",
+                p=fmt_p(p.friedman.p_value),
+                w="n/a" if p.friedman.kendall_w is None else f"{p.friedman.kendall_w:.3f}",
+                change=fmt_signed_ci(p.change),
+            )
+        )
+        + "</li>"
         for p in s.phases
     )
+    title = text("report.title")
     parts = [
         "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{_a(text("report.html_lang"))}"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{_a(CSP)}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="referrer" content="no-referrer">',
-        f"<title>Alliance study{': ' + _E(s.input_name) if s.input_name else ''}</title>",
+        f"<title>{_E(title)}{': ' + _E(s.input_name) if s.input_name else ''}</title>",
         f"<style>{CSS}</style></head><body>",
-        "<header><h1>Alliance study"
+        f"<header><h1>{_E(title)}"
         + (f": <code>{_E(s.input_name)}</code>" if s.input_name else "")
         + "</h1>",
-        f'<p class="meta">{s.n_pairs} pairs'
-        + (f" ({s.n_transcripts} sessions)" if s.n_transcripts != s.n_pairs else "")
-        + (f" · scorer <code>{_E(s.scorer)}</code>" if s.scorer else "")
-        + f" · {n} in the phase analysis (excluded: {_E(excluded)})"
+        '<p class="meta">'
+        + _E(text("report.meta.pairs", n=s.n_pairs))
+        + (
+            _E(text("report.meta.sessions", n=s.n_transcripts))
+            if s.n_transcripts != s.n_pairs
+            else ""
+        )
+        + (text("report.meta.scorer", scorer=_E(s.scorer)) if s.scorer else "")
+        + _E(text("report.meta.phase", n=n, excluded=excluded))
         + f" · alliance-monitor {_E(__version__)}</p>",
-        '<nav class="toc" aria-label="Sections"><a href="#phases">1. Phases</a>'
-        '<a href="#trajectories">2. Trajectories</a><a href="#patterns">3. Patterns</a>'
-        '<a href="#sessions">4. Sessions</a><a href="#feedback">5. Feedback</a>'
-        '<a href="#pairs">6. Pairs</a></nav></header>'
+        f'<nav class="toc" aria-label="{_a(text("report.nav"))}">'
+        + "".join(
+            f'<a href="#{a}">{_E(text("report.nav." + a))}</a>'
+            for a in ("phases", "trajectories", "patterns", "sessions", "feedback", "pairs")
+        )
+        + "</nav></header>"
         "<main>",
-        '<section id="phases" aria-labelledby="h-phases"><h2 id="h-phases">1. Alliance by '
-        "phase</h2>",
-        f"<figure>{phase_chart(s)}<figcaption>Mean of the {n} pairs in each phase (early, "
-        "middle, late thirds of each transcript) on the 1-5 evidence scale, with "
-        f"{100 * s.confidence_level:.0f}% t intervals. The axis is zoomed: differences of a "
-        "tenth of a level look large here.</figcaption></figure>",
+        '<section id="phases" aria-labelledby="h-phases"><h2 id="h-phases">'
+        f"{_E(text('report.h.phases'))}</h2>",
+        f"<figure>{phase_chart(s)}<figcaption>"
+        + _E(text("report.phase.caption", n=n, level=f"{100 * s.confidence_level:.0f}%"))
+        + "</figcaption></figure>",
         tables.get("1", ""),
-        '<p class="note">Do phases differ? Friedman test (each pair is measured in all three '
-        "phases, so the phases are repeated measures; the ratings are bounded and tied, so "
-        "ranks within each pair are compared rather than raw means). Repeated-measures ANOVA "
-        "with the Greenhouse-Geisser correction is given as a parametric check. Four tests: "
-        "for a family-wise α of 0.05 use p &lt; 0.0125.</p>",
+        f'<p class="note">{_E(text("report.friedman.note"))}</p>',
         f'<ul class="note">{friedman_rows}</ul>',
         _items_section(s, tables),
         _distribution_section(s, tables),
         "</section>",
-        '<section id="trajectories" aria-labelledby="h-traj"><h2 id="h-traj">2. Trajectories</h2>',
-        f"<figure>{trajectory_chart(s)}<figcaption>Late phase minus early phase, per pair; "
-        f"a change smaller than {s.tolerance:g} level is unchanged. The study this library "
-        "follows found nearly half of the pairs declined or stayed unchanged and fewer than "
-        "3% improved by a level or more.</figcaption></figure>",
+        '<section id="trajectories" aria-labelledby="h-traj"><h2 id="h-traj">'
+        f"{_E(text('report.h.trajectories'))}</h2>",
+        f"<figure>{trajectory_chart(s)}<figcaption>"
+        + _E(text("report.traj.caption", tol=s.tolerance))
+        + "</figcaption></figure>",
         tables.get("2", ""),
         "</section>",
-        '<section id="patterns" aria-labelledby="h-pat"><h2 id="h-pat">3. Counselor patterns '
-        "and alliance</h2>",
-        "<figure><h3>By session alliance level</h3>"
-        + pattern_chart(
-            s.patterns_by_level,
-            "level",
-            "Share of counselor messages flagged passive or directive, by session alliance level",
-        )
+        '<section id="patterns" aria-labelledby="h-pat"><h2 id="h-pat">'
+        f"{_E(text('report.h.patterns'))}</h2>",
+        f"<figure><h3>{_E(text('report.pat.by_level'))}</h3>"
+        + pattern_chart(s.patterns_by_level, "level", text("report.pat.by_level.chart"))
         + (
-            "<h3>By thirds of the corpus ranked by session alliance</h3>"
-            + pattern_chart(
-                s.patterns_by_tercile,
-                "tercile",
-                "Share of counselor messages "
-                "flagged passive or directive, by third of the corpus ranked by "
-                "session alliance",
-            )
+            f"<h3>{_E(text('report.pat.by_third'))}</h3>"
+            + pattern_chart(s.patterns_by_tercile, "tercile", text("report.pat.by_third.chart"))
             if s.patterns_by_tercile
             else ""
         )
         + _pattern_legend()
-        + "<figcaption>Share of counselor messages scored passive (acknowledging without "
-        "exploring) or directive (advice or instructions without permission): above by the "
-        "session's overall alliance level (nearest level of the 1-5 scale), below by thirds "
-        "of this corpus ranked by session alliance.</figcaption></figure>",
+        + f"<figcaption>{_E(text('report.pat.caption'))}</figcaption></figure>",
         "".join(tables.get(k, "") for k in ("3", "3b")),
         _link_section(s, tables),
         tables.get("4", ""),
-        "" if s.patterns_by_counselor else '<p class="note">No counselor ids in this corpus.</p>',
+        ""
+        if s.patterns_by_counselor
+        else f'<p class="note">{_E(text("report.no_counselors"))}</p>',
         "</section>",
         _sessions_section(s, tables),
         _feedback_section(s, tables),
-        '<section id="pairs" aria-labelledby="h-pairs"><h2 id="h-pairs">6. Pairs</h2>',
-        f'<p class="note">{_E(shown)} Ordered by concern (safety signal, alliance decline, low '
-        "alliance, counselor patterns, latest window below its start). Each sparkline is the "
-        "overall alliance of the pair's rolling windows (dotted line: level 3); the label is "
-        "the trajectory, the late third of the session against its early third. Select a pair "
-        "to open its view: window scores per dimension, where patterns and declines fired, and "
-        "the feedback given.</p>",
+        '<section id="pairs" aria-labelledby="h-pairs"><h2 id="h-pairs">'
+        f"{_E(text('report.h.pairs'))}</h2>",
+        f'<p class="note">{_E(text("report.pairs.note", shown=shown))}</p>',
         '<ul class="sparks">' + "".join(_spark_button(v) for v in views) + "</ul></section>",
         "</main>",
-        '<footer><p class="note">Observer-rated alliance (Goal, Task, Bond; 1 = strong '
-        "evidence against, 3 = no evidence either way, 5 = strong evidence for), scored by "
-        "software. A screening aid for supervision and research, not a clinical "
-        "instrument.</p></footer>",
+        f'<footer><p class="note">{_E(text("report.footer"))}</p></footer>',
         '<dialog id="pair-dialog" aria-labelledby="pv-title"><form method="dialog">'
-        '<button class="pv-close" type="submit">Close</button></form>'
+        f'<button class="pv-close" type="submit">{_E(text("report.close"))}</button></form>'
         '<div id="pair-view"></div></dialog>',
         f'<script type="application/json" id="pair-data">'
         f"{json_for_script({v['id']: v for v in views})}</script>",

@@ -70,6 +70,7 @@ from ._records import (
 )
 from ._sessions import across_sessions, split_sessions
 from ._stats import friedman, mean_ci, rm_anova
+from ._strings import LANGUAGES, corpus_language
 
 __all__ = [
     "LEVEL_LABELS",
@@ -242,6 +243,7 @@ def run_study(
     seed: int = 0,
     ratings: str | Path | None = None,
     on_progress: Callable[[int], None] | None = None,
+    language: str = "auto",
 ) -> StudySummary:
     """Score every transcript of `input_path`, and write summary.json, summary.md and
     report.html to `out_dir` (created if missing). See the module docstring.
@@ -255,6 +257,8 @@ def run_study(
     `ratings`: a `RatingStore` database or a JSONL file of ratings and deliveries (the HTTP
     endpoint's records): which feedback reached counselors and how they rated it (Table 6).
     `on_progress(n)` is called with the number of transcripts scored so far, after each batch.
+    `language`: the language of the report's fixed text, ``"en"`` or ``"zh"``; ``"auto"`` (the
+    default) writes Chinese when most transcripts are Chinese or mixed Chinese-English.
     The scorer is not closed: the caller owns it.
     """
     return anyio.run(
@@ -273,6 +277,7 @@ def run_study(
             seed=seed,
             ratings=ratings,
             on_progress=on_progress,
+            language=language,
         )
     )
 
@@ -309,12 +314,17 @@ async def run_study_async(
     seed: int = 0,
     ratings: str | Path | None = None,
     on_progress: Callable[[int], None] | None = None,
+    language: str = "auto",
 ) -> StudySummary:
     """`run_study` for callers already inside an event loop."""
     from ._report import static_view
 
     if bootstrap < 0:
         raise ConfigError("study: the bootstrap count must be >= 0")
+    if language != "auto" and language not in LANGUAGES:
+        raise ConfigError(
+            f"study: unknown report language {language!r} (auto, {', '.join(LANGUAGES)})"
+        )
     started = time.perf_counter()
     run = _Run(
         scorer,
@@ -361,6 +371,11 @@ async def run_study_async(
         exemplars=run.link.exemplars() if include_text else {},
         bootstrap=bootstrap,
         feedback=feedback,
+        language=(
+            corpus_language(r.language for rs in run.results.values() for r in rs)
+            if language == "auto"
+            else language
+        ),
     )
     views = []
     order = [s.conversation_id for s in run.board.ranked()] if replay else []
