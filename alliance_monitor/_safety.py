@@ -39,6 +39,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from ._traditional import to_simplified
+
 __all__ = ["SafetyCategory", "SafetyHit", "scan_risk"]
 
 SafetyCategory = Literal["self_harm", "harm_to_others"]
@@ -311,8 +313,9 @@ _NEGATION_WINDOW = 64
 #
 # Chinese has no spaces, so obfuscation by inserted spaces, symbols or zero-width characters is
 # undone by keeping only Han characters, Latin letters and digits (after NFKC, which folds
-# full-width forms): "我 不 想 活 了", "自*杀", "自\u200b杀" all read "...不想活了", "自杀". A
-# few traditional forms are mapped to simplified ones (殺 -> 杀). Romanised spellings that
+# full-width forms): "我 不 想 活 了", "自*杀", "自\u200b杀" all read "...不想活了", "自杀".
+# Traditional Chinese (Taiwan, Hong Kong) is read in Simplified characters (`_traditional`:
+# 殺 -> 杀, 著 -> 着, 臥軌 -> 卧轨), so the phrases are written once. Romanised spellings that
 # people use to get past keyword filters are listed too: full pinyin (zisha, qingsheng) and
 # the initials "zs" after a verb of wanting (想zs, 要zs).
 #
@@ -322,10 +325,6 @@ _NEGATION_WINDOW = 64
 
 _ZH_DROP = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_ZH_TRADITIONAL = str.maketrans(
-    "殺輕結樓殘遺書藥農燒軌傷劃沒後盡歸會們這個開離還過說覺厭醫種麼與斷氣為吊弄殘誰",
-    "杀轻结楼残遗书药农烧轨伤划没后尽归会们这个开离还过说觉厌医种么与断气为吊弄残谁",
-)
 _ZH_PERSON = (
     r"(?:他|她|他们|她们|你|你们|那个人|那个|这个人|我(?:爸|妈|爸爸|妈妈|老公|老婆|丈夫|妻子"
     r"|男朋友|女朋友|前任|老板|领导|同事|同学|室友|继父|继母|孩子|儿子|女儿|哥|姐|弟|妹))"
@@ -417,7 +416,7 @@ _PINYIN_WORD = re.compile(r"(?<![a-z])(?:" + "|".join(_PINYIN_WORDS) + r")(?![a-
 
 
 def _zh_normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower().translate(_ZH_TRADITIONAL)
+    text = to_simplified(unicodedata.normalize("NFKC", text).lower())
     return _ZH_DROP.sub("", text)
 
 

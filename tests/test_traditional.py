@@ -97,3 +97,38 @@ def test_scorer_reads_both_scripts_alike() -> None:
     directive = trad.messages[1]
     assert directive.directive >= 0.5  # 妳應該……我建議妳……否則
     assert "advise" in directive.cues and "warn" in directive.cues
+
+
+def test_safety_reads_traditional_phrases() -> None:
+    from alliance_monitor._safety import scan_risk
+
+    for text in ("我不想再醒來了", "想去臥軌", "我攢了很多安眠藥", "明天我要帶刀去學校", "活著沒有任何意義"):
+        assert scan_risk(text) is not None, text
+    for text in ("笑死我了，這部電影太好笑", "看了一部關於自殺預防的紀錄片", "累死了，今天加班到十點"):
+        assert scan_risk(text) is None, text
+
+
+def test_safety_set_in_traditional_script_scores_as_simplified() -> None:
+    opencc = pytest.importorskip("opencc", reason="opencc (dev dependency) converts the set")
+    import json
+
+    from alliance_monitor._safety import scan_risk
+
+    rows = [
+        json.loads(line)
+        for line in (ROOT / "tests" / "data" / "safety_zh.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    simplified = [scan_risk(r["text"]) is not None for r in rows]
+    for config in ("s2twp.json", "s2hk.json"):
+        cc = opencc.OpenCC(config)
+        traditional = [scan_risk(cc.convert(r["text"])) is not None for r in rows]
+        assert traditional == simplified, config
+
+
+def test_redaction_reads_traditional() -> None:
+    from alliance_monitor.scoring import basic_redactor
+
+    out = basic_redactor("我叫陳美玲，住在台北市信義區松仁路100號5樓，電話0912-345-678")
+    assert "陳美玲" not in out and "松仁路" not in out and "0912" not in out
+    assert "[NAME]" in out and "[ADDRESS]" in out and "[PHONE]" in out
