@@ -102,9 +102,19 @@ def test_scorer_reads_both_scripts_alike() -> None:
 def test_safety_reads_traditional_phrases() -> None:
     from alliance_monitor._safety import scan_risk
 
-    for text in ("我不想再醒來了", "想去臥軌", "我攢了很多安眠藥", "明天我要帶刀去學校", "活著沒有任何意義"):
+    for text in (
+        "我不想再醒來了",
+        "想去臥軌",
+        "我攢了很多安眠藥",
+        "明天我要帶刀去學校",
+        "活著沒有任何意義",
+    ):
         assert scan_risk(text) is not None, text
-    for text in ("笑死我了，這部電影太好笑", "看了一部關於自殺預防的紀錄片", "累死了，今天加班到十點"):
+    for text in (
+        "笑死我了，這部電影太好笑",
+        "看了一部關於自殺預防的紀錄片",
+        "累死了，今天加班到十點",
+    ):
         assert scan_risk(text) is None, text
 
 
