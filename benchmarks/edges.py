@@ -20,7 +20,10 @@
 4. Model reply stall: a reply whose running summary is 1 MB of "a.a." (the old redactor was
    quadratic on it), and a 2 MB reply of opening braces; seconds to handle each.
 5. Evasion corpora: redaction evasions caught and ordinary messages left unchanged, on the
-   corpus tuned against and on one written afterwards and never tuned on (tests/data).
+   corpus tuned against and on one written afterwards and never tuned on (tests/data); the
+   safety net's recall and false alarms on the written sets per language, on the half tuned on
+   and the half kept untouched, and on the spelling evasions among them (split words, chat
+   shorthand, letter-like symbols, leet, pinyin, homophones, separators).
 """
 
 from __future__ import annotations
@@ -290,6 +293,13 @@ async def _reply_stall() -> dict[str, Any]:
     }
 
 
+_SPELLING_KINDS = {
+    "spelling", "shorthand", "letter-like", "leet", "obfuscated", "homophone", "typo", "pinyin",
+    "pinyin mixed", "pinyin initials", "spaces", "symbol", "emoji", "traditional", "punctuation",
+    "mixed", "traditional characters", "full-width punctuation",
+}  # fmt: skip
+
+
 def evasions() -> dict[str, Any]:
     from evasion_corpora import leaked, redaction_figures, rows
 
@@ -300,7 +310,31 @@ def evasions() -> dict[str, Any]:
     unseen_missed = [
         r["text"] for r in unseen if any(leaked(s, basic_redactor(r["text"])) for s in r["secrets"])
     ]
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from safety_sets import DATA, SETS, load
+
+    from alliance_monitor._safety import scan_risk
+
+    safety: dict[str, Any] = {}
+    for lang, name in SETS.items():
+        rows = load(DATA / name)
+        for half in ("even", "odd"):
+            part = [r for r in rows if r["half"] == half]
+            risk = [r for r in part if r["risk"]]
+            ok = [r for r in part if not r["risk"]]
+            caught = sum(scan_risk(r["text"]) is not None for r in risk)
+            alarms = sum(scan_risk(r["text"]) is not None for r in ok)
+            safety[f"{lang}/{half}"] = {
+                "risk": len(risk),
+                "recall": round(caught / len(risk), 3),
+                "ordinary": len(ok),
+                "false_alarms": round(alarms / len(ok), 3),
+            }
+        spelled = [r for r in rows if r["risk"] and r["kind"].split(":")[0] in _SPELLING_KINDS]
+        caught = sum(scan_risk(r["text"]) is not None for r in spelled)
+        safety[f"{lang}/spellings"] = f"{caught}/{len(spelled)}"
     return {
+        "safety": safety,
         "redaction_tuned": {
             "caught": f"{tuned['caught']}/{tuned['evasions']}",
             "by_language": tuned["by_language"],

@@ -1,24 +1,33 @@
-"""Recall and false-alarm rate of the safety net on the written test sets, per language.
+"""Recall and false-alarm rate of the safety net on the written test sets, per language and half.
 
 The sets are ours (written for this purpose, in tests/data): ``safety_en.jsonl`` and
-``safety_zh.jsonl``, each with at least 40 risk messages (suicidal ideation, self-harm, plans,
-harm to others, obfuscated spellings) and 40 harmless ones (hyperbole such as 笑死我了 / "this
-commute is killing me", denials, medication, grief, ordinary chat). Each line:
-``{"text": ..., "risk": true|false, "kind": ...}``. With the `opencc` package (a dev
+``safety_zh.jsonl``, each with at least 150 risk messages and 150 harmless ones. Risk: suicidal
+ideation in the forms a clinical screen asks about (wish to be dead or not to wake up, active
+thoughts, method, intent, plan and timing, preparatory acts such as gathering means, writing
+goodbyes or giving things away, perceived burdensomeness, wanting to disappear or to end
+everything), self-harm, harm to others, and the spellings people use (split words, chat
+shorthand, pinyin, homophones such as 紫砂, small capitals and other letter-like symbols).
+Harmless: ordinary text sharing the words ("this exam is killing me", "我快累死了", a rope for
+climbing, 紫砂壶, saying goodbye at the airport), denials, medication, grief, distress without risk.
+Each line: ``{"text": ..., "risk": true|false, "kind": ...}``. With the `opencc` package (a dev
 dependency) the Chinese set is also measured in Traditional characters, converted as Taiwan
 (``s2twp``, with Taiwan vocabulary) and Hong Kong (``s2hk``) write it.
 
+Halves: within each class, lines at even positions (0, 2, 4...) are the half the phrase lists
+were tuned on; lines at odd positions were kept untouched while tuning and are reported apart.
+
 Run from the project root:
-    .venv/bin/python benchmarks/safety_sets.py [-v]     (-v lists every miss and false alarm)
+    .venv/bin/python benchmarks/safety_sets.py [-v] [--half even|odd]
+(-v lists every miss and false alarm of the half asked for, or of both.)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from alliance_monitor._safety import scan_risk
 
@@ -26,9 +35,18 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 SETS = {"en": "safety_en.jsonl", "zh": "safety_zh.jsonl"}
 
 
-def measure(path: Path) -> tuple[int, int, int, int, list[str], float]:
-    """(risk messages, caught, harmless messages, false alarms, errors, seconds)."""
+def load(path: Path) -> list[dict[str, Any]]:
+    """The rows, each with its half (``even`` / ``odd``) by position within its class."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    seen = {True: 0, False: 0}
+    for row in rows:
+        row["half"] = "even" if seen[bool(row["risk"])] % 2 == 0 else "odd"
+        seen[bool(row["risk"])] += 1
+    return rows
+
+
+def measure(rows: list[dict[str, Any]]) -> tuple[int, int, int, int, list[str], float]:
+    """(risk messages, caught, harmless messages, false alarms, errors, seconds)."""
     n_risk = caught = n_ok = alarms = 0
     errors: list[str] = []
     t0 = time.perf_counter()
@@ -47,37 +65,52 @@ def measure(path: Path) -> tuple[int, int, int, int, list[str], float]:
     return n_risk, caught, n_ok, alarms, errors, time.perf_counter() - t0
 
 
-def main() -> int:
-    verbose = "-v" in sys.argv[1:]
-    print(f"{'language':10s} {'risk':>5s} {'recall':>7s} {'harmless':>9s} {'false alarms':>13s}")
+def figures() -> dict[str, dict[str, Any]]:
+    """Per language and half (``all``, ``even``, ``odd``): counts, recall, false-alarm rate."""
+    out: dict[str, dict[str, Any]] = {}
     for lang, name in SETS.items():
-        n_risk, caught, n_ok, alarms, errors, _ = measure(DATA / name)
-        print(f"{lang:10s} {n_risk:5d} {caught / n_risk:7.3f} {n_ok:9d} {alarms / n_ok:13.3f}")
-        if verbose:
-            for e in errors:
+        rows = load(DATA / name)
+        for half in ("all", "even", "odd"):
+            part = [r for r in rows if half == "all" or r["half"] == half]
+            n_risk, caught, n_ok, alarms, errors, _ = measure(part)
+            out[f"{lang}/{half}"] = {
+                "risk": n_risk,
+                "recall": round(caught / n_risk, 3),
+                "harmless": n_ok,
+                "false_alarms": round(alarms / n_ok, 3),
+                "errors": errors,
+            }
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-v", action="store_true", help="list misses and false alarms")
+    parser.add_argument("--half", choices=("even", "odd"), help="list errors of this half only")
+    args = parser.parse_args()
+    print(f"{'set':10s} {'risk':>5s} {'recall':>7s} {'harmless':>9s} {'false alarms':>13s}")
+    for key, f in figures().items():
+        print(
+            f"{key:10s} {f['risk']:5d} {f['recall']:7.3f} {f['harmless']:9d} "
+            f"{f['false_alarms']:13.3f}"
+        )
+        if args.v and key.endswith("/" + (args.half or "all")):
+            for e in f["errors"]:
                 print("   ", e)
     try:
         import opencc
     except ImportError:
         print("(opencc not installed: no Traditional copy of the Chinese set)")
         return 0
-    rows = [json.loads(ln) for ln in (DATA / SETS["zh"]).read_text(encoding="utf-8").splitlines()]
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, config in (("zh-Hant TW", "s2twp.json"), ("zh-Hant HK", "s2hk.json")):
-            cc = opencc.OpenCC(config)
-            path = Path(tmp) / f"{config}.jsonl"
-            path.write_text(
-                "".join(
-                    json.dumps({**r, "text": cc.convert(r["text"])}, ensure_ascii=False) + "\n"
-                    for r in rows
-                ),
-                encoding="utf-8",
-            )
-            n_risk, caught, n_ok, alarms, errors, _ = measure(path)
-            print(f"{name:10s} {n_risk:5d} {caught / n_risk:7.3f} {n_ok:9d} {alarms / n_ok:13.3f}")
-            if verbose:
-                for e in errors:
-                    print("   ", e)
+    rows = load(DATA / SETS["zh"])
+    for name, config in (("zh-TW/all", "s2twp.json"), ("zh-HK/all", "s2hk.json")):
+        cc = opencc.OpenCC(config)
+        converted = [{**r, "text": cc.convert(r["text"])} for r in rows]
+        n_risk, caught, n_ok, alarms, errors, _ = measure(converted)
+        print(f"{name:10s} {n_risk:5d} {caught / n_risk:7.3f} {n_ok:9d} {alarms / n_ok:13.3f}")
+        if args.v:
+            for e in errors:
+                print("   ", e)
     return 0
 
 

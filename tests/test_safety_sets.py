@@ -1,4 +1,11 @@
-"""The safety net on the written test sets: recall >= 0.95 and false alarms <= 5% per language."""
+"""The safety net on the written test sets (issue 20 item 5).
+
+Each set holds at least 150 risk and 150 ordinary statements per language (tests/data). Within
+each class, lines at even positions are the half the phrase lists were tuned on; lines at odd
+positions were kept untouched while tuning. Targets: recall >= 0.95 and false alarms <= 3%.
+The tuned half meets them; the untouched half is held to a floor below its measured figures
+(docs/reliability.md gives them), so a change that loses ground on unseen text fails.
+"""
 
 from __future__ import annotations
 
@@ -14,19 +21,110 @@ DATA = Path(__file__).resolve().parent / "data"
 
 def _rows(name: str) -> list[dict[str, object]]:
     lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    rows = [json.loads(line) for line in lines if line.strip()]
+    seen = {True: 0, False: 0}
+    for row in rows:
+        row["half"] = "even" if seen[bool(row["risk"])] % 2 == 0 else "odd"
+        seen[bool(row["risk"])] += 1
+    return rows
 
 
+#: (recall at least, false alarms at most) per half.
+FLOORS = {"even": (0.95, 0.03), "odd": (0.80, 0.06)}
+
+
+@pytest.mark.parametrize("half", ["even", "odd"])
 @pytest.mark.parametrize("name", ["safety_en.jsonl", "safety_zh.jsonl"])
-def test_recall_and_false_alarms(name: str) -> None:
+def test_recall_and_false_alarms(name: str, half: str) -> None:
     rows = _rows(name)
-    risk = [str(r["text"]) for r in rows if r["risk"]]
-    harmless = [str(r["text"]) for r in rows if not r["risk"]]
-    assert len(risk) >= 40 and len(harmless) >= 40
+    assert sum(1 for r in rows if r["risk"]) >= 150
+    assert sum(1 for r in rows if not r["risk"]) >= 150
+    risk = [str(r["text"]) for r in rows if r["risk"] and r["half"] == half]
+    harmless = [str(r["text"]) for r in rows if not r["risk"] and r["half"] == half]
     missed = [t for t in risk if scan_risk(t) is None]
     alarms = [t for t in harmless if scan_risk(t) is not None]
-    assert 1 - len(missed) / len(risk) >= 0.95, missed
-    assert len(alarms) / len(harmless) <= 0.05, alarms
+    recall_floor, alarm_ceiling = FLOORS[half]
+    assert 1 - len(missed) / len(risk) >= recall_floor, missed
+    assert len(alarms) / len(harmless) <= alarm_ceiling, alarms
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # spellings from the issue
+        "I want to kill my self",
+        "I will hang my self",
+        "kms",
+        "i want 2 die",
+        "sui cide is all I think about",
+        "wo xiang zi sha",
+        "我想紫砂",
+        "\u1d0b\u026a\u029f\u029f \u1d0d\u028f \ua731\u1d07\u029f\ua730",  # small capitals
+        "\U0001f1f0\U0001f1f2\U0001f1f8",  # regional-indicator letters
+        "i want to un alive myself",
+        "bu xiang huo le",
+        "我想自鲨",
+    ],
+)
+def test_ordinary_spellings_are_read(text: str) -> None:
+    hit = scan_risk(text)
+    assert hit is not None and hit.category == "self_harm", text
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        # the categories of a clinical suicide-risk screen, English and Chinese
+        ("I wish I could go to sleep and not wake up", "wish_to_be_dead"),
+        ("希望睡着了就不要再醒来", "wish_to_be_dead"),
+        ("I keep thinking about killing myself", "suicidal_thoughts"),
+        ("我控制不住想死的念头", "suicidal_thoughts"),
+        ("I googled painless ways to die", "method"),
+        ("吃多少片安眠药才会死", "method"),
+        ("I've picked the date", "intent_plan"),
+        ("我计划好了下周五去死", "intent_plan"),
+        ("I've been stockpiling my antidepressants", "preparatory_acts"),
+        ("我给每个人都写了告别信", "preparatory_acts"),
+        ("I've been giving my things away", "preparatory_acts"),
+        ("I'm a burden to my parents", "burdensomeness"),
+        ("我活着只会拖累家人", "burdensomeness"),
+        ("I just want to disappear and never come back", "end_everything"),
+        ("我想从这个世界上消失", "end_everything"),
+        ("I want it all to end", "end_everything"),
+        ("我想结束这一切", "end_everything"),
+    ],
+)
+def test_the_forms_a_screen_asks_about(text: str, cue: str) -> None:
+    hit = scan_risk(text)
+    assert hit is not None and hit.category == "self_harm", text
+    assert cue in hit.cues, hit.cues
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this exam is killing me",
+        "我快累死了",
+        "我买了一个紫砂壶",
+        "I ran 5 kms today",
+        "kms is a unit in my physics homework",
+        "I want to dye my hair blue",
+        "my self esteem is low",
+        "I bought a rope for rock climbing",
+        "I wish I could disappear for a vacation",
+        "I want to end things with my boyfriend",
+        "this is my last night in Paris",
+        "I read a book about suicide in history class",
+        "新闻里说有人跳楼了，我看了很难受",
+        "我可以为了一顿火锅去死",
+        "考完试终于解脱了",
+        "我想去旅游，消失一段时间",
+        "Liz, I shall call you tomorrow",
+        "I used to want to die but I'm much better now",
+    ],
+)
+def test_ordinary_text_sharing_the_words_is_not_flagged(text: str) -> None:
+    assert scan_risk(text) is None, text
 
 
 def test_chinese_phrases_from_the_issue() -> None:
