@@ -116,6 +116,8 @@ def reference_completion(scorer: LLMScorer = SCORER) -> int:
     for n, i in enumerate(ITEM_IDS):
         if n % 2 == 0:
             items[i] = {"reasoning": reasoning, "evidence": [f"m4: {quote}"], "rating": 4}
+        elif "null" in json.dumps(scorer.schema):  # v2: an item without evidence is null
+            items[i] = None
         else:
             items[i] = {
                 "reasoning": "No evidence either way in this window.",
@@ -381,11 +383,15 @@ async def measure(
             "cacheable_prefix_per_1k": round(t.prefix * per),
             "cacheable_share": round(t.prefix / t.total, 3) if t.total else 0.0,
             "uncached_per_1k": round((t.total - t.prefix) * per),
+            "uncached_prompt_per_1k": round((t.prompt - t.prefix) * per),
         }
     base = rows["naive"]
     for row in rows.values():
         row["ratio_total"] = round(row["total_per_1k"] / base["total_per_1k"], 3)
         row["ratio_uncached"] = round(row["uncached_per_1k"] / base["uncached_per_1k"], 3)
+        row["ratio_uncached_prompt"] = round(
+            row["uncached_prompt_per_1k"] / base["uncached_prompt_per_1k"], 3
+        )
     st = p["cascade_stats"]
     return {
         "data": str(path),
@@ -456,20 +462,26 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'tokens per 1,000 messages':<14}{'calls':>7}{'prompt':>10}{'complet.':>10}"
         f"{'total':>10}{'cacheable':>11}{'share':>7}{'uncached':>10}{'x naive':>9}"
-        f"{'x naive (uncached)':>20}"
+        f"{'x naive (uncached)':>20}{'x naive (uncached prompt)':>27}"
     )
     for name, r in res["modes"].items():
         print(
             f"{name:<14}{r['calls']:>7}{r['prompt_per_1k']:>10}{r['completion_per_1k']:>10}"
             f"{r['total_per_1k']:>10}{r['cacheable_prefix_per_1k']:>11}"
             f"{r['cacheable_share']:>7.0%}{r['uncached_per_1k']:>10}{r['ratio_total']:>9.3f}"
-            f"{r['ratio_uncached']:>20.3f}"
+            f"{r['ratio_uncached']:>20.3f}{r['ratio_uncached_prompt']:>27.3f}"
         )
     inc, cas = res["modes"]["incremental"], res["modes"]["cascade"]
     print(
-        f"targets: incremental <= 1/3 naive: total {inc['ratio_total']:.3f} "
-        f"({'met' if inc['ratio_total'] <= 1 / 3 else 'NOT met'}), uncached "
-        f"{inc['ratio_uncached']:.3f} ({'met' if inc['ratio_uncached'] <= 1 / 3 else 'NOT met'}); "
+        "(uncached = total minus the cacheable system prompt, answers included; uncached prompt "
+        "= prompt tokens minus the cacheable system prompt, answers left out)"
+    )
+    print(
+        f"targets: incremental <= 1/3 naive: uncached prompt {inc['ratio_uncached_prompt']:.3f} "
+        f"({'met' if inc['ratio_uncached_prompt'] <= 1 / 3 else 'NOT met'}); total "
+        f"{inc['ratio_total']:.3f} ({'met' if inc['ratio_total'] <= 1 / 3 else 'NOT met'}), "
+        f"uncached {inc['ratio_uncached']:.3f} "
+        f"({'met' if inc['ratio_uncached'] <= 1 / 3 else 'NOT met'}); "
         f"cascade <= 1/10 naive: total {cas['ratio_total']:.3f} "
         f"({'met' if cas['ratio_total'] <= 0.1 else 'NOT met'}), uncached "
         f"{cas['ratio_uncached']:.3f} ({'met' if cas['ratio_uncached'] <= 0.1 else 'NOT met'})"
