@@ -9,6 +9,7 @@ import gc
 import io
 import json
 import logging
+import math
 import os
 import sys
 import textwrap
@@ -335,9 +336,7 @@ async def _replay(
         store=open_store(store) if store else None,
         feedback_writer=feedback_writer,
         include_text=include_text,
-        scoring=ScoringPolicy(
-            overload="wait", timeout=score_timeout if score_timeout is not None else 120.0
-        ),
+        scoring=ScoringPolicy(overload="wait", timeout=_window_time_limit(scorer, score_timeout)),
         max_pairs=max_pairs,
         idle_check_interval=None,
     )
@@ -379,6 +378,15 @@ async def _replay(
             stats["alerts_drained"] = drained
             stats["alerts"] = ds
     return stats
+
+
+def _window_time_limit(scorer: Scorer, given: float | None) -> float:
+    """Seconds one window may take in `replay`: `--score-timeout`, else 120 for the offline
+    scorer and no limit for a model-backed one, whose client bounds each call itself (a deadline
+    from the server's measured speed); a window waiting for a busy local server is not lost."""
+    if given is not None:
+        return given
+    return 120.0 if isinstance(scorer, SyncScorer) else math.inf
 
 
 class _AlertOptions:
@@ -662,7 +670,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--score-timeout",
         type=positive_float,
         default=None,
-        help="seconds allowed to score one window; beyond, it is unscored (default 120)",
+        help="seconds allowed to score one window; beyond, it is unscored (default 120 for the "
+        "offline scorer; none for llm and cascade, whose calls have their own deadlines)",
     )
     r.add_argument(
         "--store",
