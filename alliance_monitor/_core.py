@@ -43,11 +43,11 @@ from ._models import (
 )
 from ._pair import (
     HeldMessage,
-    OrderKey,
     PairSnapshot,
     PairState,
     SessionState,
     id_hash,
+    order_key,
     pair_from_state,
     pair_to_json,
 )
@@ -133,14 +133,6 @@ def rejected_result(
     conv = readable_id(data, "conversation_id")
     mid = readable_id(data, "id")
     return IngestResult("rejected", reason, False, conv, mid, field)
-
-
-def _order_key(msg: Message, arrival: int) -> OrderKey:
-    # Platform sequence orders where present (clock skew between platform and host cannot
-    # reorder it); otherwise the platform timestamp; arrival order breaks ties.
-    if msg.seq is not None:
-        return (float(msg.seq), msg.ts, arrival)
-    return (msg.ts, 0.0, arrival)
 
 
 class MonitorCore:
@@ -231,7 +223,9 @@ class MonitorCore:
         msg = self._plausible(msg, pair, now)
         pair.touch(now)
         h = id_hash(normalise_id(msg.id))  # ids as the platform means them; the raw id is kept
-        key = _order_key(msg, pair.arrivals)
+        seq = None if msg.seq is None else float(msg.seq)
+        arrival = pair.arrivals
+        key = order_key(seq, msg.ts, arrival)
         dup = pair.is_duplicate(h, key)
         if dup is not None:
             if dup == "probable":
@@ -266,7 +260,7 @@ class MonitorCore:
             self._end_session(pair, reason, out)
         pair.join_session(msg.session_id, msg.ts, msg.seq)
 
-        held = self._hold(msg, key)
+        held = self._hold(msg, seq, arrival)
         late = pair.closed_key is not None and key < pair.closed_key
         if late:
             self.counts["late"] += 1
@@ -303,7 +297,7 @@ class MonitorCore:
         self.record(result)
         return Outcome(result=result)
 
-    def _hold(self, msg: Message, key: OrderKey) -> HeldMessage:
+    def _hold(self, msg: Message, seq: float | None, arrival: int) -> HeldMessage:
         text = msg.text
         limit = self.window.max_message_tokens
         truncated = False
@@ -317,7 +311,7 @@ class MonitorCore:
             truncated = True
         if truncated:
             self.counts["truncated"] += 1
-        return HeldMessage(key, msg.id, msg.role, text, msg.ts, n, truncated)
+        return HeldMessage(msg.id, msg.role, text, msg.ts, n, truncated, arrival, seq)
 
     def _place(self, pair: PairState, held: HeldMessage, out: _Draft) -> None:
         pair.place(held, self.window)

@@ -18,9 +18,9 @@ import base64
 import hashlib
 import json
 from array import array
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from ._config import OrderPolicy, WindowPolicy
@@ -50,7 +50,9 @@ __all__ = [
     "pair_to_state",
 ]
 
-FORMAT = 1
+#: 2: open messages as [seq, arrival, id, role, text, ts, tokens, truncated]; 1 (read only):
+#: [[order key], id, role, text, ts, tokens, truncated].
+FORMAT = 2
 MAX_SESSION_WINDOWS = 48  # compaction threshold for a session's phase list
 EXACT_IDS = 4096  # recent message-id hashes kept exactly per pair
 BLOOM_BYTES = 4096  # older ones go to a fixed Bloom filter (32768 bits, 4 hashes)
@@ -75,17 +77,34 @@ class PairSnapshot:
     awaiting: frozenset[int]
 
 
+def order_key(seq: float | None, ts: float, arrival: int) -> OrderKey:
+    """Where a message goes: by platform `seq` where present (clock skew between platform and
+    host cannot reorder it), otherwise by its timestamp; arrival order breaks ties."""
+    return (seq, ts, arrival) if seq is not None else (ts, 0.0, arrival)
+
+
 @dataclass(slots=True)
 class HeldMessage:
-    """A message waiting in an open window (slim: this is what per-pair memory holds)."""
+    """A message waiting in an open window (slim: this is what per-pair memory holds; its
+    order key is made when asked for rather than kept)."""
 
-    key: OrderKey
     id: str
     role: Role
     text: str
     ts: float
     tokens: int
     truncated: bool
+    arrival: int
+    #: The platform's sequence number, when the message had one.
+    seq: float | None = None
+
+    @property
+    def key(self) -> OrderKey:
+        return order_key(self.seq, self.ts, self.arrival)
+
+
+#: The empty mapping every pair starts with (see `PairState`).
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
 
 @dataclass(slots=True)
@@ -96,14 +115,15 @@ class SessionState:
     n_messages: int = 0
     exchanges: float = 0.0  # position of the next window, in exchanges
     #: (start, width, scores) per scored window, compacted when long.
-    spans: list[tuple[float, float, DimensionScores]] = field(default_factory=list)
-    awaiting: set[int] = field(default_factory=set)
+    spans: tuple[tuple[float, float, DimensionScores], ...] = ()
+    #: Closed windows without a score yet (rarely more than two).
+    awaiting: tuple[int, ...] = ()
     ending: EndReason | None = None
     n_windows: int = 0
     last_ts: float | None = None
     #: (centre in exchanges, signals) per scored window that has signals: the decline evidence
     #: of the session summary; the last `MAX_SESSION_WINDOWS`.
-    signals: list[tuple[float, WindowSignals]] = field(default_factory=list)
+    signals: tuple[tuple[float, WindowSignals], ...] = ()
 
 
 @dataclass(slots=True)
@@ -125,14 +145,16 @@ class PairState:
     bloom: bytearray | None = None
     bloom_max_key: OrderKey | None = None
     arrivals: int = 0
-    history: deque[WindowScore] = field(default_factory=deque)
+    # What most pairs never hold is an immutable empty value shared by all until first set
+    # (replaced, never changed in place): memory per pair is what it holds (issue 23 item 4).
+    history: tuple[WindowScore, ...] = ()
     baseline: DimensionScores | None = None
-    baseline_parts: list[DimensionScores] = field(default_factory=list)
-    declined: dict[str, float] = field(default_factory=dict)  # dim -> reference it fell from
-    low: set[str] = field(default_factory=set)
+    baseline_parts: tuple[DimensionScores, ...] = ()
+    declined: Mapping[str, float] = field(default_factory=lambda: _EMPTY)  # dim -> reference
+    low: frozenset[str] = frozenset()
     session: SessionState | None = None
-    sessions: dict[int, SessionState] = field(default_factory=dict)  # ended, awaiting scores
-    window_session: dict[int, SessionState] = field(default_factory=dict)
+    sessions: Mapping[int, SessionState] = field(default_factory=lambda: _EMPTY)  # ended
+    window_session: Mapping[int, SessionState] = field(default_factory=lambda: _EMPTY)
     session_count: int = 0
     last_ts: float | None = None
     #: The highest platform `seq` accepted (None until a message carries one).
@@ -237,7 +259,7 @@ class PairState:
         sess.ending = reason
         self.session = None
         if sess.awaiting:
-            self.sessions[sess.index] = sess
+            self.sessions = {**self.sessions, sess.index: sess}
         return sess
 
     # ---------------------------------------------------------------- windows
@@ -292,7 +314,7 @@ class PairState:
             return False
         ref = self.open[cut] if self.cut_kind == "turn" else self.open[cut - 1]
         top = self.open[-1]
-        allowance = order.seq_allowance if _has_seq(ref) else order.lateness
+        allowance = order.seq_allowance if ref.seq is not None else order.lateness
         beyond = top.key > ref.key and top.key[0] - ref.key[0] >= allowance
         return beyond or len(self.open) - cut >= order.max_held
 
@@ -311,8 +333,8 @@ class PairState:
         index = self.next_window
         self.next_window += 1
         sess.n_windows += 1
-        sess.awaiting.add(index)
-        self.window_session[index] = sess
+        sess.awaiting = (*sess.awaiting, index)
+        self.window_session = {**self.window_session, index: sess}
         start = sess.exchanges
         sess.exchanges += width
         sess.last_ts = held[-1].ts
@@ -324,7 +346,7 @@ class PairState:
             window_index=index,
             messages=tuple(ScoringMessage(h.id, h.role, h.text, h.ts, h.truncated) for h in held),
             n_exchanges=n_ex,
-            history=tuple(self.history),
+            history=self.history,
             kind=kind,
             counselor_id=self.counselor_id,
             session_id=sess.session_id,
@@ -339,17 +361,21 @@ class PairState:
     # ---------------------------------------------------------------- scores
     def settle_windows(self, indices: tuple[int, ...]) -> None:
         """The windows at `indices` have their score (or were merged into one that has)."""
+        if not any(idx in self.window_session for idx in indices):
+            return
         for idx in indices:
-            s = self.window_session.pop(idx, None)
+            s = self.window_session.get(idx)
             if s is not None:
-                s.awaiting.discard(idx)
+                s.awaiting = tuple(i for i in s.awaiting if i != idx)
+        rest = {i: s for i, s in self.window_session.items() if i not in indices}
+        self.window_session = rest or _EMPTY
 
     def add_baseline(self, scores: DimensionScores, windows: int) -> None:
         """One more window toward the baseline (the mean of the first `windows` scored)."""
-        self.baseline_parts.append(scores)
+        self.baseline_parts = (*self.baseline_parts, scores)
         if len(self.baseline_parts) >= windows:
             self.baseline = DimensionScores.weighted_mean([(s, 1.0) for s in self.baseline_parts])
-            self.baseline_parts = []
+            self.baseline_parts = ()
 
     def add_score(
         self,
@@ -358,37 +384,43 @@ class PairState:
         sess: SessionState | None,
         span: tuple[float, float] | None,
     ) -> None:
-        """Keep a scored window: in the recent history (without the per-message pattern scores,
-        which made every snapshot several times larger) and in its session's phase list."""
-        self.history.append(score.model_copy(update={"messages": ()}) if score.messages else score)
-        while len(self.history) > history:
-            self.history.popleft()
+        """Keep a scored window: in the recent history (slimmed: `_slim`) and in its session's
+        phase list."""
+        self.history = (*self.history, _slim(score))[-history:]
         if sess is not None and span is not None and score.scores is not None:
-            sess.spans.append((span[0], span[1], score.scores))
+            sess.spans = (*sess.spans, (span[0], span[1], score.scores))
             if len(sess.spans) > MAX_SESSION_WINDOWS:
-                sess.spans = compact_spans(sess.spans)
+                sess.spans = tuple(compact_spans(sess.spans))
             if score.signals is not None:
-                sess.signals.append((span[0] + span[1] / 2.0, score.signals))
-                del sess.signals[:-MAX_SESSION_WINDOWS]
+                mark = (span[0] + span[1] / 2.0, score.signals)
+                sess.signals = (*sess.signals, mark)[-MAX_SESSION_WINDOWS:]
 
     @property
     def alarms(self) -> AlarmState:
         return AlarmState(dict(self.declined), frozenset(self.low))
 
     def set_alarms(self, alarms: AlarmState) -> None:
-        self.declined, self.low = dict(alarms.declined), set(alarms.low)
+        self.declined = dict(alarms.declined) if alarms.declined else _EMPTY
+        self.low = frozenset(alarms.low)
 
     def finished_sessions(self) -> list[SessionState]:
         """Ended sessions whose last window just came in (removed: their summary is due)."""
         done = [s for s in self.sessions.values() if not s.awaiting]
-        for s in done:
-            del self.sessions[s.index]
+        if done:
+            rest = {i: s for i, s in self.sessions.items() if s.awaiting}
+            self.sessions = rest or _EMPTY
         return done
 
 
-def _has_seq(h: HeldMessage) -> bool:
-    # The core's order key puts (seq, ts) first for sequenced messages, (ts, 0.0) otherwise.
-    return h.key[1] != 0.0 or h.key[0] != h.ts
+def _slim(score: WindowScore) -> WindowScore:
+    """A score as the pair's history keeps it: without the per-message pattern scores and the
+    window's evidence lists (they made every snapshot several times larger), keeping the
+    message ids behind the constructs rated below 3, which a decline cites (`_rules`)."""
+    low = {c for c, v in (score.constructs or {}).items() if v < 3.0}
+    evidence = {c: ids for c, ids in score.construct_evidence.items() if c in low}
+    if not (score.messages or score.evidence or len(evidence) < len(score.construct_evidence)):
+        return score
+    return score.model_copy(update={"messages": (), "evidence": (), "construct_evidence": evidence})
 
 
 def _turns(held: list[HeldMessage]) -> int:
@@ -455,12 +487,14 @@ def _session_from(d: Mapping[str, Any]) -> SessionState:
     s = SessionState(int(d["index"]), d["session_id"], int(d["first_window"]))
     s.n_messages = int(d["n_messages"])
     s.exchanges = float(d["exchanges"])
-    s.spans = [(float(a), float(b), _undims(c)) for a, b, c in d["spans"]]  # type: ignore[misc]
-    s.awaiting = set(d["awaiting"])
+    s.spans = tuple((float(a), float(b), _undims(c)) for a, b, c in d["spans"])  # type: ignore[misc]
+    s.awaiting = tuple(int(i) for i in d["awaiting"])
     s.ending = d["ending"]
     s.n_windows = int(d["n_windows"])
     s.last_ts = d["last_ts"]
-    s.signals = [(float(at), WindowSignals.model_validate(sig)) for at, sig in d.get("signals", ())]
+    s.signals = tuple(
+        (float(at), WindowSignals.model_validate(sig)) for at, sig in d.get("signals", ())
+    )
     return s
 
 
@@ -477,7 +511,8 @@ def pair_to_state(p: PairState, *, with_history: bool = True) -> dict[str, Any]:
         "counselor_id": p.counselor_id,
         "client_id": p.client_id,
         "open": [
-            [_key(h.key), h.id, h.role.value, h.text, h.ts, h.tokens, h.truncated] for h in p.open
+            [h.seq, h.arrival, h.id, h.role.value, h.text, h.ts, h.tokens, h.truncated]
+            for h in p.open
         ],
         "open_tokens": p.open_tokens,
         "open_turns": p.open_turns,
@@ -490,7 +525,7 @@ def pair_to_state(p: PairState, *, with_history: bool = True) -> dict[str, Any]:
         "arrivals": p.arrivals,
         "baseline": _dims(p.baseline),
         "baseline_parts": [_dims(b) for b in p.baseline_parts],
-        "declined": p.declined,
+        "declined": dict(p.declined),
         "low": sorted(p.low),
         "sessions": [_session_to(s) for s in sessions.values()],
         "current_session": p.session.index if p.session else None,
@@ -517,16 +552,32 @@ def pair_to_json(p: PairState) -> str:
     return f'{head[:-1]}{sep}"history": [{history}]}}'
 
 
+def _held(row: list[Any], fmt: int) -> HeldMessage:
+    if fmt == 1:  # [[order key], id, role, text, ts, tokens, truncated]
+        key, i, r, t, ts, n, tr = row
+        # The key put (seq, ts) first for a sequenced message, (ts, 0.0) otherwise.
+        seq = float(key[0]) if key[1] != 0.0 or key[0] != ts else None
+        return HeldMessage(i, Role(r), t, float(ts), int(n), bool(tr), int(key[2]), seq)
+    seq, arrival, i, r, t, ts, n, tr = row
+    return HeldMessage(
+        i,
+        Role(r),
+        t,
+        float(ts),
+        int(n),
+        bool(tr),
+        int(arrival),
+        None if seq is None else float(seq),
+    )
+
+
 def pair_from_state(d: Mapping[str, Any]) -> PairState:
-    if d.get("format") != FORMAT:
+    if d.get("format") not in (1, FORMAT):
         raise ValueError(f"unsupported pair state format {d.get('format')!r}")
     p = PairState(d["conversation_id"])
     p.counselor_id = d["counselor_id"]
     p.client_id = d["client_id"]
-    p.open = [
-        HeldMessage(_unkey(k), i, Role(r), t, float(ts), int(n), bool(tr))  # type: ignore[arg-type]
-        for k, i, r, t, ts, n, tr in d["open"]
-    ]
+    p.open = [_held(row, d["format"]) for row in d["open"]]
     p.open_tokens = int(d["open_tokens"])
     p.open_turns = int(d["open_turns"])
     p.last_role = Role(d["last_role"]) if d["last_role"] else None
@@ -538,16 +589,16 @@ def pair_from_state(d: Mapping[str, Any]) -> PairState:
     p.bloom = bytearray(base64.b64decode(d["bloom"])) if d["bloom"] is not None else None
     p.bloom_max_key = _unkey(d["bloom_max_key"])
     p.arrivals = int(d["arrivals"])
-    p.history = deque(WindowScore.model_validate(w) for w in d["history"])
+    p.history = tuple(WindowScore.model_validate(w) for w in d["history"])
     p.baseline = _undims(d["baseline"])
-    p.baseline_parts = [b for b in (_undims(x) for x in d["baseline_parts"]) if b is not None]
-    p.declined = {k: float(v) for k, v in d["declined"].items()}
-    p.low = set(d["low"])
+    p.baseline_parts = tuple(b for b in (_undims(x) for x in d["baseline_parts"]) if b is not None)
+    p.declined = {k: float(v) for k, v in d["declined"].items()} or _EMPTY
+    p.low = frozenset(d["low"])
     sessions = {s.index: s for s in (_session_from(x) for x in d["sessions"])}
     cur = d["current_session"]
     p.session = sessions[cur] if cur is not None else None
-    p.sessions = {i: sessions[i] for i in d["ending_sessions"]}
-    p.window_session = {int(k): sessions[v] for k, v in d["window_session"].items()}
+    p.sessions = {i: sessions[i] for i in d["ending_sessions"]} or _EMPTY
+    p.window_session = {int(k): sessions[v] for k, v in d["window_session"].items()} or _EMPTY
     p.session_count = int(d["session_count"])
     p.last_ts = d["last_ts"]
     seq = d.get("last_seq")  # absent from snapshots of earlier versions

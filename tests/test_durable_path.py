@@ -176,3 +176,29 @@ async def test_many_rows_per_statement_apply_like_one_per_row(tmp_path: Path) ->
             journal, pending, _ = _rows(store, conv)
             assert journal == sorted(ref._journal.get(conv, {}).items())
             assert pending == sorted(ref._pending.get(conv, {}).items())
+
+
+def test_snapshots_of_the_earlier_layout_still_load() -> None:
+    """Format 1 kept each open message's order key as a tuple; format 2 keeps `seq` and the
+    arrival (the key is made when asked for). A format-1 snapshot loads to the same pair."""
+    import json
+
+    from alliance_monitor._core import MonitorCore
+    from alliance_monitor._pair import pair_from_state
+
+    core = MonitorCore(safety=False)
+    for i, m in enumerate(alternating("p", 9)):
+        core.ingest({**m, "seq": i * 10} if i % 3 else m, float(i))
+    snap = core.snapshot("p")
+    assert snap is not None
+    state = json.loads(snap.state_json)
+    assert state["format"] == 2
+    old = dict(state, format=1)
+    old["open"] = [
+        [[seq, ts, arrival] if seq is not None else [ts, 0.0, arrival], i, r, t, ts, n, tr]
+        for seq, arrival, i, r, t, ts, n, tr in state["open"]
+    ]
+    now, then = pair_from_state(state), pair_from_state(old)
+    assert [h.key for h in then.open] == [h.key for h in now.open]
+    assert [h.seq for h in then.open] == [h.seq for h in now.open]
+    assert then.open == now.open
