@@ -45,6 +45,7 @@ from ._models import DIMENSIONS, DimensionScores, Rupture, WindowSignals
 __all__ = [
     "CONCERNS",
     "DEFINITION",
+    "DEFINITION_ZH",
     "Evidence",
     "PairVerdict",
     "Verdict",
@@ -66,6 +67,14 @@ DEFINITION = (
     "such evidence is the natural course of a helping conversation (unchanged); a repaired "
     "rupture is reported as repaired, not as a decline; without scored evidence at both ends "
     "the answer is insufficient evidence."
+)
+
+#: The same, in Chinese (the study report's Chinese text).
+DEFINITION_ZH = (
+    "当对话后段的得分比前段至少低一个容差（默认 0.25 级），并且后段显示出下降的原因时，才算联盟"
+    "下降：来访者出现了咨询师没有修复的破裂（退缩或对抗），或咨询师越界（被拒绝后仍继续劝说、警告、"
+    "说服、说教、否定来访者的看法），并逐条引用相关消息。得分降低而没有这些证据，属于助人对话的自然"
+    "进程（不变）；已修复的破裂记为已修复，不算下降；两端没有足够证据时，结论为证据不足。"
 )
 
 #: How much each rupture marker weighs as decline evidence (an overstepping counselor message

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from alliance_monitor import event_adapter, pair_verdicts
+from alliance_monitor import DECLINE_DEFINITION, event_adapter, pair_verdicts
 from alliance_monitor._demo import render
 from alliance_monitor.cli import main
 from alliance_monitor.scoring import EmbeddedScorer
@@ -83,6 +83,13 @@ def test_demo_board_and_report_agree_on_every_pair(
     # the bundled pairs cover the ranks a supervisor meets, in the same order everywhere
     assert [s.conversation_id for s in board.ranked()] == list(demo)
     assert {v.concern for v in verdicts.values()} >= {"safety", "decline", "low", "patterns", "ok"}
+
+
+def test_the_report_states_what_declined_means(report: tuple[dict[str, Any], str, Any]) -> None:
+    _views, html, summary = report
+    assert "Declined means: " in html and "repaired" in html
+    md = Path(summary.files["summary_md"]).read_text(encoding="utf-8")
+    assert f"*Declined* means: {DECLINE_DEFINITION}" in md
 
 
 def test_a_pair_that_held_is_no_concern_anywhere(

@@ -626,6 +626,8 @@ def _summary_md(s: StudySummary) -> str:
         *_distributions_md(s),
         text("md.table2.title", n=n_traj, tol=s.tolerance),
         "",
+        text("md.table2.declined"),
+        "",
         f"| {text('md.table2.dim')} | "
         + " | ".join(TRAJECTORY_CATEGORIES.values())
         + f" | {text('md.table2.both')} |",

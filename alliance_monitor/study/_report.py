@@ -941,6 +941,7 @@ def _render_report(
         f"<figure>{trajectory_chart(s)}<figcaption>"
         + _E(text("report.traj.caption", tol=s.tolerance))
         + "</figcaption></figure>",
+        '<p class="note" id="decline-definition">' + _E(text("report.traj.declined")) + "</p>",
         tables.get("2", ""),
         "</section>",
         '<section id="patterns" aria-labelledby="h-pat"><h2 id="h-pat">'

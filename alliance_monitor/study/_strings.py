@@ -16,6 +16,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from .._decline import DEFINITION as DECLINE_DEFINITION
+from .._decline import DEFINITION_ZH as DECLINE_DEFINITION_ZH
+
 __all__ = [
     "ITEM_LABELS",
     "LANGUAGES",
@@ -311,6 +314,8 @@ EN: dict[str, str] = {
         "|change| < {tol:g} is unchanged; a pair whose early or late phase lacks evidence is "
         "*insufficient evidence*, never unchanged.**"
     ),
+    "md.table2.declined": "*Declined* means: " + DECLINE_DEFINITION,
+    "report.traj.declined": "Declined means: " + DECLINE_DEFINITION,
     "md.table2.dim": "Dimension",
     "md.table2.both": "Declined or unchanged",
     "md.table3.title": (
@@ -601,6 +606,8 @@ ZH: dict[str, str] = {
         "；"
         "前期或后期缺少证据的样本对记为*证据不足*，而不是不变。**"
     ),
+    "md.table2.declined": "*下降*的含义：" + DECLINE_DEFINITION_ZH,
+    "report.traj.declined": "下降的含义：" + DECLINE_DEFINITION_ZH,
     "md.table2.dim": "维度",
     "md.table2.both": "下降或不变",
     "md.table3.title": (
