@@ -23,7 +23,7 @@ unrepaired rupture or overstepping, cited by message). A lower score without tha
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -239,6 +239,9 @@ def _requests(
 #: transcript and the parts then scored on their own; a part that still falls short keeps the
 #: thirds' answer (insufficient evidence).
 _SPLIT_MARGIN = 1.0
+#: Only an end third of this many exchanges or fewer is widened: few, long turns. A longer end
+#: third that holds too little is thin on evidence itself (greetings, thanks and goodbyes).
+_SPLIT_EXCHANGES = 4
 
 
 def _turn_starts(msgs: Sequence[ScoringMessage]) -> list[int]:
@@ -251,16 +254,36 @@ def _turn_starts(msgs: Sequence[ScoringMessage]) -> list[int]:
     return out
 
 
+def _profile(
+    msgs: Sequence[ScoringMessage], scores: Sequence[WindowScore]
+) -> list[tuple[int, float]]:
+    """Per message, the pieces of evidence and the evidence points the scorer found in it: as
+    the embedded scorer counted them while it scored the thirds, or, for another scorer's
+    windows, as the embedded lexicons read the text again."""
+    from .scoring._embedded import evidence_profile
+
+    per: dict[str, tuple[int, float]] = {}
+    for s in scores:
+        found = s._evidence_by_message
+        if found is None:
+            return evidence_profile(msgs)
+        per.update(found)
+    return [per.get(m.id, (0, 0.0)) for m in msgs]
+
+
 def _evidence_cuts(
-    msgs: Sequence[ScoringMessage], early_end: int, late_start: int, extend: tuple[bool, bool]
+    msgs: Sequence[ScoringMessage],
+    profile: Sequence[tuple[int, float]],
+    early_end: int,
+    late_start: int,
+    extend: tuple[bool, bool],
 ) -> tuple[int, int] | None:
     """Where to cut so that the early part (``msgs[:a]``) and the late part (``msgs[b:]``)
     each carry enough evidence to be scored: the thirds' cuts moved inward only as far as the
     evidence requires (`extend` says which end lacked it), at turn starts, with a middle part
     of at least one turn left; None if the transcript's evidence cannot give two such parts."""
-    from .scoring._embedded import MIN_PIECES, MIN_POINTS, evidence_profile
+    from .scoring._embedded import MIN_PIECES, MIN_POINTS
 
-    profile = evidence_profile(msgs)
     starts = _turn_starts(msgs)
     need_pieces, need_points = MIN_PIECES * _SPLIT_MARGIN, MIN_POINTS * _SPLIT_MARGIN
 
@@ -294,17 +317,23 @@ def _resplit_requests(
     was read but found too thin to score; None when there is nothing to gain."""
     if len(scores) != 3:
         return None
-    thin = tuple(s.status == "insufficient_evidence" for s in (scores[0], scores[2]))
+    thin = tuple(
+        s.status == "insufficient_evidence" and s.n_exchanges <= _SPLIT_EXCHANGES
+        for s in (scores[0], scores[2])
+    )
     if not any(thin) or any(s.status == "unscored" for s in scores):
         return None
     n0, n1 = len(reqs[0].messages), len(reqs[1].messages)
-    cuts = _evidence_cuts(msgs, n0, n0 + n1, (thin[0], thin[1]))
+    cuts = _evidence_cuts(msgs, _profile(msgs, scores), n0, n0 + n1, (thin[0], thin[1]))
     if cuts is None:
         return None
     a, b = cuts
     parts = (tuple(msgs[:a]), tuple(msgs[a:b]), tuple(msgs[b:]))
     return [
-        WindowRequest(conversation_id, i, part, _exchanges(part), kind="phase")
+        # an end that did not move keeps its window and its score
+        reqs[i]
+        if i != 1 and len(part) == len(reqs[i].messages)
+        else WindowRequest(conversation_id, i, part, _exchanges(part), kind="phase")
         for i, part in enumerate(parts)
     ]
 
@@ -391,14 +420,9 @@ def analyze_transcript(
     scores = _score_sync(scorer, reqs)
     resplit = None if short else _resplit_requests(conversation_id, msgs, reqs, scores)
     if resplit is not None:
-        return _finish(
-            conversation_id,
-            msgs,
-            scores,
-            _score_sync(scorer, resplit),
-            resplit,
-            trajectory_tolerance,
-        )
+        done = {id(r): s for r, s in zip(reqs, scores, strict=True)}
+        parts = _score_sync(scorer, resplit, done)
+        return _finish(conversation_id, msgs, scores, parts, resplit, trajectory_tolerance)
     return _with_language(
         _combine(
             conversation_id, scores, weights, short, trajectory_tolerance, _skipped(msgs, scores)
@@ -407,11 +431,22 @@ def analyze_transcript(
     )
 
 
-def _score_sync(scorer: SyncScorer, reqs: Sequence[WindowRequest]) -> list[WindowScore]:
-    """Score phase requests in order, each seeing the earlier ones as its history."""
+def _score_sync(
+    scorer: SyncScorer,
+    reqs: Sequence[WindowRequest],
+    done: Mapping[int, WindowScore] | None = None,
+) -> list[WindowScore]:
+    """Score phase requests in order, each seeing the earlier ones as its history. `done`
+    holds scores already made for some of these requests (by `id` of the request)."""
     scores: list[WindowScore] = []
     history: tuple[WindowScore, ...] = ()
     for r in reqs:
+        known = done.get(id(r)) if done else None
+        if known is not None:
+            scores.append(known)
+            if known.signals is not None:
+                history = (*history, known)
+            continue
         r = dataclasses.replace(r, history=history) if history else r
         s = _with_signals(scorer.score_sync(r), r)
         scores.append(s)
@@ -477,7 +512,8 @@ async def analyze_transcript_async(
     scores = await _score_async(scorer, reqs, score_timeout)
     resplit = None if short else _resplit_requests(conversation_id, msgs, reqs, scores)
     if resplit is not None:
-        parts = await _score_async(scorer, resplit, score_timeout)
+        done = {id(r): s for r, s in zip(reqs, scores, strict=True)}
+        parts = await _score_async(scorer, resplit, score_timeout, done)
         return _finish(conversation_id, msgs, scores, parts, resplit, trajectory_tolerance)
     return _with_language(
         _combine(
@@ -488,11 +524,21 @@ async def analyze_transcript_async(
 
 
 async def _score_async(
-    scorer: Scorer, reqs: Sequence[WindowRequest], score_timeout: float | None
+    scorer: Scorer,
+    reqs: Sequence[WindowRequest],
+    score_timeout: float | None,
+    done: Mapping[int, WindowScore] | None = None,
 ) -> list[WindowScore]:
+    """`_score_sync` for any scorer (LLM, cascade): history is the scored windows only."""
     scores: list[WindowScore] = []
     history: tuple[WindowScore, ...] = ()
     for r in reqs:
+        known = done.get(id(r)) if done else None
+        if known is not None:
+            scores.append(known)
+            if known.scored:
+                history = (*history, known)
+            continue
         if history:
             r = WindowRequest(
                 r.conversation_id, r.window_index, r.messages, r.n_exchanges, history, r.kind

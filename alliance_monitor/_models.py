@@ -527,6 +527,9 @@ class WindowScore(BaseModel):
     signals: WindowSignals | None = None
     # JSON text, computed once: a pair's snapshot re-serialises its recent scores every window.
     _json: str | None = PrivateAttr(default=None)
+    # The embedded scorer's evidence per message of a batch phase (message id -> pieces,
+    # points), for cutting phases on evidence (`_batch`); never serialised.
+    _evidence_by_message: dict[str, tuple[int, float]] | None = PrivateAttr(default=None)
 
     def json_text(self) -> str:
         """`model_dump_json()`, cached (the model is frozen)."""

@@ -47,9 +47,15 @@ from ._model import (
     tokens,
 )
 from ._model_zh import PackedHead, load_model_zh, zh_features
-from ._rupture import SignalReader, prior_signals
+from ._rupture import PHRASE_MATCHERS, SignalReader, prior_signals
 
-__all__ = ["MIN_PIECES", "MIN_POINTS", "EmbeddedScorer", "evidence_profile", "window_signals"]
+__all__ = [
+    "MIN_PIECES",
+    "MIN_POINTS",
+    "EmbeddedScorer",
+    "evidence_profile",
+    "window_signals",
+]
 
 SUPPORTED = SUPPORTED_LANGUAGES | {"und"}
 ALL_CONSTRUCTS: tuple[str, ...] = tuple(c for ids in CONSTRUCTS.values() for c in ids)
@@ -294,17 +300,24 @@ _LATIN_LETTER = re.compile(r"[a-z]")
 
 
 def _scan_with(lexicon: ModuleType, t: str, counselor: bool, found: dict[str, None]) -> None:
-    """The cues of one language's lexicon module (`_lexicon` or `_lexicon_zh`: the same names)."""
+    """The cues of one language's lexicon module (`_lexicon` or `_lexicon_zh`: the same names);
+    its phrase cues are scanned together with the rupture and repair markers of `_rupture`
+    (`_rupture.PHRASE_MATCHERS`: one pass for both)."""
+    counselor_phrases, client_phrases = _PHRASES[lexicon is zh]
     if counselor:
         lexicon.COUNSELOR_CLAUSE_MATCHER.find(t, found)
-        lexicon.COUNSELOR_PHRASE_MATCHER.find(t, found)
+        counselor_phrases.find(t, found)
         if len(t) <= lexicon.SHORT_CHARS and lexicon.MINIMAL_RE.fullmatch(t):
             found["minimal"] = None
     else:
         lexicon.CLIENT_START_MATCHER.match_start(t, found)
-        lexicon.CLIENT_PHRASE_MATCHER.find(t, found)
+        client_phrases.find(t, found)
         if len(t) <= lexicon.SHORT_CHARS and lexicon.WITHDRAWAL_RE.fullmatch(t):
             found["withdrawal"] = None
+
+
+#: (counselor, client) phrase matchers, English (False) and Chinese (True).
+_PHRASES = {False: PHRASE_MATCHERS["en"], True: PHRASE_MATCHERS["zh"]}
 
 
 def _scan(text: str, counselor: bool) -> dict[str, None]:
@@ -493,9 +506,12 @@ _DIMENSION_OF: dict[str, str] = {c: d for d, ids in CONSTRUCTS.items() for c in 
 class _Tally:
     """Evidence points per construct, per dimension, and the message ids behind them."""
 
-    __slots__ = ("absolute", "counts", "dim_absolute", "ids", "net", "pieces")
+    __slots__ = ("absolute", "by_message", "counts", "dim_absolute", "ids", "net", "pieces")
 
-    def __init__(self) -> None:
+    def __init__(self, *, per_message: bool = False) -> None:
+        #: Pieces and points per message (only when asked: a batch phase, `_batch` may cut
+        #: phases on evidence with it).
+        self.by_message: dict[str, list[float]] | None = {} if per_message else None
         self.net = dict.fromkeys(ALL_CONSTRUCTS, 0.0)
         self.absolute = 0.0
         self.dim_absolute = dict.fromkeys(CONSTRUCTS, 0.0)
@@ -521,6 +537,10 @@ class _Tally:
             moved[dim] = moved.get(dim, 0.0) + size
             if size >= _CITE:
                 ids[construct][msg_id] = None
+        by_message = self.by_message
+        if by_message is not None:
+            row = by_message.setdefault(msg_id, [0.0, 0.0])
+            row[1] += absolute - self.absolute
         self.absolute = absolute
         dim_absolute, counts, cited = self.dim_absolute, self.counts, False
         for dim, amount in moved.items():
@@ -530,6 +550,8 @@ class _Tally:
                 cited = True
         if cited:
             self.pieces += 1
+            if by_message is not None:
+                by_message[msg_id][0] += 1
 
 
 #: Features of one message as the model saw them: (message id, side, features). Filled only
@@ -641,7 +663,7 @@ def _analyse(
             if tally is not None:
                 for cue in cues:
                     tally.add(msg.id, cue)
-        if reader is not None and tally is not None:
+        if reader is not None and tally is not None and reader.has_cues:
             for mid, cue in reader.take_cues():
                 tally.add(mid, cue)
         last = msg.role
@@ -665,10 +687,10 @@ class _Fit:
 
 
 def _stage_fit(reader: SignalReader, ctx: _Context) -> _Fit:
-    return _Fit(
-        closing=reader.answers_close,
-        action=reader.heard and reader.asked and not ctx.declined,
-    )
+    return _FITS[reader.answers_close, reader.heard and reader.asked and not ctx.declined]
+
+
+_FITS = {(c, a): _Fit(closing=c, action=a) for c in (False, True) for a in (False, True)}
 
 
 def _counselor_evidence(
@@ -740,24 +762,6 @@ def _window_language(messages: Sequence[ScoringMessage]) -> str:
     return detect_language(texts)
 
 
-class _ProfileTally(_Tally):
-    """A tally that also keeps, per message, the pieces of evidence and the points it added."""
-
-    __slots__ = ("by_message",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.by_message: dict[str, list[float]] = {}
-
-    def add(self, msg_id: str, cue: str, scale: float = 1.0) -> None:
-        pieces, absolute = self.pieces, self.absolute
-        super().add(msg_id, cue, scale)
-        if self.pieces != pieces or self.absolute != absolute:
-            row = self.by_message.setdefault(msg_id, [0.0, 0.0])
-            row[0] += self.pieces - pieces
-            row[1] += self.absolute - absolute
-
-
 #: What a window needs to be scored (`EmbeddedScorer` abstains below): pieces of evidence and
 #: total points (`_MIN_CONFIDENCE` turned into points: confidence = a / (a + half), a = points / 4).
 MIN_PIECES = _MIN_PIECES
@@ -768,13 +772,14 @@ def evidence_profile(messages: Sequence[ScoringMessage]) -> list[tuple[int, floa
     """Per message, in order: the pieces of evidence and the evidence points the embedded
     scorer finds in it, read in one pass over `messages` (for splitting a transcript where its
     evidence lies, `_batch`)."""
-    tally = _ProfileTally()
+    tally = _Tally(per_message=True)
     language = _window_language(messages)
     model = load_model() if language in _MODEL_LANGUAGES else None
     _analyse(messages, tally, model, language, reader=SignalReader())
+    found = tally.by_message or {}
     out = []
     for m in messages:
-        pieces, points = tally.by_message.get(m.id, (0.0, 0.0))
+        pieces, points = found.get(m.id, (0.0, 0.0))
         out.append((int(pieces), points))
     return out
 
@@ -856,7 +861,7 @@ class EmbeddedScorer(SyncScorer):
                 model=None,
                 prompt_version=f"embedded-{self.version}",
             )
-        tally = _Tally()
+        tally = _Tally(per_message=request.kind == "phase")
         reader = SignalReader(prior_signals(request.history), first=_opens_session(request))
         patterns = _analyse(
             msgs,
@@ -878,7 +883,7 @@ class EmbeddedScorer(SyncScorer):
         counts["overall"] = tally.pieces
         enough = confidence >= _MIN_CONFIDENCE and tally.pieces >= _MIN_PIECES
         # Built from values computed just above (in range, of the right types): no validation.
-        return WindowScore.model_construct(
+        score = WindowScore.model_construct(
             **request.window_fields(),
             status="scored" if enough else "insufficient_evidence",
             reason=None if enough else "insufficient_evidence",
@@ -896,3 +901,8 @@ class EmbeddedScorer(SyncScorer):
             prompt_version=f"embedded-{self.version}",
             signals=reader.result(),
         )
+        if tally.by_message is not None:
+            score._evidence_by_message = {
+                mid: (int(p), a) for mid, (p, a) in tally.by_message.items()
+            }
+        return score

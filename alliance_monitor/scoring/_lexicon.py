@@ -1138,6 +1138,9 @@ EVIDENCE: dict[str, dict[str, float]] = {
     "rupture_confrontation": {"G3": -0.4, "T4": -0.4, "B3": -0.4, "B2": -0.3, "T2": -0.3},
     "repair":              {"T2": 0.2, "B3": 0.2, "T4": 0.1},
     "overstepping":        {"T4": -0.4, "G2": -0.3, "B3": -0.3, "B4": -0.2},
+    # the markers themselves: their evidence comes through the rupture cues above, once
+    # `_rupture` has read them in context
+    "deflection": {}, "rejects": {}, "yes_but": {}, "closing": {}, "dismissing": {},
     "repaired_rupture":    {"B4": 0.4, "B1": 0.3, "T2": 0.3, "B3": 0.2},
     # the learned model, where the lexicon found nothing (scaled by the model's probability)
     "reflection_model":    {"G3": 0.5, "T3": 0.3, "B3": 0.3, "B1": 0.2},

@@ -24,11 +24,12 @@ alliance ruptures (the basis of the Rupture Resolution Rating System), in our ow
   declines"): fewer questions and more suggestions late in a session are the expected course;
   a warm goodbye is not a passive reply; short thanks at the close are not withdrawal.
 
-The phrase lists name what the client and the counselor do, not topics. `SignalReader` is driven
-by the embedded scorer's one pass over a window (`_embedded._analyse`), which hands it each
-message's cues already found there, so the markers cost one extra regular-expression pass per
-message. `WindowSignals` (in `alliance_monitor._models`) is what comes out; the decline
-definition (`alliance_monitor._decline`) reads it.
+The phrase lists name what the client and the counselor do, not topics. They are compiled into
+the embedded scorer's own phrase expressions (`PHRASE_MATCHERS`), so a message is still scanned
+once; `SignalReader` is driven by the scorer's one pass over a window (`_embedded._analyse`),
+which hands it each message's cues, markers included. `WindowSignals` (in
+`alliance_monitor._models`) is what comes out; the decline definition
+(`alliance_monitor._decline`) reads it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import statistics
 from collections.abc import Sequence
 
 from .._models import Rupture, Stage, WindowScore, WindowSignals
+from . import _lexicon as lx
 from . import _lexicon_zh as zh
 from ._lexicon import MINIMAL_RE, Cue, CueMatcher
 
@@ -46,6 +48,7 @@ __all__ = [
     "CLIENT_MARKERS_ZH",
     "COUNSELOR_MARKERS",
     "COUNSELOR_MARKERS_ZH",
+    "PHRASE_MATCHERS",
     "SignalReader",
     "prior_signals",
 ]
@@ -312,10 +315,85 @@ COUNSELOR_MARKERS_ZH: tuple[Cue, ...] = (
     ),
 )
 
-_CLIENT_EN = CueMatcher(CLIENT_MARKERS)
-_COUNSELOR_EN = CueMatcher(COUNSELOR_MARKERS)
-_CLIENT_ZH = zh.ZhMatcher(CLIENT_MARKERS_ZH)
-_COUNSELOR_ZH = zh.ZhMatcher(COUNSELOR_MARKERS_ZH)
+
+#: The scorer's phrase cues and these markers in one expression per side and language, so a
+#: message is scanned once for both (`_embedded._scan_with`). The markers come last: where a
+#: scorer cue and a marker start at the same place, the scorer cue is found.
+def _peek_en(cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
+    """The markers matched without consuming more than their first word (the rest is a
+    lookahead), so a scorer cue that starts inside a marker is still found: the scorer's
+    message readings stay exactly what they are without the markers."""
+    out = []
+    for cue in cues:
+        phrases = []
+        for phrase in (e for p in cue.phrases for e in lx._expand(p)):
+            head = re.match(r"[a-z']+", phrase)
+            rest = phrase[head.end() :] if head else ""
+            if head is None or not rest.startswith(" "):
+                phrases.append(phrase)  # "anyway(?:s)?": nothing after the first word to free
+            else:
+                phrases.append(f"{head.group()}(?={rest}(?![\\w']))")
+        out.append(cue._replace(phrases=tuple(phrases)))
+    return tuple(out)
+
+
+def _peek_zh(cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
+    """`_peek_en` for Chinese: each marker consumes its first character only."""
+    return tuple(
+        cue._replace(
+            phrases=tuple(f"{first}(?={rest})" for p in cue.phrases for first, rest in zh.heads(p))
+        )
+        for cue in cues
+    )
+
+
+def _but_closing(cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
+    return tuple(c for c in cues if c.name != "closing")
+
+
+def _closing_only(cues: tuple[Cue, ...]) -> tuple[Cue, ...]:
+    return tuple(c for c in cues if c.name == "closing")
+
+
+PHRASE_MATCHERS: dict[str, tuple[CueMatcher | zh.ZhMatcher, CueMatcher | zh.ZhMatcher]] = {
+    "en": (
+        CueMatcher(lx.COUNSELOR_PHRASES + _peek_en(_but_closing(COUNSELOR_MARKERS))),
+        CueMatcher(lx.CLIENT_PHRASES + _peek_en(_but_closing(CLIENT_MARKERS))),
+    ),
+    "zh": (
+        zh.ZhMatcher(zh.COUNSELOR_PHRASES + _peek_zh(_but_closing(COUNSELOR_MARKERS_ZH))),
+        zh.ZhMatcher(zh.CLIENT_PHRASES + _peek_zh(_but_closing(CLIENT_MARKERS_ZH))),
+    ),
+}
+#: Closing markers overlap the scorer's courtesy and gratitude cues ("take care", "thank you
+#: for your help"), which win where both start at the same word; they are looked for apart, in
+#: short messages and in those with courtesy or thanks (`closing`).
+_CLOSING: dict[tuple[bool, bool], CueMatcher | zh.ZhMatcher] = {
+    (False, True): CueMatcher(_closing_only(COUNSELOR_MARKERS)),
+    (False, False): CueMatcher(_closing_only(CLIENT_MARKERS)),
+    (True, True): zh.ZhMatcher(_closing_only(COUNSELOR_MARKERS_ZH)),
+    (True, False): zh.ZhMatcher(_closing_only(CLIENT_MARKERS_ZH)),
+}
+#: A message this short (characters) is checked for closing markers whatever its cues.
+_CLOSING_CHARS = 40
+_COURTESY = frozenset({"pleasantry", "gratitude"})
+
+
+def closing(text: str, cues: dict[str, None], *, counselor: bool) -> bool:
+    """True if the message (normalised `text`, its `cues`) thanks for the talk or says goodbye."""
+    if len(text) > _CLOSING_CHARS and _COURTESY.isdisjoint(cues):
+        return False
+    found: dict[str, None] = {}
+    _CLOSING[(False, counselor)].find(text, found)
+    if not found and zh.has_han(text):
+        _CLOSING[(True, counselor)].find(text, found)
+    return bool(found)
+
+
+#: The marker names (cues with no construct evidence of their own in `_lexicon.EVIDENCE`, except
+#: "repair").
+CLIENT_MARKER_NAMES = frozenset(c.name for c in CLIENT_MARKERS + CLIENT_MARKERS_ZH)
+COUNSELOR_MARKER_NAMES = frozenset(c.name for c in COUNSELOR_MARKERS + COUNSELOR_MARKERS_ZH)
 
 #: A whole client reply of vague agreement ("okay.", "I understand.", "maybe", 嗯嗯, 好吧):
 #: a minimal reply, or one of these short forms.
@@ -463,8 +541,9 @@ class SignalReader:
         turn.texts.append(text)
         turn.words += words
         turn.cues.update(cues)
-        _find(text, _CLIENT_EN, _CLIENT_ZH, turn.markers)
-        if "closing" in turn.markers:
+        for name in CLIENT_MARKER_NAMES.intersection(cues):
+            turn.markers[name] = None
+        if closing(text, cues, counselor=False):
             turn.closing = True
         if "gratitude" in cues:
             turn.thanks = True
@@ -485,15 +564,13 @@ class SignalReader:
         """A counselor message (`text` normalised, `cues` its cues, `directive` its score)."""
         self._n += 1
         self._close_turn()
-        markers: dict[str, None] = {}
-        _find(text, _COUNSELOR_EN, _COUNSELOR_ZH, markers)
+        markers = COUNSELOR_MARKER_NAMES.intersection(cues)
         attuned = not _ATTUNED.isdisjoint(cues) and directive < 0.5
         self.answers_close = self._turn_closing
         if "after_permission" in cues:
             self._asked = True  # the client agreed to hear suggestions
-        if "repair" in markers:
+        if "repair" in markers:  # its construct evidence comes with the cue
             self._repairs.append(msg_id)
-            self._pending_cues.append((msg_id, "repair"))
         if self._open and self._attempt is None and ("repair" in markers or attuned):
             self._attempt = msg_id
         elif self._open and directive >= 0.5:
@@ -514,7 +591,7 @@ class SignalReader:
         if "dismissing" in markers or (directive >= 0.5 and overriding):
             self._overstepping.append(msg_id)
             self._pending_cues.append((msg_id, "overstepping"))
-        if "closing" in markers:
+        if closing(text, cues, counselor=True):
             self._closing()
         if self._n <= 2 and _GREETING.search(text):
             self._greeting = True
@@ -652,6 +729,11 @@ class SignalReader:
             ):
                 self._pending_cues.append((r.message_id, "rupture_withdrawal"))
 
+    @property
+    def has_cues(self) -> bool:
+        """Evidence cues are waiting for `take_cues`."""
+        return bool(self._pending_cues)
+
     def take_cues(self) -> list[tuple[str, str]]:
         """(message id, evidence cue) found since the last call: "rupture_withdrawal",
         "rupture_confrontation", "repair", "repaired_rupture"."""
@@ -666,7 +748,8 @@ class SignalReader:
         ref = self._prior.words
         if ref and len(words) >= 2:
             engagement = round(median / ref, 3)
-        return WindowSignals(
+        # built from values computed here (in range, of the right types): no validation
+        return WindowSignals.model_construct(
             stage=self._stage(),
             client_turns=len(words),
             client_words=round(median, 2),
@@ -692,12 +775,6 @@ _CONFRONTING = frozenset({"discord", "rejects", "yes_but"})
 #: Markers that are evidence only as ruptures ("discord", "yes_but" and "shrug" are the
 #: scorer's cues "discord", "resists_advice" and "withdrawal", with evidence of their own).
 _NEW_EVIDENCE = frozenset({"rejects", "deflection", "vague_agreement", "shrinking"})
-
-
-def _find(text: str, en: CueMatcher, zh_matcher: zh.ZhMatcher, found: dict[str, None]) -> None:
-    en.find(text, found)
-    if zh.has_han(text):
-        zh_matcher.find(text, found)
 
 
 class _Prior:
