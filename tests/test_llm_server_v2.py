@@ -124,6 +124,7 @@ async def test_answer_cap_is_honoured_by_the_real_server(llm_server: tuple[str, 
         read_timeout=600,
         call_timeout=700,
         retry=RetryPolicy(max_attempts=2),
+        stream=False,  # the usage of a whole answer (llama-cpp-python streams carry none)
     )
     msgs = [
         {"role": "system", "content": "Answer in JSON."},

@@ -638,11 +638,12 @@ class LLMScorer(Scorer):
 
     def _add_usage(self, result: _CallResult, c: ChatCompletion, estimate: int) -> None:
         prompt = c.prompt_tokens if c.prompt_tokens is not None else estimate
-        completion = (
-            c.completion_tokens
-            if c.completion_tokens is not None
-            else self.counter.count(c.content)
-        )
+        if c.completion_tokens is not None:
+            completion = c.completion_tokens
+        elif c.chunks:  # a stream without usage: llama.cpp sends one piece per token
+            completion = c.chunks
+        else:
+            completion = self.counter.count(c.content)
         result.prompt_tokens += prompt
         result.completion_tokens += completion
         result.cached_tokens += c.cached_tokens or 0

@@ -577,8 +577,7 @@ class OpenAICompatibleClient:
             self.token_param == "auto"
             and self._token_key == "max_completion_tokens"
             and self.stats.token_param_fallbacks == 0  # not when a server asked for this name
-            and completion.completion_tokens is not None
-            and completion.completion_tokens > max_tokens
+            and (completion.completion_tokens or completion.chunks) > max_tokens
         ):
             self._use_max_tokens("ignored")
 
