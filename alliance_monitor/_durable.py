@@ -113,8 +113,12 @@ class Durable:
         core: MonitorCore,
         clock: Callable[[], float],
         max_pairs: int | None,
+        journal: bool = True,
     ) -> None:
+        """`journal=False`: the store only holds evicted pairs (a monitor with a cap and no
+        store of its own): nothing is written but the snapshots of evicted pairs."""
         self.store = store
+        self.journal = journal
         self.committer = Committer(store)
         self.recovery_seconds = 0.0
         self.counts: Counter[str] = Counter()
@@ -244,6 +248,8 @@ class Durable:
         """Make an accepted message durable. Raises `StoreError` (counted) when the write
         failed: the message was not accepted, and the caller drops the pair from memory (the
         store holds everything committed) so a retry is taken, not seen as a duplicate."""
+        if not self.journal:
+            return
         if self._known is not None and position == 1:
             self._known.add(msg.conversation_id)  # before the write: a crash leaves a "maybe"
         try:
@@ -257,6 +263,8 @@ class Durable:
     ) -> None:
         """After a window's score was applied: the pair's snapshot, its windows still `waiting`
         (the snapshot drops the journal that would close them again), the emitted event ids."""
+        if not self.journal:
+            return
         conv = req.conversation_id
         snapshots: list[SnapshotRow] = []
         put: list[PendingRow] = []
@@ -283,7 +291,7 @@ class Durable:
 
     async def record_emitted(self, events: Sequence[Event]) -> None:
         """Remember delivered event ids, so recovery does not send them again."""
-        if not events:
+        if not events or not self.journal:
             return
         try:
             await self.committer.commit(StoreBatch(emitted=tuple(e.id for e in events)))
@@ -315,6 +323,8 @@ class Durable:
                 self.evicted_open[conv] = snap.last_seen
             core.drop(conv)
             self._absent.discard(conv)
+            if self._known is not None and conv not in self._known:
+                self._known.add(conv)  # known before its snapshot lands: never "new" again
             dropped[conv] = snap
         batch = StoreBatch(
             snapshots=tuple(

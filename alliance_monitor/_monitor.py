@@ -34,6 +34,7 @@ import anyio
 
 from ._clock import SteadyClock
 from ._config import (
+    DEFAULT_MAX_PAIRS,
     DeclinePolicy,
     EventPolicy,
     OrderPolicy,
@@ -54,6 +55,7 @@ from ._scheduler import Scheduler
 from ._signal import Signal
 from .scoring._base import Scorer, score_or_unscored
 from .store._base import StateStore
+from .store._memory import MemoryStore
 
 __all__ = ["EventHandler", "FeedbackWriter", "Monitor"]
 
@@ -121,8 +123,9 @@ class Monitor:
         per window, session summaries from windows or rated phases.
       - `events` (`EventPolicy`): buffer of each `events()` iterator and of the queue of events
         fired at ingest; time allowed to a feedback rewrite.
-      - `max_pairs`: pairs kept in memory; least-recently-used idle ones are snapshotted to the
-        store (a `MemoryStore` if none is given) and restored on their next message.
+      - `max_pairs`: pairs kept in memory (default `DEFAULT_MAX_PAIRS`, 50,000; None: no
+        cap); least-recently-used idle ones are snapshotted to the store (without a store,
+        kept as compressed snapshots in memory) and restored on their next message.
       - `idle_check_interval`: seconds between sweeps that end sessions idle for
         `SessionPolicy.idle_timeout` of wall-clock time; None disables the sweep. Default 30.
       - `clock`: seconds for `last_seen` and idle sweeps. Default a `SteadyClock`: the host's
@@ -146,7 +149,7 @@ class Monitor:
         include_text: bool = False,
         scoring: ScoringPolicy | None = None,
         events: EventPolicy | None = None,
-        max_pairs: int | None = None,
+        max_pairs: int | None = DEFAULT_MAX_PAIRS,
         idle_check_interval: float | None = 30.0,
         clock: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = time.time,
@@ -193,14 +196,18 @@ class Monitor:
             self._feedback = FeedbackStage(
                 feedback_writer, timeout=events.feedback_timeout, include_quotes=include_text
             )
-        if store is None and max_pairs is not None:
-            from .store._memory import MemoryStore
-
-            store = MemoryStore()
         self.store = store
         self._durable: Durable | None = None
-        if store is not None:
-            self._durable = Durable(store=store, core=self.core, clock=clock, max_pairs=max_pairs)
+        if store is not None or max_pairs is not None:
+            # Without a store of its own the cap still holds: evicted pairs go to an in-memory
+            # store as compressed snapshots, and nothing else is written (no journal).
+            self._durable = Durable(
+                store=store or MemoryStore(),
+                core=self.core,
+                clock=clock,
+                max_pairs=max_pairs,
+                journal=store is not None,
+            )
         self._counts: Counter[str] = Counter()  # internal_errors, scoring_failures
         self._evicting = False  # the evictor was woken and has not finished its pass
         self._evict_wake = Signal()

@@ -330,7 +330,7 @@ class Service:
             scoring=ScoringPolicy(workers=s.monitor.workers, timeout=s.monitor.score_timeout),
             idle_check_interval=s.monitor.idle_check_interval,
             store=store,
-            max_pairs=s.monitor.max_pairs,
+            max_pairs=s.monitor.max_pairs or None,  # 0: no cap
         )
         monitor.telemetry = self.telemetry
         self.monitor = await stack.enter_async_context(monitor)

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from ._config import DEFAULT_MAX_PAIRS
 from ._errors import ConfigError
 
 __all__ = [
@@ -100,7 +101,8 @@ class MonitorSettings(_Model):
     idle_check_interval: float = Field(30.0, gt=0)
     #: State store URL (``sqlite:///var/lib/alliance/state.db``); none: state is in memory.
     store: str | None = None
-    max_pairs: int | None = Field(None, ge=1)
+    #: Pairs kept in memory; idle ones beyond it are evicted to the store (0: no cap).
+    max_pairs: int = Field(DEFAULT_MAX_PAIRS, ge=0)
     #: End every open session (scoring its last window, sending summaries) on shutdown.
     end_sessions_on_shutdown: bool = False
     #: Fields of `WindowPolicy`, `SessionPolicy` and `OrderPolicy` (``max_exchanges = 6``...).

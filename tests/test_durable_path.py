@@ -202,3 +202,26 @@ def test_snapshots_of_the_earlier_layout_still_load() -> None:
     assert [h.key for h in then.open] == [h.key for h in now.open]
     assert [h.seq for h in then.open] == [h.seq for h in now.open]
     assert then.open == now.open
+
+
+async def test_a_monitor_without_a_store_is_capped_by_default_and_journals_nothing() -> None:
+    from alliance_monitor._config import DEFAULT_MAX_PAIRS
+    from alliance_monitor._settings import MonitorSettings
+
+    assert Monitor(scorer=StaticScorer(3.5))._durable._max_pairs == DEFAULT_MAX_PAIRS  # type: ignore[union-attr]
+    assert MonitorSettings().max_pairs == DEFAULT_MAX_PAIRS
+    assert Monitor(scorer=StaticScorer(3.5), max_pairs=None)._durable is None
+    m = Monitor(scorer=StaticScorer(3.5), max_pairs=3, idle_check_interval=None)
+    async with m:
+        for conv in ("a", "b", "c", "d", "e"):
+            for x in alternating(conv, 14):
+                assert (await m.ingest(x)).accepted
+        await m.flush()
+        before = m.core.snapshot("e")
+        assert m.core.n_pairs <= 3 and not m.core.has_pair("a")
+        assert (await m.ingest(msg("a", 13, "client"))).status == "duplicate"  # restored
+        store = m._durable.store  # type: ignore[union-attr]
+        assert isinstance(store, MemoryStore)
+        assert store._journal == {} and store._pending == {}  # only evicted snapshots
+        assert m.core.snapshot("e") == before
+        assert m.stats()["pairs_evicted"] >= 2
