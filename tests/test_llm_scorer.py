@@ -388,3 +388,16 @@ async def test_closed_port_is_unscored_unavailable() -> None:
     await scorer.aclose()
     assert score.status == "unscored"
     assert score.reason == "llm_unavailable: connection error after 2 attempt(s)"
+
+
+def test_a_constrained_answer_fits_its_budget_by_construction() -> None:
+    from alliance_monitor.scoring._llm import ITEM_IDS, answer_bounds
+
+    for budget in (256, 600, 1024, 1200, 2048, 4096):
+        for cpt in (1.0, 3.0):
+            b = answer_bounds(budget, reasoning_words=60, summary_words=80, chars_per_token=cpt)
+            frame = (160 + 60 * len(ITEM_IDS)) / 3.0
+            strings = b.reasoning_chars + b.quotes_per_item * b.quote_chars
+            worst = frame + b.summary_chars / cpt + len(ITEM_IDS) * strings / cpt
+            assert worst <= budget * 1.02 or budget < 600, (budget, cpt, b)
+            assert b.reasoning_chars <= 60 * 7 and b.quote_chars <= 100

@@ -591,6 +591,9 @@ class LLMScorer(Scorer):
         """The answer schema sent with `built`: the fixed one, or the window's own."""
         if not self.constrains_evidence:
             return self.schema
+        cjk = self.output_language.lower().startswith(("zh", "ja", "ko")) or any(
+            _CJK.search(t) for t in built.texts.values()
+        )
         return constrained_schema(
             self.schema,
             built,
@@ -598,6 +601,7 @@ class LLMScorer(Scorer):
                 self.max_completion_tokens,
                 reasoning_words=self.reasoning_words,
                 summary_words=self.summary_words if self.summary_tokens else 0,
+                chars_per_token=CJK_CHARS_PER_TOKEN if cjk else CHARS_PER_TOKEN,
             ),
         )
 
@@ -830,11 +834,12 @@ class LLMScorer(Scorer):
 
 
 _SENTENCE = re.compile(r"[^.!?;。！？；]+[.!?;。！？；]*")
-#: Characters per answer token assumed when bounding an answer (JSON and English prose run
-#: 3.5-4.5 characters per token in the cl100k and Gemma vocabularies; Chinese fewer, but its
-#: characters are bounded the same way and count as one each).
+#: Characters per answer token assumed when bounding the free strings of an answer: English
+#: prose runs 3.5-4.5 in the cl100k and Gemma vocabularies; Chinese, Japanese and Korean text
+#: about 1-1.5. JSON keys and punctuation (the frame) are counted at 3.
 CHARS_PER_TOKEN = 3.0
-_ITEM_FRAME = 60  # '"G1": {"reasoning": "", "evidence": [], "rating": 4}, ' and a little slack
+CJK_CHARS_PER_TOKEN = 1.0
+_ITEM_FRAME = 60  # '"G1": {"reasoning": "", "evidence": [""], "rating": 4}, ' and a little slack
 _ANSWER_FRAME = 160  # '{"ratings": {}, "passive": [...], "directive": [...], ...}'
 
 
@@ -849,18 +854,25 @@ class AnswerBounds:
 
 
 def answer_bounds(
-    max_completion_tokens: int, *, reasoning_words: int, summary_words: int
+    max_completion_tokens: int,
+    *,
+    reasoning_words: int,
+    summary_words: int,
+    chars_per_token: float = CHARS_PER_TOKEN,
 ) -> AnswerBounds:
-    """Bounds under which the longest answer the schema allows fits `max_completion_tokens`
-    (at `CHARS_PER_TOKEN`): the summary first (up to its word count, at most a fifth), then per
-    item one or two quotes and the reasoning (up to `reasoning_words`, at least 40 characters)."""
-    chars = int(max_completion_tokens * CHARS_PER_TOKEN) - _ANSWER_FRAME
-    summary = min(summary_words * 7, chars // 5) if summary_words else 0
-    per_item = (chars - summary) // len(ITEM_IDS) - _ITEM_FRAME
-    quotes = 2 if per_item >= 300 else 1
-    quote = max(30, min(100, per_item // 3 // quotes))
-    reasoning = max(40, min(reasoning_words * 7, per_item - quotes * (quote + 4)))
-    return AnswerBounds(reasoning, quote, quotes, summary)
+    """Bounds under which the longest answer the schema allows fits `max_completion_tokens`:
+    the JSON frame at `CHARS_PER_TOKEN`, the free strings at `chars_per_token` (lower for CJK
+    text); the summary first (up to its word count, at most a fifth of the rest), then per item
+    one or two quotes and the reasoning (up to `reasoning_words`)."""
+    frame = (_ANSWER_FRAME + len(ITEM_IDS) * _ITEM_FRAME) / CHARS_PER_TOKEN
+    content = max(len(ITEM_IDS) * 10.0, max_completion_tokens - frame)
+    summary = min(summary_words * 7 / chars_per_token, content / 5) if summary_words else 0.0
+    per_item = (content - summary) / len(ITEM_IDS)
+    quotes = 2 if per_item >= 100 else 1
+    quote = max(12, min(100, int(per_item * chars_per_token / 3 / quotes)))
+    reasoning = int((per_item - quotes * quote / chars_per_token) * chars_per_token)
+    reasoning = max(12, min(reasoning_words * 7, reasoning))
+    return AnswerBounds(reasoning, quote, quotes, int(summary * chars_per_token))
 
 
 def _cut_words(text: str, limit: int) -> str:
