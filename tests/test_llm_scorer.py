@@ -399,5 +399,6 @@ def test_a_constrained_answer_fits_its_budget_by_construction() -> None:
             frame = (160 + 60 * len(ITEM_IDS)) / 3.0
             strings = b.reasoning_chars + b.quotes_per_item * b.quote_chars
             worst = frame + b.summary_chars / cpt + len(ITEM_IDS) * strings / cpt
-            assert worst <= budget * 1.02 or budget < 600, (budget, cpt, b)
+            if budget >= (600 if cpt >= 3 else 1024):  # below, the 12-character floors bind
+                assert worst <= budget * 1.02, (budget, cpt, b)
             assert b.reasoning_chars <= 60 * 7 and b.quote_chars <= 100
