@@ -240,19 +240,19 @@ class MonitorCore:
             hit = self._scan(msg.text) if safety is None else safety.hit
             if hit is not None:
                 self.counts["safety_signals"] += 1
-                out.events.append(
-                    SafetySignal(
-                        id=make_event_id(EventType.SAFETY_SIGNAL, msg.conversation_id, msg.id),
-                        conversation_id=msg.conversation_id,
-                        session_id=msg.session_id,
-                        counselor_id=pair.counselor_id,
-                        client_id=pair.client_id,
-                        ts=msg.ts,
-                        message_id=msg.id,
-                        category=hit.category,
-                        cues=hit.cues,
-                    )
+                signal = SafetySignal(
+                    id=make_event_id(EventType.SAFETY_SIGNAL, msg.conversation_id, msg.id),
+                    conversation_id=msg.conversation_id,
+                    session_id=msg.session_id,
+                    counselor_id=pair.counselor_id,
+                    client_id=pair.client_id,
+                    ts=msg.ts,
+                    message_id=msg.id,
+                    category=hit.category,
+                    cues=hit.cues,
                 )
+                self.counts["events_" + _etype(signal)] += 1  # every event type is counted
+                out.events.append(signal)
 
         # Session boundaries: a new platform session id, or an idle gap in platform time.
         reason = pair.session_break(msg.session_id, msg.ts, self.session.idle_timeout, msg.seq)

@@ -93,14 +93,6 @@ _GAUGES = (
 _REASONS = frozenset(r.value for r in RejectReason)
 
 
-def _events_of(stats: Mapping[str, Any], kind: EventType) -> Any:
-    # Safety signals are raised at ingest and counted as `safety_signals` (the core's
-    # `events_<type>` counters cover the events of scored windows and session ends).
-    if kind is EventType.SAFETY_SIGNAL:
-        return stats.get("events_safety_signal", 0) or stats.get("safety_signals", 0)
-    return stats.get(f"events_{kind.value}", 0)
-
-
 def monitor_families(stats: Mapping[str, Any]) -> list[Family]:
     """The monitor's families from a `Monitor.stats()` dict (every family present, zero or
     not, so rates work from the first scrape)."""
@@ -130,7 +122,10 @@ def monitor_families(stats: Mapping[str, Any]) -> list[Family]:
             "events_total",
             "counter",
             "Events emitted, by type.",
-            tuple(Sample({"type": t.value}, float(_events_of(stats, t))) for t in EventType),
+            tuple(
+                Sample({"type": t.value}, float(stats.get(f"events_{t.value}", 0)))
+                for t in EventType
+            ),
             unit="{event}",
         )
     )
