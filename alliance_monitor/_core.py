@@ -114,14 +114,18 @@ class Outcome:
 
 @dataclass(slots=True)
 class _Draft:
-    """An `Outcome` being built inside one call into the core."""
+    """An `Outcome` being built inside one call into the core; its events are counted by type
+    (``events_<type>``) when it is done, as `apply` counts its own."""
 
+    counts: Counter[str]
     work: list[WindowRequest] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
     def done(
         self, result: IngestResult | None = None, message: Message | None = None, position: int = 0
     ) -> Outcome:
+        for ev in self.events:
+            self.counts["events_" + _etype(ev)] += 1
         return Outcome(result, tuple(self.work), tuple(self.events), message, position)
 
 
@@ -213,7 +217,7 @@ class MonitorCore:
             msg = parse_message(data)
         except InvalidMessage as exc:
             return Outcome(result=rejected_result(exc.reason, exc.field, data))
-        out = _Draft()
+        out = _Draft(self.counts)
         conv = msg.conversation_id
         pair = self._pairs.pop(conv, None)
         if pair is None:
@@ -328,7 +332,7 @@ class MonitorCore:
     def end_session(self, conversation_id: str, reason: EndReason = "explicit") -> Outcome:
         """End the pair's current session: its open window is closed and scored, and the session
         summary follows once every window of the session is in."""
-        out = _Draft()
+        out = _Draft(self.counts)
         pair = self._pairs.get(conversation_id)
         if pair is not None and pair.session is not None:
             self._end_session(pair, reason, out)
@@ -336,7 +340,7 @@ class MonitorCore:
 
     def expire_idle(self, now: float) -> Outcome:
         """End sessions with no message for `idle_timeout` seconds of wall time."""
-        out = _Draft()
+        out = _Draft(self.counts)
         limit = self.session.idle_timeout
         for pair in list(self._pairs.values()):
             if pair.session is not None and now - pair.last_seen > limit:
@@ -344,7 +348,7 @@ class MonitorCore:
         return out.done()
 
     def end_all(self, reason: EndReason = "shutdown") -> Outcome:
-        out = _Draft()
+        out = _Draft(self.counts)
         for pair in list(self._pairs.values()):
             if pair.session is not None:
                 self._end_session(pair, reason, out)

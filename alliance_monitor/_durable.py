@@ -108,11 +108,11 @@ class Durable:
 
     def __init__(
         self,
-        *,
         store: StateStore,
         core: MonitorCore,
         clock: Callable[[], float],
         max_pairs: int | None,
+        *,
         journal: bool = True,
     ) -> None:
         """`journal=False`: the store only holds evicted pairs (a monitor with a cap and no

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._config import EventPolicy
 from ._events import Event, EventType
 from ._signal import Signal
 
-__all__ = ["EventHandler", "EventStream", "FanOut"]
+__all__ = ["POSTED_PER_BUFFER", "EventHandler", "EventStream", "FanOut"]
 
 #: A plain callable that receives every event (sync or async; a return value is ignored).
 EventHandler = Callable[[Event], Awaitable[object] | object]
@@ -92,6 +93,11 @@ class EventStream:
         self.close()
 
 
+#: Posted event batches (safety signals, recovery) that may wait for the fan-out task, per
+#: `EventPolicy.buffer`; beyond, a batch is dropped (counted as ``events_dropped``).
+POSTED_PER_BUFFER = 4
+
+
 class FanOut:
     """Subscribers and the bounded queue of posted event batches.
 
@@ -112,6 +118,11 @@ class FanOut:
         self._wake = Signal()
         self._progress = Signal()
         self._delivering = 0
+
+    @classmethod
+    def for_policy(cls, policy: EventPolicy, *, on_progress: Callable[[], None]) -> FanOut:
+        """The fan-out of a monitor with this policy."""
+        return cls(max_posted=policy.buffer * POSTED_PER_BUFFER, on_progress=on_progress)
 
     # ---------------------------------------------------------------- subscribing
     def on(

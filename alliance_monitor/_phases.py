@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ._batch import split_thirds
+from ._config import ScoringPolicy, SessionPolicy
 from ._decline import assess, dimension_trajectory
 from ._events import Event, PhaseScores, SessionSummary
 from ._models import DIMENSIONS, DimensionScores, ScoringMessage, WindowRequest, WindowScore
@@ -240,6 +241,24 @@ class PhaseStage:
         #: Summaries are held only while the rating tasks run (not during recovery, nor
         #: once the monitor is closing: then the window-based summary goes out as it is).
         self.accepting = False
+
+    @classmethod
+    def for_policy(
+        cls,
+        policy: ScoringPolicy,
+        scorer: Scorer,
+        session: SessionPolicy,
+        *,
+        post: Callable[[Sequence[Event]], object],
+        on_progress: Callable[[], None],
+    ) -> PhaseStage | None:
+        """The stage a monitor with `policy` needs: None unless ``session_scoring="phases"``."""
+        if policy.session_scoring != "phases":
+            return None
+        rater = PhaseRater(
+            scorer, tolerance=session.trajectory_tolerance, time_limit=policy.timeout
+        )
+        return cls(rater, post=post, on_progress=on_progress)
 
     @property
     def idle(self) -> bool:

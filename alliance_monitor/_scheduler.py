@@ -13,10 +13,11 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from typing import Literal
 
+from ._config import ScoringPolicy, WindowPolicy
 from ._models import WindowRequest
 from ._signal import Signal
 
-__all__ = ["Scheduler", "merge_requests"]
+__all__ = ["MERGE_CAP_WINDOWS", "Scheduler", "merge_requests"]
 
 
 def merge_requests(
@@ -45,6 +46,11 @@ def merge_requests(
     )
 
 
+#: Hard cap on the messages of one merged window, in windows' worth of `WindowPolicy.max_messages`
+#: (older ones are dropped from scoring, counted as ``messages_dropped_overload``).
+MERGE_CAP_WINDOWS = 4
+
+
 class Scheduler:
     """Per-pair pending slots and the queue of pairs ready to score.
 
@@ -67,6 +73,14 @@ class Scheduler:
         self._inflight: set[str] = set()
         self._wake = Signal()  # work arrived
         self._progress = Signal()  # work was taken or finished
+
+    @classmethod
+    def for_policy(
+        cls, policy: ScoringPolicy, window: WindowPolicy, *, on_progress: Callable[[], None]
+    ) -> Scheduler:
+        """The scheduler of a monitor with these policies."""
+        cap = window.max_messages * MERGE_CAP_WINDOWS
+        return cls(overload=policy.overload, merge_cap=cap, on_progress=on_progress)
 
     # ---------------------------------------------------------------- producers
     def enqueue(self, req: WindowRequest) -> None:

@@ -41,7 +41,7 @@ try:  # optional: spans only when the OpenTelemetry API is installed
 except ImportError:  # exercised in a child process by the tests
     _otel_trace = _otel_metrics = None
 
-__all__ = ["Histogram", "InstrumentedScorer", "Telemetry", "otel_available"]
+__all__ = ["ClockSkew", "Histogram", "InstrumentedScorer", "Telemetry", "otel_available"]
 
 AttributeValue = str | int | float | bool
 
@@ -268,3 +268,25 @@ class InstrumentedScorer(Scorer):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class ClockSkew:
+    """Host clock minus platform timestamp, for timestamps that look like Unix epochs: a moving
+    average and the largest seen. Large or negative values point at clock skew (ordering then
+    relies on `seq` where present). `Monitor.stats()` reports them."""
+
+    def __init__(self) -> None:
+        self.n, self.ewma, self.max_abs = 0, 0.0, 0.0
+
+    def note(self, skew: float) -> None:
+        self.n += 1
+        self.max_abs = max(self.max_abs, abs(skew))
+        self.ewma = skew if self.n == 1 else 0.99 * self.ewma + 0.01 * skew
+
+    def stats(self) -> dict[str, float]:
+        if not self.n:
+            return {}
+        return {
+            "clock_skew_seconds_ewma": round(self.ewma, 3),
+            "clock_skew_seconds_max_abs": round(self.max_abs, 3),
+        }

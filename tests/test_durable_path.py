@@ -210,7 +210,7 @@ async def test_a_monitor_without_a_store_is_capped_by_default_and_journals_nothi
 
     assert Monitor(scorer=StaticScorer(3.5))._durable._max_pairs == DEFAULT_MAX_PAIRS  # type: ignore[union-attr]
     assert MonitorSettings().max_pairs == DEFAULT_MAX_PAIRS
-    assert Monitor(scorer=StaticScorer(3.5), max_pairs=None)._durable is None
+    assert Monitor(scorer=StaticScorer(3.5), max_pairs=None)._durable.excess == 0
     m = Monitor(scorer=StaticScorer(3.5), max_pairs=3, idle_check_interval=None)
     async with m:
         for conv in ("a", "b", "c", "d", "e"):

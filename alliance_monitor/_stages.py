@@ -1,9 +1,14 @@
-"""The feedback rewrite stage: template feedback of scored-window events rewritten by a writer.
+"""The monitor's stages around the scorer: scoring a window, and rewriting its feedback.
 
-A `FeedbackWriter` (e.g. `LLMFeedbackWriter`) may write better counselor feedback for a pattern or
-a decline than the built-in template. `FeedbackStage.rewrite` asks it, within a time limit, for
-each such event of a scored window; whenever the writer fails, times out or returns None, the
-template stays. Counts (`counts`): ``feedback_llm`` (rewritten), ``feedback_template`` (kept).
+- `ScoringStage.score`: one window through the scorer within the time limit; a failure or a
+  timeout becomes an unscored window with its reason (never an exception), counted as
+  ``scoring_failures`` and logged without text.
+- `FeedbackStage.rewrite`: a `FeedbackWriter` (e.g. `LLMFeedbackWriter`) may write better
+  counselor feedback for a pattern or a decline than the built-in template; it is asked, within
+  a time limit, for each such event of a scored window, and whenever it fails, times out or
+  returns None the template stays. Counts: ``feedback_llm`` (rewritten), ``feedback_template``.
+
+The phase-rating stage lives beside its rater (`_phases.PhaseStage`).
 """
 
 from __future__ import annotations
@@ -15,15 +20,43 @@ from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
+from ._config import EventPolicy
 from ._events import AllianceDeclined, Event, Feedback, PatternDetected
-from ._models import WindowRequest
+from ._models import WindowRequest, WindowScore
+from .scoring._base import Scorer, score_or_unscored
 
 if TYPE_CHECKING:
     from .scoring._feedback_llm import FeedbackRequest
 
-__all__ = ["FeedbackStage", "FeedbackWriter"]
+__all__ = ["FeedbackStage", "FeedbackWriter", "ScoringStage"]
 
 _log = logging.getLogger("alliance_monitor.monitor")
+
+
+class ScoringStage:
+    """Scores windows with `scorer`, each within `timeout` seconds."""
+
+    def __init__(self, scorer: Scorer, *, timeout: float) -> None:
+        self.scorer = scorer
+        self.timeout = timeout
+        self.counts: Counter[str] = Counter()
+
+    async def score(self, req: WindowRequest) -> WindowScore:
+        score = await score_or_unscored(self.scorer, req, time_limit=self.timeout)
+        if not score.scored:
+            self.counts["scoring_failures"] += 1
+            # Too little evidence is a normal outcome, not a fault: info, so a host logging at
+            # WARNING hears only about scorers that failed.
+            abstained = score.status == "insufficient_evidence"
+            (_log.info if abstained else _log.warning)(
+                "alliance_monitor.window_unscored",
+                extra={
+                    "conversation_id": req.conversation_id,
+                    "window_index": req.window_index,
+                    "reason": score.reason,
+                },
+            )
+        return score
 
 
 class FeedbackWriter(Protocol):
@@ -43,6 +76,15 @@ class FeedbackStage:
         self.timeout = timeout
         self.include_quotes = include_quotes
         self.counts: Counter[str] = Counter()
+
+    @classmethod
+    def for_writer(
+        cls, writer: FeedbackWriter | None, policy: EventPolicy, include_quotes: bool
+    ) -> FeedbackStage | None:
+        """The stage for a monitor's `feedback_writer`: None without one."""
+        if writer is None:
+            return None
+        return cls(writer, timeout=policy.feedback_timeout, include_quotes=include_quotes)
 
     async def rewrite(self, events: Sequence[Event], req: WindowRequest) -> list[Event]:
         """`events` of the window `req`, each pattern or decline with the writer's feedback
