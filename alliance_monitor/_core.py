@@ -255,7 +255,6 @@ class MonitorCore:
                     category=hit.category,
                     cues=hit.cues,
                 )
-                self.counts["events_" + _etype(signal)] += 1  # every event type is counted
                 out.events.append(signal)
 
         # Session boundaries: a new platform session id, or an idle gap in platform time.
