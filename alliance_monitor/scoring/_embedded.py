@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from types import ModuleType
 
 from .._lang import SUPPORTED_LANGUAGES, detect_language
@@ -46,7 +47,7 @@ from ._model import (
     load_model,
     tokens,
 )
-from ._model_zh import PackedHead, load_model_zh, zh_features
+from ._model_zh import PackedHead, load_model_zh
 from ._rupture import PHRASE_MATCHERS, SignalReader, prior_signals
 
 __all__ = [
@@ -320,6 +321,15 @@ def _scan_with(lexicon: ModuleType, t: str, counselor: bool, found: dict[str, No
 _PHRASES = {False: PHRASE_MATCHERS["en"], True: PHRASE_MATCHERS["zh"]}
 
 
+@lru_cache(maxsize=4096)
+def _read(text: str, counselor: bool) -> tuple[str, dict[str, None]]:
+    """A message's normalised text and its cues (`_scan_normalized`), remembered: a transcript's
+    messages are read again when its phases are cut on evidence (`_batch`) and by every window
+    that holds them. The cues are the caller's to copy, never to change."""
+    t = lx.normalize(text)
+    return t, _scan_normalized(t, counselor)
+
+
 def _scan(text: str, counselor: bool) -> dict[str, None]:
     """The cues of one message, in order of appearance (a dict keeps order deterministic):
     the English cues, and the Chinese wording of the same cues where the text has Han
@@ -579,7 +589,7 @@ def _analyse(
     (`_counselor_evidence`).
     """
     patterns: list[MessagePattern] = []
-    scan = _scan_normalized
+    read = _read
     if language not in _MODEL_LANGUAGES:
         model = None
     if language not in _ZH_MODEL_LANGUAGES:
@@ -588,12 +598,12 @@ def _analyse(
     last = Role.OTHER
     for msg in messages:
         if msg.role is Role.COUNSELOR:
-            t = lx.normalize(msg.text)
-            cues = scan(t, True)
+            t, found = read(msg.text, True)
+            cues = dict(found)
             probs = None
             zh_read = zh_head is not None and zh.has_han(t)
             if zh_head is not None and zh_read:
-                probs = _zh_moves(zh_head.proba(zh_features(t)))
+                probs = _zh_moves(zh_head.moves(t))
             elif model is not None or capture is not None:
                 toks = tokens(t)
                 words = content_words(toks, lx.FUNCTION_STEMS)
@@ -652,8 +662,8 @@ def _analyse(
                 ctx.earlier_words, ctx.heard_words = ctx.heard_words, frozenset()
             ctx.heard += " " + msg.text
             ctx.heard_stems = None
-            t = lx.normalize(msg.text)
-            cues = scan(t, False)
+            t, found = read(msg.text, False)
+            cues = dict(found)
             _client_turn(cues, msg.text, ctx)
             if reader is not None:
                 reader.client(msg.id, t, cues, zh.word_units(msg.text))
@@ -775,7 +785,8 @@ def evidence_profile(messages: Sequence[ScoringMessage]) -> list[tuple[int, floa
     tally = _Tally(per_message=True)
     language = _window_language(messages)
     model = load_model() if language in _MODEL_LANGUAGES else None
-    _analyse(messages, tally, model, language, reader=SignalReader())
+    zh_head = load_model_zh() if language in _ZH_MODEL_LANGUAGES else None
+    _analyse(messages, tally, model, language, reader=SignalReader(), zh_head=zh_head)
     found = tally.by_message or {}
     out = []
     for m in messages:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from itertools import repeat
 from operator import add
@@ -97,6 +97,8 @@ def zh_features(normalized: str) -> list[str]:
 _FIELD = 48
 _OFFSET = 1 << 32
 _MASK = (1 << _FIELD) - 1
+#: Texts whose `PackedHead.moves` are remembered.
+_MEMO = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,8 @@ class PackedHead:
     classes: tuple[str, ...]
     bias: tuple[float, ...]
     rows: dict[str, int]
+    #: `moves` of texts read recently (bounded; a transcript's messages are read more than once).
+    memo: dict[str, dict[str, float]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def pack(cls, head: Head) -> PackedHead:
@@ -126,6 +130,16 @@ class PackedHead:
                 packed += (scaled + _OFFSET) << (_FIELD * c)
             rows[feature] = packed
         return cls(head.classes, head.bias, rows)
+
+    def moves(self, normalized: str) -> dict[str, float]:
+        """Class probabilities of one message normalised by `_lexicon.normalize` (remembered;
+        the dict returned is shared: read it, never change it)."""
+        found = self.memo.get(normalized)
+        if found is None:
+            if len(self.memo) >= _MEMO:
+                self.memo.clear()
+            found = self.memo[normalized] = self.proba(zh_features(normalized))
+        return found
 
     def proba(self, features: list[str]) -> dict[str, float]:
         """Class probabilities of one message's features (repeated features count each time)."""
