@@ -50,8 +50,6 @@ from alliance_monitor import ConfigError, Event, Monitor, RejectReason, StoreFen
 from alliance_monitor.store import PairRecord, RedisStore, StateStore, StoreBatch, import_redis
 
 if TYPE_CHECKING:
-    import argparse
-
     from redis.asyncio import Redis
 
     from alliance_monitor.scoring import Scorer
@@ -59,7 +57,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_SHARDS",
     "Worker",
-    "cmd_worker",
     "events_key",
     "publish",
     "run_worker",
@@ -584,28 +581,3 @@ async def _stop_on_signal(worker: Worker) -> None:
 async def _stop_on_event(worker: Worker, stop: anyio.Event) -> None:
     await stop.wait()
     worker.stop()
-
-
-def cmd_worker(args: argparse.Namespace, *, scorer: Scorer) -> int:
-    """`alliance-monitor worker --redis URL --stream NAME [--shards N] [--consumer NAME]
-    [--store redis://...] [--max-pairs N] [scorer options]`; the CLI builds `scorer` from
-    the scorer options."""
-    store = getattr(args, "store", None)
-    if store and not store.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError("a worker needs a Redis store (--store redis://...): leases fence it")
-    options: dict[str, Any] = {}
-    if getattr(args, "max_pairs", None):
-        options["max_pairs"] = args.max_pairs
-    stats = anyio.run(
-        lambda: run_worker(
-            args.redis,
-            args.stream,
-            shards=getattr(args, "shards", None) or DEFAULT_SHARDS,
-            consumer=getattr(args, "consumer", None),
-            scorer=scorer,
-            store=store or None,
-            **options,
-        )
-    )
-    print(json.dumps(stats, sort_keys=True))
-    return 0

@@ -17,7 +17,6 @@ dispatcher gets a few seconds to deliver; what it cannot deliver stays in its ou
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hmac
 import importlib
@@ -25,7 +24,6 @@ import json
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 from collections import Counter
@@ -52,7 +50,6 @@ from ._settings import (
     TwilioSettings,
     ZendeskSettings,
     _Mapped,
-    load_settings,
     resolve_secrets,
 )
 from ._telemetry import Telemetry
@@ -93,7 +90,7 @@ else:
     )
     from .adapters._receiver import Receive, Scope, Send
 
-__all__ = ["Service", "build_adapters", "cmd_serve"]
+__all__ = ["Service", "build_adapters"]
 
 _log = logging.getLogger("alliance_monitor.serve")
 
@@ -834,53 +831,3 @@ async def _send(
 
 
 # ---------------------------------------------------------------------- CLI
-def cmd_serve(args: argparse.Namespace) -> int:
-    """``alliance-monitor serve --config FILE [--host H] [--port P]``.
-
-    Errors at start-up (a state file that is no store or held by another process, a folder that
-    takes no writes, a port in use) propagate to the command line, which prints one line and
-    exits 2 (configuration) or 4 (a resource that is busy or cannot be reached)."""
-    try:
-        settings = load_settings(args.config, os.environ)
-        overrides = {
-            k: v
-            for k, v in (
-                ("host", getattr(args, "host", None)),
-                ("port", getattr(args, "port", None)),
-            )
-            if v is not None
-        }
-        if overrides:
-            server = settings.server.model_copy(update=overrides)
-            settings = settings.model_copy(update={"server": server})
-        service = Service(settings, on_ready=_announce, on_board=_announce_board)
-    except ConfigError as exc:
-        print(f"alliance-monitor serve: config error: {exc}", file=sys.stderr)
-        return 2
-    # `server.log_level`: the level of the library's records on stderr (`-v` still adds info).
-    log = logging.getLogger("alliance_monitor")
-    before = log.level
-    configured = logging.getLevelName(settings.server.log_level.upper())
-    log.setLevel(min(before, configured) if before == logging.INFO else configured)
-    try:
-        anyio.run(service.run)
-    finally:
-        log.setLevel(before)
-    st = service.final_stats
-    rejected = st.get("rejected_by_reason") or {}
-    print(
-        f"alliance-monitor serve: stopped; {st.get('messages_in', 0)} message(s) in, "
-        f"{st.get('accepted', 0)} accepted, {st.get('duplicates', 0)} duplicate, "
-        f"{sum(rejected.values()) if isinstance(rejected, dict) else 0} rejected, "
-        f"{st.get('windows_scored', 0)} window(s) scored",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def _announce_board(url: str) -> None:
-    print(f"alliance-monitor serve: supervisor board on {url}", file=sys.stderr, flush=True)
-
-
-def _announce(address: str) -> None:
-    print(f"alliance-monitor serve: listening on {address}", file=sys.stderr, flush=True)

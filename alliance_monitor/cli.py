@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from importlib import resources
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import anyio
 
@@ -595,16 +595,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    if TYPE_CHECKING:  # mypy sees the repository layout: the sub-package is `adapters/`
-        from adapters.redis_streams import cmd_worker
-    else:
-        from .adapters.redis_streams import cmd_worker
+    from ._cli_service import cmd_worker
 
     return cmd_worker(args, scorer=_make_scorer(args))
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from ._serve import cmd_serve
+    from ._cli_service import cmd_serve
 
     return cmd_serve(args)
 

@@ -40,7 +40,7 @@ import httpx
 SECRET = "whsec_" + "bGlzdGVuZXItYmVuY2htYXJrLXNlY3JldC0xMjM0NTY="
 ATTACKER = "127.0.0.2"
 SERVE = (
-    "import sys; from argparse import Namespace; from alliance_monitor._serve import cmd_serve; "
+    "import sys; from argparse import Namespace; from alliance_monitor._cli_service import cmd_serve; "
     "sys.exit(cmd_serve(Namespace(config=sys.argv[1], host='127.0.0.1', port=0)))"
 )
 

@@ -15,7 +15,7 @@ from alliance_monitor._errors import ConfigError
 from alliance_monitor.cli import main
 from alliance_monitor.evaluate import evaluate_file, icc2_1, icc2_k
 from alliance_monitor.evaluate._agreement import Raters
-from alliance_monitor.evaluate._compare import parse_variant
+from alliance_monitor.evaluate._cli_compare import parse_variant
 from alliance_monitor.scoring._embedded import EmbeddedScorer
 
 #: Shrout and Fleiss (1979), Table 2: six targets, four judges.

@@ -80,7 +80,7 @@ def test_serve_toml_is_valid_and_serves() -> None:
     settings = load_settings(config, SERVE_ENV)
     assert [a.type for a in settings.adapters] == ["http", "slack", "twilio", "zendesk"]
     code = (
-        "import sys; from argparse import Namespace; from alliance_monitor._serve import "
+        "import sys; from argparse import Namespace; from alliance_monitor._cli_service import "
         "cmd_serve; sys.exit(cmd_serve(Namespace(config=sys.argv[1], host='127.0.0.1', "
         "port=0)))"
     )

@@ -308,3 +308,40 @@ def test_shared_helpers_are_imported_from_their_one_home() -> None:
         if name in homes and dep != homes[name]
     ]
     assert bad == []
+
+
+#: The command line: `cli` and the modules named `_cli...` (any package), plus the argparse
+#: value checks they share (`_argtypes`).
+def _is_cli(mod: str) -> bool:
+    last = mod.rsplit(".", 1)[-1]
+    return last == "cli" or last.startswith("_cli") or last == "_argtypes"
+
+
+def test_the_library_holds_no_command_line() -> None:
+    """argparse and the command functions live with the command line; the library (monitor,
+    service, scorers, adapters, study, evaluate) takes settings and objects, never an
+    `argparse.Namespace`, and never prints."""
+    bad = []
+    for mod, path in MODULES.items():  # every import, type-checking ones included
+        if _is_cli(mod):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(n.split(".")[0] == "argparse" for n in names):
+                bad.append(mod)
+    assert bad == []
+    # Only the command line reaches for the command-line modules.
+    reach = [
+        f"{mod} -> {dep}"
+        for mod, deps in GRAPH.items()
+        if not _is_cli(mod)
+        for dep, _ in deps
+        if dep in MODULES and _is_cli(dep) and dep != mod
+    ]
+    assert reach == []

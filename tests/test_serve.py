@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from alliance_monitor import ConfigError
-from alliance_monitor._serve import cmd_serve
+from alliance_monitor._cli_service import cmd_serve
 from alliance_monitor._settings import load_settings
 from alliance_monitor.adapters.slack import sign_slack
 from alliance_monitor.adapters.testing import serve_in_thread
@@ -137,7 +137,7 @@ class Proc:
         env: dict[str, str] | None = None,
     ) -> None:
         code = (
-            "import sys; from argparse import Namespace; from alliance_monitor._serve "
+            "import sys; from argparse import Namespace; from alliance_monitor._cli_service "
             "import cmd_serve; sys.exit(cmd_serve(Namespace(config=sys.argv[1], "
             "host='127.0.0.1', port=0)))"
         )

@@ -242,7 +242,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace, labels: Any) -> int:
     from .._progress import Progress
-    from ._compare import compare_file, format_comparison, parse_variant
+    from ._cli_compare import parse_variant
+    from ._compare import compare_file, format_comparison
     from ._evaluate import EvaluationError
 
     variants = [parse_variant(spec, args) for spec in args.compare]  # ConfigError: exit 2

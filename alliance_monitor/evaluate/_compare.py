@@ -21,19 +21,16 @@ scorer).
 
 from __future__ import annotations
 
-import argparse
-import copy
-import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from .._errors import ConfigError
 from ..scoring import Scorer
 from ._agreement import Interval
 from ._evaluate import EvaluationReport, evaluate_file
 
-__all__ = ["Comparison", "Variant", "compare_file", "format_comparison", "parse_variant"]
+__all__ = ["Comparison", "Variant", "compare_file", "format_comparison"]
 
 _METRIC = {"auc": "AUC", "spearman": "Spearman", "pearson": "Pearson", "icc": "ICC(2,1)"}
 
@@ -138,69 +135,6 @@ def compare_file(
     return out
 
 
-# ---------------------------------------------------------------------- SPEC parsing
-class _SpecParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise ConfigError(f"--compare SPEC: {message}")
-
-
-def _spec_parser() -> _SpecParser:
-    from .._cli_scoring import add_scorer_args
-
-    p = _SpecParser(prog="--compare", add_help=False)
-    p.add_argument("--name")
-    p.add_argument("--command", dest="scorer_command")
-    p.add_argument("--scores")
-    add_scorer_args(p)  # --scorer, --llm-*, --scorer-option
-    return p
-
-
-def parse_variant(spec: str, base: argparse.Namespace) -> Variant:
-    """One ``--compare SPEC``: its options on top of `base` (the command line's own)."""
-    from .._cli_scoring import scorer_from_args
-
-    tokens = shlex.split(spec)
-    if not tokens:
-        raise ConfigError("--compare: an empty SPEC")
-    if not tokens[0].startswith("-"):
-        tokens = ["--scorer", *tokens]
-    ns = copy.copy(base)
-    ns.scorer_option = list(getattr(base, "scorer_option", None) or [])
-    ns.name = None
-    ns.scorer_command = None
-    ns.scores = None
-    ns = _spec_parser().parse_args(tokens, namespace=ns)
-    sources = [x for x in (ns.scorer_command, ns.scores) if x]
-    if len(sources) > 1 or (sources and "--scorer" in tokens):
-        raise ConfigError(f"--compare {spec!r}: give one of --scorer, --command or --scores")
-    ns.scorer_options = dict(ns.scorer_option)
-    if ns.scorer_options and (sources or ns.scorer == "embedded"):
-        raise ConfigError(f"--compare {spec!r}: --scorer-option is for --scorer llm or cascade")
-    name = ns.name or _name(ns)
-    if ns.scores:
-        return Variant(name, scores=ns.scores)
-    if ns.scorer_command:
-        return Variant(name, command=ns.scorer_command)
-    frozen = copy.copy(ns)
-    return Variant(name, make_scorer=lambda: scorer_from_args(frozen))
-
-
-def _name(ns: argparse.Namespace) -> str:
-    if ns.scores:
-        return f"scores {ns.scores}"
-    if ns.scorer_command:
-        return f"command {shlex.split(ns.scorer_command)[0]}"
-    parts = [ns.scorer]
-    if ns.scorer != "embedded":
-        if getattr(ns, "llm_prompt_version", None):
-            parts.append(f"prompt {ns.llm_prompt_version}")
-        if getattr(ns, "llm_samples", None):
-            parts.append(f"samples {ns.llm_samples}")
-        parts += [f"{k}={v}" for k, v in ns.scorer_options.items()]
-    return " ".join(str(p) for p in parts)
-
-
-# ---------------------------------------------------------------------- the table
 def _cell(v: dict[str, Any] | None, n: int | None, n0: int | None) -> str:
     if v is None or v["value"] is None:
         return "n/a"

@@ -1,0 +1,106 @@
+"""The service commands of the command line: ``alliance-monitor serve`` and ``worker``.
+
+The library's service (`_serve.Service`) and scale-out worker (`adapters.redis_streams`) take
+settings and objects; reading options, printing the start-up and exit lines and choosing exit
+codes is the command line's part, here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ._errors import ConfigError
+from ._serve import Service
+from ._settings import load_settings
+from .scoring._base import Scorer
+
+if TYPE_CHECKING:  # mypy sees the repository layout: the sub-package is `adapters/`
+    from adapters.redis_streams import DEFAULT_SHARDS, run_worker
+else:
+    from .adapters.redis_streams import DEFAULT_SHARDS, run_worker
+
+__all__ = ["cmd_serve", "cmd_worker"]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``alliance-monitor serve --config FILE [--host H] [--port P]``.
+
+    Errors at start-up (a state file that is no store or held by another process, a folder that
+    takes no writes, a port in use) propagate to the command line, which prints one line and
+    exits 2 (configuration) or 4 (a resource that is busy or cannot be reached)."""
+    try:
+        settings = load_settings(args.config, os.environ)
+        overrides = {
+            k: v
+            for k, v in (
+                ("host", getattr(args, "host", None)),
+                ("port", getattr(args, "port", None)),
+            )
+            if v is not None
+        }
+        if overrides:
+            server = settings.server.model_copy(update=overrides)
+            settings = settings.model_copy(update={"server": server})
+        service = Service(settings, on_ready=_announce, on_board=_announce_board)
+    except ConfigError as exc:
+        print(f"alliance-monitor serve: config error: {exc}", file=sys.stderr)
+        return 2
+    # `server.log_level`: the level of the library's records on stderr (`-v` still adds info).
+    log = logging.getLogger("alliance_monitor")
+    before = log.level
+    configured = logging.getLevelName(settings.server.log_level.upper())
+    log.setLevel(min(before, configured) if before == logging.INFO else configured)
+    try:
+        anyio.run(service.run)
+    finally:
+        log.setLevel(before)
+    st = service.final_stats
+    rejected = st.get("rejected_by_reason") or {}
+    print(
+        f"alliance-monitor serve: stopped; {st.get('messages_in', 0)} message(s) in, "
+        f"{st.get('accepted', 0)} accepted, {st.get('duplicates', 0)} duplicate, "
+        f"{sum(rejected.values()) if isinstance(rejected, dict) else 0} rejected, "
+        f"{st.get('windows_scored', 0)} window(s) scored",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _announce_board(url: str) -> None:
+    print(f"alliance-monitor serve: supervisor board on {url}", file=sys.stderr, flush=True)
+
+
+def _announce(address: str) -> None:
+    print(f"alliance-monitor serve: listening on {address}", file=sys.stderr, flush=True)
+
+
+def cmd_worker(args: argparse.Namespace, *, scorer: Scorer) -> int:
+    """`alliance-monitor worker --redis URL --stream NAME [--shards N] [--consumer NAME]
+    [--store redis://...] [--max-pairs N] [scorer options]`; the CLI builds `scorer` from
+    the scorer options."""
+    store = getattr(args, "store", None)
+    if store and not store.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("a worker needs a Redis store (--store redis://...): leases fence it")
+    options: dict[str, Any] = {}
+    if getattr(args, "max_pairs", None):
+        options["max_pairs"] = args.max_pairs
+    stats = anyio.run(
+        lambda: run_worker(
+            args.redis,
+            args.stream,
+            shards=getattr(args, "shards", None) or DEFAULT_SHARDS,
+            consumer=getattr(args, "consumer", None),
+            scorer=scorer,
+            store=store or None,
+            **options,
+        )
+    )
+    print(json.dumps(stats, sort_keys=True))
+    return 0
