@@ -93,7 +93,7 @@ def test_analyze_with_default_options_scores_the_windows(
     f = got["figures"]
     scored, windows = int(f["scored"]), int(f["windows"])
     assert windows >= 4 and scored >= 0.9 * windows, f
-    assert float(f["seconds"]) > 0 and f["asked"] and int(f["asked"]) == windows
+    assert float(f["seconds"]) > 0 and f["asked"] and int(f["asked"]) >= scored
     assert int(f["prompt"].replace(",", "")) > 0 and int(f["completion"].replace(",", "")) > 0
     for r in got["results"]:
         assert r["alliance"]["overall"] is not None
