@@ -1,0 +1,272 @@
+"""The durable part and its committer with a store and a core alone (no monitor, no scheduler,
+no fan-out): what they return, what they count, and how they fail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from helpers import alternating
+
+from alliance_monitor import StoreError, StoreFenced
+from alliance_monitor._committer import Committer
+from alliance_monitor._core import MonitorCore
+from alliance_monitor._durable import Durable
+from alliance_monitor._state import request_to_state
+from alliance_monitor.store import MemoryStore, PairRecord, SQLiteStore, StoreBatch
+from alliance_monitor.store._base import JournalRow, PendingRow, SnapshotRow
+
+pytestmark = pytest.mark.anyio
+
+
+class Refusing(MemoryStore):
+    """A store whose commits fail while `refuse` holds an exception; `probe` too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse: BaseException | None = None
+        self.loads: list[str] = []
+        self.probes = 0
+
+    async def commit(self, batch: StoreBatch) -> None:
+        if self.refuse is not None:
+            raise self.refuse
+        await super().commit(batch)
+
+    async def probe(self) -> None:
+        self.probes += 1
+        if self.refuse is not None:
+            raise self.refuse
+
+    async def load_pair(self, conversation_id: str) -> PairRecord | None:
+        self.loads.append(conversation_id)
+        await anyio.sleep(0.01)  # a load that takes a moment: others may ask meanwhile
+        return await super().load_pair(conversation_id)
+
+
+async def _running(committer: Committer) -> Any:
+    tg = anyio.create_task_group()
+    await tg.__aenter__()
+    tg.start_soon(committer.run)
+    return tg
+
+
+async def _stop(tg: Any) -> None:
+    tg.cancel_scope.cancel()
+    await tg.__aexit__(None, None, None)
+
+
+# ---------------------------------------------------------------------- committer
+async def test_committer_empty_batches_barrier_and_a_dead_committer() -> None:
+    store = MemoryStore()
+    committer = Committer(store)
+    await committer.commit(StoreBatch())  # nothing to write: returns at once, no task needed
+    assert committer.idle
+    tg = await _running(committer)
+    try:
+        async with anyio.create_task_group() as writers:
+            for i in range(5):
+                writers.start_soon(committer.commit_message, "c", i + 1, "{}")
+            await anyio.lowlevel.checkpoint()
+            await committer.barrier()  # waits for the open and the running rounds
+        assert committer.idle and len((await store.load_pair("c")).journal) == 5  # type: ignore[union-attr]
+    finally:
+        await _stop(tg)
+    committer.fail(RuntimeError("died"))
+    with pytest.raises(StoreError, match="committer died: RuntimeError"):
+        await committer.commit_message("c", 6, "{}")
+
+
+async def test_a_writer_waiting_when_the_committer_dies_gets_store_error() -> None:
+    committer = Committer(MemoryStore())  # no task: the writer waits for a round
+    errors: list[BaseException] = []
+
+    async def write() -> None:
+        try:
+            await committer.commit(StoreBatch(journal=(JournalRow("c", 1, "{}"),)))
+        except StoreError as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(write)
+        await anyio.sleep(0.01)
+        committer.fail(RuntimeError("died"))
+    assert len(errors) == 1
+
+
+async def test_a_failing_store_is_probed_until_it_is_back_and_fencing_is_no_failure() -> None:
+    store = Refusing()
+    committer = Committer(store)
+    committer.probe_interval = 0.01
+    tg = await _running(committer)
+    try:
+        store.refuse = OSError("disk full")
+        with pytest.raises(StoreError, match="OSError"):
+            await committer.commit_message("c", 1, "{}")
+        assert committer.failing == "OSError"
+        with anyio.fail_after(5):
+            while store.probes < 2:  # idle: the committer asks the store whether it is back
+                await anyio.sleep(0.01)
+        assert committer.failing == "OSError"
+        store.refuse = None
+        with anyio.fail_after(5):
+            while committer.failing is not None:
+                await anyio.sleep(0.01)
+        await committer.commit_message("c", 1, "{}")  # taken again
+        store.refuse = StoreFenced("lease lost")
+        with pytest.raises(StoreFenced):
+            await committer.commit_message("c", 2, "{}")
+        assert committer.failing is None  # a lost lease is not the store failing
+    finally:
+        await _stop(tg)
+
+
+async def test_pipelined_rounds_release_each_writer_after_its_own_round() -> None:
+    class Slow(MemoryStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rounds: list[set[int]] = []
+
+        async def commit(self, batch: StoreBatch) -> None:
+            await anyio.sleep(0.005)
+            await super().commit(batch)
+            self.rounds.append({row.position for row in batch.journal})
+
+    store = Slow()
+    committer = Committer(store)
+    committer.pipelined = True
+    tg = await _running(committer)
+    released: dict[int, int] = {}
+    try:
+
+        async def write(i: int) -> None:
+            await committer.commit_message("c", i, "{}")
+            released[i] = len(store.rounds)  # rounds committed when this writer returned
+
+        async with anyio.create_task_group() as writers:
+            for i in range(1, 40):
+                writers.start_soon(write, i)
+                if i % 7 == 0:
+                    await anyio.sleep(0.003)
+    finally:
+        await _stop(tg)
+    for i, n in released.items():
+        assert any(i in r for r in store.rounds[:n])  # its round was on the disk already
+    assert len(store.rounds) > 1
+
+
+# ---------------------------------------------------------------------- durable
+def _conversation(core: MonitorCore, conv: str, n: int) -> list[Any]:
+    work = []
+    for m in alternating(conv, n):
+        work.extend(core.ingest(m, 1.0).work)
+    return work
+
+
+async def test_recovery_returns_pending_work_and_only_events_not_yet_emitted(
+    tmp_path: Path,
+) -> None:
+    """A store holding a snapshot, a journal that closes a window again and raises a safety
+    signal, and a pending window: `recover` returns both windows to score and the signal (its
+    id not yet emitted); once emitted, a second recovery leaves the signal out."""
+    db = tmp_path / "s.db"
+    first = MonitorCore()
+    work = _conversation(first, "p", 14)  # window 0 closed: pending
+    snap = first.snapshot("p")
+    assert snap is not None and work
+    risky = {**alternating("p", 16)[15], "text": "I want to kill myself"}
+    later = [json.dumps(m) for m in alternating("p", 15)[14:]] + [json.dumps(risky)]
+    async with SQLiteStore(db) as store:
+        await store.commit(
+            StoreBatch(
+                snapshots=(SnapshotRow("p", snap.position, snap.state_json, True),),
+                journal=tuple(
+                    JournalRow("p", snap.position + i + 1, row) for i, row in enumerate(later)
+                ),
+                pending_put=(
+                    PendingRow("p", 0, json.dumps(request_to_state(work[0]))),
+                    # A window the pair no longer awaits (scored since): ignored.
+                    PendingRow(
+                        "p", 99, json.dumps({**request_to_state(work[0]), "window_index": 99})
+                    ),
+                ),
+            )
+        )
+    for emitted_before in (False, True):
+        store = SQLiteStore(db)
+        async with store:
+            core = MonitorCore()
+            durable = Durable(store, core, lambda: 2.0, None)
+            loaded = await durable.recover()
+            assert durable.counts["pairs_recovered"] == 1 and core.has_pair("p")
+            assert [r.window_index for r in loaded.work] == [0]
+            signals = [e for e in loaded.events if e.type == "safety_signal"]
+            assert len(signals) == (0 if emitted_before else 1)
+            if not emitted_before:
+                await store.commit(StoreBatch(emitted=tuple(e.id for e in signals)))
+
+
+async def test_loading_a_pair_twice_at_once_loads_it_once_and_forgetting_clears_what_is_known() -> (
+    None
+):
+    store = Refusing()
+    core = MonitorCore(safety=False)
+    durable = Durable(store, core, lambda: 1.0, max_pairs=1, journal=True)
+    tg = await _running(durable.committer)
+    try:
+        await durable.recover()
+        for conv in ("a", "b"):
+            for m in alternating(conv, 3):
+                out = core.ingest(m, 1.0)
+                assert out.message is not None
+                await durable.commit_message(out.message, out.position)
+        assert await durable.evict(busy=lambda c: True) == []  # every pair busy: nothing
+        assert await durable.evict(busy=lambda c: False) == ["a"]
+        assert "a" in durable.evicted_open
+        results: list[Any] = []
+        async with anyio.create_task_group() as loaders:
+            for _ in range(2):
+                loaders.start_soon(lambda: _append(results, durable.ensure_loaded("a")))
+        assert store.loads == ["a"] and core.has_pair("a")
+        assert durable.forget(["a"]) == ["a"] and not core.has_pair("a")
+        durable.evicted_open["x"] = 1.0
+        assert durable.forget_pairs(lambda c: c in ("b", "x"), busy=lambda c: False) == ["b"]
+        assert "x" not in durable.evicted_open and not core.has_pair("b")
+        # Writes the store refuses are counted, never raised, for snapshots and emitted ids.
+        out = core.ingest(alternating("c", 1)[0], 1.0)
+        assert out.message is not None
+        await durable.commit_message(out.message, out.position)
+        store.refuse = OSError("disk full")
+        reqs = _conversation(core, "c", 14)
+        await durable.persist_applied(reqs[0], [], ())
+        await durable.record_emitted([])
+        with pytest.raises(StoreError):
+            await durable.commit_message(out.message, out.position + 1)
+        assert durable.counts["store_errors"] == 2
+    finally:
+        await _stop(tg)
+
+
+async def _append(results: list[Any], coro: Any) -> None:
+    results.append(await coro)
+
+
+async def test_pairs_the_store_never_saw_are_remembered_as_absent_within_a_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import alliance_monitor._durable as durable_module
+
+    class Shared(MemoryStore):  # lists no pairs: every unknown one is looked up
+        async def known_pairs(self) -> list[str] | None:
+            return None
+
+    monkeypatch.setattr(durable_module, "_MAX_ABSENT", 3)
+    store = Shared()
+    durable = Durable(store, MonitorCore(), lambda: 1.0, None)
+    await durable.recover()
+    for i in range(6):
+        assert (await durable.ensure_loaded(f"new-{i}")).work == ()
+    assert len(durable._absent) <= 4  # cleared past the bound, never growing without one
