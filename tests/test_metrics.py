@@ -94,7 +94,7 @@ def test_families_are_the_monitors_own_figures() -> None:
     assert rejected["missing_field"] == 1 and rejected["bad_timestamp"] == 1
     events = {x.labels["type"]: x.value for x in by["events_total"].samples}
     assert set(events) == {t.value for t in EventType}
-    assert events["safety_signal"] == one["safety_signals_total"] == 1
+    assert events["safety_signal"] == one["safety_signals_total"] == s["safety_signals"] >= 1
     assert events["session_summary"] == 12
     assert one["windows_scored_total"] == s["windows_scored"] == events["window_scored"]
     assert one["alerts_sent_total"] == r.alerts.delivered > 0
@@ -118,7 +118,8 @@ def test_prometheus_collector_in_an_embedders_registry() -> None:
     assert value[("alliance_monitor_messages_in_total", ())] == r.stats["messages_in"]
     assert value[("alliance_monitor_messages_accepted_total", ())] == r.stats["accepted"]
     assert value[("alliance_monitor_messages_rejected_total", (("reason", "bad_timestamp"),))] == 1
-    assert value[("alliance_monitor_events_total", (("type", "safety_signal"),))] == 1
+    safety = value[("alliance_monitor_events_total", (("type", "safety_signal"),))]
+    assert safety == r.stats["safety_signals"] >= 1
     assert value[("alliance_monitor_alerts_sent_total", ())] == r.alerts.delivered
     assert parsed["alliance_monitor_messages_in"].type == "counter"
     assert parsed["alliance_monitor_pairs"].type == "gauge"

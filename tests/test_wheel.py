@@ -295,9 +295,8 @@ def test_replay(installed: Installed) -> None:
     assert len(summaries) == len(_sample())
     n_msgs = sum(len(c["messages"]) for c in _sample())
     assert f"replayed {n_msgs} message(s): {n_msgs} accepted" in res.stderr
-    assert [e["conversation_id"] for e in events if e["type"] == "safety_signal"] == [
-        "sample-safety-check"
-    ]
+    safety = {e["conversation_id"] for e in events if e["type"] == "safety_signal"}
+    assert safety == {"sample-safety-check"}
     assert res.stdout == _same_as_source_tree(["replay", "sample.jsonl", "--json"], installed.work)
     text = installed.run("replay", "sample.jsonl", "--events", "session_summary").stdout
     assert text.count(" SESSION 0 ended ") == len(_sample())
@@ -341,7 +340,11 @@ def test_worker_needs_its_extra_and_says_so(installed: Installed) -> None:
     assert "pip install 'alliance-monitor[redis]'" in res.stderr
 
 
-def test_serve_with_and_without_its_extra(installed: Installed) -> None:
+def test_serve_runs_from_the_wheel(installed: Installed) -> None:
+    # serve has its own HTTP/1.1 listener (h11, a dependency): it runs from the base install;
+    # the `serve` extra still installs (kept for deployments that name it).
+    assert "--config" in installed.run("serve", "--help").stdout
+    installed.pip_install(f"{installed.wheel}[serve]")
     assert "--config" in installed.run("serve", "--help").stdout
     config = installed.work / "serve.toml"
     config.write_text(
@@ -349,10 +352,6 @@ def test_serve_with_and_without_its_extra(installed: Installed) -> None:
         '[[adapters]]\ntype = "http"\npath = "/hooks/messages"\nsecrets_env = ["HOOK_SECRET"]\n'
     )
     secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    res = installed.run("serve", "--config", "serve.toml", check=False, env={"HOOK_SECRET": secret})
-    assert res.returncode == 2 and "pip install 'alliance-monitor[serve]'" in res.stderr
-    installed.pip_install(f"{installed.wheel}[serve]")
-    assert "--config" in installed.run("serve", "--help").stdout
     from alliance_monitor.alerts import sign_webhook
 
     env = _quiet_env(**NO_NETWORK, HOOK_SECRET=secret)
