@@ -241,7 +241,7 @@ def _requests(
 _SPLIT_MARGIN = 1.0
 #: Only an end third of this many exchanges or fewer is widened: few, long turns. A longer end
 #: third that holds too little is thin on evidence itself (greetings, thanks and goodbyes).
-_SPLIT_EXCHANGES = 4
+_SPLIT_EXCHANGES = 6
 
 
 def _turn_starts(msgs: Sequence[ScoringMessage]) -> list[int]:
@@ -271,6 +271,20 @@ def _profile(
     return [per.get(m.id, (0, 0.0)) for m in msgs]
 
 
+def _enough(
+    msgs: Sequence[ScoringMessage], profile: Sequence[tuple[int, float]], lo: int, hi: int
+) -> bool:
+    """`msgs[lo:hi]` holds both sides and, by `profile`, enough evidence to be scored."""
+    from .scoring._embedded import MIN_PIECES, MIN_POINTS
+
+    part = profile[lo:hi]
+    return (
+        sum(p for p, _ in part) >= MIN_PIECES * _SPLIT_MARGIN
+        and sum(a for _, a in part) >= MIN_POINTS * _SPLIT_MARGIN
+        and {Role.COUNSELOR, Role.CLIENT} <= {m.role for m in msgs[lo:hi]}
+    )
+
+
 def _evidence_cuts(
     msgs: Sequence[ScoringMessage],
     profile: Sequence[tuple[int, float]],
@@ -280,21 +294,13 @@ def _evidence_cuts(
 ) -> tuple[int, int] | None:
     """Where to cut so that the early part (``msgs[:a]``) and the late part (``msgs[b:]``)
     each carry enough evidence to be scored: the thirds' cuts moved inward only as far as the
-    evidence requires (`extend` says which end lacked it), at turn starts, with a middle part
-    of at least one turn left; None if the transcript's evidence cannot give two such parts."""
-    from .scoring._embedded import MIN_PIECES, MIN_POINTS
-
+    evidence requires (`extend` says which end lacked it), at turn starts; the two may meet
+    (no middle left: the middle third stands for the middle phase). None if the transcript's
+    evidence cannot give two such parts without overlap."""
     starts = _turn_starts(msgs)
-    need_pieces, need_points = MIN_PIECES * _SPLIT_MARGIN, MIN_POINTS * _SPLIT_MARGIN
 
     def enough(lo: int, hi: int) -> bool:
-        part = profile[lo:hi]
-        roles = {m.role for m in msgs[lo:hi]}
-        return (
-            sum(p for p, _ in part) >= need_pieces
-            and sum(a for _, a in part) >= need_points
-            and {Role.COUNSELOR, Role.CLIENT} <= roles
-        )
+        return _enough(msgs, profile, lo, hi)
 
     a: int | None = early_end
     b: int | None = late_start
@@ -302,7 +308,7 @@ def _evidence_cuts(
         a = next((t for t in starts if t >= early_end and enough(0, t)), None)
     if extend[1]:
         b = next((t for t in reversed(starts) if t <= late_start and enough(t, len(msgs))), None)
-    if a is None or b is None or a >= b:
+    if a is None or b is None or a > b:
         return None
     return a, b
 
@@ -330,12 +336,51 @@ def _resplit_requests(
     a, b = cuts
     parts = (tuple(msgs[:a]), tuple(msgs[a:b]), tuple(msgs[b:]))
     return [
-        # an end that did not move keeps its window and its score
+        # an end that did not move keeps its window and its score; with no middle left, the
+        # middle third stands for the middle phase
         reqs[i]
-        if i != 1 and len(part) == len(reqs[i].messages)
+        if (i != 1 and len(part) == len(reqs[i].messages)) or (i == 1 and not part)
         else WindowRequest(conversation_id, i, part, _exchanges(part), kind="phase")
         for i, part in enumerate(parts)
     ]
+
+
+def _halves_requests(
+    conversation_id: str,
+    msgs: Sequence[ScoringMessage],
+    reqs: Sequence[WindowRequest],
+    scores: Sequence[WindowScore],
+) -> list[WindowRequest] | None:
+    """A transcript of two exchanges (too short for thirds: scored once as a whole) still has an
+    early and a late part when each exchange carries enough evidence to be scored on its own
+    (few, long turns): requests for the two exchanges, the whole standing for the middle."""
+    if len(reqs) != 1 or reqs[0].n_exchanges != 2 or scores[0].status == "unscored":
+        return None
+    idx, _ = _exchange_index(msgs)
+    cut = idx.index(1) if 1 in idx else len(msgs)
+    profile = _profile(msgs, scores)
+    if not (_enough(msgs, profile, 0, cut) and _enough(msgs, profile, cut, len(msgs))):
+        return None
+    early, late = tuple(msgs[:cut]), tuple(msgs[cut:])
+    return [
+        WindowRequest(conversation_id, 0, early, 1, kind="phase"),
+        reqs[0],
+        WindowRequest(conversation_id, 2, late, 1, kind="phase"),
+    ]
+
+
+def _resplit(
+    conversation_id: str,
+    msgs: Sequence[ScoringMessage],
+    reqs: Sequence[WindowRequest],
+    scores: Sequence[WindowScore],
+    short: bool,
+) -> list[WindowRequest] | None:
+    """Phase requests cut on evidence instead of exchange counts, where that gives an early
+    and a late part the thirds did not (`_resplit_requests`, `_halves_requests`)."""
+    if short:
+        return _halves_requests(conversation_id, msgs, reqs, scores)
+    return _resplit_requests(conversation_id, msgs, reqs, scores)
 
 
 def _exchanges(part: Sequence[ScoringMessage]) -> int:
@@ -418,7 +463,7 @@ def analyze_transcript(
         return _combine(conversation_id, [], [], True, trajectory_tolerance, ())
     reqs, weights, short = _requests(conversation_id, msgs)
     scores = _score_sync(scorer, reqs)
-    resplit = None if short else _resplit_requests(conversation_id, msgs, reqs, scores)
+    resplit = _resplit(conversation_id, msgs, reqs, scores, short)
     if resplit is not None:
         done = {id(r): s for r, s in zip(reqs, scores, strict=True)}
         parts = _score_sync(scorer, resplit, done)
@@ -468,7 +513,8 @@ def _finish(
     of the thirds (the paper's unit): only the phases, the change and the trajectory move."""
     skipped = _skipped(list(msgs), thirds)
     weights = [float(max(s.n_exchanges, 1)) for s in thirds]
-    by_thirds = _combine(conversation_id, thirds, weights, False, tolerance, skipped)
+    short = len(thirds) == 1  # a two-exchange transcript scored as a whole
+    by_thirds = _combine(conversation_id, thirds, weights, short, tolerance, skipped)
     if not (parts[0].scored and parts[2].scored):
         return _with_language(by_thirds, msgs)
     weights = [float(max(r.n_exchanges, 1)) for r in reqs]
@@ -510,7 +556,7 @@ async def analyze_transcript_async(
         return _combine(conversation_id, [], [], True, trajectory_tolerance, ())
     reqs, weights, short = _requests(conversation_id, msgs)
     scores = await _score_async(scorer, reqs, score_timeout)
-    resplit = None if short else _resplit_requests(conversation_id, msgs, reqs, scores)
+    resplit = _resplit(conversation_id, msgs, reqs, scores, short)
     if resplit is not None:
         done = {id(r): s for r, s in zip(reqs, scores, strict=True)}
         parts = await _score_async(scorer, resplit, score_timeout, done)

@@ -484,8 +484,9 @@ def _zh_explored(text: str) -> float:
     return min(1.0, about + inner)
 
 
-def _client_turn(cues: dict[str, None], text: str, ctx: _Context) -> None:
-    """Add context cues to a client message and update what the next counselor turn replies to."""
+def _client_turn(cues: dict[str, None], text: str, ctx: _Context) -> int:
+    """Add context cues to a client message and update what the next counselor turn replies to;
+    the message's length in word units."""
     pushback = not _PUSHBACK.isdisjoint(cues) or (ctx.prev_offered and "decline" in cues)
     if ctx.prev_directive:
         if pushback:
@@ -508,6 +509,7 @@ def _client_turn(cues: dict[str, None], text: str, ctx: _Context) -> None:
     ctx.disclosure = ctx.disclosure or "disclosure" in cues
     ctx.asked_for = ctx.asked_for or "asks_advice" in cues
     ctx.declined = ctx.declined or pushback
+    return words
 
 
 _DIMENSION_OF: dict[str, str] = {c: d for d, ids in CONSTRUCTS.items() for c in ids}
@@ -616,10 +618,12 @@ def _analyse(
             passive, directive, advice, unasked = _counselor_turn(
                 cues, msg.text, ctx, probs, zh_read
             )
-            fit = _Fit()
+            fit = _FIT_NONE
             if reader is not None:
                 reader.counselor(msg.id, t, cues, directive, _asks(msg.text))
-                fit = _stage_fit(reader, ctx)
+                fit = _FITS[
+                    reader.answers_close, reader.heard and reader.asked and not ctx.declined
+                ]
             if tally is not None:
                 _counselor_evidence(
                     tally, msg.id, msg.text, cues, passive, advice, unasked, probs, fit
@@ -664,16 +668,16 @@ def _analyse(
             ctx.heard_stems = None
             t, found = read(msg.text, False)
             cues = dict(found)
-            _client_turn(cues, msg.text, ctx)
+            n_words = _client_turn(cues, msg.text, ctx)
             if reader is not None:
-                reader.client(msg.id, t, cues, zh.word_units(msg.text))
+                reader.client(msg.id, t, cues, n_words)
             if model is not None or capture is not None:
                 # the client's words, for "does the reply reuse them?" (a simple reflection)
                 ctx.heard_words |= content_words(tokens(t), lx.FUNCTION_STEMS)
             if tally is not None:
                 for cue in cues:
                     tally.add(msg.id, cue)
-        if reader is not None and tally is not None and reader.has_cues:
+        if reader is not None and tally is not None and reader.pending:
             for mid, cue in reader.take_cues():
                 tally.add(mid, cue)
         last = msg.role
@@ -696,11 +700,8 @@ class _Fit:
     action: bool = False
 
 
-def _stage_fit(reader: SignalReader, ctx: _Context) -> _Fit:
-    return _FITS[reader.answers_close, reader.heard and reader.asked and not ctx.declined]
-
-
 _FITS = {(c, a): _Fit(closing=c, action=a) for c in (False, True) for a in (False, True)}
+_FIT_NONE = _FITS[False, False]
 
 
 def _counselor_evidence(
@@ -712,7 +713,7 @@ def _counselor_evidence(
     advice: float,
     unasked: float,
     probs: dict[str, float] | None = None,
-    fit: _Fit = _Fit(),
+    fit: _Fit = _FIT_NONE,
 ) -> None:
     """Evidence of one counselor turn: its cues, its advice (unasked or offered), passivity, and
     the learned model's reading of reflections the lexicon did not name. Judged by the stage
@@ -872,7 +873,7 @@ class EmbeddedScorer(SyncScorer):
                 model=None,
                 prompt_version=f"embedded-{self.version}",
             )
-        tally = _Tally(per_message=request.kind == "phase")
+        tally = _Tally(per_message=request.kind in ("phase", "session"))
         reader = SignalReader(prior_signals(request.history), first=_opens_session(request))
         patterns = _analyse(
             msgs,

@@ -379,9 +379,18 @@ _CLOSING_CHARS = 40
 _COURTESY = frozenset({"pleasantry", "gratitude"})
 
 
+#: A word every closing marker has (a cheap test before the markers themselves).
+_CLOSING_HINT = re.compile(
+    r"bye|night|care|talk|chat|later|soon|welcome|luck|best|thank|have a|nice|great|go\b"
+    r"|再见|拜拜|晚安|到这|谢谢|感谢|不客气|祝你|下次|下周|明天见|很高兴"
+)
+
+
 def closing(text: str, cues: dict[str, None], *, counselor: bool) -> bool:
     """True if the message (normalised `text`, its `cues`) thanks for the talk or says goodbye."""
-    if len(text) > _CLOSING_CHARS and _COURTESY.isdisjoint(cues):
+    if _COURTESY.isdisjoint(cues) and (
+        len(text) > _CLOSING_CHARS or _CLOSING_HINT.search(text) is None
+    ):
         return False
     found: dict[str, None] = {}
     _CLOSING[(False, counselor)].find(text, found)
@@ -390,10 +399,45 @@ def closing(text: str, cues: dict[str, None], *, counselor: bool) -> bool:
     return bool(found)
 
 
+#: Where a scorer cue overlapping a marker was found (the scorer's "confront" reads some of the
+#: same words as "dismissing", its "sustain" and "discord" some of those of "yes_but" and
+#: "rejects"), the marker may have lost the place to it: the markers alone are looked for again
+#: in that message (rare, so the cost stays small).
+_MARKERS_ALONE: dict[tuple[bool, bool], CueMatcher | zh.ZhMatcher] = {
+    (False, True): CueMatcher(_but_closing(COUNSELOR_MARKERS)),
+    (False, False): CueMatcher(_but_closing(CLIENT_MARKERS)),
+    (True, True): zh.ZhMatcher(_but_closing(COUNSELOR_MARKERS_ZH)),
+    (True, False): zh.ZhMatcher(_but_closing(CLIENT_MARKERS_ZH)),
+}
+_OVERLAPPING = {True: frozenset({"confront", "moralize"}), False: frozenset({"sustain", "discord"})}
+_NONE: frozenset[str] = frozenset()
+
+
+def _markers(
+    text: str, cues: dict[str, None], names: frozenset[str], counselor: bool
+) -> frozenset[str] | set[str]:
+    """The markers among a message's cues, and those a scorer cue took the place of."""
+    overlapping = _OVERLAPPING[counselor]
+    if names.isdisjoint(cues) and overlapping.isdisjoint(cues):
+        return _NONE
+    found = set(names.intersection(cues))
+    if not overlapping.isdisjoint(cues):
+        alone: dict[str, None] = {}
+        _MARKERS_ALONE[(False, counselor)].find(text, alone)
+        if zh.has_han(text):
+            _MARKERS_ALONE[(True, counselor)].find(text, alone)
+        found.update(alone)
+    return found
+
+
 #: The marker names (cues with no construct evidence of their own in `_lexicon.EVIDENCE`, except
 #: "repair").
 CLIENT_MARKER_NAMES = frozenset(c.name for c in CLIENT_MARKERS + CLIENT_MARKERS_ZH)
 COUNSELOR_MARKER_NAMES = frozenset(c.name for c in COUNSELOR_MARKERS + COUNSELOR_MARKERS_ZH)
+#: Cues that call for a look at the markers (a marker, or a scorer cue that may hide one).
+_CLIENT_WATCH = CLIENT_MARKER_NAMES | _OVERLAPPING[False]
+_COUNSELOR_WATCH = COUNSELOR_MARKER_NAMES | _OVERLAPPING[True]
+
 
 #: A whole client reply of vague agreement ("okay.", "I understand.", "maybe", 嗯嗯, 好吧):
 #: a minimal reply, or one of these short forms.
@@ -522,8 +566,8 @@ class SignalReader:
         self._declined_advice = False
         self._last_opened = False
         self._last_closed_question = False
-        #: Evidence cues for the scorer, by message id (drained by `take_cues`).
-        self._pending_cues: list[tuple[str, str]] = []
+        #: Evidence cues for the scorer, by message id (drained by `take_cues`; empty: none).
+        self.pending: list[tuple[str, str]] = []
         #: The client turn just closed thanked or said goodbye (read by `counselor`).
         self._turn_closing = False
         #: The counselor message just read answers a client's thanks or goodbye: a courtesy
@@ -540,15 +584,24 @@ class SignalReader:
         turn.ids.append(msg_id)
         turn.texts.append(text)
         turn.words += words
-        turn.cues.update(cues)
-        for name in CLIENT_MARKER_NAMES.intersection(cues):
-            turn.markers[name] = None
-        if closing(text, cues, counselor=False):
-            turn.closing = True
-        if "gratitude" in cues:
-            turn.thanks = True
         if self._n <= 2 and _GREETING.search(text):
             self._greeting = True
+        short = len(text) <= _CLOSING_CHARS
+        if not cues:
+            if short and closing(text, cues, counselor=False):
+                turn.closing = True
+            if words >= _SUBSTANTIVE and not turn.closing:
+                self._disclosed += 1
+            return
+        turn.cues.update(cues)
+        if not _CLIENT_WATCH.isdisjoint(cues):
+            for name in _markers(text, cues, CLIENT_MARKER_NAMES, False):
+                turn.markers[name] = None
+        courtesy = "gratitude" in cues
+        if courtesy:
+            turn.thanks = True
+        if (short or courtesy) and closing(text, cues, counselor=False):
+            turn.closing = True
         if not turn.closing and ("disclosure" in cues or words >= _SUBSTANTIVE):
             self._disclosed += 1
         if "asks_advice" in cues:
@@ -563,46 +616,62 @@ class SignalReader:
     ) -> None:
         """A counselor message (`text` normalised, `cues` its cues, `directive` its score)."""
         self._n += 1
-        self._close_turn()
-        markers = COUNSELOR_MARKER_NAMES.intersection(cues)
-        attuned = not _ATTUNED.isdisjoint(cues) and directive < 0.5
+        if self._turn is not None:
+            self._close_turn()
+        directed = directive >= 0.5
+        markers = (
+            _NONE
+            if _COUNSELOR_WATCH.isdisjoint(cues)
+            else _markers(text, cues, COUNSELOR_MARKER_NAMES, True)
+        )
+        explore = not _EXPLORE.isdisjoint(cues)
+        action = not _ACTION.isdisjoint(cues)
         self.answers_close = self._turn_closing
         if "after_permission" in cues:
             self._asked = True  # the client agreed to hear suggestions
         if "repair" in markers:  # its construct evidence comes with the cue
             self._repairs.append(msg_id)
-        if self._open and self._attempt is None and ("repair" in markers or attuned):
-            self._attempt = msg_id
-        elif self._open and directive >= 0.5:
-            self._attempt = None  # pushing on over the rupture withdraws any attempt
-        if not _EXPLORE.isdisjoint(cues):
+        if self._open:
+            if self._attempt is None and (
+                "repair" in markers or (not directed and not _ATTUNED.isdisjoint(cues))
+            ):
+                self._attempt = msg_id
+            elif directed:
+                self._attempt = None  # pushing on over the rupture withdraws any attempt
+        if explore:
             self._explore += 1
-        if self._disclosed and (asks or not _EXPLORE.isdisjoint(cues)) and directive < 0.5:
+        if self._disclosed and (asks or explore) and not directed:
             self._responded += 1
             if self._disclosed >= _HEARD_TURNS and self._responded >= _HEARD_TURNS:
                 self._heard = True
         if asks:
             self._questions += 1
-        if not _ACTION.isdisjoint(cues) or directive >= 0.5:
+        if action or directed:
             self._action += 1
-        overriding = not _OVERRIDING.isdisjoint(cues) or (
-            "pushing_on" in cues and self._declined_advice
-        )
-        if "dismissing" in markers or (directive >= 0.5 and overriding):
+        if "dismissing" in markers or (
+            directed
+            and (
+                not _OVERRIDING.isdisjoint(cues) or ("pushing_on" in cues and self._declined_advice)
+            )
+        ):
             self._overstepping.append(msg_id)
-            self._pending_cues.append((msg_id, "overstepping"))
-        if closing(text, cues, counselor=True):
+            self.pending.append((msg_id, "overstepping"))
+        if (len(text) <= _CLOSING_CHARS or not _COURTESY.isdisjoint(cues)) and closing(
+            text, cues, counselor=True
+        ):
             self._closing()
         if self._n <= 2 and _GREETING.search(text):
             self._greeting = True
-        self._last_directive = directive >= 0.5
-        self._last_telling = directive >= 0.3 or not _ACTION.isdisjoint(cues)
+        self._last_directive = directed
+        telling = directive >= 0.3 or action
+        self._last_telling = telling
         # told, not asked or reflected: a bare "okay." to advice is vague agreement, not the
         # confirmation it is after a reflection. (Any long statement counted as "telling" too
         # cost session AUC on AnnoMI: long explanations given with permission get "okay" too.)
-        self._last_told = not asks and _REFLECTING.isdisjoint(cues) and self._last_telling
-        self._last_opened = "open_question" in cues or "invite" in cues
-        self._last_closed_question = asks and not self._last_opened
+        self._last_told = telling and not asks and _REFLECTING.isdisjoint(cues)
+        opened = "open_question" in cues or "invite" in cues
+        self._last_opened = opened
+        self._last_closed_question = asks and not opened
 
     def _close_turn(self) -> None:
         turn, self._turn = self._turn, None
@@ -628,15 +697,15 @@ class SignalReader:
             self._turn_of[last] = self._turns
             self._attempt = None
             if kind == "confrontation" and marker in _NEW_EVIDENCE:
-                self._pending_cues.append((last, "rupture_confrontation"))
+                self.pending.append((last, "rupture_confrontation"))
             elif marker == "yes_but" and "resists_advice" not in turn.cues:
-                self._pending_cues.append((last, "resists_advice"))  # "yes, but" to a suggestion
+                self.pending.append((last, "resists_advice"))  # "yes, but" to a suggestion
             return
         if self._open and self._attempt is not None and self._took_up(turn):
             for r in self._open:
                 repaired = r.model_copy(update={"repaired_by": self._attempt})
                 self._replace(repaired)
-            self._pending_cues.append((self._attempt, "repaired_rupture"))
+            self.pending.append((self._attempt, "repaired_rupture"))
             self._open = []
             self._attempt = None
 
@@ -727,17 +796,12 @@ class SignalReader:
                 and r.marker in _NEW_EVIDENCE
                 and r.message_id in self._turn_of
             ):
-                self._pending_cues.append((r.message_id, "rupture_withdrawal"))
-
-    @property
-    def has_cues(self) -> bool:
-        """Evidence cues are waiting for `take_cues`."""
-        return bool(self._pending_cues)
+                self.pending.append((r.message_id, "rupture_withdrawal"))
 
     def take_cues(self) -> list[tuple[str, str]]:
         """(message id, evidence cue) found since the last call: "rupture_withdrawal",
         "rupture_confrontation", "repair", "repaired_rupture"."""
-        out, self._pending_cues = self._pending_cues, []
+        out, self.pending = self.pending, []
         return out
 
     def result(self) -> WindowSignals:
