@@ -243,7 +243,8 @@ def bench_memory(n_conv: int, per_conv: int, lines: list[str]) -> dict[str, floa
     texts = [m for line in lines for m in json.loads(line)["messages"]]
 
     async def run() -> tuple[int, int]:
-        async with Monitor(idle_check_interval=None) as monitor:
+        # No cap: every conversation stays active (the default cap would evict past 50,000).
+        async with Monitor(idle_check_interval=None, max_pairs=None) as monitor:
             gc.collect()
             tracemalloc.start()
             base = tracemalloc.get_traced_memory()[0]
@@ -301,13 +302,19 @@ def main() -> None:
         action="store_true",
         help="only section 2 (live ingest latency, in memory and with SQLiteStore)",
     )
+    ap.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="only section 3 (memory per active conversation; --conversations N)",
+    )
     ap.add_argument("--conversations", type=int, default=10_000)
     ap.add_argument("--messages-per-conversation", type=int, default=10)
     ap.add_argument("--store-messages", type=int, default=5000)
     args = ap.parse_args()
     # Import time first, before pinning: a child process inherits the pin, and on a shared
     # machine the pinned core is the busy one.
-    imps = [] if args.ingest_only else [bench_import(args.repeat, stmt) for stmt in IMPORTS]
+    only_one = args.ingest_only or args.memory_only
+    imps = [] if only_one else [bench_import(args.repeat, stmt) for stmt in IMPORTS]
     pinned = pin_one_core()
     data = args.data if args.data.exists() else FALLBACK_DATA
     lines = read_lines(data)
@@ -316,6 +323,9 @@ def main() -> None:
         f"alliance-monitor core benchmarks ({pinned}; python {sys.version.split()[0]}; "
         f"load average {os.getloadavg()[0]:.1f})"
     )
+    if args.memory_only:
+        memory(args, lines)
+        return
     if not args.ingest_only:
         speed_and_analyze(args, imps, lines)
         if args.speed_only:
@@ -439,7 +449,7 @@ def memory(args: argparse.Namespace, lines: list[str]) -> None:
         f"{args.messages_per_conversation} messages each, tracemalloc)"
     )
     print(
-        f"   per conversation:             {mem['bytes_per_conversation'] / 1024:8.1f} KiB   (target <= 16 KiB)"
+        f"   per conversation:             {mem['bytes_per_conversation'] / 1024:8.2f} KiB   (target <= 3 KiB)"
     )
     print(f"   floor (raw UTF-8 text held):  {mem['text_bytes_per_conversation'] / 1024:8.1f} KiB")
     print(

@@ -1,7 +1,10 @@
-"""Durable-state benchmarks (issue 6): store throughput, Redis scale-out, recovery, memory cap.
+"""Durable-state benchmarks (issues 6, 23): store throughput, Redis scale-out, recovery, memory
+cap, a flood of new conversations under a cap.
 
     eval "$(bash scripts/start-redis.sh)"        # for the Redis figures
     .venv/bin/python benchmarks/store.py [--quick]
+    .venv/bin/python benchmarks/store.py --throughput-only [--repeat 5]
+    .venv/bin/python benchmarks/store.py --flood-only [--repeat 5]
 
 1. Ingest throughput with the SQLite store (synchronous=FULL) relative to in-memory, same run,
    same traffic: conversations are fed by 64 concurrent producers (an anyio task group; each
@@ -14,6 +17,11 @@
    and an open window in the journal), SQLite and Redis: `Monitor.recovery_seconds`.
 4. Peak RSS (VmHWM from /proc/self/status) with 100,000 conversations under an eviction cap
    (`max_pairs`, SQLite store) and without, each in its own subprocess.
+5. A flood of new conversations (100,000 of 4 messages, 64 producers, SQLite FULL): throughput
+   with `max_pairs=5000` relative to no cap, runs interleaved (issue 23: at least 0.5).
+
+The static scorer is given empty window signals, so the core does not read the window's text
+for rupture signals (that is a scorer's work, and would hide the store's cost).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import anyio
 import structlog
 
 from alliance_monitor import Monitor, WindowRequest
+from alliance_monitor._models import WindowSignals
 from alliance_monitor.store import SQLiteStore, StateStore
 from alliance_monitor.testing import StaticScorer
 
@@ -45,6 +54,10 @@ PRODUCERS = 64
 
 def level(r: WindowRequest) -> float:
     return 4.0 if r.window_index % 3 else 2.5
+
+
+def scorer() -> StaticScorer:
+    return StaticScorer(level, signals=WindowSignals())
 
 
 def conversation(conv: str, n: int) -> list[dict[str, Any]]:
@@ -85,7 +98,7 @@ async def throughput(
     store: StateStore | None, convs: list[list[dict[str, Any]]], producers: int
 ) -> float:
     """Messages per second, from the first ingest until every window is scored."""
-    m = Monitor(scorer=StaticScorer(level), store=store, idle_check_interval=None)
+    m = Monitor(scorer=scorer(), store=store, idle_check_interval=None)
     n = sum(len(c) for c in convs)
     async with m:
         t0 = time.perf_counter()
@@ -114,13 +127,13 @@ def bench_sqlite_vs_memory(n_convs: int, per: int, repeat: int, producers: int) 
 
 # ---------------------------------------------------------------------- recovery
 async def populate(store: StateStore, n_pairs: int, per: int) -> None:
-    m = Monitor(scorer=StaticScorer(level), store=store, idle_check_interval=None)
+    m = Monitor(scorer=scorer(), store=store, idle_check_interval=None)
     async with m:
         await feed(m, [conversation(f"r{i}", per) for i in range(n_pairs)])
 
 
 async def recover(store: StateStore) -> tuple[float, int]:
-    m = Monitor(scorer=StaticScorer(level), store=store, idle_check_interval=None)
+    m = Monitor(scorer=scorer(), store=store, idle_check_interval=None)
     async with m:
         return m.recovery_seconds, m.stats()["pairs_recovered"]
 
@@ -160,7 +173,7 @@ def vm_hwm_kib() -> int:
 
 async def rss_case(n: int, cap: int | None, db: str | None) -> None:
     store = SQLiteStore(db) if db else None
-    m = Monitor(scorer=StaticScorer(level), store=store, max_pairs=cap, idle_check_interval=None)
+    m = Monitor(scorer=scorer(), store=store, max_pairs=cap, idle_check_interval=None)
 
     async def producer(k: int) -> None:  # messages made on the fly: only the monitor holds them
         for i in range(k, n, PRODUCERS):
@@ -192,6 +205,54 @@ def bench_rss(n: int, cap: int) -> dict[str, dict[str, int]]:
             )
             out[name] = json.loads(res.stdout.strip().splitlines()[-1])
     return out
+
+
+# ---------------------------------------------------------------------- flood under a cap
+async def flood(n: int, per: int, cap: int | None, db: str) -> float:
+    """Messages per second, `n` new conversations of `per` messages, 64 producers, SQLite FULL,
+    from the first ingest until every window is scored and every eviction written."""
+    m = Monitor(scorer=scorer(), store=SQLiteStore(db), max_pairs=cap, idle_check_interval=None)
+
+    async def producer(k: int) -> None:  # messages made on the fly, as in section 4
+        for i in range(k, n, PRODUCERS):
+            for msg in conversation(f"f{i}", per):
+                await m.ingest(msg)
+
+    async with m:
+        t0 = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for k in range(PRODUCERS):
+                tg.start_soon(producer, k)
+        await m.flush()
+        rate = n * per / (time.perf_counter() - t0)
+        if cap is not None:
+            assert m.core.n_pairs <= cap and m.stats()["pairs_evicted"] >= n - cap
+    return rate
+
+
+def bench_flood(n: int, per: int, cap: int, repeat: int) -> dict[str, list[float]]:
+    """Uncapped and capped, interleaved run by run (a noisy neighbour hits both alike)."""
+    out: dict[str, list[float]] = {"uncapped": [], "capped": []}
+    for _ in range(repeat):
+        for name, c in (("uncapped", None), ("capped", cap)):
+            with tempfile.TemporaryDirectory() as d:
+                out[name].append(anyio.run(flood, n, per, c, f"{d}/s.db"))
+    return out
+
+
+def print_flood(n: int, per: int, cap: int, repeat: int) -> None:
+    f = bench_flood(n, per, cap, repeat)
+    ratios = sorted(c / u for c, u in zip(f["capped"], f["uncapped"], strict=True))
+    print(
+        f"5. flood of {n:,} new conversations x {per} messages, 64 producers, SQLite FULL "
+        f"(median of {repeat} interleaved runs)"
+    )
+    print(f"   no cap:                   {statistics.median(f['uncapped']):>10,.0f} messages/s")
+    print(f"   max_pairs={cap:,}:          {statistics.median(f['capped']):>10,.0f} messages/s")
+    print(
+        f"   capped / uncapped:        {statistics.median(ratios):>10.2f}   (runs "
+        f"{ratios[0]:.2f}-{ratios[-1]:.2f}; target >= 0.5; load {os.getloadavg()[0]:.1f})"
+    )
 
 
 # ---------------------------------------------------------------------- Redis workers
@@ -351,6 +412,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     ap.add_argument("--throughput-only", action="store_true", help="section 1 only")
+    ap.add_argument("--flood-only", action="store_true", help="section 5 only")
+    ap.add_argument("--repeat", type=int, default=0, help="runs per figure (median)")
     ap.add_argument(
         "--workers-only",
         type=int,
@@ -371,6 +434,10 @@ def main() -> None:
     if a.workers_only:
         workers_spread(a.redis, a.workers_only)
         return
+    if a.flood_only:
+        n, per, cap = (20_000, 4, 1000) if a.quick else (100_000, 4, 5000)
+        print_flood(n, per, cap, a.repeat or (1 if a.quick else 3))
+        return
     q = a.quick
     print(
         f"alliance-monitor store benchmarks (python {sys.version.split()[0]}, "
@@ -378,7 +445,7 @@ def main() -> None:
     )
 
     n_convs, per = (200, 20) if q else (1000, 40)
-    reps = 1 if q else 3
+    reps = a.repeat or (1 if q else 3)
     print(
         f"1. throughput (ingest until every window is scored), {n_convs * per:,} messages of "
         f"{n_convs:,} conversations (median of {reps})"
@@ -442,6 +509,8 @@ def main() -> None:
         f"   max_pairs={cap:,} (SQLite):  {rss['capped']['vm_hwm_kib'] / 1024:>10,.0f} MiB  "
         f"({rss['capped']['pairs_in_memory']:,} pairs resident)"
     )
+    fn, fper, fcap = (20_000, 4, 1000) if q else (100_000, 4, 5000)
+    print_flood(fn, fper, fcap, reps)
 
 
 if __name__ == "__main__":
