@@ -12,13 +12,14 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from ._errors import ConfigError
 from ._serve import Service
-from ._settings import load_settings
+from ._settings import Settings, load_settings
 from .scoring._base import Scorer
 
 if TYPE_CHECKING:  # mypy sees the repository layout: the sub-package is `adapters/`
@@ -26,28 +27,17 @@ if TYPE_CHECKING:  # mypy sees the repository layout: the sub-package is `adapte
 else:
     from .adapters.redis_streams import DEFAULT_SHARDS, run_worker
 
-__all__ = ["cmd_serve", "cmd_worker"]
+__all__ = ["cmd_serve", "cmd_worker", "serve_settings"]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """``alliance-monitor serve --config FILE [--host H] [--port P]``.
+    """``alliance-monitor serve [--config FILE] [--host H] [--port P]``.
 
     Errors at start-up (a state file that is no store or held by another process, a folder that
     takes no writes, a port in use) propagate to the command line, which prints one line and
     exits 2 (configuration) or 4 (a resource that is busy or cannot be reached)."""
     try:
-        settings = load_settings(args.config, os.environ)
-        overrides = {
-            k: v
-            for k, v in (
-                ("host", getattr(args, "host", None)),
-                ("port", getattr(args, "port", None)),
-            )
-            if v is not None
-        }
-        if overrides:
-            server = settings.server.model_copy(update=overrides)
-            settings = settings.model_copy(update={"server": server})
+        settings = serve_settings(args, os.environ)
         service = Service(settings, on_ready=_announce, on_board=_announce_board)
     except ConfigError as exc:
         print(f"alliance-monitor serve: config error: {exc}", file=sys.stderr)
@@ -71,6 +61,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def serve_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+    """The settings of ``serve``: the file (``--config``, optional), the environment's
+    ``ALLIANCE_MONITOR__SECTION__KEY`` variables over it, the command line's options over both."""
+    settings = load_settings(getattr(args, "config", None), environ)
+    overrides = {
+        k: v
+        for k, v in (
+            ("host", getattr(args, "host", None)),
+            ("port", getattr(args, "port", None)),
+        )
+        if v is not None
+    }
+    if overrides:
+        server = settings.server.model_copy(update=overrides)
+        settings = settings.model_copy(update={"server": server})
+    return settings
 
 
 def _announce_board(url: str) -> None:

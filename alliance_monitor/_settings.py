@@ -1,10 +1,19 @@
-"""The ``serve`` configuration file: TOML, validated with pydantic.
+"""The ``serve`` configuration: a TOML file and environment overrides, validated with pydantic.
 
 Errors name the key (``adapters[1].tolerance: ...``) and never echo a value, so a secret pasted
 in the wrong place cannot end up in a terminal or a log. Secrets are read from the environment
 (``secrets_env = ["SLACK_SIGNING_SECRET"]``) or, for local trials, given inline
 (``secrets = ["..."]``); either way they are held as `SecretStr` and never printed.
 See docs/adapters.md, "serve configuration reference".
+
+Every setting can also be given in the environment, as ``ALLIANCE_MONITOR__SECTION__KEY``
+(``ALLIANCE_MONITOR__SERVER__PORT=9000``, ``ALLIANCE_MONITOR__MONITOR__WINDOW__MAX_EXCHANGES=4``,
+``ALLIANCE_MONITOR__ADAPTERS__0__PATH=/hooks/chat``: a number is a position in a list). Precedence,
+highest first: command-line options, the environment, the file, the defaults. Names are read
+case-insensitively and the keys lower-cased; a value is taken as written (pydantic converts
+``"9000"`` to a number and ``"true"`` to a boolean where the setting is one), except that a
+value starting with ``[`` or ``{`` is read as a TOML array or inline table
+(``ALLIANCE_MONITOR__ALERTS__ALLOWED_HOSTS=["hooks.slack.com"]``).
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from ._config import DEFAULT_MAX_PAIRS
 from ._errors import ConfigError
 
 __all__ = [
+    "ENV_PREFIX",
     "AdapterSettings",
     "AlertSettings",
     "HttpSettings",
@@ -42,9 +52,13 @@ __all__ = [
     "SlackSettings",
     "TwilioSettings",
     "ZendeskSettings",
+    "env_overrides",
     "load_settings",
     "resolve_secrets",
 ]
+
+#: Environment variables starting with this set settings (``ALLIANCE_MONITOR__SERVER__PORT``).
+ENV_PREFIX = "ALLIANCE_MONITOR__"
 
 
 class _Model(BaseModel):
@@ -333,26 +347,112 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
-    """Read and validate a TOML settings file; check that every named secret is set.
+def _env_value(raw: str) -> Any:
+    """A value as written, or a TOML array / inline table when it starts with ``[`` / ``{``."""
+    text = raw.strip()
+    if text[:1] in ("[", "{"):
+        try:
+            return tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            pass  # a string that happens to start with a bracket
+    return raw
 
-    Raises `ConfigError` naming the file and the key; values are never included.
+
+def env_overrides(environ: Mapping[str, str]) -> dict[tuple[str | int, ...], tuple[str, Any]]:
+    """The settings given in the environment: path of keys -> (variable name, value).
+
+    ``ALLIANCE_MONITOR__MONITOR__WINDOW__MAX_EXCHANGES=4`` gives
+    ``("monitor", "window", "max_exchanges") -> ("ALLIANCE_MONITOR__...", "4")``; segments made
+    of digits are list positions. Variables of other programs are ignored."""
+    out: dict[tuple[str | int, ...], tuple[str, Any]] = {}
+    for name in environ:
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX) :].split("__")
+        if not all(parts):
+            raise ConfigError(f"{name}: an empty key between '__' separators")
+        path = tuple(int(p) if p.isdigit() else p.lower() for p in parts)
+        if isinstance(path[0], int):
+            raise ConfigError(f"{name}: the first key must be a section name")
+        out[path] = (name, _env_value(environ[name]))
+    # Lists grow in order of their positions (10 after 2), whatever the variables' order.
+    return dict(sorted(out.items(), key=lambda kv: [(isinstance(p, str), p) for p in kv[0]]))
+
+
+def _apply(data: dict[str, Any], path: tuple[str | int, ...], value: Any, name: str) -> None:
+    """Set `value` at `path` in the parsed TOML `data` (creating tables and list entries)."""
+    node: Any = data
+    for i, key in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(key, int):
+            if not isinstance(node, list):
+                raise ConfigError(f"{name}: {_where(path[:i])} is not a list")
+            if key > len(node):
+                raise ConfigError(
+                    f"{name}: {_where(path[: i + 1])} leaves a gap (the list has {len(node)})"
+                )
+            if key == len(node):
+                node.append(None if last else ([] if isinstance(path[i + 1], int) else {}))
+        elif not isinstance(node, dict):
+            raise ConfigError(f"{name}: {_where(path[:i])} is not a table")
+        elif key not in node:
+            if not last:
+                node[key] = [] if isinstance(path[i + 1], int) else {}
+        elif not last and not isinstance(node[key], dict | list):
+            raise ConfigError(f"{name}: {_where(path[: i + 1])} is a value, not a table or list")
+        if last:
+            node[key] = value
+        else:
+            node = node[key]
+
+
+def load_settings(path: str | Path | None, environ: Mapping[str, str]) -> Settings:
+    """Read and validate the settings: a TOML file (None: none), then the environment's
+    ``ALLIANCE_MONITOR__SECTION__KEY`` overrides on top; check every named secret is set.
+
+    Raises `ConfigError` naming the file (or the variable) and the key; values are never
+    included.
     """
-    p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such file") from None
-    except tomllib.TOMLDecodeError as exc:  # its message holds a position, not the content
-        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    data: dict[str, Any] = {}
+    where = "settings"
+    if path is not None:
+        p = Path(path)
+        where = str(p)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{p}: no such file") from None
+        except tomllib.TOMLDecodeError as exc:  # its message holds a position, not the content
+            raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    overrides = env_overrides(environ)
+    for key_path, (name, value) in overrides.items():
+        _apply(data, key_path, value, name)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         problems = [
-            f"{_where(tuple(e['loc']))}: {e['msg']}"
+            _problem(tuple(e["loc"]), e["msg"], overrides)
             for e in exc.errors(include_input=False, include_url=False)
         ]
-        raise ConfigError(f"{p}: " + "; ".join(problems)) from None
+        raise ConfigError(f"{where}: " + "; ".join(problems)) from None
+    _check_secrets(settings, environ)
+    return settings
+
+
+def _problem(
+    loc: tuple[int | str, ...], msg: str, overrides: Mapping[tuple[str | int, ...], tuple[str, Any]]
+) -> str:
+    """One validation problem, naming the environment variable when one set that key."""
+    for key_path, (name, _value) in overrides.items():
+        n = len(key_path)
+        # pydantic puts the adapter's type tag in the location (adapters.0.slack.tolerance).
+        plain = tuple(p for i, p in enumerate(loc) if not (i == 2 and loc[0] == "adapters"))
+        if key_path[: len(loc)] == loc or loc[:n] == key_path or plain[:n] == key_path:
+            return f"{_where(loc)}: {msg} (set by {name})"
+    return f"{_where(loc)}: {msg}"
+
+
+def _check_secrets(settings: Settings, environ: Mapping[str, str]) -> None:
     for i, adapter in enumerate(settings.adapters):
         where = f"adapters[{i}]"
         if isinstance(adapter, _Push):
@@ -369,4 +469,3 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
     sup = settings.supervisor
     if sup.enabled and sup.token_env:
         resolve_secrets([], [sup.token_env], environ, "supervisor.token_env")
-    return settings

@@ -740,7 +740,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_evaluate)
 
     sv = sub.add_parser("serve", help="run the standalone service (adapters, monitor, alerts)")
-    sv.add_argument("--config", required=True, help="TOML configuration file")
+    sv.add_argument(
+        "--config",
+        default=None,
+        help="TOML configuration file (settings may also come from ALLIANCE_MONITOR__SECTION__KEY "
+        "environment variables, which take precedence over the file)",
+    )
     sv.add_argument("--host", default=None, help="override the configured host")
     sv.add_argument("--port", type=port, default=None, help="override the configured port")
     sv.set_defaults(func=_cmd_serve)
