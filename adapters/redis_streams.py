@@ -62,6 +62,7 @@ __all__ = [
     "run_worker",
     "shard_key",
     "shard_of",
+    "state_prefix",
 ]
 
 _log = logging.getLogger("alliance_monitor.worker")
@@ -98,6 +99,13 @@ return 0
 def shard_of(conversation_id: str, shards: int) -> int:
     """The shard of a pair: ``crc32(utf-8 conversation id) % shards`` (easy in any language)."""
     return zlib.crc32(conversation_id.encode("utf-8", "surrogatepass")) % shards
+
+
+def state_prefix(stream: str) -> str:
+    """The key prefix of a stream's state in the store when none is given: the stream's name is
+    part of the state's key space, so the same conversation ids on two streams are two pairs.
+    Give two streams one `RedisStore(prefix=...)` only to share their pairs on purpose."""
+    return f"alliance-monitor:{stream}:"
 
 
 def shard_key(stream: str, shard: int) -> str:
@@ -532,12 +540,18 @@ async def run_worker(
 ) -> dict[str, int]:
     """Run one scale-out worker until SIGTERM/SIGINT (or `stop` is set). Returns its stats.
 
-    `store` is the shared state (a `redis://` URL or a `RedisStore`; default: `redis_url`).
+    `store` is the shared state (a `redis://` URL or a `RedisStore`; default: `redis_url`). A URL
+    gets the key prefix `state_prefix(stream)` (``alliance-monitor:NAME:``): each stream's pairs
+    apart. A `RedisStore` keeps its own prefix, so two streams given one share their pairs.
     `monitor_options` go to `Monitor` (window policies, `max_pairs`, `overload`, ...).
     """
     aioredis = import_redis()
     client: Redis = aioredis.Redis.from_url(redis_url, decode_responses=False)
-    rstore = store if isinstance(store, RedisStore) else RedisStore(store or redis_url)
+    rstore = (
+        store
+        if isinstance(store, RedisStore)
+        else RedisStore(store or redis_url, prefix=state_prefix(stream))
+    )
     try:
         await rstore.open()
         worker = Worker(

@@ -89,8 +89,8 @@ async def pending_of(r: Any, stream: str, consumer: str) -> int:
     return n
 
 
-async def drained(r: Any, stream: str) -> bool:
-    for k in range(SHARDS):
+async def drained(r: Any, stream: str, shards: int = SHARDS) -> bool:
+    for k in range(shards):
         groups = await r.xinfo_groups(shard_key(stream, k))
         if not groups or groups[0]["pending"] or groups[0].get("lag"):
             return False
@@ -314,3 +314,89 @@ def test_a_worker_that_loses_its_lease_is_fenced_and_recovers(
 
 async def _all_leased(r: Any, prefix: str, stream: str) -> bool:
     return len(await lease_holders(r, prefix, stream)) == SHARDS
+
+
+def test_stream_names_are_part_of_the_state_key_space() -> None:
+    """The same conversation ids published on two streams of one database are two sets of
+    pairs (each stream's state under its own prefix); given one store on purpose, they share."""
+    from alliance_monitor.adapters.redis_streams import run_worker, state_prefix
+
+    url, label = redis_url(), unique_prefix("streams")
+    msgs = traffic(n_pairs=4, n=24)
+    a, b, c = label + "a", label + "b", label + "c"
+
+    async def run(streams: list[str], store: RedisStore | None) -> list[dict[str, int]]:
+        import redis.asyncio as aioredis
+
+        r = aioredis.Redis.from_url(url)
+        stop = anyio.Event()
+        out: list[dict[str, int]] = []
+
+        async def worker(stream: str) -> None:
+            out.append(
+                await run_worker(
+                    url,
+                    stream,
+                    shards=2,
+                    consumer="solo-" + stream[-1],
+                    scorer=StaticScorer(level, passive=0.8),
+                    store=store,
+                    lease_ms=900,
+                    idle_check_interval=None,
+                    stop=stop,
+                    handle_signals=False,
+                    scoring=ScoringPolicy(overload="wait"),
+                )
+            )
+
+        try:
+            async with anyio.create_task_group() as tg:
+                for stream in streams:
+                    tg.start_soon(worker, stream)
+                for stream in streams:
+                    for m in msgs:
+                        await publish(r, stream, m, shards=2)
+                for stream in streams:
+                    await wait_until(lambda s=stream: drained(r, s, 2), 30, "entries processed")
+                stop.set()
+            return out
+        finally:
+            await r.aclose()
+
+    async def accepted(prefix: str) -> int:
+        async with RedisStore(url, prefix=prefix) as s:
+            return len([c for c in _convs(msgs) if await s.load_pair(c) is not None])
+
+    try:
+        anyio.run(run, [a, b], None)
+        # Each stream's pairs are whole under the stream's own prefix.
+        assert state_prefix(a) != state_prefix(b)
+        assert anyio.run(accepted, state_prefix(a)) == anyio.run(accepted, state_prefix(b)) == 4
+
+        async def events(stream: str) -> list[str]:
+            import redis.asyncio as aioredis
+
+            r = aioredis.Redis.from_url(url)
+            try:
+                return [f[b"id"].decode() for _, f in await r.xrange(events_key(stream))]
+            finally:
+                await r.aclose()
+
+        # Both streams produced every event of the traffic: none taken for a duplicate.
+        whole = anyio.run(single_process_ids, msgs)
+        assert set(anyio.run(events, a)) == set(anyio.run(events, b)) == whole
+        # One store given to two streams on purpose: the second stream's messages are the
+        # first's pairs again, absorbed as duplicates (documented sharing).
+        shared = RedisStore(url, prefix=label + "shared:")
+        anyio.run(run, [c], shared)
+        anyio.run(run, [c + "2"], RedisStore(url, prefix=label + "shared:"))
+        assert anyio.run(events, c + "2") == []
+    finally:
+        for key in (a, b, c, c + "2"):
+            anyio.run(clear_prefix, url, key)
+            anyio.run(clear_prefix, url, state_prefix(key))
+        anyio.run(clear_prefix, url, label)
+
+
+def _convs(msgs: list[dict[str, Any]]) -> list[str]:
+    return sorted({m["conversation_id"] for m in msgs})
