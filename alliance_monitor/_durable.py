@@ -124,7 +124,8 @@ class Durable:
         self.counts: Counter[str] = Counter()
         self._core = core
         self._clock = clock
-        self._max_pairs = max_pairs
+        #: Pairs kept in memory (None: no cap).
+        self.max_pairs = max_pairs
         self._restoring: dict[str, anyio.Event] = {}
         self._evicting: dict[str, anyio.Event] = {}
         self._absent: set[str] = set()  # pairs the store has no record of (bounded)
@@ -302,9 +303,9 @@ class Durable:
     @property
     def excess(self) -> int:
         """Pairs in memory beyond `max_pairs` (0 without a cap)."""
-        if self._max_pairs is None:
+        if self.max_pairs is None:
             return 0
-        return max(0, self._core.n_pairs - self._max_pairs)
+        return max(0, self._core.n_pairs - self.max_pairs)
 
     async def evict(self, busy: Callable[[str], bool]) -> list[str]:
         """Move least-recently-used idle pairs (not `busy`) to the store until under

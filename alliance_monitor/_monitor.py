@@ -260,7 +260,7 @@ class Monitor:
         if out.message is not None and out.message.ts > EPOCH_2000:
             self._skew.note(self._wall() - out.message.ts)
         self._take(out)
-        if out.message is not None:
+        if out.message is not None and self._durable.journal:
             # "accepted" means durable (windows it closed are closed again by a replay of the
             # journal); after a failed write the pair is reloaded, so the retry is taken.
             try:
@@ -268,7 +268,7 @@ class Monitor:
             except StoreError:
                 self._pairs.drop(conv)
                 raise
-            self._pairs.wake()
+        self._pairs.wake()
         return out.result
 
     def reject(self, reason: RejectReason) -> None:
@@ -342,6 +342,8 @@ class Monitor:
         """The one place where what the core or the store returned becomes scheduler work and
         fan-out posts. Events replayed from the store are bounded by what it held and go out
         as they are; the core's pass the phase stage (which holds session summaries)."""
+        if not (out.work or out.events):
+            return  # most messages: nothing closed, nothing fired
         if isinstance(out, Loaded):
             self._fanout.post(out.events, bounded=False)
         else:

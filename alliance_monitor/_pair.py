@@ -265,7 +265,7 @@ class PairState:
     # ---------------------------------------------------------------- windows
     def place(self, held: HeldMessage, pol: WindowPolicy) -> None:
         """Put a message in the open window by its order key, keeping the window boundary."""
-        if not self.open or held.key >= self.open[-1].key:
+        if not self.open or _in_order(self.open[-1], held):
             if self.cut is None:  # the common case: counters kept as messages come
                 starts_turn = held.role is not Role.OTHER and held.role is not self.last_role
                 if starts_turn and self.open_turns >= 2 * pol.max_exchanges:
@@ -410,6 +410,13 @@ class PairState:
             rest = {i: s for i, s in self.sessions.items() if s.awaiting}
             self.sessions = rest or _EMPTY
         return done
+
+
+def _in_order(last: HeldMessage, held: HeldMessage) -> bool:
+    """`held.key >= last.key`, without building the keys for the common case (no `seq`)."""
+    if last.seq is None and held.seq is None:
+        return held.ts > last.ts or (held.ts == last.ts and held.arrival >= last.arrival)
+    return held.key >= last.key
 
 
 def _slim(score: WindowScore) -> WindowScore:

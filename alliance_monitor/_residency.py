@@ -43,7 +43,8 @@ class Residency:
 
     async def load(self, conv: str) -> None:
         """The pair is in memory when this returns (or the store never saw it)."""
-        self._take(await self._durable.ensure_loaded(conv))
+        if not self._core.has_pair(conv):  # the common case costs one lookup, no await
+            self._take(await self._durable.ensure_loaded(conv))
 
     def forget(self, predicate: Callable[[str], bool]) -> int:
         """Drop matching pairs not being scored (reloaded from the store on next use)."""
@@ -75,8 +76,9 @@ class Residency:
         return not self._woken
 
     def wake(self) -> None:
-        """Over the cap: evict soon (never waits)."""
-        if self._durable.excess and not self._woken:
+        """Over the cap: evict soon (never waits; called after every message, so cheap)."""
+        cap = self._durable.max_pairs
+        if cap is not None and not self._woken and self._core.n_pairs > cap:
             self._woken = True
             self._wake.notify()
 

@@ -208,7 +208,7 @@ async def test_a_monitor_without_a_store_is_capped_by_default_and_journals_nothi
     from alliance_monitor._config import DEFAULT_MAX_PAIRS
     from alliance_monitor._settings import MonitorSettings
 
-    assert Monitor(scorer=StaticScorer(3.5))._durable._max_pairs == DEFAULT_MAX_PAIRS  # type: ignore[union-attr]
+    assert Monitor(scorer=StaticScorer(3.5))._durable.max_pairs == DEFAULT_MAX_PAIRS  # type: ignore[union-attr]
     assert MonitorSettings().max_pairs == DEFAULT_MAX_PAIRS
     assert Monitor(scorer=StaticScorer(3.5), max_pairs=None)._durable.excess == 0
     m = Monitor(scorer=StaticScorer(3.5), max_pairs=3, idle_check_interval=None)
