@@ -165,6 +165,12 @@ class _FencedStore(StateStore):
     async def emitted(self, ids: Sequence[str]) -> set[str]:
         return await self.inner.emitted(ids)
 
+    async def erase(self, conversation_id: str) -> dict[str, int]:
+        return await self.inner.erase(conversation_id, fence=self._fence([conversation_id]))
+
+    async def stale_pairs(self, before: float) -> list[str]:
+        return await self.inner.stale_pairs(before)
+
     async def integrity_check(self) -> bool:
         return await self.inner.integrity_check()
 

@@ -57,6 +57,7 @@ if _typing.TYPE_CHECKING:
     from ._decline import PairVerdict, pair_verdicts, verdict_word
     from ._decline import Verdict as DeclineVerdict
     from ._decline import assess as assess_decline
+    from ._erasure import Erasable, Erasure
     from ._errors import (
         AllianceMonitorError,
         ConfigError,

@@ -214,6 +214,17 @@ class Committer:
     def idle(self) -> bool:
         return not self.busy and not self._batch and not self._closed
 
+    async def settled(self) -> None:
+        """Wait until every write submitted before this call is committed (or failed); writes
+        submitted later are not waited for (so a steady stream of them cannot hold it up)."""
+        if self._batch:
+            rnd = self._round
+        elif self._closed:
+            rnd = self._closed[-1][1]
+        else:
+            rnd = self._running
+        await rnd.done.wait()
+
     async def barrier(self) -> None:
         """Wait until everything submitted so far is committed."""
         while not self.idle:

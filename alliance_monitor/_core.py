@@ -514,6 +514,10 @@ class MonitorCore:
         """Forget a pair (it was evicted to a store)."""
         self._pairs.pop(conversation_id, None)
 
+    def idle_pairs(self, before: float) -> list[str]:
+        """Pairs in memory whose last message arrived before `before` (the monitor's clock)."""
+        return [conv for conv, pair in self._pairs.items() if pair.last_seen < before]
+
     def eviction_candidates(self, n: int) -> list[str]:
         """Up to `n` least-recently-used pairs with no window awaiting a score."""
         out: list[str] = []

@@ -244,6 +244,17 @@ class Durable:
             del self.evicted_open[c]
         return victims
 
+    async def erase(self, conv: str) -> dict[str, int]:
+        """Erase the pair from memory and from the store, once every write of it submitted so
+        far has landed (the caller holds back its new messages meanwhile); the store's counts."""
+        evicting = self._evicting.get(conv)
+        if evicting is not None:
+            await evicting.wait()  # its snapshot lands first, then goes with the rest
+        self.forget([conv])
+        self.evicted_open.pop(conv, None)
+        await self.committer.settled()
+        return await self.store.erase(conv)
+
     # ---------------------------------------------------------------- writes
     async def commit_message(self, msg: Message, position: int) -> None:
         """Make an accepted message durable. Raises `StoreError` (counted) when the write

@@ -179,6 +179,19 @@ class FanOut:
                 if self._on_progress is not None:
                     self._on_progress()
 
+    def forget(self, conversation_id: str) -> int:
+        """Drop the pair's events still waiting in the queue (the pair is being erased); returns
+        how many were dropped."""
+        dropped = 0
+        kept: deque[Sequence[Event]] = deque()
+        for batch in self._posted:
+            rest = [e for e in batch if e.conversation_id != conversation_id]
+            dropped += len(batch) - len(rest)
+            if rest:
+                kept.append(rest)
+        self._posted = kept
+        return dropped
+
     @property
     def idle(self) -> bool:
         return not self._posted and not self._delivering

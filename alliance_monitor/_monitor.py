@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections import Counter
@@ -24,6 +25,7 @@ from ._config import (
 )
 from ._core import EPOCH_2000, IngestResult, MonitorCore, Outcome, SafetyScan, rejected_result
 from ._durable import Durable, Loaded
+from ._erasure import Erasable, Erasure
 from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
 from ._events import EventType
 from ._fanout import EventHandler, EventStream, FanOut
@@ -121,7 +123,9 @@ class Monitor:
         self._durable = durable
         self._pairs = Residency(durable, core, self._scheduler.busy, self._take, self._dropped)
         self._pairs.on_done = progress.notify
-        self._counts: Counter[str] = Counter()  # internal_errors
+        self._counts: Counter[str] = Counter()  # internal_errors, pairs_erased
+        self._erasing: dict[str, anyio.Event] = {}  # pairs being erased: their messages wait
+        self._ingesting: Counter[str] = Counter()  # messages of each pair being taken
         self._skew = ClockSkew()
         self._tasks = TaskSupervisor(self._task_died)
         self._stack: AsyncExitStack | None = None
@@ -246,6 +250,19 @@ class Monitor:
 
     async def _ingest(self, msg: Message) -> IngestResult:
         conv = msg.conversation_id
+        if self._erasing:
+            gate = self._erasing.get(conv)
+            if gate is not None:
+                await gate.wait()  # the pair is being erased: this message starts it afresh
+        self._ingesting[conv] += 1
+        try:
+            return await self._ingest_one(msg, conv)
+        finally:
+            self._ingesting[conv] -= 1
+            if not self._ingesting[conv]:
+                del self._ingesting[conv]
+
+    async def _ingest_one(self, msg: Message, conv: str) -> IngestResult:
         if self.scoring.overload == "wait":
             await self._scheduler.wait_pair(conv)
         safety: SafetyScan | None = None
@@ -270,6 +287,59 @@ class Monitor:
                 raise
         self._pairs.wake()
         return out.result
+
+    async def erase(self, conversation_id: str, *, also: Iterable[Erasable] = ()) -> Erasure:
+        """Erase a pair: its state and its messages' text leave memory and the store, then each
+        of `also` (e.g. the `AlertDispatcher`, the `PairBoard`) erases what it holds of it.
+        Returns what was removed where (`Erasure`, counts only).
+
+        Messages of the pair that arrive meanwhile wait, and then start a new pair; those
+        already being taken are erased with the rest. A window being scored is let finish
+        first (its score is erased with the pair); windows waiting for a score are dropped, and
+        so are the pair's events not yet handed out. Event ids already emitted stay in the
+        store (hashes: no text, no id), so the same messages sent again raise no event twice."""
+        if not self._running:
+            raise MonitorClosed("Monitor.erase() outside `async with monitor:`")
+        conv = str(conversation_id)
+        while (earlier := self._erasing.get(conv)) is not None:
+            await earlier.wait()  # one erasure of a pair at a time
+        gate = self._erasing[conv] = anyio.Event()
+        removed: Counter[str] = Counter()
+        try:
+            removed["memory.windows_queued"] = len(self._scheduler.waiting(conv))
+            self._scheduler.forget(conv)
+            # Messages past the gate and a window being scored finish first.
+            while self._ingesting.get(conv) or self._scheduler.busy(conv):
+                with anyio.move_on_after(0.05):
+                    await self._activity.wait()
+            removed["memory.events_queued"] = self._fanout.forget(conv)
+            removed["memory.pair"] = int(self.core.has_pair(conv))
+            for name, n in (await self._pairs.erase(conv)).items():
+                removed["store." + name] += n
+            for part in also:
+                counts = part.erase(conv)
+                if inspect.isawaitable(counts):
+                    counts = await counts
+                removed.update(counts)
+        finally:
+            del self._erasing[conv]
+            gate.set()
+        self._counts["pairs_erased"] += 1
+        _log.info("alliance_monitor.pair_erased", extra={"removed": dict(removed)})
+        return Erasure(conv, dict(removed))
+
+    async def erase_stale(self, max_age: float, *, also: Iterable[Erasable] = ()) -> list[Erasure]:
+        """Erase every pair whose last message is older than `max_age` seconds (the store's
+        pairs, evicted or not, and those in memory): a retention rule (`serve`'s
+        ``monitor.retention_days`` runs it periodically). Returns the erasures."""
+        cutoff = self._clock() - max_age
+        stale = set(await self._durable.store.stale_pairs(cutoff))
+        stale |= set(self.core.idle_pairs(cutoff))
+        parts = list(also)
+        out = [await self.erase(conv, also=parts) for conv in sorted(stale)]
+        if out:
+            _log.info("alliance_monitor.retention_sweep", extra={"pairs_erased": len(out)})
+        return out
 
     def reject(self, reason: RejectReason) -> None:
         """Count input that never became a message (e.g. a line that is not JSON) as rejected."""

@@ -52,6 +52,12 @@ class Residency:
         self._dropped(dropped)
         return len(dropped)
 
+    async def erase(self, conv: str) -> dict[str, int]:
+        """The pair out of memory and out of the store (its counts); every part lets go."""
+        counts = await self._durable.erase(conv)
+        self._dropped([conv])
+        return counts
+
     def drop(self, conv: str) -> None:
         """Drop a pair whose state may be half-updated (a failed write, a bug) so that it is
         reloaded from the store; without a journal it is kept (nothing holds it but memory)."""

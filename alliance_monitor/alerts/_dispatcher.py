@@ -397,6 +397,7 @@ class AlertDispatcher:
                 attempts=0,
                 next_attempt_at=now + self._schedule[0],
                 created_at=now,
+                conversation_id=event.conversation_id,
             )
             for e in targets
         )
@@ -664,6 +665,16 @@ class AlertDispatcher:
         self._disabled.discard(name)
         self._wake.set()
         return count
+
+    def erase(self, conversation_id: str) -> dict[str, int]:
+        """Delete every alert about the pair from the outbox (pending, held, delivered or
+        failed; see `Outbox.erase`) and forget its cooldowns. An attempt already on the wire
+        still finishes. Counts by kind (``outbox.alerts``, ``outbox.digests``,
+        ``outbox.cooldowns``): pass the dispatcher to `Monitor.erase(..., also=[...])`."""
+        prefix = conversation_id + "\x1f"
+        for key in [k for k in self._cooldowns if k.startswith(prefix)]:
+            del self._cooldowns[key]
+        return self._db().erase(conversation_id)
 
     def requeue_failed(self, endpoint: str | None = None) -> int:
         """Give alerts whose retries were exhausted a fresh schedule (a manual retry)."""

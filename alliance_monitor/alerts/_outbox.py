@@ -21,6 +21,7 @@ and, for failures, an error *code* (``http_503``, ``timeout``...), never a respo
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -48,6 +49,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     last_error      TEXT,
     last_status     INTEGER,
     digest_id       TEXT,
+    conversation_id TEXT,
     PRIMARY KEY (alert_id, endpoint)
 );
 CREATE INDEX IF NOT EXISTS alerts_due ON alerts (status, next_attempt_at);
@@ -62,7 +64,9 @@ CREATE TABLE IF NOT EXISTS endpoints (
     reason      TEXT
 );
 """
-_VERSION = 1
+#: 2: the conversation_id column (files of version 1 get it on open; their rows are found by
+#: the id in their payload when a pair is erased).
+_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,8 @@ class OutboxRow:
     created_at: float
     last_error: str | None = None
     last_status: int | None = None
+    #: The pair the alert is about (None for a digest: its members name theirs).
+    conversation_id: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -87,7 +93,7 @@ class OutboxRow:
 
 _COLUMNS = (
     "alert_id, endpoint, event_type, severity, priority, payload, status, attempts, "
-    "next_attempt_at, created_at, last_error, last_status"
+    "next_attempt_at, created_at, last_error, last_status, conversation_id"
 )
 
 
@@ -121,7 +127,9 @@ class Outbox:
                 raise sqlite3.OperationalError("alert outbox: cannot enable WAL journal")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("PRAGMA secure_delete=ON")  # purged and erased rows are zeroed
         self._db.executescript(_SCHEMA)
+        _migrate(self._db)
         self._db.execute(f"PRAGMA user_version={_VERSION}")
         # New alerts are written through a connection of their own, from a worker thread, so
         # their fsync (synchronous=FULL) never holds the event loop. WAL lets the loop's
@@ -132,6 +140,7 @@ class Outbox:
             w = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             w.execute("PRAGMA synchronous=FULL")
             w.execute("PRAGMA busy_timeout=5000")
+            w.execute("PRAGMA secure_delete=ON")
             self._writer = w
 
     @property
@@ -247,6 +256,55 @@ class Outbox:
             db.execute("DELETE FROM cooldowns WHERE last_at < ?", (before,))
             return cur.rowcount
 
+    def erase(self, conversation_id: str) -> dict[str, int]:
+        """Delete every alert about the pair (its rows in any status; rows of files written
+        before the conversation column are found by the id in their payload), the digests that
+        carry one of them (a digest not yet sent gives its other members back to be digested
+        again), and the pair's cooldowns. Deleted content is zeroed and the log emptied into
+        the file, so the payloads are in neither file afterwards. Counts by kind."""
+        conv = conversation_id
+        quoted = json.dumps(conv).encode()
+        with self._tx() as db:
+            mine = (
+                "(conversation_id = ? OR (conversation_id IS NULL AND event_type != 'digest' "
+                "AND instr(payload, ?) > 0))"
+            )
+            digests = [
+                (r[0], r[1])
+                for r in db.execute(
+                    f"SELECT DISTINCT digest_id, endpoint FROM alerts WHERE {mine} "
+                    "AND digest_id IS NOT NULL",
+                    (conv, quoted),
+                )
+            ]
+            alerts = db.execute(f"DELETE FROM alerts WHERE {mine}", (conv, quoted)).rowcount
+            n_digests = 0
+            for digest_id, endpoint in digests:
+                status = db.execute(
+                    "SELECT status FROM alerts WHERE alert_id=? AND endpoint=?",
+                    (digest_id, endpoint),
+                ).fetchone()
+                if status is not None and status[0] in ("pending", "disabled"):
+                    db.execute(  # not sent yet: its other members are digested again
+                        "UPDATE alerts SET status='held', digest_id=NULL "
+                        "WHERE digest_id=? AND endpoint=?",
+                        (digest_id, endpoint),
+                    )
+                n_digests += db.execute(
+                    "DELETE FROM alerts WHERE alert_id=? AND endpoint=?", (digest_id, endpoint)
+                ).rowcount
+            cooldowns = db.execute(
+                "DELETE FROM cooldowns WHERE substr(key, 1, ?) = ?",
+                (len(conv) + 1, conv + "\x1f"),
+            ).rowcount
+        if self.path is not None:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return {
+            "outbox.alerts": alerts,
+            "outbox.digests": n_digests,
+            "outbox.cooldowns": cooldowns,
+        }
+
     # --- reads ----------------------------------------------------------------------------
 
     def has_alert(self, alert_id: str) -> bool:
@@ -339,7 +397,7 @@ def _insert(
     before = db.total_changes
     db.executemany(
         f"INSERT OR IGNORE INTO alerts ({_COLUMNS}, updated_at, digest_id) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)",
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)",
         [(*_values(r), r.created_at) for r in rows],
     )
     inserted = db.total_changes - before
@@ -371,7 +429,7 @@ def _add_digest(
 ) -> None:
     db.execute(
         f"INSERT OR IGNORE INTO alerts ({_COLUMNS}, updated_at, digest_id) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)",
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)",
         (*_values(digest), digest.created_at),
     )
     db.executemany(
@@ -385,7 +443,15 @@ def _values(r: OutboxRow) -> tuple[object, ...]:
     return (
         r.alert_id, r.endpoint, r.event_type, r.severity, r.priority, r.payload, r.status,
         r.attempts, r.next_attempt_at, r.created_at, r.last_error, r.last_status,
+        r.conversation_id,
     )  # fmt: skip
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an outbox file of an earlier version to this one."""
+    columns = {r[1] for r in db.execute("PRAGMA table_info(alerts)")}
+    if "conversation_id" not in columns:
+        db.execute("ALTER TABLE alerts ADD COLUMN conversation_id TEXT")
 
 
 class _Transaction:

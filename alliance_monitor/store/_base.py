@@ -165,6 +165,20 @@ class StateStore(ABC):
     async def emitted(self, ids: Sequence[str]) -> set[str]:
         """Which of `ids` were already emitted."""
 
+    async def erase(self, conversation_id: str) -> dict[str, int]:
+        """Delete everything stored of one pair, its messages' text included: the snapshot,
+        the journal and the windows awaiting a score (`Monitor.erase` calls it once the pair
+        is out of memory and no write of it is on the way). Returns how many of each were
+        removed (``snapshots``, ``journal_messages``, ``pending_windows``); zeros when the store
+        never held the pair. Emitted event ids stay: they are hashes, no text and no id."""
+        raise NotImplementedError(f"{type(self).__name__} cannot erase pairs")
+
+    async def stale_pairs(self, before: float) -> list[str]:
+        """Pairs whose last message arrived before `before` (wall-clock seconds): what a
+        retention sweep erases. Evicted and resident pairs alike; [] when the store cannot
+        tell."""
+        return []
+
     async def integrity_check(self) -> bool:
         """True when the store's own consistency check passes."""
         return True

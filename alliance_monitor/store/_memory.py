@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ._base import PairRecord, StateStore, StoreBatch
 
@@ -64,3 +64,28 @@ class MemoryStore(StateStore):
 
     async def emitted(self, ids: Sequence[str]) -> set[str]:
         return {i for i in ids if i in self._emitted}
+
+    async def erase(self, conversation_id: str) -> dict[str, int]:
+        snap = self._snap.pop(conversation_id, None)
+        journal = self._journal.pop(conversation_id, {})
+        pending = self._pending.pop(conversation_id, {})
+        return {
+            "snapshots": int(snap is not None),
+            "journal_messages": len(journal),
+            "pending_windows": len(pending),
+        }
+
+    async def stale_pairs(self, before: float) -> list[str]:
+        out = set()
+        for conv, (_, state, _) in self._snap.items():
+            if float(json.loads(zlib.decompress(state)).get("last_seen") or 0.0) < before:
+                out.add(conv)
+        for conv, journal in self._journal.items():
+            if conv not in self._snap and journal and _last_ts(journal.values()) < before:
+                out.add(conv)
+        return sorted(out)
+
+
+def _last_ts(messages: Iterable[str]) -> float:
+    """The latest platform timestamp of journaled messages (a pair never snapshotted)."""
+    return max((float(json.loads(m).get("ts") or 0.0) for m in messages), default=0.0)

@@ -134,6 +134,21 @@ return 1
 """
 
 
+# KEYS: snapshot, journal, pending, live set. ARGV: conversation id, then fence pairs (key, value).
+_ERASE = """
+for i = 2, #ARGV, 2 do
+  if redis.call('GET', ARGV[i]) ~= ARGV[i + 1] then
+    return redis.error_reply('FENCED ' .. ARGV[i])
+  end
+end
+local out = {redis.call('EXISTS', KEYS[1]), redis.call('HLEN', KEYS[2]),
+             redis.call('HLEN', KEYS[3])}
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('SREM', KEYS[4], ARGV[1])
+return out
+"""
+
+
 class RedisStore(StateStore):
     """State in a Redis server shared by every worker. `url` as for redis-py
     (``redis://host:port/db``, ``rediss://`` for TLS, ``unix:///path?db=0``)."""
@@ -236,6 +251,46 @@ class RedisStore(StateStore):
             [json.loads(pending[k]) for k in sorted(pending, key=int)],
         )
 
+    async def erase(
+        self, conversation_id: str, *, fence: Mapping[str, str] | None = None
+    ) -> dict[str, int]:
+        """Delete the pair's keys in one script (fenced like `commit`). The server's memory no
+        longer holds the text afterwards; its append-only file does until Redis rewrites it
+        (BGREWRITEAOF, or the automatic rewrite): see docs/deployment-privacy.md."""
+        p, conv = self.prefix, conversation_id
+        keys = [f"{p}s:{conv}", f"{p}j:{conv}", f"{p}w:{conv}", p + "live"]
+        args = [conv, *(x for kv in (fence or {}).items() for x in kv)]
+        try:
+            snap, journal, pending = await self.redis.eval(_ERASE, len(keys), *keys, *args)
+        except Exception as exc:
+            if "FENCED" in str(exc):
+                raise StoreFenced("lease lost: erasure refused") from None
+            raise
+        return {"snapshots": snap, "journal_messages": journal, "pending_windows": pending}
+
+    async def stale_pairs(self, before: float) -> list[str]:
+        """Pairs last seen before `before`: every snapshot's ``last_seen`` (and, for pairs never
+        snapshotted, their journal's latest timestamp) read by a scan of the prefix's keys, for
+        a sweep that runs hours apart (about 1 s per 100,000 pairs here)."""
+        p = self.prefix
+        out: set[str] = set()
+        snapped: set[str] = set()
+        async for key in self.redis.scan_iter(match=_glob(p) + "s:*", count=1000):
+            conv = key[len(p.encode()) + 2 :].decode()
+            snapped.add(conv)
+            state: bytes | None = await self.redis.hget(key, "state")  # type: ignore[assignment]
+            if state is not None and float(self._unpack(state).get("last_seen") or 0.0) < before:
+                out.add(conv)
+        async for key in self.redis.scan_iter(match=_glob(p) + "j:*", count=1000):
+            conv = key[len(p.encode()) + 2 :].decode()
+            if conv in snapped:
+                continue
+            journal = await self.redis.hvals(key)
+            last = max((float(json.loads(m).get("ts") or 0.0) for m in journal), default=0.0)
+            if last < before:
+                out.add(conv)
+        return sorted(out)
+
     async def resident_pairs(self) -> list[str]:
         convs = [m.decode() async for m in self.redis.sscan_iter(self.prefix + "live", count=1000)]
         return sorted(set(convs))
@@ -273,7 +328,12 @@ class RedisStore(StateStore):
     async def clear(self) -> int:
         """Delete every key under the prefix (tests, tools). Returns how many."""
         n = 0
-        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self.prefix) + "*"
+        pattern = _glob(self.prefix) + "*"
         async for key in self.redis.scan_iter(match=pattern, count=1000):
             n += await self.redis.delete(key)
         return n
+
+
+def _glob(prefix: str) -> str:
+    """`prefix` with the glob characters of SCAN MATCH escaped."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", prefix)

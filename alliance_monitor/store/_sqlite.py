@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import sqlite3
 import tempfile
@@ -32,6 +33,8 @@ from .._lockfile import FileLock
 from ._base import PairRecord, StateStore, StoreBatch
 
 __all__ = ["SQLiteStore"]
+
+_log = logging.getLogger("alliance_monitor.store")
 
 # journal and pending are rowid tables: their rows (message / window JSON, 100 B to several KB)
 # are large for a WITHOUT ROWID b-tree, whose inserts cost ~3x more (measured: 0.6 -> 0.2 ms per
@@ -168,6 +171,9 @@ class SQLiteStore(StateStore):
             _check_store(db, self.path, new=existed is None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(f"PRAGMA synchronous={self.synchronous}")
+            # Deleted rows are overwritten with zeros (freed pages too): the text of a journal
+            # row a snapshot replaced, or of an erased pair, is not left in the file.
+            db.execute("PRAGMA secure_delete=ON")
             db.execute("PRAGMA busy_timeout=10000")
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA application_id={_APPLICATION_ID}")
@@ -321,6 +327,59 @@ class SQLiteStore(StateStore):
                         for r in db.execute(f"SELECT id FROM emitted WHERE id IN ({marks})", chunk)
                     )
             return out
+
+        return await anyio.to_thread.run_sync(q)
+
+    async def erase(self, conversation_id: str) -> dict[str, int]:
+        """Delete the pair's rows with their content overwritten (``secure_delete``), then
+        checkpoint the write-ahead log into the file and truncate it, so the text is in neither
+        file afterwards (the tests read both files' bytes)."""
+        return await anyio.to_thread.run_sync(self._erase, conversation_id)
+
+    def _erase(self, conv: str) -> dict[str, int]:
+        db = self._conn()
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                out = {
+                    "snapshots": db.execute("DELETE FROM pairs WHERE conv = ?", (conv,)).rowcount,
+                    "journal_messages": db.execute(
+                        "DELETE FROM journal WHERE conv = ?", (conv,)
+                    ).rowcount,
+                    "pending_windows": db.execute(
+                        "DELETE FROM pending WHERE conv = ?", (conv,)
+                    ).rowcount,
+                }
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            self._truncate_wal(db)
+        return out
+
+    def _truncate_wal(self, db: sqlite3.Connection) -> None:
+        """Copy the log into the file and empty it: its frames hold old page images (text of
+        rows deleted since). Waits for readers (the pair-load connection) up to busy_timeout."""
+        if self.path == ":memory:":
+            return
+        with self._rlock:  # no read transaction of ours may pin the log
+            busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            _log.warning("alliance_monitor.store_checkpoint_busy", extra={"path": self.path})
+
+    async def stale_pairs(self, before: float) -> list[str]:
+        def q() -> list[str]:
+            db = self._conn()
+            with self._lock:
+                rows = db.execute(
+                    "SELECT conv FROM pairs WHERE json_extract(state, '$.last_seen') < ? "
+                    "UNION SELECT conv FROM journal WHERE conv NOT IN (SELECT conv FROM pairs) "
+                    "GROUP BY conv HAVING MAX(json_extract(msg, '$.ts')) < ? "
+                    "UNION SELECT conv FROM pending WHERE conv NOT IN (SELECT conv FROM pairs) "
+                    "AND conv NOT IN (SELECT conv FROM journal)",
+                    (before, before),
+                ).fetchall()
+            return sorted(r[0] for r in rows)
 
         return await anyio.to_thread.run_sync(q)
 

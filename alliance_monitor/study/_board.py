@@ -312,6 +312,16 @@ class PairBoard:
         if len(sessions) > self.max_sessions:
             del sessions[1]  # keep the first: the across-session view compares with it
 
+    def erase(self, conversation_id: str) -> dict[str, int]:
+        """Forget the pair (`Monitor.erase(..., also=[board])`): its row, windows, markers and
+        feedback. Counts: ``board.pairs`` (1 when the board held it)."""
+        with self._lock:
+            gone = self._pairs.pop(conversation_id, None)
+            if gone is not None:
+                self.version += 1
+                self._loop_cache = None
+        return {"board.pairs": int(gone is not None)}
+
     # ------------------------------------------------------------------ feedback loop
     def feedback_delivered(self, delivery: FeedbackDelivery) -> None:
         """A feedback item reached its counselor (`FeedbackRatings` calls this)."""
