@@ -36,7 +36,8 @@ from anyio.abc import SocketAttribute, SocketListener, TaskGroup
 
 from ._config import OrderPolicy, ScoringPolicy, SessionPolicy, WindowPolicy
 from ._core import IngestResult
-from ._errors import ConfigError, StoreError
+from ._erasure import Erasable
+from ._errors import ConfigError, MonitorClosed, StoreError
 from ._events import Event, WindowScored
 from ._http import HttpServer, ListenerLimits
 from ._models import Message
@@ -296,6 +297,11 @@ class Service:
         #: Counselors' ratings of feedback ([ratings]): the API and its endpoint.
         self.ratings: Any = None
         self.ratings_endpoint: Any = None
+        #: The supervisor board ([supervisor]) and the erasure endpoint ([admin]), when on.
+        self.board: Any = None
+        self.admin: Any = None
+        #: Pairs erased: on request (the admin endpoint) and by the retention sweep.
+        self.erasures: Counter[str] = Counter()
         self._board_token = self._token(settings, self.environ)
         #: Latency histograms for /metrics (ingest, scoring, alert delivery) and spans.
         self.telemetry = Telemetry()
@@ -336,17 +342,21 @@ class Service:
         if s.supervisor.enabled:
             from .study import PairBoard, supervisor_app
 
-            board = PairBoard()
+            board = self.board = PairBoard()
             monitor.on(board)
             self.supervisor = supervisor_app(board, include_text=s.monitor.include_text)
         if s.ratings.enabled:
             self._start_ratings(stack, board)
+        if s.admin.enabled:
+            self._start_admin()
         if self.dispatcher is not None:
             monitor.on(self._alert)
         if s.monitor.end_sessions_on_shutdown:
             stack.push_async_callback(monitor.end_all_sessions)
         self._pull_group = await stack.enter_async_context(anyio.create_task_group())
         stack.push_async_callback(self._stop_pulls)
+        if s.monitor.retention_days:
+            self._pull_group.start_soon(self._retention, monitor)
         for adapter in self.pull:
             self._pull_group.start_soon(self._run_pull, adapter, monitor)
         srv = s.server
@@ -381,6 +391,50 @@ class Service:
             )
         except (ConfigError, ValueError) as exc:
             raise ConfigError(f"ratings: {exc}") from None
+
+    def _start_admin(self) -> None:
+        from ._admin import EraseEndpoint
+
+        a = self.settings.admin
+        secrets = resolve_secrets(a.secrets, a.secrets_env, self.environ, "admin.secrets_env")
+        try:
+            self.admin = EraseEndpoint(
+                self.erase,
+                secrets,
+                tolerance=a.tolerance,
+                body_timeout=self.settings.server.body_timeout,
+                retry_after=self.settings.server.retry_after,
+            )
+        except (ConfigError, ValueError) as exc:
+            raise ConfigError(f"admin: {exc}") from None
+
+    def _erasable(self) -> list[Erasable]:
+        return [p for p in (self.dispatcher, self.board) if p is not None]
+
+    async def erase(self, conversation_id: str) -> dict[str, Any]:
+        """Erase a pair from the monitor, its store, the alert outbox and the board (the admin
+        endpoint's action); what was removed where."""
+        if self.monitor is None:
+            raise MonitorClosed("the service has not started")
+        with anyio.fail_after(self.settings.admin.timeout):
+            erasure = await self.monitor.erase(conversation_id, also=self._erasable())
+        self.erasures["requested"] += 1
+        return erasure.to_json()
+
+    async def _retention(self, monitor: Monitor) -> None:
+        """Erase pairs idle beyond `monitor.retention_days`, every `retention_check_interval`."""
+        m = self.settings.monitor
+        assert m.retention_days is not None
+        while True:
+            try:
+                erased = await monitor.erase_stale(m.retention_days * 86400, also=self._erasable())
+                self.erasures["retention"] += len(erased)
+            except Exception as exc:  # the store is down: try again at the next sweep
+                self.erasures["retention_failed"] += 1
+                _log.error(
+                    "alliance_monitor.retention_sweep_failed", extra={"error": type(exc).__name__}
+                )
+            await anyio.sleep(m.retention_check_interval)
 
     def _count_tokens(self, event: Event) -> None:
         if isinstance(event, WindowScored):
@@ -434,6 +488,8 @@ class Service:
             await receiver(scope, receive, send)
         elif self.ratings_endpoint is not None and path == self.settings.ratings.path:
             await self.ratings_endpoint(scope, receive, send)
+        elif self.admin is not None and path == self.settings.admin.path:
+            await self.admin(scope, receive, send)
         elif sup.listener == "public" and self._on_board(path):
             await self.board_app(scope, receive, send)
         elif path == "/healthz":
@@ -556,6 +612,13 @@ class Service:
         if self.ratings is not None:
             for name, kind, text, samples in self.ratings.metric_families():
                 m.add(name, kind, text, samples)
+        m.add(
+            "pairs_erased_total",
+            "counter",
+            "Pairs erased (state and text), by cause: requested (the admin endpoint) or "
+            "retention (monitor.retention_days).",
+            [({"cause": c}, self.erasures[c]) for c in ("requested", "retention")],
+        )
         m.lines += self.telemetry.render()
         return m.render()
 

@@ -40,6 +40,7 @@ from ._errors import ConfigError
 __all__ = [
     "ENV_PREFIX",
     "AdapterSettings",
+    "AdminSettings",
     "AlertSettings",
     "HttpSettings",
     "JsonlSettings",
@@ -119,6 +120,11 @@ class MonitorSettings(_Model):
     max_pairs: int = Field(DEFAULT_MAX_PAIRS, ge=0)
     #: End every open session (scoring its last window, sending summaries) on shutdown.
     end_sessions_on_shutdown: bool = False
+    #: Erase pairs whose last message is older than this many days (state and text, from
+    #: memory, the store, the alert outbox and the board); none: kept until erased.
+    retention_days: float | None = Field(None, gt=0, allow_inf_nan=False)
+    #: Seconds between retention sweeps.
+    retention_check_interval: float = Field(3600.0, gt=0, allow_inf_nan=False)
     #: Fields of `WindowPolicy`, `SessionPolicy` and `OrderPolicy` (``max_exchanges = 6``...).
     window: dict[str, int | float] = Field(default_factory=dict)
     session: dict[str, int | float] = Field(default_factory=dict)
@@ -299,10 +305,32 @@ class RatingsSettings(_Model):
         return self
 
 
+class AdminSettings(_Model):
+    """The erasure endpoint: a signed POST ``{"conversation_id": ...}`` erases the pair from
+    memory, the state store, the alert outbox and the board, and answers what was removed. It
+    is authenticated like the message webhooks (Standard Webhooks secrets of its own)."""
+
+    enabled: bool = False
+    path: str = Field("/admin/erase", pattern=r"^/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$")
+    secrets: list[SecretStr] = Field(default_factory=list)
+    secrets_env: list[str] = Field(default_factory=list)
+    tolerance: float = Field(300.0, gt=0)
+    #: Seconds an erasure may take before the request is answered 503 (scale-out: the worker
+    #: holding the pair must answer within it).
+    timeout: float = Field(30.0, gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _checks(self) -> AdminSettings:
+        if self.enabled and not self.secrets and not self.secrets_env:
+            raise ValueError("give secrets_env (or secrets): erasures cannot be verified without")
+        return self
+
+
 class Settings(_Model):
     server: ServerSettings = Field(default_factory=ServerSettings)
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
     ratings: RatingsSettings = Field(default_factory=RatingsSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     scorer: ScorerSettings = Field(default_factory=ScorerSettings)
     adapters: list[AdapterSettings] = Field(default_factory=list)
@@ -324,6 +352,14 @@ class Settings(_Model):
             or (self.supervisor.enabled and (rp == sup or rp.startswith(sup + "/")))
         ):
             raise ValueError("ratings.path overlaps another path of the service")
+        ap = self.admin.path
+        if self.admin.enabled and (
+            ap in paths
+            or ap in ("/healthz", "/readyz", "/metrics")
+            or (self.ratings.enabled and ap == rp)
+            or (self.supervisor.enabled and (ap == sup or ap.startswith(sup + "/")))
+        ):
+            raise ValueError("admin.path overlaps another path of the service")
         return self
 
 
@@ -463,6 +499,9 @@ def _check_secrets(settings: Settings, environ: Mapping[str, str]) -> None:
     if settings.ratings.enabled:
         r = settings.ratings
         resolve_secrets(r.secrets, r.secrets_env, environ, "ratings.secrets_env")
+    if settings.admin.enabled:
+        a = settings.admin
+        resolve_secrets(a.secrets, a.secrets_env, environ, "admin.secrets_env")
     if settings.alerts is not None:
         for i, ep in enumerate(settings.alerts.endpoints):
             resolve_secrets(ep.secrets, ep.secrets_env, environ, f"alerts.endpoints[{i}]")

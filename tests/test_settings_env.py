@@ -155,9 +155,9 @@ def _value_for(hint: Any, default: Any) -> Any:
     if hint is bool:
         return not default
     if hint is int:
-        return int(default) + 1
+        return int(default or 0) + 1
     if hint is float:
-        return float(default) + 1.5
+        return float(default or 0) + 1.5
     if origin is list:
         return []
     if origin is dict:
@@ -202,8 +202,8 @@ def test_every_setting_can_be_set_from_the_environment() -> None:
         if path[0] == "scorer" and path[-1] == "kind":
             env |= {"ALLIANCE_MONITOR__SCORER__BASE_URL": "http://x", "ALLIANCE_MONITOR__SCORER__"
                     "MODEL": "m"}  # fmt: skip
-        if path[0] == "ratings" and path[-1] == "enabled":
-            env |= {"ALLIANCE_MONITOR__RATINGS__SECRETS": f'["{SECRET}"]'}
+        if path[0] in ("ratings", "admin") and path[-1] == "enabled":
+            env |= {f"ALLIANCE_MONITOR__{path[0].upper()}__SECRETS": f'["{SECRET}"]'}
         if path[0] == "supervisor" and path[-1] == "listener":
             env |= {"ALLIANCE_MONITOR__SUPERVISOR__TOKEN_ENV": "AM_TOKEN", "AM_TOKEN": "t"}
         if path[-1].endswith("_env") and value == "some-value":
