@@ -152,9 +152,10 @@ class _FencedStore(StateStore):
         self._fence = fence
 
     async def commit(self, batch: StoreBatch) -> None:
-        convs = {c for c, _, _ in batch.journal} | {s.conversation_id for s in batch.snapshots}
-        convs |= {c for c, _, _ in batch.pending_put} | {c for c, _ in batch.pending_del}
-        await self.inner.commit(batch, fence=self._fence(convs))
+        await self.inner.commit(batch, fence=self._fence(batch.conversations()))
+
+    async def load_board(self, conversation_ids: Sequence[str] | None = None) -> dict[str, bytes]:
+        return await self.inner.load_board(conversation_ids)
 
     async def load_pair(self, conversation_id: str) -> PairRecord | None:
         return await self.inner.load_pair(conversation_id)

@@ -314,13 +314,15 @@ class Monitor:
                     await self._activity.wait()
             removed["memory.events_queued"] = self._fanout.forget(conv)
             removed["memory.pair"] = int(self.core.has_pair(conv))
-            for name, n in (await self._pairs.erase(conv)).items():
-                removed["store." + name] += n
+            # The other holders first (no event of the pair reaches them any more), so that
+            # nothing of theirs is written back to the store after the store's erasure.
             for part in also:
                 counts = part.erase(conv)
                 if inspect.isawaitable(counts):
                     counts = await counts
                 removed.update(counts)
+            for name, n in (await self._pairs.erase(conv)).items():
+                removed["store." + name] += n
         finally:
             del self._erasing[conv]
             gate.set()

@@ -57,6 +57,7 @@ from ._telemetry import Telemetry
 from .alerts import AlertDispatcher, WebhookEndpoint
 from .metrics import Family, alert_families, monitor_families
 from .scoring._base import Scorer
+from .store._base import StateStore
 
 if TYPE_CHECKING:
     # mypy checks the repository layout, where the sub-package is the top-level `adapters/`;
@@ -299,6 +300,8 @@ class Service:
         self.ratings_endpoint: Any = None
         #: The supervisor board ([supervisor]) and the erasure endpoint ([admin]), when on.
         self.board: Any = None
+        #: The board kept in the state store (with a store): `study.StoredBoard`.
+        self.stored_board: Any = None
         self.admin: Any = None
         #: Pairs erased: on request (the admin endpoint) and by the retention sweep.
         self.erasures: Counter[str] = Counter()
@@ -313,11 +316,18 @@ class Service:
         if self.dispatcher is not None:
             await stack.enter_async_context(self.dispatcher)
             stack.push_async_callback(self._drain_alerts)
-        store = None
+        store: StateStore | None = None
         if s.monitor.store:
             from .store import open_store
 
             store = open_store(s.monitor.store)
+        stored = None
+        if s.supervisor.enabled and store is not None:
+            from .study import StoredBoard
+
+            # The board's records ride the store's commits: it survives a restart.
+            stored = self.stored_board = StoredBoard(include_text=s.monitor.include_text)
+            store = stored.wrap(store)
         try:
             window = WindowPolicy(**s.monitor.window)  # type: ignore[arg-type]
             session = SessionPolicy(**s.monitor.session)
@@ -342,8 +352,14 @@ class Service:
         if s.supervisor.enabled:
             from .study import PairBoard, supervisor_app
 
-            board = self.board = PairBoard()
-            monitor.on(board)
+            if stored is not None:
+                board = stored.board
+                monitor.on(stored)
+                await stored.load()
+            else:
+                board = PairBoard()
+                monitor.on(board)
+            self.board = board
             self.supervisor = supervisor_app(board, include_text=s.monitor.include_text)
         if s.ratings.enabled:
             self._start_ratings(stack, board)
@@ -409,7 +425,8 @@ class Service:
             raise ConfigError(f"admin: {exc}") from None
 
     def _erasable(self) -> list[Erasable]:
-        return [p for p in (self.dispatcher, self.board) if p is not None]
+        board = self.stored_board if self.stored_board is not None else self.board
+        return [p for p in (self.dispatcher, board) if p is not None]
 
     async def erase(self, conversation_id: str) -> dict[str, Any]:
         """Erase a pair from the monitor, its store, the alert outbox and the board (the admin

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 from .._errors import ConfigError
 from ._base import (
+    BoardRow,
     JournalRow,
     PairRecord,
     PendingKey,
@@ -25,6 +26,7 @@ from ._redis import RedisStore, import_redis  # the redis package itself is impo
 from ._sqlite import SQLiteStore
 
 __all__ = [
+    "BoardRow",
     "JournalRow",
     "MemoryStore",
     "PairRecord",

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "BatchBuilder",
+    "BoardRow",
     "JournalRow",
     "PairRecord",
     "PendingKey",
@@ -60,6 +61,15 @@ class PendingKey(NamedTuple):
     window_index: int
 
 
+class BoardRow(NamedTuple):
+    """A pair's supervisor-board record (`study.StoredBoard`: compressed JSON, no message
+    text unless the deployment opted in), or None to delete it. Written in the same batch as
+    the ids of the events it reflects, so a restart neither loses nor repeats one."""
+
+    conversation_id: str
+    record: bytes | None
+
+
 @dataclass(frozen=True, slots=True)
 class StoreBatch:
     """One atomic write. Rows are named tuples, so stores can hand them to drivers as they are."""
@@ -71,18 +81,34 @@ class StoreBatch:
     pending_del: tuple[PendingKey, ...] = ()
     #: Ids of events already handed to subscribers.
     emitted: tuple[str, ...] = ()
+    #: At most one per pair.
+    board: tuple[BoardRow, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(
-            self.journal or self.snapshots or self.pending_put or self.pending_del or self.emitted
+            self.journal
+            or self.snapshots
+            or self.pending_put
+            or self.pending_del
+            or self.emitted
+            or self.board
         )
+
+    def conversations(self) -> set[str]:
+        """Every pair the batch writes to (the emitted ids name none)."""
+        convs = {r.conversation_id for r in self.journal}
+        convs |= {r.conversation_id for r in self.snapshots}
+        convs |= {r.conversation_id for r in self.pending_put}
+        convs |= {r.conversation_id for r in self.pending_del}
+        convs |= {r.conversation_id for r in self.board}
+        return convs
 
 
 class BatchBuilder:
     """Collects writes for the next group commit; `build()` freezes them into a `StoreBatch`.
     A later snapshot of the same pair replaces an earlier one."""
 
-    __slots__ = ("emitted", "journal", "pending_del", "pending_put", "snapshots")
+    __slots__ = ("board", "emitted", "journal", "pending_del", "pending_put", "snapshots")
 
     def __init__(self) -> None:
         self.journal: list[JournalRow] = []
@@ -90,10 +116,16 @@ class BatchBuilder:
         self.pending_put: list[PendingRow] = []
         self.pending_del: list[PendingKey] = []
         self.emitted: list[str] = []
+        self.board: dict[str, BoardRow] = {}
 
     def __bool__(self) -> bool:
         return bool(
-            self.journal or self.snapshots or self.pending_put or self.pending_del or self.emitted
+            self.journal
+            or self.snapshots
+            or self.pending_put
+            or self.pending_del
+            or self.emitted
+            or self.board
         )
 
     def add(self, batch: StoreBatch) -> None:
@@ -102,6 +134,7 @@ class BatchBuilder:
         self.pending_put.extend(batch.pending_put)
         self.pending_del.extend(batch.pending_del)
         self.emitted.extend(batch.emitted)
+        self.board.update((r.conversation_id, r) for r in batch.board)
 
     def build(self) -> StoreBatch:
         return StoreBatch(
@@ -110,6 +143,7 @@ class BatchBuilder:
             tuple(self.pending_put),
             tuple(self.pending_del),
             tuple(self.emitted),
+            tuple(self.board.values()),
         )
 
 
@@ -169,9 +203,24 @@ class StateStore(ABC):
         """Delete everything stored of one pair, its messages' text included: the snapshot,
         the journal and the windows awaiting a score (`Monitor.erase` calls it once the pair
         is out of memory and no write of it is on the way). Returns how many of each were
-        removed (``snapshots``, ``journal_messages``, ``pending_windows``); zeros when the store
-        never held the pair. Emitted event ids stay: they are hashes, no text and no id."""
+        removed (``snapshots``, ``journal_messages``, ``pending_windows``, ``board_records``);
+        zeros when the store never held the pair. Emitted event ids stay: they are hashes, no
+        text and no id."""
         raise NotImplementedError(f"{type(self).__name__} cannot erase pairs")
+
+    async def load_board(self, conversation_ids: Sequence[str] | None = None) -> dict[str, bytes]:
+        """Supervisor-board records (`BoardRow`): every one (None), or those of these pairs."""
+        return {}
+
+    async def board_changes(self, since: int) -> tuple[int, dict[str, bytes]] | None:
+        """Board records written after change number `since`, and the latest change number,
+        for a board in another process to follow; None when the store keeps no change log
+        (read them all again). Deleted records are not listed: compare `board_size`."""
+        return None
+
+    async def board_size(self) -> int:
+        """How many board records the store holds."""
+        return len(await self.load_board())
 
     async def stale_pairs(self, before: float) -> list[str]:
         """Pairs whose last message arrived before `before` (wall-clock seconds): what a

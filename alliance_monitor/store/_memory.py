@@ -24,6 +24,9 @@ class MemoryStore(StateStore):
         self._journal: dict[str, dict[int, str]] = {}
         self._pending: dict[str, dict[int, str]] = {}
         self._emitted: set[str] = set()
+        self._board: dict[str, bytes] = {}
+        self._board_changed: dict[str, int] = {}
+        self._board_version = 0
 
     async def commit(self, batch: StoreBatch) -> None:
         for conv, pos, msg in batch.journal:
@@ -39,6 +42,14 @@ class MemoryStore(StateStore):
                 for p in [p for p in j if p <= pos]:
                     del j[p]
         self._emitted.update(batch.emitted)
+        for conv, record in batch.board:
+            self._board_version += 1
+            if record is None:
+                self._board.pop(conv, None)
+                self._board_changed.pop(conv, None)
+            else:
+                self._board[conv] = record
+                self._board_changed[conv] = self._board_version
 
     async def load_pair(self, conversation_id: str) -> PairRecord | None:
         snap = self._snap.get(conversation_id)
@@ -69,11 +80,28 @@ class MemoryStore(StateStore):
         snap = self._snap.pop(conversation_id, None)
         journal = self._journal.pop(conversation_id, {})
         pending = self._pending.pop(conversation_id, {})
+        board = self._board.pop(conversation_id, None)
+        if board is not None:
+            self._board_version += 1
+            self._board_changed.pop(conversation_id, None)
         return {
             "snapshots": int(snap is not None),
             "journal_messages": len(journal),
             "pending_windows": len(pending),
+            "board_records": int(board is not None),
         }
+
+    async def load_board(self, conversation_ids: Sequence[str] | None = None) -> dict[str, bytes]:
+        if conversation_ids is None:
+            return dict(self._board)
+        return {c: self._board[c] for c in conversation_ids if c in self._board}
+
+    async def board_changes(self, since: int) -> tuple[int, dict[str, bytes]] | None:
+        changed = {c: self._board[c] for c, v in self._board_changed.items() if v > since}
+        return self._board_version, changed
+
+    async def board_size(self) -> int:
+        return len(self._board)
 
     async def stale_pairs(self, before: float) -> list[str]:
         out = set()

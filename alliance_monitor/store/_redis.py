@@ -12,6 +12,9 @@ Keys, all under `prefix` (default ``alliance-monitor:``):
     {prefix}w:{conv}   hash  window index -> request JSON (closed windows awaiting a score)
     {prefix}live       set   pairs with a resident snapshot, a journal or pending windows
     {prefix}emitted    set   ids of events already emitted
+    {prefix}board      hash  conversation -> supervisor-board record (`BoardRow`)
+    {prefix}board:v    int   change number of the board records (incremented per change)
+    {prefix}board:changed  zset  conversation -> the change number of its record's last write
 
 What survives (the monitor's process can always be killed: what `commit()` acknowledged is in
 the Redis server's memory). Whether it survives a crash of the *Redis server* or of its machine
@@ -70,7 +73,8 @@ def import_redis() -> Any:
 
 # ARGV: prefix, then sections, each a count followed by that many fixed-size records:
 #   fence (key, value), journal (conv, pos, msg), pending_put (conv, win, req),
-#   pending_del (conv, win), snapshots (conv, pos, state, resident), emitted (id).
+#   pending_del (conv, win), snapshots (conv, pos, state, resident), emitted (id),
+#   board (conv, record; an empty record deletes it).
 # Flat arguments (not JSON) keep the bytes exactly as sent and cost no parsing in Lua.
 _COMMIT = """
 local p = ARGV[1]
@@ -130,11 +134,24 @@ s, n = section(1)
 for k = 0, n - 1 do
   redis.call('SADD', p .. 'emitted', ARGV[s + k])
 end
+s, n = section(2)
+for k = 0, n - 1 do
+  local at = s + 2 * k
+  local v = redis.call('INCR', p .. 'board:v')
+  if ARGV[at + 1] == '' then
+    redis.call('HDEL', p .. 'board', ARGV[at])
+    redis.call('ZREM', p .. 'board:changed', ARGV[at])
+  else
+    redis.call('HSET', p .. 'board', ARGV[at], ARGV[at + 1])
+    redis.call('ZADD', p .. 'board:changed', v, ARGV[at])
+  end
+end
 return 1
 """
 
 
-# KEYS: snapshot, journal, pending, live set. ARGV: conversation id, then fence pairs (key, value).
+# KEYS: snapshot, journal, pending, live set, board, board:v, board:changed.
+# ARGV: conversation id, then fence pairs (key, value).
 _ERASE = """
 for i = 2, #ARGV, 2 do
   if redis.call('GET', ARGV[i]) ~= ARGV[i + 1] then
@@ -142,9 +159,13 @@ for i = 2, #ARGV, 2 do
   end
 end
 local out = {redis.call('EXISTS', KEYS[1]), redis.call('HLEN', KEYS[2]),
-             redis.call('HLEN', KEYS[3])}
+             redis.call('HLEN', KEYS[3]), redis.call('HDEL', KEYS[5], ARGV[1])}
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('SREM', KEYS[4], ARGV[1])
+if out[4] > 0 then
+  redis.call('INCR', KEYS[6])
+  redis.call('ZREM', KEYS[7], ARGV[1])
+end
 return out
 """
 
@@ -221,6 +242,9 @@ class RedisStore(StateStore):
             args += [conv, pos, self._pack(state), int(resident)]
         args.append(len(b.emitted))
         args += b.emitted
+        args.append(len(b.board))
+        for conv, record in b.board:
+            args += [conv, record if record is not None else b""]
         return args
 
     def _pack(self, state: str) -> bytes:
@@ -259,14 +283,47 @@ class RedisStore(StateStore):
         (BGREWRITEAOF, or the automatic rewrite): see docs/deployment-privacy.md."""
         p, conv = self.prefix, conversation_id
         keys = [f"{p}s:{conv}", f"{p}j:{conv}", f"{p}w:{conv}", p + "live"]
+        keys += [p + "board", p + "board:v", p + "board:changed"]
         args = [conv, *(x for kv in (fence or {}).items() for x in kv)]
         try:
-            snap, journal, pending = await self.redis.eval(_ERASE, len(keys), *keys, *args)
+            snap, journal, pending, board = await self.redis.eval(_ERASE, len(keys), *keys, *args)
         except Exception as exc:
             if "FENCED" in str(exc):
                 raise StoreFenced("lease lost: erasure refused") from None
             raise
-        return {"snapshots": snap, "journal_messages": journal, "pending_windows": pending}
+        return {
+            "snapshots": snap,
+            "journal_messages": journal,
+            "pending_windows": pending,
+            "board_records": board,
+        }
+
+    async def load_board(self, conversation_ids: Sequence[str] | None = None) -> dict[str, bytes]:
+        key = self.prefix + "board"
+        if conversation_ids is None:
+            raw: dict[bytes, bytes] = await self.redis.hgetall(key)  # type: ignore[assignment]
+            return {k.decode(): v for k, v in raw.items()}
+        ids = list(conversation_ids)
+        out: dict[str, bytes] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            values: list[bytes | None] = await self.redis.hmget(key, chunk)  # type: ignore[assignment]
+            out.update((c, v) for c, v in zip(chunk, values, strict=True) if v is not None)
+        return out
+
+    async def board_changes(self, since: int) -> tuple[int, dict[str, bytes]] | None:
+        """Records written after change `since` (a board process polls this)."""
+        p = self.prefix
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(p + "board:v")
+            pipe.zrangebyscore(p + "board:changed", f"({since}", "+inf")
+            version_raw, changed = await pipe.execute()
+        version = int(version_raw or 0)
+        convs = [c.decode() for c in changed]
+        return version, await self.load_board(convs) if convs else {}
+
+    async def board_size(self) -> int:
+        return int(await self.redis.hlen(self.prefix + "board"))
 
     async def stale_pairs(self, before: float) -> list[str]:
         """Pairs last seen before `before`: every snapshot's ``last_seen`` (and, for pairs never

@@ -66,11 +66,15 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value BLOB
 );
+CREATE TABLE IF NOT EXISTS board (
+    conv TEXT PRIMARY KEY,
+    record BLOB NOT NULL
+);
 """
 
 #: PRAGMA application_id of a store file ("AMon"): tells it from other programs' databases.
 _APPLICATION_ID = 0x414D6F6E
-_TABLES = frozenset({"pairs", "journal", "pending", "emitted", "meta"})
+_TABLES = frozenset({"pairs", "journal", "pending", "emitted", "meta", "board"})
 
 
 #: Rows per INSERT statement (3 or 4 parameters each, under SQLite's older 999-variable limit).
@@ -243,6 +247,8 @@ class SQLiteStore(StateStore):
                     _insert(
                         db, "INSERT OR IGNORE INTO emitted (id, at)", [(i, now) for i in b.emitted]
                     )
+                if b.board:
+                    _write_board(db, b.board)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -349,6 +355,9 @@ class SQLiteStore(StateStore):
                     "pending_windows": db.execute(
                         "DELETE FROM pending WHERE conv = ?", (conv,)
                     ).rowcount,
+                    "board_records": db.execute(
+                        "DELETE FROM board WHERE conv = ?", (conv,)
+                    ).rowcount,
                 }
                 db.execute("COMMIT")
             except BaseException:
@@ -366,6 +375,27 @@ class SQLiteStore(StateStore):
             busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         if busy:
             _log.warning("alliance_monitor.store_checkpoint_busy", extra={"path": self.path})
+
+    async def load_board(self, conversation_ids: Sequence[str] | None = None) -> dict[str, bytes]:
+        def q() -> dict[str, bytes]:
+            db, lock = (
+                (self._rdb, self._rlock) if self._rdb is not None else (self._conn(), self._lock)
+            )
+            with lock:
+                if conversation_ids is None:
+                    rows = db.execute("SELECT conv, record FROM board").fetchall()
+                else:
+                    rows = []
+                    ids = list(conversation_ids)
+                    for i in range(0, len(ids), 500):
+                        chunk = ids[i : i + 500]
+                        marks = ",".join("?" * len(chunk))
+                        rows += db.execute(
+                            f"SELECT conv, record FROM board WHERE conv IN ({marks})", chunk
+                        ).fetchall()
+            return {str(c): bytes(r) for c, r in rows}
+
+        return await anyio.to_thread.run_sync(q)
 
     async def stale_pairs(self, before: float) -> list[str]:
         def q() -> list[str]:
@@ -406,6 +436,15 @@ class SQLiteStore(StateStore):
             return bool(row and row[0] == "ok")
 
         return await anyio.to_thread.run_sync(q)
+
+
+def _write_board(db: sqlite3.Connection, rows: Sequence[tuple[str, bytes | None]]) -> None:
+    put = [(c, r) for c, r in rows if r is not None]
+    if put:
+        _insert(db, "INSERT OR REPLACE INTO board (conv, record)", put)
+    gone = [(c,) for c, r in rows if r is None]
+    if gone:
+        db.executemany("DELETE FROM board WHERE conv = ?", gone)
 
 
 def _why(exc: OSError) -> str:

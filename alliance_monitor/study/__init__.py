@@ -20,6 +20,7 @@ from .._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from ._board import CONCERNS, PairBoard, PairStatus
+    from ._board_store import BoardFollower, StoredBoard
     from ._ratings import (
         PAPER_MEANS,
         QUESTIONS,

@@ -26,9 +26,10 @@ higher / the same") is shown beside it, never a concern of its own.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter, OrderedDict, deque
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,14 @@ CONCERNS: tuple[str, ...] = _CONCERNS
 _MAX_FEEDBACK_IDS = 200_000
 _MAX_LATER_SIGNALS = 500
 _SAFETY_SCAN = 64  # how far from the LRU end eviction looks for a pair without a safety signal
+#: Latest event ids remembered per pair: more than a crash can re-send (the events of a window
+#: scored but not yet recorded as emitted, and of the messages taken meanwhile).
+_SEEN = 32
+
+
+def _event_key(event_id: str) -> int:
+    """A stable 64-bit key of an event id (the same in every process)."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
 
 
 def _four(s: DimensionScores | None) -> dict[str, float] | None:
@@ -148,6 +157,8 @@ class _Pair:
     last_ts: float | None = None
     #: A rupture was repaired (a window's signals, a session summary): part of the verdict.
     repaired: bool = False
+    #: Keys of the pair's latest events (`_event_key`): a re-sent event is applied once.
+    seen: deque[int] = field(default_factory=lambda: deque(maxlen=_SEEN))
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,15 +211,28 @@ class PairBoard:
         self._loop_cache: tuple[tuple[int, float, int], dict[str, Any]] | None = None
         self.version = 0
         self.evicted = 0
+        #: Events not applied because the pair had them already (an event re-sent after a
+        #: crash carries the same id; the last `_SEEN` ids of each pair are remembered).
+        self.duplicates = 0
+        #: Called with a pair's `pair_record` data just before the bound evicts it (a board
+        #: kept in a store writes it first; `StoredBoard`); `record_text`: as `include_text`.
+        self.on_evict: Callable[[str, dict[str, Any]], None] | None = None
+        self.record_text = False
 
     def __len__(self) -> int:
         return len(self._pairs)
 
     # ------------------------------------------------------------------ the handler
     def __call__(self, event: Event) -> None:
+        key = _event_key(event.id)
         with self._lock:
+            known = self._pairs.get(event.conversation_id)
+            if known is not None and key in known.seen:
+                self.duplicates += 1  # re-sent after a crash: already on the board
+                return
             self.version += 1
             pair = self._pair(event)
+            pair.seen.append(key)
             pair.updated = self.version
             if event.ts is not None:
                 pair.last_ts = event.ts
@@ -234,6 +258,8 @@ class PairBoard:
             if p.counts["safety"] == 0:
                 victim = cid
                 break
+        if self.on_evict is not None:
+            self.on_evict(victim, _record(self._pairs[victim], self.record_text))
         del self._pairs[victim]
         self.evicted += 1
 
@@ -321,6 +347,36 @@ class PairBoard:
                 self.version += 1
                 self._loop_cache = None
         return {"board.pairs": int(gone is not None)}
+
+    # ------------------------------------------------------------------ records
+    def pair_record(self, conversation_id: str, *, include_text: bool = False) -> dict[str, Any]:
+        """The pair's summary as JSON-ready data, for a store (`restore_pair` reads it back):
+        what `view()` shows and what the ranking needs. Feedback quotes only with
+        `include_text`. KeyError if the board lacks the pair."""
+        with self._lock:
+            return _record(self._pairs[conversation_id], include_text)
+
+    def restore_pair(self, record: Mapping[str, Any]) -> None:
+        """Put a pair back from `pair_record` data (replacing what the board held of it); it
+        ranks as updated now. Bad data raises ValueError / KeyError / TypeError."""
+        pair = _from_record(record)
+        with self._lock:
+            self.version += 1
+            pair.updated = self.version
+            pair.last_safety = self.version if pair.counts.get("safety") else -1
+            self._pairs.pop(pair.conversation_id, None)
+            if len(self._pairs) >= self.max_pairs:
+                self._evict()
+            self._pairs[pair.conversation_id] = pair
+            self._loop_cache = None
+
+    def __contains__(self, conversation_id: object) -> bool:
+        return conversation_id in self._pairs
+
+    def conversations(self) -> list[str]:
+        """The pairs on the board, least recently updated first."""
+        with self._lock:
+            return list(self._pairs)
 
     # ------------------------------------------------------------------ feedback loop
     def feedback_delivered(self, delivery: FeedbackDelivery) -> None:
@@ -496,6 +552,95 @@ class PairBoard:
                 "change": None if first is None or last is None else round(last - first, 4),
             }
         return out
+
+
+def _scores(s: DimensionScores | None) -> list[float] | None:
+    return None if s is None else [s.goal, s.task, s.bond, s.overall]
+
+
+def _unscores(v: Sequence[float] | None) -> DimensionScores | None:
+    if v is None:
+        return None
+    goal, task, bond, overall = (float(x) for x in v)
+    return DimensionScores(goal=goal, task=task, bond=bond, overall=overall)
+
+
+def _stored_feedback(fb: Feedback | None, include_text: bool) -> dict[str, Any] | None:
+    if fb is None:
+        return None
+    data = fb.model_dump(mode="json")
+    if not include_text:
+        data["quotes"] = []  # what `view()` leaves out too
+    return data
+
+
+def _record(p: _Pair, include_text: bool) -> dict[str, Any]:
+    """`PairBoard.pair_record`: a pair as JSON-ready data (format 1)."""
+    return {
+        "format": 1,
+        "id": p.conversation_id,
+        "counselor_id": p.counselor_id,
+        "client_id": p.client_id,
+        "windows": [[i, ts, _scores(sc), base] for i, ts, sc, base in p.windows],
+        "markers": [
+            [
+                m.kind,
+                m.window,
+                m.ts,
+                m.dimension,
+                m.detail,
+                _stored_feedback(m.feedback, include_text),
+                m.event_id,
+            ]
+            for m in p.markers
+        ],
+        "baseline_parts": [_scores(s) for s in p.baseline_parts],
+        "baseline": _scores(p.baseline),
+        "latest": _scores(p.latest),
+        "latest_window": p.latest_window,
+        "phases": p.phases,
+        "session_trajectory": p.session_trajectory,
+        "sessions": p.sessions,
+        "first_alliance": _scores(p.first_alliance),
+        "last_alliance": _scores(p.last_alliance),
+        "later_signals": [s.model_dump(mode="json") for s in p.later_signals],
+        "counts": p.counts,
+        "last_feedback": _stored_feedback(p.last_feedback, include_text),
+        "last_ts": p.last_ts,
+        "repaired": p.repaired,
+        "seen": list(p.seen),
+    }
+
+
+def _from_record(r: Mapping[str, Any]) -> _Pair:
+    if r.get("format") != 1:
+        raise ValueError("unknown board record format")
+
+    def feedback(d: Any) -> Feedback | None:
+        return None if d is None else Feedback.model_validate(d)
+
+    p = _Pair(str(r["id"]), r.get("counselor_id"), r.get("client_id"))
+    for i, ts, sc, base in r["windows"]:
+        scores = _unscores(sc)
+        assert scores is not None
+        p.windows.append((int(i), ts, scores, bool(base)))
+    for kind, window, ts, dimension, detail, fb, event_id in r["markers"]:
+        p.markers.append(_Marker(kind, window, ts, dimension, detail, feedback(fb), event_id))
+    p.baseline_parts = [s for s in map(_unscores, r["baseline_parts"]) if s is not None]
+    p.baseline, p.latest = _unscores(r["baseline"]), _unscores(r["latest"])
+    p.latest_window = r["latest_window"]
+    p.phases = r["phases"]
+    p.session_trajectory = r["session_trajectory"]
+    p.sessions = list(r["sessions"])
+    p.first_alliance = _unscores(r["first_alliance"])
+    p.last_alliance = _unscores(r["last_alliance"])
+    p.later_signals = [WindowSignals.model_validate(s) for s in r["later_signals"]]
+    p.counts.update({str(k): int(v) for k, v in r["counts"].items()})
+    p.last_feedback = feedback(r["last_feedback"])
+    p.last_ts = r["last_ts"]
+    p.repaired = bool(r["repaired"])
+    p.seen.extend(int(k) for k in r.get("seen", ()))
+    return p
 
 
 def _status_json(s: PairStatus, include_text: bool) -> dict[str, Any]:
