@@ -12,6 +12,7 @@
         ...
         await dispatcher.drain(timeout=30)
 
+Scale-out workers share one outbox in Redis: `AlertDispatcher(endpoints, outbox=RedisOutbox(url))`.
 Receivers verify with `verify_webhook(headers, body, secrets)`. See docs/alerts.md.
 """
 
@@ -20,6 +21,7 @@ from ._dispatcher import AlertDispatcher, DispatcherStats, SubmitResult, Webhook
 from ._formatters import Format, format_slack, format_teams
 from ._payload import MAX_PAYLOAD_BYTES, alert_data
 from ._policy import DEFAULT_ALERT_TYPES, AlertPolicy, Decision, SuppressReason
+from ._redis_outbox import RedisOutbox
 from ._signing import (
     VerifiedWebhook,
     WebhookSigner,
@@ -39,6 +41,7 @@ __all__ = [
     "Decision",
     "DispatcherStats",
     "Format",
+    "RedisOutbox",
     "SubmitResult",
     "SuppressReason",
     "VerifiedWebhook",

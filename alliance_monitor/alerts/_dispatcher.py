@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, AsyncExitStack, nullcontext
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 import anyio
 import httpx
@@ -37,6 +37,7 @@ from ._formatters import Format, render
 from ._outbox import Outbox, OutboxRow
 from ._payload import alert_data, digest_data, dumps
 from ._policy import AlertPolicy, cooldown_key, severity_rank
+from ._redis_outbox import RedisOutbox
 from ._signing import WebhookSigner, decode_secret
 from ._ssrf import is_internal_host
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["AlertDispatcher", "DispatcherStats", "SubmitResult", "WebhookEndpoint"]
 
 _log = logging.getLogger("alliance_monitor.alerts")
+_T = TypeVar("_T")
 
 _EVENT_TYPES = frozenset(str(t) for t in EventType)
 _DIGEST_CHUNK = 20
@@ -168,6 +170,10 @@ class AlertDispatcher:
     Keyword arguments:
 
     - `outbox_path`: SQLite file of the outbox; None keeps it in memory (lost on exit).
+    - `outbox`: a `RedisOutbox` instead, shared by several processes (scale-out workers): an
+      alert is written once whichever worker emits it, and delivered once whichever worker
+      claims it (a dead worker's claims expire and another delivers them). The dispatcher
+      closes it on exit.
     - `policy`: an `AlertPolicy` (which events alert, cooldown, digest).
     - `retry_schedule`: delays before each attempt (default: Svix-like, about 27.6 hours).
     - `jitter`: +-fraction applied to each retry delay.
@@ -194,6 +200,7 @@ class AlertDispatcher:
         endpoints: Sequence[WebhookEndpoint],
         *,
         outbox_path: str | None = None,
+        outbox: RedisOutbox | None = None,
         policy: AlertPolicy | None = None,
         retry_schedule: Sequence[float] = DEFAULT_RETRY_SCHEDULE,
         jitter: float = 0.2,
@@ -233,6 +240,10 @@ class AlertDispatcher:
             e.name: WebhookSigner(e.secrets, clock=clock) for e in endpoints if e.secrets
         }
         self._outbox_path = outbox_path
+        self._shared_outbox = outbox
+        #: The outbox is shared with other processes: its calls are blocking round trips, made
+        #: from a worker thread, and cooldowns and disabled endpoints are read from it each time.
+        self._shared = outbox is not None
         self._policy = policy or AlertPolicy()
         self._schedule = tuple(float(d) for d in retry_schedule)
         self._jitter = jitter
@@ -246,7 +257,7 @@ class AlertDispatcher:
         self._proxy = proxy
         self._rng = random.Random(seed)
         self._telemetry = telemetry
-        self._outbox: Outbox | None = None
+        self._outbox: Outbox | RedisOutbox | None = None
         self._client: httpx.AsyncClient | None = None
         self._stack: AsyncExitStack | None = None
         self._cooldowns: dict[str, tuple[float, int]] = {}
@@ -267,7 +278,7 @@ class AlertDispatcher:
             raise ConfigError("AlertDispatcher is already running")
         stack = AsyncExitStack()
         try:
-            self._outbox = Outbox(self._outbox_path)
+            self._outbox = self._shared_outbox or Outbox(self._outbox_path)
             stack.callback(self._close_outbox)
             self._load_state()
             self._client = await stack.enter_async_context(
@@ -324,7 +335,7 @@ class AlertDispatcher:
         outbox, self._outbox = self._outbox, None
         if outbox is None:
             return
-        if outbox.path is None:
+        if outbox.path is None and not outbox.shared:
             left = outbox.counts()
             waiting = left.get("pending", 0) + left.get("held", 0)
             if waiting:
@@ -334,7 +345,7 @@ class AlertDispatcher:
                 )
         outbox.close()
 
-    def _db(self) -> Outbox:
+    def _db(self) -> Outbox | RedisOutbox:
         if self._outbox is None:
             raise MonitorClosed("AlertDispatcher is not running; use it inside `async with`")
         return self._outbox
@@ -346,7 +357,7 @@ class AlertDispatcher:
         outbox's fsync runs in a worker thread, so the event loop is not held up by the disk.
         Submissions are taken one at a time (cooldowns see every earlier alert)."""
         async with self._submit_lock:
-            plan = self._plan(event)
+            plan = await self._io(self._plan, event)
             if isinstance(plan, SubmitResult):
                 return plan
             outbox = self._db()
@@ -376,7 +387,8 @@ class AlertDispatcher:
         if outbox.has_alert(event.id):
             return self._suppress("duplicate")
         key = cooldown_key(event)
-        decision = self._policy.decide(event, now, self._cooldowns.get(key))
+        last = outbox.cooldown(key) if self._shared else self._cooldowns.get(key)
+        decision = self._policy.decide(event, now, last)
         if decision.reason is not None:
             return self._suppress(decision.reason)
         targets = [e for e in self._endpoints.values() if e.accepts(event.type)]
@@ -427,21 +439,42 @@ class AlertDispatcher:
                 self._wake = anyio.Event()
                 try:
                     now = self._clock()
+                    if self._shared:  # a 410 seen by another worker disables it here too
+                        await self._io(self._read_disabled)
                     await self._flush_digests(now, force=False)
-                    blocked = self._start_due(tg, now)
-                    delay = _IDLE_WAKEUP if blocked else self._next_wakeup(now)
+                    blocked = await self._start_due(tg, now)
+                    delay = _IDLE_WAKEUP if blocked else await self._io(self._next_wakeup, now)
                 except Exception as exc:  # e.g. disk full: keep the loop alive, try again
                     _log.error("alliance_monitor.outbox_error", extra={"error": type(exc).__name__})
                     delay = 1.0
                 with anyio.move_on_after(delay):
                     await self._wake.wait()
 
-    def _start_due(self, tg: TaskGroup, now: float) -> bool:
+    async def _io(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """`fn(*args)`: at once for the SQLite outbox (as before), from a worker thread for a
+        shared one (a network round trip must not hold the event loop)."""
+        if self._shared:
+            return await anyio.to_thread.run_sync(fn, *args)
+        return fn(*args)
+
+    def _read_disabled(self) -> None:
+        disabled = self._db().disabled_endpoints()
+        self._disabled = {name for name in disabled if name in self._endpoints}
+
+    async def _start_due(self, tg: TaskGroup, now: float) -> bool:
         """Start attempts for due rows; True if some were left for lack of capacity."""
         outbox = self._db()
         blocked = False
-        limit = self._max_in_flight + len(self._inflight)
-        for row in outbox.due(now, limit, self._active()):
+        if isinstance(outbox, RedisOutbox):
+            # Claimed rows are this process's to deliver: claim only what can start now.
+            caps = {ep: self._max_per_endpoint - self._inflight_per[ep] for ep in self._active()}
+            limit = self._max_in_flight - len(self._inflight)
+            rows = await self._io(outbox.due, now, limit, self._active(), caps)
+        else:
+            limit = self._max_in_flight + len(self._inflight)
+            rows = outbox.due(now, limit, self._active())
+        unstarted = []
+        for row in rows:
             if row.key in self._inflight:
                 continue
             if (
@@ -449,10 +482,13 @@ class AlertDispatcher:
                 or self._inflight_per[row.endpoint] >= self._max_per_endpoint
             ):
                 blocked = True
+                unstarted.append(row.key)
                 continue
             self._inflight.add(row.key)
             self._inflight_per[row.endpoint] += 1
             tg.start_soon(self._deliver, row)
+        if unstarted and isinstance(outbox, RedisOutbox):
+            await self._io(outbox.release, unstarted)
         return blocked
 
     def _next_wakeup(self, now: float) -> float:
@@ -520,6 +556,18 @@ class AlertDispatcher:
     async def _record(
         self, endpoint: WebhookEndpoint, row: OutboxRow, result: AttemptResult
     ) -> None:
+        if self._shared:
+            await anyio.to_thread.run_sync(self._record_sync, endpoint, row, result)
+            if result.outcome == "gone":
+                await self._disable(endpoint, self._clock())
+            return
+        self._record_sync(endpoint, row, result)
+        if result.outcome == "gone":
+            await self._disable(endpoint, self._clock())
+
+    def _record_sync(
+        self, endpoint: WebhookEndpoint, row: OutboxRow, result: AttemptResult
+    ) -> None:
         outbox = self._db()
         now = self._clock()
         attempts = row.attempts + 1
@@ -538,7 +586,6 @@ class AlertDispatcher:
         if result.outcome == "gone":
             outbox.mark(row.key, status="disabled", attempts=attempts, now=now,
                         error=result.error, http_status=result.http_status)  # fmt: skip
-            await self._disable(endpoint, now)
             return
         delay = next_delay(self._schedule, attempts, self._jitter, self._rng)
         if delay is None:
@@ -586,13 +633,13 @@ class AlertDispatcher:
         interval = self._policy.digest_interval
         async with self._digest_lock:  # the delivery loop and drain() may both flush
             outbox = self._db()
-            for name, since in outbox.held_since().items():
+            for name, since in (await self._io(outbox.held_since)).items():
                 endpoint = self._endpoints.get(name)
                 if endpoint is None or name in self._disabled:
                     continue
                 if not force and (interval is None or now - since < interval):
                     continue
-                rows = outbox.held(name)
+                rows = await self._io(outbox.held, name)
                 for start in range(0, len(rows), _DIGEST_CHUNK):
                     await self._add_digest(endpoint, rows[start : start + _DIGEST_CHUNK], now)
 
@@ -620,10 +667,11 @@ class AlertDispatcher:
         )
         outbox, members = self._db(), [r.key for r in rows]
         if outbox.threaded_inserts:  # the fsync (synchronous=FULL) off the event loop
-            await anyio.to_thread.run_sync(outbox.add_digest_threadsafe, digest, members)
+            added = await anyio.to_thread.run_sync(outbox.add_digest_threadsafe, digest, members)
         else:
-            outbox.add_digest(digest, members)
-        self._counts["digests"] += 1
+            added = outbox.add_digest(digest, members)
+        if added is not False:  # a shared outbox: False when another worker took them first
+            self._counts["digests"] += 1
 
     # --- operations -----------------------------------------------------------------------
 
@@ -637,7 +685,7 @@ class AlertDispatcher:
         await self._flush_digests(self._clock(), force=True)
         self._wake.set()
         with anyio.move_on_after(timeout):
-            while self._deliverable() or self._inflight:
+            while await self._io(self._deliverable) or self._inflight:
                 self._progress = anyio.Event()
                 with anyio.move_on_after(0.25):
                     await self._progress.wait()

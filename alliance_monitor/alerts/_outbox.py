@@ -105,6 +105,9 @@ class Outbox:
     """SQLite-backed outbox. Used from the event loop's thread, except the `*_threadsafe`
     writes (a connection of their own, for a worker thread); every write is one transaction."""
 
+    #: One process per file: the dispatcher keeps cooldowns and disabled endpoints in memory.
+    shared = False
+
     def __init__(self, path: str | None) -> None:
         self.path = path
         self._lock: FileLock | None = None
@@ -226,15 +229,17 @@ class Outbox:
             )
             return cur.rowcount
 
-    def add_digest(self, digest: OutboxRow, members: Sequence[tuple[str, str]]) -> None:
-        """Insert a digest row and mark its member rows ``digested``, atomically."""
+    def add_digest(self, digest: OutboxRow, members: Sequence[tuple[str, str]]) -> bool:
+        """Insert a digest row and mark its member rows ``digested``, atomically (True)."""
         with self._tx() as db:
             _add_digest(db, digest, members)
+        return True
 
-    def add_digest_threadsafe(self, digest: OutboxRow, members: Sequence[tuple[str, str]]) -> None:
+    def add_digest_threadsafe(self, digest: OutboxRow, members: Sequence[tuple[str, str]]) -> bool:
         """`add_digest` through the writer connection (from a worker thread)."""
         with self._writing() as db:
             _add_digest(db, digest, members)
+        return True
 
     def requeue_failed(self, endpoint: str | None, now: float) -> int:
         """Give failed rows (all, or one endpoint's) a fresh retry schedule."""
@@ -371,6 +376,10 @@ class Outbox:
             sql += " WHERE status=?"
             args = (status,)
         return [_row(r) for r in self._db.execute(sql + " ORDER BY created_at", args).fetchall()]
+
+    def cooldown(self, key: str) -> tuple[float, int] | None:
+        row = self._db.execute("SELECT last_at, rank FROM cooldowns WHERE key=?", (key,)).fetchone()
+        return None if row is None else (float(row[0]), int(row[1]))
 
     def cooldowns(self) -> dict[str, tuple[float, int]]:
         cur = self._db.execute("SELECT key, last_at, rank FROM cooldowns")
