@@ -270,3 +270,74 @@ async def test_pairs_the_store_never_saw_are_remembered_as_absent_within_a_bound
     for i in range(6):
         assert (await durable.ensure_loaded(f"new-{i}")).work == ()
     assert len(durable._absent) <= 4  # cleared past the bound, never growing without one
+
+
+async def test_settled_waits_for_earlier_writes_only_and_barrier_for_every_round() -> None:
+    class Gated(MemoryStore):
+        """Each commit waits for the test to open the gate."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.gate = anyio.Event()
+            self.commits = 0
+
+        async def commit(self, batch: StoreBatch) -> None:
+            await self.gate.wait()
+            await super().commit(batch)
+            self.commits += 1
+
+    store = Gated()
+    committer = Committer(store)
+    await committer.settled()  # nothing written: the settled running round returns at once
+    tg = await _running(committer)
+    done: list[str] = []
+    try:
+        async with anyio.create_task_group() as writers:
+            writers.start_soon(committer.commit_message, "c", 1, "{}")
+            with anyio.fail_after(5):
+                while not committer.busy:  # the first round is on the (gated) disk
+                    await anyio.sleep(0.001)
+
+            async def settled(name: str) -> None:
+                await committer.settled()
+                done.append(name)
+
+            writers.start_soon(settled, "running")  # waits for the running round
+            await anyio.sleep(0.01)
+            writers.start_soon(committer.commit_message, "c", 2, "{}")
+            await anyio.sleep(0.01)
+            writers.start_soon(settled, "open")  # a write is gathering: waits for its round
+            writers.start_soon(
+                committer.commit_apart, StoreBatch(journal=(JournalRow("d", 1, "{}"),))
+            )
+            await anyio.sleep(0.01)
+            writers.start_soon(settled, "closed")  # only closed rounds queued: waits for the last
+
+            async def barrier() -> None:
+                await committer.barrier()
+                done.append("barrier")
+
+            writers.start_soon(barrier)
+            await anyio.sleep(0.02)
+            assert done == []  # the disk has not committed anything yet
+            store.gate.set()
+        assert committer.idle
+        assert "barrier" in done and {"running", "open", "closed"} <= set(done)
+        assert len((await store.load_pair("c")).journal) == 2  # type: ignore[union-attr]
+        store.gate = anyio.Event()
+        async with anyio.create_task_group() as writers:
+            writers.start_soon(committer.commit_message, "c", 3, "{}")
+            with anyio.fail_after(5):
+                while not committer.busy:
+                    await anyio.sleep(0.001)
+            writers.start_soon(committer.barrier)  # only a round on the disk: waits for it
+            await anyio.sleep(0.01)
+            writers.start_soon(committer.commit_message, "c", 4, "{}")
+            await anyio.sleep(0.01)
+            writers.start_soon(committer.barrier)  # a round gathering: waits for it too
+            await anyio.sleep(0.01)
+            assert store.commits == 3
+            store.gate.set()
+        assert committer.idle and store.commits == 5
+    finally:
+        await _stop(tg)
