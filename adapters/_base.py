@@ -24,14 +24,15 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from alliance_monitor import Message, RejectReason, Role
+from alliance_monitor import IngestResult, Message, RejectReason, Role
 
 __all__ = [
     "Ack",
     "ConversationMap",
     "Delivery",
+    "MessageSink",
     "PullAdapter",
     "PullItem",
     "PushAdapter",
@@ -41,6 +42,21 @@ __all__ = [
     "constant_time_in",
     "iso_to_epoch",
 ]
+
+
+class MessageSink(Protocol):
+    """Where adapters hand messages: a `Monitor`, or, in a scale-out ingest process, the
+    `redis_streams.StreamPublisher` that puts them on the stream for the workers."""
+
+    async def ingest(self, message: Message | Mapping[str, Any]) -> IngestResult:
+        """Take one message: accepted / duplicate / rejected (with its reason); raises
+        `StoreError` when it could not be stored (not accepted: send it again)."""
+        ...
+
+    def reject(self, reason: RejectReason) -> None:
+        """Count input that never became a message as rejected."""
+        ...
+
 
 #: What a pull adapter yields: a message (or a mapping) for `Monitor.ingest`, or the reason a
 #: piece of input never became a message (counted with `Monitor.reject`).

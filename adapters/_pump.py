@@ -8,9 +8,9 @@ from collections import Counter
 
 import anyio
 
-from alliance_monitor import Monitor, MonitorClosed, RejectReason, StoreError
+from alliance_monitor import MonitorClosed, RejectReason, StoreError
 
-from ._base import PullAdapter
+from ._base import MessageSink, PullAdapter
 
 __all__ = ["pump"]
 
@@ -19,7 +19,7 @@ _log = logging.getLogger("alliance_monitor.adapters")
 
 async def pump(
     adapter: PullAdapter,
-    monitor: Monitor,
+    monitor: MessageSink,
     *,
     counts: Counter[str] | None = None,
     ingest_retries: int | None = None,

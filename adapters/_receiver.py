@@ -46,9 +46,9 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from alliance_monitor import Monitor, MonitorClosed, RejectReason, StoreError
+from alliance_monitor import MonitorClosed, RejectReason, StoreError
 
-from ._base import Ack, Delivery, PushAdapter, RecentIds, Request
+from ._base import Ack, Delivery, MessageSink, PushAdapter, RecentIds, Request
 
 __all__ = ["ASGIApp", "Receive", "Scope", "Send", "WebhookReceiver", "with_lifespan"]
 
@@ -104,6 +104,9 @@ class _Job:
 class WebhookReceiver:
     """Serves `adapter` as an ASGI app; acknowledges a request once `monitor` stored its messages.
 
+    `monitor` is a `Monitor`, or any `MessageSink` (a scale-out ingest process gives the
+    `StreamPublisher`: stored then means on the stream).
+
     Enter it (``async with receiver:``) after the monitor and exit it before: exiting stops
     accepting (503), then waits for the ingestion in progress.
     """
@@ -111,7 +114,7 @@ class WebhookReceiver:
     def __init__(
         self,
         adapter: PushAdapter,
-        monitor: Monitor,
+        monitor: MessageSink,
         *,
         queue_size: int = 1024,
         max_body: int = DEFAULT_MAX_BODY,

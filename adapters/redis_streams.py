@@ -46,7 +46,19 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import TaskGroup
 
-from alliance_monitor import ConfigError, Event, Monitor, RejectReason, StoreFenced
+from alliance_monitor import (
+    ConfigError,
+    Erasable,
+    Event,
+    IngestResult,
+    InvalidMessage,
+    Message,
+    Monitor,
+    RejectReason,
+    StoreError,
+    StoreFenced,
+    parse_message,
+)
 from alliance_monitor.store import PairRecord, RedisStore, StateStore, StoreBatch, import_redis
 
 if TYPE_CHECKING:
@@ -56,7 +68,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SHARDS",
+    "StreamPublisher",
     "Worker",
+    "erasure_key",
     "events_key",
     "publish",
     "run_worker",
@@ -71,14 +85,16 @@ DEFAULT_SHARDS = 16
 DEFAULT_GROUP = "alliance-monitor"
 _EVENT_TTL_MS = 7 * 24 * 3600 * 1000
 
-# KEYS: seen-marker, events stream. ARGV: ttl ms, event id, type, event JSON, maxlen (0 = none).
+# KEYS: seen-marker, events stream. ARGV: ttl ms, event id, type, event JSON, maxlen (0 = none),
+# conversation id.
 _PUBLISH_EVENT = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
   if tonumber(ARGV[5]) > 0 then
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*',
-               'id', ARGV[2], 'type', ARGV[3], 'event', ARGV[4])
+               'id', ARGV[2], 'type', ARGV[3], 'event', ARGV[4], 'c', ARGV[6])
   else
-    redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'type', ARGV[3], 'event', ARGV[4])
+    redis.call('XADD', KEYS[2], '*', 'id', ARGV[2], 'type', ARGV[3], 'event', ARGV[4],
+               'c', ARGV[6])
   end
   return 1
 end
@@ -116,6 +132,11 @@ def events_key(stream: str) -> str:
     return f"{stream}:events"
 
 
+def erasure_key(stream: str, request_id: str) -> str:
+    """Where the worker that erased a pair leaves its report for the ingest process."""
+    return f"{stream}:erasure:{request_id}"
+
+
 async def publish(
     redis: Redis,
     stream: str,
@@ -138,6 +159,90 @@ async def publish(
         approximate=True,
     )
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+class StreamPublisher:
+    """The message sink of a scale-out ingest process (``serve --mode ingest``): adapters hand it
+    messages as they would to a `Monitor`; each is validated as the monitor validates it and
+    added to its pair's shard (`publish`), and only then answered "accepted", so a platform's
+    delivery is acknowledged once the stream has every message of it. Nothing is scored here.
+
+    Refused input is rejected with the monitor's reasons and counted; a message the stream could
+    not take raises `StoreError` (the receiver answers 503 and the platform sends it again).
+    Duplicates are not looked for here: the worker holding the pair absorbs them. `stats()`
+    has the monitor's counter names (``messages_in``, ``accepted``, ``rejected_by_reason``),
+    so `/metrics` reads the same. `erase` asks the worker holding a pair to erase it, in order
+    with the pair's messages, and waits for its report.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        stream: str,
+        *,
+        shards: int = DEFAULT_SHARDS,
+        maxlen: int | None = None,
+    ) -> None:
+        if shards < 1:
+            raise ConfigError("stream shards must be >= 1")
+        self.redis = redis
+        self.stream = stream
+        self.shards = shards
+        self.maxlen = maxlen or None
+        self.counts: dict[str, int] = {"messages_in": 0, "accepted": 0, "published": 0}
+        self.rejected: dict[str, int] = {}
+        #: The error type of the latest failed publish, None once one succeeds.
+        self.failing: str | None = None
+
+    async def ingest(self, message: Message | Mapping[str, Any]) -> IngestResult:
+        self.counts["messages_in"] += 1
+        try:
+            msg = message if isinstance(message, Message) else parse_message(message)
+        except InvalidMessage as exc:
+            self.reject(exc.reason, counted=True)
+            return IngestResult("rejected", exc.reason, field=exc.field)
+        k = shard_of(msg.conversation_id, self.shards)
+        try:
+            await self.redis.xadd(
+                shard_key(self.stream, k),
+                {"m": msg.model_dump_json(exclude_defaults=True)},
+                maxlen=self.maxlen,
+                approximate=True,
+            )
+        except Exception as exc:  # redis down or refusing writes: not accepted
+            self.failing = type(exc).__name__
+            self.reject(RejectReason.STORE_ERROR, counted=True)
+            _log.warning("alliance_monitor.ingest_publish_failed", extra={"error": self.failing})
+            raise StoreError(f"the stream did not take the message: {self.failing}") from None
+        self.failing = None
+        self.counts["accepted"] += 1
+        self.counts["published"] += 1
+        return IngestResult("accepted", conversation_id=msg.conversation_id, message_id=msg.id)
+
+    def reject(self, reason: RejectReason, *, counted: bool = False) -> None:
+        if not counted:
+            self.counts["messages_in"] += 1
+        self.rejected[reason.value] = self.rejected.get(reason.value, 0) + 1
+
+    def stats(self) -> dict[str, Any]:
+        return {**self.counts, "rejected_by_reason": dict(self.rejected)}
+
+    async def erase(self, conversation_id: str) -> dict[str, Any]:
+        """Put an erasure request in the pair's shard, after its messages, and wait for the
+        report of the worker that holds the pair. Bound the wait with `anyio.fail_after`: a
+        request not answered in time stays queued and is carried out when a worker takes the
+        shard."""
+        rid = uuid.uuid4().hex
+        k = shard_of(conversation_id, self.shards)
+        await self.redis.xadd(shard_key(self.stream, k), {"e": conversation_id, "r": rid})
+        key = erasure_key(self.stream, rid)
+        while True:
+            raw = await self.redis.get(key)
+            if raw is not None:
+                await self.redis.delete(key)
+                report: dict[str, Any] = json.loads(raw)
+                return report
+            await anyio.sleep(0.05)
 
 
 class _FencedStore(StateStore):
@@ -179,6 +284,25 @@ class _FencedStore(StateStore):
         await self.inner.probe()
 
 
+@dataclass(frozen=True, slots=True)
+class _Erase:
+    """An erasure request read from a shard: erase `conversation_id`, report under the id."""
+
+    conversation_id: str
+    request_id: str
+
+
+def _event_conv(fields: Mapping[bytes, bytes]) -> str | None:
+    """The pair of an events-stream entry written before entries carried it (field ``c``)."""
+    if b"c" in fields:
+        return None
+    try:
+        conv = json.loads(fields.get(b"event", b"{}")).get("conversation_id")
+    except (ValueError, AttributeError):
+        return None
+    return conv if isinstance(conv, str) else None
+
+
 @dataclass(slots=True)
 class _Shard:
     index: int
@@ -210,6 +334,8 @@ class Worker:
         block_ms: int = 500,
         event_ttl_ms: int = _EVENT_TTL_MS,
         events_maxlen: int | None = None,
+        events: bool = True,
+        delete_acked: bool = True,
     ) -> None:
         if shards < 1:
             raise ConfigError("worker shards must be >= 1")
@@ -227,6 +353,16 @@ class Worker:
         self.block_ms = min(block_ms, lease_ms // 3)
         self.event_ttl_ms = event_ttl_ms
         self.events_maxlen = events_maxlen or 0
+        #: Publish events to ``NAME:events`` (off: the worker's handlers are its only output).
+        self.events = events
+        #: Delete entries once acknowledged: the shard streams hold a message's text only until
+        #: a worker has committed it (keep them only for another consumer of your own).
+        self.delete_acked = delete_acked
+        #: What else holds a pair's data in this process (the alert dispatcher, the board):
+        #: erased with the pair (`Monitor.erase(also=...)`).
+        self.erasable: list[Erasable] = []
+        #: Called with a shard's predicate when the worker lets its pairs go (`StoredBoard.forget`).
+        self.forgetters: list[Callable[[Callable[[str], bool]], object]] = []
         self.stats: dict[str, int] = {
             "entries_acked": 0,
             "entries_claimed": 0,
@@ -236,6 +372,7 @@ class Worker:
             "events_published": 0,
             "events_deduplicated": 0,
             "batches_retried": 0,
+            "pairs_erased": 0,
         }
         self.monitor: Monitor | None = None
         self._held: dict[int, _Shard] = {}
@@ -264,6 +401,24 @@ class Worker:
     @property
     def held_shards(self) -> list[int]:
         return sorted(self._held)
+
+    def holds(self, conversation_id: str) -> bool:
+        """The pair's shard is this worker's now."""
+        sh = self._held.get(shard_of(conversation_id, self.shards))
+        return sh is not None and not sh.lost and not sh.stopping
+
+    def _forget(self, k: int) -> None:
+        """Let shard k's pairs go from memory (reloaded from the store by their next holder)."""
+        self.monitor_.forget_pairs(self._in_shard(k))
+        for forget in self.forgetters:
+            forget(self._in_shard(k))
+
+    async def erase_stale(self, max_age: float) -> int:
+        """Erase the pairs of this worker's shards whose last message is older than `max_age`
+        seconds (a retention sweep; each worker sweeps what it holds)."""
+        erased = await self.monitor_.erase_stale(max_age, also=self.erasable, only=self.holds)
+        self.stats["pairs_erased"] += len(erased)
+        return len(erased)
 
     def stop(self) -> None:
         """Ask the worker to shut down gracefully (`run` then returns)."""
@@ -383,14 +538,14 @@ class Worker:
             if sh.stopping and not sh.scope.cancel_called:
                 # Graceful: let this shard's pairs finish scoring under our lease, then hand over.
                 await self._settle(k)
-                self.monitor_.forget_pairs(self._in_shard(k))
+                self._forget(k)
                 if not self._stop.is_set():
                     await self._release_lease(k)
                     self.stats["shards_released"] += 1
             else:
                 self._held.pop(k, None)
                 await self._settle(k)
-                self.monitor_.forget_pairs(self._in_shard(k))
+                self._forget(k)
         finally:
             sh.done.set()
 
@@ -443,7 +598,7 @@ class Worker:
         await self._ensure_group(key)
         await self._settle(k)
         m = self.monitor_
-        m.forget_pairs(self._in_shard(k))
+        self._forget(k)
         for conv in await self.store.resident_pairs():
             if shard_of(conv, self.shards) == k:
                 await m.load_pair(conv)  # re-queues its pending windows
@@ -463,11 +618,18 @@ class Worker:
                 return True
 
     async def _process(self, key: str, entries: list[tuple[Any, Any]]) -> bool:
-        """Ingest entries (pairs concurrently, each pair in order); ack what was committed."""
+        """Ingest entries (pairs concurrently, each pair in order); ack what was committed.
+        An erasure request (fields ``e``, ``r``) is carried out in its place among the pair's
+        messages."""
         by_pair: dict[str | None, list[tuple[Any, Any]]] = {}
         done: list[Any] = []
         m = self.monitor_
         for entry_id, fields in entries:
+            if b"e" in fields:
+                conv = fields[b"e"].decode("utf-8", "replace")
+                rid = fields.get(b"r", b"").decode("ascii", "replace")
+                by_pair.setdefault(conv, []).append((entry_id, _Erase(conv, rid)))
+                continue
             try:
                 obj = json.loads(fields[b"m"])
             except (KeyError, ValueError, UnicodeDecodeError):
@@ -482,7 +644,10 @@ class Worker:
             nonlocal failed
             for entry_id, obj in items:
                 try:
-                    await m.ingest(obj)
+                    if isinstance(obj, _Erase):
+                        await self._erase(obj)
+                    else:
+                        await m.ingest(obj)
                 except Exception as exc:  # not committed: not acknowledged, re-read later
                     failed = True
                     fenced = isinstance(exc, StoreFenced)
@@ -499,12 +664,51 @@ class Worker:
                 tg.start_soon(one_pair, items)
         if done:
             with anyio.CancelScope(shield=True):  # committed: never leave it un-acked
-                await self.redis.xack(key, self.group, *done)
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.xack(key, self.group, *done)
+                    if self.delete_acked:  # the text leaves the stream once it is committed
+                        pipe.xdel(key, *done)
+                    await pipe.execute()
             self.stats["entries_acked"] += len(done)
         return not failed
 
+    async def _erase(self, req: _Erase) -> None:
+        """Erase a pair (memory, store, this worker's erasable parts, its events on the events
+        stream) and leave the report where the ingest process that asked waits for it."""
+        erasure = await self.monitor_.erase(req.conversation_id, also=self.erasable)
+        report = erasure.to_json()
+        if self.events:
+            report["removed"]["stream.events"] = await self._erase_events(req.conversation_id)
+            report["total"] = sum(report["removed"].values())
+        if req.request_id:
+            await self.redis.set(
+                erasure_key(self.stream, req.request_id), json.dumps(report), px=600_000
+            )
+        self.stats["pairs_erased"] += 1
+
+    async def _erase_events(self, conv: str) -> int:
+        """Delete the pair's entries from the events stream (read in chunks: a rare request)."""
+        key, cursor, n = events_key(self.stream), "-", 0
+        wanted = conv.encode()
+        while True:
+            chunk: list[Any] = list(
+                await self.redis.xrange(key, min=cursor, max="+", count=1000) or []
+            )
+            if not chunk:
+                return n
+            mine = [i for i, f in chunk if f.get(b"c") == wanted or _event_conv(f) == conv]
+            if mine:
+                n += int(await self.redis.xdel(key, *mine))
+            last = chunk[-1][0]
+            last = last.decode() if isinstance(last, bytes) else str(last)
+            cursor = "(" + last
+            if len(chunk) < 1000:
+                return n
+
     # ------------------------------------------------------------------ events
     async def _publish_event(self, ev: Event) -> None:
+        if not self.events:
+            return
         etype = str(ev.type.value)
         delay = 0.1
         for attempt in range(8):
@@ -517,6 +721,7 @@ class Worker:
                         etype,
                         ev.model_dump_json(),
                         self.events_maxlen,
+                        ev.conversation_id,
                     ],
                 )
             except Exception:  # redis down or slow: back off and retry, then give up (counted)

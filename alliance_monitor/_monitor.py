@@ -330,13 +330,22 @@ class Monitor:
         _log.info("alliance_monitor.pair_erased", extra={"removed": dict(removed)})
         return Erasure(conv, dict(removed))
 
-    async def erase_stale(self, max_age: float, *, also: Iterable[Erasable] = ()) -> list[Erasure]:
+    async def erase_stale(
+        self,
+        max_age: float,
+        *,
+        also: Iterable[Erasable] = (),
+        only: Callable[[str], bool] | None = None,
+    ) -> list[Erasure]:
         """Erase every pair whose last message is older than `max_age` seconds (the store's
         pairs, evicted or not, and those in memory): a retention rule (`serve`'s
-        ``monitor.retention_days`` runs it periodically). Returns the erasures."""
+        ``monitor.retention_days`` runs it periodically). `only` keeps the sweep to the pairs
+        it accepts (a scale-out worker: those of its shards). Returns the erasures."""
         cutoff = self._clock() - max_age
         stale = set(await self._durable.store.stale_pairs(cutoff))
         stale |= set(self.core.idle_pairs(cutoff))
+        if only is not None:
+            stale = {conv for conv in stale if only(conv)}
         parts = list(also)
         out = [await self.erase(conv, also=parts) for conv in sorted(stale)]
         if out:

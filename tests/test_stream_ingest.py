@@ -1,0 +1,177 @@
+"""The ingest side of scale-out on a real redis-server: `StreamPublisher` validates and puts
+messages on the stream (what ``serve --mode ingest`` hands its adapters), workers take them off
+(deleting what they committed), and an erasure request travels in order with a pair's messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+from redis_helpers import clear_prefix, redis_url, unique_prefix
+from test_erasure import redis_dump, talk
+from test_redis_worker import drained, wait_until
+
+from alliance_monitor import RejectReason, ScoringPolicy, StoreError
+from alliance_monitor.adapters import HttpAdapter, MessageSink, WebhookReceiver
+from alliance_monitor.adapters.redis_streams import (
+    StreamPublisher,
+    Worker,
+    events_key,
+    run_worker,
+    shard_key,
+    shard_of,
+    state_prefix,
+)
+from alliance_monitor.testing import StaticScorer
+
+pytestmark = pytest.mark.anyio
+SHARDS = 2
+
+
+def level(r: Any) -> float:
+    return 4.5 if r.window_index < 1 else 1.5
+
+
+async def client(url: str) -> Any:
+    import redis.asyncio as aioredis
+
+    return aioredis.Redis.from_url(url)
+
+
+async def test_publisher_validates_counts_and_shards() -> None:
+    url, stream = redis_url(), unique_prefix("ingest") + "s"
+    r = await client(url)
+    try:
+        pub: MessageSink = StreamPublisher(r, stream, shards=SHARDS)
+        assert isinstance(pub, StreamPublisher)
+        msgs = talk("a", 3) + talk("b", 3)
+        results = [await pub.ingest(m) for m in msgs]
+        assert {x.status for x in results} == {"accepted"}
+        bad = await pub.ingest({"conversation_id": "a", "id": "x", "text": "no role", "ts": 1.0})
+        assert bad.status == "rejected" and bad.reason is RejectReason.MISSING_FIELD
+        pub.reject(RejectReason.INVALID_JSON)
+        st = pub.stats()
+        assert st["messages_in"] == 8 and st["accepted"] == 6
+        assert st["rejected_by_reason"] == {"missing_field": 1, "invalid_json": 1}
+        # Each message is in its pair's shard, in order, and nothing of the rejected one.
+        for conv in ("a", "b"):
+            entries = await r.xrange(shard_key(stream, shard_of(conv, SHARDS)))
+            mine = [f for _, f in entries if b'"' + conv.encode() + b"-m" in f[b"m"]]
+            assert len(mine) == 3
+        total = sum([await r.xlen(shard_key(stream, k)) for k in range(SHARDS)])
+        assert total == 6
+    finally:
+        await r.aclose()
+        await clear_prefix(url, stream)
+
+
+async def test_publisher_raises_store_error_when_redis_is_down() -> None:
+    import redis.asyncio as aioredis
+
+    dead = aioredis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    pub = StreamPublisher(dead, "nowhere", shards=SHARDS)
+    try:
+        with pytest.raises(StoreError) as info:
+            await pub.ingest(talk("a", 1)[0])
+        assert "MARK" not in str(info.value)  # no text in the error
+        assert pub.stats()["rejected_by_reason"] == {"store_error": 1}
+        assert pub.failing is not None
+    finally:
+        await dead.aclose()
+
+
+async def test_receiver_acknowledges_once_the_stream_has_the_messages() -> None:
+    """The HTTP adapter's receiver over a publisher: 202 means the entries are on the stream."""
+    import time
+
+    import httpx
+
+    from alliance_monitor.adapters.http import sign_webhook
+
+    url, stream = redis_url(), unique_prefix("ingest") + "s"
+    r = await client(url)
+    secret = "whsec_" + "c2NhbGVvdXQtdGVzdC1zZWNyZXQtMzI="
+    try:
+        pub = StreamPublisher(r, stream, shards=SHARDS)
+        async with WebhookReceiver(HttpAdapter([secret]), pub) as receiver:
+            transport = httpx.ASGITransport(app=receiver)
+            async with httpx.AsyncClient(transport=transport, base_url="http://x") as http:
+                body = httpx.Request("POST", "/", json={"messages": talk("h", 4)}).content
+                stamp = int(time.time())
+                headers = {
+                    "content-type": "application/json",
+                    "webhook-id": "delivery-1",
+                    "webhook-timestamp": str(stamp),
+                    "webhook-signature": sign_webhook([secret], "delivery-1", stamp, body),
+                }
+                resp = await http.post("/", content=body, headers=headers)
+        assert resp.status_code == 202, resp.text
+        assert await r.xlen(shard_key(stream, shard_of("h", SHARDS))) == 4
+        assert pub.stats()["accepted"] == 4
+    finally:
+        await r.aclose()
+        await clear_prefix(url, stream)
+
+
+async def test_worker_deletes_committed_entries_and_erases_in_order() -> None:
+    """Entries leave the shard streams once committed (their text with them); an erasure request
+    put after a pair's messages is carried out by the worker holding it, which reports what it
+    removed (state, text, its events) back to the publisher."""
+    url, stream = redis_url(), unique_prefix("ingest") + "s"
+    r = await client(url)
+    workers: list[Worker] = []
+    stop = anyio.Event()
+    try:
+        pub = StreamPublisher(r, stream, shards=SHARDS)
+        async with anyio.create_task_group() as tg:
+
+            async def work() -> None:
+                await run_worker(
+                    url,
+                    stream,
+                    shards=SHARDS,
+                    consumer="w1",
+                    scorer=StaticScorer(level, passive=0.8),
+                    lease_ms=1500,
+                    idle_check_interval=None,
+                    stop=stop,
+                    handle_signals=False,
+                    scoring=ScoringPolicy(overload="wait"),
+                    on_ready=workers.append,
+                )
+
+            tg.start_soon(work)
+            for m in talk("gone", 24) + talk("kept", 24):
+                assert (await pub.ingest(m)).status == "accepted"
+            await wait_until(lambda: drained(r, stream, SHARDS), 30, "entries processed")
+            # Committed entries were deleted: the streams hold no message text any more.
+            lens = [await r.xlen(shard_key(stream, k)) for k in range(SHARDS)]
+            assert lens == [0] * SHARDS
+            await wait_until(
+                lambda: _has_events(r, stream, b"gone"), 30, "events of the erased pair"
+            )
+            assert b"MARK-gone-TEXT" in await redis_dump(url, state_prefix(stream))
+            with anyio.fail_after(30):
+                report = await pub.erase("gone")
+            stop.set()
+        assert report["conversation_id"] == "gone"
+        removed = report["removed"]
+        assert removed["stream.events"] > 0
+        assert removed["memory.pair"] == 1
+        assert sum(v for k, v in removed.items() if k.startswith("store.")) > 0
+        dump = await redis_dump(url, state_prefix(stream))
+        assert b"MARK-gone-TEXT" not in dump and b"MARK-kept-TEXT" in dump
+        assert not await _has_events(r, stream, b"gone")
+        assert await _has_events(r, stream, b"kept")
+        assert workers[0].stats["pairs_erased"] == 1
+        # The report was taken: nothing of it is left behind.
+        assert not [k async for k in r.scan_iter(match=f"{stream}:erasure:*")]
+    finally:
+        await r.aclose()
+        await clear_prefix(url, stream)
+        await clear_prefix(url, state_prefix(stream))
+
+
+async def _has_events(r: Any, stream: str, conv: bytes) -> bool:
+    return any(f.get(b"c") == conv for _, f in await r.xrange(events_key(stream)))
