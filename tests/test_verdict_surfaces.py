@@ -1,9 +1,12 @@
 """One verdict per pair: the demo, the supervisor board and the study report put the same computed
-state (`PairVerdict`) into words, for every bundled demo pair; report intervals stay on the
-1-5 scale; the report is titled by its input, "standard input" for ``-``."""
+state (`PairVerdict`) into words, for every bundled demo pair and for the sessions we wrote with
+known rupture and repair points (a decline, a repaired rupture, a natural close, few long turns,
+greetings only; English and Chinese); report intervals stay on the 1-5 scale; the report is
+titled by its input, "standard input" for ``-``."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -15,7 +18,15 @@ from typing import Any
 
 import pytest
 
-from alliance_monitor import DECLINE_DEFINITION, event_adapter, pair_verdicts
+from alliance_monitor import (
+    DECLINE_DEFINITION,
+    Event,
+    Monitor,
+    ScoringPolicy,
+    SessionSummary,
+    event_adapter,
+    pair_verdicts,
+)
 from alliance_monitor._demo import render
 from alliance_monitor.cli import main
 from alliance_monitor.scoring import EmbeddedScorer
@@ -120,3 +131,83 @@ def test_the_title_names_standard_input(tmp_path: Path, monkeypatch: pytest.Monk
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<title>Alliance study: standard input</title>" in html
     assert "Alliance study: -" not in html
+
+
+# ----------------------------------------------------------------- written rupture sessions
+RUPTURES = Path(__file__).parent / "data" / "rupture_sessions.jsonl"
+#: The verdict each written session is meant to get (its "expect" label).
+EXPECTED_CONCERN = {
+    "declined": "decline",
+    "repaired": "repaired",
+    "unchanged": "ok",
+    "trajectory": "ok",
+    "insufficient_evidence": "ok",
+}
+
+
+@pytest.fixture(scope="module")
+def written() -> tuple[list[dict[str, Any]], list[Event]]:
+    """The written sessions and their events, replayed message by message through the monitor."""
+    sessions = [json.loads(x) for x in RUPTURES.read_text(encoding="utf-8").splitlines() if x]
+
+    async def run() -> list[Event]:
+        out: list[Event] = []
+        monitor = Monitor(
+            scorer=EmbeddedScorer(),
+            scoring=ScoringPolicy(overload="wait"),
+            idle_check_interval=None,
+        )
+        async with monitor:
+            monitor.on(out.append)
+            for conv in sessions:
+                cid = conv["conversation_id"]
+                for m in conv["messages"]:
+                    await monitor.ingest({**m, "conversation_id": cid})
+                await monitor.end_session(cid)
+            await monitor.flush()
+        return out
+
+    return sessions, asyncio.run(run())
+
+
+def _views(tmp: Path, *, replay: bool) -> dict[str, Any]:
+    summary = run_study(RUPTURES, tmp / "out", EmbeddedScorer(), replay=replay, bootstrap=0)
+    html = Path(summary.files["report_html"]).read_text(encoding="utf-8")
+    views: dict[str, Any] = json.loads(html.split('id="pair-data">', 1)[1].split("</script>")[0])
+    return views
+
+
+def test_every_surface_words_the_written_sessions_alike(
+    written: tuple[list[dict[str, Any]], list[Event]], tmp_path: Path
+) -> None:
+    sessions, events = written
+    verdicts = pair_verdicts(events)
+    board = PairBoard()
+    for ev in events:
+        board(ev)
+    demo = _sections(render(events))
+    replayed = _views(tmp_path / "replay", replay=True)
+    analysed = _views(tmp_path / "static", replay=False)
+    summaries = {e.conversation_id: e for e in events if isinstance(e, SessionSummary)}
+    for conv in sessions:
+        cid = conv["conversation_id"]
+        v = verdicts[cid]
+        assert v.concern == EXPECTED_CONCERN[conv["labels"]["expect"]], cid
+        # the board, the same board restored from its stored record, and the report's badge
+        # (with the window replay, and from the analysis alone) name the same concern
+        restored = PairBoard()
+        restored.restore_pair(json.loads(json.dumps(board.pair_record(cid))))
+        for status in (board.get(cid), restored.get(cid)):
+            assert status is not None and status.concern == v.concern, cid
+        assert replayed[cid]["concern"] == analysed[cid]["concern"] == v.concern, cid
+        # the demo's first line is the verdict's
+        head = "Too little to go on yet" if v.alliance == "insufficient evidence" else None
+        assert re.match(head or HEADLINE[v.concern], demo[cid]), (cid, demo[cid][:80])
+        # "declined" means one thing: the live events, the session summary and the study's
+        # late-vs-early trajectory (`analyze`) say it of the same pairs
+        study_declined = replayed[cid]["study"]["trajectory"] == "declined"
+        summary_declined = summaries[cid].trajectory.value == "declined"
+        assert study_declined == summary_declined == v.declined, cid
+        if v.declined:
+            assert "declined" in demo[cid] or "fell" in demo[cid]
+    assert {v.concern for v in verdicts.values()} >= {"decline", "repaired", "ok"}
