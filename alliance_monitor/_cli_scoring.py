@@ -15,7 +15,7 @@ from typing import Any, Literal
 from ._errors import ConfigError
 from .scoring import Scorer
 
-__all__ = ["add_scorer_args", "scorer_from_args", "scorer_option"]
+__all__ = ["add_jobs_arg", "add_scorer_args", "scorer_from_args", "scorer_option"]
 
 
 def scorer_option(value: str) -> tuple[str, Any]:
@@ -87,6 +87,21 @@ def _positive(kind: type[float] | type[int]) -> Any:
         return value
 
     return parse
+
+
+def add_jobs_arg(p: argparse.ArgumentParser) -> None:
+    """``--jobs N``: worker processes for the embedded scorer (batch commands)."""
+    from ._argtypes import positive_int
+
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="processes scoring with the embedded scorer (default: the cores available); the "
+        "output is the same as with one (an LLM scorer uses --concurrency instead)",
+    )
 
 
 def add_scorer_args(p: argparse.ArgumentParser) -> None:

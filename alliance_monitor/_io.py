@@ -13,7 +13,14 @@ from . import _safejson
 from ._errors import InvalidMessage, RejectReason
 from ._models import Message, id_text, parse_message, readable_id
 
-__all__ = ["Rejection", "Transcript", "iter_lines", "read_input"]
+__all__ = [
+    "Rejection",
+    "Transcript",
+    "iter_lines",
+    "iter_raw_lines",
+    "parse_line",
+    "read_input",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,18 +61,29 @@ def iter_lines(path: str) -> Iterator[tuple[int, Any]]:
     A line is refused on its own (the file goes on) when it is not JSON (``invalid_json``),
     nests too deep (``recursion_depth``) or holds a number that is not finite or beyond 64 bits
     (``number_range``)."""
+    for n, raw in iter_raw_lines(path):
+        yield n, parse_line(raw)
+
+
+def iter_raw_lines(path: str) -> Iterator[tuple[int, str]]:
+    """Yield (line number, text) for every non-blank line, unparsed (`parse_line` reads one:
+    batch commands hand lines to worker processes this way)."""
     f = _open(path)
     try:
         for n, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            try:
-                yield n, _safejson.loads(raw)
-            except _safejson.JSONRejected as exc:  # never holds the line
-                yield n, InvalidMessage(exc.reason)
+            if raw.strip():
+                yield n, raw
     finally:
         if f is not sys.stdin:
             f.close()
+
+
+def parse_line(raw: str) -> Any:
+    """One line's JSON, or an InvalidMessage saying why it was refused (`iter_lines`)."""
+    try:
+        return _safejson.loads(raw)
+    except _safejson.JSONRejected as exc:  # never holds the line
+        return InvalidMessage(exc.reason)
 
 
 def _str_id(obj: dict[str, Any], key: str) -> str | None:

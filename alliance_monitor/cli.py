@@ -30,7 +30,8 @@ from ._argtypes import (
     positive_float,
     positive_int,
 )
-from ._batch import TranscriptResult, analyze_transcript, analyze_transcript_async
+from ._batch import TranscriptResult, analyze_transcript_async
+from ._cli_scoring import add_jobs_arg as _add_jobs_arg
 from ._cli_scoring import add_scorer_args as _add_scorer_args
 from ._cli_scoring import scorer_from_args as _make_scorer
 from ._errors import ConfigError, InvalidMessage, RejectReason, ScorerUnavailable, StoreError
@@ -156,32 +157,24 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
     try:
         if isinstance(scorer, SyncScorer):
-            for n, obj in iter_lines(args.input):
-                tr = _transcript_or_reject(n, obj, rejects)
-                if tr is None:
+            from ._batch_lines import analyze_file
+            from ._parallel import available_cores
+
+            for line in analyze_file(
+                args.input,
+                scorer,
+                jobs=args.jobs or available_cores(),
+                tolerance=args.trajectory_tolerance,
+            ):
+                rejects.extend(line.rejects)
+                if line.record is None:
                     continue
-                try:
-                    res = analyze_transcript(
-                        tr.conversation_id,
-                        tr.messages,
-                        scorer,
-                        trajectory_tolerance=args.trajectory_tolerance,
-                    )
-                except Exception:  # this line only; its text stays out
-                    rejects.append(
-                        Rejection(n, RejectReason.INTERNAL_ERROR, None, tr.conversation_id)
-                    )
-                    continue
-                n_windows += len(res.windows)
-                unscored += _unscored_reasons(res.windows)
-                out.write(json.dumps(res.to_json()) + "\n")
-                if not n_conv:
-                    # The scorer has loaded what it loads on first use: the garbage collector
-                    # need not walk those long-lived objects again (a few percent of the run).
-                    gc.freeze()
+                n_windows += line.windows
+                unscored += line.unscored
+                out.write(line.record + "\n")
                 n_conv += 1
-                n_msgs += len(tr.messages)
-                dupes += tr.duplicates
+                n_msgs += line.messages
+                dupes += line.duplicates
                 progress.step()
         else:
             transcripts: list[Transcript] = []
@@ -640,6 +633,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--concurrency", type=positive_int, default=4, help="conversations scored at once (LLM)"
     )
+    _add_jobs_arg(a)
     _add_scorer_args(a)
     a.set_defaults(func=cmd_analyze)
 

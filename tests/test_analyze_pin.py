@@ -95,3 +95,8 @@ def test_the_pin_covers_both_languages_and_every_shape() -> None:
     }
     assert any(r["decline"]["repaired"] for r in records)
     assert any(w["reason"] == "unsupported_language" for r in records for w in r["unscored"])
+
+
+def test_analyze_with_jobs_writes_the_pin(pin_input: Path, tmp_path: Path) -> None:
+    """Worker processes (`--jobs 2`): the same bytes, in input order."""
+    _assert_same(_analyze(pin_input, tmp_path / "out.jsonl", "--jobs", "2"), _expected())

@@ -33,6 +33,7 @@ def _prefix(value: str) -> int | str:
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the evaluate arguments (and the shared scorer arguments) to `p`."""
     from .._argtypes import fraction, non_negative_int, positive_int
+    from .._cli_scoring import add_jobs_arg as _add_jobs_arg
     from .._cli_scoring import add_scorer_args as _add_scorer_args
 
     p.add_argument(
@@ -159,6 +160,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         'v1", "--scorer llm --llm-samples 3 --name llm-x3", "--scores saved.jsonl"; the '
         "options outside the SPECs are every SPEC's defaults",
     )
+    _add_jobs_arg(p)
     _add_scorer_args(p)
 
 
@@ -218,6 +220,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             seed=args.seed,
             confidence=args.confidence,
             concurrency=args.concurrency,
+            jobs=_jobs(args),
             save_scores=args.save_scores,
             skip_abstained=args.skip_abstained,
             progress=progress.step,
@@ -266,6 +269,7 @@ def _cmd_compare(args: argparse.Namespace, labels: Any) -> int:
             seed=args.seed,
             confidence=args.confidence,
             concurrency=args.concurrency,
+            jobs=_jobs(args),
             skip_abstained=args.skip_abstained,
         )
     except EvaluationError as exc:
@@ -285,6 +289,12 @@ def _cmd_compare(args: argparse.Namespace, labels: Any) -> int:
         )
         return 2
     return 0
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    from .._parallel import available_cores
+
+    return int(getattr(args, "jobs", None) or available_cores())
 
 
 def _scorer_name(args: argparse.Namespace) -> str:

@@ -111,7 +111,7 @@ def compare_file(
     **options: Any,
 ) -> Comparison:
     """Evaluate every variant on `path` with the same `options` (those of `evaluate_file`:
-    labels, prefix, n_bootstrap, seed, confidence, concurrency, skip_abstained)."""
+    labels, prefix, n_bootstrap, seed, confidence, concurrency, skip_abstained, jobs)."""
     if len(variants) < 2:
         raise ConfigError("--compare needs at least two variants")
     names = [v.name for v in variants]

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import anyio
 
-from .._batch import PHASES, TranscriptResult, analyze_transcript, analyze_transcript_async
+from .._batch import PHASES, TranscriptResult, analyze_transcript_async
 from .._errors import AllianceMonitorError, ConfigError, InvalidMessage
 from .._io import Rejection, Transcript, iter_lines, parse_transcript
 from ..scoring import Scorer, SyncScorer
@@ -256,14 +256,17 @@ def _score_in_process(
     concurrency: int,
     progress: Callable[[int], None] | None,
     close: bool,
+    jobs: int = 1,
 ) -> dict[str, dict[str, Any]]:
     if isinstance(scorer, SyncScorer):
+        from .._batch_lines import records_of
+
         out = {}
         try:
-            for tr in transcripts:
-                out[tr.conversation_id] = analyze_transcript(
-                    tr.conversation_id, tr.messages, scorer
-                ).to_json()
+            for tr, record in zip(
+                transcripts, records_of(scorer, transcripts, jobs=jobs), strict=True
+            ):
+                out[tr.conversation_id] = record
                 if progress:
                     progress(1)
         finally:
@@ -539,6 +542,7 @@ def evaluate_file(
     skip_abstained: bool = False,
     close_scorer: bool = False,
     progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
 ) -> EvaluationReport:
     """Evaluate one scorer on the labels in `path` (transcript JSONL with labels).
 
@@ -550,8 +554,9 @@ def evaluate_file(
     `prefix`: judge conversations on their first N messages (None: whole; "auto": the rule of a
     recognised data set, e.g. 20 for AnnoMI). `skip_abstained`: leave out sessions and phases on
     which the scorer abstained (``phase_status`` other than scored) instead of judging the
-    number it gave. Raises `ConfigError` for bad options and `EvaluationError` when nothing can
-    be judged.
+    number it gave. `jobs`: worker processes for a synchronous scorer (the embedded one; the
+    figures are the same with any number). Raises `ConfigError` for bad options and
+    `EvaluationError` when nothing can be judged.
     """
     # Scoring closes the scorer in its own event loop; when something fails before scoring
     # starts, it is closed here instead (it has not touched any event loop yet).
@@ -573,6 +578,7 @@ def evaluate_file(
             skip_abstained,
             pending,
             progress,
+            jobs,
         )
     finally:
         if pending[0] and scorer is not None:
@@ -595,6 +601,7 @@ def _evaluate(
     skip_abstained: bool,
     pending_close: list[bool],
     progress: Callable[[int], None] | None,
+    jobs: int = 1,
 ) -> EvaluationReport:
     started = time.perf_counter()
     if sum(x is not None for x in (scorer, command, scores)) != 1:
@@ -656,7 +663,7 @@ def _evaluate(
     t0 = time.perf_counter()
     if scorer is not None:
         closing, pending_close[0] = pending_close[0], False  # from here on, scoring closes it
-        outputs = _score_in_process(transcripts, scorer, concurrency, progress, closing)
+        outputs = _score_in_process(transcripts, scorer, concurrency, progress, closing, jobs)
         name = scorer_name or str(getattr(scorer, "name", "") or type(scorer).__name__)
     elif command is not None:
         outputs = _score_command(live, cut, command)

@@ -4,7 +4,7 @@ the cascade of both, and the interface they implement (one async method plus `ac
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports as _lazy_exports
-from ._base import Scorer, SyncScorer, score_or_unscored
+from ._base import Scorer, SyncScorer, score_or_unscored, score_sync_or_unscored
 
 if TYPE_CHECKING:
     from ._cascade import CascadePolicy, CascadeScorer
@@ -27,5 +27,5 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = _lazy_exports(
     __name__,
     globals(),
-    also=("Scorer", "SyncScorer", "score_or_unscored"),
+    also=("Scorer", "SyncScorer", "score_or_unscored", "score_sync_or_unscored"),
 )

@@ -15,7 +15,7 @@ import anyio
 from .._errors import ScoringError
 from .._models import DIMENSIONS, WindowRequest, WindowScore
 
-__all__ = ["Scorer", "SyncScorer", "score_or_unscored"]
+__all__ = ["Scorer", "SyncScorer", "score_or_unscored", "score_sync_or_unscored"]
 
 
 class Scorer(ABC):
@@ -55,12 +55,7 @@ async def score_or_unscored(
     try:
         with anyio.fail_after(time_limit):
             score = await scorer.score(request)
-        sc = score.scores
-        if sc is None or all(math.isfinite(sc.get(d)) for d in DIMENSIONS):
-            if score.merged_from != request.merged_from:
-                score = score.model_copy(update={"merged_from": request.merged_from})
-            return score
-        reason = "non_finite_score"
+        return _checked(score, request)
     except TimeoutError:
         reason = "scorer_timeout"
     except ScoringError as exc:
@@ -68,3 +63,27 @@ async def score_or_unscored(
     except Exception as exc:  # a scorer bug must not take the caller down
         reason = f"scorer_error:{type(exc).__name__}"
     return WindowScore.unscored(request, reason, getattr(scorer, "name", "unknown"))
+
+
+def score_sync_or_unscored(scorer: SyncScorer, request: WindowRequest) -> WindowScore:
+    """`score_or_unscored` for a synchronous scorer, without an event loop (batch work in
+    worker processes): the same score, or the same unscored window, for the same request."""
+    reason: str
+    try:
+        return _checked(scorer.score_sync(request), request)
+    except ScoringError as exc:
+        reason = exc.reason
+    except Exception as exc:  # a scorer bug must not take the caller down
+        reason = f"scorer_error:{type(exc).__name__}"
+    return WindowScore.unscored(request, reason, getattr(scorer, "name", "unknown"))
+
+
+def _checked(score: WindowScore, request: WindowRequest) -> WindowScore:
+    """`score` as the caller gets it: with the request's merge record; a non-finite score is
+    refused (`ScoringError` ``non_finite_score``)."""
+    sc = score.scores
+    if sc is None or all(math.isfinite(sc.get(d)) for d in DIMENSIONS):
+        if score.merged_from != request.merged_from:
+            score = score.model_copy(update={"merged_from": request.merged_from})
+        return score
+    raise ScoringError("non_finite_score")

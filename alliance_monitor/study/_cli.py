@@ -19,6 +19,7 @@ __all__ = ["cmd_study", "configure_parser"]
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the study's arguments (and the shared scorer arguments) to `p`."""
     from .._argtypes import fraction, non_negative_float, non_negative_int, positive_int
+    from .._cli_scoring import add_jobs_arg as _add_jobs_arg
     from .._cli_scoring import add_scorer_args as _add_scorer_args
 
     p.add_argument("input", help="transcript JSONL (the format of `analyze`), or - for stdin")
@@ -79,6 +80,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         default=500,
         help="pairs drawn in report.html, most concerning first (default 500)",
     )
+    _add_jobs_arg(p)
     _add_scorer_args(p)
 
 
@@ -87,6 +89,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     import anyio
 
     from .._cli_scoring import scorer_from_args as _make_scorer
+    from .._parallel import available_cores
     from .._progress import Progress as _Progress
     from ._study import StudySummary, run_study_async
 
@@ -111,6 +114,7 @@ def cmd_study(args: argparse.Namespace) -> int:
                 ratings=getattr(args, "ratings", None),
                 on_progress=lambda n: progress.step(n - progress.n),
                 language=getattr(args, "lang", "auto"),
+                jobs=getattr(args, "jobs", None) or available_cores(),
             )
         finally:
             await scorer.aclose()

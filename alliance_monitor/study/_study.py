@@ -37,7 +37,7 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -50,8 +50,14 @@ from .._core import MonitorCore, Outcome
 from .._errors import ConfigError, InvalidMessage, RejectReason
 from .._events import Event
 from .._io import Rejection, Transcript, iter_lines, parse_transcript
-from .._models import Message
-from ..scoring import Scorer, SyncScorer, basic_redactor, score_or_unscored
+from .._models import Message, WindowScore
+from ..scoring import (
+    Scorer,
+    SyncScorer,
+    basic_redactor,
+    score_or_unscored,
+    score_sync_or_unscored,
+)
 from ._board import PairBoard
 from ._items import ITEMS, bounded, distributions, item_table
 from ._link import LinkCollector
@@ -244,6 +250,7 @@ def run_study(
     ratings: str | Path | None = None,
     on_progress: Callable[[int], None] | None = None,
     language: str = "auto",
+    jobs: int = 1,
 ) -> StudySummary:
     """Score every transcript of `input_path`, and write summary.json, summary.md and
     report.html to `out_dir` (created if missing). See the module docstring.
@@ -259,6 +266,9 @@ def run_study(
     `on_progress(n)` is called with the number of transcripts scored so far, after each batch.
     `language`: the language of the report's fixed text, ``"en"`` or ``"zh"``; ``"auto"`` (the
     default) writes Chinese when most transcripts are Chinese or mixed Chinese-English.
+    `jobs`: worker processes for a synchronous scorer (the embedded one): pairs are scored
+    and replayed in parallel and their results taken in input order, so every figure is the
+    same with any number.
     The scorer is not closed: the caller owns it.
     """
     return anyio.run(
@@ -278,6 +288,7 @@ def run_study(
             ratings=ratings,
             on_progress=on_progress,
             language=language,
+            jobs=jobs,
         )
     )
 
@@ -315,6 +326,7 @@ async def run_study_async(
     ratings: str | Path | None = None,
     on_progress: Callable[[int], None] | None = None,
     language: str = "auto",
+    jobs: int = 1,
 ) -> StudySummary:
     """`run_study` for callers already inside an event loop."""
     from ._report import static_view
@@ -342,14 +354,17 @@ async def run_study_async(
     limiter = anyio.CapacityLimiter(max(1, concurrency))
     # A pair's sessions may sit in several records: all are read before any is scored.
     pairs = _pairs(str(input_path), run)
-    done = 0
-    step = 4 * max(1, concurrency)
-    for i in range(0, len(pairs), step):
-        batch = pairs[i : i + step]
-        await _score_batch(batch, run, limiter)
-        done += len(batch)
-        if on_progress is not None:
-            on_progress(done)
+    if isinstance(scorer, SyncScorer):
+        _score_sync(pairs, run, scorer, jobs, on_progress)
+    else:
+        done = 0
+        step = 4 * max(1, concurrency)
+        for i in range(0, len(pairs), step):
+            batch = pairs[i : i + step]
+            await _score_batch(batch, run, limiter)
+            done += len(batch)
+            if on_progress is not None:
+                on_progress(done)
 
     feedback = _feedback_loop(run, ratings, replay, confidence_level, bootstrap, seed)
     records = [r for c in run.order for r in run.records.get(c, [])]
@@ -505,11 +520,112 @@ def _counselor_of(messages: Sequence[Message]) -> str | None:
     return next((m.counselor_id for m in messages if m.counselor_id), None)
 
 
+#: Pairs handed to a worker process at once (`_score_sync`).
+_PAIRS_PER_TASK = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _PairWork:
+    """A pair scored with a synchronous scorer, apart from the run (in this process or in a
+    worker): its sessions' results in order, and what its replay produced in the order the
+    run takes it in (a window score for the link, as (conversation id, score), or an event
+    for the board)."""
+
+    results: list[TranscriptResult]
+    replayed: list[tuple[str, WindowScore] | Event]
+
+
+def _score_sync(
+    pairs: list[Transcript],
+    run: _Run,
+    scorer: SyncScorer,
+    jobs: int,
+    on_progress: Callable[[int], None] | None,
+) -> None:
+    """Every pair scored (in `jobs` processes) and taken into the run in input order: the same
+    run as scoring them one by one."""
+    from .._parallel import ordered_map
+
+    parts = [pairs[i : i + _PAIRS_PER_TASK] for i in range(0, len(pairs), _PAIRS_PER_TASK)]
+    task = (scorer, run.tolerance, run.replay, run.include_text)
+    worked: Iterator[list[_PairWork]]
+    if jobs <= 1 or len(parts) <= 1:
+        worked = (_work_pairs(task, part) for part in parts)
+    else:
+        worked = ordered_map(_work_pairs, parts, jobs=jobs, state=task)
+    done = 0
+    for part, works in zip(parts, worked, strict=True):
+        for tr, work in zip(part, works, strict=True):
+            _take(tr, work, run)
+        done += len(part)
+        if on_progress is not None:
+            on_progress(done)
+
+
+def _work_pairs(
+    task: tuple[SyncScorer, float, bool, bool], pairs: list[Transcript]
+) -> list[_PairWork]:
+    scorer, tolerance, replay, include_text = task
+    return [_work_pair(tr, scorer, tolerance, replay, include_text) for tr in pairs]
+
+
+def _work_pair(
+    tr: Transcript, scorer: SyncScorer, tolerance: float, replay: bool, include_text: bool
+) -> _PairWork:
+    """`_one`'s scoring and replay of a pair for a synchronous scorer, without the run."""
+    cid = tr.conversation_id
+    sessions = split_sessions(tr.messages)
+    results = [
+        analyze_transcript(cid, msgs, scorer, trajectory_tolerance=tolerance)
+        for _, msgs in sessions
+    ]
+    replayed: list[tuple[str, WindowScore] | Event] = []
+    if replay:
+        core = MonitorCore(include_text=include_text)
+        for m in (m for _, msgs in sessions for m in msgs):
+            _drain_sync(core, core.ingest(m), scorer, replayed)
+        _drain_sync(core, core.end_session(cid, "explicit"), scorer, replayed)
+    return _PairWork(results, replayed)
+
+
+def _drain_sync(
+    core: MonitorCore, out: Outcome, scorer: SyncScorer, into: list[tuple[str, WindowScore] | Event]
+) -> None:
+    """`_drain` for a synchronous scorer, recording what it would hand the run."""
+    events: list[Event] = list(out.events)
+    for req in out.work:
+        score = score_sync_or_unscored(scorer, req)
+        into.append((req.conversation_id, score))
+        events.extend(core.apply(score, req))
+    into.extend(events)
+
+
+def _take(tr: Transcript, work: _PairWork, run: _Run) -> None:
+    """A pair's `_PairWork` into the run, as `_one` would have put it."""
+    cid = tr.conversation_id
+    sessions = split_sessions(tr.messages)
+    records = []
+    for index, ((sid, msgs), res) in enumerate(zip(sessions, work.results, strict=True)):
+        records.append(
+            PairRecord.from_result(res, _counselor_of(msgs), session_id=sid, session_index=index)
+        )
+        if not run.replay:
+            texts = msgs if run.include_text else None
+            for w in res.windows:
+                run.link.add(cid, w, texts)
+    run.results[cid] = work.results
+    run.records[cid] = records
+    if run.replay:
+        ordered = [m for _, msgs in sessions for m in msgs]
+        texts = ordered if run.include_text else None
+        for item in work.replayed:
+            if isinstance(item, tuple):
+                run.link.add(item[0], item[1], texts)
+            else:
+                run.board(item)
+
+
 async def _score_batch(batch: list[Transcript], run: _Run, limiter: anyio.CapacityLimiter) -> None:
-    if isinstance(run.scorer, SyncScorer):
-        for tr in batch:  # pure CPU: nothing to overlap
-            await _one(tr, run)
-        return
     async with anyio.create_task_group() as tg:
         for tr in batch:
 
@@ -521,18 +637,15 @@ async def _score_batch(batch: list[Transcript], run: _Run, limiter: anyio.Capaci
 
 
 async def _one(tr: Transcript, run: _Run) -> None:
-    """One pair: each of its sessions scored in thirds, then the whole pair replayed."""
+    """One pair: each of its sessions scored in thirds, then the whole pair replayed (a
+    scorer that awaits; a synchronous one goes through `_score_sync`)."""
     cid = tr.conversation_id
-    scorer = run.scorer
     records, results = [], []
     sessions = split_sessions(tr.messages)
     for index, (sid, msgs) in enumerate(sessions):
-        if isinstance(scorer, SyncScorer):
-            res = analyze_transcript(cid, msgs, scorer, trajectory_tolerance=run.tolerance)
-        else:
-            res = await analyze_transcript_async(
-                cid, msgs, scorer, trajectory_tolerance=run.tolerance
-            )
+        res = await analyze_transcript_async(
+            cid, msgs, run.scorer, trajectory_tolerance=run.tolerance
+        )
         results.append(res)
         records.append(
             PairRecord.from_result(res, _counselor_of(msgs), session_id=sid, session_index=index)
