@@ -8,11 +8,26 @@ it returns says, place by place, how much was removed (counts, never content).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+import inspect
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-__all__ = ["Erasable", "Erasure"]
+import anyio
+
+if TYPE_CHECKING:
+    from ._core import MonitorCore
+    from ._fanout import FanOut
+    from ._residency import Residency
+    from ._scheduler import Scheduler
+    from ._signal import Signal
+
+__all__ = ["Erasable", "Erasure", "PairEraser"]
+
+_log = logging.getLogger("alliance_monitor.monitor")
 
 
 @runtime_checkable
@@ -47,3 +62,75 @@ class Erasure:
             "removed": dict(sorted(self.removed.items())),
             "total": self.total,
         }
+
+
+class PairEraser:
+    """The monitor's erasure stage: gates a pair's incoming messages while it is erased, and
+    removes the pair from every part that holds it (see `Monitor.erase`)."""
+
+    def __init__(
+        self,
+        core: MonitorCore,
+        scheduler: Scheduler,
+        fanout: FanOut,
+        pairs: Residency,
+        activity: Signal,
+    ) -> None:
+        self._core, self._scheduler, self._fanout = core, scheduler, fanout
+        self._pairs, self._activity = pairs, activity
+        self._erasing: dict[str, anyio.Event] = {}  # pairs being erased: their messages wait
+        self._ingesting: Counter[str] = Counter()  # messages of each pair being taken
+        self.counts: Counter[str] = Counter()  # pairs_erased
+
+    @asynccontextmanager
+    async def taking(self, conv: str) -> AsyncIterator[None]:
+        """Around the taking of one message of `conv`: waits while the pair is being erased
+        (the message then starts it afresh), and an erasure waits for the message."""
+        if self._erasing:
+            gate = self._erasing.get(conv)
+            if gate is not None:
+                await gate.wait()
+        self._ingesting[conv] += 1
+        try:
+            yield
+        finally:
+            self._ingesting[conv] -= 1
+            if not self._ingesting[conv]:
+                del self._ingesting[conv]
+
+    async def erase(self, conv: str, also: Iterable[Erasable]) -> Erasure:
+        while (earlier := self._erasing.get(conv)) is not None:
+            await earlier.wait()  # one erasure of a pair at a time
+        gate = self._erasing[conv] = anyio.Event()
+        removed: Counter[str] = Counter()
+        try:
+            removed["memory.windows_queued"] = len(self._scheduler.waiting(conv))
+            self._scheduler.forget(conv)
+            # Messages past the gate and a window being scored finish first.
+            while self._ingesting.get(conv) or self._scheduler.busy(conv):
+                with anyio.move_on_after(0.05):
+                    await self._activity.wait()
+            removed["memory.events_queued"] = self._fanout.forget(conv)
+            removed["memory.pair"] = int(self._core.has_pair(conv))
+            # The other holders first (no event of the pair reaches them any more), so that
+            # nothing of theirs is written back to the store after the store's erasure.
+            for part in also:
+                counts = part.erase(conv)
+                if inspect.isawaitable(counts):
+                    counts = await counts
+                removed.update(counts)
+            for name, n in (await self._pairs.erase(conv)).items():
+                removed["store." + name] += n
+        finally:
+            del self._erasing[conv]
+            gate.set()
+        self.counts["pairs_erased"] += 1
+        _log.info("alliance_monitor.pair_erased", extra={"removed": dict(removed)})
+        return Erasure(conv, dict(removed))
+
+    async def erase_stale(self, stale: Iterable[str], also: Iterable[Erasable]) -> list[Erasure]:
+        parts = list(also)
+        out = [await self.erase(conv, parts) for conv in sorted(set(stale))]
+        if out:
+            _log.info("alliance_monitor.retention_sweep", extra={"pairs_erased": len(out)})
+        return out

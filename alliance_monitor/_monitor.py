@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections import Counter
@@ -25,7 +24,7 @@ from ._config import (
 )
 from ._core import EPOCH_2000, IngestResult, MonitorCore, Outcome, SafetyScan, rejected_result
 from ._durable import Durable, Loaded
-from ._erasure import Erasable, Erasure
+from ._erasure import Erasable, Erasure, PairEraser
 from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
 from ._events import EventType
 from ._fanout import EventHandler, EventStream, FanOut
@@ -123,9 +122,8 @@ class Monitor:
         self._durable = durable
         self._pairs = Residency(durable, core, self._scheduler.busy, self._take, self._dropped)
         self._pairs.on_done = progress.notify
-        self._counts: Counter[str] = Counter()  # internal_errors, pairs_erased
-        self._erasing: dict[str, anyio.Event] = {}  # pairs being erased: their messages wait
-        self._ingesting: Counter[str] = Counter()  # messages of each pair being taken
+        self._counts: Counter[str] = Counter()  # internal_errors
+        self._eraser = PairEraser(core, self._scheduler, self._fanout, self._pairs, progress)
         self._skew = ClockSkew()
         self._tasks = TaskSupervisor(self._task_died)
         self._stack: AsyncExitStack | None = None
@@ -249,18 +247,8 @@ class Monitor:
             return IngestResult("rejected", RejectReason.INTERNAL_ERROR)
 
     async def _ingest(self, msg: Message) -> IngestResult:
-        conv = msg.conversation_id
-        if self._erasing:
-            gate = self._erasing.get(conv)
-            if gate is not None:
-                await gate.wait()  # the pair is being erased: this message starts it afresh
-        self._ingesting[conv] += 1
-        try:
-            return await self._ingest_one(msg, conv)
-        finally:
-            self._ingesting[conv] -= 1
-            if not self._ingesting[conv]:
-                del self._ingesting[conv]
+        async with self._eraser.taking(msg.conversation_id):
+            return await self._ingest_one(msg, msg.conversation_id)
 
     async def _ingest_one(self, msg: Message, conv: str) -> IngestResult:
         if self.scoring.overload == "wait":
@@ -300,35 +288,7 @@ class Monitor:
         store (hashes: no text, no id), so the same messages sent again raise no event twice."""
         if not self._running:
             raise MonitorClosed("Monitor.erase() outside `async with monitor:`")
-        conv = str(conversation_id)
-        while (earlier := self._erasing.get(conv)) is not None:
-            await earlier.wait()  # one erasure of a pair at a time
-        gate = self._erasing[conv] = anyio.Event()
-        removed: Counter[str] = Counter()
-        try:
-            removed["memory.windows_queued"] = len(self._scheduler.waiting(conv))
-            self._scheduler.forget(conv)
-            # Messages past the gate and a window being scored finish first.
-            while self._ingesting.get(conv) or self._scheduler.busy(conv):
-                with anyio.move_on_after(0.05):
-                    await self._activity.wait()
-            removed["memory.events_queued"] = self._fanout.forget(conv)
-            removed["memory.pair"] = int(self.core.has_pair(conv))
-            # The other holders first (no event of the pair reaches them any more), so that
-            # nothing of theirs is written back to the store after the store's erasure.
-            for part in also:
-                counts = part.erase(conv)
-                if inspect.isawaitable(counts):
-                    counts = await counts
-                removed.update(counts)
-            for name, n in (await self._pairs.erase(conv)).items():
-                removed["store." + name] += n
-        finally:
-            del self._erasing[conv]
-            gate.set()
-        self._counts["pairs_erased"] += 1
-        _log.info("alliance_monitor.pair_erased", extra={"removed": dict(removed)})
-        return Erasure(conv, dict(removed))
+        return await self._eraser.erase(str(conversation_id), also)
 
     async def erase_stale(
         self,
@@ -346,11 +306,7 @@ class Monitor:
         stale |= set(self.core.idle_pairs(cutoff))
         if only is not None:
             stale = {conv for conv in stale if only(conv)}
-        parts = list(also)
-        out = [await self.erase(conv, also=parts) for conv in sorted(stale)]
-        if out:
-            _log.info("alliance_monitor.retention_sweep", extra={"pairs_erased": len(out)})
-        return out
+        return await self._eraser.erase_stale(stale, also)
 
     def reject(self, reason: RejectReason) -> None:
         """Count input that never became a message (e.g. a line that is not JSON) as rejected."""
@@ -407,7 +363,8 @@ class Monitor:
     def stats(self) -> dict[str, Any]:
         """Counters of every part, merged (same name: summed), and a few gauges."""
         s = self.core.stats()
-        parts = [self._counts, self._scoring.counts, self._scheduler.counts, self._fanout.counts]
+        parts = [self._counts, self._eraser.counts, self._scoring.counts, self._scheduler.counts]
+        parts.append(self._fanout.counts)
         parts += [p.counts for p in (self._durable, self._phases, self._feedback) if p is not None]
         for counts in parts:
             for name, n in counts.items():
