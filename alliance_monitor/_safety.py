@@ -37,7 +37,20 @@ but I'm much better now"), nor "suicide" as a topic ("a book about suicide"); id
 "killing it at work", "I could kill for a coffee" or "my phone died" are not in the lists. The
 result carries machine labels only (`SafetyHit.cues`), never text from the message.
 
-Chinese (`_scan_zh`) is read separately, with the same categories: separators, symbols and
+Most phrases are compositions rather than sentences: a wish, an intent or a thought (the frame:
+"want to", "planning to", "thinking about", 想, 打算, 希望) followed by its object (to die, to stop
+existing, to disappear, an act against oneself), so that "I want to stop existing" and "I've been
+planning to overdose" are read by the same two word classes. A match counts only when it is the
+writer's own present statement: not after a denial in its clause (before it or, in Chinese,
+right after: 自杀的念头我从来没有), not with another subject ("she wants to die", 我朋友想死;
+for burdensomeness, not someone else's words: "my mom says I'm a burden", 我妈说我是累赘), not
+a topic, a film or a lesson, not a question put to the writer ("my therapist asked if..."), not
+a past the message says is over with nothing recent before the recovery, not embarrassment or
+boredom ("so embarrassed I want to disappear", 尴尬得想消失) or laughter after a cause.
+
+Chinese (`_scan_zh`) is read separately, with the same categories: Cantonese function words are
+read as their Mandarin equivalents first (唔 不, 冇 没, 咗 了, 佢 他, 落去 下去, 諗 想), clause
+breaks are kept so that a denial or a subject is read in its own clause; separators, symbols and
 zero-width characters between Han characters are dropped after the shared plain form ("自 杀",
 "自*杀", "自\u200b杀"); pinyin is read syllable by syllable, together or apart ("zisha",
 "wo xiang zi sha", "bu xiang huo le"; initials after a verb: 想zs, 想qs), mixed with Han (zi杀,
@@ -157,6 +170,13 @@ _ALIASES = {
     "myslef": "myself", "mysefl": "myself", "myslf": "myself", "mysef": "myself",
     "mysself": "myself", "wnat": "want", "wnt": "want", "wana": "wanna", "suicde": "suicide",
     "sucide": "suicide", "suiside": "suicide", "sucidal": "suicidal",
+    # chat shorthand
+    "abt": "about", "wud": "would", "wld": "would", "cud": "could", "shud": "should",
+    "rn": "right now", "tmrw": "tomorrow", "tmr": "tomorrow", "tmrow": "tomorrow",
+    "tonite": "tonight", "ppl": "people", "cuz": "because", "coz": "because", "bc": "because",
+    "w/o": "without", "evry1": "everyone", "every1": "everyone", "no1": "no one",
+    "some1": "someone", "any1": "anyone", "gunna": "gonna", "wont": "wont", "dnt": "dont",
+    "cant": "cant", "cnt": "cant", "nvr": "never", "lyf": "life", "wanna": "wanna",
 }  # fmt: skip
 _GAP = "\x00"  # stands for the separators in the split forms below
 
@@ -247,13 +267,117 @@ def _skeleton(text: str) -> str:
 # and no quantifier right after a letter (write (?:wrist|wrists)). Check new phrases for
 # skeleton collisions with everyday words ("noose" and "nose" share the skeleton "nose").
 
+# --- composed phrases ----------------------------------------------------------------------
+#
+# The screen's categories as compositions rather than sentences: a wish, an intent or a thought
+# (the frame) followed by a death or self-harm object, so that "I want to stop existing", "I've
+# been planning to overdose" and "I keep fantasizing about not being here" are read by the same
+# two word classes. The frames assume the writer as subject; `_affirmed` drops a match whose
+# clause has another subject ("she wants to die", "people who want to die"), a denial, a past
+# that is over, or a topic ("a song about wanting to disappear").
+
+#: Adverbs allowed between a frame and its object ("want to just quietly die").
+_ADV = (
+    r"(?:(?:just|really|actually|finally|simply|quietly|peacefully|honestly|seriously|literally|"
+    r"kinda|kind of|sort of|fucking|fkn|fking|go|already|so badly|truly|genuinely|definitely|"
+    r"probably|maybe|rather|sometimes|often) )*"
+)
+#: A wish: followed by "to" and an infinitive ("want to", "wish I could", "part of me wants to").
+_WISH = (
+    r"(?:(?:want|wants|wanted|wanting|need|needs|needed|long|longs|longing|longed|yearn|"
+    r"yearning|wish|wished|wishing|would like|d like|would love|d love|tempted|urge|urges|ready|"
+    r"prepared|deserve|deserves|deserved|desire|choose|chose|aching|itching|praying|pray|"
+    r"give anything|do anything|trade anything) to|"
+    r"wanna|tryna|wish i (?:could|would|can|was able "
+    r"to)|wish id|if only i could|let me|why (?:cant|can not|cannot|dont|do not|wont) i)"
+)
+#: An intent or a plan: "going to", "planning to", "I'll", "decided to".
+_INTENT = (
+    r"(?:(?:going|plan|plans|planning|planned|intend|intends|intending|intended|decided|"
+    r"deciding|determined|about|meant|meaning|mean|resolved|promised myself) to|gonna|finna|ima|"
+    r"(?:i|ill|id) (?:will|would|shall|might|may|must|should|am going to|m going to)|"
+    r"(?:i|ill|id|im) (?:gonna|finna)|i (?:am|m) (?:going|gonna) to)"
+)
+#: A thought, a fantasy or a plan about an act (then a gerund): "thinking about", "considering".
+_THOUGHT = (
+    r"(?:(?:think|thinks|thinking|thought|thoughts|dream|dreams|dreaming|dreamt|dreamed|"
+    r"fantasize|fantasizes|fantasizing|fantasized|fantasise|fantasises|fantasising|fantasised|"
+    r"fantasy|fantasies|obsess|obsessing|obsessed|idea|ideas|plan|plans|planning|planned) "
+    r"(?:about|of|on)|consider|considers|considering|considered|contemplate|contemplates|"
+    r"contemplating|contemplated|imagine|imagines|imagining|imagined|picture|picturing|"
+    r"cant stop|can not stop|cannot stop|feel like|feels like|felt like|feeling like|"
+    r"romanticizing|romanticising)"
+)
+#: Hyperbole after "die"/"dying": of embarrassment, laughing, to see, for a coffee, inside.
+_NOT_LITERAL = (
+    r"(?! (?:of|from|laughing|for|to|inside|happy|on (?:this|that) hill|alone|old|young|a "
+    r"little|of embarrassment|my hair|my clothes|it|them|in (?:a|the) (?:game|fire|movie|show)|"
+    r"scares|scare|scared|terrifies|terrify|frightens|freaks)>)"
+)
+#: Not self-directed injury: "hurt myself lifting", "cut myself shaving".
+_ACCIDENT = (
+    r"(?! (?:a |some |off|short|shaving|cooking|chopping|while|by accident|accidentally|on "
+    r"(?:a|the)|at (?:the|work)|playing|lifting|running|in the|when (?:i )?(?:fell|tripped|"
+    r"slipped|was)|out|up|down|over)>)"
+)
+#: A place high enough to fall from, and the ways to get there.
+_HEIGHT = (
+    r"(?:bridge|roof|rooftop|building|balcony|cliff|window|overpass|ledge|parking garage|"
+    r"car park|parking lot|top floor|edge)"
+)
+#: Wanting to be dead, to not exist: needs a wish (not an intent: "I'm going to die of
+#: embarrassment", "I'll be gone by the weekend").
+_DEAD_OBJECT = (
+    r"(?:die" + _NOT_LITERAL + r"|be dead|not be (?:alive|here|around|on this earth|in this "
+    r"world)|not (?:exist|wake up)|not live(?! (?:like|in|with|on|at|for|through|by|so|this|"
+    r"that|my|a|an|the|near|there|here|alone|together)>)|no longer (?:exist|be here|be alive|live)"
+    r"|stop "
+    r"(?:existing|living|breathing|being alive|being here)|cease to exist|be gone(?! (?:for|on|"
+    r"by|until|till|before|from|to|when|while|this|next|all)>)|go to sleep forever|sleep "
+    r"forever|fall asleep (?:forever|and (?:never|not) wake(?: up)?)|never wake(?: up)?(?! (?:earl"
+    r"y|"
+    r"before|at)>)|(?:disappear|vanish) (?:forever|for good|permanently|for ever|completely)|"
+    r"(?:be with|join|see) ~2(?:in heaven|on the other side|in the afterlife)|leave this (?:world|"
+    r"earth|life)|end my (?:own )?existence)"
+)
+#: An act against oneself: a wish or an intent is enough ("I plan to overdose").
+_ACT_OBJECT = (
+    r"(?:kill myself|end my (?:own )?life|end it all|take my (?:own )?life|(?:of|off) myself|"
+    r"unalive(?: myself)?|(?:hang|shoot|drown|stab|poison|suffocate|gas|electrocute|strangle|"
+    r"starve|bleed) myself|(?:slit|cut|open) my (?:wrist|wrists|throat|veins)|(?:cut|hurt|harm|"
+    r"burn|punish|scratch) myself" + _ACCIDENT + r"|(?:cut|burn|carve|scratch) (?:my|into my) "
+    r"(?:arm|arms|wrist|wrists|thigh|thighs|leg|legs|skin|stomach|hips|body)|overdose(?! on (?:cof"
+    r"fee|caffeine|sugar|"
+    r"chocolate|candy|netflix|tv)>)|od(?! on (?:coffee|caffeine|sugar)>)|(?:jump|throw myself) "
+    r"(?:off|from) (?:a|the|my|this|that|our) ~1" + _HEIGHT + r"|(?:jump|throw myself|step|"
+    r"walk|lie down) (?:in front of|under|onto) (?:a|the) (?:train|bus|truck|car|lorry|tracks|"
+    r"traffic)|drive (?:my car |the car )?(?:off|into) (?:a|the) ~1(?:bridge|cliff|wall|tree|"
+    r"river|lake|traffic|pole|truck)|crash my car on purpose|end (?:things|everything)(?! (?:with|"
+    r"between|at|for (?:us|them))>)|go through with it|take (?:all|every one|the whole) (?:of )?"
+    r"(?:my |the |these |those )?(?:pills|meds|tablets|medication|bottle|packet|box))"
+)
+#: After a thought: the acts as gerunds ("thinking about ending it", "considering suicide").
+_GERUND_OBJECT = (
+    r"(?:dying" + _NOT_LITERAL + r"|killing myself|ending my (?:own )?life|ending it all|ending "
+    r"it(?! (?:with|between|early|off|here|there|at)>)|ending things(?! (?:with|between)>)|"
+    r"ending everything|taking my (?:own )?life|suicide(?! (?:prevention|awareness|rates|rate|"
+    r"statistics|squad|hotline|bomber|bombers|door|doors)>)|(?:hanging|shooting|drowning|stabbing|"
+    r"poisoning|suffocating|starving|offing|gassing) myself|overdosing|slitting my|(?:jumping|"
+    r"throwing myself) (?:off|from) (?:a|the|my|this|that) ~1" + _HEIGHT + r"|jumping in front "
+    r"of|not being (?:here|alive|around|in this world)|not existing|no longer existing|not waking "
+    r"up|never waking up|being dead|(?:cutting|hurting|harming|burning|punishing) myself"
+    + _ACCIDENT
+    + r"|self harm|self harming|unaliving(?: myself)?|disappearing (?:forever|for good)|my own "
+    r"(?:death|funeral)|(?:how|ways) to (?:die|kill myself|end it|end my life|do it))"
+)
+
 _SELF: dict[str, tuple[str, ...]] = {
     "suicidal_ideation": (
         r"(?:kill|killing) myself(?! (?:with|studying|working|laughing|over|trying|at work))",
         r"(?:end|ending) (?:my (?:own )?life|it all|my own existence)",
         r"take my (?:own )?life",
-        r"(?:want|wanted|wanna|ready|wish|wishing|longing) to die",
-        r"wanna die",
+        r"(?:want|wanted|wanna|ready|wish|wishing|longing) to die" + _NOT_LITERAL,
+        r"wanna die" + _NOT_LITERAL,
         r"(?:want|wanna|wanted) to dye(?! (?:my|it|the|her|his|your|them|some|a|an|our|their|"
         r"this|that|hair|clothes|shirt|easter|eggs)>)",
         r"wish (?:i|id) (?:was|were|could be) dead",
@@ -262,11 +386,14 @@ _SELF: dict[str, tuple[str, ...]] = {
         r"better off (?:dead|without me|if i (?:was|were) gone)",
         r"no (?:reason|point) (?:to|in) (?:live|living|going on|being alive|being here)",
         r"nothing (?:left )?to live for",
-        r"(?:dont|do not|no longer) want to (?:live|be alive|exist|wake up|be here anymore)",
-        r"(?:tired|sick) of (?:living|being alive)",
+        r"(?:dont|do not|no longer) want to (?:live|be alive|exist|wake up|be here anymore)"
+        r"(?! (?:with|in|like|at|for|early|so early|on|near|there|here|alone|together|by|without|"
+        r"under|before|until|till|this|that|the|my|a|an|when|to|through)>)",
+        r"(?:tired|sick) of (?:living|being alive|existing|life|being here|waking up)(?! (?:in|wit"
+        r"h|at|like|on|here|there|paycheck)>)",
         r"(?:life|it) (?:is not|isnt|aint) worth living",
         r"not worth living",
-        r"never wake up",
+        r"never wake up(?! (?:before|early|at|on time|until|in time|till|for|when)>)",
         r"(?:cant|can not|cannot) go on (?:living|anymore|any more)",
         r"suicidal(?: thoughts)?",
         r"unalive(?: myself)?",
@@ -306,11 +433,12 @@ _SELF: dict[str, tuple[str, ...]] = {
         r"(?:wish|hope|pray) (?:i|id|that i) (?:would|could|will) (?:just )?(?:die|be dead|"
         r"not exist)",
         r"die in my sleep",
-        r"(?:sleep|go to sleep) forever",
+        r"go to sleep forever(?! (?:on|in|after|this)>)",
         r"(?:want|wants|wanna|wish|rather|prefer) (?:to )?(?:just )?not be (?:alive|here|around|"
         r"on this earth)",
         r"if i (?:never|didnt|did not|dont|do not|wouldnt|would not) (?:wake|woke|woken) up",
-        r"feel like (?:dying|killing myself|ending it|ending my life|ending it all)",
+        r"feel like (?:dying" + _NOT_LITERAL + r"|killing myself|ending it|ending my life|ending "
+        r"it all)",
         r"(?:wish|hope|pray) (?:a|the|that a|some) (?:car|bus|truck|train|plane) (?:would|will|"
         r"could) (?:just )?(?:hit|kill|run over) me",
         r"(?:being|be|if i was|if i were) dead (?:would be|is|was) (?:easier|better|a relief|"
@@ -325,10 +453,11 @@ _SELF: dict[str, tuple[str, ...]] = {
     # active thoughts: thinking about it, thoughts of it
     "suicidal_thoughts": (
         r"(?:thinking|thought|thinks|think) (?:about|of) (?:killing myself|suicide|ending my life|"
-        r"ending it all|ending it|ending things|ending everything|taking my (?:own )?life|dying|"
-        r"not being (?:here|alive|around))(?! (?:with|for|because of (?:my|the) (?:job|work))>)",
+        r"ending it all|ending it|ending things|ending everything|taking my (?:own )?life|dying"
+        + _NOT_LITERAL
+        + r"|not being (?:here|alive|around))(?! (?:with|for|because of (?:my|the) (?:job|work))>)",
         r"thoughts (?:of|about) (?:suicide|killing myself|ending my life|ending it|ending things|"
-        r"dying|taking my (?:own )?life|not being (?:here|alive|around))",
+        r"dying" + _NOT_LITERAL + r"|taking my (?:own )?life|not being (?:here|alive|around))",
         r"(?:the )?thought of (?:killing myself|ending it|ending my life|dying) (?:is|keeps|has|"
         r"comes|wont)",
     ),
@@ -362,8 +491,9 @@ _SELF: dict[str, tuple[str, ...]] = {
         r"(?! (?:for|to|at|from|swing|ladder|course|bridge|access)>)",
         r"(?:bought|buying|got|purchased|ordered|hid|hiding|stashed|stashing) (?:a lot of|lots of|"
         r"loads of|so many|many|a bunch of|a stash of|extra|enough) (?:pills|paracetamol|"
-        r"painkillers|sleeping pills|tablets|tylenol|meds|medication)",
-        r"(?:stockpiling|stockpiled|saving up|hoarding|collecting|saved up|saving|stashing|"
+        r"painkillers|sleeping pills|tablets|tylenol|meds|medication)(?! ~3(?:pharmacy|chemist|"
+        r"doctor|prescription|trip|holiday|travel|vacation|in case|flight)>)",
+        r"(?:stockpiling|stockpiled|saving up|hoarding|collecting|saved up|stashing|"
         r"stashed) (?:my |the |up my |up )?(?:pills|meds|tablets|antidepressants|painkillers|"
         r"paracetamol|sleeping pills|medication|prescriptions)",
         r"(?:wrote|written|writing|write|finished|left) ~(?:goodbye|goodbyes|farewell|suicide|last)"
@@ -383,7 +513,7 @@ _SELF: dict[str, tuple[str, ...]] = {
     "burdensomeness": (
         r"(?:im|i am|i feel like|i feel|im just|i am just|im only) (?:just |only |such |nothing "
         r"but )?(?:a|such a) (?:burden|waste of space|drain)(?! (?:at|when|on the|in class|for "
-        r"asking)>)",
+        r"asking|asking|if i ask|because i|for needing|sometimes when|on the team|to the team)>)",
         r"burden (?:to|on|for) (?:everyone|everybody|my family|my parents|my mom|my mum|my dad|"
         r"them|others|the people|my kids|my husband|my wife|my friends)",
         r"(?:would|will|d) be (?:happier|better|better off|relieved|fine|ok|okay|free) (?:if|"
@@ -391,7 +521,8 @@ _SELF: dict[str, tuple[str, ...]] = {
         r"alive)|wasnt (?:here|around|alive)|werent (?:here|around)|died|disappeared)",
         r"(?:no one|nobody|noone|nobodys|no ones) (?:would|will|even|would even|will even) "
         r"(?:miss me|care if i (?:died|die|was gone|were gone|disappeared|killed myself)|notice if "
-        r"i (?:died|was gone|disappeared))",
+        r"i (?:died|was gone|disappeared))(?! (?:at|in|on|if i (?:skip|skipped|left|leave|didnt)|"
+        r"when i (?:skip|left|leave))>)",
         r"by (?:existing|being alive|being here|just existing)",
         r"(?:be|are|would be|is|life would be|things would be) (?:better|easier|happier) (?:off )?"
         r"without me(?! (?:at|in|there|on)>)",
@@ -405,7 +536,8 @@ _SELF: dict[str, tuple[str, ...]] = {
         r"leave this (?:world|earth|life)(?! better>)",
         r"(?:want|wanna|need|wish|just want) (?:it all|everything|all of it|it|all this) to (?:end|"
         r"stop|be over) (?:for good|forever|permanently|now)",
-        r"(?:want|wanna|need|wish) (?:it all|everything|all of it) to (?:end|stop|be over)",
+        r"(?:want|wanna|need|wish) (?:it all|everything|all of it) to (?:end|stop|be over)"
+        r"(?! (?:for a (?:minute|second|moment|bit|while|day)|so i can)>)",
         r"end everything",
         r"(?:the pain|it all|this|everything|my life) to (?:end|stop) (?:for good|forever|"
         r"permanently)",
@@ -446,7 +578,8 @@ _SELF: dict[str, tuple[str, ...]] = {
         r"(?:step|jump|walk|throw myself) in front of (?:a|the) (?:train|bus|truck|car)",
         r"(?:suicide|goodbye|farewell) (?:note|letter)",
         r"(?:giving|gave|give) away (?:all )?my (?:stuff|things|belongings|possessions)",
-        r"(?:wont|will not) be (?:alive|around) (?:tomorrow|much longer|next week|anymore)",
+        r"(?:wont|will not) be alive (?:tomorrow|much longer|next week|anymore)",
+        r"(?:wont|will not) be around (?:much longer|anymore|any more|for long)",
         r"(?:tie|tied|tying|made|making|bought) (?:a |the |my )?noose",
     ),
 }
@@ -475,7 +608,8 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         r"homicidal(?: thoughts)?",
     ),
     "weapon_threat": (
-        r"(?:bring|bringing|take|taking|brought|took) (?:a|my|the) (?:gun|knife|weapon|rifle|"
+        r"(?:bring|bringing|take|taking|brought|took) (?:a|my|the|my dads|my fathers|my moms|my br"
+        r"others|his|her) (?:gun|knife|weapon|rifle|"
         r"pistol) (?:to|into) (?:school|work|class|the office|campus|church)",
         r"shoot up (?:the|my|a|this) (?:school|office|place|class|workplace|church)",
         r"(?:ill|i will|im going to|i am going to|gonna|going to) (?:bring|get|grab|use|take) "
@@ -484,6 +618,370 @@ _OTHERS: dict[str, tuple[str, ...]] = {
         r"make (?:them|him|her|everyone|you all) pay ~(?:gun|knife|rifle|shoot|kill|stab)",
     ),
 }
+
+_SELF_COMPOSED: dict[str, tuple[str, ...]] = {
+    "suicidal_ideation": (_WISH + " " + _ADV + _ACT_OBJECT,),
+    "prior_attempt": (
+        r"(?:not|isnt|wasnt|wouldnt be|wont be) my first attempt",
+        r"(?:i|ive|i have|i had|when i) attempted>(?! (?:to|the|a|an|it|this|that|my|our|your)>)",
+        r"(?:my|a|the) (?:first|second|third|last|previous|suicide|failed) attempt(?! (?:at|to)>)",
+        r"(?:survived|after|since) (?:an|my|the|a) (?:overdose|suicide attempt|attempt)",
+        r"(?:drank|drink|drinking|swallowed|swallow|took) (?:some |a bottle of )?(?:bleach|antifre"
+        r"eze|"
+        r"poison|drain cleaner|pesticide|weed killer|rat poison)",
+        r"(?:took|taken|swallowed|downed|take|taking) (?:like |about |around )?(?:[1-9][0-9]+|twen"
+        r"ty|thirty|"
+        r"forty|fifty|a hundred) (?:of )?(?:my )?(?:pills|tylenol|advil|paracetamol|tablets|sleepi"
+        r"ng "
+        r"pills|xanax|meds|ibuprofen|painkillers|aspirin)",
+        r"(?:tried|try|trying|attempted|attempt|attempting|tries) to " + _ADV + _ACT_OBJECT,
+    ),
+    "wish_to_be_dead": (
+        r"(?:hope|hoping|pray|praying|wish|wishes|wishing) ~3(?:plane|car|bus|train) (?:would |wil"
+        r"l )?(?:crash|"
+        r"crashes|crashed|hit me|hits me)",
+        r"(?:hope|hoping|pray|praying|wish|wishes|wishing) ~2(?:cancer|illness|disease|tumor|tumou"
+        r"r|heart attack) "
+        r"(?:would |will )?(?:come back|comes back|get me|gets me|kill me|kills me|take me|takes m"
+        r"e)",
+        r"hate (?:being alive|existing|that im (?:still )?alive|waking up)(?! (?:early|at|on|for|s"
+        r"o early|in)>)",
+        r"(?:dont|do not|no longer) (?:wanna|want to) be here (?:anymore|any more|no more)",
+        _WISH + " " + _ADV + _DEAD_OBJECT,
+        r"(?:wish|wished|wishing) (?:i|id|that i) (?:was|were|had been|could be|would be|d be|"
+        r"could just be) dead",
+        r"(?:wouldnt|would not|dont|do not) mind if (?:a|the|some) ~1(?:car|bus|truck|train|"
+        r"lorry|plane|disease|illness|accident) (?:hit|hits|ran over|runs over|killed|kills|took|"
+        r"takes) me",
+        r"wish (?:i|id|that i) (?:had |d )?never (?:been born|existed|woken up|woke up|been "
+        r"alive)",
+        r"(?:should|shouldnt|should not) (?:never )?have (?:never )?been born",
+        r"(?:wish|hope|pray|praying|hoping) (?:someone|somebody|something|god|a car|a bus|a truck|"
+        r"the plane|a train) (?:would|will|could) (?:just )?(?:kill me|take me|end me|end it|run "
+        r"me over|hit me)",
+        r"(?:take|takes) me (?:in my sleep|away from this)",
+        r"(?:hope|hoping|pray|praying|wish|wishing) (?:that )?(?:i|id) (?:die|get (?:hit|cancer|"
+        r"sick and die)|dont wake|never wake|crash)",
+        r"(?:hope|hoping|pray|praying|wish|wishing) ~3(?:illness|disease|cancer|accident|"
+        r"something) ~3(?:die|dead|kills me|takes me)",
+        r"(?:death|dying|being dead|not existing|nonexistence|oblivion|not waking up|never "
+        r"waking up|to die|to not exist|not being alive|not being here) (?:sounds|seems|feels|"
+        r"would be|would feel|is|looks|must be) (?:so |really |more |quite |like )?(?:peaceful|"
+        r"nice|good|better|easier|a relief|relieving|appealing|tempting|like (?:a )?relief|like "
+        r"peace|like freedom|welcome|comforting|better than this|so much better|like an escape|"
+        r"like the only way out)",
+        r"welcome death|(?:at peace|ok|okay|fine|content|happy) with (?:dying|death|not waking "
+        r"up|never waking up|being dead)",
+        r"(?:wouldnt|would not|dont|do not) mind (?:dying|being dead|not waking up|if i died|"
+        r"if i didnt wake up|never waking up|not existing)",
+        r"if i (?:died|die|dont wake up|didnt wake up|never woke up|never wake up|was dead|were "
+        r"dead|was gone|were gone) ~3(?:fine|ok|okay|relief|relieved|better|wouldnt mind|good|"
+        r"dont care|wouldnt care|so be it|whatever|happy)",
+        r"(?:jealous|envious|envy) (?:of )?(?:people|those|the ones|anyone|everyone|dead people)"
+        r" (?:who|that) (?:die|died|are dead|get to die|passed)",
+        r"(?:imagining|imagine|picturing|picture|planning|plan) my (?:own )?funeral",
+        r"(?:no|lost (?:the|my|all)|have no|dont have (?:the|any)|without (?:the|any)) (?:will|"
+        r"desire|wish|want|reason|reasons|motivation|drive) (?:left )?to (?:live|keep living|go on|"
+        r"keep going|be alive|carry on|stay alive|continue)",
+        r"(?:dont|do not|cant|cannot|can not) see (?:the|a|any) (?:point|reason|use) (?:in|of|to) "
+        r"(?:living|life|being alive|going on|keep living|keep going|staying alive|carrying on|"
+        r"continuing|any of it anymore)",
+        r"(?:rather|sooner|prefer to) (?:be dead|die" + _NOT_LITERAL + r")(?! than (?:wear|eat|"
+        r"drink|watch|listen|sing|dance|admit|say sorry|apologize|apologise|be seen|lose|sit "
+        r"through|go to (?:the|that|a|this|his|her) (?:party|class|meeting|gym|dentist|wedding|"
+        r"concert|game)|do (?:my|this|that|the) (?:homework|essay|chores|dishes))>)",
+        r"(?:no|any) (?:reason|point) (?:to|in) (?:keep|keeping|continue|continuing|carry on) "
+        r"(?:living|going|on)",
+        r"(?:dont|do not|no longer) (?:really )?(?:want|wanna|wish|plan|intend|expect|care) (?:to|"
+        r"on) (?:live|be alive|stay alive|keep living|exist|wake up|see tomorrow|see another day|"
+        r"make it (?:through|to)|go on living|keep going|survive|being here|be here)"
+        r"(?! (?:at|in|for|with|today|tonight|this|when|because|early|so early|before|on|like "
+        r"this|here|there|during|after|until|anymore at|alone)>)",
+    ),
+    "suicidal_thoughts": (
+        _THOUGHT + " " + _ADV + "(?:myself )?" + _GERUND_OBJECT,
+        r"(?:came|come|was|got|been) (?:so |really |very )?close to (?:killing myself|ending it|"
+        r"ending my life|taking my (?:own )?life|doing it)",
+        r"(?:suicidal|dark|intrusive|death) (?:thoughts|ideation|urges|feelings) (?:are|have been|"
+        r"keep|came|come|wont|are back|back)",
+        r"(?:voice|voices|brain|head|mind) ~2(?:telling|tells|told|keeps telling|says|saying) me "
+        r"to (?:die|kill myself|end it|do it|jump)",
+        r"(?:cant|can not|cannot) (?:get|stop) ~2(?:dying|death|suicide|killing myself|ending it)"
+        r" (?:out of|off) my (?:head|mind)",
+        r"(?:idea|thought|thoughts) of (?:dying|death|suicide) ~2(?:out of my head|wont leave|"
+        r"keeps coming|stuck)",
+    ),
+    "intent_plan": (
+        r"(?:dont think|not sure|doubt) (?:ill|i will|im going to|i am going to) be (?:around|here"
+        r"|alive) "
+        r"(?:much longer|for long|long|next (?:week|month|year)|tomorrow|by)",
+        r"(?:wont|will not) be here (?:much longer|for long)",
+        r"jump (?:tonight|today|tomorrow|this weekend)",
+        r"(?:already|finally) (?:wrote|written|left|finished) (?:the|my|a) (?:note|letter)>",
+        r"(?:cant|can not|cannot|dont know if i can|not sure i can) (?:promise|guarantee|say) (?:i"
+        r"ll|i will|"
+        r"that ill|that i will|im going to) (?:be safe|stay safe|keep myself safe|make it)",
+        r"(?:dont|do not) (?:feel|think im) safe (?:with myself|from myself|alone tonight|tonight)",
+        r"(?:scared|afraid|terrified|worried) (?:of )?what (?:i|ill) (?:might|will|could|would|am "
+        r"going to|"
+        r"m going to) do (?:to myself|tonight)",
+        r"(?:ready|going|want|wanna|need|time) to let go>(?! (?:of|off)>)",
+        r"(?:went|drove|walked|go|going) (?:up )?to (?:the|a) (?:bridge|rooftop|roof|cliff|tracks|"
+        r"train "
+        r"tracks) ~6(?:stood|stared|looked down|almost|nearly|thinking about|to jump|to do it)",
+        r"(?:have|got|made|making) a plan ~3(?:and i know (?:when|how|where)|to do it|for (?:it|ho"
+        r"w|when)|"
+        r"to end it|to kill myself)",
+        r"(?:picked|chosen|chose|found) (?:the|a|my) (?:bridge|building|method|spot to do it|place"
+        r" to do "
+        r"it)>(?! (?:for|to|of|where we|near)>)",
+        _INTENT + " " + _ADV + _ACT_OBJECT,
+        r"(?:wont|will not|not going to|dont think ill|dont think i will|dont expect to|not "
+        r"gonna) be alive",
+        r"alive (?:for )?(?:much longer|long|by (?:the|next)|to see)",
+        r"(?:planned|worked out|figured out|know|decided|thought through|chosen|picked) (?:exactly "
+        r")?(?:how|when|where) (?:i|id|ill|im going to|i will|i would|im gonna) (?:do it|end it|"
+        r"go|die|kill myself|do this)",
+        r"(?:set|picked|chosen|chose|decided on|planned|settled on) (?:a|the|my) (?:date|day|time|"
+        r"night) (?:to|when i) (?:die|do it|end it|go|kill myself)",
+        r"(?:do|doing) it (?:this time|for real)",
+        r"(?:do|doing) it ~3(?:when|while|once) (?:everyone|everybody|nobody|no one|my (?:family|"
+        r"parents|wife|husband|mom|mum|roommate)|theyre|theyve)(?: is| s|s| are|re)? ~1(?:out|"
+        r"asleep|away|gone|home|at work|sleeping|not home|left)",
+        r"(?:do|doing) it ~3(?:before anyone|and nobody|and no one|so nobody|so no one)",
+        r"going through with it(?! (?:for|with)>)",
+        r"(?:when|while|once) (?:nobody|no one|everyone|everybody)(?: will be| is| s|s)? (?:home|"
+        r"out|asleep|away|around|gone) (?:to stop|and) (?:me|i)",
+        r"(?:nobody|no one|noone|nothing) (?:can|will|is going to|could|would) (?:stop|save|find) "
+        r"me (?:now|this time|in time)",
+        r"(?:last|final) (?:message|goodbye|words|post|text) (?:to|for) (?:anyone|anybody|everyone|"
+        r"you all|you guys|the world|you)",
+        r"(?:checking|check|checked|going to check|ready to check) out (?:of life|for good|"
+        r"permanently|of this life|of this world)",
+        r"(?:want|wanna|need|get|getting) out of this (?:life|world|existence)",
+        r"(?:not going to|wont|will not|not gonna) (?:make it|be here|be around) (?:to|until|till|"
+        r"past|through) (?:christmas|my birthday|the weekend|next (?:week|month|year)|tomorrow|"
+        r"new year|the end of)",
+        r"(?:this|it) (?:is|will be) (?:the|my) (?:last|final) time (?:you|anyone|any of you) "
+        r"(?:hear|will hear) from me",
+        r"(?:swallow|swallowed|swallowing|take|took|taking|down|downed|downing) (?:every|all (?:of"
+        r" )?"
+        r"(?:my|the|those|these)|the whole|a whole|a full|the rest of (?:my|the)|a handful of|"
+        r"handfuls of|a bottle of|bottles of|a box of) ~1(?:pill|pills|tablet|tablets|meds|"
+        r"medication|bottle|packet|sleeping pills|painkillers|paracetamol)",
+    ),
+    "method": (
+        r"(?:researching|researched|looking up|looked up|googling|googled|reading about) (?:suicid"
+        r"e )?"
+        r"(?:methods|ways to die|how to die|how to do it|painless ways)(?! (?:for|of|in)>)",
+        r"(?:keep|keeping|kept|have|hiding|hid) (?:a|my|the) ~1(?:razor|blade|blades|knife|rope|pi"
+        r"lls|gun) "
+        r"~4just in case",
+        r"(?:vodka|alcohol|whiskey|booze) and (?:my|the|all my|all the) ~2(?:pills|prescription|me"
+        r"ds|"
+        r"sleeping pills)",
+        r"(?:keep|keeps|kept|been|cant stop) (?:staring|looking) at (?:the|my|those|these|all the|"
+        r"all my) ~1"
+        r"(?:pills|knife|knives|rope|blade|blades|razor|razors|gun)",
+        r"(?:sitting|standing|stood|sat|sit|stand) on (?:the|a|this) (?:roof |bridge |building |ba"
+        r"lcony )?"
+        r"(?:ledge|railing|edge of (?:the|a|this) ~1(?:roof|bridge|building|cliff|balcony))",
+        r"how many ~3(?:pills|tablets|meds|sleeping pills|of them|of these) ~3(?:it would take|wou"
+        r"ld it "
+        r"take|does it take|it takes|would do it|to do it|would be enough|is enough|would kill)",
+        r"(?:have|got|holding|looking at|staring at) (?:the|my|all my|a|all the) ~1(?:pills|knife|"
+        r"rope|gun|"
+        r"blade|razor|razors|blades) (?:right )?(?:in front of me|in my hand|next to me)",
+        r"(?:how|which|what) (?:many|much|kind of|type of) ~1(?:pills|tablets|meds|sleeping pills|"
+        r"paracetamol|tylenol|insulin|medication|medications|of (?:these|my|them|the)) ~6(?:die|"
+        r"kill|not wake up|never wake up|overdose|fatal|lethal|end it|be enough|enough to|od)",
+        r"(?:which|what) (?:medications|meds|pills|drugs) (?:are|is) (?:lethal|fatal|deadly)",
+        r"(?:lethal|fatal|deadly) (?:in )?(?:large )?(?:dose|doses|amount|overdose|quantities)",
+        r"how (?:high|tall|far up|far down|deep) (?:the|that|this|a|my) ~2" + _HEIGHT,
+        r"(?:quickest|fastest|easiest|least painful|painless|surest|best|simplest) (?:way|ways|"
+        r"method|methods) (?:to|of) (?:die|kill myself|end it|end my life|go|do it|dying|killing "
+        r"myself|suicide)",
+        r"(?:use|using|used) (?:my|his|the|a|her|our|my dads|my fathers) ~1(?:gun|rifle|pistol|"
+        r"knife|blade|razor|rope|belt|pills|meds|car) on myself",
+        r"(?:lie|lying|lay|laying) down on (?:the|them|the train) (?:tracks|rails|road)",
+        r"(?:standing|stood|sitting|sat|stand) (?:on|at) (?:the|a|my|that|this) ~1"
+        + _HEIGHT
+        + r" ~4(?:jump|jumping|fall|falling|let go|end it|edge|thinking about it)",
+        r"(?:staring|stare|stared|looking|looked|look) at (?:the|my|those|these|all the) ~1"
+        r"(?:knives|knife|pills|tablets|meds|rope|blade|blades|razor|razors|gun|tracks|bridge|"
+        r"ledge|bottle) ~6(?:thinking about it|how many|wondering|tempting|it would take|would it "
+        r"take|using them|using it|end it|do it|enough)",
+    ),
+    "preparatory_acts": (
+        r"(?:doesnt|dont|didnt|dont even) know (?:it was|its|that was) (?:goodbye|the last time|my"
+        r" goodbye)",
+        r"less to (?:clean up|deal with|sort out|handle) after>(?! (?:the|my|a|party|dinner|class|"
+        r"we)>)",
+        r"(?:wont|will not|dont) have to (?:worry about|deal with|put up with) me (?:anymore|much "
+        r"longer|"
+        r"soon|for long)",
+        r"(?:left|leaving|wrote down|writing down) (?:all )?my passwords (?:and|for|so)",
+        r"(?:find|read|see|get) (?:them|it|this|my letter|my letters|the letters|the note) (?:afte"
+        r"r|when "
+        r"(?:im|i am) (?:gone|dead))>",
+        r"(?:sorry for everything|thank you for (?:everything|trying|being there)) ~6(?:goodbye|by"
+        r"e|"
+        r"farewell)>",
+        r"(?:goodbye|farewell) (?:everyone|everybody|all|world|forever|for good|cruel world)",
+        r"(?:saving|saved|been saving) (?:up )?(?:my |all my )?(?:sleeping pills|pills|meds|tablet"
+        r"s|"
+        r"painkillers|antidepressants) (?:for (?:weeks|months|a while|ages|when)|just in case)",
+        r"(?:a plan|the plan|the means|a way|a date|the date|a time) and (?:the|a) (?:means|date|"
+        r"time|plan|pills|rope|gun)",
+        r"(?:planned|worked|figured) (?:it |everything )?(?:all )?out ~6(?:pills|rope|gun|knife|"
+        r"bridge|note|letter|tablets|meds|overdose|jump|noose)",
+        r"know where (?:my|the|his|her|our) ~1(?:dad|father|mom|mum|mother|brother|parents|"
+        r"grandpa|husband|wife|family) (?:keeps|hides|keep|hide|stores|store) (?:his|her|their|the|"
+        r"a) ~1(?:gun|guns|rifle|pistol|pills|meds|sleeping pills|ammo|bullets)",
+        r"made (?:my )?peace(?! with>) ~4(?:ready|time to go|goodbye|gone|go>|leave)",
+        r"(?:a |my |the )?(?:stash|stockpile|hoard|supply|collection) of (?:pills|meds|tablets|"
+        r"sleeping pills|painkillers|paracetamol|medication|pills and)",
+        r"(?:hidden|hid|hiding|stashed|stashing|squirreled|squirreling) "
+        r"(?:away )?(?:my |the |some |extra |a lot of )?(?:pills|meds|tablets|sleeping pills|"
+        r"painkillers|paracetamol|medication)(?! (?:in a|in the|in my) (?:organiser|organizer|"
+        r"pillbox|case)>)",
+        r"counting (?:them|the pills|my pills|pills|the tablets|my meds)",
+        r"(?:for|until) (?:when|the day) (?:im|i am|i) (?:ready|gone|not here|dead|do it)",
+        r"(?:wrote|written|writing|write|left|leaving|leave|recorded|recording|record|typed|"
+        r"drafted|finished|prepared) ~4(?:note|notes|letter|letters|message|messages|video|videos|"
+        r"email|emails|text|texts) ~9(?:saying goodbye|goodbye|to find|to read|after (?:im|i am|"
+        r"i) (?:gone|dead)|when (?:im|i am|i) (?:gone|dead|not here)|for when|for after|"
+        r"explaining why|after)",
+        r"(?:goodbye|farewell|final|suicide) (?:letter|letters|note|notes|video|videos|message|"
+        r"messages|texts|emails)(?! (?:at|to my (?:coworkers|colleagues|students|class)|for "
+        r"(?:my )?(?:coworkers|colleagues|students|class))>)",
+        r"(?:said|say|saying|made|making) (?:my )?(?:final|last) (?:goodbye|goodbyes)",
+        r"(?:said|saying|made) (?:all )?my goodbyes",
+        r"this is (?:goodbye|farewell|my goodbye)(?! (?:for now|to)>)",
+        r"(?:wont|will not|wouldnt|would not|dont|do not) need (?:it|them|this|that|these|those|"
+        r"my [a-z]+|any of it|any of this) (?:anymore|any more|where im going|after (?:this|"
+        r"tonight|im gone)|soon|much longer)",
+        r"(?:use|have|keep|get) (?:it|them|this|my [a-z]+) (?:after|when) (?:im|i am) (?:gone|"
+        r"dead|not here)",
+        r"(?:after|when|once) (?:im|i am|ive|i have|i) (?:dead|not here anymore|no longer here|no "
+        r"longer around|not around anymore|died)",
+        r"(?:rope|noose|belt|cord) ~6(?:beam|hook|rafter|ceiling|tree|stool|chair|door|closet "
+        r"rod|banister|railing)(?! (?:for|to) (?:the|a|my) (?:tent|swing|hammock|climb|boat)>)",
+        r"(?:beam|hook|rafter|ceiling|stool) ~6(?:rope|noose)",
+        r"(?:deleted|deleting|closed|closing|cancelled|canceled) (?:all )?(?:my )?(?:accounts|"
+        r"social media|everything) ~4(?:after|so (?:nobody|no one|there)|when im gone|nothing to "
+        r"deal)",
+        r"(?:giving|gave|give|given|gifting|gifted|handing out) (?:away )?(?:my|all my|most of my|"
+        r"away my|my favourite|my favorite) ~2(?:things|stuff|belongings|possessions|clothes|"
+        r"games|pets|cat|dog|guitar|books|jewelry|jewellery) ~6(?:wont need|dont need|after im|"
+        r"when im gone|after i die|use them after|need them more|im gone)",
+        r"(?:left|leaving|wrote|writing) (?:instructions|my passwords|my will) ~5(?:after im|"
+        r"when im gone|in case|for after|so they|to find)",
+        r"(?:made|making|wrote|writing|finished|updated|updating) (?:my|a) will ~6(?:goodbye|"
+        r"gone|affairs|in order|nothing left|ready)",
+    ),
+    "burdensomeness": (
+        r"(?:better off|happier|easier|relieved|free|lighter|be fine|be ok|be okay) (?:with me "
+        r"dead|with me gone|if i (?:was|were|am|m|died|disappeared|killed myself|wasnt|werent) "
+        r"(?:dead|gone|not here|not around|here|around|alive)?|if i (?:just )?(?:died|"
+        r"disappeared|killed myself)|when im (?:gone|dead)|once im (?:gone|dead)|without me "
+        r"(?:around|here|alive|in their lives|in it))",
+        r"(?:better off|happier|easier|relieved|free) (?:of|from|without) me(?! (?:at|in|there|on|"
+        r"for)>)",
+        r"(?:dead weight|waste of (?:space|oxygen|air|a life|skin)|drain on (?:everyone|my family|"
+        r"them|everybody|the people))",
+        r"(?:lives|life) would be (?:easier|better|simpler|happier) (?:if|without) (?:i|me)",
+        r"(?:world|everyone|everybody|they|my family|people) (?:would be|is|are|d be|will be) "
+        r"better (?:off )?(?:without|with no) me",
+        r"(?:no one|nobody|noone|nobodys|no ones) (?:would|will|is going to|even|would even|will "
+        r"even) (?:miss|notice|care|mourn|cry|be sad)(?: me)? (?:if|when) (?:i|im) (?:died|die|"
+        r"dead|gone|was gone|were gone|disappeared|killed myself|not here|wasnt here)",
+        r"(?:everyone|everybody|they|them|my family|my parents|people) (?:would|will|d) "
+        r"(?:finally )?be (?:free|rid) of me",
+    ),
+    "self_harm": (
+        r"(?:the )?urge (?:to cut |to hurt myself |to self harm )?is (?:so )?(?:bad|strong|back|un"
+        r"bearable|"
+        r"overwhelming)|(?:urge|urges) to (?:cut|self harm|burn myself|hurt myself)",
+        r"relapsed ~4(?:months|weeks|days|years|month|week|year) clean",
+        # an intent marker after the act ("until it bleeds", "on purpose", "to feel something")
+        r"(?:cut|cutting|cuts|burn|burning|burnt|burned|hit|hitting|punch|punching|punched|"
+        r"scratch|scratching|scratched|carve|carved|carving|slice|sliced|slicing|stab|stabbed|"
+        r"stabbing|bang|banging|banged|bash|bashing|pinch|pinching|bite|biting|hurt|hurting|harm|"
+        r"harming) (?:my|myself|into my|on my) ~3(?:until|til|till|on purpose|deliberately|to "
+        r"(?:feel|punish|cope|numb|calm)|so (?:i|that i) (?:can|could) feel)",
+        # the body part and the instrument of self-injury ("my arms with a lighter")
+        r"(?:cut|cutting|cuts|burn|burning|burnt|burned|carve|carved|carving|slice|sliced|"
+        r"slicing|stab|stabbed|stabbing|scratch|scratched|scratching) ~5(?:arm|arms|wrist|wrists|"
+        r"thigh|thighs|leg|legs|skin|stomach|hips|hip|body|forearm|forearms) ~5(?:razor|razors|"
+        r"blade|blades|lighter|cigarette|cigarettes|compass|scissors|broken glass|glass|sharpener)",
+        r"(?:until|til|till) (?:it|they|my [a-z]+) (?:bleed|bled|bleeds|bruise|bruised|bruises|"
+        r"cracked|broke)",
+        r"(?:used|use|using|take|took|taking) (?:a|the|my) (?:razor|blade|knife|lighter|cigarette|"
+        r"compass|scissors|glass|sharpener) (?:on|to) (?:my|myself)",
+        r"(?:urge|urges|need|craving|crave|tempted|want|wanna|wanted) (?:to )?(?:cut|burn|hurt|"
+        r"harm)(?! (?:the|my|down|back|it|out|in|off|class|school|ties|carbs|sugar|costs|loose|"
+        r"corners|you|him|her|them|anyone|people|someone|your|his|their|a|an|up|through|across|"
+        r"ahead|less|so|any|anybody|everyone|that|this|those|these)>)",
+        r"(?:is|was|by|from|about|stop|start|started|keep|kept|quit|resist|resisting|relapse into|"
+        r"relapsed into|helps is|helped is|clean from|days clean|months clean|back to|began|been|"
+        r"go back to|went back to|do is|thing is) (?:cutting|self harming|burning myself)"
+        r"(?=[^a-z0-9 ]|$| again>| myself>| when>| because>| to (?:feel|cope|numb)>)",
+        r"(?:relapsed|relapse|relapsing)(?: (?:last night|again|today|yesterday|this week))?"
+        r"[^a-z0-9]+(?:and )?(?:cut|used a (?:razor|blade)|burned|burnt|hurt myself)",
+        r"(?:make|made|making) myself (?:bleed|bruise|suffer)",
+        r"(?:bleed|bled|bleeding|bruise|bruised|bruises) (?:on purpose|deliberately)",
+        r"(?:to|as a way to|so i can|so i could) punish myself",
+        r"(?:cut|cutting|burn|burning|hurt|hurting) (?:myself )?(?:to (?:feel something|feel "
+        r"anything|cope|punish myself|numb)|as (?:punishment|a punishment))",
+    ),
+    "end_everything": (
+        r"(?:only|one|last) (?:way out|escape|solution|option|answer) (?:is|would be|left is) (?:d"
+        r"eath|"
+        r"dying|to die|suicide|to end it|ending it|to kill myself)",
+        r"death (?:is|seems|feels like) (?:the|my) only (?:way out|option|answer|solution|escape)",
+        r"(?:tonights|tonight is|today is|todays) the (?:night|day) ~4(?:im done|i am done|its ove"
+        r"r|"
+        r"goodbye|end it|do it|ready)",
+        r"(?:want|wanna|need|wish|just want|ready|long) (?:for )?(?:it all|everything|all of it|"
+        r"my life|this life|all this) (?:to )?(?:end|stop|be over)"
+        r"(?! (?:for a (?:minute|second|moment|bit|while|day)|so i can|and then|before)>)",
+        r"(?:want|wanna|need|wish|just want) my life (?:to )?(?:end|be over|stop)",
+        r"(?:end|stop|escape) (?:this|the|my) pain (?:permanently|for good|forever|once and for "
+        r"all)",
+        r"(?:want|wanna|need) (?:a |an |the )?(?:permanent |final )?(?:way out|escape) (?:of|from) "
+        r"(?:this|life|it all|everything)",
+    ),
+}
+_OTHERS_COMPOSED: dict[str, tuple[str, ...]] = {
+    "violent_intent": (
+        r"(?:" + _WISH + "|" + _INTENT + "|" + _THOUGHT + r"|afraid (?:ill|i will|i might|im "
+        r"going to)|scared (?:ill|i will|i might|im going to)|worried (?:ill|i will|i might|im "
+        r"going to)|plan how to|planning how to|planned how to|(?:figuring|figured|working|worked) "
+        r"out how to) " + _ADV + r"~1(?:kill|killing|murder|murdering|hurt|hurting|harm|harming|"
+        r"stab|stabbing|shoot|shooting|strangle|strangling|choke|choking|poison|poisoning|smother|"
+        r"smothering|beat|beating|burn|burning|attack|attacking|run over|running over|put|"
+        r"putting) (?:him|her|them|you|someone|somebody|anyone|everyone|everybody|people|(?:my|"
+        r"the|that|his|her|those|these|all the) [a-z]+|the (?:people|kids|students|teachers) (?:at|"
+        r"in) (?:my|the) [a-z]+)(?! (?:feelings|feeling|chances|career|reputation|pride|business|"
+        r"time|plans|hair|nails|game|score|deck|character|in the game)>)",
+        r"(?:beat|beating|kick|kicking) (?:him|her|them|you|my [a-z]+) (?:to death|senseless|"
+        r"until (?:he|she|they) (?:cant|stop|die|bleed))",
+        r"(?:burn|burning) (?:his|her|their|your|the) (?:house|place|car|apartment|flat) (?:down )?"
+        r"(?:with|while) (?:him|her|them|you|everyone)",
+        r"(?:put|putting) (?:him|her|them|you|my [a-z]+|that [a-z]+) in (?:the )?hospital",
+        r"(?:never|wont|will not) (?:breathe|wake up|walk) again(?! (?:after|the)>)",
+        r"(?:make|making) (?:them|him|her|everyone|you all|them all) (?:all )?(?:pay|suffer|bleed)"
+        r" ~4(?:plan|gun|knife|rifle|shoot|kill|stab|hurt|die|dead|blood|bought)",
+        r"(?:scared|afraid|terrified|worried) (?:ill|i will|i might|im going to|i am going to|that "
+        r"i (?:will|might|could)) ~1(?:hurt|harm|kill|shake|snap and hurt) (?:my|the|him|her|them)",
+    ),
+}
+_SELF = {
+    label: _SELF.get(label, ()) + _SELF_COMPOSED.get(label, ())
+    for label in (*_SELF, *(k for k in _SELF_COMPOSED if k not in _SELF))
+}
+_OTHERS = {label: specs + _OTHERS_COMPOSED.get(label, ()) for label, specs in _OTHERS.items()}
 
 #: Phrases glued into one token: spelled out letter by letter, or written as a hashtag.
 _SQUASHED: dict[str, tuple[str, ...]] = {
@@ -499,7 +997,14 @@ _SQUASHED: dict[str, tuple[str, ...]] = {
 _WORD = re.compile(r"[a-z]+")
 _LETTER_THEN_QUANTIFIER = re.compile(r"[a-z][?*+{]")
 _SEP = r"[^a-z0-9]+"
-_FILLER = r"(?:[a-z0-9]+[^a-z0-9]+){0,2}"
+_FILLERS = re.compile(r" ~([1-9]?)")
+
+
+def _filler(n: int) -> str:
+    """Up to `n` words of any kind (each with the separators after it)."""
+    return r"(?:[a-z0-9]+[^a-z0-9]+){0," + str(n) + "}"
+
+
 _START = r"(?<![a-z0-9])"
 _END = r"(?![a-z0-9])"
 
@@ -508,7 +1013,8 @@ def _spec(spec: str) -> str:
     if _LETTER_THEN_QUANTIFIER.search(spec):
         raise ValueError(f"quantifier after a letter in safety phrase {spec!r}")
     out = _WORD.sub(lambda m: _skeleton(m.group()), spec)
-    return out.replace(" ~", _SEP + _FILLER).replace(" ", _SEP).replace(">", _END)
+    out = _FILLERS.sub(lambda m: _SEP + _filler(int(m.group(1) or 2)), out)
+    return out.replace(" ", _SEP).replace(">", _END)
 
 
 def _compile(specs: tuple[str, ...], *, bounded: bool = True) -> re.Pattern[str]:
@@ -625,33 +1131,134 @@ _NEGATION = re.compile(
     _START
     + _spec(
         r"(?:not|never|dont|do not|didnt|doesnt|does not|wont|would not|wouldnt|no longer|"
-        r"havent|have not|hasnt|arent|isnt)"
+        r"havent|have not|hasnt|arent|isnt|no (?:real |actual |serious )?(?:thoughts|thought|plan|"
+        r"plans|intention|intentions|intent|desire|wish|urge|urges|interest|history))"
         r"(?: (?:really|ever|even|actually|want|wanna|to|be|going|gonna|feel|feeling|that|so|"
         r"am|i|im|tried|try|thought|think|thinking|considered|wanted|planned|had|have|any|"
-        r"thoughts|of|about|intend|intention|plan|plans|ever)){0,4}"
+        r"thoughts|of|about|intend|intention|plan|plans|ever|in|on)){0,4}"
     )
     + r"[^a-z0-9]*$"
 )
 _NEGATION_WINDOW = 64
-#: "I used to want to die but I'm much better now": a past phrase with a recovery after it.
+#: "no" or "without" right before: "no thoughts of suicide" (not "no, I want to die").
+_NO = re.compile(r"(?<![a-z0-9])(?:no|without|zero) $")
+#: Somebody's death reported: "died by suicide", "lost my uncle to suicide".
+_DIED_BY = re.compile(
+    _START
+    + _spec(r"(?:died|dies|death|deaths|lost (?:him|her|them|[a-z]+|my [a-z]+)) (?:by|to)")
+    + r"[^a-z0-9]*$"
+)
+#: "I used to want to die but I'm much better now", "I had suicidal thoughts as a teenager but
+#: I'm doing well now": a past marker near a phrase that comes before a recovery.
 _PAST = re.compile(
-    _START + _spec(r"(?:used to|years ago i|i once)") + r"[^a-z0-9]*(?:[a-z0-9]+[^a-z0-9]+){0,2}$"
+    _START
+    + _spec(
+        r"(?:used to|years ago|year ago|i once|once|had|when i was|as a (?:teen|teenager|kid|child|"
+        r"student)|in (?:high school|middle school|college|uni|university|my teens|my twenties)|"
+        r"back (?:then|in)|in the past|at (?:school|uni)|previously|last year|tried|attempted)>"
+    )
 )
 _RECOVERED = re.compile(
     _START
     + _spec(
-        r"(?:but|now) ~(?:im|i am|its|i feel) (?:much |so |a lot |way )?(?:better|fine|ok|okay|"
-        r"good|safe|over it)|not anymore|(?:im|i am) (?:much |so |a lot )?better now|"
-        r"(?:but|and) (?:i )?(?:stopped|quit|havent since|have not since|dont anymore|got help)"
+        r"(?:but|now|and) ~(?:im|i am|its|i feel|things are|life is) (?:much |so |a lot |way |"
+        r"doing )?(?:better|fine|ok|okay|good|safe|over it|well|stable|recovered|healed|in a "
+        r"(?:good|better) place|happy)|not anymore|(?:im|i am) (?:much |so |a lot )?(?:better|"
+        r"doing well|doing better|stable|safe|okay|ok|fine) now|(?:but|and) (?:i )?(?:stopped|"
+        r"quit|havent since|have not since|dont anymore|got help|got better|recovered|havent in|"
+        r"have not in|have been clean|ve been clean)|(?:therapy|treatment|medication|meds|"
+        r"counseling|counselling) (?:really )?(?:helped|saved me|worked)|(?:havent|have not|"
+        r"didnt) (?:done it|cut|self harmed|felt that way|had those thoughts|thought about it) "
+        r"(?:in|for|since) (?:a long time|years|months|ages)|(?:clean|free) (?:for|since) ~2"
+        r"(?:years|months|weeks|year|month)"
     )
 )
-#: "a book about suicide", "a talk on suicide": the word as a topic, not a disclosure.
+#: Something recent between the phrase and the recovery: "I cut last night but I'm ok now" is
+#: not a past that is over.
+_RECENT = re.compile(
+    _START
+    + _spec(
+        r"(?:last night|yesterday|today|tonight|this (?:week|morning|evening|weekend)|recently|"
+        r"lately|again|right now|an hour ago|earlier)>"
+    )
+)
+#: Embarrassment and boredom right before: "I'm so embarrassed I want to disappear".
+_HYPERBOLE = re.compile(
+    _START
+    + _spec(
+        r"(?:embarrassed|embarrassing|embarrassment|mortified|awkward|cringe|cringey|cringing|"
+        r"bored|boring|so full|hungover|so cringe) ~3"
+    )
+    + r"[^a-z0-9]*$"
+)
+#: "this meeting makes me want to die lol": a cause right before, with laughter in the message.
+_CAUSAL = re.compile(_START + _spec(r"(?:makes|made|make|making) me") + r"[^a-z0-9]*$")
+_LAUGHTER = re.compile(
+    r"(?<![a-z0-9])(?:lol|lmao|lmfao|rofl|haha[ha]*|hehe[he]*|jk|jkjk|xd)(?![a-z0-9])"
+    r"|😂|🤣|😆|😅"
+)
+#: Labels where the scopes read differently: another subject is the point of burdensomeness
+#: ("my family would be better off"); the words of another person are read there only.
+_OTHERS_ALLOWED = frozenset({"burdensomeness"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """What the whole message says about its phrases (computed once per message)."""
+
+    recovered_at: int  # start of a recovery ("but I'm much better now"), or -1
+    laughter: bool  # lol, haha, crying-laughing emoji
+    others: bool  # check for another subject before the phrase
+    reported: bool  # check for "says", "told me" before the phrase
+
+
+#: "a book about suicide", "a talk on suicide", "a show where the guy wants to die": the words
+#: as a topic, not a disclosure.
 _TOPIC = re.compile(
     _START
     + _spec(
         r"(?:book|books|film|movie|documentary|talk|class|lesson|article|video|podcast|essay|"
-        r"show|episode|song|news|research|study|paper|course|training|assembly|seminar|workshop|"
-        r"statistics|awareness|prevention|presentation|project|report) (?:about|on|of|covering)"
+        r"show|episode|song|songs|news|research|study|paper|course|training|assembly|seminar|"
+        r"workshop|statistics|awareness|prevention|presentation|project|report|novel|story|"
+        r"poem|lyrics|series|game|character|scene|chapter|play|lecture|module|unit) (?:about|on|of|"
+        r"covering|where|in which|when) ~3|in (?:the|a|this|that) (?:movie|film|show|book|story|"
+        r"novel|game|series|song|episode|play|video|documentary|anime|manga|comic) ~4|(?:discussed|"
+        r"discussing|discuss|(?:we|they|class|teacher|school) ~2(?:talked|talk|talking|learned|dis"
+        r"cussed|"
+        r"covered) about|(?:asked|asks|ask|asking) (?:me )?(?:if|whether|about) ~5|learned about|"
+        r"learning about|learnt about|studying|studied|wrote "
+        r"about|writing about|reading about|read about|researching|talked about in class|lecture "
+        r"on|essay on|a paper on|teaching about|taught about)"
+    )
+    + r"[^a-z0-9]*$"
+)
+#: Someone else is the subject of the clause right before a phrase: "she wants to die", "my
+#: friend keeps thinking about dying", "people who want to die".
+_OTHER_SUBJECT = re.compile(
+    _START
+    + _spec(
+        r"(?:he|she|they|hes|shes|theyre|theyve|theyd|hed|shed|theyll|who|whos|whod|you|youre|"
+        r"youd|youve|u|someone|somebody|anyone|people|character|characters|friend|friends|"
+        r"brother|sister|mom|mum|mother|dad|father|cousin|boyfriend|girlfriend|roommate|"
+        r"classmate|coworker|colleague|partner|husband|wife|son|daughter|kid|kids|uncle|aunt|"
+        r"grandma|grandpa|guy|girl|man|woman|patient|student|teenager|teen|neighbor|neighbour)"
+        r"(?: (?:also|really|just|still|even|always|never|probably|said|says|saying|keeps|kept|"
+        r"keep|has|had|have|been|was|is|are|were|would|will|could|might|does|did|do|told me|tells "
+        r"me|thinks|thought|feels|felt|that|literally|actually|both|all|often|sometimes|used to|"
+        r"once|seriously|apparently|clearly|obviously|want|wants|wanted|wanna|to|tried|tries|try|"
+        r"committed|died by|died of|lost|nearly|almost|"
+        r"planned|plans|planning|plan|going|gonna|thinking|talking|talked|talks|about|of|"
+        r"threatened|threatening|threatens|attempted|admitted|confessed)){0,5}"
+    )
+    + r"[^a-z0-9]*$"
+)
+#: Someone else says it: "my mom says I'm a burden" (read for burdensomeness only).
+_REPORTED = re.compile(
+    _START
+    + _spec(
+        r"(?:says|said|tells me|told me|thinks|calls me|called me|"
+        r"make me feel like|makes me feel like|made me feel like|keeps saying|kept saying)"
+        r"(?: that)?"
     )
     + r"[^a-z0-9]*$"
 )
@@ -669,23 +1276,230 @@ _TOPIC = re.compile(
 # 气死我了. No phrase below is "X死了"; 想死 counts only when no person follows it (想死你了
 # is missing someone), and the violent phrases need a victim right after the verb.
 
-_ZH_DROP = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
+# Cantonese function words written in Hong Kong chats, read as their Mandarin equivalents
+# before the plain form (so 唔想再活落去 reads 不想再活下去 and 佢 is another subject).
+_CANTONESE = {
+    "唔": "不", "冇": "没", "咗": "了", "佢哋": "他们", "佢": "他", "嘅": "的", "係": "是",
+    "喺": "在", "哋": "们", "啲": "些", "攰": "累", "落去": "下去", "嚟": "来", "乜嘢": "什么",
+    "點樣": "怎样", "点样": "怎样", "嗰": "那", "畀": "给", "俾": "给", "睇": "看", "諗": "想",
+    "谂": "想", "諗住": "想着", "谂住": "想着", "成日": "每天", "搵": "找", "瞓": "睡",
+    "走咗": "走了", "食晒": "吃完", "食": "吃", "晒": "完", "呢個": "这个", "呢个": "这个",
+    "呢一切": "这一切", "呢度": "这里",
+}  # fmt: skip
+_CANTONESE_RE = re.compile("|".join(sorted(_CANTONESE, key=len, reverse=True)))
+#: Clause breaks are kept (as "|"): a denial, a subject or a topic is read in its own clause.
+_ZH_CLAUSE = re.compile(r"[，。！？；：,!?;:\n…、]+")
+_ZH_DROP = re.compile(r"[^0-9a-z|\u3400-\u4dbf\u4e00-\u9fff]+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _ZH_PERSON = (
-    r"(?:他|她|他们|她们|你|你们|那个人|那个|这个人|我(?:爸|妈|爸爸|妈妈|老公|老婆|丈夫|妻子"
-    r"|男朋友|女朋友|前任|老板|领导|同事|同学|室友|继父|继母|孩子|儿子|女儿|哥|姐|弟|妹))"
+    r"(?:他|她|他们|她们|你|你们|那个人|那个|这个人|那家伙|那个混蛋|他全家|他们全家|那些人|"
+    r"(?:我的?)?(?:爸|妈|爸爸|妈妈|老公|老婆|丈夫|妻子|男朋友|女朋友|男友|女友|前任|前男友|"
+    r"前女友|老板|领导|上司|同事|同学|室友|继父|继母|后妈|后爸|孩子|儿子|女儿|哥|姐|弟|妹|邻居))"
 )
-_ZH_VERBS = r"(?:杀了|杀死|弄死|砍死|捅死|掐死|毒死|宰了|捅了)"
+_ZH_VERBS = (
+    r"(?:杀了|杀死|弄死|砍死|捅死|掐死|毒死|宰了|捅了|打死|揍死|撞死|烧死|勒死|闷死|推下楼|"
+    r"推下去)"
+)
+#: A wish (想, 好想, 希望, 宁愿, 巴不得; "want to" written in English) before its object.
+_ZH_WISH = (
+    r"(?<![理思感回梦幻猜联构预着设])(?:想|想要|希望|宁愿|宁可|巴不得|恨不得|渴望|盼着|一心想|"
+    r"wantto|wanna|wishicould)"
+)
+#: What the wish is for: to die, to disappear, to not wake up, to leave the world.
+_ZH_DEATH = (
+    r"(?:(?:去)?死(?![你您他她它机线党忠角心磕记活板刑缓定]|我(?:了|啦)|了?吧你|[也都]不(?:去|吃|"
+    r"喝|穿|看|买|做|学|上|参加|相亲)|一死)|die(?![a-z])|"
+    r"(?:去)?自杀|"
+    r"轻生|解脱(?!了|出来)|(?:就这样|就这么|永远|彻底|从(?:这个)?世界上?)?消失(?!几天|一下|一会|"
+    r"一阵|一段|几个|[一两三几]|在人群)|不存在|离开(?:这个|这)?(?:世界|人世|人间)|结束(?:自己的?|"
+    r"我的)?(?:生命|一切|这一切)|了结(?:自己|生命)?|一了百了|(?:一直|永远)睡(?:下去|过去)|睡(?:下"
+    r"去|"
+    r"过去|着)?(?:就)?(?:不|别)(?:要)?(?:再)?醒|永远(?:离开|闭上眼)|跳(?:楼|河|桥|海|江|下去)|割腕|"
+    r"上吊|(?:就这样|就这么)走了|不活了|disappear|一走了之|一睡不醒|"
+    r"(?:安静|悄悄|默默|永远)地?离开(?=$|\||了))"
+)
+#: Means kept ready: the object with a verb of getting or keeping it ready, either order.
+_ZH_MEANS = r"(?:刀片|木炭|炭|农药|绳子|麻绳|安眠药|老鼠药|百草枯|敌敌畏|除草剂|药片|煤气罐)"
+_ZH_READY = r"(?:准备好|买好|备好|藏好|放好|准备了|买了|备了|藏了|囤了|攒了|弄到)"
+#: Everyday uses of the same means ("买了木炭准备去烧烤"): the message is not read for means.
+_ZH_MEANS_ORDINARY = re.compile(
+    r"备用|常备|以防万一|急救|感冒|发烧|咳嗽|生病|头疼|头痛|过敏|退烧|烧烤|烤肉|烤串|bbq|露营|野炊"
+    r"|火锅|取暖|晾|跳绳|剃须|刮胡子|种地|种菜|除草|杀虫|老鼠|做饭|"
+    r"装修|搬家|打包|手工|美工|拔河|捆|绑东西|医生|医院|处方|开了|按时|按医嘱|每晚|每天"
+)
+_ZH_HEIGHT = r"(?:桥|楼|天台|楼顶|大厦|悬崖|阳台|窗台|高架)"
+
+_ZH_COMPOSED: dict[str, tuple[str, ...]] = {
+    "wish_to_be_dead": (
+        r"(?:想象|想像|幻想|计划|安排|梦到)(?:自己|我)的?葬礼",
+        r"(?:早点|干脆|还是)(?:结束|死|走|解脱)(?:掉)?算了",
+        r"(?<![累笑热冷饿困气吓烦忙尬痛心聊丑疼])死(?:掉|了)?(?:算了|就好了|就好)",
+        r"早点死|早死早超生|只求一死|求死|为什么(?:又|还要|还)醒",
+        r"(?:不想|不再|不愿|不要)(?:再|继续)?活(?:了|下去|着)",
+        r"(?:我的)?存在(?:本身)?(?:就是)?(?:个|一个)?(?:错误|多余|笑话)",
+        r"(?:永远|彻底)(?:地)?消失(?!几天|一下|一会|一阵|一段)|人间蒸发(?!几天|一下|一会|一阵|一段"
+        r")",
+        r"(?:不配|不值得|没必要|不该)(?:再)?(?:活|活着|活下去|存在)",
+        r"为什么(?:还|要)(?:活着|活下去|出生|存在|被生下来)",
+        r"没有(?:任何)?(?:活下去|活着|生存)的?(?:力气|欲望|念想|盼头)",
+        r"对(?:活着|生活|未来|人生|明天)(?:已经)?(?:没有|没|不抱)(?:任何)?(?:期待|希望|留恋|盼头|"
+        r"指望)",
+        r"(?:如果|要是|假如|等|哪天)(?:我)(?:明天|哪天|突然|有一天)?(?:不在了|死了|走了|消失了|没"
+        r"了)",
+        r"(?<![累笑热冷饿困气吓烦忙尬痛心聊丑疼])死(?:了|掉)?(?:会|就|的话)?(?:会)?(?:好|更好|好些"
+        r"|好一点|"
+        r"好点|清净|安静|不用|不会再|不痛|没有痛苦|一了百了)",
+        r"(?:不想|不愿意?)(?:再)?(?:在|待在|留在|活在)(?:这个)?(?:世界|世上|人间|世间)",
+        r"(?:去|到)(?:一个)?没有(?:痛苦|烦恼)的(?:地方|世界)|永远(?:都)?不(?:回来|醒来)",
+        r"(?:要是|如果|假如)(?:没有我|我没(?:有)?出生|我不存在|我从来没(?:有)?(?:出生|存在))",
+        r"满脑子(?:都是)?(?:死|自杀|怎么死|想死)",
+        r"(?:我)?活着(?:就是|只是|简直是)?(?:在)?浪费(?:空气|粮食|资源)",
+        _ZH_WISH + r"(?:就|能|可以|去|赶紧|早点|快点|一下子)?" + _ZH_DEATH,
+        r"(?:一直|永远)睡下去(?:就好|多好|该多好|算了)",
+        r"(?:出个?|遇到|来场|来个)(?:车祸|意外|绝症|大病)[^|]{0,6}(?:走了|死|没了|就好)",
+        r"(?:想|琢磨|在想|研究)(?:着)?怎么(?:才能|样才能|样)?(?:解脱|去死|死|自杀|离开这个世界)",
+        r"(?:对|和)(?:这个)?世界(?:已经|真的)?(?:没有|没)(?:任何|什么)?(?:留恋|牵挂)",
+        r"了无牵挂",
+        r"(?:还|倒)?不如(?:我|让我)?(?:去)?(?:死|消失|不存在|没出生|从来没出生|走了算了)"
+        r"(?![你您他她它])",
+        r"不想(?:再|继续)?活(?:了|下去|着)",
+        r"活着(?:就是|只是|真是)?(?:受罪|煎熬|折磨|浪费)",
+        r"没有(?:任何)?(?:活下去|活着)的?(?:理由|动力|意义|希望|勇气)",
+    ),
+    "intent_plan": (
+        r"药[^|]{0,6}(?:就能|就会|就可以)(?:解脱|死|结束|一了百了|不醒)",
+        r"(?:今晚|今天晚上|明天|今天)[^|]{0,3}动手(?![做打术写搞])|(?:别|不要|不用)救我",
+        r"(?:想好|选好|决定好|计划好)(?:了)?(?:在)?(?:哪里|哪儿|地方|时间|日子|哪天)[^|]{0,6}(?:结"
+        r"束|走|死|跳|动手)",
+        r"从(?:窗户|窗口|窗台|阳台|楼上|楼顶|天台|桥上|屋顶)(?:上)?跳(?:出去|下去|下来)?",
+        r"(?:什么|哪种)(?:方式|方法|办法)(?:去)?(?:结束|死|自杀|了结|走)",
+        r"(?:想|要|打算)吃完[^|]{0,6}药",
+        r"(?:等|趁)[^|]{0,8}(?:睡(?:着)?了|不在(?:家)?|出门|上班|走了|没人)(?:以后|之后)?(?:我)?就"
+        r"(?:去)?(?:天台|楼顶|桥上|河边|江边|海边|死|跳|自杀|结束|吃药|吞药|割腕|上吊|动手|了结|"
+        r"走了|烧炭)",
+        r"(?:今晚|今天|明天|这)(?:就)?是(?:我的?)?(?:人生|生命)?(?:的)?最后一(?:晚|天|夜)",
+        r"(?:打算|准备|决定|想|要)(?:今晚|明天|今天)?(?:把)?(?:药)?(?:吃|吞)(?:完|光|掉)?(?:所有|"
+        r"全部|一整|"
+        r"整)(?:的|瓶|盒)?(?:[\u4e00-\u9fff]{0,3})?药",
+        r"一次(?:性)?(?:吃|吞)(?:完|光|掉|了|下)?(?:所有|全部|整瓶|一整瓶|一瓶|一盒|几十片|一大把)",
+        _ZH_HEIGHT + r"[^。]{0,10}(?:很|好|真|就|真的)?想(?:往下)?跳(?![舞绳槽过水伞高远起进])",
+        r"(?:已经|都)?(?:决定|想好|选好)(?:了)?[^|]{0,8}(?:结束一切|结束自己|去死|怎么死|哪天走|日"
+        r"子)",
+        r"(?:结束|终结)(?:掉)?(?:这)?一切(?!顺利|正常|都好|安好|平安|工作|事务)",
+    ),
+    "method": (
+        r"(?:割|跳|吃|撞|划)(?:哪里|哪儿|哪|几楼|多少)(?:最快|最有效|不疼|不痛|会死|才会死)",
+        r"(?:攒|存|囤)够了",
+        r"(?:多少|几)(?:片|颗|粒|瓶|盒|克|毫克|mg)?[^|]{0,6}(?:会|能|才|就|可以|足以|才会|才能)"
+        r"(?:致)?(?:死|没命|醒不过来)",
+        r"致死(?:量|剂量)|致命(?:剂)?量",
+        r"(?:查|看|搜|找|问)(?:了|过)?[^|]{0,8}" + _ZH_HEIGHT + r"[^|]{0,3}(?:最高|多高|高度|够高)",
+        r"绳子[^|]{0,8}(?:多粗|结实|承重|够不够|受力)",
+        r"(?:农药|安眠药|枪|老鼠药|百草枯|敌敌畏)[^。]{0,10}知道(?:放在|藏在|在)哪",
+        r"知道[^|]{0,6}(?:农药|枪|安眠药)[^|]{0,4}(?:放在|藏在|在)哪",
+    ),
+    "preparatory_acts": (
+        r"药[^|]{0,6}数(?:了|过)|药[^。]{0,12}(?:应该)?够了",
+        r"身后事|(?:是在|其实是|就是在)(?:跟|和|向)?[^|]{0,4}告别",
+        r"不想(?:在这个世界上?)?留下(?:任何|什么)(?:东西|痕迹)?",
+        r"(?:遗嘱|遗书|告别信|绳子|绳套)(?:我)?(?:已经|都|也)?(?:写好|立好|挂好|系好|绑好|打好结|"
+        r"准备好)",
+        r"(?:买|攒|存|囤)(?:了)?(?:好几盒|好几瓶|很多|好多|一大堆|一堆|[0-9一二三四五六七八九十百"
+        r"几]+多?(?:片|盒|瓶|粒|颗))"
+        r"(?:的)?[\u4e00-\u9fff]{0,4}药",
+        r"(?:已经|都|一一|逐个|最后)(?:跟|和|向)[^|]{0,8}(?:告别|道别|说了再见)",
+        _ZH_MEANS + r"(?:我)?(?:已经|都|也)?" + _ZH_READY,
+        _ZH_READY
+        + r"(?:了)?(?:一根|一把|一些|几片|一包|一瓶|一盒|好几盒|很多|好多)?(?:的)?"
+        + _ZH_MEANS,
+        r"药[^|]{0,6}(?:攒|囤|藏|存)(?:了|起来|着|下来)",
+        r"(?:攒|囤|藏)(?:了|着)?[^|]{0,8}药(?![店房箱])",
+        r"(?:等我|在我|我)(?:走了|死了|不在了|离开了)(?:以后|之后)?[^|]{0,10}(?:看到|会看|读到|找"
+        r"到|收到)",
+        r"(?:信|遗书|留言|视频|录音|话)[^|]{0,12}(?:等我|在我)(?:走了|死了|不在了)",
+        r"照顾好[^。]{0,14}(?:以后我|我不在|照顾不了|永别|再见了)",
+        r"以后(?:我)?(?:再也|就)?(?:照顾不了|陪不了)(?:你们?|他们?|她|它|爸妈)",
+        r"反正(?:以后|我)?(?:也|都)?用不(?:到|上|着)",
+        r"以后(?:她|他|你|他们|你们)用得(?:上|到|着)",
+        r"永别|诀别|来世再见|下辈子(?:再)?见|再也不见",
+        r"最后一次(?:跟|和|给)(?:你们?|大家|你们大家)(?:说话|聊天|发消息|留言|说)",
+        r"(?:交代|安排)(?:好)?(?:了)?(?:后面的事|身后事)",
+    ),
+    "burdensomeness": (
+        r"(?:给|替)[^|]{0,4}(?:添|增加)(?:负担|累赘)",
+        r"(?:没了|少了)我[^|]{0,8}(?:更好|更轻松|轻松|解脱|更开心|过得好)",
+        r"拖累(?!了?(?:进度|工作|项目|团队|成绩|大家的进度))",
+        r"没有我(?:的话)?[^|]{0,8}(?:更好|更轻松|解脱|更开心|过得好)",
+        r"我(?:[^|]{0,5})(?:是|成了|像)(?:个|一个)?(?:[^|]{0,6}的)?(?:负担|累赘|包袱|拖油瓶|多余的"
+        r"人|负累)",
+        r"(?:觉得|感觉)自己(?:就)?是(?:个|一个)?(?:[^|]{0,6}的)?(?:负担|累赘|包袱|拖油瓶|多余|负累"
+        r")",
+        r"(?:只会|总是|一直)(?:给|替)(?:别人|大家|家里|家人|爸妈|所有人)(?:添麻烦|添乱|惹麻烦)",
+    ),
+    "self_harm": (
+        r"(?:又|再次|忍不住)(?:割|划|烫)(?:了|伤)(?![韭草麦菜稻])|(?:又|再次|忍不住)(?:伤害自己|自"
+        r"残)",
+        r"(?:自己|手臂|手腕|胳膊|大腿)[^|]{0,8}(?:划|割|抓|烫)得[^|]{0,4}(?:血|烂|模糊)|血肉模糊",
+        r"看到血(?:流出来)?的感觉|喜欢(?:看)?(?:流血|血流)",
+        r"(?:割|划)过(?:手腕|手|腕|手臂)",
+        r"(?:用|拿)(?:圆规|刀|刀片|美工刀|剪刀|针|指甲|烟头|打火机|玻璃|碎玻璃)(?:去)?(?:扎|划|割|"
+        r"刺|烫|抠|戳)"
+        r"(?:伤)?(?:自己|手|手臂|胳膊|手腕|腿|大腿)",
+        r"(?:抠|抓|掐|挠)[^|]{0,6}(?:到|得)(?:流血|出血|见血|烂)",
+        r"(?:手腕|手臂|胳膊|大腿)上(?:的)?(?:疤|伤口|刀痕|划痕)",
+        r"疤(?:痕)?(?:又)?(?:多了|添了)",
+        r"割过腕|自残过|自伤过",
+        r"(?:划|割|烫|刺|扎)(?:伤|破)?(?:了)?(?:我的|自己的?)?(?:手臂|胳膊|手腕|大腿|皮肤|手背|手"
+        r"心|"
+        r"身上)",
+        r"(?:划|割)(?:了)?(?:自己的?)?手(?![机续工套表艺术下指])",
+        r"自己[^|]{0,3}(?:划|割|烫)(?:伤|破|出血)",
+        r"撞墙[^|]{0,4}(?:流血|出血|见血)|用头撞墙",
+        r"只有(?:疼|痛|流血|看到血)(?:痛)?(?:才|能|会)",
+        r"(?:自残|自伤|割腕)[^|]{0,6}(?:复发|又开始|停不下来|年了)",
+    ),
+    "prior_attempt": (
+        r"差(?:一)?点(?:就)?(?:跳(?:下去|了)|自杀|割腕|吃药|上吊|死成)",
+        r"(?:喝|吃)(?:了|过)(?:一瓶|半瓶|一口|一些|整瓶)?(?:农药|百草枯|敌敌畏|老鼠药)",
+        r"(?:吞|吃)过(?:一次|两次|几次)?(?:安眠)?药",
+        r"没死成|自杀未遂|被救(?:了)?回来|洗(?:过)?胃",
+        r"(?:试过|尝试过)(?:去)?(?:上吊|割腕|跳楼|吃药|吞药|烧炭|跳河|自杀)",
+    ),
+    "violent_intent": (
+        r"报复[^。]{0,10}(?:去死|弄死|杀了|杀死)",
+        r"(?:汽油|炸药)[^。]{0,10}(?:烧|炸)(?:了|掉|死)?(?:他|她|他们|那|这|学校|公司)|(?:烧|炸)了"
+        r"(?:他|她|他们)的?(?:家|公司)",
+        r"(?:在|往)[^|]{0,8}(?:饭|水|杯|碗|菜|饮料|汤)里?(?:下毒|投毒|放毒)|给(?:他|她|他们)下毒",
+        r"让(?:他|她|他们|那个人)见血",
+        r"(?:控制不住|忍不住)(?:想|要|会)?(?:打|掐|伤害|摇|揍)(?:我的)?(?:孩子|宝宝|儿子|女儿)",
+        r"一起(?:去)?死|一起下地狱|陪我(?:一起)?死|拉[^|]{0,4}(?:一起|陪葬|垫背)",
+        r"(?:想|冲动|控制不住|忍不住|会)(?:要|去)?(?:伤害|打伤|杀)(?:别人|他人|人|其他人|家人|孩子"
+        r")",
+        r"(?:拿|用)(?:刀|斧头|棍子|砖头|锤子|菜刀)(?:去)?(?:砍|捅|杀|劈|砸)(?:死)?(?:他|她|他们|人"
+        r"|那个)",
+        r"把" + _ZH_PERSON + r"(?:全|都|全都)?" + _ZH_VERBS,
+        r"(?:怕|担心|害怕)(?:我|自己)(?:会)?(?:控制不住)?(?:自己)?(?:伤害|打|掐|杀|弄伤|打伤|掐死)"
+        r"(?:我的)?(?:孩子|宝宝|女儿|儿子|老婆|老公|家人|别人|他|她|他们)",
+    ),
+    "weapon_threat": (
+        r"(?<![菜水果剃指甲])(?:刀|枪|汽油|炸药|硫酸)(?:我)?(?:已经|都)?(?:买好|准备好|磨好|藏好|"
+        r"带好)"
+        r"(?:了)?",
+    ),
+}
 
 _ZH: dict[str, tuple[str, ...]] = {
     "suicidal_ideation": (
         r"不想活(?![在成得])",
+        r"一走了之|一死了之|一睡不醒|长睡不醒|不想(?:再)?做人(?!了吧)",
         r"活不下去",
         r"不想(?:再)?活下去",
-        r"活着(?:真的|真|好|也)?(?:没(?:有)?(?:什么|任何)?意思|没(?:有)?(?:什么|任何)?意义|有什么意义)",
+        r"活着(?:真的|真|好|也)?(?:没(?:有)?(?:什么|任何)?意思|没(?:有)?(?:什么|任何)?意义|有什么"
+        r"意义)",
         r"没有活下去的(?:意义|理由|勇气)",
         # not "累得要死", "快要死了" (hyperbole, an illness), "想死你了" (missing someone)
-        r"(?:(?<![得])想|(?<![得快])要|打算|准备|好想|真想|很想|只想)(?:去)?死(?![你您他她它我])",
+        r"(?:(?<![得])想|打算|准备|好想|真想|很想|只想)(?:去)?死(?![你您他她它我定]|一死)|(?<![得"
+        r"快])要去死",
         r"死了(?:算了|就好了|就解脱了|一了百了|反而(?:好|轻松))",
         r"(?:还|倒)?不如(?:去)?死(?:了)?(?![你您他她它])",
         r"一了百了",
@@ -711,7 +1525,7 @@ _ZH: dict[str, tuple[str, ...]] = {
         r"紫杀",
         r"(?:想|好想|要|真想)鼠(?:了|掉)?(?![标])",
     ),
-    "suicide_mention": (r"(?<!预防)(?<!防止)(?<!干预)自杀(?!式|预防|干预|热线)",),
+    "suicide_mention": (r"(?<!防)(?<!防止)(?<!干预)自杀(?!式|预防|干预|热线)",),
     "prior_attempt": (
         r"自杀过",
         r"(?:试过|尝试过|曾经)(?:去)?自杀",
@@ -758,7 +1572,7 @@ _ZH: dict[str, tuple[str, ...]] = {
         r"(?:不要|别|不会|不再|再也不|永远不)(?:再)?醒(?:过)?来",
         r"(?:一觉|睡过去|睡着)(?:就|了)?(?:再也|永远)?(?:不|别)(?:要)?(?:再)?醒",
         r"(?<![累笑热冷饿困气吓烦忙尬痛心聊丑疼])死(?:了|掉)?(?:会|就)?(?:轻松|解脱)",
-        r"(?:宁愿|宁可)(?:去)?死",
+        r"(?:宁愿|宁可)(?:去)?死(?![也都]不(?:去|吃|喝|穿|看|买|做|学|上|参加|相亲))",
         r"活够了",
         r"不想(?:再)?存在",
         r"(?:没有|不该|没)(?:被)?(?:出生|生下来)",
@@ -817,7 +1631,7 @@ _ZH: dict[str, tuple[str, ...]] = {
     ),
     "end_everything": (
         r"(?:想|好想|只想|想要|很想)(?:就这样)?(?:从这个世界上?)?(?:永远|彻底)?(?:地)?消失"
-        r"(?!一段|几天|一下|一会|一阵|几个)",
+        r"(?!一段|几天|一下|一会|一阵|几个|在)",
         r"从这个世界上?消失",
         r"(?:结束|终结)(?:掉)?这一切",
         r"让(?:这)?一切(?:都)?结束",
@@ -838,11 +1652,10 @@ _ZH: dict[str, tuple[str, ...]] = {
     "weapon_threat": (r"带(?:着)?(?:刀|枪|武器|汽油)(?:去|到|进)(?:学校|公司|单位|教室|医院)",),
 }
 
-#: A denial right before a Chinese phrase: 我从来没想过自杀, 我不会自杀, 没有伤害自己的想法.
-_ZH_NEGATION = re.compile(
-    r"(?:不|没|没有|从没|从来没|从来没有|从未|绝不|绝对不|并不|并没有|不会|别)"
-    r"(?:会|想|想过|打算|要|考虑|考虑过|有过|有|去){0,2}$"
-)
+_ZH = {
+    label: _ZH.get(label, ()) + _ZH_COMPOSED.get(label, ())
+    for label in (*_ZH, *(k for k in _ZH_COMPOSED if k not in _ZH))
+}
 _ZH_PATTERNS = tuple((label, re.compile("|".join(specs))) for label, specs in _ZH.items())
 _ZH_ANY = re.compile("|".join(spec for specs in _ZH.values() for spec in specs))
 #: Pinyin written as a word of its own, in a message without Han characters ("wo xiang zisha",
@@ -889,25 +1702,127 @@ _PINYIN: tuple[tuple[str, re.Pattern[str]], ...] = (
 _PINYIN_ANY = _dispatch([p.pattern.removeprefix("(?<![a-z])") for _, p in _PINYIN], r"(?<![a-z])")
 
 
-def _zh_normalise(text: str) -> str:
-    return _ZH_DROP.sub("", fold(text).lower())
-
-
-#: A person who is not the writer right before a method or a mention: 有人跳楼了, 他哥哥自杀了
-#: (reported, not disclosed). Read in the normalised text, up to `_ZH_OTHER_WINDOW` characters
-#: back, with no 我 in between.
-_ZH_OTHER = re.compile(
-    r"(?:有人|别人|他|她|他们|她们|哥哥|姐姐|弟弟|妹妹|朋友|同学|同事|邻居|新闻|明星)[^我]{0,3}$"
+#: A denial right before a Chinese phrase: 我从来没想过自杀, 我不会自杀, 我不是想死, 并不想死.
+_ZH_NEGATION = re.compile(
+    r"(?:不|没|没有|从没|从来没|从来没有|从未|绝不|绝对不|并不|并没有|不会|别|不是|不再|才不|"
+    r"不至于|未曾|不敢|哪有|没再)(?:会|想|想过|打算|要|考虑|考虑过|有过|有|去|真的|是|说|再|曾|敢|"
+    r"至于|还|真|打算过|准备){0,3}$"
 )
-_ZH_OTHER_WINDOW = 6
-#: The acts a message can report about someone else (the check above applies to these only).
-_ZH_REPORTED = re.compile(r"(?:自杀|跳楼|跳河|跳桥|卧轨|上吊|烧炭|割腕)(?:了|过)?")
+#: A denial right after: 自杀的念头我从来没有, 想死的想法倒是没有.
+_ZH_DENIED_AFTER = re.compile(
+    r"(?:的)?(?:念头|想法|打算|计划|冲动)?(?:我|倒是|倒)?(?:从来|从|都|也|根本|绝对|并)?"
+    r"(?:没有|没|不会|不曾|从未)(?:过)?(?:$|\|)"
+)
+#: Someone who is not the writer is the subject of the clause before the phrase: 我朋友去年自杀了,
+#: 她说她活够了, 新闻说有人跳楼. Read back to the start of the clause, with no 我 after it.
+_ZH_OTHER = re.compile(
+    r"(?:有人|别人|他|她|他们|她们|ta|哥哥|姐姐|弟弟|妹妹|表哥|表姐|表弟|表妹|堂哥|堂姐|朋友|闺蜜|"
+    r"同学|同事|室友|邻居|网友|明星|歌手|主角|角色|女主|男主|叔叔|阿姨|舅舅|姑姑|爷爷|奶奶|外婆|"
+    r"外公|姥姥|爸|妈|父亲|母亲|老公|老婆|男友|女友|男朋友|女朋友|儿子|女儿|孩子|学生|病人|"
+    r"患者|某人|那个人|人家|亲戚|这种人)[^我|]{0,8}$"
+)
+#: Someone else says or thinks it of the writer: 我妈总说我是累赘 (read for burdensomeness).
+_ZH_SAID = re.compile(
+    r"(?:他|她|他们|她们|人|爸|妈|父母|家人|朋友|同事|老板|领导|老师|亲戚|婆婆|公公|老公|老婆|"
+    r"男友|女友)[^我|]{0,4}(?:说|骂|嫌|认为|觉得|讲|嘲笑)(?:我|自己)"
+)
+#: A story, a lesson, a film or the news: 那部电影里女主角跳河了, 关于青少年自残的论文.
+_ZH_TOPIC = re.compile(
+    r"电影|电视剧|剧里|剧中|小说|书里|书中|新闻|纪录片|歌里|歌词|游戏里|游戏中|动漫|漫画|视频里|"
+    r"文章|节目|课上|上课|讲座|论文|报告|研究|关于|剧情|作文|演讲|宣传|讨论|预防|科普|作业|法律|律"
+    r"师"
+)
+#: Embarrassment and boredom before a wish to disappear or die: 尴尬得想消失, 社死了想原地去世.
+_ZH_HYPERBOLE = re.compile(
+    r"(?:尴尬|丢脸|丢人|社死|糗|无聊|羞|害羞|难为情|原地)[^|]{0,6}$"
+    r"|(?:(?<![觉懂记晓值舍显变免获取使不])得|(?<![感想看听受做遇得碰找等收达])到)我?$"
+)
+_ZH_LAUGHTER = re.compile(r"哈哈|嘿嘿|呵呵|嘻嘻|笑死|hhh|233|lol|lmao|😂|🤣|😆")
+#: A past the message says is over: 我以前有过轻生的念头，现在好多了.
+_ZH_PAST = re.compile(
+    r"以前|曾经|之前|过去|小时候|那时候?|当时|几年前|去年|前年|高中|初中|大学|年轻时|有段时间|一度"
+)
+_ZH_RECOVERED = re.compile(
+    r"(?:现在|目前|如今|已经|但是?|不过)(?:已经|都|也|我)?(?:好多了|好了|没事了|走出来了|不会了|"
+    r"不再|稳定|康复|好很多|很好|过去了|戒了|停了)"
+)
+_ZH_RECENT = re.compile(r"昨天|昨晚|今天|今晚|最近|又|这几天|现在又|刚才|刚刚")
 #: 为了X去死 ("would die for hotpot"): hyperbole when the match is a bare 死.
-_ZH_FOR = re.compile(r"为了.{0,6}$")
+_ZH_FOR = re.compile(r"为了[^|]{0,6}$")
+#: The phrase names a topic: 自杀的宣传活动, 自残的新闻.
+_ZH_TOPIC_AFTER = re.compile(
+    r"[^|]{0,4}的(?:宣传|讲座|新闻|电影|书|论文|活动|报道|话题|案例|热线|课|知识|视频|文章)"
+)
+#: Leaving for a new place, not life: 写了告别信，下周要调去深圳了.
+_ZH_TRAVEL = re.compile(
+    r"出国|留学|毕业|搬家|离职|辞职|调去|调到|转学|出差|实习|旅游|旅行|去[^|]{0,4}(?:工作|上学|读"
+    r"书)"
+)
+#: A threat said in play: 我要杀了你哦.
+_ZH_TEASING = re.compile(r"[哦喔啦呀哈嘛噢]")
+#: 跳楼价 (a sale price), not a method.
+_ZH_SALE = re.compile(r"跳楼(?:价|大甩卖|甩卖|清仓|特价|大减价)")
+_ZH_LABELS_OTHERS = frozenset({"violent_intent", "weapon_threat"})
+
+
+def _zh_affirmed(label: str, norm: str, match: re.Match[str], ctx: _ZhContext) -> bool:
+    """True if a Chinese `match` is the writer's own present statement (see `_affirmed`)."""
+    start, end = match.start(), match.end()
+    clause_start = norm.rfind("|", 0, start) + 1
+    before = norm[max(clause_start, start - 24) : start]
+    if _ZH_NEGATION.search(before[-10:]) or _ZH_DENIED_AFTER.match(norm, end, end + 12):
+        return False
+    if _ZH_TOPIC.search(before) or _ZH_SALE.match(norm, start):
+        return False
+    if _ZH_TOPIC_AFTER.match(norm, end, end + 10):
+        return False
+    if label in _ZH_LABELS_OTHERS:
+        return not ctx.laughter and not _ZH_TEASING.match(norm, end)
+    if (
+        label != "burdensomeness"
+        and _ZH_OTHER.search(before)
+        and not match.group().startswith("我")
+    ):
+        return False
+    if label == "burdensomeness" and _ZH_SAID.search(norm, clause_start, end):
+        return False
+    if _ZH_HYPERBOLE.search(before) and label in (
+        "wish_to_be_dead",
+        "suicidal_ideation",
+        "end_everything",
+    ):
+        return False
+    if match.group().endswith("死") and _ZH_FOR.search(before):
+        return False
+    if ctx.recovered_at > end and not ctx.recent and _ZH_PAST.search(norm, clause_start, end):
+        return False
+    if ctx.laughter and len(match.group()) <= 3 and match.group().endswith("死"):
+        return False  # 我去死一死哈哈
+    if label == "preparatory_acts" and "告别" in match.group() and _ZH_TRAVEL.search(norm):
+        return False  # 写了告别信，下周要调去深圳了
+    if label == "preparatory_acts" and ctx.means_ordinary:
+        return "药" not in match.group() and not re.search(_ZH_MEANS, match.group())
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class _ZhContext:
+    """What the whole Chinese message says about its phrases (computed once per message)."""
+
+    recovered_at: int  # start of a recovery (现在好多了), or -1
+    recent: bool  # something recent before the recovery (昨晚又...)
+    laughter: bool  # 哈哈, 笑死, 😂
+    means_ordinary: bool  # an everyday use of the means (烧烤, 露营, 医生开的)
+
+
+def _zh_normalise(text: str) -> str:
+    text = _CANTONESE_RE.sub(lambda m: _CANTONESE[m.group()], text)
+    return _ZH_DROP.sub("", _ZH_CLAUSE.sub("|", fold(text).lower()))
 
 
 def _scan_zh(text: str, runs: list[str], labels: set[str]) -> None:
-    """The Chinese phrase lists, over text with separators, symbols and zero-width removed.
+    """The Chinese phrase lists, over text with separators, symbols and zero-width removed
+    (clause breaks kept as "|").
 
     `runs` are the spelled-out letter runs the English pass collapsed ("z i s h a").
     """
@@ -922,19 +1837,19 @@ def _scan_zh(text: str, runs: list[str], labels: set[str]) -> None:
     norm = _zh_normalise(text)
     if not _ZH_ANY.search(norm):
         return
+    recovered = _ZH_RECOVERED.search(norm)
+    recovered_at = recovered.start() if recovered else -1
+    ctx = _ZhContext(
+        recovered_at=recovered_at,
+        recent=recovered_at > 0 and _ZH_RECENT.search(norm, 0, recovered_at) is not None,
+        laughter=_ZH_LAUGHTER.search(text.lower()) is not None,
+        means_ordinary=_ZH_MEANS_ORDINARY.search(norm) is not None,
+    )
     for label, pattern in _ZH_PATTERNS:
-        for match in pattern.finditer(norm):
-            start = match.start()
-            if _ZH_NEGATION.search(norm, max(0, start - 8), start):
-                continue
-            if _ZH_REPORTED.fullmatch(match.group()) and _ZH_OTHER.search(
-                norm, max(0, start - _ZH_OTHER_WINDOW), start
-            ):
-                continue
-            if match.group().endswith("死") and _ZH_FOR.search(norm, max(0, start - 8), start):
-                continue
+        if label in labels:
+            continue
+        if any(_zh_affirmed(label, norm, m, ctx) for m in pattern.finditer(norm)):
             labels.add(label)
-            break
 
 
 def scan_risk(text: str) -> SafetyHit | None:
@@ -952,12 +1867,18 @@ def scan_risk(text: str) -> SafetyHit | None:
     norm = _normalise(text, runs)
     labels: set[str] = set()
     if _ANY.search(norm):
-        recovered = _RECOVERED.search(norm) is not None
-        labels.update(
-            label
-            for label, pattern in _PATTERNS
-            if _affirmed(pattern, norm, recovered=recovered, topic=label == "suicide_mention")
-        )
+        recovered = _RECOVERED.search(norm)
+        recovered_at = -1
+        if recovered is not None and not _RECENT.search(norm, 0, recovered.start()):
+            recovered_at = recovered.start()
+        laughter = _LAUGHTER.search(text.lower()) is not None
+        for label, pattern in _PATTERNS:
+            if laughter and _CATEGORY[label] == "harm_to_others" and label != "telling_to_die":
+                continue  # "I'll kill him if he eats my leftovers lol"
+            others = label not in _OTHERS_ALLOWED
+            scope = _Scope(recovered_at, laughter, others, reported=not others)
+            if _affirmed(pattern, norm, scope):
+                labels.add(label)
     for match in _SQUASHED_WHOLE.finditer(norm):
         labels.add(_SQUASHED_LABEL[match.group()])
     for run in runs:
@@ -971,17 +1892,26 @@ def scan_risk(text: str) -> SafetyHit | None:
     return SafetyHit(category=category, cues=tuple(sorted(labels)))
 
 
-def _affirmed(pattern: re.Pattern[str], norm: str, *, recovered: bool, topic: bool) -> bool:
-    """True if `pattern` matches somewhere not directly preceded by an explicit denial (nor,
-    with `recovered`, by "used to"; nor, with `topic`, by "a book about")."""
+def _affirmed(pattern: re.Pattern[str], norm: str, scope: _Scope) -> bool:
+    """True if `pattern` matches somewhere that is the writer's own present statement: not
+    directly after an explicit denial, a topic ("a book about") or, for most labels, another
+    subject ("she wants to die"); not a past the message says is over; not a hyperbole."""
     for match in pattern.finditer(norm):
         start = match.start()
         before = max(0, start - _NEGATION_WINDOW)
-        if _NEGATION.search(norm, before, start):
+        if _NEGATION.search(norm, before, start) or _TOPIC.search(norm, before, start):
             continue
-        if recovered and _PAST.search(norm, before, start):
+        if _NO.search(norm, before, start) or _DIED_BY.search(norm, before, start):
             continue
-        if topic and _TOPIC.search(norm, before, start):
+        if start < scope.recovered_at and _PAST.search(norm, before, scope.recovered_at):
+            continue
+        if scope.others and _OTHER_SUBJECT.search(norm, before, start):
+            continue
+        if scope.reported and _REPORTED.search(norm, before, start):
+            continue
+        if _HYPERBOLE.search(norm, before, start) or (
+            scope.laughter and _CAUSAL.search(norm, before, start)
+        ):
             continue
         return True
     return False
