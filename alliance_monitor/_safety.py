@@ -402,7 +402,8 @@ _SELF: dict[str, tuple[str, ...]] = {
         r"(?:want to|wanna|gonna|going to|about to|finna|ima|i will) kms",
     ),
     "suicide_mention": (
-        r"suicide(?! (?:squad|door|doors|bomber|bombers|prevention|awareness|statistics))",
+        r"suicide(?! (?:squad|door|doors|bomber|bombers|prevention|awareness|statistics|mission|"
+        r"missions|run|runs|drill|drills|sprint|sprints|hotline|hotlines|rate|rates)>)",
     ),
     "prior_attempt": (
         r"(?:attempted|tried to) (?:suicide|kill myself|end my life|take my (?:own )?life)",
@@ -622,6 +623,11 @@ _OTHERS: dict[str, tuple[str, ...]] = {
 _SELF_COMPOSED: dict[str, tuple[str, ...]] = {
     "suicidal_ideation": (_WISH + " " + _ADV + _ACT_OBJECT,),
     "prior_attempt": (
+        r"(?:took|taken|had|survived) an overdose",
+        r"(?:jumped|threw myself) (?:off|from) (?:a|the) ~1" + _HEIGHT + r" ~6(?:survived|lived|"
+        r"hospital|broke|attempt|woke up)",
+        r"(?:i|ive|i have|i had|almost|nearly) (?:odd|oded|overdosed)(?! (?:on (?:coffee|caffeine"
+        r"|sugar))>)",
         r"(?:not|isnt|wasnt|wouldnt be|wont be) my first attempt",
         r"(?:i|ive|i have|i had|when i) attempted>(?! (?:to|the|a|an|it|this|that|my|our|your)>)",
         r"(?:my|a|the) (?:first|second|third|last|previous|suicide|failed) attempt(?! (?:at|to)>)",
@@ -637,6 +643,16 @@ _SELF_COMPOSED: dict[str, tuple[str, ...]] = {
         r"(?:tried|try|trying|attempted|attempt|attempting|tries) to " + _ADV + _ACT_OBJECT,
     ),
     "wish_to_be_dead": (
+        r"(?:so |just |really )?done (?:with )?(?:life|living|being alive|existing)(?! (?:in|at|l"
+        r"ike|with)>)",
+        r"life (?:is not|isnt|aint) (?:even )?worth (?:it|anything) (?:anymore|any more|at all)",
+        r"(?:cant|can not|cannot|dont) see (?:a|any) future (?:for myself|for me|at all|anymore|a"
+        r"ny more)",
+        r"(?:wish|wished|wishing) (?:i|id|that i) (?:wasnt|werent|was not|were not|hadnt been|had"
+        r" not "
+        r"been|had never been) (?:alive|born|here|around)",
+        r"(?:dont|do not|no longer) (?:really )?wanna (?:live|be alive|exist|wake up|be here|go o"
+        r"n)",
         r"(?:hope|hoping|pray|praying|wish|wishes|wishing) ~3(?:plane|car|bus|train) (?:would |wil"
         r"l )?(?:crash|"
         r"crashes|crashed|hit me|hits me)",
@@ -771,6 +787,11 @@ _SELF_COMPOSED: dict[str, tuple[str, ...]] = {
         r"medication|bottle|packet|sleeping pills|painkillers|paracetamol)",
     ),
     "method": (
+        r"(?:looking|staring|stare|look|stared|looked) at (?:the )?(?:train )?tracks",
+        r"(?:bought|buying|got|purchased|ordered) (?:a|my|the) (?:gun|pistol|rifle|handgun|firearm)"
+        r"(?! (?:for (?:hunting|the range|sport|work)|license|licence|safe)>)",
+        r"(?:enough|plenty of|a lot of|lots of) (?:pills|meds|tablets|sleeping pills|painkillers) "
+        r"(?:saved|stashed|hidden|stored|collected)|(?:pills|meds|tablets) saved up",
         r"(?:researching|researched|looking up|looked up|googling|googled|reading about) (?:suicid"
         r"e )?"
         r"(?:methods|ways to die|how to die|how to do it|painless ways)(?! (?:for|of|in)>)",
@@ -813,6 +834,9 @@ _SELF_COMPOSED: dict[str, tuple[str, ...]] = {
         r"take|using them|using it|end it|do it|enough)",
     ),
     "preparatory_acts": (
+        r"(?:getting rid of|gave away|giving away|give away) (?:all|most) (?:of )?my (?:things|st"
+        r"uff|"
+        r"belongings|possessions)",
         r"(?:doesnt|dont|didnt|dont even) know (?:it was|its|that was) (?:goodbye|the last time|my"
         r" goodbye)",
         r"less to (?:clean up|deal with|sort out|handle) after>(?! (?:the|my|a|party|dinner|class|"
@@ -900,6 +924,19 @@ _SELF_COMPOSED: dict[str, tuple[str, ...]] = {
         r"(?:finally )?be (?:free|rid) of me",
     ),
     "self_harm": (
+        r"(?:burned|burnt|burning|burn) my (?:wrist|wrists|arm|arms|thigh|thighs|skin|hand|hands)"
+        r" with "
+        r"(?:a|the) (?:hot |heated )?(?:spoon|lighter|cigarette|match|matches|knife)",
+        r"(?:until|til|till) i (?:bleed|bled|bruise|bruised)",
+        r"(?:carved|carving|carve|sliced|slicing) (?:into )?my (?:skin|arms|arm|wrists|wrist|thig"
+        r"hs|thigh|"
+        r"legs|leg|stomach|hips|body)",
+        r"(?:cut|cutting|burned|burnt|burning) my (?:skin|arms|wrists|thighs|stomach|hips)(?! (?:"
+        r"on|with|"
+        r"by accident|accidentally|while|when|shaving|cooking|in)>)",
+        r"(?:arms|wrists|thighs|legs|skin|body|stomach) (?:are|is) (?:covered in|full of) (?:cuts"
+        r"|scars|"
+        r"burns|fresh cuts)",
         r"(?:the )?urge (?:to cut |to hurt myself |to self harm )?is (?:so )?(?:bad|strong|back|un"
         r"bearable|"
         r"overwhelming)|(?:urge|urges) to (?:cut|self harm|burn myself|hurt myself)",
@@ -955,14 +992,30 @@ _SELF_COMPOSED: dict[str, tuple[str, ...]] = {
 }
 _OTHERS_COMPOSED: dict[str, tuple[str, ...]] = {
     "violent_intent": (
+        r"(?:snap|lose it|lose control|flip) and (?:hurt|kill|attack|hit|stab) (?:someone|somebody|"
+        r"him|her|them|people|everyone)",
+        r"(?:"
+        + _WISH
+        + "|"
+        + _INTENT
+        + "|"
+        + _THOUGHT
+        + r") ~1(?:run|running) (?:him|her|them|you) "
+        r"over",
         r"(?:" + _WISH + "|" + _INTENT + "|" + _THOUGHT + r"|afraid (?:ill|i will|i might|im "
         r"going to)|scared (?:ill|i will|i might|im going to)|worried (?:ill|i will|i might|im "
         r"going to)|plan how to|planning how to|planned how to|(?:figuring|figured|working|worked) "
-        r"out how to) " + _ADV + r"~1(?:kill|killing|murder|murdering|hurt|hurting|harm|harming|"
+        r"out how to) ~1" + _ADV + r"(?:kill|killing|murder|murdering|hurt|hurting|harm|harming|"
         r"stab|stabbing|shoot|shooting|strangle|strangling|choke|choking|poison|poisoning|smother|"
-        r"smothering|beat|beating|burn|burning|attack|attacking|run over|running over|put|"
-        r"putting) (?:him|her|them|you|someone|somebody|anyone|everyone|everybody|people|(?:my|"
-        r"the|that|his|her|those|these|all the) [a-z]+|the (?:people|kids|students|teachers) (?:at|"
+        r"smothering|beat|beating|burn|burning|attack|attacking|run over|running over|push|"
+        r"pushing) (?:him|her|them|you|someone|somebody|anyone|everyone|everybody|people|(?:my|"
+        r"the|that|his|her|those|these|all the|this) (?:wife|husband|partner|boyfriend|girlfriend|"
+        r"mom|mum|mother|dad|father|son|daughter|baby|kid|kids|child|children|brother|sister|boss|"
+        r"teacher|teachers|ex|neighbor|neighbour|neighbors|roommate|family|coworker|coworkers|"
+        r"classmate|classmates|stepdad|stepmom|stepfather|stepmother|landlord|guy|man|woman|girl|"
+        r"boy|bully|bullies|people|students|manager|uncle|aunt|cousin|grandpa|grandma|friend|"
+        r"friends|bitch|bastard|idiot|asshole|prick|jerk|cop|cops|supervisor|professor|coach)|the"
+        r" (?:people|kids|students|teachers) (?:at|"
         r"in) (?:my|the) [a-z]+)(?! (?:feelings|feeling|chances|career|reputation|pride|business|"
         r"time|plans|hair|nails|game|score|deck|character|in the game)>)",
         r"(?:beat|beating|kick|kicking) (?:him|her|them|you|my [a-z]+) (?:to death|senseless|"
@@ -1323,14 +1376,22 @@ _ZH_MEANS = r"(?:刀片|木炭|炭|农药|绳子|麻绳|安眠药|老鼠药|百�
 _ZH_READY = r"(?:准备好|买好|备好|藏好|放好|准备了|买了|备了|藏了|囤了|攒了|弄到)"
 #: Everyday uses of the same means ("买了木炭准备去烧烤"): the message is not read for means.
 _ZH_MEANS_ORDINARY = re.compile(
-    r"备用|常备|以防万一|急救|感冒|发烧|咳嗽|生病|头疼|头痛|过敏|退烧|烧烤|烤肉|烤串|bbq|露营|野炊"
+    r"行李|绑|备用|常备|以防万一|急救|感冒|发烧|咳嗽|生病|头疼|头痛|过敏|退烧|烧烤|烤肉|烤串|bbq|"
+    r"露营|野炊"
     r"|火锅|取暖|晾|跳绳|剃须|刮胡子|种地|种菜|除草|杀虫|老鼠|做饭|"
-    r"装修|搬家|打包|手工|美工|拔河|捆|绑东西|医生|医院|处方|开了|按时|按医嘱|每晚|每天"
+    r"装修|搬家|打包|手工|美工|拔河|捆|绑东西"
+)
+_ZH_EVERYDAY_MEANS = re.compile(r"刀片|炭|绳|煤气|老鼠药|除草剂")
+#: Pills kept for an illness, not gathered: 存了一些药在家里备用, 感冒了买了很多药.
+_ZH_PILLS_ORDINARY = re.compile(
+    r"备用|常备|以防万一|急救|感冒|发烧|咳嗽|生病|头疼|头痛|过敏|退烧|按医嘱"
 )
 _ZH_HEIGHT = r"(?:桥|楼|天台|楼顶|大厦|悬崖|阳台|窗台|高架)"
 
 _ZH_COMPOSED: dict[str, tuple[str, ...]] = {
     "wish_to_be_dead": (
+        r"(?:想|要|只想|好想)结束(?:了|掉|算了|这一切)?(?=$|\|)|(?:想|要)si(?![a-z])",
+        r"(?:连)?死的勇气都有了",
         r"(?:想象|想像|幻想|计划|安排|梦到)(?:自己|我)的?葬礼",
         r"(?:早点|干脆|还是)(?:结束|死|走|解脱)(?:掉)?算了",
         r"(?<![累笑热冷饿困气吓烦忙尬痛心聊丑疼])死(?:掉|了)?(?:算了|就好了|就好)",
@@ -1357,13 +1418,14 @@ _ZH_COMPOSED: dict[str, tuple[str, ...]] = {
         _ZH_WISH + r"(?:就|能|可以|去|赶紧|早点|快点|一下子)?" + _ZH_DEATH,
         r"(?:一直|永远)睡下去(?:就好|多好|该多好|算了)",
         r"(?:出个?|遇到|来场|来个)(?:车祸|意外|绝症|大病)[^|]{0,6}(?:走了|死|没了|就好)",
-        r"(?:想|琢磨|在想|研究)(?:着)?怎么(?:才能|样才能|样)?(?:解脱|去死|死|自杀|离开这个世界)",
+        r"(?:想|琢磨|在想|研究)(?:着)?(?:要)?(?:怎么|怎样|如何)(?:才能|样才能|样)?(?:解脱|去死|死"
+        r"|自杀|离开这个世界)",
         r"(?:对|和)(?:这个)?世界(?:已经|真的)?(?:没有|没)(?:任何|什么)?(?:留恋|牵挂)",
         r"了无牵挂",
         r"(?:还|倒)?不如(?:我|让我)?(?:去)?(?:死|消失|不存在|没出生|从来没出生|走了算了)"
         r"(?![你您他她它])",
         r"不想(?:再|继续)?活(?:了|下去|着)",
-        r"活着(?:就是|只是|真是)?(?:受罪|煎熬|折磨|浪费)",
+        r"活着(?:就是|只是|真是)?(?:一种|一场)?(?:受罪|煎熬|折磨|浪费)",
         r"没有(?:任何)?(?:活下去|活着)的?(?:理由|动力|意义|希望|勇气)",
     ),
     "intent_plan": (
@@ -1429,7 +1491,7 @@ _ZH_COMPOSED: dict[str, tuple[str, ...]] = {
         r"(?:给|替)[^|]{0,4}(?:添|增加)(?:负担|累赘)",
         r"(?:没了|少了)我[^|]{0,8}(?:更好|更轻松|轻松|解脱|更开心|过得好)",
         r"拖累(?!了?(?:进度|工作|项目|团队|成绩|大家的进度))",
-        r"没有我(?:的话)?[^|]{0,8}(?:更好|更轻松|解脱|更开心|过得好)",
+        r"没有我(?:的话)?[^|]{0,8}(?:更好|比较好|会好|更轻松|轻松|解脱|更开心|过得好|好过)",
         r"我(?:[^|]{0,5})(?:是|成了|像)(?:个|一个)?(?:[^|]{0,6}的)?(?:负担|累赘|包袱|拖油瓶|多余的"
         r"人|负累)",
         r"(?:觉得|感觉)自己(?:就)?是(?:个|一个)?(?:[^|]{0,6}的)?(?:负担|累赘|包袱|拖油瓶|多余|负累"
@@ -1437,6 +1499,9 @@ _ZH_COMPOSED: dict[str, tuple[str, ...]] = {
         r"(?:只会|总是|一直)(?:给|替)(?:别人|大家|家里|家人|爸妈|所有人)(?:添麻烦|添乱|惹麻烦)",
     ),
     "self_harm": (
+        r"(?:手腕|手臂|胳膊|大腿|皮肤)(?:都|又)?(?:被我)?(?:割|划)(?:破|伤|开|烂)",
+        r"故意(?:让自己|把自己)(?:受伤|弄伤|流血|疼)|(?:在|往)(?:手|手臂|胳膊|腿|身上)上?(?:刻字|"
+        r"刻)",
         r"(?:又|再次|忍不住)(?:割|划|烫)(?:了|伤)(?![韭草麦菜稻])|(?:又|再次|忍不住)(?:伤害自己|自"
         r"残)",
         r"(?:自己|手臂|手腕|胳膊|大腿)[^|]{0,8}(?:划|割|抓|烫)得[^|]{0,4}(?:血|烂|模糊)|血肉模糊",
@@ -1445,7 +1510,7 @@ _ZH_COMPOSED: dict[str, tuple[str, ...]] = {
         r"(?:用|拿)(?:圆规|刀|刀片|美工刀|剪刀|针|指甲|烟头|打火机|玻璃|碎玻璃)(?:去)?(?:扎|划|割|"
         r"刺|烫|抠|戳)"
         r"(?:伤)?(?:自己|手|手臂|胳膊|手腕|腿|大腿)",
-        r"(?:抠|抓|掐|挠)[^|]{0,6}(?:到|得)(?:流血|出血|见血|烂)",
+        r"(?:抠|抓|掐|挠|拔|咬|撕)[^|]{0,8}(?:到|得)(?:流血|出血|见血|烂)",
         r"(?:手腕|手臂|胳膊|大腿)上(?:的)?(?:疤|伤口|刀痕|划痕)",
         r"疤(?:痕)?(?:又)?(?:多了|添了)",
         r"割过腕|自残过|自伤过",
@@ -1461,11 +1526,17 @@ _ZH_COMPOSED: dict[str, tuple[str, ...]] = {
     "prior_attempt": (
         r"差(?:一)?点(?:就)?(?:跳(?:下去|了)|自杀|割腕|吃药|上吊|死成)",
         r"(?:喝|吃)(?:了|过)(?:一瓶|半瓶|一口|一些|整瓶)?(?:农药|百草枯|敌敌畏|老鼠药)",
-        r"(?:吞|吃)过(?:一次|两次|几次)?(?:安眠)?药",
+        r"(?:吞|吃)过(?:一次|两次|几次)?(?:一整瓶|整瓶|一瓶|一把|很多|好多)?(?:安眠)?药",
+        r"(?:跳|割)过(?:河|楼|桥|腕|海|江)|被(?:人)?救(?:了)?(?:回来|起来|上来)",
         r"没死成|自杀未遂|被救(?:了)?回来|洗(?:过)?胃",
         r"(?:试过|尝试过)(?:去)?(?:上吊|割腕|跳楼|吃药|吞药|烧炭|跳河|自杀)",
     ),
     "violent_intent": (
+        r"(?:想|要|会|打算)(?:把)?(?:学校|公司|教室|单位|他家|他们家)(?:给)?(?:炸了|炸掉|烧了|烧"
+        r"掉|炸平)",
+        r"(?:放火|纵火)(?:烧)?(?:了)?(?:学校|公司|他家|房子|教室|单位)|杀人的(?:念头|想法|冲动)",
+        r"(?:想|要)(?:伤害|报复)(?:那些|所有)?[^|]{0,6}(?:欺负|伤害|害)(?:过)?我的人",
+        r"(?:刀|枪)[^。]{0,8}(?:现在就去找|去找他|去找她|去找他们)",
         r"报复[^。]{0,10}(?:去死|弄死|杀了|杀死)",
         r"(?:汽油|炸药)[^。]{0,10}(?:烧|炸)(?:了|掉|死)?(?:他|她|他们|那|这|学校|公司)|(?:烧|炸)了"
         r"(?:他|她|他们)的?(?:家|公司)",
@@ -1498,8 +1569,8 @@ _ZH: dict[str, tuple[str, ...]] = {
         r"意义)",
         r"没有活下去的(?:意义|理由|勇气)",
         # not "累得要死", "快要死了" (hyperbole, an illness), "想死你了" (missing someone)
-        r"(?:(?<![得])想|打算|准备|好想|真想|很想|只想)(?:去)?死(?![你您他她它我定]|一死)|(?<![得"
-        r"快])要去死",
+        r"(?:(?<![得])想|打算|准备|好想|真想|很想|只想)(?:去)?死"
+        r"(?![你您他她它我定机线党忠角心磕记活板刑缓]|一死)|(?<![得快])要去死",
         r"死了(?:算了|就好了|就解脱了|一了百了|反而(?:好|轻松))",
         r"(?:还|倒)?不如(?:去)?死(?:了)?(?![你您他她它])",
         r"一了百了",
@@ -1557,7 +1628,7 @@ _ZH: dict[str, tuple[str, ...]] = {
         r"(?:的)?(?:安眠)?药",
         r"把(?:[\u4e00-\u9fff]{0,4}的)?(?:所有的?|全部的?)?(?:安眠)?药(?:都|全|全部)?(?:吃|吞)",
         r"(?:攒|存|囤)(?:了)?(?:很多|好多|一些|不少)?(?:的)?安眠药",
-        r"安眠药(?:都|全)?(?:吃了|吞了)",
+        r"安眠药(?:都|全|全部)(?:吃了|吞了)",
         r"tiaolou",
         r"跳lou",
         r"gewan",
@@ -1601,7 +1672,7 @@ _ZH: dict[str, tuple[str, ...]] = {
         r"(?:查|搜|研究|看)(?:了|过)?(?:一下|很多)?(?:怎么|如何|怎样)(?:去)?(?:死|自杀|上吊|割腕)",
         r"(?:想好了|想过|想清楚了)(?:要)?(?:怎么|如何|怎样)(?:去)?死",
         r"自杀的?(?:方法|方式)",
-        r"(?:割|切)(?:了)?(?:脉|手腕|动脉)",
+        r"(?:割|切)(?:了|过)?(?:脉|手腕|动脉)",
         r"(?:怎么|如何|怎样)死(?:比较|最|才)",
         r"开煤气",
         r"(?:从|在)(?:楼上|楼顶|天台|阳台|桥上)跳",
@@ -1708,6 +1779,8 @@ _ZH_NEGATION = re.compile(
     r"不至于|未曾|不敢|哪有|没再)(?:会|想|想过|打算|要|考虑|考虑过|有过|有|去|真的|是|说|再|曾|敢|"
     r"至于|还|真|打算过|准备){0,3}$"
 )
+#: 要不要, 想不想, 会不会: a question about the act, not a denial of it.
+_ZH_QUESTION = re.compile(r"(.)不\1")
 #: A denial right after: 自杀的念头我从来没有, 想死的想法倒是没有.
 _ZH_DENIED_AFTER = re.compile(
     r"(?:的)?(?:念头|想法|打算|计划|冲动)?(?:我|倒是|倒)?(?:从来|从|都|也|根本|绝对|并)?"
@@ -1716,6 +1789,8 @@ _ZH_DENIED_AFTER = re.compile(
 #: Someone who is not the writer is the subject of the clause before the phrase: 我朋友去年自杀了,
 #: 她说她活够了, 新闻说有人跳楼. Read back to the start of the clause, with no 我 after it.
 _ZH_OTHER = re.compile(
+    r"^(?:[^|]{0,6}?(?:担心|怕|害怕|听说|知道|发现|以为|说|问|告诉我))?"
+    r"(?:我的?|我们的?|昨天|今天|去年|以前|之前|那天|后来)?"
     r"(?:有人|别人|他|她|他们|她们|ta|哥哥|姐姐|弟弟|妹妹|表哥|表姐|表弟|表妹|堂哥|堂姐|朋友|闺蜜|"
     r"同学|同事|室友|邻居|网友|明星|歌手|主角|角色|女主|男主|叔叔|阿姨|舅舅|姑姑|爷爷|奶奶|外婆|"
     r"外公|姥姥|爸|妈|父亲|母亲|老公|老婆|男友|女友|男朋友|女朋友|儿子|女儿|孩子|学生|病人|"
@@ -1729,8 +1804,7 @@ _ZH_SAID = re.compile(
 #: A story, a lesson, a film or the news: 那部电影里女主角跳河了, 关于青少年自残的论文.
 _ZH_TOPIC = re.compile(
     r"电影|电视剧|剧里|剧中|小说|书里|书中|新闻|纪录片|歌里|歌词|游戏里|游戏中|动漫|漫画|视频里|"
-    r"文章|节目|课上|上课|讲座|论文|报告|研究|关于|剧情|作文|演讲|宣传|讨论|预防|科普|作业|法律|律"
-    r"师"
+    r"文章|节目|讲座|论文|关于|剧情|作文|宣传|预防|科普|作业"
 )
 #: Embarrassment and boredom before a wish to disappear or die: 尴尬得想消失, 社死了想原地去世.
 _ZH_HYPERBOLE = re.compile(
@@ -1770,7 +1844,8 @@ def _zh_affirmed(label: str, norm: str, match: re.Match[str], ctx: _ZhContext) -
     start, end = match.start(), match.end()
     clause_start = norm.rfind("|", 0, start) + 1
     before = norm[max(clause_start, start - 24) : start]
-    if _ZH_NEGATION.search(before[-10:]) or _ZH_DENIED_AFTER.match(norm, end, end + 12):
+    asked = _ZH_QUESTION.sub(r"\1", before[-10:])  # 要不要, 会不会: a question, not a denial
+    if _ZH_NEGATION.search(asked) or _ZH_DENIED_AFTER.match(norm, end, end + 12):
         return False
     if _ZH_TOPIC.search(before) or _ZH_SALE.match(norm, start):
         return False
@@ -1800,8 +1875,10 @@ def _zh_affirmed(label: str, norm: str, match: re.Match[str], ctx: _ZhContext) -
         return False  # 我去死一死哈哈
     if label == "preparatory_acts" and "告别" in match.group() and _ZH_TRAVEL.search(norm):
         return False  # 写了告别信，下周要调去深圳了
+    if label == "preparatory_acts" and ctx.pills_ordinary and "药" in match.group():
+        return False
     if label == "preparatory_acts" and ctx.means_ordinary:
-        return "药" not in match.group() and not re.search(_ZH_MEANS, match.group())
+        return _ZH_EVERYDAY_MEANS.search(match.group()) is None
     return True
 
 
@@ -1812,7 +1889,8 @@ class _ZhContext:
     recovered_at: int  # start of a recovery (现在好多了), or -1
     recent: bool  # something recent before the recovery (昨晚又...)
     laughter: bool  # 哈哈, 笑死, 😂
-    means_ordinary: bool  # an everyday use of the means (烧烤, 露营, 医生开的)
+    means_ordinary: bool  # an everyday use of the means (烧烤, 露营, 行李)
+    pills_ordinary: bool  # pills for an illness (感冒, 备用)
 
 
 def _zh_normalise(text: str) -> str:
@@ -1844,6 +1922,7 @@ def _scan_zh(text: str, runs: list[str], labels: set[str]) -> None:
         recent=recovered_at > 0 and _ZH_RECENT.search(norm, 0, recovered_at) is not None,
         laughter=_ZH_LAUGHTER.search(text.lower()) is not None,
         means_ordinary=_ZH_MEANS_ORDINARY.search(norm) is not None,
+        pills_ordinary=_ZH_PILLS_ORDINARY.search(norm) is not None,
     )
     for label, pattern in _ZH_PATTERNS:
         if label in labels:
