@@ -30,6 +30,7 @@ Design (docs/scale-out.md has the long version):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -40,6 +41,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +66,9 @@ from alliance_monitor.store import PairRecord, RedisStore, StateStore, StoreBatc
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from alliance_monitor.alerts import AlertDispatcher
     from alliance_monitor.scoring import Scorer
+    from alliance_monitor.study import StoredBoard
 
 __all__ = [
     "DEFAULT_SHARDS",
@@ -251,12 +255,24 @@ class _FencedStore(StateStore):
 
     durable = True
 
-    def __init__(self, inner: RedisStore, fence: Callable[[Iterable[str]], dict[str, str]]):
+    def __init__(
+        self,
+        inner: RedisStore,
+        fence: Callable[[Iterable[str]], dict[str, str]],
+        owns: Callable[[str], bool] | None = None,
+    ):
         self.inner = inner
         self.url = inner.url
         self._fence = fence
+        self._owns = owns
 
     async def commit(self, batch: StoreBatch) -> None:
+        if batch.board and self._owns is not None:
+            # A board record marked before its shard went to another worker is that worker's
+            # to write now: carried along, it would get the whole batch refused (fenced).
+            keep = tuple(r for r in batch.board if self._owns(r.conversation_id))
+            if len(keep) < len(batch.board):
+                batch = dataclasses.replace(batch, board=keep)
         await self.inner.commit(batch, fence=self._fence(batch.conversations()))
 
     async def load_board(self, conversation_ids: Sequence[str] | None = None) -> dict[str, bytes]:
@@ -387,7 +403,7 @@ class Worker:
     # ------------------------------------------------------------------ wiring
     def fenced_store(self) -> StateStore:
         """The store to give the worker's `Monitor`."""
-        return _FencedStore(self.store, self._fence)
+        return _FencedStore(self.store, self._fence, self._owns)
 
     def _fence(self, convs: Iterable[str]) -> dict[str, str]:
         return {self._lease_key(shard_of(c, self.shards)): self.token for c in convs}
@@ -401,6 +417,11 @@ class Worker:
     @property
     def held_shards(self) -> list[int]:
         return sorted(self._held)
+
+    def _owns(self, conversation_id: str) -> bool:
+        """The pair's shard is held (settling before a release included)."""
+        sh = self._held.get(shard_of(conversation_id, self.shards))
+        return sh is not None and not sh.lost
 
     def holds(self, conversation_id: str) -> bool:
         """The pair's shard is this worker's now."""
@@ -748,6 +769,10 @@ async def run_worker(
     stop: anyio.Event | None = None,
     handle_signals: bool = True,
     on_ready: Callable[[Worker], None] | None = None,
+    dispatcher: AlertDispatcher | None = None,
+    board: StoredBoard | None = None,
+    retention_days: float | None = None,
+    retention_check_interval: float = 3600.0,
     **monitor_options: Any,
 ) -> dict[str, int]:
     """Run one scale-out worker until SIGTERM/SIGINT (or `stop` is set). Returns its stats.
@@ -756,6 +781,12 @@ async def run_worker(
     gets the key prefix `state_prefix(stream)` (``alliance-monitor:NAME:``): each stream's pairs
     apart. A `RedisStore` keeps its own prefix, so two streams given one share their pairs.
     `monitor_options` go to `Monitor` (window policies, `max_pairs`, `overload`, ...).
+
+    `dispatcher` (not entered yet) gets the monitor's events: give every worker one on the same
+    `RedisOutbox`, so an alert is delivered once whichever worker emits it, and a dead worker's
+    alerts are sent by another. `board` (a `StoredBoard`) writes the pairs' board records with
+    the worker's commits, for ``serve --mode board``/``ingest`` to show. Both are erased with a
+    pair. `retention_days`: each worker erases its own shards' pairs idle that long.
     """
     aioredis = import_redis()
     client: Redis = aioredis.Redis.from_url(redis_url, decode_responses=False)
@@ -777,12 +808,28 @@ async def run_worker(
             batch=batch,
         )
         monitor_options.setdefault("clock", time.time)  # pairs move between hosts: wall time
-        monitor = Monitor(scorer=scorer, store=worker.fenced_store(), **monitor_options)
-        async with monitor, anyio.create_task_group() as tg:
+        mstore = worker.fenced_store()
+        if board is not None:  # board records ride the worker's fenced commits
+            mstore = board.wrap(mstore)
+            worker.forgetters.append(board.forget)
+        worker.erasable = [p for p in (dispatcher, board) if p is not None]
+        monitor = Monitor(scorer=scorer, store=mstore, **monitor_options)
+        async with AsyncExitStack() as stack:
+            if dispatcher is not None:  # entered first: it takes the monitor's last events
+                await stack.enter_async_context(dispatcher)
+                stack.push_async_callback(dispatcher.drain, 5.0)
+            await stack.enter_async_context(monitor)
+            if board is not None:
+                monitor.on(board)
+            if dispatcher is not None:
+                monitor.on(dispatcher.submit)
+            tg = await stack.enter_async_context(anyio.create_task_group())
             if handle_signals:
                 tg.start_soon(_stop_on_signal, worker)
             if stop is not None:
                 tg.start_soon(_stop_on_event, worker, stop)
+            if retention_days:
+                tg.start_soon(_sweep, worker, retention_days * 86400, retention_check_interval)
             if on_ready is not None:
                 on_ready(worker)
             await worker.run(monitor)
@@ -795,6 +842,18 @@ async def run_worker(
     finally:
         await rstore.aclose()
         await client.aclose()
+
+
+async def _sweep(worker: Worker, max_age: float, interval: float) -> None:
+    """Retention: erase this worker's idle pairs every `interval` seconds."""
+    while True:
+        await anyio.sleep(interval)
+        try:
+            await worker.erase_stale(max_age)
+        except Exception as exc:  # the store is away: the next sweep tries again
+            _log.error(
+                "alliance_monitor.retention_sweep_failed", extra={"error": type(exc).__name__}
+            )
 
 
 async def _stop_on_signal(worker: Worker) -> None:

@@ -31,7 +31,7 @@ __all__ = ["cmd_serve", "cmd_worker", "serve_settings"]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """``alliance-monitor serve [--config FILE] [--host H] [--port P]``.
+    """``alliance-monitor serve [--config FILE] [--host H] [--port P] [--mode M]``.
 
     Errors at start-up (a state file that is no store or held by another process, a folder that
     takes no writes, a port in use) propagate to the command line, which prints one line and
@@ -72,6 +72,7 @@ def serve_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         for k, v in (
             ("host", getattr(args, "host", None)),
             ("port", getattr(args, "port", None)),
+            ("mode", getattr(args, "mode", None)),
         )
         if v is not None
     }
@@ -90,25 +91,79 @@ def _announce(address: str) -> None:
 
 
 def cmd_worker(args: argparse.Namespace, *, scorer: Scorer) -> int:
-    """`alliance-monitor worker --redis URL --stream NAME [--shards N] [--consumer NAME]
-    [--store redis://...] [--max-pairs N] [scorer options]`; the CLI builds `scorer` from
-    the scorer options."""
-    store = getattr(args, "store", None)
+    """`alliance-monitor worker [--config FILE] [--redis URL] [--stream NAME] [--shards N]
+    [--consumer NAME] [--store redis://...] [--max-pairs N] [scorer options]`; the CLI builds
+    `scorer` from the scorer options.
+
+    The settings file (and the ``ALLIANCE_MONITOR__...`` environment) is serve's: the worker
+    reads `[stream]`, `[monitor]` (store, window, session, order, max_pairs, include_text,
+    retention), `[alerts]` (which must use the shared `outbox = "redis://..."`) and, with
+    `supervisor.enabled`, writes the board records the ingest or board process shows. Command
+    line options win over both."""
+    settings = load_settings(getattr(args, "config", None), os.environ)
+    st, mon = settings.stream, settings.monitor
+    redis_url = getattr(args, "redis", None) or st.redis
+    stream = getattr(args, "stream", None) or (st.name if st.redis else None)
+    if not redis_url or not stream:
+        raise ConfigError("a worker needs --redis and --stream (or stream.redis in the settings)")
+    store = getattr(args, "store", None) or mon.store
     if store and not store.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("a worker needs a Redis store (--store redis://...): leases fence it")
-    options: dict[str, Any] = {}
+    options = _monitor_options(settings)
     if getattr(args, "max_pairs", None):
         options["max_pairs"] = args.max_pairs
+    dispatcher = None
+    if settings.alerts is not None and settings.alerts.endpoints:
+        if not settings.alerts.outbox:
+            raise ConfigError(
+                "alerts.outbox: workers share one outbox (redis://...), so that an alert is "
+                "delivered once across workers"
+            )
+        from ._serve import _dispatcher
+
+        dispatcher = _dispatcher(settings, os.environ)
+    board = None
+    if settings.supervisor.enabled:
+        from .study import StoredBoard
+
+        board = StoredBoard(include_text=mon.include_text)
     stats = anyio.run(
         lambda: run_worker(
-            args.redis,
-            args.stream,
-            shards=getattr(args, "shards", None) or DEFAULT_SHARDS,
+            redis_url,
+            stream,
+            shards=getattr(args, "shards", None) or st.shards or DEFAULT_SHARDS,
             consumer=getattr(args, "consumer", None),
             scorer=scorer,
             store=store or None,
+            lease_ms=st.lease_ms,
+            dispatcher=dispatcher,
+            board=board,
+            retention_days=mon.retention_days,
+            retention_check_interval=mon.retention_check_interval,
             **options,
         )
     )
     print(json.dumps(stats, sort_keys=True))
     return 0
+
+
+def _monitor_options(settings: Settings) -> dict[str, Any]:
+    """`Monitor` keywords from `[monitor]` (what a worker's monitor shares with serve's)."""
+    from ._config import OrderPolicy, ScoringPolicy, SessionPolicy, WindowPolicy
+
+    m = settings.monitor
+    try:
+        window = WindowPolicy(**m.window)  # type: ignore[arg-type]
+        session = SessionPolicy(**m.session)
+        order = OrderPolicy(**m.order)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"monitor.window/session/order: {type(exc).__name__}") from None
+    return {
+        "window": window,
+        "session": session,
+        "order": order,
+        "include_text": m.include_text,
+        "idle_check_interval": m.idle_check_interval,
+        "max_pairs": m.max_pairs or None,
+        "scoring": ScoringPolicy(workers=m.workers, timeout=m.score_timeout, overload=m.overload),
+    }

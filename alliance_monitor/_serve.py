@@ -66,6 +66,7 @@ if TYPE_CHECKING:
         ConversationMap,
         HttpAdapter,
         JsonlAdapter,
+        MessageSink,
         PullAdapter,
         PushAdapter,
         RoleMap,
@@ -76,11 +77,13 @@ if TYPE_CHECKING:
         pump,
     )
     from adapters._receiver import Receive, Scope, Send
+    from adapters.redis_streams import StreamPublisher
 else:
     from .adapters import (
         ConversationMap,
         HttpAdapter,
         JsonlAdapter,
+        MessageSink,
         PullAdapter,
         PushAdapter,
         RoleMap,
@@ -246,10 +249,20 @@ def _dispatcher(
             )
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+    outbox = None
+    if alerts.outbox:
+        if not alerts.outbox.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("alerts.outbox: a redis:// URL (a shared outbox)")
+        from .alerts import RedisOutbox
+
+        outbox = RedisOutbox(
+            alerts.outbox, prefix=alerts.outbox_prefix, claim_ttl=alerts.outbox_claim_ttl
+        )
     try:
         return AlertDispatcher(
             endpoints,
             outbox_path=alerts.outbox_path,
+            outbox=outbox,
             allowed_hosts=alerts.allowed_hosts,
             allow_private=alerts.allow_private,
             include_text=settings.monitor.include_text,
@@ -308,9 +321,16 @@ class Service:
         self._board_token = self._token(settings, self.environ)
         #: Latency histograms for /metrics (ingest, scoring, alert delivery) and spans.
         self.telemetry = Telemetry()
+        #: ``server.mode = "ingest"``: where the adapters' messages go (the Redis stream).
+        self.publisher: StreamPublisher | None = None
+        #: ``server.mode`` ingest or board, with the board on: the workers' board records.
+        self.follower: Any = None
 
     # ------------------------------------------------------------------ lifecycle
     async def _start(self, stack: AsyncExitStack) -> None:
+        if self.settings.server.mode != "all":
+            await self._start_scaleout(stack)
+            return
         s = self.settings
         self.dispatcher = _dispatcher(s, self.environ, self.telemetry)
         if self.dispatcher is not None:
@@ -340,7 +360,11 @@ class Service:
             session=session,
             order=order,
             include_text=s.monitor.include_text,
-            scoring=ScoringPolicy(workers=s.monitor.workers, timeout=s.monitor.score_timeout),
+            scoring=ScoringPolicy(
+                workers=s.monitor.workers,
+                timeout=s.monitor.score_timeout,
+                overload=s.monitor.overload,
+            ),
             idle_check_interval=s.monitor.idle_check_interval,
             store=store,
             max_pairs=s.monitor.max_pairs or None,  # 0: no cap
@@ -373,13 +397,18 @@ class Service:
         stack.push_async_callback(self._stop_pulls)
         if s.monitor.retention_days:
             self._pull_group.start_soon(self._retention, monitor)
+        await self._start_inputs(stack, monitor)
+
+    async def _start_inputs(self, stack: AsyncExitStack, sink: MessageSink) -> None:
+        """Pull adapters and webhook receivers, handing their messages to `sink`."""
+        assert self._pull_group is not None
         for adapter in self.pull:
-            self._pull_group.start_soon(self._run_pull, adapter, monitor)
-        srv = s.server
+            self._pull_group.start_soon(self._run_pull, adapter, sink)
+        srv = self.settings.server
         for path, push in self.push.items():
             receiver = WebhookReceiver(
                 push,
-                monitor,
+                sink,
                 queue_size=srv.queue_size,
                 max_body=srv.max_body_bytes,
                 retry_after=srv.retry_after,
@@ -388,6 +417,44 @@ class Service:
                 ack_timeout=srv.ack_timeout,
             )
             self.receivers[path] = await stack.enter_async_context(receiver)
+
+    async def _start_scaleout(self, stack: AsyncExitStack) -> None:
+        """``server.mode`` ingest (adapters into the stream) or board (the workers' board)."""
+        s = self.settings
+        mode, st = s.server.mode, s.stream
+        if not st.redis:
+            raise ConfigError(f"server.mode = {mode} needs stream.redis (redis://...)")
+        if mode == "board" and not s.supervisor.enabled:
+            raise ConfigError("server.mode = board needs supervisor.enabled")
+        from .store import RedisStore, import_redis
+
+        if TYPE_CHECKING:
+            from adapters.redis_streams import StreamPublisher, state_prefix
+        else:  # imported here: the redis client only where scale-out is configured
+            from .adapters.redis_streams import StreamPublisher, state_prefix
+
+        if mode == "ingest":
+            client = import_redis().Redis.from_url(st.redis, decode_responses=False)
+            stack.push_async_callback(client.aclose)
+            self.publisher = StreamPublisher(client, st.name, shards=st.shards, maxlen=st.maxlen)
+        self._pull_group = await stack.enter_async_context(anyio.create_task_group())
+        stack.push_async_callback(self._stop_pulls)
+        if s.supervisor.enabled:
+            from .study import BoardFollower, supervisor_app
+
+            # The workers keep their state (and board records) under the stream's prefix.
+            store = RedisStore(s.monitor.store or st.redis, prefix=state_prefix(st.name))
+            await store.open()
+            stack.push_async_callback(store.aclose)
+            self.follower = BoardFollower(store)
+            self.board = self.follower.board
+            self.supervisor = supervisor_app(self.board, include_text=s.monitor.include_text)
+            self._pull_group.start_soon(self.follower.run)
+        if self.publisher is None:
+            return
+        if s.admin.enabled:
+            self._start_admin()
+        await self._start_inputs(stack, self.publisher)
 
     def _start_ratings(self, stack: AsyncExitStack, board: Any) -> None:
         from .study import FeedbackRatings, RatingsEndpoint
@@ -431,6 +498,11 @@ class Service:
     async def erase(self, conversation_id: str) -> dict[str, Any]:
         """Erase a pair from the monitor, its store, the alert outbox and the board (the admin
         endpoint's action); what was removed where."""
+        if self.publisher is not None:  # ingest mode: the worker holding the pair erases it
+            with anyio.fail_after(self.settings.admin.timeout):
+                report = await self.publisher.erase(conversation_id)
+            self.erasures["requested"] += 1
+            return report
         if self.monitor is None:
             raise MonitorClosed("the service has not started")
         with anyio.fail_after(self.settings.admin.timeout):
@@ -462,7 +534,7 @@ class Service:
         if self.dispatcher is not None:
             await self.dispatcher.submit(event)
 
-    async def _run_pull(self, adapter: PullAdapter, monitor: Monitor) -> None:
+    async def _run_pull(self, adapter: PullAdapter, monitor: MessageSink) -> None:
         counts = self.pull_counts.setdefault(adapter.name, Counter())
         backoff = 1.0
         while True:
@@ -584,9 +656,15 @@ class Service:
             _log.error("alliance_monitor.shutdown_failed", extra={"error": type(exc).__name__})
             await send({"type": "lifespan.shutdown.failed", "message": type(exc).__name__})
             return
-        self.final_stats = self.monitor.stats() if self.monitor is not None else {}
+        self.final_stats = self._stats()
         _log.info("alliance_monitor.shutdown_complete")
         await send({"type": "lifespan.shutdown.complete"})
+
+    def _stats(self) -> dict[str, Any]:
+        """The monitor's counters, or in ingest mode the publisher's (same names)."""
+        if self.monitor is not None:
+            return self.monitor.stats()
+        return self.publisher.stats() if self.publisher is not None else {}
 
     def failures(self) -> dict[str, str]:
         """Background tasks that died (by name, with the exception type): nothing they should
@@ -601,6 +679,17 @@ class Service:
         return out
 
     def checks(self) -> dict[str, bool]:
+        if self.settings.server.mode != "all":
+            out = {"started": self.ready}
+            if self.publisher is not None:  # the latest publish went through
+                out["stream"] = self.publisher.failing is None
+            if self.follower is not None:
+                out["board"] = self.follower.loaded
+            for path, receiver in self.receivers.items():
+                out[f"receiver:{path}"] = receiver.accepting and receiver.healthy
+            for adapter in self.pull:
+                out[f"pull:{adapter.name}"] = adapter.healthy
+            return out
         out = {"started": self.ready and self.monitor is not None}
         out["monitor"] = self.monitor is not None and not self.monitor.health()
         # A store that fails commits: not ready (platforms retry elsewhere) until it is back.
@@ -616,7 +705,7 @@ class Service:
         m = _Metrics()
         # The monitor's and the outbox's families are those an embedder reads
         # (alliance_monitor.metrics): one definition of each name.
-        for fam in monitor_families(self.monitor.stats() if self.monitor is not None else {}):
+        for fam in monitor_families(self._stats()):
             m.family(fam)
         m.add(
             "llm_tokens_total",
@@ -817,7 +906,7 @@ class Service:
                     await public.serve(listeners[0], stop)
                 self.ready = False
                 _log.info("alliance_monitor.shutting_down")
-            self.final_stats = self.monitor.stats() if self.monitor is not None else {}
+            self.final_stats = self._stats()
             _log.info("alliance_monitor.shutdown_complete")
         finally:
             for listener in listeners:

@@ -51,6 +51,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "SlackSettings",
+    "StreamSettings",
     "TwilioSettings",
     "ZendeskSettings",
     "env_overrides",
@@ -97,6 +98,11 @@ class ServerSettings(_Model):
     ack_timeout: float = Field(10.0, gt=0, allow_inf_nan=False)
     #: The level of the library's log records on stderr (`-v` adds info-level ones).
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
+    #: ``all``: adapters, monitor, alerts and board in this process. ``ingest`` (scale-out):
+    #: adapters verify and validate, messages go to the Redis stream of `[stream]`, no scoring
+    #: (the board, when enabled, shows the workers' pairs). ``board``: only the supervisor board,
+    #: read from the workers' store. `worker` processes score and alert.
+    mode: Literal["all", "ingest", "board"] = "all"
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -113,6 +119,9 @@ class MonitorSettings(_Model):
     include_text: bool = False
     workers: int = Field(2, ge=1)
     score_timeout: float = Field(120.0, gt=0)
+    #: A window closing while the pair's previous one still waits for a score: ``merge`` them
+    #: (one score for both, under load) or ``wait`` (every window scored on its own).
+    overload: Literal["merge", "wait"] = "merge"
     idle_check_interval: float = Field(30.0, gt=0)
     #: State store URL (``sqlite:///var/lib/alliance/state.db``); none: state is in memory.
     store: str | None = None
@@ -251,6 +260,14 @@ class AlertEndpointSettings(_Model):
 class AlertSettings(_Model):
     #: SQLite outbox: alerts survive restarts and endpoint outages. None: in memory.
     outbox_path: str | None = None
+    #: ``redis://...``: the outbox shared by scale-out workers (`RedisOutbox`), so an alert is
+    #: delivered once across workers and across a worker's death. Required by `worker`.
+    outbox: str | None = None
+    #: Key prefix of the shared outbox (one per deployment).
+    outbox_prefix: str = Field("alliance-monitor:outbox:", min_length=1)
+    #: Seconds a worker's claim on an alert lasts: a worker killed mid-delivery leaves its
+    #: claimed alerts to the others after this (keep it above one delivery's time).
+    outbox_claim_ttl: float = Field(60.0, gt=0, allow_inf_nan=False)
     #: If set, every endpoint host must match one entry ("*.example.org"): SSRF guard.
     allowed_hosts: list[str] | None = None
     #: Allow endpoints on loopback, private, link-local and other internal addresses (local
@@ -326,6 +343,21 @@ class AdminSettings(_Model):
         return self
 
 
+class StreamSettings(_Model):
+    """The Redis stream of a scale-out deployment (``serve --mode ingest`` writes it, `worker`
+    processes read it); every process of one deployment needs the same values."""
+
+    #: ``redis://...`` of the stream (and, unless `monitor.store` says otherwise, the state).
+    redis: str | None = None
+    name: str = "alliance-monitor"
+    shards: int = Field(16, ge=1, le=4096)
+    #: Trim each shard stream to about this many entries (None: workers delete what they
+    #: committed); keep it far above any backlog: an entry trimmed unread is lost.
+    maxlen: int | None = Field(None, ge=1)
+    #: Milliseconds a worker's shard lease lives without renewal (the takeover delay).
+    lease_ms: int = Field(10_000, ge=300)
+
+
 class Settings(_Model):
     server: ServerSettings = Field(default_factory=ServerSettings)
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
@@ -335,6 +367,7 @@ class Settings(_Model):
     scorer: ScorerSettings = Field(default_factory=ScorerSettings)
     adapters: list[AdapterSettings] = Field(default_factory=list)
     alerts: AlertSettings | None = None
+    stream: StreamSettings = Field(default_factory=StreamSettings)
 
     @model_validator(mode="after")
     def _unique_paths(self) -> Settings:

@@ -742,12 +742,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sv.add_argument("--host", default=None, help="override the configured host")
     sv.add_argument("--port", type=port, default=None, help="override the configured port")
+    sv.add_argument(
+        "--mode",
+        choices=("all", "ingest", "board"),
+        default=None,
+        help="all (default): one process does everything; ingest: adapters publish to the "
+        "Redis stream of [stream] for `worker` processes; board: only the supervisor board "
+        "of the workers' pairs (server.mode)",
+    )
     sv.set_defaults(func=_cmd_serve)
 
     wk = sub.add_parser("worker", help="one scale-out worker reading a sharded Redis stream")
-    wk.add_argument("--redis", required=True, help="redis://host:port/db of the streams")
-    wk.add_argument("--stream", required=True, help="stream name (shards are NAME:{k})")
-    wk.add_argument("--shards", type=positive_int, default=16, help="number of stream shards (16)")
+    wk.add_argument(
+        "--config",
+        default=None,
+        help="serve's TOML settings ([stream], [monitor], [alerts], [supervisor]; "
+        "ALLIANCE_MONITOR__SECTION__KEY variables too)",
+    )
+    wk.add_argument("--redis", default=None, help="redis://host:port/db of the streams")
+    wk.add_argument("--stream", default=None, help="stream name (shards are NAME:{k})")
+    wk.add_argument(
+        "--shards", type=positive_int, default=None, help="number of stream shards (16)"
+    )
     wk.add_argument("--consumer", default=None, help="consumer name (default: host-pid)")
     wk.add_argument(
         "--store", default=None, help="state store: redis://... (default: the same Redis)"
