@@ -513,6 +513,12 @@ def _client_turn(cues: dict[str, None], text: str, ctx: _Context) -> int:
 
 
 _DIMENSION_OF: dict[str, str] = {c: d for d, ids in CONSTRUCTS.items() for c in ids}
+#: `_lexicon.EVIDENCE` as `_Tally.add` reads it: per cue, (construct, points, size of the
+#: points, dimension of the construct), in the table's order.
+_EVIDENCE_ROWS: dict[str, tuple[tuple[str, float, float, str], ...]] = {
+    cue: tuple((c, p, abs(p), _DIMENSION_OF[c]) for c, p in items.items())
+    for cue, items in lx.EVIDENCE.items()
+}
 
 
 class _Tally:
@@ -534,18 +540,18 @@ class _Tally:
         self.ids: dict[str, dict[str, None]] = {c: {} for c in ALL_CONSTRUCTS}
 
     def add(self, msg_id: str, cue: str, scale: float = 1.0) -> None:
-        items = lx.EVIDENCE[cue]
-        if not items:
+        rows = _EVIDENCE_ROWS[cue]
+        if not rows:
             return
         moved: dict[str, float] = {}
-        net, ids, dimension_of = self.net, self.ids, _DIMENSION_OF
+        net, ids = self.net, self.ids
         absolute = self.absolute
-        for construct, points in items.items():
-            points *= scale
+        for construct, points, size, dim in rows:
+            if scale != 1.0:
+                points *= scale
+                size = abs(points)
             net[construct] += points
-            size = abs(points)
             absolute += size
-            dim = dimension_of[construct]
             moved[dim] = moved.get(dim, 0.0) + size
             if size >= _CITE:
                 ids[construct][msg_id] = None
@@ -629,12 +635,7 @@ def _analyse(
                     tally, msg.id, msg.text, cues, passive, advice, unasked, probs, fit
                 )
             patterns.append(
-                MessagePattern.model_construct(
-                    id=msg.id,
-                    passive=round(passive, 4),
-                    directive=round(directive, 4),
-                    cues=tuple(cues),
-                )
+                MessagePattern.trusted(msg.id, round(passive, 4), round(directive, 4), tuple(cues))
             )
             reflected = not _REFLECTIVE.isdisjoint(cues) or (
                 probs is not None

@@ -115,8 +115,7 @@ class Head:
 
     def proba(self, features: Iterable[str]) -> dict[str, float]:
         """Class probabilities (features repeated in a message count once per occurrence)."""
-        get = self.weights.get
-        rows = [w for w in map(get, features) if w is not None]
+        rows = list(filter(None, map(self.weights.get, features)))  # rows are never empty
         # the same sums as `logits`, in the same order (bias first, then the features)
         z = [sum(col) for col in zip(self.bias, *rows, strict=True)] if rows else list(self.bias)
         top = max(z)

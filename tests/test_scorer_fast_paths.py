@@ -1,0 +1,108 @@
+"""The embedded scorer's faster ways of doing what it did before (issue 23 item 1) give the same
+values: records built without `model_construct`'s walk over the fields, the evidence table read
+from precomputed rows, the softmax rows gathered with `filter`. The analyze pin
+(tests/test_analyze_pin.py) checks the whole output byte for byte; these check the parts."""
+
+from __future__ import annotations
+
+import math
+
+from alliance_monitor._models import DimensionScores, MessagePattern, _trusted
+from alliance_monitor.scoring import _lexicon as lx
+from alliance_monitor.scoring._embedded import _CITE, _DIMENSION_OF, _EVIDENCE_ROWS, _Tally
+from alliance_monitor.scoring._model import Head, load_model
+
+
+def test_trusted_builds_what_model_construct_builds() -> None:
+    fast = MessagePattern.trusted("m1", 0.25, 0.5, ("minimal", "reassure"))
+    slow = MessagePattern.model_construct(
+        id="m1", passive=0.25, directive=0.5, cues=("minimal", "reassure")
+    )
+    assert fast == slow
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.model_dump_json() == slow.model_dump_json()
+    assert list(fast.__dict__) == list(slow.__dict__) == list(MessagePattern.model_fields)
+    values = {"goal": 3.5, "task": 2.25, "bond": 4.0, "overall": 3.25}
+    assert _trusted(DimensionScores, dict(values)) == DimensionScores.model_construct(**values)
+    assert DimensionScores.model_fields.keys() == values.keys()
+
+
+def test_trusted_models_have_nothing_model_construct_would_add() -> None:
+    """`_trusted` is only valid for models without aliases, private attributes or post-init."""
+    for cls in (MessagePattern, DimensionScores):
+        assert not cls.__private_attributes__
+        assert not cls.__pydantic_post_init__
+        assert all(
+            f.alias is None and f.validation_alias is None for f in cls.model_fields.values()
+        )
+        assert cls.model_config.get("extra") != "allow"
+
+
+def _add_as_before(self: _Tally, msg_id: str, cue: str, scale: float = 1.0) -> None:
+    """`_Tally.add` as it was written before the precomputed rows."""
+    items = lx.EVIDENCE[cue]
+    if not items:
+        return
+    moved: dict[str, float] = {}
+    net, ids, dimension_of = self.net, self.ids, _DIMENSION_OF
+    absolute = self.absolute
+    for construct, points in items.items():
+        points *= scale
+        net[construct] += points
+        size = abs(points)
+        absolute += size
+        dim = dimension_of[construct]
+        moved[dim] = moved.get(dim, 0.0) + size
+        if size >= _CITE:
+            ids[construct][msg_id] = None
+    by_message = self.by_message
+    if by_message is not None:
+        row = by_message.setdefault(msg_id, [0.0, 0.0])
+        row[1] += absolute - self.absolute
+    self.absolute = absolute
+    dim_absolute, counts, cited = self.dim_absolute, self.counts, False
+    for dim, amount in moved.items():
+        dim_absolute[dim] += amount
+        if amount >= _CITE:
+            counts[dim] += 1
+            cited = True
+    if cited:
+        self.pieces += 1
+        if by_message is not None:
+            by_message[msg_id][0] += 1
+
+
+def test_evidence_rows_are_the_table() -> None:
+    assert set(_EVIDENCE_ROWS) == set(lx.EVIDENCE)
+    for cue, items in lx.EVIDENCE.items():
+        assert [(c, p) for c, p, _, _ in _EVIDENCE_ROWS[cue]] == list(items.items())
+        assert all(
+            size == abs(p) and _DIMENSION_OF[c] == d for c, p, size, d in _EVIDENCE_ROWS[cue]
+        )
+
+
+def test_tally_sums_are_those_of_the_table() -> None:
+    """The same net points, absolute total and cited ids, bit for bit, at scale 1 and others."""
+    fast, slow = _Tally(per_message=True), _Tally(per_message=True)
+    for i, cue in enumerate(sorted(lx.EVIDENCE) * 3):
+        scale = (1.0, 0.37, 0.8125, 1.0, 0.049)[i % 5]
+        fast.add(f"m{i % 7}", cue, scale)
+        _add_as_before(slow, f"m{i % 7}", cue, scale)
+    for slot in _Tally.__slots__:
+        assert getattr(fast, slot) == getattr(slow, slot), slot
+    assert {c: list(v) for c, v in fast.ids.items()} == {c: list(v) for c, v in slow.ids.items()}
+    assert fast.pieces > 0
+
+
+def test_proba_gathers_the_rows_it_did() -> None:
+    head = load_model().counselor
+    feats = ["how", "are", "you", "how are", "^how", "$you", "len2", "echo0", "nope", "how"]
+    get = head.weights.get
+    rows = [w for w in map(get, feats) if w is not None]
+    z = [sum(col) for col in zip(head.bias, *rows, strict=True)]
+    top = max(z)
+    e = [math.exp(v - top) for v in z]
+    want = {c: v / sum(e) for c, v in zip(head.classes, e, strict=True)}
+    assert head.proba(feats) == want
+    bare = Head(("a", "b"), (0.5, -0.5), {})
+    assert bare.proba(["x"]) == bare.proba([])
