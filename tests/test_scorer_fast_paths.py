@@ -106,3 +106,37 @@ def test_proba_gathers_the_rows_it_did() -> None:
     assert head.proba(feats) == want
     bare = Head(("a", "b"), (0.5, -0.5), {})
     assert bare.proba(["x"]) == bare.proba([])
+
+
+def test_constructed_builds_what_model_construct_builds() -> None:
+    """Window scores as the scorer builds them: given fields, defaults (shared and from a
+    factory) and private attributes as `model_construct` leaves them."""
+    from alliance_monitor._models import WindowScore, constructed
+
+    cases = [
+        {"conversation_id": "c", "window_index": 0},
+        {
+            "conversation_id": "c",
+            "window_index": 2,
+            "status": "insufficient_evidence",
+            "constructs": {"G1": 3.0},
+            "scores": DimensionScores.neutral(),
+            "evidence": ("m1",),
+            "messages": (MessagePattern.trusted("m1", 0.1, 0.2, ()),),
+            "merged_from": (1, 2),
+        },
+    ]
+    for values in cases:
+        fast = constructed(WindowScore, dict(values))
+        slow = WindowScore.model_construct(**values)
+        assert fast == slow
+        assert list(fast.__dict__) == list(slow.__dict__)
+        assert fast.model_fields_set == slow.model_fields_set
+        assert fast.__pydantic_private__ == slow.__pydantic_private__
+        assert fast.__pydantic_extra__ == slow.__pydantic_extra__
+        assert fast.json_text() == slow.model_dump_json()
+        assert fast.dimension_confidence == {} and fast.dimension_confidence is not (
+            constructed(WindowScore, dict(values)).dimension_confidence
+        )
+    assert WindowScore.__pydantic_post_init__ == "model_post_init"  # pydantic's own private init
+    assert all(f.alias is None for f in WindowScore.model_fields.values())

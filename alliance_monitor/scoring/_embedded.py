@@ -36,6 +36,7 @@ from .._models import (
     WindowRequest,
     WindowScore,
     WindowSignals,
+    constructed,
 )
 from . import _lexicon as lx
 from . import _lexicon_zh as zh
@@ -896,23 +897,27 @@ class EmbeddedScorer(SyncScorer):
         counts["overall"] = tally.pieces
         enough = confidence >= _MIN_CONFIDENCE and tally.pieces >= _MIN_PIECES
         # Built from values computed just above (in range, of the right types): no validation.
-        score = WindowScore.model_construct(
-            **request.window_fields(),
-            status="scored" if enough else "insufficient_evidence",
-            reason=None if enough else "insufficient_evidence",
-            constructs=constructs,
-            scores=DimensionScores.from_constructs(constructs),
-            confidence=confidence,
-            dimension_confidence=dim_conf,
-            evidence_count=counts,
-            language=language,
-            evidence=tuple(m.id for m in msgs if m.id in evidence_ids),
-            construct_evidence={c: tuple(tally.ids[c]) for c in ALL_CONSTRUCTS if tally.ids[c]},
-            messages=tuple(patterns),
-            scorer=self.name,
-            model=None,
-            prompt_version=f"embedded-{self.version}",
-            signals=reader.result(),
+        fields = request.window_fields()
+        score = constructed(
+            WindowScore,
+            fields
+            | dict(
+                status="scored" if enough else "insufficient_evidence",
+                reason=None if enough else "insufficient_evidence",
+                constructs=constructs,
+                scores=DimensionScores.from_constructs(constructs),
+                confidence=confidence,
+                dimension_confidence=dim_conf,
+                evidence_count=counts,
+                language=language,
+                evidence=tuple(m.id for m in msgs if m.id in evidence_ids),
+                construct_evidence={c: tuple(tally.ids[c]) for c in ALL_CONSTRUCTS if tally.ids[c]},
+                messages=tuple(patterns),
+                scorer=self.name,
+                model=None,
+                prompt_version=f"embedded-{self.version}",
+                signals=reader.result(),
+            ),
         )
         if tally.by_message is not None:
             score._evidence_by_message = {
