@@ -65,3 +65,31 @@ def test_adversarial_text_is_redacted_in_linear_time(unit: str) -> None:
     t0 = time.perf_counter()
     basic_redactor(text)
     assert time.perf_counter() - t0 < 20
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        # digit words with commas between the groups
+        ("call me at five five five, zero one four two, eight eight", "zero one four two"),
+        ("it's nine one seven; two two three, four four one", "two two three"),
+        # the writer says which sign stands for "@"
+        ("my email is wanglei#163.com（#换成@）", "wanglei"),
+        ("write to jane_r#example.org, replace # with @", "jane_r"),
+        ("邮箱 lily.chen$qq.com 把$换成@", "lily.chen"),
+    ],
+)
+def test_spellings_the_unseen_corpus_missed_are_caught(text: str, gone: str) -> None:
+    assert gone not in basic_redactor(text), basic_redactor(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I rated it one, two, three then four",
+        "score 3, 4, 5, 2, 1, 4, 3 on the scale",
+        "#blessed = @ everyone lol",
+    ],
+)
+def test_counting_and_hashtags_are_left_alone(text: str) -> None:
+    assert basic_redactor(text) == text

@@ -90,7 +90,18 @@ _SPELLED_DOT = re.compile(r"dot|点", re.IGNORECASE)
 _TLD_END = re.compile(rf"(?:\.|{_DOT_WORD})(?:{_TLDS})$", re.IGNORECASE)
 
 
+#: "wanglei#163.com (#换成@)", "replace # with @": the writer says which sign stands for "@".
+_AT_SWAP = re.compile(
+    r"(?:把|将)?\s?(?P<sign>[#$%&*!~^|=])\s?(?:换成|改成|替换成|变成|代表|=|->|→)\s?[@＠]"
+    r"|replace\s(?P<sign2>[#$%&*!~^|=])\s(?:with|by)\s[@＠]",
+    re.IGNORECASE,
+)
+
+
 def _emails(text: str) -> Iterator[_Span]:
+    swap = _AT_SWAP.search(text)
+    if swap is not None:  # same length: the spans hold for the text as written
+        text = text.replace(swap.group("sign") or swap.group("sign2"), "@")
     pos = 0
     while (m := _EMAIL.search(text, pos)) is not None:
         pos = m.start() + 1  # a refused match may hide an address that starts inside it
@@ -190,7 +201,16 @@ def _pattern(regex: re.Pattern[str], label: str) -> _Finder:
     return find
 
 
+#: Digit words with commas between them: "five five five, zero one four two".
+_WORD_DIGIT = r"(?i:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z])"
+_PHONE_WORDS = re.compile(
+    rf"(?<![A-Za-z]){_WORD_DIGIT}(?:[\s,;\-.]{{1,3}}{_WORD_DIGIT}){{6,14}}(?![A-Za-z])"
+)
+
+
 def _phones(text: str) -> Iterator[_Span]:
+    for m in _PHONE_WORDS.finditer(text):
+        yield m.start(), m.end(), "[PHONE]"
     for m in _PHONE.finditer(text):
         yield m.start(), m.end(), "[NUMBER]" if m.group().isdigit() else "[PHONE]"
     for m in _LONG_DIGITS.finditer(text):
