@@ -13,10 +13,14 @@ what came before them reaches the scorer as the pair's running summary written w
 were scored (an LLM scorer's ``WindowScore.summary``, carried through the phase request's
 history), so the cut part is represented, not lost (counted as ``phases_summarised``).
 
-When a phase cannot be rated (the scorer fails or abstains), when the session is too short to
-split (fewer than three exchanges), or when the monitor did not see the whole session (it
-restarted or evicted the pair mid-session), the window-based summary stands and the reason is
-counted in `PhaseRater.counts` (``phases_rated``, ``phases_fallback_<reason>``).
+When the first or the last third is too thin to rate (a session of few, long turns), the phases
+are cut on evidence as `analyze` cuts them (that end widened turn by turn until it carries
+enough; counted as ``phases_split_on_evidence``); a middle too thin to rate stands as the mean
+of the two ends, as in `analyze`. When a phase cannot be rated (the scorer fails or abstains),
+when the session is too short to split (fewer than three exchanges), or when the monitor did not
+see the whole session (it restarted or evicted the pair mid-session), the window-based summary
+stands and the reason is counted in `PhaseRater.counts` (``phases_rated``,
+``phases_fallback_<reason>``).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ._batch import split_thirds
+from ._batch import _resplit_requests, split_thirds
 from ._config import ScoringPolicy, SessionPolicy
 from ._decline import assess, dimension_trajectory
 from ._events import Event, PhaseScores, SessionSummary
@@ -126,18 +130,54 @@ class PhaseRater:
         if total < 3:
             return self._fallback("too_short", ev)
         scores: list[WindowScore] = []
-        done: list[WindowScore] = []
         for k, part in enumerate(thirds):
-            req = self._request(ev, s, msgs, part, counts[k], k, done)
-            score = await score_or_unscored(self.scorer, req, time_limit=self.time_limit)
-            if not score.scored or score.scores is None:
+            score = await self._rate_phase(ev, s, msgs, part, counts[k], k, scores)
+            if score.status == "unscored":
                 return self._fallback(f"{PHASE_NAMES[k]}_{score.status}", ev)
-            if score.signals is None:  # read from the phase's whole text (`_decline`)
-                score = score.model_copy(update={"signals": window_signals(part, done)})
             scores.append(score)
-            done.append(score)
+        if not (scores[0].scored and scores[2].scored):
+            # an end third too thin to rate (few, long turns): cut the phases on evidence, as
+            # `analyze` does (`_batch._resplit_requests`), and rate the parts that moved
+            plain = [
+                WindowRequest(ev.conversation_id, k, part, counts[k], kind="phase")
+                for k, part in enumerate(thirds)
+            ]
+            cuts = _resplit_requests(ev.conversation_id, msgs, plain, scores)
+            if cuts is not None:
+                parts: list[WindowScore] = []
+                for k, req in enumerate(cuts):
+                    moved = req is not plain[k]
+                    parts.append(
+                        await self._rate_phase(ev, s, msgs, req.messages, req.n_exchanges, k, parts)
+                        if moved
+                        else scores[k]
+                    )
+                    if moved:
+                        counts[k] = req.n_exchanges
+                scores = parts
+                self.counts["phases_split_on_evidence"] += 1
+        for k in (0, 2):
+            if not scores[k].scored:
+                return self._fallback(f"{PHASE_NAMES[k]}_{scores[k].status}", ev)
         self.counts["phases_rated"] += 1
         return self._summary(ev, scores, counts)
+
+    async def _rate_phase(
+        self,
+        ev: SessionSummary,
+        s: _Session,
+        msgs: list[ScoringMessage],
+        part: tuple[ScoringMessage, ...],
+        exchanges: int,
+        k: int,
+        done: list[WindowScore],
+    ) -> WindowScore:
+        """One phase rated by the scorer, its signals read from its whole text (`_decline`)."""
+        req = self._request(ev, s, msgs, part, exchanges, k, done)
+        score = await score_or_unscored(self.scorer, req, time_limit=self.time_limit)
+        if score.scored and score.scores is not None and score.signals is None:
+            score = score.model_copy(update={"signals": window_signals(part, done)})
+        return score
 
     def _request(
         self,
@@ -186,10 +226,14 @@ class PhaseRater:
     def _summary(
         self, ev: SessionSummary, scores: list[WindowScore], counts: list[int]
     ) -> SessionSummary:
-        dims = [sc.scores for sc in scores]
-        assert all(d is not None for d in dims)
-        early, middle, late = (d for d in dims if d is not None)
         weights = [float(max(c, 1)) for c in counts]
+        early, late = scores[0].scores, scores[2].scores
+        assert early is not None and late is not None
+        # a middle too thin to rate stands as the mean of the ends (as in `analyze`): the
+        # trajectory compares the ends only
+        middle = scores[1].scores or DimensionScores.weighted_mean(
+            [(early, weights[0]), (late, weights[2])]
+        )
         alliance = DimensionScores.weighted_mean(
             list(zip((early, middle, late), weights, strict=True))
         )

@@ -165,6 +165,45 @@ def test_few_long_turns_have_an_early_and_a_late_part(lang: str) -> None:
     )
 
 
+def test_rated_phases_cut_on_evidence_as_analyze_does() -> None:
+    """With ``session_scoring="phases"`` the live session summary rates the phases at session
+    end, cutting them on evidence where an end third is too thin (few, long turns), so it
+    answers as `analyze` does for every written session: the long-turn sessions get a
+    trajectory instead of insufficient evidence, the greetings still abstain."""
+
+    async def run() -> tuple[dict[str, SessionSummary], dict[str, Any]]:
+        out: dict[str, SessionSummary] = {}
+        monitor = Monitor(
+            scorer=EmbeddedScorer(),
+            scoring=ScoringPolicy(overload="wait", session_scoring="phases"),
+            idle_check_interval=None,
+        )
+        async with monitor:
+            monitor.on(
+                lambda ev: (
+                    out.__setitem__(ev.conversation_id, ev)
+                    if isinstance(ev, SessionSummary)
+                    else None
+                )
+            )
+            for cid, conv in SESSIONS.items():
+                for m in conv["messages"]:
+                    await monitor.ingest({**m, "conversation_id": cid})
+                await monitor.end_session(cid)
+            await monitor.flush()
+            return out, monitor.stats()
+
+    summaries, stats = asyncio.run(run())
+    assert stats["phases_split_on_evidence"] >= 2
+    for cid in SESSIONS:
+        assert summaries[cid].trajectory is _analyze(cid).trajectory, cid
+    for lang in ("en", "zh"):
+        long_turns = summaries[f"{lang}-long-turns"]
+        assert long_turns.phase_convention == "rated_phases"
+        assert long_turns.trajectory is not Trajectory.INSUFFICIENT_EVIDENCE
+        assert summaries[f"{lang}-greetings"].trajectory is Trajectory.INSUFFICIENT_EVIDENCE
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_greetings_only_still_abstain(lang: str) -> None:
     result = _analyze(f"{lang}-greetings")

@@ -191,5 +191,8 @@ async def test_phase_rating_at_session_end(make: Any) -> None:
             assert 1 <= p.overall <= 5
     else:
         assert sum(fallbacks.values()) == 1 and stats.get("phases_rated", 0) == 0
-    # one rolling window plus at most three phase calls (one per phase, no repair)
-    assert 1 <= scorer.stats.windows <= 4 and scorer.stats.calls == scorer.stats.windows
+    # one rolling window plus at most three phase calls (one per phase, no repair), and at most
+    # two more when an end third too thin to rate was cut again on evidence
+    again = stats.get("phases_split_on_evidence", 0)
+    assert 1 <= scorer.stats.windows <= 4 + 2 * again
+    assert scorer.stats.calls == scorer.stats.windows
