@@ -16,11 +16,12 @@ history), so the cut part is represented, not lost (counted as ``phases_summaris
 When the first or the last third is too thin to rate (a session of few, long turns), the phases
 are cut on evidence as `analyze` cuts them (that end widened turn by turn until it carries
 enough; counted as ``phases_split_on_evidence``); a middle too thin to rate stands as the mean
-of the two ends, as in `analyze`. When a phase cannot be rated (the scorer fails or abstains),
-when the session is too short to split (fewer than three exchanges), or when the monitor did not
-see the whole session (it restarted or evicted the pair mid-session), the window-based summary
-stands and the reason is counted in `PhaseRater.counts` (``phases_rated``,
-``phases_fallback_<reason>``).
+of the two ends, as in `analyze`; a session of two exchanges compares them when each carries
+enough evidence on its own. When a phase cannot be rated (the scorer fails or abstains), when
+the session is too short to split (fewer than two exchanges, or two too thin to rate apart), or
+when the monitor did not see the whole session (it restarted or evicted the pair mid-session),
+the window-based summary stands and the reason is counted in `PhaseRater.counts`
+(``phases_rated``, ``phases_fallback_<reason>``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ._batch import _resplit_requests, split_thirds
+from ._batch import _halves_requests, _resplit_requests, split_thirds
 from ._config import ScoringPolicy, SessionPolicy
 from ._decline import assess, dimension_trajectory
 from ._events import Event, PhaseScores, SessionSummary
@@ -127,6 +128,8 @@ class PhaseRater:
             return self._fallback("incomplete", ev)
         msgs = sorted(s.messages.values(), key=lambda m: m.ts)
         thirds, counts, total = split_thirds(msgs)
+        if total == 2:
+            return await self._rate_halves(ev, s, msgs)
         if total < 3:
             return self._fallback("too_short", ev)
         scores: list[WindowScore] = []
@@ -161,6 +164,25 @@ class PhaseRater:
                 return self._fallback(f"{PHASE_NAMES[k]}_{scores[k].status}", ev)
         self.counts["phases_rated"] += 1
         return self._summary(ev, scores, counts)
+
+    async def _rate_halves(
+        self, ev: SessionSummary, s: _Session, msgs: list[ScoringMessage]
+    ) -> SessionSummary:
+        """A session of two exchanges: rated as a whole, then, as `analyze` does
+        (`_batch._halves_requests`), each exchange on its own when each carries enough evidence
+        (few, long turns), the whole standing for the middle."""
+        whole = WindowRequest(ev.conversation_id, 1, tuple(msgs), 2, kind="phase")
+        middle = await self._rate_phase(ev, s, msgs, whole.messages, 2, 1, [])
+        halves = _halves_requests(ev.conversation_id, msgs, [whole], [middle])
+        if halves is None:
+            return self._fallback("too_short", ev)
+        early = await self._rate_phase(ev, s, msgs, halves[0].messages, 1, 0, [])
+        late = await self._rate_phase(ev, s, msgs, halves[2].messages, 1, 2, [early, middle])
+        if not (early.scored and late.scored):
+            return self._fallback("too_short", ev)
+        self.counts["phases_split_on_evidence"] += 1
+        self.counts["phases_rated"] += 1
+        return self._summary(ev, [early, middle, late], [1, 2, 1])
 
     async def _rate_phase(
         self,

@@ -167,9 +167,13 @@ def test_few_long_turns_have_an_early_and_a_late_part(lang: str) -> None:
 
 def test_rated_phases_cut_on_evidence_as_analyze_does() -> None:
     """With ``session_scoring="phases"`` the live session summary rates the phases at session
-    end, cutting them on evidence where an end third is too thin (few, long turns), so it
-    answers as `analyze` does for every written session: the long-turn sessions get a
-    trajectory instead of insufficient evidence, the greetings still abstain."""
+    end, cutting them on evidence where an end third is too thin (few, long turns) and comparing
+    the two exchanges of a two-exchange session when each carries enough, so it answers as
+    `analyze` does for every written session: the long-turn sessions and their two-exchange
+    excerpts get a trajectory instead of insufficient evidence, the greetings still abstain."""
+    sessions = {cid: conv["messages"] for cid, conv in SESSIONS.items()}
+    for lang in ("en", "zh"):  # two long exchanges after the greeting
+        sessions[f"{lang}-two-exchanges"] = SESSIONS[f"{lang}-long-turns"]["messages"][1:5]
 
     async def run() -> tuple[dict[str, SessionSummary], dict[str, Any]]:
         out: dict[str, SessionSummary] = {}
@@ -186,21 +190,24 @@ def test_rated_phases_cut_on_evidence_as_analyze_does() -> None:
                     else None
                 )
             )
-            for cid, conv in SESSIONS.items():
-                for m in conv["messages"]:
+            for cid, messages in sessions.items():
+                for m in messages:
                     await monitor.ingest({**m, "conversation_id": cid})
                 await monitor.end_session(cid)
             await monitor.flush()
             return out, monitor.stats()
 
     summaries, stats = asyncio.run(run())
-    assert stats["phases_split_on_evidence"] >= 2
-    for cid in SESSIONS:
-        assert summaries[cid].trajectory is _analyze(cid).trajectory, cid
+    assert stats["phases_split_on_evidence"] >= 4
+    for cid, messages in sessions.items():
+        tr = parse_transcript(0, {"conversation_id": cid, "messages": messages}, [])
+        assert tr is not None
+        batch = analyze_transcript(cid, tr.messages, EmbeddedScorer())
+        assert summaries[cid].trajectory is batch.trajectory, cid
     for lang in ("en", "zh"):
-        long_turns = summaries[f"{lang}-long-turns"]
-        assert long_turns.phase_convention == "rated_phases"
-        assert long_turns.trajectory is not Trajectory.INSUFFICIENT_EVIDENCE
+        for cid in (f"{lang}-long-turns", f"{lang}-two-exchanges"):
+            assert summaries[cid].phase_convention == "rated_phases", cid
+            assert summaries[cid].trajectory is not Trajectory.INSUFFICIENT_EVIDENCE, cid
         assert summaries[f"{lang}-greetings"].trajectory is Trajectory.INSUFFICIENT_EVIDENCE
 
 
