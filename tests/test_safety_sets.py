@@ -1,10 +1,12 @@
 """The safety net on the written test sets (issue 20 item 5).
 
 Each set holds at least 150 risk and 150 ordinary statements per language (tests/data). Within
-each class, lines at even positions are the half the phrase lists were tuned on; lines at odd
-positions were kept untouched while tuning. Targets: recall >= 0.95 and false alarms <= 3%.
-The tuned half meets them; the untouched half is held to a floor below its measured figures
-(docs/reliability.md gives them), so a change that loses ground on unseen text fails.
+each class, lines at even positions are the half the phrase lists were first tuned on; the odd
+half was kept untouched at first and has since been read while tuning too (docs/reliability.md).
+Targets: recall >= 0.95 and false alarms <= 3%. The check sets (`safety_check_*.jsonl`, written
+before the construct rewrite and never tuned on) are held to floors a little below their measured
+figures, so a change that loses ground on text nobody tuned on fails; their assertion messages
+give counts only, never lines, so that reading a failure does not turn them into tuning material.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def _rows(name: str) -> list[dict[str, object]]:
 
 
 #: (recall at least, false alarms at most) per half.
-FLOORS = {"even": (0.95, 0.03), "odd": (0.80, 0.06)}
+FLOORS = {"even": (0.95, 0.03), "odd": (0.92, 0.03)}
 
 
 @pytest.mark.parametrize("half", ["even", "odd"])
@@ -46,6 +48,24 @@ def test_recall_and_false_alarms(name: str, half: str) -> None:
     recall_floor, alarm_ceiling = FLOORS[half]
     assert 1 - len(missed) / len(risk) >= recall_floor, missed
     assert len(alarms) / len(harmless) <= alarm_ceiling, alarms
+
+
+#: (recall at least, false alarms at most) on the check sets; measured 0.900 / 0.044 (English)
+#: and 0.600 / 0.066 (Chinese): the targets are missed, these floors only guard the ground won.
+CHECK_FLOORS = {"safety_check_en.jsonl": (0.87, 0.06), "safety_check_zh.jsonl": (0.57, 0.08)}
+
+
+@pytest.mark.parametrize("name", sorted(CHECK_FLOORS))
+def test_check_sets_keep_their_ground(name: str) -> None:
+    rows = _rows(name)
+    risk = [str(r["text"]) for r in rows if r["risk"]]
+    harmless = [str(r["text"]) for r in rows if not r["risk"]]
+    caught = sum(scan_risk(t) is not None for t in risk)
+    alarms = sum(scan_risk(t) is not None for t in harmless)
+    recall_floor, alarm_ceiling = CHECK_FLOORS[name]
+    figures = f"recall {caught}/{len(risk)}, false alarms {alarms}/{len(harmless)}"
+    assert caught / len(risk) >= recall_floor, figures
+    assert alarms / len(harmless) <= alarm_ceiling, figures
 
 
 @pytest.mark.parametrize(
