@@ -230,9 +230,8 @@ async def test_ingest_two_workers_kill_one_alerts_once_board_has_every_pair(
                     while "wA" not in await holders(r, stream):
                         await anyio.sleep(0.05)
                 await anyio.sleep(0.5)
-                if not os.environ.get("E2E_NOKILL"):
-                    workers["wA"].send_signal(signal.SIGKILL)
-                    workers["wA"].wait(10)
+                workers["wA"].send_signal(signal.SIGKILL)
+                workers["wA"].wait(10)
                 for b in batches[half:]:
                     await post(http, base + "/hooks/messages", b)
                 with anyio.fail_after(120):
@@ -279,5 +278,4 @@ async def test_ingest_two_workers_kill_one_alerts_once_board_has_every_pair(
                 p.wait(10)
         await r.aclose()
         for prefix in (stream, state_prefix(stream), outbox):
-            if not os.environ.get("E2E_KEEP"):
-                await clear_prefix(url, prefix)
+            await clear_prefix(url, prefix)

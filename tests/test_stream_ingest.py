@@ -175,3 +175,69 @@ async def test_worker_deletes_committed_entries_and_erases_in_order() -> None:
 
 async def _has_events(r: Any, stream: str, conv: bytes) -> bool:
     return any(f.get(b"c") == conv for _, f in await r.xrange(events_key(stream)))
+
+
+async def test_board_mode_shows_what_the_workers_wrote() -> None:
+    """``serve --mode board``: no monitor, the board read from the workers' records."""
+    from contextlib import AsyncExitStack
+
+    import httpx
+
+    from alliance_monitor._serve import Service
+    from alliance_monitor._settings import Settings
+    from alliance_monitor.study import StoredBoard
+
+    url, stream = redis_url(), unique_prefix("board") + "s"
+    r = await client(url)
+    stop = anyio.Event()
+    try:
+        pub = StreamPublisher(r, stream, shards=SHARDS)
+        async with anyio.create_task_group() as tg:
+
+            async def work() -> None:
+                await run_worker(
+                    url,
+                    stream,
+                    shards=SHARDS,
+                    consumer="w1",
+                    scorer=StaticScorer(level, passive=0.8),
+                    lease_ms=1500,
+                    idle_check_interval=None,
+                    stop=stop,
+                    handle_signals=False,
+                    scoring=ScoringPolicy(overload="wait"),
+                    board=StoredBoard(),
+                )
+
+            tg.start_soon(work)
+            for m in talk("a", 24) + talk("b", 24):
+                await pub.ingest(m)
+            await wait_until(lambda: drained(r, stream, SHARDS), 30, "entries processed")
+            await wait_until(lambda: _has_events(r, stream, b"b"), 30, "events")
+            stop.set()
+        settings = Settings.model_validate(
+            {
+                "server": {"mode": "board"},
+                "stream": {"redis": url, "name": stream, "shards": SHARDS},
+                "supervisor": {"enabled": True},
+            }
+        )
+        service = Service(settings, environ={})
+        async with AsyncExitStack() as stack:
+            await service._start(stack)
+            service.ready = True
+            await wait_until(lambda: _true(service.follower.loaded), 10, "the board loaded")
+            transport = httpx.ASGITransport(app=service.board_app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://x") as http:
+                listing = (await http.get("/supervisor/api/pairs")).json()
+            assert {p["id"] for p in listing["pairs"]} == {"a", "b"}
+            assert service.checks() == {"started": True, "board": True}
+            assert service.monitor is None and service.publisher is None
+    finally:
+        await r.aclose()
+        await clear_prefix(url, stream)
+        await clear_prefix(url, state_prefix(stream))
+
+
+async def _true(value: bool) -> bool:
+    return value
