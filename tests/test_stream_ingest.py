@@ -4,6 +4,7 @@ messages on the stream (what ``serve --mode ingest`` hands its adapters), worker
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anyio
@@ -241,3 +242,79 @@ async def test_board_mode_shows_what_the_workers_wrote() -> None:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_ingest_mode_service_publishes_counts_and_erases_through_the_worker() -> None:
+    """``serve --mode ingest`` in process: a signed delivery is on the stream when answered,
+    `/metrics` counts it with the monitor's names, and an erasure is carried out by the worker."""
+    import time
+    from contextlib import AsyncExitStack
+
+    import httpx
+
+    from alliance_monitor._serve import Service
+    from alliance_monitor._settings import Settings
+    from alliance_monitor.adapters.http import sign_webhook
+
+    url, stream = redis_url(), unique_prefix("ingestmode") + "s"
+    secret = "whsec_" + "aW5nZXN0LW1vZGUtdGVzdC1zZWNyZXQtMDE="
+    settings = Settings.model_validate(
+        {
+            "server": {"mode": "ingest"},
+            "stream": {"redis": url, "name": stream, "shards": SHARDS},
+            "admin": {"enabled": True, "secrets": [secret]},
+            "adapters": [{"type": "http", "secrets": [secret]}],
+        }
+    )
+    r = await client(url)
+    stop = anyio.Event()
+    try:
+        service = Service(settings, environ={})
+
+        async def work() -> None:
+            await run_worker(
+                url,
+                stream,
+                shards=SHARDS,
+                consumer="w1",
+                scorer=StaticScorer(level, passive=0.8),
+                lease_ms=1500,
+                idle_check_interval=None,
+                stop=stop,
+                handle_signals=False,
+                scoring=ScoringPolicy(overload="wait"),
+            )
+
+        async with anyio.create_task_group() as tg:
+            async with AsyncExitStack() as stack:
+                await service._start(stack)
+                service.ready = True
+                body = json.dumps({"messages": talk("gone", 24) + talk("kept", 24)}).encode()
+                stamp = int(time.time())
+                headers = {
+                    "content-type": "application/json",
+                    "webhook-id": "d1",
+                    "webhook-timestamp": str(stamp),
+                    "webhook-signature": sign_webhook([secret], "d1", stamp, body),
+                }
+                transport = httpx.ASGITransport(app=service.app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://x") as http:
+                    resp = await http.post("/hooks/messages", content=body, headers=headers)
+                    assert resp.status_code == 202
+                    total = sum([await r.xlen(shard_key(stream, k)) for k in range(SHARDS)])
+                    assert total == 48  # on the stream before the answer
+                    metrics = (await http.get("/metrics")).text
+                    assert "alliance_monitor_messages_accepted_total 48" in metrics
+                    ready = (await http.get("/readyz")).json()
+                assert ready["ready"] and ready["checks"]["stream"]
+                tg.start_soon(work)
+                report = await service.erase("gone")
+            stop.set()
+        assert report["conversation_id"] == "gone" and report["total"] > 0
+        assert service.erasures["requested"] == 1
+        dump = await redis_dump(url, state_prefix(stream))
+        assert b"MARK-gone-TEXT" not in dump and b"MARK-kept-TEXT" in dump
+    finally:
+        await r.aclose()
+        await clear_prefix(url, stream)
+        await clear_prefix(url, state_prefix(stream))
