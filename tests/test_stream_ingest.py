@@ -318,3 +318,47 @@ async def test_ingest_mode_service_publishes_counts_and_erases_through_the_worke
         await r.aclose()
         await clear_prefix(url, stream)
         await clear_prefix(url, state_prefix(stream))
+
+
+async def test_each_worker_sweeps_its_own_pairs_for_retention() -> None:
+    """`run_worker(retention_days=...)`: pairs idle beyond it are erased by the worker holding
+    them, text and all (the messages here are from 2023: older than any retention)."""
+    url, stream = redis_url(), unique_prefix("retain") + "s"
+    r = await client(url)
+    workers: list[Worker] = []
+    stop = anyio.Event()
+    try:
+        pub = StreamPublisher(r, stream, shards=SHARDS)
+        async with anyio.create_task_group() as tg:
+
+            async def work() -> None:
+                await run_worker(
+                    url,
+                    stream,
+                    shards=SHARDS,
+                    consumer="w1",
+                    scorer=StaticScorer(level, passive=0.8),
+                    lease_ms=1500,
+                    idle_check_interval=None,
+                    stop=stop,
+                    handle_signals=False,
+                    scoring=ScoringPolicy(overload="wait"),
+                    on_ready=workers.append,
+                    retention_days=30,
+                    retention_check_interval=0.2,
+                )
+
+            tg.start_soon(work)
+            for m in talk("old", 12) + talk("older", 12):
+                await pub.ingest(m)
+            await wait_until(lambda: drained(r, stream, SHARDS), 30, "entries processed")
+            await wait_until(
+                lambda: _true(workers[0].stats["pairs_erased"] >= 2), 30, "the retention sweep"
+            )
+            stop.set()
+        dump = await redis_dump(url, state_prefix(stream))
+        assert b"MARK-old-TEXT" not in dump and b"MARK-older-TEXT" not in dump
+    finally:
+        await r.aclose()
+        await clear_prefix(url, stream)
+        await clear_prefix(url, state_prefix(stream))
