@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 from ._traditional import TABLE
 
@@ -119,10 +120,16 @@ def detect_language(texts: str | Iterable[str]) -> str:
 #: (们, 说, 这), from the Traditional -> Simplified map (`_traditional`). A character both
 #: scripts write the same way (我, 你, 好) says nothing (你 is in the map only as the reading
 #: of the Taiwan 妳).
-_TRADITIONAL_ONLY = frozenset(chr(k) for k in TABLE) - set(TABLE.values())
-_SIMPLIFIED_ONLY = frozenset(TABLE.values()) - {chr(k) for k in TABLE} - {"你"}
-_TRADITIONAL_RE = re.compile("[" + "".join(sorted(_TRADITIONAL_ONLY)) + "]")
-_SIMPLIFIED_RE = re.compile("[" + "".join(sorted(_SIMPLIFIED_ONLY)) + "]")
+#: Built on first use: a process that never asks (`analyze` of English text) does not pay
+#: for compiling two classes of thousands of characters.
+@cache
+def _script_res() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    traditional = frozenset(chr(k) for k in TABLE) - set(TABLE.values())
+    simplified = frozenset(TABLE.values()) - {chr(k) for k in TABLE} - {"你"}
+    return (
+        re.compile("[" + "".join(sorted(traditional)) + "]"),
+        re.compile("[" + "".join(sorted(simplified)) + "]"),
+    )
 
 
 def chinese_script(texts: str | Iterable[str]) -> str:
@@ -144,8 +151,9 @@ def chinese_script(texts: str | Iterable[str]) -> str:
     for t in texts:
         if t.isascii():
             continue
-        traditional += len(_TRADITIONAL_RE.findall(t))
-        simplified += len(_SIMPLIFIED_RE.findall(t))
+        traditional_re, simplified_re = _script_res()
+        traditional += len(traditional_re.findall(t))
+        simplified += len(simplified_re.findall(t))
     if traditional == simplified == 0:
         return "und"
     return "traditional" if traditional > simplified else "simplified"

@@ -2,7 +2,7 @@
 every figure a ratio of two things measured side by side in one run.
 
     .venv/bin/python benchmarks/speed.py [--data FILE] [--zh-data FILE] [--en-data FILE]
-        [--repeat 5] [--skip-jobs]
+        [--repeat 5] [--skip-jobs] [--instructions N]
 
 1. `analyze` against VADER sentiment on the same texts (`--data`: ESConv from the project's
    measurement data, else the AnnoMI copy in tests/data), one job:
@@ -17,6 +17,9 @@ every figure a ratio of two things measured side by side in one run.
    compared byte for byte in every run).
 3. Chinese against English messages per second, in process (`--zh-data`: the Chinese dev set;
    `--en-data`: AnnoMI), memory emptied before each run.
+4. With `--instructions N`: instructions executed (valgrind's callgrind), whole process, `analyze
+   --jobs 1` and VADER on the first N and 2N conversations: per message (the difference) and
+   fixed (start-up), a measure a busy machine does not disturb.
 
 Runs of the two sides alternate (run i of both saw the same machine load); each figure is the
 median of the per-run ratios, with the lowest and highest. Absolute rates on a shared machine
@@ -30,6 +33,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -178,6 +182,47 @@ def chinese_section(zh: list[str], en: list[str], repeat: int) -> None:
     )
 
 
+def instructions_section(lines: list[str], tmp: Path, n: int) -> None:
+    """Instructions executed (valgrind's callgrind, independent of the machine's load), whole
+    process, for the first `n` and `2n` conversations: the difference is the cost of `n`
+    conversations' messages, the rest the fixed cost (start-up, imports, loading)."""
+    cli = str(Path(sys.executable).parent / "alliance-monitor")
+    counts: dict[tuple[str, int], int] = {}
+    for k in (n, 2 * n):
+        src = tmp / f"first{k}.jsonl"
+        src.write_text("\n".join(lines[:k]) + "\n", encoding="utf-8")
+        commands = {
+            "analyze": [cli, "analyze", str(src), "--output", str(tmp / "ci.jsonl"), "--jobs", "1"],
+            "VADER": [sys.executable, "-c", VADER_CODE, str(src), str(tmp / "cv.jsonl")],
+        }
+        for name, cmd in commands.items():
+            counts[name, k] = _callgrind(cmd)
+    msgs = n_messages(lines[n : 2 * n])
+    per = {name: (counts[name, 2 * n] - counts[name, n]) / msgs for name in ("analyze", "VADER")}
+    fixed = {name: counts[name, n] - per[name] * n_messages(lines[:n]) for name in per}
+    whole = {name: fixed[name] + per[name] * n_messages(lines) for name in per}
+    print(
+        f"   {'instructions per message':<34} analyze {per['analyze']:>9,.0f}         VADER "
+        f"{per['VADER']:>9,.0f}         ratio {per['VADER'] / per['analyze']:.2f} (callgrind, "
+        f"conversations {n + 1}-{2 * n})"
+    )
+    print(
+        f"   {'fixed instructions (start-up)':<34} analyze {fixed['analyze'] / 1e9:>7.2f} G"
+        f"         VADER {fixed['VADER'] / 1e9:>7.2f} G         whole file: ratio "
+        f"{whole['VADER'] / whole['analyze']:.2f}"
+    )
+
+
+def _callgrind(cmd: list[str]) -> int:
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stderr
+    return int(out.rsplit("Collected : ", 1)[1].split()[0])
+
+
 def _run(cmd: list[str]) -> None:
     subprocess.run(cmd, check=True, capture_output=True)
 
@@ -189,6 +234,14 @@ def main() -> int:
     ap.add_argument("--en-data", type=Path, default=SHARED / "annomi.jsonl")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip-jobs", action="store_true", help="leave out section 2")
+    ap.add_argument(
+        "--instructions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also count instructions with valgrind (callgrind) on the first N and 2N "
+        "conversations (minutes; needs valgrind)",
+    )
     args = ap.parse_args()
     data = args.data if args.data.exists() else FALLBACK
     lines = read_lines(data)
@@ -207,6 +260,11 @@ def main() -> int:
             print("   (vaderSentiment not installed: bash scripts/setup.sh dev)")
         if not args.skip_jobs:
             jobs_section(lines, src, tmp, args.repeat)
+        if args.instructions:
+            if shutil.which("valgrind") is None:
+                print("   (valgrind not installed: instructions left out)")
+            else:
+                instructions_section(lines, tmp, args.instructions)
     en = args.en_data if args.en_data.exists() else FALLBACK
     if args.zh_data.exists():
         chinese_section(read_lines(args.zh_data), read_lines(en), args.repeat)
