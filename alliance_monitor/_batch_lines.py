@@ -117,19 +117,26 @@ def analyze_file(
     path: str, scorer: SyncScorer, *, jobs: int, tolerance: float
 ) -> Iterator[LineResult]:
     """One `LineResult` per non-blank line of `path` ("-": standard input), in input order,
-    computed in `jobs` processes (this one alone for 1, or for an input of one chunk)."""
+    computed in `jobs` processes (the first chunk, and for 1 job or two chunks all of them, in
+    this one)."""
     parts = chunks(iter_raw_lines(path))
     first = next(parts, None)
     if first is None:
         return
-    second = next(parts, None)
-    if jobs <= 1 or second is None:
-        for i, chunk in enumerate(chain([first], [second] if second else [], parts)):
+    # The first chunk is worked here, in any case: it loads what the scorer loads on first use
+    # (compiled cue expressions, model weights), which forked workers then share rather than
+    # each loading it again. After it, see `_work`; the caller unfreezes (`gc.unfreeze`) when
+    # the run is over.
+    yield from analyze_lines(scorer, first, tolerance)
+    gc.freeze()
+    if jobs <= 1:
+        for chunk in parts:
             yield from analyze_lines(scorer, chunk, tolerance)
-            if i == 0:  # see `_work`; the caller unfreezes (`gc.unfreeze`) when the run is over
-                gc.freeze()
         return
-    rest = chain([first, second], parts)
+    second = next(parts, None)
+    if second is None:
+        return
+    rest = chain([second], parts)
     for results in ordered_map(_work, rest, jobs=jobs, state=(scorer, tolerance)):
         yield from results
 
@@ -145,9 +152,10 @@ def records_of(
     in `jobs` processes (this one for 1, or for a few transcripts)."""
     step = CHUNK_LINES // 2
     parts = [transcripts[i : i + step] for i in range(0, len(transcripts), step)]
-    if jobs <= 1 or len(parts) <= 1:
+    if jobs <= 1 or len(parts) <= 2:
         for part in parts:
             yield from _records(scorer, part)
         return
-    for records in ordered_map(_records, parts, jobs=jobs, state=scorer):
+    yield from _records(scorer, parts[0])  # loads what forked workers then share
+    for records in ordered_map(_records, parts[1:], jobs=jobs, state=scorer):
         yield from records

@@ -40,6 +40,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -549,10 +550,14 @@ def _score_sync(
     parts = [pairs[i : i + _PAIRS_PER_TASK] for i in range(0, len(pairs), _PAIRS_PER_TASK)]
     task = (scorer, run.tolerance, run.replay, run.include_text)
     worked: Iterator[list[_PairWork]]
-    if jobs <= 1 or len(parts) <= 1:
+    if jobs <= 1 or len(parts) <= 2:
         worked = (_work_pairs(task, part) for part in parts)
     else:
-        worked = ordered_map(_work_pairs, parts, jobs=jobs, state=task)
+        # the first part here: it loads what forked workers then share
+        worked = chain(
+            [_work_pairs(task, parts[0])],
+            ordered_map(_work_pairs, parts[1:], jobs=jobs, state=task),
+        )
     done = 0
     for part, works in zip(parts, worked, strict=True):
         for tr, work in zip(part, works, strict=True):
