@@ -362,3 +362,22 @@ async def test_each_worker_sweeps_its_own_pairs_for_retention() -> None:
         await r.aclose()
         await clear_prefix(url, stream)
         await clear_prefix(url, state_prefix(stream))
+
+
+def test_a_worker_with_alert_endpoints_needs_the_shared_outbox(tmp_path: Any) -> None:
+    """Per-worker outboxes would send an alert twice after a takeover: refused at start."""
+    from argparse import Namespace
+
+    from alliance_monitor import ConfigError
+    from alliance_monitor._cli_service import cmd_worker
+
+    cfg = tmp_path / "w.toml"
+    cfg.write_text(
+        '[stream]\nredis = "redis://127.0.0.1:1/0"\n\n[alerts]\nallow_private = true\n\n'
+        '[[alerts.endpoints]]\nurl = "http://127.0.0.1:9/hooks"\n'
+        'secrets = ["whsec_aW5nZXN0LW1vZGUtdGVzdC1zZWNyZXQtMDE="]\n'
+    )
+    with pytest.raises(ConfigError, match=r"alerts\.outbox"):
+        cmd_worker(Namespace(config=str(cfg)), scorer=StaticScorer(level))
+    with pytest.raises(ConfigError, match="--redis"):
+        cmd_worker(Namespace(config=None), scorer=StaticScorer(level))
