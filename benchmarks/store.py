@@ -5,6 +5,7 @@ cap, a flood of new conversations under a cap.
     .venv/bin/python benchmarks/store.py [--quick]
     .venv/bin/python benchmarks/store.py --throughput-only [--repeat 5]
     .venv/bin/python benchmarks/store.py --flood-only [--repeat 5]
+    .venv/bin/python benchmarks/store.py --whole-path [--repeat 3]   # benchmarks/scaleout.py
 
 1. Ingest throughput with the SQLite store (synchronous=FULL) relative to in-memory, same run,
    same traffic: conversations are fed by 64 concurrent producers (an anyio task group; each
@@ -421,6 +422,11 @@ def main() -> None:
         metavar="RUNS",
         help="section 2 only: RUNS interleaved runs of 1 and 2 workers, each run's ratio shown",
     )
+    ap.add_argument(
+        "--whole-path",
+        action="store_true",
+        help="only the whole scale-out path over HTTP beside one serve (benchmarks/scaleout.py)",
+    )
     ap.add_argument("--redis", default=os.environ.get("ALLIANCE_MONITOR_TEST_REDIS_URL"))
     ap.add_argument("--rss-case", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
@@ -434,6 +440,11 @@ def main() -> None:
     if a.workers_only:
         workers_spread(a.redis, a.workers_only)
         return
+    if a.whole_path:  # ingest process -> workers, beside one serve: its own script
+        script = ROOT / "benchmarks" / "scaleout.py"
+        extra = ["--copies", "2", "--repeat", "1"] if a.quick else ["--repeat", str(a.repeat or 3)]
+        redis = ["--redis", a.redis] if a.redis else []
+        sys.exit(subprocess.call([sys.executable, str(script), *extra, *redis]))
     if a.flood_only:
         n, per, cap = (20_000, 4, 1000) if a.quick else (100_000, 4, 5000)
         print_flood(n, per, cap, a.repeat or (1 if a.quick else 3))
