@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import Any
 
 import anyio
@@ -28,8 +28,9 @@ from ._erasure import Erasable, Erasure, PairEraser
 from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
 from ._events import EventType
 from ._fanout import EventHandler, EventStream, FanOut
-from ._models import Message, WindowRequest, parse_message
+from ._models import Message, parse_message
 from ._phases import PhaseStage
+from ._pipeline import WindowPipeline
 from ._residency import Residency
 from ._scheduler import Scheduler
 from ._signal import Signal
@@ -111,18 +112,22 @@ class Monitor:
         self._activity = progress = Signal()  # some part made progress: flush() looks again
         self._scheduler = Scheduler.for_policy(scoring, core.window, on_progress=progress.notify)
         self._fanout = FanOut.for_policy(events, on_progress=progress.notify)
-        self._scoring = ScoringStage(scorer, timeout=scoring.timeout)
+        post = partial(self._fanout.post, bounded=False)  # rated summaries: few (one a session)
         self._phases = PhaseStage.for_policy(
-            scoring, scorer, core.session, post=self._post_unbounded, on_progress=progress.notify
+            scoring, scorer, core.session, post=post, on_progress=progress.notify
         )
-        self._feedback = FeedbackStage.for_writer(feedback_writer, events, include_text)
+        self._feedback = feedback = FeedbackStage.for_writer(feedback_writer, events, include_text)
         # Without a store of its own the cap still holds: evicted pairs go to an in-memory
         # store as compressed snapshots, and nothing else is written there (no journal).
         durable = Durable(store or MemoryStore(), core, clock, max_pairs, journal=store is not None)
         self._durable = durable
         self._pairs = Residency(durable, core, self._scheduler.busy, self._take, self._dropped)
         self._pairs.on_done = progress.notify
-        self._counts: Counter[str] = Counter()  # internal_errors
+        self._pipeline = WindowPipeline(
+            scheduler=self._scheduler, scoring=ScoringStage(scorer, timeout=scoring.timeout),
+            phases=self._phases, core=core, feedback=feedback, fanout=self._fanout,
+            durable=durable, pairs=self._pairs,
+        )  # fmt: skip
         self._eraser = PairEraser(core, self._scheduler, self._fanout, self._pairs, progress)
         self._skew = ClockSkew()
         self._tasks = TaskSupervisor(self._task_died)
@@ -149,11 +154,12 @@ class Monitor:
             tg.start_soon(run, "evictor", self._pairs.run)
             tg.start_soon(run, "fanout", lambda: self._fanout.run(self._durable.record_emitted))
             for k in range(self.scoring.workers):
-                tg.start_soon(run, f"scoring_worker:{k}", self._worker)
+                tg.start_soon(run, f"scoring_worker:{k}", self._pipeline.run)
                 if self._phases is not None:
                     tg.start_soon(run, f"phase_worker:{k}", self._phases.run)
             if self._idle_interval:
-                tg.start_soon(run, "idle_sweeper", self._sweeper)
+                sweep = partial(self._pairs.sweep_idle, self._idle_interval, self._clock)
+                tg.start_soon(run, "idle_sweeper", sweep)
             self._set_running(True)
             self._stack = stack.pop_all()
         return self
@@ -363,17 +369,13 @@ class Monitor:
     def stats(self) -> dict[str, Any]:
         """Counters of every part, merged (same name: summed), and a few gauges."""
         s = self.core.stats()
-        parts = [self._counts, self._eraser.counts, self._scoring.counts, self._scheduler.counts]
-        parts.append(self._fanout.counts)
-        parts += [p.counts for p in (self._durable, self._phases, self._feedback) if p is not None]
-        for counts in parts:
-            for name, n in counts.items():
+        parts = (self._pipeline, self._eraser, self._scheduler, self._fanout, self._durable)
+        for part in (*parts, self._phases, self._feedback):
+            for name, n in (part.counts if part is not None else {}).items():
                 s[name] = s.get(name, 0) + n
         s.update(self._skew.stats())
-        s["pending_pairs"], s["scoring_inflight"] = (
-            self._scheduler.n_pending,
-            self._scheduler.n_inflight,
-        )
+        s["pending_pairs"] = self._scheduler.n_pending
+        s["scoring_inflight"] = self._scheduler.n_inflight
         return s
 
     def _take(self, out: Outcome | Loaded) -> None:
@@ -389,9 +391,6 @@ class Monitor:
         for req in out.work:
             self._scheduler.enqueue(req)
 
-    def _post_unbounded(self, events: Sequence[Any]) -> None:
-        self._fanout.post(events, bounded=False)  # rated summaries: bounded by sessions ended
-
     def _dropped(self, convs: Iterable[str]) -> None:
         """Pairs that left memory (evicted, forgotten, or dropped after a failed write): every
         part that holds something of them lets go (the core and the store already did)."""
@@ -399,39 +398,3 @@ class Monitor:
             self._scheduler.forget(conv)
             if self._phases is not None:
                 self._phases.forget(conv)
-
-    async def _worker(self) -> None:
-        while True:
-            req = await self._scheduler.take()
-            try:
-                await self._score_and_apply(req)
-            except Exception as exc:  # a bug: count it, keep the worker alive
-                self._counts["internal_errors"] += 1
-                _log.error(
-                    "alliance_monitor.scoring_internal_error",
-                    extra={"error": exc.__class__.__name__},
-                )
-            finally:
-                self._scheduler.done(req.conversation_id)
-
-    async def _score_and_apply(self, req: WindowRequest) -> None:
-        score = await self._scoring.score(req)
-        if self._phases is not None:
-            self._phases.observe(req, score)
-        events = self.core.apply(score, req)
-        if self._phases is not None:
-            events = self._phases.hold(events)
-        if self._feedback is not None:
-            events = await self._feedback.rewrite(events, req)
-        await self._fanout.deliver(events)
-        waiting = self._scheduler.waiting(req.conversation_id)
-        await self._durable.persist_applied(req, events, waiting)
-        self._pairs.wake()
-
-    async def _sweeper(self) -> None:
-        assert self._idle_interval is not None
-        while True:
-            await anyio.sleep(self._idle_interval)
-            cutoff = (now := self._clock()) - self.core.session.idle_timeout
-            await self._pairs.end_evicted(cutoff.__gt__, "idle")  # last seen before the cutoff
-            self._take(self.core.expire_idle(now))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import anyio
+
 from ._core import MonitorCore, Outcome
 from ._durable import Durable, Loaded
 from ._events import EndReason
@@ -69,6 +71,15 @@ class Residency:
         for conv in self._durable.due_evicted(due):
             await self.load(conv)
             self._take(self._core.end_session(conv, reason))
+
+    async def sweep_idle(self, interval: float, clock: Callable[[], float]) -> None:
+        """Every `interval` seconds, end the sessions idle past the session policy's timeout:
+        evicted pairs' (last seen before the cutoff) and those in memory."""
+        while True:
+            await anyio.sleep(interval)
+            cutoff = (now := clock()) - self._core.session.idle_timeout
+            await self.end_evicted(cutoff.__gt__, "idle")
+            self._take(self._core.expire_idle(now))
 
     async def end_all_evicted(self) -> None:
         # Loading evicted pairs can push resident ones with open sessions out, so repeat until
