@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._errors import InvalidMessage, RejectReason
@@ -57,11 +57,20 @@ from ._rules import (
     pattern_rules,
     session_summary,
 )
-from ._safety import SafetyHit, scan_risk
 from ._text import normalise_id
 from ._tokens import TokenCounter, default_counter
 
+if TYPE_CHECKING:
+    from ._safety import SafetyHit
+
 __all__ = ["IngestResult", "MonitorCore", "Outcome", "SafetyScan"]
+
+
+def _scan_risk(text: str) -> SafetyHit | None:
+    from ._safety import scan_risk  # loaded once (see `load_safety`); then a dict lookup
+
+    return scan_risk(text)
+
 
 _CHARS_PER_TOKEN_CAP = 8
 #: Unix time of 2000-01-01: below it a number is no wall-clock time (a test's, a counter).
@@ -164,7 +173,7 @@ class MonitorCore:
         self._pairs: dict[str, PairState] = {}
         self.counts: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
-        self._scan: Callable[[str], SafetyHit | None] | None = scan_risk if safety else None
+        self._scan: Callable[[str], SafetyHit | None] | None = _scan_risk if safety else None
 
     # ------------------------------------------------------------------ ingest
     def ingest(
@@ -461,6 +470,13 @@ class MonitorCore:
     @property
     def scans_safety(self) -> bool:
         return self._scan is not None
+
+    def load_safety(self) -> None:
+        """Load the safety scan's patterns now, if it scans (about a second: they are many and
+        large). Otherwise its first scan loads them; `Monitor` calls this on entry, in a worker
+        thread, so neither importing the package nor the first message waits for them."""
+        if self._scan is not None:
+            from . import _safety  # noqa: F401
 
     def scan_safety(self, text: str) -> SafetyScan:
         """Run the safety scan on a text (thread-safe: pure function)."""

@@ -145,6 +145,7 @@ class Monitor:
                 stack.push_async_callback(self._feedback.writer.aclose)
             stack.push_async_callback(self.scorer.aclose)
             stack.callback(self._fanout.close)
+            await anyio.to_thread.run_sync(self.core.load_safety)  # large patterns: off the loop
             self._take(await self._durable.recover())  # before any task: it only queues work
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)
@@ -188,8 +189,7 @@ class Monitor:
         """What keeps the monitor from taking messages now but may clear by itself (empty when
         ready): ``store`` (the error's type) from a failed commit until a commit or a probe of
         the store succeeds (about once a second). `health()` is for faults needing a restart."""
-        failing = self._durable.committer.failing
-        return {} if failing is None else {"store": failing}
+        return {} if (failing := self._durable.committer.failing) is None else {"store": failing}
 
     def health(self) -> dict[str, str]:
         """Background tasks that died (`committer`, `evictor`, `scoring_worker:N`, `fanout`,

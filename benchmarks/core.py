@@ -84,6 +84,13 @@ def bench_vader(lines: list[str], repeat: int) -> dict[str, float] | None:
             json.dumps([analyzer.polarity_scores(m["text"]) for m in d["messages"]])
 
     def ours() -> None:
+        # Each run reads its texts afresh: the scorer's memory of texts it has read (LRU, and
+        # the Chinese model's) is emptied first, or repeats would be served from it.
+        from alliance_monitor.scoring._embedded import _read
+        from alliance_monitor.scoring._model_zh import load_model_zh
+
+        _read.cache_clear()
+        load_model_zh().memo.clear()
         rejects: list[object] = []
         for n, line in enumerate(lines):
             tr = parse_transcript(n, json.loads(line), rejects)  # type: ignore[arg-type]

@@ -102,3 +102,19 @@ def test_public_names_are_written_once(package: object) -> None:
     table = public_table(source)
     assert set(table) <= set(package.__all__)  # type: ignore[attr-defined]
     exec("from alliance_monitor import *", {})  # star-import reads the derived __all__
+
+
+def test_the_safety_patterns_load_when_a_monitor_starts_not_on_import() -> None:
+    # Compiling the safety scan's patterns takes about a second: importing the monitor must not
+    # pay it; entering one loads them (in a worker thread), before its first message.
+    loaded = _modules_after("from alliance_monitor import Monitor, MonitorCore")
+    assert "alliance_monitor._monitor" in loaded
+    assert "alliance_monitor._safety" not in loaded
+    loaded = _modules_after(
+        "import anyio\nfrom alliance_monitor import Monitor\n"
+        "async def main():\n"
+        "    async with Monitor(idle_check_interval=None):\n"
+        "        pass\n"
+        "anyio.run(main)"
+    )
+    assert "alliance_monitor._safety" in loaded
