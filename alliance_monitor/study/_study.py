@@ -605,12 +605,16 @@ def _drain_sync(
     into.extend(events)
 
 
-def _take(tr: Transcript, work: _PairWork, run: _Run) -> None:
-    """A pair's `_PairWork` into the run, as `_one` would have put it."""
-    cid = tr.conversation_id
-    sessions = split_sessions(tr.messages)
+def _keep(
+    cid: str,
+    sessions: list[tuple[str | None, list[Message]]],
+    results: list[TranscriptResult],
+    run: _Run,
+) -> None:
+    """A pair's session results into the run: its records, and (without a replay) the link's
+    windows."""
     records = []
-    for index, ((sid, msgs), res) in enumerate(zip(sessions, work.results, strict=True)):
+    for index, ((sid, msgs), res) in enumerate(zip(sessions, results, strict=True)):
         records.append(
             PairRecord.from_result(res, _counselor_of(msgs), session_id=sid, session_index=index)
         )
@@ -618,8 +622,14 @@ def _take(tr: Transcript, work: _PairWork, run: _Run) -> None:
             texts = msgs if run.include_text else None
             for w in res.windows:
                 run.link.add(cid, w, texts)
-    run.results[cid] = work.results
+    run.results[cid] = results
     run.records[cid] = records
+
+
+def _take(tr: Transcript, work: _PairWork, run: _Run) -> None:
+    """A pair's `_PairWork` into the run, as `_one` would have put it."""
+    sessions = split_sessions(tr.messages)
+    _keep(tr.conversation_id, sessions, work.results, run)
     if run.replay:
         ordered = [m for _, msgs in sessions for m in msgs]
         texts = ordered if run.include_text else None
@@ -645,22 +655,12 @@ async def _one(tr: Transcript, run: _Run) -> None:
     """One pair: each of its sessions scored in thirds, then the whole pair replayed (a
     scorer that awaits; a synchronous one goes through `_score_sync`)."""
     cid = tr.conversation_id
-    records, results = [], []
     sessions = split_sessions(tr.messages)
-    for index, (sid, msgs) in enumerate(sessions):
-        res = await analyze_transcript_async(
-            cid, msgs, run.scorer, trajectory_tolerance=run.tolerance
-        )
-        results.append(res)
-        records.append(
-            PairRecord.from_result(res, _counselor_of(msgs), session_id=sid, session_index=index)
-        )
-        if not run.replay:
-            texts = msgs if run.include_text else None
-            for w in res.windows:
-                run.link.add(cid, w, texts)
-    run.results[cid] = results
-    run.records[cid] = records
+    results = [
+        await analyze_transcript_async(cid, msgs, run.scorer, trajectory_tolerance=run.tolerance)
+        for _, msgs in sessions
+    ]
+    _keep(cid, sessions, results, run)
     if run.replay:
         ordered = [m for _, msgs in sessions for m in msgs]
         await _replay(cid, ordered, run, ordered if run.include_text else None)
