@@ -39,7 +39,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
 from typing import Any
 
@@ -47,14 +47,12 @@ import anyio
 from anyio.abc import TaskGroup
 
 from alliance_monitor import MonitorClosed, RejectReason, StoreError
+from alliance_monitor.asgi import BodyTooLarge, Receive, Scope, Send, read_body
 
 from ._base import Ack, Delivery, MessageSink, PushAdapter, RecentIds, Request
 
 __all__ = ["ASGIApp", "Receive", "Scope", "Send", "WebhookReceiver", "with_lifespan"]
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _log = logging.getLogger("alliance_monitor.adapters")
@@ -66,10 +64,6 @@ DEFAULT_BODY_TIMEOUT = 10.0
 DEFAULT_ACK_TIMEOUT = 10.0
 #: Ledger reason of a message the store could not take (the platform sends it again).
 _NOT_STORED = RejectReason.STORE_ERROR.value
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _media_type(value: str | None) -> str:
@@ -315,8 +309,8 @@ class WebhookReceiver:
             return
         try:
             with anyio.fail_after(self.body_timeout):
-                body = await self._read_body(scope, receive)
-        except _TooLarge:
+                body = await read_body(scope, receive, self.max_body)
+        except BodyTooLarge:
             await self._refuse(send, 413, "body_too_large")
             return
         except TimeoutError:
@@ -415,25 +409,6 @@ class WebhookReceiver:
             await _respond(send, _busy(self.retry_after))
         else:
             await _respond(send, Ack(status, problem.encode(), headers=headers))
-
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
-        declared = dict(scope.get("headers") or ()).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            raise _TooLarge
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                raise _TooLarge
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
 
 
 def _busy(retry_after: int) -> Ack:

@@ -18,10 +18,9 @@ answered in time): send it again. The conversation id is logged as a count only,
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -29,22 +28,15 @@ import anyio
 from ._errors import AllianceMonitorError, JSONRejected
 from ._safejson import loads as safe_json_loads
 from .alerts import WebhookVerificationError, decode_secret, verify_webhook
+from .asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
 
 __all__ = ["EraseEndpoint"]
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 #: Erases one pair and says what it removed (`Erasure.to_json()`).
 EraseFn = Callable[[str], Awaitable[Mapping[str, Any]]]
 
 _log = logging.getLogger("alliance_monitor.serve")
 _MAX_ID = 512
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class EraseEndpoint:
@@ -84,8 +76,8 @@ class EraseEndpoint:
             return
         try:
             with anyio.fail_after(self.body_timeout):
-                body = await _body(scope, receive, self.max_body)
-        except _TooLarge:
+                body = await read_body(scope, receive, self.max_body)
+        except BodyTooLarge:
             await self._refuse(send, 413, "too_large")
             return
         except TimeoutError:
@@ -106,7 +98,7 @@ class EraseEndpoint:
         except (AllianceMonitorError, OSError, TimeoutError) as exc:
             self.counts["failed"] += 1
             _log.error("alliance_monitor.erasure_failed", extra={"error": type(exc).__name__})
-            await _answer(
+            await send_json(
                 send,
                 503,
                 {"error": "not_erased", "detail": type(exc).__name__},
@@ -114,14 +106,14 @@ class EraseEndpoint:
             )
             return
         self.counts["erased"] += 1
-        await _answer(send, 200, dict(report))
+        await send_json(send, 200, dict(report))
 
     async def _refuse(
         self, send: Send, status: int, reason: str, headers: tuple[tuple[str, str], ...] = ()
     ) -> None:
         self.counts[reason] += 1
         _log.info("alliance_monitor.erasure_refused", extra={"reason": reason})
-        await _answer(send, status, {"error": reason}, headers)
+        await send_json(send, status, {"error": reason}, headers)
 
 
 def _conversation_id(body: bytes) -> str | None:
@@ -135,37 +127,3 @@ def _conversation_id(body: bytes) -> str | None:
     if not isinstance(conv, str) or not conv or len(conv) > _MAX_ID:
         return None
     return conv
-
-
-async def _body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    declared = dict(scope.get("headers") or ()).get(b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-async def _answer(
-    send: Send, status: int, data: dict[str, Any], headers: tuple[tuple[str, str], ...] = ()
-) -> None:
-    body = json.dumps(data).encode()
-    raw = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"),
-        *((k.encode(), v.encode()) for k, v in headers),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})

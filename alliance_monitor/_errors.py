@@ -13,12 +13,13 @@
     │   └── StoreLocked         another process holds the state file (one writer per file)
     ├── WebhookVerificationError  (alerts) a received webhook failed verification
     ├── EvaluationError         (evaluate) an evaluation input cannot be used
+    ├── BodyTooLarge            (asgi) a request body is longer than its limit (413)
     └── ScoringError            a scorer could not produce a valid score
         └── ScorerUnavailable   the scorer's backend cannot be reached
 
 Every one of them is importable from `alliance_monitor` (the two alerts/evaluate ones from their
-packages as well); `except AllianceMonitorError` catches everything this library raises on
-purpose.
+packages as well; `BodyTooLarge` from `alliance_monitor.asgi`, the one place that raises it);
+`except AllianceMonitorError` catches everything this library raises on purpose.
 
 No exception raised by this library carries message text: errors name the field
 and the reason, never the value (mental-health text must not leak into logs or

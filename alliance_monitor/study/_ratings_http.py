@@ -20,9 +20,8 @@ Nothing of the body is logged: refusals are logged and counted by reason only.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -30,19 +29,12 @@ import anyio
 from .._safejson import JSONRejected
 from .._safejson import loads as safe_json_loads
 from ..alerts import WebhookVerificationError, decode_secret, verify_webhook
+from ..asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
 from ._ratings import FeedbackRatings, InvalidRating, parse_feedback_record
 
 __all__ = ["RatingsEndpoint"]
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
 _log = logging.getLogger("alliance_monitor.ratings")
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class RatingsEndpoint:
@@ -74,12 +66,12 @@ class RatingsEndpoint:
         if scope.get("type") != "http":
             return
         if scope.get("method") != "POST":
-            await _answer(send, 405, {"error": "method_not_allowed"}, (("allow", "POST"),))
+            await send_json(send, 405, {"error": "method_not_allowed"}, (("allow", "POST"),))
             return
         try:
             with anyio.fail_after(self.body_timeout):
-                body = await self._body(scope, receive)
-        except _TooLarge:
+                body = await read_body(scope, receive, self.max_body)
+        except BodyTooLarge:
             await self._refuse(send, 413, "too_large")
             return
         except TimeoutError:
@@ -102,9 +94,9 @@ class RatingsEndpoint:
             return
         new = await anyio.to_thread.run_sync(self.ratings.record, record)
         if new:
-            await _answer(send, 201, {"recorded": True})
+            await send_json(send, 201, {"recorded": True})
         else:
-            await _answer(send, 200, {"recorded": False, "duplicate": True})
+            await send_json(send, 200, {"recorded": False, "duplicate": True})
 
     async def _refuse(self, send: Send, status: int, reason: str, field: str | None = None) -> None:
         self.ratings.refuse(reason)
@@ -112,37 +104,4 @@ class RatingsEndpoint:
         body: dict[str, Any] = {"error": reason}
         if field:
             body["field"] = field
-        await _answer(send, status, body)
-
-    async def _body(self, scope: Scope, receive: Receive) -> bytes:
-        declared = dict(scope.get("headers") or ()).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            raise _TooLarge
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                raise _TooLarge
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
-
-
-async def _answer(
-    send: Send, status: int, data: dict[str, Any], headers: tuple[tuple[str, str], ...] = ()
-) -> None:
-    body = json.dumps(data).encode()
-    raw = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"),
-        *((k.encode(), v.encode()) for k, v in headers),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+        await send_json(send, status, body)
