@@ -97,32 +97,41 @@ async def feed(
 
 async def throughput(
     store: StateStore | None, convs: list[list[dict[str, Any]]], producers: int
-) -> float:
-    """Messages per second, from the first ingest until every window is scored."""
+) -> tuple[float, float]:
+    """(messages per second, process CPU seconds per 1,000 messages), from the first ingest
+    until every window is scored. The CPU figure (every thread of the process, the store's
+    worker threads included) hardly depends on what else runs on the machine."""
     m = Monitor(scorer=scorer(), store=store, idle_check_interval=None)
     n = sum(len(c) for c in convs)
     async with m:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         await feed(m, convs, producers)
         await m.flush()
-        dt = time.perf_counter() - t0
-    return n / dt
+        dt, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return n / dt, cpu / n * 1000
 
 
-def bench_sqlite_vs_memory(n_convs: int, per: int, repeat: int, producers: int) -> dict[str, float]:
+def bench_sqlite_vs_memory(
+    n_convs: int, per: int, repeat: int, producers: int
+) -> dict[str, tuple[float, float]]:
+    """Median (messages/s, CPU s per 1,000 messages) of in-memory, SQLite FULL and NORMAL."""
     convs = [conversation(f"c{i}", per) for i in range(n_convs)]
-    mem, full, normal = [], [], []
+    runs: dict[str, list[tuple[float, float]]] = {
+        "memory": [],
+        "sqlite_full": [],
+        "sqlite_normal": [],
+    }
     for _ in range(repeat):  # interleaved, so a noisy neighbour hits every case alike
-        mem.append(anyio.run(throughput, None, convs, producers))
+        runs["memory"].append(anyio.run(throughput, None, convs, producers))
         with tempfile.TemporaryDirectory() as d:
-            full.append(anyio.run(throughput, SQLiteStore(Path(d) / "s.db"), convs, producers))
+            store = SQLiteStore(Path(d) / "s.db")
+            runs["sqlite_full"].append(anyio.run(throughput, store, convs, producers))
         with tempfile.TemporaryDirectory() as d:
             store = SQLiteStore(Path(d) / "s.db", synchronous="NORMAL")
-            normal.append(anyio.run(throughput, store, convs, producers))
+            runs["sqlite_normal"].append(anyio.run(throughput, store, convs, producers))
     return {
-        "memory": statistics.median(mem),
-        "sqlite_full": statistics.median(full),
-        "sqlite_normal": statistics.median(normal),
+        k: (statistics.median(r for r, _ in v), statistics.median(c for _, c in v))
+        for k, v in runs.items()
     }
 
 
@@ -461,18 +470,24 @@ def main() -> None:
         f"1. throughput (ingest until every window is scored), {n_convs * per:,} messages of "
         f"{n_convs:,} conversations (median of {reps})"
     )
+    print(
+        "   beside each rate: process CPU seconds per 1,000 messages (all threads; hardly "
+        "moved by other work on the machine) and in-memory's CPU / this CPU"
+    )
     for producers in (PRODUCERS, 4 * PRODUCERS):
         t = bench_sqlite_vs_memory(n_convs, per, reps, producers)
-        print(f"   {producers} concurrent producers")
-        print(f"     in-memory:                {t['memory']:>10,.0f} messages/s")
-        print(
-            f"     SQLite synchronous=FULL:  {t['sqlite_full']:>10,.0f} messages/s  "
-            f"= {t['sqlite_full'] / t['memory']:.0%} of in-memory (target >= 50%)"
-        )
-        print(
-            f"     SQLite synchronous=NORMAL:{t['sqlite_normal']:>10,.0f} messages/s  "
-            f"= {t['sqlite_normal'] / t['memory']:.0%} of in-memory"
-        )
+        rate, cpu = t["memory"]
+        print(f"   {producers} concurrent producers (load average {os.getloadavg()[0]:.1f})")
+        print(f"     in-memory:                {rate:>10,.0f} messages/s   CPU {cpu:.3f} s/1k")
+        for key, name, target in (
+            ("sqlite_full", "SQLite synchronous=FULL:  ", " (target >= 50%)"),
+            ("sqlite_normal", "SQLite synchronous=NORMAL:", ""),
+        ):
+            r, c = t[key]
+            print(
+                f"     {name}{r:>10,.0f} messages/s   CPU {c:.3f} s/1k   "
+                f"= {r / rate:.0%} of in-memory{target}; CPU ratio {cpu / c:.0%}"
+            )
 
     if a.throughput_only:
         return
