@@ -11,8 +11,10 @@ Figures (same definitions as ``../shared/eval/dev_eval.py``):
 * Z1: message directive score against the "Providing Suggestions" strategy label, AUC;
 * Z2: message passive score, generic replies (Others, Affirmation and Reassurance) against
   exploring ones (Question, Restatement or Paraphrasing, Reflection of feelings), AUC;
+* abstention: the share of sessions whose ``analyze`` trajectory is ``insufficient_evidence``
+  (issue 21 item 2: target <= 25%, while greetings and small talk still abstain);
 * Traditional script: Z1 and Z2 on Taiwan and Hong Kong copies of the set (converted by OpenCC,
-  a dev dependency), beside the Simplified figures;
+  a dev dependency), beside the Simplified figures, and the abstention share there;
 * speed: ``analyze`` (embedded scorer, in process, no I/O) in messages per second on the Chinese
   set and on an English set (AnnoMI), best of `--repeat` interleaved runs, and their ratio; and
   on AnnoMI cut into sessions as long as the Chinese ones (a session's fixed costs, its phase
@@ -32,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from alliance_monitor import Trajectory
 from alliance_monitor._batch import analyze_transcript
 from alliance_monitor._io import parse_transcript
 from alliance_monitor.scoring import EmbeddedScorer
@@ -67,8 +70,11 @@ def load(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def analyze(convs: list[dict[str, Any]], limit: int | None = None) -> dict[str, dict[str, float]]:
-    """Message id -> {"passive", "directive"} from the embedded scorer, labels stripped."""
+def analyze(
+    convs: list[dict[str, Any]], limit: int | None = None, abstained: set[str] | None = None
+) -> dict[str, dict[str, float]]:
+    """Message id -> {"passive", "directive"} from the embedded scorer, labels stripped; the ids
+    of the sessions whose trajectory is insufficient_evidence go into `abstained` if given."""
     scorer = EmbeddedScorer()
     out: dict[str, dict[str, float]] = {}
     for n, conv in enumerate(convs):
@@ -82,6 +88,8 @@ def analyze(convs: list[dict[str, Any]], limit: int | None = None) -> dict[str, 
         if tr is None:
             continue
         res = analyze_transcript(tr.conversation_id, tr.messages, scorer)
+        if abstained is not None and res.trajectory is Trajectory.INSUFFICIENT_EVIDENCE:
+            abstained.add(conv["conversation_id"])
         for m in res.messages:
             out[m.id] = {"passive": m.passive, "directive": m.directive}
     return out
@@ -157,7 +165,8 @@ def main() -> int:
         print(f"no Chinese dev set at {zh_path} (pass --data)", file=sys.stderr)
         return 2
     convs = load(zh_path)
-    scores = analyze(convs)
+    abstained: set[str] = set()
+    scores = analyze(convs, abstained=abstained)
     halves = {
         "even (tuned on)": convs[0::2],
         "odd (untouched)": convs[1::2],
@@ -169,6 +178,8 @@ def main() -> int:
     for name, part in halves.items():
         z1, z2 = simplified[name] = figures(part, scores)
         print(f"  {name:18s} {z1:17.3f} {z2:15.3f}")
+    print("  trajectory insufficient_evidence (target <= 25%):")
+    print("   ", share(halves, abstained))
     traditional(convs, simplified)
     if en_path.exists():
         en = load(en_path)
@@ -205,12 +216,24 @@ def traditional(convs: list[dict[str, Any]], simplified: dict[str, tuple[float, 
             {**c, "messages": [{**m, "text": cc.convert(m["text"])} for m in c["messages"]]}
             for c in convs
         ]
-        scores = analyze(copy)
+        abstained: set[str] = set()
+        scores = analyze(copy, abstained=abstained)
         print(f"  {label}: Z1 / Z2, and minus Simplified")
         for name, part in (("even", copy[0::2]), ("odd", copy[1::2]), ("all", copy)):
             z1, z2 = figures(part, scores)
             ref = next(v for k, v in simplified.items() if k.startswith(name))
             print(f"  {name:18s} {z1:17.3f} {z2:15.3f}   ({z1 - ref[0]:+.3f} / {z2 - ref[1]:+.3f})")
+        halves = {"even": copy[0::2], "odd": copy[1::2], "all": copy}
+        print("    insufficient_evidence:", share(halves, abstained))
+
+
+def share(halves: dict[str, list[dict[str, Any]]], abstained: set[str]) -> str:
+    """ "even 33/93 = 35.5%, ...": sessions whose trajectory abstained, per half."""
+    parts = []
+    for name, part in halves.items():
+        n = sum(c["conversation_id"] in abstained for c in part)
+        parts.append(f"{name.split()[0]} {n}/{len(part)} = {100 * n / len(part):.1f}%")
+    return ", ".join(parts)
 
 
 if __name__ == "__main__":

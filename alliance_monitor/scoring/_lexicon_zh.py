@@ -131,6 +131,35 @@ _FEEL = (
     r"|沮丧|紧张|矛盾|纠结|困惑|迷茫|疲惫|压抑|不安|后悔|羞愧|难受|烦|烦躁|心烦|郁闷|低落"
     r"|受伤|无奈|无力|恐慌|惭愧|尴尬|丢脸|不甘|失败|没用|崩溃|累)"
 )
+#: Feelings a client names about themselves: `_FEEL` and the rest of the English list's
+#: feelings (`_lexicon._FEELINGS`: depressed, numb, heartbroken, worthless, ...).
+_SELF_FEEL = (
+    r"(?:"
+    # 烦 (upset), but not in 麻烦 (trouble)
+    + _FEEL[3:-1].replace("|烦|", "|(?<!麻)烦|")
+    + r"|悲伤|悲哀|抑郁|消沉|低沉|寂寞|恼火|气愤|羞耻|愧疚|心痛|不开心|不高兴|挫败|疲倦"
+    r"|精疲力尽|迷失|心碎|麻木|灰心|泄气|糟糕|糟透|沉重|一无是处|没有?价值|不合格|空虚"
+    r"|喘不过气|不堪重负)"
+)
+#: What may stand before a clause: a feeling said right after it has no subject, as Chinese
+#: leaves it out (很难过。 低沉、悲伤), and is the speaker's own.
+_BOUNDARY = r"。!?.;,:\s\"\(\)…~、*"
+_BARE_DEGREES = ("真的", "实在", "很", "好", "非常", "特别", "十分", "挺", "有点", "有些", "太")
+
+
+def _at_clause_start(word: str) -> str:
+    """`word` (literal) as the first thing in its clause: a fixed-width look back past it."""
+    return f"{word}(?<![^{_BOUNDARY}]{'.' * len(word)})"
+
+
+def _unsaid_subject() -> tuple[str, ...]:
+    """A feeling at the start of a clause, after a degree word or alone (很难过, 悲伤)."""
+    words = _SELF_FEEL[3:-1].replace("(?<!麻)", "").replace("没有?价值", "没价值|没有价值")
+    return tuple(_at_clause_start(d) + _SELF_FEEL for d in _BARE_DEGREES) + tuple(
+        _at_clause_start(w) for w in words.split("|")
+    )
+
+
 _DEG = r"(?:很|好|非常|特别|十分|挺|有点|有些|有一点|真的|太|如此|那么|这么|越来越|一直|总是)?"
 #: Start of a sentence or clause (or of the message), then an optional spoken lead-in.
 _CLAUSE = (
@@ -403,8 +432,27 @@ COUNSELOR_PHRASES: tuple[Cue, ...] = (
             r"(?:你的|我们的|咨询的|这次的|共同的)目标",
             r"(?:想|希望)(?:达到|实现)(?:什么|哪些)",
             r"(?:今天|这次)(?:你)?(?:想|希望)(?:谈|聊|讨论|解决)",
+            # the English list's forms in Chinese: "what would be different", "what do you want
+            # from", "what matters to you", "where would you like to start", "what brings you",
+            # "next steps", "a plan", "work on together", "what could you do", "on a scale of"
+            # (a question word stays unconsumed, for the open question it also is)
+            r"会有(?=(?:什么|哪些|怎样的)(?:不同|不一样|变化|改变))",
+            r"会是(?=什么样)",
+            r"你(?:想|希望|想要)(?=[^。!?]{0,10}(?:得到|获得|收获))",
+            r"你(?:最)?(?:希望|期待|期望)的是",
+            r"对你(?:来说)?(?:最|很|更|真正)?重要",
+            r"你(?:最|真正)(?:在乎|在意)",
+            r"从哪(?:里|儿)(?:开始|谈起|说起)",
+            r"是(?=什么(?:让|使|促使)你(?:来|决定))",
+            r"(?:下一步|第一步|一小步)",
+            r"(?:你的|一个|这个|我们的)计划",
+            r"(?:我们)?一起(?:努力|面对|解决|处理|制定|想办法|找找)",
+            r"你(?:可以|能|会|打算|准备)(?=做些?什么|怎么做)",
+            r"你(?:愿意|准备好)(?:为此)?(?:做|付出|尝试)",
+            r"(?:从|在)(?:0|1)到10",
+            r"(?:0|1)到10分",
         ),
-        "Talks goals (你的目标, 你希望达到什么, 今天你想谈什么).",
+        "Talks goals and steps (你的目标, 你希望达到什么, 会有什么不同, 下一步, 我们一起……).",
     ),
     Cue(
         "reassure",
@@ -574,8 +622,20 @@ CLIENT_PHRASES: tuple[Cue, ...] = (
             r"我(?:需要|得|必须)(?:改变|做点什么|面对)",
             r"(?:或许|也许)我(?:可以|应该)",
             r"我(?:意识到|明白了|发现)",
+            # the English list's forms: "I want / wish / hope to", "I could try", "I need to
+            # stop", "it would help", "I don't want to keep ...", "I'm tired of", "I'd be willing
+            # to", "I'm ready"
+            r"我(?:真的|很|一直|也|还)?(?:希望|想要|渴望|盼望|但愿)",
+            r"我(?:真的)?很想(?!念)",
+            r"我(?:可以|能|能够)(?:试|开始|改|戒|停|少|多|找|去|做)",
+            r"我(?:需要|得|必须|应该)(?:改|停|戒|少|多|开始|学会|试|去|找|面对|做)",
+            r"(?:这|那)(?:会|可能会|应该会)(?:很|更)?(?:好|有帮助|有用)",
+            r"我不(?:想|希望|愿意)(?:再|继续|一直|回到|变成|这样|总是)",
+            r"我(?:受够了|厌倦了|烦透了)",
+            r"我(?:愿意|很乐意)",
+            r"我(?:准备好了|在考虑)",
         ),
-        "Change talk (我想改变, 也许我可以……, 我意识到……).",
+        "Change talk (我想改变, 我希望……, 也许我可以……, 我意识到……).",
     ),
     Cue(
         "gratitude",
@@ -585,11 +645,27 @@ CLIENT_PHRASES: tuple[Cue, ...] = (
     Cue(
         "disclosure",
         (
-            r"(?:我|自己)[^。!?,]{0,8}?" + _FEEL,
-            r"(?:睡不着|失眠|哭了|一直哭|受不了|撑不下去|不知道该怎么办|讨厌自己)",
+            r"(?:我|自己)[^。!?,]{0,8}?" + _SELF_FEEL,
+            r"(?:睡不着|失眠|哭了|一直哭|受不了|撑不下去|不知道该怎么办|讨厌自己|恨自己)",
             r"(?:心里|心情)(?:很|好|特别)?(?:难受|不好|低落|糟)",
+            # the forms of the English list, worded in Chinese: "I feel ..." (我感觉/我感到, as
+            # English counts "I feel like ..."), the subject left out as Chinese does (很难过。
+            # 低沉、悲伤), "it's so hard" (这太难了), "I cry", "I can't stop ...", "I've never
+            # told anyone", "honestly", "I miss ...", "I can't cope"
+            r"我(?:真的|就是|只是|还是|一直|总是|有时候?|也|又|开始)?(?:感到|感觉|觉得自己)",
+            *_unsaid_subject(),
+            r"(?:这|那|这些|那些|一切|这一切|这件事|这种感觉)(?:都|真的|实在|确实)?"
+            r"(?:是|太|很|好|非常|特别|真)?(?:难熬|难受|难(?![道说怪免得以])|辛苦|痛苦|可怕|糟糕"
+            r"|煎熬|吓人)",
+            r"我(?:又|一直|忍不住|经常|常常|总是)?(?:哭|流泪|掉眼泪)",
+            r"(?:忍不住|控制不住|停不下来)",
+            r"(?:从来|从未|没有?)(?:跟|对|和|向)?(?:任何人|别人|谁|他们|他|她)?(?:说过|讲过|提过|说起过)",
+            r"(?:老实说|说实话|说实在的|实话说|坦白(?:说|讲)|实话实说)",
+            r"我(?:很|好|真的|非常)?(?:想念|怀念)",
+            r"(?:扛不住|承受不了|应付不了|顶不住)",
         ),
-        "Emotional disclosure (我很难过, 我一直睡不着, 心里很难受).",
+        "Emotional or personal disclosure (我很难过, 我感觉……, 很伤心。, 这太难了, 说实话, "
+        "我从来没跟别人说过, 心里很难受).",
     ),
 )
 
