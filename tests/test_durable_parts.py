@@ -341,3 +341,170 @@ async def test_settled_waits_for_earlier_writes_only_and_barrier_for_every_round
         assert committer.idle and store.commits == 5
     finally:
         await _stop(tg)
+
+
+# ---------------------------------------------------------------------- durable: the edges
+class Gated(Refusing):
+    """`Refusing` whose commits wait while `gate` is closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = anyio.Event()
+        self.gate.set()
+        self.commits = 0
+
+    async def commit(self, batch: StoreBatch) -> None:
+        await self.gate.wait()
+        await super().commit(batch)
+        self.commits += 1
+
+
+async def test_a_window_closed_again_by_the_journal_replay_is_returned_to_score() -> None:
+    """No snapshot and no pending row: the journal alone closes window 0 again on replay."""
+    store = MemoryStore()
+    rows = tuple(JournalRow("p", i + 1, json.dumps(m)) for i, m in enumerate(alternating("p", 14)))
+    await store.commit(StoreBatch(journal=rows))
+    core = MonitorCore(safety=False)
+    loaded = await Durable(store, core, lambda: 2.0, None).recover()
+    assert core.has_pair("p")
+    assert [(r.conversation_id, r.window_index) for r in loaded.work] == [("p", 0)]
+
+
+async def test_a_stray_pending_row_without_its_pair_loads_nothing() -> None:
+    """A pending window with neither snapshot nor journal cannot be rebuilt: no pair, no work."""
+    core = MonitorCore(safety=False)
+    work = _conversation(core, "p", 14)
+    store = MemoryStore()
+    await store.commit(
+        StoreBatch(pending_put=(PendingRow("p", 0, json.dumps(request_to_state(work[0]))),))
+    )
+    fresh = MonitorCore(safety=False)
+    durable = Durable(store, fresh, lambda: 2.0, None)
+    loaded = await durable.recover()
+    assert loaded.work == () and loaded.events == ()
+    assert not fresh.has_pair("p")
+
+
+async def test_a_pair_found_absent_is_not_looked_up_again() -> None:
+    class Shared(Refusing):  # lists no pairs: every unknown one is looked up once
+        async def known_pairs(self) -> list[str] | None:
+            return None
+
+    store = Shared()
+    durable = Durable(store, MonitorCore(), lambda: 1.0, None)
+    await durable.recover()
+    for _ in range(3):
+        assert (await durable.ensure_loaded("new")).work == ()
+    assert store.loads == ["new"]
+
+
+async def test_without_a_journal_only_evicted_snapshots_are_written() -> None:
+    """`journal=False` (a cap and no store of the monitor's own): messages, applied windows and
+    emitted ids write nothing; eviction writes the evicted pair's snapshot."""
+    store = Gated()
+    core = MonitorCore()
+    durable = Durable(store, core, lambda: 1.0, max_pairs=1, journal=False)
+    tg = await _running(durable.committer)
+    try:
+        reqs = []
+        for m in alternating("a", 15):
+            out = core.ingest(m, 1.0)
+            assert out.message is not None
+            await durable.commit_message(out.message, out.position)
+            reqs.extend(out.work)
+        risky = {**alternating("a", 1, start=15)[0], "text": "I want to kill myself"}
+        events = core.ingest(risky, 1.0).events
+        assert events
+        await durable.persist_applied(reqs[0], events, ())
+        await durable.record_emitted(events)
+        assert store.commits == 0 and await store.load_pair("a") is None
+        assert await store.emitted([e.id for e in events]) == set()
+        for m in alternating("b", 1):
+            core.ingest(m, 1.0)
+        assert await durable.evict(busy=lambda c: False) == ["b"]
+        rec = await store.load_pair("b")
+        assert store.commits == 1 and rec is not None and rec.snapshot is not None
+        assert rec.journal == []
+    finally:
+        await _stop(tg)
+
+
+async def test_a_window_applied_after_its_pair_left_memory_deletes_its_pending_row_only() -> None:
+    store = MemoryStore()
+    core = MonitorCore(safety=False)
+    durable = Durable(store, core, lambda: 1.0, None)
+    reqs = _conversation(core, "p", 14)
+    await store.commit(
+        StoreBatch(pending_put=(PendingRow("p", 0, json.dumps(request_to_state(reqs[0]))),))
+    )
+    tg = await _running(durable.committer)
+    try:
+        durable.forget(["p"])  # erased or evicted while its window was being scored
+        await durable.persist_applied(reqs[0], [], ())
+    finally:
+        await _stop(tg)
+    assert await store.load_pair("p") is None  # the pending row went; no snapshot was written
+
+
+async def test_emitted_ids_are_recorded_and_a_refused_write_is_counted_not_raised() -> None:
+    store = Refusing()
+    core = MonitorCore()
+    durable = Durable(store, core, lambda: 1.0, None)
+    risky = {**alternating("p", 1)[0], "role": "client", "text": "I want to kill myself"}
+    events = core.ingest(risky, 1.0).events
+    ids = [e.id for e in events]
+    assert ids
+    tg = await _running(durable.committer)
+    try:
+        await durable.record_emitted(events)
+        assert await store.emitted(ids) == set(ids)
+        store.refuse = OSError("disk full")
+        await durable.record_emitted(events)  # no exception: recovery may send them again
+        assert durable.counts["store_errors"] == 1
+    finally:
+        await _stop(tg)
+
+
+async def test_erasing_a_pair_whose_eviction_is_landing_waits_for_it_even_if_it_fails() -> None:
+    """The eviction's snapshot write is on the disk when the erasure comes: the erasure waits.
+    When that write fails, the eviction puts the pair back in memory; the erasure, after it,
+    still removes it, from memory and from the store."""
+    store = Gated()
+    core = MonitorCore(safety=False)
+    durable = Durable(store, core, lambda: 1.0, max_pairs=1)
+    tg = await _running(durable.committer)
+    try:
+        for conv in ("a", "b"):
+            for m in alternating(conv, 3):
+                out = core.ingest(m, 1.0)
+                assert out.message is not None
+                await durable.commit_message(out.message, out.position)
+        store.gate = anyio.Event()
+        erased: list[dict[str, int]] = []
+        evicted: list[list[str]] = []
+
+        async def evict() -> None:
+            evicted.append(await durable.evict(busy=lambda c: False))
+
+        async def erase() -> None:
+            erased.append(await durable.erase("a"))
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(evict)
+            with anyio.fail_after(5):
+                while "a" not in durable._evicting:
+                    await anyio.sleep(0.001)
+            tasks.start_soon(erase)
+            await anyio.sleep(0.02)
+            assert erased == []  # waiting for the eviction to land
+            store.refuse = OSError("disk full")
+            store.gate.set()
+        assert evicted == [[]] and durable.counts["store_errors"] == 1
+        assert not core.has_pair("a") and "a" not in durable.evicted_open
+        assert erased == [
+            {"snapshots": 0, "journal_messages": 3, "pending_windows": 0, "board_records": 0}
+        ]
+        store.refuse = None
+        assert await store.load_pair("a") is None and core.has_pair("b")
+    finally:
+        await _stop(tg)
