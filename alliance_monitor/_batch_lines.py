@@ -25,9 +25,14 @@ from .scoring._base import SyncScorer
 
 __all__ = ["LineResult", "analyze_file", "analyze_lines", "chunks", "records_of"]
 
-#: A chunk holds at most this many lines, or this many characters of input.
-CHUNK_LINES = 32
+#: A chunk holds at most this many lines, or this many characters of input. (Smaller chunks
+#: leave a worker less to finish alone at the end; each costs well under a millisecond to hand
+#: over.)
+CHUNK_LINES = 16
 CHUNK_CHARS = 256 * 1024
+#: The first chunk, worked in this process before any worker starts (`analyze_file`): enough
+#: to load what the scorer loads on first use, no more (it is work the workers wait for).
+WARM_LINES = 2
 
 Chunk = list[tuple[int, str]]
 
@@ -85,16 +90,18 @@ def analyze_lines(scorer: SyncScorer, chunk: Chunk, tolerance: float) -> list[Li
     return out
 
 
-def chunks(lines: Iterable[tuple[int, str]]) -> Iterator[Chunk]:
-    """Numbered lines in chunks of at most `CHUNK_LINES` lines or `CHUNK_CHARS` characters."""
+def chunks(lines: Iterable[tuple[int, str]], *, first: int = CHUNK_LINES) -> Iterator[Chunk]:
+    """Numbered lines in chunks of at most `CHUNK_LINES` lines (the first: `first`) or
+    `CHUNK_CHARS` characters."""
     chunk: Chunk = []
     size = 0
+    limit = first
     for n, raw in lines:
         chunk.append((n, raw))
         size += len(raw)
-        if len(chunk) >= CHUNK_LINES or size >= CHUNK_CHARS:
+        if len(chunk) >= limit or size >= CHUNK_CHARS:
             yield chunk
-            chunk, size = [], 0
+            chunk, size, limit = [], 0, CHUNK_LINES
     if chunk:
         yield chunk
 
@@ -117,9 +124,9 @@ def analyze_file(
     path: str, scorer: SyncScorer, *, jobs: int, tolerance: float
 ) -> Iterator[LineResult]:
     """One `LineResult` per non-blank line of `path` ("-": standard input), in input order,
-    computed in `jobs` processes (the first chunk, and for 1 job or two chunks all of them, in
-    this one)."""
-    parts = chunks(iter_raw_lines(path))
+    computed in `jobs` processes (the first `WARM_LINES` lines, and for 1 job or two chunks all
+    of them, in this one)."""
+    parts = chunks(iter_raw_lines(path), first=WARM_LINES)
     first = next(parts, None)
     if first is None:
         return
@@ -133,10 +140,13 @@ def analyze_file(
         for chunk in parts:
             yield from analyze_lines(scorer, chunk, tolerance)
         return
-    second = next(parts, None)
+    second, third = next(parts, None), next(parts, None)
     if second is None:
         return
-    rest = chain([second], parts)
+    if third is None:  # a short input: starting workers would cost more than it saves
+        yield from analyze_lines(scorer, second, tolerance)
+        return
+    rest = chain([second, third], parts)
     for results in ordered_map(_work, rest, jobs=jobs, state=(scorer, tolerance)):
         yield from results
 

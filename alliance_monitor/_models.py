@@ -396,12 +396,12 @@ class DimensionScores(BaseModel):
         if total <= 0:
             return cls.neutral()
         vals = {d: round(sum(getattr(s, d) * w for s, w in items) / total, 4) for d in DIMENSIONS}
-        return cls.model_construct(**vals)
+        return _trusted(cls, vals)  # DIMENSIONS is the fields' order
 
     @classmethod
     def neutral(cls) -> DimensionScores:
         """No evidence either way: 3 on every dimension."""
-        return cls.model_construct(goal=3.0, task=3.0, bond=3.0, overall=3.0)
+        return _trusted(cls, {"goal": 3.0, "task": 3.0, "bond": 3.0, "overall": 3.0})
 
     def get(self, dimension: str) -> float:
         return float(getattr(self, dimension))

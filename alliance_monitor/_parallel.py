@@ -15,14 +15,16 @@ chunks are in flight, so memory stays bounded whatever the input's size.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import multiprocessing.context
+    from concurrent.futures import Future
 
 __all__ = ["available_cores", "ordered_map"]
 
@@ -44,6 +46,8 @@ def available_cores() -> int:
 def _context() -> multiprocessing.context.BaseContext:
     """``fork`` on Linux with no other thread running; else a start method that does not copy
     a process whose other threads may hold locks (``forkserver``, or the platform's default)."""
+    import multiprocessing  # here, not at import: a one-job run never starts a worker
+
     if sys.platform == "linux":
         if threading.active_count() == 1:
             return multiprocessing.get_context("fork")
@@ -71,6 +75,8 @@ def ordered_map(
     order of `chunks`. `work` must be a module-level function, and chunks and results
     picklable; `state` (for example the scorer) is given to each worker once. An exception
     raised by `work` is raised here, at that chunk's place in the order."""
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=_context(), initializer=_init, initargs=(state,)
     ) as pool:

@@ -20,8 +20,6 @@ from contextlib import AsyncExitStack
 from importlib import resources
 from typing import IO, Any
 
-import anyio
-
 from . import __version__
 from ._argtypes import (
     choice_list,
@@ -182,6 +180,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 tr = _transcript_or_reject(n, obj, rejects)
                 if tr is not None:
                     transcripts.append(tr)
+            import anyio  # an async scorer only (the embedded scorer's batch path needs none)
+
             results = anyio.run(_analyze_async, transcripts, scorer, args, progress)
             scored_windows: list[Any] = []
             for tr, maybe in zip(transcripts, results, strict=True):
@@ -249,6 +249,8 @@ async def _analyze_async(
     transcripts: list[Transcript], scorer: Scorer, args: argparse.Namespace, progress: _Progress
 ) -> list[TranscriptResult | None]:
     """One result per transcript, None where its analysis raised (a bug: the others go on)."""
+    import anyio
+
     results: list[TranscriptResult | None] = [None] * len(transcripts)
     limiter = anyio.CapacityLimiter(max(1, args.concurrency))
 
@@ -456,6 +458,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
             **({"output_language": args.llm_language} if args.llm_language else {}),
         )
     types = set(args.events) if args.events else None
+    import anyio
+
     stats = anyio.run(
         lambda: _replay(
             messages,
@@ -526,6 +530,8 @@ _DEMO_TYPES = frozenset(t for t, kind in EVENT_KINDS.items() if kind.notable)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import anyio
+
     from . import _demo
     from ._events import event_adapter
     from .scoring._embedded import EmbeddedScorer

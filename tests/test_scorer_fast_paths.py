@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import math
 
-from alliance_monitor._models import DimensionScores, MessagePattern, _trusted
+from alliance_monitor._models import (
+    DIMENSIONS,
+    DimensionScores,
+    MessagePattern,
+    WindowSignals,
+    _trusted,
+)
 from alliance_monitor.scoring import _lexicon as lx
 from alliance_monitor.scoring._embedded import _CITE, _DIMENSION_OF, _EVIDENCE_ROWS, _Tally
 from alliance_monitor.scoring._model import Head, load_model
@@ -25,11 +31,35 @@ def test_trusted_builds_what_model_construct_builds() -> None:
     values = {"goal": 3.5, "task": 2.25, "bond": 4.0, "overall": 3.25}
     assert _trusted(DimensionScores, dict(values)) == DimensionScores.model_construct(**values)
     assert DimensionScores.model_fields.keys() == values.keys()
+    assert tuple(DimensionScores.model_fields) == DIMENSIONS  # weighted_mean's order
+    mean = DimensionScores.weighted_mean([(fast_d := _trusted(DimensionScores, values), 1.0)])
+    assert list(mean.__dict__) == list(DimensionScores.model_fields)
+    assert mean.model_fields_set == DimensionScores.model_construct(**values).model_fields_set
+    assert mean == fast_d
+    assert DimensionScores.neutral() == DimensionScores.model_construct(
+        goal=3.0, task=3.0, bond=3.0, overall=3.0
+    )
+
+
+def test_window_signals_built_as_model_construct_builds_them() -> None:
+    """The rupture reader's `result` (one per window) gives what `model_construct` gave."""
+    from alliance_monitor.scoring._rupture import SignalReader
+
+    reader = SignalReader()
+    reader.client("c1", "i feel so alone since the move", {"disclosure": None}, 7)
+    reader.counselor("s1", "that sounds really hard", {}, 0.1, False)
+    reader.client("c2", "whatever", {"withdrawal": None}, 1)
+    fast = reader.result()
+    slow = WindowSignals.model_construct(**fast.__dict__)
+    assert fast == slow
+    assert list(fast.__dict__) == list(slow.__dict__) == list(WindowSignals.model_fields)
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.model_dump_json() == slow.model_dump_json()
 
 
 def test_trusted_models_have_nothing_model_construct_would_add() -> None:
     """`_trusted` is only valid for models without aliases, private attributes or post-init."""
-    for cls in (MessagePattern, DimensionScores):
+    for cls in (MessagePattern, DimensionScores, WindowSignals):
         assert not cls.__private_attributes__
         assert not cls.__pydantic_post_init__
         assert all(

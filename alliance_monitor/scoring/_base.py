@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 
-import anyio
-
 from .._errors import ScoringError
 from .._models import DIMENSIONS, WindowRequest, WindowScore
 
@@ -51,6 +49,8 @@ async def score_or_unscored(
     """Score a window; any failure (timeout, `ScoringError`, a scorer bug, a non-finite score)
     becomes an *unscored* window with a reason, never an exception and never a made-up score.
     The live monitor, batch analysis and the study all score through this."""
+    import anyio  # here: a synchronous batch run (`analyze` with the embedded scorer) needs none
+
     reason: str
     try:
         with anyio.fail_after(time_limit):

@@ -71,7 +71,7 @@ def tokens(normalized: str) -> list[str]:
 def content_words(toks: list[str], function_words: frozenset[str]) -> frozenset[str]:
     """Five-letter prefixes of the content words of a message ("smoking", "smoke" -> "smoki",
     "smoke"; good enough to see a reply reuse the client's words)."""
-    return frozenset({w[:5] for w in toks if len(w) > 3}.difference(function_words))
+    return frozenset({w[:5] for w in toks if w[3:]}.difference(function_words))  # len > 3
 
 
 def _base_features(toks: list[str]) -> list[str]:
