@@ -23,7 +23,6 @@ processes, redis-server and the senders share this machine's cores: ratios are w
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
@@ -34,7 +33,6 @@ import tempfile
 import time
 import uuid
 import zlib
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -42,27 +40,23 @@ import anyio
 import httpx
 
 from alliance_monitor import Monitor, ScoringPolicy
-from alliance_monitor.adapters.http import sign_webhook
 from alliance_monitor.adapters.redis_streams import events_key, state_prefix
 from alliance_monitor.scoring import EmbeddedScorer
+
+# The set-up it shares with tests/test_scaleout_e2e.py (traffic, signed deliveries, processes).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from scaleout_helpers import (
+    announced,
+    bundled_traffic,
+    deliver,
+    lease_holders,
+    start_cli,
+)
 
 SECRET = "whsec_" + "YmVuY2gtc2NhbGVvdXQtc2VjcmV0LTAxMjM0NTY3"
 SENDERS = 8
 BATCH = 20
 SHARDS = 16
-
-
-def traffic(tag: str, copies: int) -> list[dict[str, Any]]:
-    pairs = []
-    for name in ("demo.jsonl", "sample.jsonl"):
-        for line in (files("alliance_monitor") / "demo_data" / name).read_text().splitlines():
-            t = json.loads(line)
-            for c in range(copies):
-                conv = f"{tag}-{t['conversation_id']}-{c}"
-                pairs.append(
-                    [{**m, "conversation_id": conv, "id": f"{m['id']}~{c}"} for m in t["messages"]]
-                )
-    return [p[i] for i in range(max(map(len, pairs))) for p in pairs if i < len(p)]
 
 
 async def windows_of(msgs: list[dict[str, Any]]) -> int:
@@ -109,22 +103,7 @@ secrets_env = ["BENCH_SECRET"]
 
 
 def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as err:
-        return subprocess.Popen(
-            [sys.executable, "-m", "alliance_monitor.cli", *args],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env={**os.environ, "BENCH_SECRET": SECRET, "PYTHONUNBUFFERED": "1"},
-        )
-
-
-async def announced(log: Path) -> str:
-    with anyio.fail_after(60):
-        while True:
-            for line in log.read_text(errors="replace").splitlines():  # noqa: ASYNC240
-                if "listening on " in line:
-                    return line.split("listening on ", 1)[1].strip()
-            await anyio.sleep(0.1)
+    return start_cli(args, log, {"BENCH_SECRET": SECRET})
 
 
 async def send(base: str, msgs: list[dict[str, Any]]) -> None:
@@ -135,18 +114,9 @@ async def send(base: str, msgs: list[dict[str, Any]]) -> None:
 
     async def sender(part: list[dict[str, Any]], http: httpx.AsyncClient) -> None:
         for i in range(0, len(part), BATCH):
-            body = json.dumps({"messages": part[i : i + BATCH]}).encode()
-            wid, stamp = "b-" + uuid.uuid4().hex, int(time.time())
-            headers = {
-                "content-type": "application/json",
-                "webhook-id": wid,
-                "webhook-timestamp": str(stamp),
-                "webhook-signature": sign_webhook([SECRET], wid, stamp, body),
-            }
-            while (  # noqa: ASYNC110 - a 503 is sent again, as a platform does
-                await http.post(base + "/hooks/messages", content=body, headers=headers)
-            ).status_code != 202:
-                await anyio.sleep(0.05)
+            await deliver(  # a 503 is sent again, as a platform does
+                http, base + "/hooks/messages", SECRET, part[i : i + BATCH], pause=0.05, tries=None
+            )
 
     async with httpx.AsyncClient(timeout=60) as http, anyio.create_task_group() as tg:
         for part in parts:
@@ -165,12 +135,7 @@ async def scored_by_workers(r: Any, stream: str) -> int:
 
 
 async def leases_split(r: Any, stream: str, workers: int) -> bool:
-    held: dict[str, int] = {}
-    for k in range(SHARDS):
-        v = await r.get(f"{state_prefix(stream)}lease:{stream}:{k}")
-        if v is not None:
-            name = v.decode().rsplit(":", 1)[0]
-            held[name] = held.get(name, 0) + 1
+    held = await lease_holders(r, stream, SHARDS)
     return len(held) == workers and all(n == SHARDS // workers for n in held.values())
 
 
@@ -187,7 +152,7 @@ async def one_case(url: str, workers: int, msgs: list[dict[str, Any]], windows: 
             mode = "all" if workers == 0 else "ingest"
             cfg = settings(tmp, mode, url, stream)
             procs.append(start(["serve", "--config", str(cfg)], tmp / "serve.log"))
-            base = await announced(tmp / "serve.log")
+            base = await announced(tmp / "serve.log", "listening on ", procs[0])
             for i in range(workers):
                 procs.append(
                     start(
@@ -235,7 +200,7 @@ def main() -> None:
     a = ap.parse_args()
     if not a.redis:
         sys.exit('needs Redis: eval "$(bash scripts/start-redis.sh)" (or --redis URL)')
-    msgs = traffic(uuid.uuid4().hex[:6], a.copies)
+    msgs = bundled_traffic(uuid.uuid4().hex[:6], a.copies)
     windows = anyio.run(windows_of, msgs)
     pairs = len({m["conversation_id"] for m in msgs})
     print(

@@ -11,13 +11,10 @@ no other alert arrives, and the board shows every pair."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +22,9 @@ import anyio
 import httpx
 import pytest
 from redis_helpers import clear_prefix, redis_url
+from scaleout_helpers import announced, bundled_traffic, deliver, lease_holders, read, start_cli
 
 from alliance_monitor import Monitor, ScoringPolicy
-from alliance_monitor.adapters.http import sign_webhook
 from alliance_monitor.adapters.redis_streams import shard_key, state_prefix
 from alliance_monitor.alerts import AlertDispatcher, WebhookEndpoint
 from alliance_monitor.alerts.testing import LoopbackReceiver
@@ -40,21 +37,6 @@ ALERT_SECRET = "whsec_" + "ZTJlLWFsZXJ0LXNlY3JldC0wMTIzNDU2Nzg5YQ=="
 SHARDS = 8
 BATCH = 20
 KINDS: dict[str, Any] = {}
-
-
-def traffic(tag: str, copies: int = 3) -> list[dict[str, Any]]:
-    """The bundled demo and sample transcripts, `copies` times under new ids (51 pairs, 1,080
-    messages), interleaved across pairs as a platform would send them."""
-    pairs = []
-    for name in ("demo.jsonl", "sample.jsonl"):
-        for line in (files("alliance_monitor") / "demo_data" / name).read_text().splitlines():
-            t = json.loads(line)
-            for c in range(copies):
-                conv = f"{tag}-{t['conversation_id']}-{c}"
-                pairs.append(
-                    [{**m, "conversation_id": conv, "id": f"{m['id']}~{c}"} for m in t["messages"]]
-                )
-    return [p[i] for i in range(max(map(len, pairs))) for p in pairs if i < len(p)]
 
 
 def config(tmp: Path, url: str, stream: str, alert_url: str, outbox: str) -> Path:
@@ -100,37 +82,16 @@ name = "supervisors"
     return cfg
 
 
-ENV = {"E2E_IN_SECRET": IN_SECRET, "E2E_ALERT_SECRET": ALERT_SECRET, "PYTHONUNBUFFERED": "1"}
+ENV = {"E2E_IN_SECRET": IN_SECRET, "E2E_ALERT_SECRET": ALERT_SECRET}
 
 
 def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     """A command's process; its stdout (a worker's final stats) goes to `log` + ".out"."""
-    with log.open("wb") as err, log.with_suffix(".out").open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "alliance_monitor.cli", *args],
-            stdout=out,
-            stderr=err,
-            env={**os.environ, **ENV},
-        )
-
-
-def read(path: Path) -> str:
-    return path.read_text(errors="replace") if path.exists() else ""
+    return start_cli(args, log, ENV, out=log.with_suffix(".out"))
 
 
 def logs(tmp: Path) -> str:
     return "\n".join(f"--- {p.name}\n{read(p)[-3000:]}" for p in sorted(tmp.glob("*.log")))
-
-
-async def announced(log: Path, marker: str, proc: subprocess.Popen[bytes]) -> str:
-    with anyio.fail_after(60):
-        while True:
-            for line in read(log).splitlines():
-                if marker in line:
-                    return line.split(marker, 1)[1].strip()
-            if proc.poll() is not None:
-                raise AssertionError(f"exited {proc.returncode}: {read(log)[-2000:]}")
-            await anyio.sleep(0.1)
 
 
 async def baseline(msgs: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
@@ -157,33 +118,9 @@ async def baseline(msgs: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
         return {json.loads(x.body)["data"]["id"] for x in rx.processed.values()}, seen
 
 
-async def post(http: httpx.AsyncClient, url: str, batch: list[dict[str, Any]]) -> None:
-    body = json.dumps({"messages": batch}).encode()
-    wid = "d-" + uuid.uuid4().hex
-    stamp = int(time.time())
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": wid,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": sign_webhook([IN_SECRET], wid, stamp, body),
-    }
-    for _ in range(50):  # a 503 (not stored) is sent again, as a platform does
-        r = await http.post(url, content=body, headers=headers)
-        if r.status_code == 202:
-            return
-        assert r.status_code == 503, r.text
-        await anyio.sleep(0.2)
-    raise AssertionError("the ingest process never took a delivery")
-
-
 async def holders(r: Any, stream: str) -> set[str]:
     """The consumers holding a shard lease now."""
-    out = set()
-    for k in range(SHARDS):
-        v = await r.get(f"{state_prefix(stream)}lease:{stream}:{k}")
-        if v is not None:
-            out.add(v.decode().rsplit(":", 1)[0])
-    return out
+    return set(await lease_holders(r, stream, SHARDS))
 
 
 async def stream_empty(r: Any, stream: str) -> bool:
@@ -202,7 +139,7 @@ async def test_ingest_two_workers_kill_one_alerts_once_board_has_every_pair(
     url = redis_url()
     tag = uuid.uuid4().hex[:8]
     stream, outbox = f"amtest:e2e:{tag}", f"amtest:e2e-outbox:{tag}:"
-    msgs = traffic(tag)
+    msgs = bundled_traffic(tag, copies=3)  # 51 pairs, 1,080 messages
     expected, convs = await baseline(msgs)
     assert len(convs) >= 40
     assert len(expected) >= 20  # the traffic does alert (declines, patterns, safety)
@@ -224,7 +161,7 @@ async def test_ingest_two_workers_kill_one_alerts_once_board_has_every_pair(
             half = len(batches) // 2
             async with httpx.AsyncClient(timeout=30) as http:
                 for b in batches[:half]:
-                    await post(http, base + "/hooks/messages", b)
+                    await deliver(http, base + "/hooks/messages", IN_SECRET, b)
                 # Mid-run: wait until wA holds shards and has taken messages, then SIGKILL it.
                 with anyio.fail_after(60):
                     while "wA" not in await holders(r, stream):
@@ -233,7 +170,7 @@ async def test_ingest_two_workers_kill_one_alerts_once_board_has_every_pair(
                 workers["wA"].send_signal(signal.SIGKILL)
                 workers["wA"].wait(10)
                 for b in batches[half:]:
-                    await post(http, base + "/hooks/messages", b)
+                    await deliver(http, base + "/hooks/messages", IN_SECRET, b)
                 with anyio.fail_after(120):
                     while not await stream_empty(r, stream):
                         await anyio.sleep(0.2)

@@ -5,11 +5,13 @@ messages on the stream (what ``serve --mode ingest`` hands its adapters), worker
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 import anyio
 import pytest
 from redis_helpers import clear_prefix, redis_url, unique_prefix
+from scaleout_helpers import signed_headers
 from test_erasure import redis_dump, talk
 from test_redis_worker import drained, wait_until
 
@@ -38,6 +40,24 @@ async def client(url: str) -> Any:
     import redis.asyncio as aioredis
 
     return aioredis.Redis.from_url(url)
+
+
+async def worker(url: str, stream: str, stop: anyio.Event, **options: Any) -> None:
+    """One in-process worker `w1` on `stream` until `stop`: the static scorer, every window
+    scored (`overload="wait"`), a short lease, no idle sweep; `options` add to these."""
+    await run_worker(
+        url,
+        stream,
+        shards=SHARDS,
+        consumer="w1",
+        scorer=StaticScorer(level, passive=0.8),
+        lease_ms=1500,
+        idle_check_interval=None,
+        stop=stop,
+        handle_signals=False,
+        scoring=ScoringPolicy(overload="wait"),
+        **options,
+    )
 
 
 async def test_publisher_validates_counts_and_shards() -> None:
@@ -84,11 +104,7 @@ async def test_publisher_raises_store_error_when_redis_is_down() -> None:
 
 async def test_receiver_acknowledges_once_the_stream_has_the_messages() -> None:
     """The HTTP adapter's receiver over a publisher: 202 means the entries are on the stream."""
-    import time
-
     import httpx
-
-    from alliance_monitor.adapters.http import sign_webhook
 
     url, stream = redis_url(), unique_prefix("ingest") + "s"
     r = await client(url)
@@ -99,13 +115,7 @@ async def test_receiver_acknowledges_once_the_stream_has_the_messages() -> None:
             transport = httpx.ASGITransport(app=receiver)
             async with httpx.AsyncClient(transport=transport, base_url="http://x") as http:
                 body = httpx.Request("POST", "/", json={"messages": talk("h", 4)}).content
-                stamp = int(time.time())
-                headers = {
-                    "content-type": "application/json",
-                    "webhook-id": "delivery-1",
-                    "webhook-timestamp": str(stamp),
-                    "webhook-signature": sign_webhook([secret], "delivery-1", stamp, body),
-                }
+                headers = signed_headers(secret, body, "delivery-1")
                 resp = await http.post("/", content=body, headers=headers)
         assert resp.status_code == 202, resp.text
         assert await r.xlen(shard_key(stream, shard_of("h", SHARDS))) == 4
@@ -126,23 +136,7 @@ async def test_worker_deletes_committed_entries_and_erases_in_order() -> None:
     try:
         pub = StreamPublisher(r, stream, shards=SHARDS)
         async with anyio.create_task_group() as tg:
-
-            async def work() -> None:
-                await run_worker(
-                    url,
-                    stream,
-                    shards=SHARDS,
-                    consumer="w1",
-                    scorer=StaticScorer(level, passive=0.8),
-                    lease_ms=1500,
-                    idle_check_interval=None,
-                    stop=stop,
-                    handle_signals=False,
-                    scoring=ScoringPolicy(overload="wait"),
-                    on_ready=workers.append,
-                )
-
-            tg.start_soon(work)
+            tg.start_soon(partial(worker, url, stream, stop, on_ready=workers.append))
             for m in talk("gone", 24) + talk("kept", 24):
                 assert (await pub.ingest(m)).status == "accepted"
             await wait_until(lambda: drained(r, stream, SHARDS), 30, "entries processed")
@@ -194,23 +188,7 @@ async def test_board_mode_shows_what_the_workers_wrote() -> None:
     try:
         pub = StreamPublisher(r, stream, shards=SHARDS)
         async with anyio.create_task_group() as tg:
-
-            async def work() -> None:
-                await run_worker(
-                    url,
-                    stream,
-                    shards=SHARDS,
-                    consumer="w1",
-                    scorer=StaticScorer(level, passive=0.8),
-                    lease_ms=1500,
-                    idle_check_interval=None,
-                    stop=stop,
-                    handle_signals=False,
-                    scoring=ScoringPolicy(overload="wait"),
-                    board=StoredBoard(),
-                )
-
-            tg.start_soon(work)
+            tg.start_soon(partial(worker, url, stream, stop, board=StoredBoard()))
             for m in talk("a", 24) + talk("b", 24):
                 await pub.ingest(m)
             await wait_until(lambda: drained(r, stream, SHARDS), 30, "entries processed")
@@ -247,14 +225,12 @@ async def _true(value: bool) -> bool:
 async def test_ingest_mode_service_publishes_counts_and_erases_through_the_worker() -> None:
     """``serve --mode ingest`` in process: a signed delivery is on the stream when answered,
     `/metrics` counts it with the monitor's names, and an erasure is carried out by the worker."""
-    import time
     from contextlib import AsyncExitStack
 
     import httpx
 
     from alliance_monitor._serve import Service
     from alliance_monitor._settings import Settings
-    from alliance_monitor.adapters.http import sign_webhook
 
     url, stream = redis_url(), unique_prefix("ingestmode") + "s"
     secret = "whsec_" + "aW5nZXN0LW1vZGUtdGVzdC1zZWNyZXQtMDE="
@@ -271,32 +247,12 @@ async def test_ingest_mode_service_publishes_counts_and_erases_through_the_worke
     try:
         service = Service(settings, environ={})
 
-        async def work() -> None:
-            await run_worker(
-                url,
-                stream,
-                shards=SHARDS,
-                consumer="w1",
-                scorer=StaticScorer(level, passive=0.8),
-                lease_ms=1500,
-                idle_check_interval=None,
-                stop=stop,
-                handle_signals=False,
-                scoring=ScoringPolicy(overload="wait"),
-            )
-
         async with anyio.create_task_group() as tg:
             async with AsyncExitStack() as stack:
                 await service._start(stack)
                 service.ready = True
                 body = json.dumps({"messages": talk("gone", 24) + talk("kept", 24)}).encode()
-                stamp = int(time.time())
-                headers = {
-                    "content-type": "application/json",
-                    "webhook-id": "d1",
-                    "webhook-timestamp": str(stamp),
-                    "webhook-signature": sign_webhook([secret], "d1", stamp, body),
-                }
+                headers = signed_headers(secret, body, "d1")
                 transport = httpx.ASGITransport(app=service.app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://x") as http:
                     resp = await http.post("/hooks/messages", content=body, headers=headers)
@@ -307,7 +263,7 @@ async def test_ingest_mode_service_publishes_counts_and_erases_through_the_worke
                     assert "alliance_monitor_messages_accepted_total 48" in metrics
                     ready = (await http.get("/readyz")).json()
                 assert ready["ready"] and ready["checks"]["stream"]
-                tg.start_soon(work)
+                tg.start_soon(worker, url, stream, stop)
                 report = await service.erase("gone")
             stop.set()
         assert report["conversation_id"] == "gone" and report["total"] > 0
@@ -330,25 +286,17 @@ async def test_each_worker_sweeps_its_own_pairs_for_retention() -> None:
     try:
         pub = StreamPublisher(r, stream, shards=SHARDS)
         async with anyio.create_task_group() as tg:
-
-            async def work() -> None:
-                await run_worker(
+            tg.start_soon(
+                partial(
+                    worker,
                     url,
                     stream,
-                    shards=SHARDS,
-                    consumer="w1",
-                    scorer=StaticScorer(level, passive=0.8),
-                    lease_ms=1500,
-                    idle_check_interval=None,
-                    stop=stop,
-                    handle_signals=False,
-                    scoring=ScoringPolicy(overload="wait"),
+                    stop,
                     on_ready=workers.append,
                     retention_days=30,
                     retention_check_interval=0.2,
                 )
-
-            tg.start_soon(work)
+            )
             for m in talk("old", 12) + talk("older", 12):
                 await pub.ingest(m)
             await wait_until(lambda: drained(r, stream, SHARDS), 30, "entries processed")
