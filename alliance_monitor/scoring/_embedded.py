@@ -211,10 +211,14 @@ _CITE = 0.05
 _CONFIDENCE_HALF = 2.0
 #: Evidence points on one dimension (sum of |points|) at which its confidence reaches 0.5.
 _DIMENSION_HALF = 2.0
-#: Abstention: below this confidence, or with fewer pieces of evidence than `_MIN_PIECES`, a
-#: window is "insufficient_evidence" (a handful of greetings, one short exchange).
-_MIN_CONFIDENCE = 0.25
+#: Abstention: below this confidence, with fewer pieces of evidence than `_MIN_PIECES`, or with
+#: fewer than `_MIN_WORDS` words said (`_lexicon_zh.word_units`, so Han characters count as
+#: words), a window is "insufficient_evidence" (a handful of greetings, one short exchange).
+#: The confidence floor was 0.25 until few long turns (Chinese sessions of 4-6 paragraphs) were
+#: found abstaining in both languages; the word floor keeps one short exchange abstaining.
+_MIN_CONFIDENCE = 0.2
 _MIN_PIECES = 3
+_MIN_WORDS = 12
 #: Languages whose cues the scorer has ("und": too few letters to tell, e.g. "ok", emoji). Chinese
 #: ("zh", "mixed") is read by the Chinese cues of `_lexicon_zh` (see `_scan_normalized`).
 _READS = frozenset({"en", "und", "zh", "mixed"})
@@ -895,7 +899,11 @@ class EmbeddedScorer(SyncScorer):
         dim_conf["overall"] = confidence
         counts = dict(tally.counts)
         counts["overall"] = tally.pieces
-        enough = confidence >= _MIN_CONFIDENCE and tally.pieces >= _MIN_PIECES
+        enough = (
+            tally.pieces >= _MIN_PIECES
+            and confidence >= _MIN_CONFIDENCE
+            and sum(zh.word_units(m.text) for m in msgs if m.role is not Role.OTHER) >= _MIN_WORDS
+        )
         # Built from values computed just above (in range, of the right types): no validation.
         fields = request.window_fields()
         score = constructed(
