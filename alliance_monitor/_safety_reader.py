@@ -6,12 +6,12 @@ risk of harm to self, a risk of harm to others, or neither. It is there for the 
 phrases cannot enumerate: preparing the means, a plan with a time, goodbyes, being a burden,
 wanting to disappear, said in the writer's own words.
 
-Features are cheap and need no tokenizer: in English the words and adjacent word pairs of the
-plain form (split words, look-alike letters and common substitutions are already undone there;
-character 4-grams were tried and read no better in cross-validation, at twice the cost); in
-Chinese the characters, character pairs and triples of each clause. Each feature has three
-precomputed weights (ordinary, self, others), so scoring a message is one dictionary lookup per
-feature and one softmax: pure Python.
+Features are cheap and need no tokenizer: in English the words, adjacent word pairs and the
+first and last word of the plain form (split words, look-alike letters and common substitutions
+are already undone there; character 4-grams were tried and read no better in cross-validation,
+at twice the cost); in Chinese the characters, character pairs and triples of each clause. Each
+feature has three precomputed weights (ordinary, self, others), so scoring a message is one
+dictionary lookup per feature and one softmax: pure Python.
 
 The weights were fitted by ``scripts/train_safety_reader.py`` ONLY on statements the project
 wrote itself (``training/written_safety_en.txt``, ``training/written_safety_zh.txt`` and the
@@ -42,12 +42,15 @@ _MAX_CHARS = 2000
 
 
 def features_en(norm: str) -> list[str]:
-    """Words and word pairs of an English plain form (`_safety._normalise`)."""
+    """Words, word pairs, the first and the last word of an English plain form
+    (`_safety._normalise`)."""
     words = _WORD.findall(norm[:_MAX_CHARS])
     if not words:
         return []
     out = list(words)
     out.extend(a + " " + b for a, b in itertools.pairwise(words))
+    out.append("^" + words[0])  # how the message opens and ends
+    out.append(words[-1] + "$")
     return out
 
 

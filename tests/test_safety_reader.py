@@ -28,7 +28,7 @@ CHECK = [
     if line.strip()
 ]
 #: (recall at least, false alarms at most) per language on the reader's check set, measured
-#: 0.200 / 5.0% (English) and 0.317 / 0.0% (Chinese); the phrase lists alone: 0.183 / 5.0% and
+#: 0.233 / 5.0% (English) and 0.383 / 0.0% (Chinese); the phrase lists alone: 0.183 / 5.0% and
 #: 0.183 / 0.0%.
 FLOORS = {"en": (0.18, 0.06), "zh": (0.29, 0.02)}
 
@@ -55,7 +55,7 @@ def test_reader_check_set(lang: str) -> None:
         ),
         ("cut again last night, deeper this time", "implicit_risk"),
         ("绳子我已经放在车后备箱里了，就等一个合适的晚上", "implicit_risk"),
-        ("下个礼拜这个时候，这些就都跟我没关系了", "implicit_risk"),
+        ("给我妈和我妹的信都写好了，放在抽屉里", "implicit_risk"),
     ],
 )
 def test_reader_reads_implicit_forms(text: str, label: str) -> None:
@@ -63,6 +63,25 @@ def test_reader_reads_implicit_forms(text: str, label: str) -> None:
     cue label (the lists' labels are for the phrases they know)."""
     hit = scan_risk(text)
     assert hit is not None and hit.cues == (label,) and hit.category == "self_harm"
+
+
+def test_reader_is_quiet_on_the_bundled_conversations() -> None:
+    """No client message of the bundled sample and demo (ordinary counselling talk, one client at
+    risk whom the lists read) is flagged by the reader alone. The reader was fitted with
+    counselling-talk negatives written after it flagged one of them ("I'll do it tonight", a client
+    agreeing to try a task), so this guards ground won, it does not measure reach."""
+    flagged = 0
+    for name in ("sample.jsonl", "demo.jsonl"):
+        path = REPO / "alliance_monitor" / "demo_data" / name
+        for line in path.read_text(encoding="utf-8").splitlines():
+            for msg in json.loads(line)["messages"]:
+                if msg["role"] == "client":
+                    hit = scan_risk(msg["text"])
+                    flagged += hit is not None and hit.cues in (
+                        ("implicit_risk",),
+                        ("implicit_threat",),
+                    )
+    assert flagged == 0
 
 
 def test_reader_threat_to_others_has_its_category() -> None:
