@@ -762,6 +762,18 @@ def _shared(net: dict[str, float]) -> dict[str, float]:
     return out
 
 
+def _says_enough(messages: Sequence[ScoringMessage]) -> bool:
+    """The window's counselor and client messages hold at least `_MIN_WORDS` word units
+    (`word_units`, at least 1 a message): counted until there are enough, not to the end."""
+    words = 0
+    for m in messages:
+        if m.role is not Role.OTHER:
+            words += zh.word_units(m.text)
+            if words >= _MIN_WORDS:
+                return True
+    return False
+
+
 def _rating(net: float, units: float) -> float:
     return round(3.0 + 2.0 * math.tanh(_GAIN * net / (units + _PRIOR)), 4)
 
@@ -900,9 +912,7 @@ class EmbeddedScorer(SyncScorer):
         counts = dict(tally.counts)
         counts["overall"] = tally.pieces
         enough = (
-            tally.pieces >= _MIN_PIECES
-            and confidence >= _MIN_CONFIDENCE
-            and sum(zh.word_units(m.text) for m in msgs if m.role is not Role.OTHER) >= _MIN_WORDS
+            tally.pieces >= _MIN_PIECES and confidence >= _MIN_CONFIDENCE and _says_enough(msgs)
         )
         # Built from values computed just above (in range, of the right types): no validation.
         fields = request.window_fields()
