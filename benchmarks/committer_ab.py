@@ -59,7 +59,7 @@ def main() -> None:
     n_convs, per = (200, 20) if a.quick else (1000, 40)
     convs = [bench.conversation(f"c{i}", per) for i in range(n_convs)]
     cases = {a.rev: committer_of(a.rev), "this tree": Committer}
-    runs: dict[str, list[float]] = {"memory": [], **{k: [] for k in cases}}
+    runs: dict[str, list[tuple[float, float]]] = {"memory": [], **{k: [] for k in cases}}
     load0 = os.getloadavg()[0]
     for _ in range(a.repeat):
         runs["memory"].append(anyio.run(bench.throughput, None, convs, a.producers))
@@ -68,16 +68,18 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as d:
                 store = bench.SQLiteStore(Path(d) / "s.db")
                 runs[name].append(anyio.run(bench.throughput, store, convs, a.producers))
-    med = {k: statistics.median(v) for k, v in runs.items()}
+    med = {k: statistics.median(r for r, _ in v) for k, v in runs.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in runs.items()}
     print(
         f"{n_convs * per:,} messages, {a.producers} producers, median of {a.repeat}; "
         f"load average {load0:.1f} -> {os.getloadavg()[0]:.1f}"
     )
-    print(f"   in-memory: {med['memory']:>10,.0f} messages/s")
+    print(f"   in-memory: {med['memory']:>10,.0f} messages/s   CPU {cpu['memory']:.3f} s/1k")
     for name in cases:
         print(
             f"   SQLite FULL, committer of {name}: {med[name]:>10,.0f} messages/s "
-            f"= {med[name] / med['memory']:.0%} of in-memory"
+            f"= {med[name] / med['memory']:.0%} of in-memory   CPU {cpu[name]:.3f} s/1k "
+            f"(CPU ratio {cpu['memory'] / cpu[name]:.0%})"
         )
 
 
