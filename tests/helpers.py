@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
+
+from alliance_monitor.adapters.http import sign_webhook
 
 
 def msg(
@@ -55,3 +59,16 @@ def capture_logs(caplog: pytest.LogCaptureFixture) -> Iterator[list[dict[str, An
         yield entries
     finally:
         entries.extend(log_entries(caplog))
+
+
+def signed_headers(secret: str, body: bytes, webhook_id: str | None = None) -> dict[str, str]:
+    """Headers of a JSON delivery signed the Standard Webhooks way with `secret` (``whsec_``),
+    stamped now; a fresh webhook id unless one is given."""
+    wid = webhook_id or "d-" + uuid.uuid4().hex
+    stamp = int(time.time())
+    return {
+        "content-type": "application/json",
+        "webhook-id": wid,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": sign_webhook([secret], wid, stamp, body),
+    }

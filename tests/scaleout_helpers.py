@@ -11,8 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-import uuid
 from collections import Counter
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -22,8 +20,8 @@ from typing import IO, Any
 
 import anyio
 import httpx
+from helpers import signed_headers
 
-from alliance_monitor.adapters.http import sign_webhook
 from alliance_monitor.adapters.redis_streams import state_prefix
 
 
@@ -40,19 +38,6 @@ def bundled_traffic(tag: str, copies: int) -> list[dict[str, Any]]:
                     [{**m, "conversation_id": conv, "id": f"{m['id']}~{c}"} for m in t["messages"]]
                 )
     return [p[i] for i in range(max(map(len, pairs))) for p in pairs if i < len(p)]
-
-
-def signed_headers(secret: str, body: bytes, webhook_id: str | None = None) -> dict[str, str]:
-    """Headers of a JSON delivery signed the Standard Webhooks way with `secret` (``whsec_``),
-    stamped now; a fresh webhook id unless one is given."""
-    wid = webhook_id or "d-" + uuid.uuid4().hex
-    stamp = int(time.time())
-    return {
-        "content-type": "application/json",
-        "webhook-id": wid,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": sign_webhook([secret], wid, stamp, body),
-    }
 
 
 async def deliver(

@@ -17,12 +17,12 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
+from helpers import signed_headers
 
 from alliance_monitor import Monitor, WindowPolicy
 from alliance_monitor._core import IngestResult
 from alliance_monitor._events import WindowScored
 from alliance_monitor.adapters import HttpAdapter, WebhookReceiver, with_lifespan
-from alliance_monitor.adapters.http import sign_webhook
 from alliance_monitor.adapters.testing import serve_in_thread
 from alliance_monitor.store import SQLiteStore
 from alliance_monitor.testing import EventCollector, StaticScorer
@@ -42,13 +42,7 @@ def wait_for(pred: Callable[[], bool], timeout: float = 15.0) -> None:
 
 
 def signed(body: bytes, wid: str) -> dict[str, str]:
-    ts = int(time.time())
-    return {
-        "content-type": "application/json",
-        "webhook-id": wid,
-        "webhook-timestamp": str(ts),
-        "webhook-signature": sign_webhook([SECRET], wid, ts, body),
-    }
+    return signed_headers(SECRET, body, wid)
 
 
 def normal(i: int, conv: str = "pair-ok") -> dict[str, Any]:

@@ -18,13 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers import signed_headers
 
 from alliance_monitor import ConfigError
 from alliance_monitor._cli_service import cmd_serve
 from alliance_monitor._settings import load_settings
 from alliance_monitor.adapters.slack import sign_slack
 from alliance_monitor.adapters.testing import serve_in_thread
-from alliance_monitor.alerts import sign_webhook, verify_webhook
+from alliance_monitor.alerts import verify_webhook
 
 pytest.importorskip("uvicorn")
 
@@ -229,13 +230,7 @@ def metrics(base: str) -> dict[str, float]:
 
 
 def signed(body: bytes, wid: str) -> dict[str, str]:
-    ts = int(time.time())
-    return {
-        "content-type": "application/json",
-        "webhook-id": wid,
-        "webhook-timestamp": str(ts),
-        "webhook-signature": sign_webhook([HTTP_SECRET], wid, ts, body),
-    }
+    return signed_headers(HTTP_SECRET, body, wid)
 
 
 @pytest.fixture
