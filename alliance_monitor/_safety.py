@@ -68,7 +68,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._safety_reader import features_en, features_zh, load_reader
 from ._text import fold
 
 __all__ = ["SafetyCategory", "SafetyHit", "scan_risk"]
@@ -1104,11 +1103,7 @@ _CATEGORY: dict[str, SafetyCategory] = {
     **{label: "self_harm" for label in _SELF},
     **{label: "harm_to_others" for label in _OTHERS},
     "telling_to_die": "harm_to_others",
-    "implicit_risk": "self_harm",
-    "implicit_threat": "harm_to_others",
 }
-#: The learned reader, loaded with the patterns (in a worker thread when a Monitor starts).
-_READER = load_reader()
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (label, _compile(specs)) for label, specs in (*_SELF.items(), *_OTHERS.items())
 ) + tuple((label, re.compile("|".join(regexes))) for label, regexes in _RAW.items())
@@ -1915,9 +1910,9 @@ def _zh_normalise(text: str) -> str:
     return _ZH_DROP.sub("", _ZH_CLAUSE.sub("|", fold(text).lower()))
 
 
-def _scan_zh(text: str, runs: list[str], labels: set[str]) -> bool:
+def _scan_zh(text: str, runs: list[str], labels: set[str]) -> None:
     """The Chinese phrase lists, over text with separators, symbols and zero-width removed
-    (clause breaks kept as "|"). True when a phrase was seen, affirmed or not.
+    (clause breaks kept as "|").
 
     `runs` are the spelled-out letter runs the English pass collapsed ("z i s h a").
     """
@@ -1928,11 +1923,10 @@ def _scan_zh(text: str, runs: list[str], labels: set[str]) -> bool:
                 labels.add(_PINYIN_WORDS[word])
         if _PINYIN_ANY.search(folded):
             labels.update(label for label, pattern in _PINYIN if pattern.search(folded))
-            return True
-        return False
+        return
     norm = _zh_normalise(text)
     if not _ZH_ANY.search(norm):
-        return False
+        return
     recovered = _ZH_RECOVERED.search(norm)
     recovered_at = recovered.start() if recovered else -1
     ctx = _ZhContext(
@@ -1947,7 +1941,6 @@ def _scan_zh(text: str, runs: list[str], labels: set[str]) -> bool:
             continue
         if any(_zh_affirmed(label, norm, m, ctx) for m in pattern.finditer(norm)):
             labels.add(label)
-    return True
 
 
 def scan_risk(text: str) -> SafetyHit | None:
@@ -1964,8 +1957,7 @@ def scan_risk(text: str) -> SafetyHit | None:
     runs: list[str] = []
     norm = _normalise(text, runs)
     labels: set[str] = set()
-    seen = _ANY.search(norm) is not None
-    if seen:
+    if _ANY.search(norm):
         recovered = _RECOVERED.search(norm)
         recovered_at = -1
         if recovered is not None and not _RECENT.search(norm, 0, recovered.start()):
@@ -1983,24 +1975,12 @@ def scan_risk(text: str) -> SafetyHit | None:
     for run in runs:
         squashed = _skeleton(run)
         labels.update(label for label, pattern in _SQUASHED_PART if pattern.search(squashed))
-    seen = _scan_zh(text, runs, labels) or seen
-    if not seen and not labels:
-        _read(text, norm, labels)
+    _scan_zh(text, runs, labels)
     if not labels:
         return None
     self_directed = any(_CATEGORY[label] == "self_harm" for label in labels)
     category: SafetyCategory = "self_harm" if self_directed else "harm_to_others"
     return SafetyHit(category=category, cues=tuple(sorted(labels)))
-
-
-def _read(text: str, norm: str, labels: set[str]) -> None:
-    """The learned reader (`_safety_reader`) beside the phrase lists: it adds ``implicit_risk``
-    (self) or ``implicit_threat`` (others) when it is confident. Read only where the lists saw
-    none of their phrases: where they saw one and set it aside (a denial, another person, a
-    topic, a past that is over), their reading stands."""
-    _, self_harm, others = _READER.probabilities(reader_features(text, norm))
-    if self_harm + others >= _READER.threshold:
-        labels.add("implicit_risk" if self_harm >= others else "implicit_threat")
 
 
 def _affirmed(pattern: re.Pattern[str], norm: str, scope: _Scope) -> bool:
@@ -2026,15 +2006,3 @@ def _affirmed(pattern: re.Pattern[str], norm: str, scope: _Scope) -> bool:
             continue
         return True
     return False
-
-
-def reader_features(text: str, norm: str | None = None) -> list[str]:
-    """The learned reader's features of a message (`_safety_reader`): English from the plain
-    form `_normalise` gives (pass it as `norm` when already computed), Chinese from the clause
-    form `_zh_normalise` gives, when the message has Han characters."""
-    if norm is None:
-        norm = _normalise(text, [])
-    feats = features_en(norm)
-    if not text.isascii() and _HAN.search(text) is not None:
-        feats += features_zh(_zh_normalise(text))
-    return feats

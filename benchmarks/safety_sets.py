@@ -19,10 +19,8 @@ were tuned on; lines at odd positions were kept untouched while tuning and are r
 
 Also printed, figures only: the check sets ``safety_check_en.jsonl`` / ``safety_check_zh.jsonl``
 (written by the `safety2` session before it changed any rule and never tuned on: their lines are
-not listed by -v) and ``safety_reader_check.jsonl`` (``rcheck``: written with the learned reader's
-training statements, before it was fitted, never trained on), each also with the phrase lists
-alone (``-L``); ``safety_constructs.jsonl`` (statements written while generalising the rules,
-tuned on); and the cost of the scan per message with and without the learned reader. The sealed held-out sets are measured by ``benchmarks/heldout.py``.
+not listed by -v), and ``safety_constructs.jsonl`` (statements written while generalising the
+rules, tuned on). The sealed held-out sets are measured by ``benchmarks/heldout.py``.
 
 Run from the project root:
     .venv/bin/python benchmarks/safety_sets.py [-v] [--half even|odd]
@@ -32,48 +30,17 @@ Run from the project root:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from alliance_monitor import _safety
 from alliance_monitor._safety import scan_risk
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 SETS = {"en": "safety_en.jsonl", "zh": "safety_zh.jsonl"}
 CHECK = {"en": "safety_check_en.jsonl", "zh": "safety_check_zh.jsonl"}
 CONSTRUCTS = "safety_constructs.jsonl"
-READER_CHECK = "safety_reader_check.jsonl"
-
-
-@contextlib.contextmanager
-def lists_only() -> Iterator[None]:
-    """The phrase lists without the learned reader (for figures side by side)."""
-    saved = _safety._read
-    _safety._read = lambda text, norm, labels: None
-    try:
-        yield
-    finally:
-        _safety._read = saved
-
-
-def cost(rows: list[dict[str, Any]], rounds: int = 10) -> tuple[float, float]:
-    """Microseconds per message of `scan_risk` with and without the reader, best of `rounds`,
-    measured in turns in one process."""
-    texts = [r["text"] for r in rows]
-    best = [float("inf"), float("inf")]
-    for n in range(rounds):
-        turns = [(0, contextlib.nullcontext()), (1, lists_only())]
-        for i, ctx in turns if n % 2 else reversed(turns):  # each goes first in half the rounds
-            with ctx:
-                t0 = time.perf_counter()
-                for t in texts:
-                    scan_risk(t)
-                best[i] = min(best[i], (time.perf_counter() - t0) / len(texts) * 1e6)
-    return best[0], best[1]
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -97,12 +64,12 @@ def measure(rows: list[dict[str, Any]]) -> tuple[int, int, int, int, list[str], 
             n_risk += 1
             caught += hit
             if not hit:
-                errors.append(f"missed      [{row.get('kind', '')}] {row['text']}")
+                errors.append(f"missed      [{row['kind']}] {row['text']}")
         else:
             n_ok += 1
             alarms += hit
             if hit:
-                errors.append(f"false alarm [{row.get('kind', '')}] {row['text']}")
+                errors.append(f"false alarm [{row['kind']}] {row['text']}")
     return n_risk, caught, n_ok, alarms, errors, time.perf_counter() - t0
 
 
@@ -138,15 +105,11 @@ def main() -> int:
         if args.v and key.endswith("/" + (args.half or "all")):
             for e in f["errors"]:
                 print("   ", e)
-    reader_check = load(DATA / READER_CHECK)
-    checks = [(f"check/{lang}", load(DATA / name)) for lang, name in CHECK.items()]
-    checks += [(f"rcheck/{g}", [r for r in reader_check if r["lang"] == g]) for g in ("en", "zh")]
-    for key, rows in checks:
-        for suffix, ctx in (("", contextlib.nullcontext()), ("-L", lists_only())):
-            with ctx:
-                n_risk, caught, n_ok, alarms, _, _ = measure(rows)
-            k = key + suffix
-            print(f"{k:10s} {n_risk:5d} {caught / n_risk:7.3f} {n_ok:9d} {alarms / n_ok:13.3f}")
+    for lang, name in CHECK.items():
+        rows = load(DATA / name)
+        n_risk, caught, n_ok, alarms, _, _ = measure(rows)
+        key = f"check/{lang}"
+        print(f"{key:10s} {n_risk:5d} {caught / n_risk:7.3f} {n_ok:9d} {alarms / n_ok:13.3f}")
     constructs = load(DATA / CONSTRUCTS)
     for lang in ("en", "zh"):
         part = [r for r in constructs if r["lang"] == lang]
@@ -158,12 +121,6 @@ def main() -> int:
         if args.v:
             for e in errors:
                 print("   ", e)
-    every = [r for name in (*SETS.values(), *CHECK.values()) for r in load(DATA / name)]
-    with_reader, without = cost(every)
-    print(
-        f"cost: scan_risk {with_reader:.0f} us/message with the reader, {without:.0f} without "
-        f"(x{with_reader / without:.2f}; {len(every)} messages of the sets, best of 10, in turns)"
-    )
     try:
         import opencc
     except ImportError:
@@ -172,7 +129,6 @@ def main() -> int:
     for prefix, rows, listed in (
         ("zh", load(DATA / SETS["zh"]), True),
         ("check", load(DATA / CHECK["zh"]), False),
-        ("rcheck", [r for r in reader_check if r["lang"] == "zh"], False),
     ):
         for name, config in (("TW", "s2twp.json"), ("HK", "s2hk.json")):
             cc = opencc.OpenCC(config)

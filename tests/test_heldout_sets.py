@@ -102,8 +102,6 @@ def _sources() -> list[tuple[Path, str]]:
     paths += sorted((REPO / "benchmarks").glob("*.py"))
     paths += [p for p in sorted(DATA.iterdir()) if p.is_file() and p.name not in held]
     paths += sorted(p for p in (REPO / "tests").glob("*.py") if p.name != Path(__file__).name)
-    paths += sorted((REPO / "training").glob("*.txt"))  # what the learned models are fitted on
-    paths += sorted((REPO / "scripts").glob("*.py"))
     out = []
     for p in paths:
         if p.name == "heldout.py" or p.suffix == ".gz":
