@@ -30,6 +30,7 @@ def test_public_api_is_sorted_and_complete() -> None:
         "study",
         "evaluate",
         "metrics",
+        "asgi",
     }
     assert public - set(names) - modules == set()
 
