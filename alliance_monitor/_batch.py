@@ -274,14 +274,16 @@ def _profile(
 def _enough(
     msgs: Sequence[ScoringMessage], profile: Sequence[tuple[int, float]], lo: int, hi: int
 ) -> bool:
-    """`msgs[lo:hi]` holds both sides and, by `profile`, enough evidence to be scored."""
-    from .scoring._embedded import MIN_PIECES, MIN_POINTS
+    """`msgs[lo:hi]` holds both sides and, by `profile`, enough evidence to be scored: the
+    scorer's floors on pieces, points and words said (`says_enough`)."""
+    from .scoring._embedded import MIN_PIECES, MIN_POINTS, says_enough
 
     part = profile[lo:hi]
     return (
         sum(p for p, _ in part) >= MIN_PIECES * _SPLIT_MARGIN
         and sum(a for _, a in part) >= MIN_POINTS * _SPLIT_MARGIN
         and {Role.COUNSELOR, Role.CLIENT} <= {m.role for m in msgs[lo:hi]}
+        and says_enough(msgs[lo:hi])
     )
 
 

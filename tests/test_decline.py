@@ -165,6 +165,35 @@ def test_few_long_turns_have_an_early_and_a_late_part(lang: str) -> None:
     )
 
 
+def test_the_evidence_cut_moves_until_the_part_says_enough_words() -> None:
+    """Short Chinese lines whose late third carries enough cues but too few words: the cut
+    moves inward until the late part also clears the scorer's word floor, so the part is
+    scored instead of abstaining again (the cut knows every floor the scorer applies)."""
+    lines = [
+        ("counselor", "或许你可以从接受帮助开始练习。"),
+        ("client", "日子定好了，下个月结婚"),
+        ("counselor", "不要让孩子看到你们吵架，这是最基本的。"),
+        ("client", "困死了，昨晚没睡好"),
+        ("counselor", "似乎你已经放弃了让家人理解你。"),
+        ("client", "开心死了，考试过了"),
+        ("counselor", "您觉得是什么原因让您这么难过？"),
+        ("client", "我很怕死"),
+    ]
+    conv = {
+        "conversation_id": "cut-words",
+        "messages": [
+            {"id": f"m{i}", "role": role, "text": text, "ts": float(i)}
+            for i, (role, text) in enumerate(lines)
+        ],
+    }
+    tr = parse_transcript(0, conv, [])
+    assert tr is not None
+    result = analyze_transcript(tr.conversation_id, tr.messages, EmbeddedScorer())
+    assert result.split == "evidence"
+    assert result.windows[0].scored and result.windows[-1].scored
+    assert result.trajectory is not Trajectory.INSUFFICIENT_EVIDENCE
+
+
 def test_rated_phases_cut_on_evidence_as_analyze_does() -> None:
     """With ``session_scoring="phases"`` the live session summary rates the phases at session
     end, cutting them on evidence where an end third is too thin (few, long turns) and comparing

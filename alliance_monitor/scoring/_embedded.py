@@ -56,6 +56,7 @@ __all__ = [
     "MIN_POINTS",
     "EmbeddedScorer",
     "evidence_profile",
+    "says_enough",
     "window_signals",
 ]
 
@@ -795,6 +796,8 @@ def _window_language(messages: Sequence[ScoringMessage]) -> str:
 #: total points (`_MIN_CONFIDENCE` turned into points: confidence = a / (a + half), a = points / 4).
 MIN_PIECES = _MIN_PIECES
 MIN_POINTS = 4.0 * _CONFIDENCE_HALF * _MIN_CONFIDENCE / (1.0 - _MIN_CONFIDENCE)
+#: The word floor, for the batch analyzer's evidence cuts (`_batch._enough`).
+says_enough = _says_enough
 
 
 def evidence_profile(messages: Sequence[ScoringMessage]) -> list[tuple[int, float]]:
