@@ -143,7 +143,14 @@ def test_ranked_by_concern() -> None:
         ("traj", "ok"),
     ]
     traj = next(s for s in ranked if s.conversation_id == "traj")
-    assert traj.trajectory == "declined" and traj.change == -0.5  # latest vs start, shown
+    # latest vs start, shown as a plain comparison: no session ended, so no trajectory
+    assert traj.vs_start == "lower" and traj.change == -0.5
+    assert traj.trajectory is None
+    # one word per meaning: no pair's JSON says "declined" unless its concern is a decline
+    rows = board.listing()["pairs"]
+    assert {r["id"]: r["vs_start"] for r in rows}["traj"] == "lower"
+    for row in rows:
+        assert row["trajectory"] != "declined" or row["concern"] == "decline"
     assert ranked[0].counselor_id == "c-1"
     assert board.ranked(limit=2)[1].conversation_id == "dec"
 

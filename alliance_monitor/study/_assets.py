@@ -399,7 +399,7 @@ const AM = (() => {
       meta.append(` · trajectory (late vs early third): ${t}` +
         ` (${signed(p.study.change)} levels)`);
     }
-    if (p.trajectory) {
+    if (p.vs_start) {
       meta.append(` · latest window vs its start: ${vsStart(p.change)}`);
     }
     root.append(meta);

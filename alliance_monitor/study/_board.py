@@ -20,8 +20,9 @@ Concern order (most concerning first): a safety signal, then an alliance decline
 or directive patterns, then a repaired rupture (a good sign worth a look), then the rest. The
 concern is the pair's `PairVerdict`, the same state the demo and the study report put into
 words. Ties: the most recent safety signal first; otherwise the lower latest alliance, then the
-most recently updated pair. The latest window against the start (`PairStatus.change`, "lower /
-higher / the same") is shown beside it, never a concern of its own.
+most recently updated pair. The latest window against the start (`PairStatus.change` and
+`vs_start`: "lower", "higher" or "same") is shown beside it, never a concern of its own and never
+called a trajectory: `PairStatus.trajectory` is the last ended session's, the one definition.
 """
 
 from __future__ import annotations
@@ -171,11 +172,21 @@ class PairStatus:
     concern_rank: int
     latest: DimensionScores | None
     baseline: DimensionScores | None
+    #: The last ended session's trajectory (late against early third), the library's one
+    #: definition of a decline; None until a session of the pair has ended.
     trajectory: str | None
+    #: The latest window against the pair's first windows, in levels, and in a word: "lower",
+    #: "higher" or "same" (within the board's tolerance). A plain comparison, never a decline.
     change: float | None
     counts: dict[str, int]
     last_feedback: Feedback | None
     updated: int
+    vs_start: str | None = None
+
+
+#: `trajectory_of`'s words for the latest window against the start: a plain comparison, which
+#: the board never calls a decline.
+_VS_START = {"declined": "lower", "unchanged": "same", "improved": "higher"}
 
 
 class PairBoard:
@@ -447,10 +458,10 @@ class PairBoard:
     # ------------------------------------------------------------------ reading
     def _status(self, pair: _Pair) -> PairStatus:
         change: float | None = None
-        trajectory: str | None = None
+        vs_start: str | None = None
         if pair.latest is not None and pair.baseline is not None:
             change = round(pair.latest.overall - pair.baseline.overall, 4)
-            trajectory = trajectory_of(change, self.tolerance).value
+            vs_start = _VS_START[trajectory_of(change, self.tolerance).value]
         c = pair.counts
         # The concern is the pair's one verdict (`_decline.PairVerdict`), the state the demo and
         # the report put into words too: a decline only as the library defines it, low only on
@@ -463,11 +474,12 @@ class PairBoard:
             concern_rank=verdict.concern_rank,
             latest=pair.latest,
             baseline=pair.baseline,
-            trajectory=trajectory,
+            trajectory=pair.session_trajectory,
             change=change,
             counts=dict(c),
             last_feedback=pair.last_feedback,
             updated=pair.updated,
+            vs_start=vs_start,
         )
 
     def ranked(self, limit: int | None = None) -> list[PairStatus]:
@@ -653,6 +665,7 @@ def _status_json(s: PairStatus, include_text: bool) -> dict[str, Any]:
         "baseline": _four(s.baseline),
         "trajectory": s.trajectory,
         "change": s.change,
+        "vs_start": s.vs_start,
         "counts": s.counts,
         "last_feedback": _feedback_json(s.last_feedback, include_text) if s.last_feedback else None,
     }

@@ -598,6 +598,7 @@ def static_view(
             "baseline": None,
             "trajectory": None,
             "change": None,
+            "vs_start": None,
             "counts": {"windows": len(windows)},
             "last_feedback": None,
             "windows": windows,
