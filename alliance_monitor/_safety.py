@@ -551,7 +551,7 @@ _SELF: dict[str, tuple[str, ...]] = {
         r"wanna|im|i am) end it(?! (?:with|between|for (?:us|them|him|her)|here|there|off|early|at "
         r"(?:work|school)|on (?:a|good)|by)>)",
         r"(?:end|ending) it (?:tonight|today|tomorrow|this weekend|soon|on (?:friday|saturday|"
-        r"sunday|monday|tuesday|wednesday|thursday))",
+        r"sunday|monday|tuesday|wednesday|thursday))(?! with>)",
         r"(?:this is|today is|tonight is) my (?:last|final) (?:night|day)(?! (?:in|at|of|with|here|"
         r"on|as|before|off)>)",
         r"(?:picked|chosen|chose|set|decided on) (?:the|a) (?:date|day|time)(?! (?:for|of|to)>)",
@@ -1037,6 +1037,48 @@ _OTHERS_COMPOSED: dict[str, tuple[str, ...]] = {
         r"i (?:will|might|could)) ~1(?:hurt|harm|kill|shake|snap and hurt) (?:my|the|him|her|them)",
     ),
 }
+#: Constructs of the fourth round (written statements, even half): dying as a relief ("it would
+#: be a relief if I didn't make it"), not seeing oneself alive much longer, others spared ("doing
+#: everyone a favour by dying", "better off if I wasn't in the picture"), how easy it would be,
+#: pills counted out, a goodbye left for "after I'm gone".
+_SELF_ROUND4: dict[str, tuple[str, ...]] = {
+    "wish_to_be_dead": (
+        r"(?:relief|blessing|better|easier|nice|fine|ok|okay|peaceful|mercy) (?:if|when) i ~6(?:"
+        r"didnt make it|did not make it|didnt survive|did not survive|never woke up|didnt wake up|"
+        r"did not wake up|died|was dead|were dead|just died|wasnt alive)"
+        r"(?! (?:late|early|on time|in time|at|my|her|his|the)>)",
+        r"(?:dont|do not|cant|can not|cannot) see myself (?:being|staying|living) (?:around|here|"
+        r"alive) (?:much longer|for much longer|for long|anymore|any more|next year)",
+        r"(?:wont|will not) be (?:around|alive) (?:much longer|for much longer)",
+        r"cease to be>(?! (?:a|an|the|my|your|his|her|their|our|so|as|able|part|friends|in|on|"
+        r"useful|relevant|valid|true)>)",
+    ),
+    "burdensomeness": (
+        r"(?:better off|happier|easier|relieved|free|lighter|be fine|be ok|be okay) if i (?:wasnt|"
+        r"werent|was not|were not) (?:in the picture|in their lives|in the way|born|alive anymore|"
+        r"here anymore|around anymore)",
+        r"(?:doing|do|did) (?:everyone|everybody|them|the world|my family|you all) a (?:favour|"
+        r"favor) (?:by|if i) ~1(?:dying|died|disappearing|disappeared|killing myself|"
+        r"not being here|being gone|leaving for good|ending it)",
+        r"one less (?:problem|burden|mouth to feed|thing to worry about|worry|expense) ~3"
+        r"(?:if|when|once) (?:i|im) (?:was |were |am )?(?:dead|gone|died|not here|not around|"
+        r"disappeared)",
+    ),
+    "preparatory_acts": (
+        r"(?:after|once) (?:im|i am) (?:gone|dead)>(?! (?:for|on|until|till|to|this|next|from|away|"
+        r"by|in|at|over|abroad|overseas|travelling|traveling)>)",
+        r"(?:pills|tablets|meds|sleeping pills|painkillers) (?:all )?(?:counted|lined up)>",
+    ),
+    "method": (
+        r"(?:easy|simple|quick|painless) (?:it )?(?:would|could|d|will) be to (?:just )?(?:let go|"
+        r"jump|step off|fall|end it|die|drive off|swerve|step in front)"
+        r"(?! (?:of|off|with|on|in|into|at|ahead|to|for|up)>)",
+    ),
+}
+_SELF_COMPOSED = {
+    label: _SELF_COMPOSED.get(label, ()) + _SELF_ROUND4.get(label, ())
+    for label in (*_SELF_COMPOSED, *(k for k in _SELF_ROUND4 if k not in _SELF_COMPOSED))
+}
 _SELF = {
     label: _SELF.get(label, ()) + _SELF_COMPOSED.get(label, ())
     for label in (*_SELF, *(k for k in _SELF_COMPOSED if k not in _SELF))
@@ -1257,6 +1299,10 @@ _LAUGHTER = re.compile(
     r"(?<![a-z0-9])(?:lol|lmao|lmfao|rofl|haha[ha]*|hehe[he]*|jk|jkjk|xd)(?![a-z0-9])"
     r"|😂|🤣|😆|😅"
 )
+#: Labels whose phrases may name the writer in them or right after them: "they'll find the
+#: letters after I'm gone" is the writer's preparation though "they" is the clause's subject.
+_OWN_LABELS = frozenset({"preparatory_acts"})
+_FIRST_PERSON = re.compile(_raw(r"(?<![a-z0-9])(?:im|i am|i|me|myself|my)(?![a-z0-9])"))
 #: Labels where the scopes read differently: another subject is the point of burdensomeness
 #: ("my family would be better off"); the words of another person are read there only.
 _OTHERS_ALLOWED = frozenset({"burdensomeness"})
@@ -1270,6 +1316,7 @@ class _Scope:
     laughter: bool  # lol, haha, crying-laughing emoji
     others: bool  # check for another subject before the phrase
     reported: bool  # check for "says", "told me" before the phrase
+    own: bool = False  # a match that names the writer ("after I'm gone") is theirs whoever acts
 
 
 #: "a book about suicide", "a talk on suicide", "a show where the guy wants to die": the words
@@ -1344,7 +1391,8 @@ _CANTONESE = {
     "點樣": "怎样", "点样": "怎样", "嗰": "那", "畀": "给", "俾": "给", "睇": "看", "諗": "想",
     "谂": "想", "諗住": "想着", "谂住": "想着", "成日": "每天", "搵": "找", "瞓": "睡",
     "走咗": "走了", "食晒": "吃完", "食": "吃", "晒": "完", "呢個": "这个", "呢个": "这个",
-    "呢一切": "这一切", "呢度": "这里",
+    "呢一切": "这一切", "呢度": "这里", "屋企": "家", "返工": "上班", "點死": "怎么死",
+    "点死": "怎么死",
 }  # fmt: skip
 _CANTONESE_RE = re.compile("|".join(sorted(_CANTONESE, key=len, reverse=True)))
 #: Clause breaks are kept (as "|"): a denial, a subject or a topic is read in its own clause.
@@ -1408,8 +1456,8 @@ _ZH_COMPOSED: dict[str, tuple[str, ...]] = {
         r"早点死|早死早超生|只求一死|求死|为什么(?:又|还要|还)醒",
         r"(?:不想|不再|不愿|不要)(?:再|继续)?(?:活|生存)(?:了|下去|着)",
         r"(?:我的)?存在(?:本身)?(?:就是)?(?:个|一个)?(?:错误|多余|笑话)",
-        r"(?:永远|彻底)(?:地)?消失(?!几天|一下|一会|一阵|一段)|人间蒸发(?!几天|一下|一会|一阵|一段"
-        r")",
+        r"(?:永远|彻底)(?:地)?消失(?!几天|一下|一会|一阵|一段|[一两三几半个][^|]{0,2}(?:天|周|星期|礼拜|月|年|周末))|人间蒸发(?!几天|一下|一会|一阵|一段"
+        r"|[一两三几半个][^|]{0,2}(?:天|周|星期|礼拜|月|年|小时|会|阵|下|周末))",
         r"(?:不配|不值得|没必要|不该)(?:再)?(?:活|活着|活下去|存在)",
         r"为什么(?:还|要)(?:活着|活下去|出生|存在|被生下来)",
         r"没有(?:任何)?(?:活下去|活着|生存)的?(?:力气|欲望|念想|盼头)",
@@ -1417,7 +1465,7 @@ _ZH_COMPOSED: dict[str, tuple[str, ...]] = {
         r"指望)",
         r"(?:如果|要是|假如|等|哪天)(?:我)(?:明天|哪天|突然|有一天)?(?:不在了|死了|走了|消失了|没"
         r"了)",
-        r"(?<![累笑热冷饿困气吓烦忙尬痛心聊丑疼])死(?:了|掉)?(?:会|就|的话)?(?:会)?(?:好|更好|好些"
+        r"(?<![累笑热冷饿困气吓烦忙尬痛心聊丑疼])死(?:了|掉)?(?:会|就|的话)?(?:会)?(?:好(?![多几久像大长些看吃玩听用处奇感])|更好|好些"
         r"|好一点|"
         r"好点|清净|安静|不用|不会再|不痛|没有痛苦|一了百了)",
         r"(?:不想|不愿意?)(?:再)?(?:在|待在|留在|活在)(?:这个)?(?:世界|世上|人间|世间)",
@@ -1462,7 +1510,7 @@ _ZH_COMPOSED: dict[str, tuple[str, ...]] = {
     ),
     "method": (
         r"(?:割|跳|吃|撞|划)(?:哪里|哪儿|哪|几楼|多少)(?:最快|最有效|不疼|不痛|会死|才会死)",
-        r"(?:攒|存|囤)够了",
+        r"(?:药|片|粒|颗|瓶)[^。]{0,8}(?:攒|存|囤)够了|(?:攒|存|囤)够了(?:安眠)?药",
         r"(?:多少|几)(?:片|颗|粒|瓶|盒|克|毫克|mg)?[^|]{0,6}(?:会|能|才|就|可以|足以|才会|才能)"
         r"(?:致)?(?:死|没命|醒不过来)",
         r"致死(?:量|剂量)|致命(?:剂)?量",
@@ -1571,10 +1619,69 @@ _ZH_COMPOSED: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: Constructs of the fourth round (written statements, even half): an event of dying with a
+#: good outcome (要是醒不过来就好了, 被车撞了就解脱了), the writer's last night alive, leaving
+#: "with an easy heart" (安心走了), a despair then 想走了, what others are spared when the writer
+#: is dead (不用再为我花钱), a place scouted for its missing railing, the 把-form of ending
+#: everything, and number or sound homophones (想4了, 鲨了自己, 自沙).
+_ZH_EVENT = (
+    r"(?:被车撞|出车祸|出个?意外|得(?:了)?绝症|醒不过来|醒不来|睡不醒|一睡不起|"
+    r"(?<![累笑热冷饿困气吓烦忙尬痛心聊丑疼饱渴晒冻闷])死(?:掉|去)?)"
+)
+_ZH_ROUND4: dict[str, tuple[str, ...]] = {
+    "wish_to_be_dead": (
+        _ZH_EVENT + r"(?:了|掉)?(?:的话)?(?:就|也|倒|反而|其实)(?:挺|蛮|还|会|能|都)?(?:好了|好的|"
+        r"多好|解脱|轻松|不错|一了百了|清净|没(?:有)?痛苦)",
+        r"(?:要是|如果|假如|真希望|希望|但愿)(?:明天|哪天|有一天)?(?:早上)?"
+        + _ZH_EVENT
+        + r"(?:了|掉)?(?:就好|多好|该多好|也好)",
+        r"(?:从来|从未|根本)?(?:没有|没|不该|不要)(?:来过|来到|出生在|出现在)(?:这个)?(?:世界|世上|人间)",
+        r"不想(?:再)?(?:面对|看到|迎来|过)明天(?![的去要会我还])",
+    ),
+    "suicidal_thoughts": (r"(?:死|自杀|轻生|结束生命|了结自己)(?:的|这个|这种)(?:念头|想法|冲动)",),
+    "intent_plan": (
+        r"(?:活着|活著|在这个世界上?|在世上|人生|生命)的?最后一(?:天|晚|夜|个晚上)",
+        r"(?:可以|能|就能|就可以|终于)(?:安心|放心|安安心心|安详|了无牵挂)(?:地)?(?:走|离开)(?:了)?"
+        r"(?=$|\||吧)",
+        r"(?:活着|活下去|撑不下去|没意思|没有意思|没意义|没有意义|好痛苦|太痛苦)[^。]{0,12}"
+        r"(?:我)?(?:想|要|该|准备)(?:走|离开)了(?=$|\|)",
+    ),
+    "method": (
+        r"(?:哪|一)(?:座|栋|个|处)(?:桥|楼|天台|楼顶|高架)(?:的)?(?:没有|没)(?:护栏|栏杆|围栏|监控)",
+        r"(?:桥|楼顶|天台|阳台)(?:的)?(?:护栏|栏杆|围栏)(?:很矮|很低|不高|好翻|能翻|可以翻|翻得过去)",
+    ),
+    "burdensomeness": (
+        r"(?:我(?:死了|不在了|消失了|没了)|没(?:有|了)我)(?:以后|之后)?[^|]{0,8}(?:不用|不必|不会)"
+        r"(?:再)?(?:为我|替我|给我|因为我)?(?:花钱|操心|担心|受累|麻烦|难过|痛苦|吵架|丢脸|养我|"
+        r"照顾我)",
+        r"(?:没了|少了|没有)我[^|]{0,8}(?:会|就)(?:好些|好点|好一点|好过)",
+    ),
+    "end_everything": (
+        r"永远(?:地)?(?:休息|安息)",
+        r"把(?:这)?一切(?:都)?(?:结束|了结|终结)",
+        r"(?:想|要|彻底|干脆)(?:彻底)?了结(?=$|\||了|算了|吧)",
+        r"(?:人生|生命|这一切|一切)(?:都)?(?:画上|划上|画个|画一个)(?:一个)?句号",
+    ),
+    "suicidal_ideation": (
+        r"想4(?=了|掉|算了|吧|$|\|)",
+        r"(?:鲨|沙|刹)(?:了|掉|死)自己",
+        r"(?<![来源出各独亲])自沙(?![特漠滩地发拉丘田市河洲县村石子土])",
+    ),
+    "self_harm": (r"(?:划|割)了(?:好|很)?(?:几|多|一|两|三)(?:道|刀)[^。]{0,10}血",),
+    "violent_intent": (
+        r"(?:拿|用)(?:刀|斧头|棍子|砖头|锤子|菜刀)(?:去)?(?:砍|捅|杀|劈|砸)(?:死|了|伤)?"
+        + _ZH_PERSON,
+    ),
+}
+_ZH_COMPOSED = {
+    label: _ZH_COMPOSED.get(label, ()) + _ZH_ROUND4.get(label, ())
+    for label in (*_ZH_COMPOSED, *(k for k in _ZH_ROUND4 if k not in _ZH_COMPOSED))
+}
+
 _ZH: dict[str, tuple[str, ...]] = {
     "suicidal_ideation": (
         r"不想活(?![在成得])",
-        r"一走了之|一死了之|一睡不醒|长睡不醒|不想(?:再)?做人(?!了吧)",
+        r"一走了之|一死了之|一睡不(?:醒|起)|长睡不醒|不想(?:再)?做人(?!了吧)",
         r"活不下去",
         r"不想(?:再)?活下去",
         r"活着(?:真的|真|好|也)?(?:没(?:有)?(?:什么|任何)?意思|没(?:有)?(?:什么|任何)?意义|有什么"
@@ -1967,7 +2074,9 @@ def scan_risk(text: str) -> SafetyHit | None:
             if laughter and _CATEGORY[label] == "harm_to_others" and label != "telling_to_die":
                 continue  # "I'll kill him if he eats my leftovers lol"
             others = label not in _OTHERS_ALLOWED
-            scope = _Scope(recovered_at, laughter, others, reported=not others)
+            scope = _Scope(
+                recovered_at, laughter, others, reported=not others, own=label in _OWN_LABELS
+            )
             if _affirmed(pattern, norm, scope):
                 labels.add(label)
     for match in _SQUASHED_WHOLE.finditer(norm):
@@ -1996,7 +2105,11 @@ def _affirmed(pattern: re.Pattern[str], norm: str, scope: _Scope) -> bool:
             continue
         if start < scope.recovered_at and _PAST.search(norm, before, scope.recovered_at):
             continue
-        if scope.others and _OTHER_SUBJECT.search(norm, before, start):
+        if (
+            scope.others
+            and _OTHER_SUBJECT.search(norm, before, start)
+            and not (scope.own and _FIRST_PERSON.search(norm, start, match.end() + 12))
+        ):
             continue
         if scope.reported and _REPORTED.search(norm, before, start):
             continue

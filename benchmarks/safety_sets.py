@@ -15,7 +15,13 @@ dependency) the Chinese set is also measured in Traditional characters, converte
 
 Halves: within each class, lines at even positions (0, 2, 4...) are the half the phrase lists
 were tuned on; lines at odd positions were kept untouched while tuning and are reported apart
-(later rounds of tuning read the misses of both halves: see the CHANGELOG).
+(later rounds of tuning read the misses of both halves: see the CHANGELOG). The fourth round of
+statements (``"round": 4``, written by the `safety3` session before it changed any rule) is
+also reported on its own (``r4-even``, tuned on; ``r4-odd``, untouched: its misses were not
+read while tuning). The Chinese fifth round (``"round": 5``, ``zh/r5``, 40 + 40 statements)
+was written by the same session, also before any rule change, after -v had once listed the
+fourth round's untouched Chinese lines through their Traditional copies: it is untouched as a
+whole, and -v never lists its lines.
 
 Also printed, figures only: the check sets ``safety_check_en.jsonl`` / ``safety_check_zh.jsonl``
 (written by the `safety2` session before it changed any rule and never tuned on: their lines are
@@ -53,6 +59,15 @@ def load(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def in_half(row: dict[str, Any], half: str | None) -> bool:
+    """Whether `row` is in the half named on the command line (``None``: every row)."""
+    if half is None:
+        return True
+    if half.startswith("r4-"):
+        return row.get("round") == 4 and row["half"] == half[3:]
+    return bool(row["half"] == half)
+
+
 def measure(rows: list[dict[str, Any]]) -> tuple[int, int, int, int, list[str], float]:
     """(risk messages, caught, harmless messages, false alarms, errors, seconds)."""
     n_risk = caught = n_ok = alarms = 0
@@ -60,15 +75,16 @@ def measure(rows: list[dict[str, Any]]) -> tuple[int, int, int, int, list[str], 
     t0 = time.perf_counter()
     for row in rows:
         hit = scan_risk(row["text"]) is not None
+        sealed = row.get("round") == 5  # written to stay unread: never listed
         if row["risk"]:
             n_risk += 1
             caught += hit
-            if not hit:
+            if not hit and not sealed:
                 errors.append(f"missed      [{row['kind']}] {row['text']}")
         else:
             n_ok += 1
             alarms += hit
-            if hit:
+            if hit and not sealed:
                 errors.append(f"false alarm [{row['kind']}] {row['text']}")
     return n_risk, caught, n_ok, alarms, errors, time.perf_counter() - t0
 
@@ -78,8 +94,16 @@ def figures() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for lang, name in SETS.items():
         rows = load(DATA / name)
-        for half in ("all", "even", "odd"):
+        fourth = [r for r in rows if r.get("round") == 4]
+        fifth = [r for r in rows if r.get("round") == 5]
+        for half in ("all", "even", "odd", "r4-even", "r4-odd", "r5"):
             part = [r for r in rows if half == "all" or r["half"] == half]
+            if half.startswith("r4-"):
+                part = [r for r in fourth if r["half"] == half[3:]]
+            if half == "r5":
+                if not fifth:
+                    continue
+                part = fifth
             n_risk, caught, n_ok, alarms, errors, _ = measure(part)
             out[f"{lang}/{half}"] = {
                 "risk": n_risk,
@@ -94,7 +118,9 @@ def figures() -> dict[str, dict[str, Any]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-v", action="store_true", help="list misses and false alarms")
-    parser.add_argument("--half", choices=("even", "odd"), help="list errors of this half only")
+    parser.add_argument(
+        "--half", choices=("even", "odd", "r4-even", "r4-odd"), help="list errors of this half only"
+    )
     args = parser.parse_args()
     print(f"{'set':10s} {'risk':>5s} {'recall':>7s} {'harmless':>9s} {'false alarms':>13s}")
     for key, f in figures().items():
@@ -137,7 +163,9 @@ def main() -> int:
             key = f"{prefix}-{name}"
             print(f"{key:10s} {n_risk:5d} {caught / n_risk:7.3f} {n_ok:9d} {alarms / n_ok:13.3f}")
             if args.v and listed:
-                for e in errors:
+                # only the half asked for: the untouched half's lines stay unread
+                shown = [r for r in converted if in_half(r, args.half)]
+                for e in measure(shown)[4]:
                     print("   ", e)
     return 0
 
