@@ -29,6 +29,9 @@ Where a cue is looked for:
   lookahead, so a match consumes only its trigger words and never hides a later cue.
 * When two cues could start at the same place, the one listed first wins (phrases are grouped
   by first word, in order of first appearance).
+* A list of words that share one long context (the imperative's 62 verbs) is written once, at
+  the end of its expression, instead of once per word: the same matches, a quarter of the
+  text for `re` to parse and compile (`_word_list_tail`).
 """
 
 from __future__ import annotations
@@ -1190,6 +1193,59 @@ _CLAUSE_START = (
 _CAPTURING = re.compile(r"(?<!\\)\((?!\?)")
 
 
+class _Tail(NamedTuple):
+    """A word list of one cue, written once at the end of the expression (see `_word_list_tail`)."""
+
+    name: str
+    expression: str
+
+
+def _word_list_tail(trie: dict[str, dict[str, list[tuple[str, str]]]]) -> _Tail | None:
+    """Take the words of a `_each(..., after_comma=False)` list out of `trie` into one branch.
+
+    Such a list gives each word the phrase `word(?<!, word)SUFFIX` with one long SUFFIX (the
+    imperative: 62 words, about 400 characters each). Spelled out, the suffix is most of what
+    `re` has to parse and compile. Written once instead, as `(?<!, )(?:s(?:top|tart)|...)SUFFIX`,
+    the expression matches exactly as before, because:
+
+    * `(?<!, word)` right after `word` asks what `(?<!, )` asks right before it: the two
+      characters before the word are not ", ";
+    * only words that end their first character's branch are moved (a word some earlier cue
+      also starts keeps its place), and every alternative starts with its literal first
+      character, so at any position the alternatives that can match are tried in the same order;
+    * `(?:a|b)SUFFIX` tries `aSUFFIX` and then `bSUFFIX`, as `aSUFFIX|bSUFFIX` does.
+
+    Mutates `trie` (the moved words leave it); returns None when no word qualifies.
+    """
+    key: tuple[str, str] | None = None
+    moved: dict[str, list[str]] = {}
+    for first, by_word in trie.items():
+        words = list(by_word)
+        while words:
+            word = words[-1]
+            rests = by_word[word]
+            lead = f"(?<!, {word})"
+            if len(rests) != 1 or not rests[0][0].startswith(lead):
+                break
+            this = (rests[0][0][len(lead) :], rests[0][1])
+            if key is None:
+                key = this
+            elif this != key:
+                break
+            moved.setdefault(first, []).insert(0, word)
+            words.pop()
+        for word in moved.get(first, ()):
+            del by_word[word]
+    if key is None:
+        return None
+    suffix, name = key
+    groups = "|".join(
+        f"{re.escape(first)}(?:{'|'.join(re.escape(w[1:]) for w in words)})"
+        for first, words in moved.items()
+    )
+    return _Tail(name, f"(?<!, )(?:{groups}){suffix}(?![\\w'])()")
+
+
 class CueMatcher:
     """One compiled expression for a group of cues; `find(text)` returns the cue names found.
 
@@ -1224,6 +1280,7 @@ class CueMatcher:
                 if rest[:1] in ("?", "*", "+", "{", "["):  # "sounds?": dispatch on "sound"
                     word, rest = word[:-1], word[-1] + rest
                 trie.setdefault(word[0], {}).setdefault(word, []).append((rest, cue.name))
+        tail = _word_list_tail(trie)
         # An empty group closes each phrase: `lastindex` says which phrase matched.
         names: list[str | None] = [None]
         branches = []
@@ -1235,7 +1292,11 @@ class CueMatcher:
                     alts.append(f"{rest}(?![\\w'])()")
                     names.append(name)
                 words.append(f"{re.escape(word[1:])}(?:{'|'.join(alts)})")
-            branches.append(f"{re.escape(first)}(?:{'|'.join(words)})")
+            if words:
+                branches.append(f"{re.escape(first)}(?:{'|'.join(words)})")
+        if tail is not None:
+            branches.append(tail.expression)
+            names.append(tail.name)
         prefix = _CLAUSE_START if clause else r"(?<![\w'])"
         self._names = tuple(names)
         self._regex = re.compile(f"{prefix}(?:{'|'.join(branches)})")
