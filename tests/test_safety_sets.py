@@ -51,24 +51,26 @@ def test_recall_and_false_alarms(name: str, half: str) -> None:
     assert len(alarms) / len(harmless) <= alarm_ceiling, alarms
 
 
-#: The later rounds (``"round": 4`` and ``5``, written by the `safety3` session before it changed
-#: a rule): (recall at least, false alarms at most) per part. ``r4-even`` was tuned on; ``r4-odd``
-#: and ``r5`` were not (see benchmarks/safety_sets.py): floors a little below the measured figures
-#: guard the ground won, and their messages give counts only.
+#: The later rounds (``"round"`` 4 and 5, written by the `safety3` session before it changed a
+#: rule; 6, written while tuning): (recall at least, false alarms at most) per part. ``r4-even``
+#: and ``r6`` were tuned on; ``r4-odd`` and ``r5`` were not (see benchmarks/safety_sets.py):
+#: floors a little below the measured figures guard the ground won; messages give counts only.
 ROUND_FLOORS = {
-    ("safety_en.jsonl", "r4-even"): (0.94, 0.0),
-    ("safety_en.jsonl", "r4-odd"): (0.70, 0.15),
-    ("safety_zh.jsonl", "r4-even"): (0.97, 0.0),
+    ("safety_en.jsonl", "r4-even"): (0.94, 0.06),
+    ("safety_en.jsonl", "r4-odd"): (0.80, 0.15),
+    ("safety_en.jsonl", "r6"): (0.95, 0.03),
+    ("safety_zh.jsonl", "r4-even"): (0.97, 0.03),
     ("safety_zh.jsonl", "r4-odd"): (0.83, 0.09),
-    ("safety_zh.jsonl", "r5"): (0.67, 0.08),
+    ("safety_zh.jsonl", "r5"): (0.70, 0.08),
+    ("safety_zh.jsonl", "r6"): (0.83, 0.03),
 }
 
 
 @pytest.mark.parametrize(("name", "part"), sorted(ROUND_FLOORS))
 def test_later_rounds(name: str, part: str) -> None:
     rows = _rows(name)
-    if part == "r5":
-        rows = [r for r in rows if r.get("round") == 5]
+    if part in ("r5", "r6"):
+        rows = [r for r in rows if r.get("round") == int(part[1])]
     else:
         rows = [r for r in rows if r.get("round") == 4 and r["half"] == part[3:]]
     risk = [str(r["text"]) for r in rows if r["risk"]]
