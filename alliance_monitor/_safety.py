@@ -1075,6 +1075,12 @@ _SELF_ROUND4: dict[str, tuple[str, ...]] = {
         r" (?:everything|it all|all my|all of my)",
     ),
     "method": (
+        r"(?:pills|meds|drugs|tablets|dose|amount|dosage) ~2(?:are|is|would be|be) (?:lethal|fatal|"
+        r"deadly)",
+        r"(?:which|what) (?:bridge|building|roof|cliff|pills|method|rope|gun|train|tree) (?:id|i "
+        r"would|i will|ill|im going to|im gonna|to) (?:use|jump from|jump off|pick|choose|do it)",
+        r"(?:almost|nearly) (?:stepped|jumped|walked|threw myself|drove) (?:in front of|off|into)",
+        r"(?:how to (?:make|tie) a|tied a|made a|tying a) noose",
         r"how (?:many|much) ~2(?:pills|tylenol|paracetamol|acetaminophen|tablets|meds|advil|"
         r"ibuprofen|aspirin|insulin|sleeping pills|of (?:these|them|my [a-z]+)) ~2(?:it takes|it "
         r"would take|would it take|does it take|to die|to kill|to od|would kill|is lethal|is fatal|"
@@ -1277,7 +1283,8 @@ _PAST = re.compile(
 _RECOVERED = re.compile(
     _START
     + _spec(
-        r"(?:but|now|and) ~(?:im|i am|its|i feel|things are|life is) (?:much |so |a lot |way |"
+        r"(?:but|now|and) ~(?:im|i am|its|i feel|things are|life is|ive been|i have been) (?:much |"
+        r"so |a lot |way |"
         r"doing )?(?:better|fine|ok|okay|good|safe|over it|well|stable|recovered|healed|in a "
         r"(?:much |way |far |really )?(?:good|better|great|healthier|safe) place|happy)|"
         r"not anymore|(?:im|i am) (?:much |so |a lot )?(?:better|"
@@ -1582,7 +1589,7 @@ _ZH_COMPOSED: dict[str, tuple[str, ...]] = {
         r"人|负累)",
         r"(?:觉得|感觉)自己(?:就)?是(?:个|一个)?(?:[^|]{0,6}的)?(?:负担|累赘|包袱|拖油瓶|多余|负累"
         r")",
-        r"(?:只会|总是|一直)(?:给|替)(?:别人|大家|家里|家人|爸妈|所有人)(?:添麻烦|添乱|惹麻烦)",
+        r"(?:只会|除了)(?:给|替)(?:别人|大家|家里|家人|爸妈|所有人)(?:添麻烦|添乱|惹麻烦)",
     ),
     "self_harm": (
         r"(?:手腕|手臂|胳膊|大腿|皮肤)(?:都|又)?(?:被我)?(?:割|划)(?:破|伤|开|烂)",
@@ -1656,6 +1663,12 @@ _ZH_EVENT = (
 )
 _ZH_ROUND4: dict[str, tuple[str, ...]] = {
     "wish_to_be_dead": (
+        r"(?:怎么|为什么)(?:还|还是)?(?:没|没有)死",
+        r"(?:宁可|宁愿|希望|但愿)(?:我|自己)?(?:从来|从未|根本)?(?:没|没有|不曾)(?:活过|出生|被生下来|存在过)",
+        r"消失在(?:这个)?(?:世界|人间|世上)",
+        r"(?:活着|活著|生活|人生|生命)[^。]{0,12}不想(?:再)?(?:继续|坚持|撑)(?:下去)?了?(?=$|\|)",
+        r"(?:早就|早该)(?:该)?死(?:了|掉)?|(?:我|自己)(?:就)?应该去死",
+        r"(?:希望|但愿|祈祷)明天(?:永远)?(?:不要|别|不会)(?:再)?(?:来|到来)(?:了)?(?=$|\|)",
         _ZH_EVENT + r"(?:了|掉)?(?:的话)?(?:就|也|倒|反而|其实)(?:挺|蛮|还|会|能|都)?(?:好了|好的|"
         r"多好|解脱|轻松|不错|一了百了|清净|没(?:有)?痛苦)",
         r"(?:要是|如果|假如|真希望|希望|但愿)(?:明天|哪天|有一天)?(?:早上)?"
@@ -1674,6 +1687,9 @@ _ZH_ROUND4: dict[str, tuple[str, ...]] = {
         r"(?:我)?(?:想|要|该|准备)(?:走|离开)了(?=$|\|)",
     ),
     "method": (
+        r"绳子[^|]{0,6}(?:绑|挂|系)在?[^|]{0,4}(?:门把手|门框|房梁|横梁|吊扇|暖气管)",
+        r"(?:看|搜|查)(?:了)?(?:很多|好多|好几个|一堆)?(?:割腕|自杀|上吊|跳楼|烧炭)的(?:视频|方法|帖子|教程)",
+        r"(?:海边|江边|河边|湖边|桥上|楼顶|天台|山上)[^。]{0,10}(?:然后|就)(?:再也)?不(?:会)?回来了",
         r"(?:查|搜|问|研究|打听)(?:了|过)?[^|]{0,6}(?:农药|安眠药|老鼠药|药)[^|]{0,4}(?:毒性|最毒|致死)",
         r"(?:用|吃)?(?:绳子|刀|刀片|药|安眠药|农药|煤气|炭|跳楼|跳河|割腕|上吊|烧炭)还是(?:用|吃)?"
         r"(?:绳子|刀|刀片|药|安眠药|农药|煤气|炭|跳楼|跳河|割腕|上吊|烧炭)",
@@ -1702,9 +1718,15 @@ _ZH_ROUND4: dict[str, tuple[str, ...]] = {
         r"(?:鲨|沙|刹)(?:了|掉|死)自己",
         r"(?<![来源出各独亲])自沙(?![特漠滩地发拉丘田市河洲县村石子土])",
     ),
-    "self_harm": (r"(?:划|割)了(?:好|很)?(?:几|多|一|两|三)(?:道|刀)[^。]{0,10}血",),
+    "self_harm": (
+        r"(?:划|割)了(?:好|很)?(?:几|多|一|两|三)(?:道|刀)[^。]{0,10}血",
+        r"(?:用|拿)(?:烟头|打火机|刀片|刀|圆规|剪刀)在(?:手|手臂|胳膊|腿|大腿|手腕|身上)上?(?:烫|划|割|刻|扎)",
+    ),
     "preparatory_acts": (
         r"托付给[^。]{0,12}以后",
+        r"(?:整理|准备|安排|交代|处理)(?:好)?(?:了)?(?:我的|自己的)?后事",
+        r"(?:银行卡|存款|积蓄)[^。]{0,12}以后(?:就)?(?:她|他|你|他们|你们)?(?:会|来|帮我)?(?:处理|管|用)",
+        r"(?:信|留言|遗言)[^。]{0,12}(?:不要|别)(?:为我)?(?:难过|伤心|哭|想我|找我|自责)",
         r"(?:算是|就当是|当作是?)(?:最后的)?(?:告别|道别|诀别)",
         r"(?:存款|积蓄|钱|银行卡)[^。]{0,10}用不(?:着|上|到)了",
     ),

@@ -100,6 +100,7 @@ def _sources() -> list[tuple[Path, str]]:
     held = {"heldout_safety_en.jsonl", "heldout_safety_zh.jsonl", "heldout_redact.jsonl"}
     paths = [*sorted((REPO / "alliance_monitor").rglob("*.py"))]
     paths += sorted((REPO / "benchmarks").glob("*.py"))
+    paths += sorted((REPO / "scripts").glob("*.py")) + sorted((REPO / "training").glob("*.txt"))
     paths += [p for p in sorted(DATA.iterdir()) if p.is_file() and p.name not in held]
     paths += sorted(p for p in (REPO / "tests").glob("*.py") if p.name != Path(__file__).name)
     out = []
