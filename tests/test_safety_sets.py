@@ -227,3 +227,51 @@ def test_chinese_hit_carries_no_text() -> None:
 def test_pinyin_words_need_word_boundaries() -> None:
     assert scan_risk("Liz, I shall call you tomorrow") is None
     assert scan_risk("the walzs sound nice") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # scope decisions of the fourth to sixth rounds: denial, a past that is over, a story,
+        # hyperbole after a cause, a laughing condition, another person finding the letters
+        "想死倒不至于，就是心里很烦",
+        "自杀这种事我是不会做的",
+        "我还没到想死的地步",
+        "前几年我有过自杀的想法，后来接受了治疗，现在很好",
+        "我曾经吃过一整瓶药，被救回来以后就再也没有过这种念头了",
+        "这首歌唱的是一个人不想活了的心情",
+        "这道题难得我想跳楼",
+        "这个游戏我死了好多次才通关",
+        "好想人间蒸发一个星期，不用回任何消息",
+        "我已经把积分攒够了，可以换机票了",
+        "it's not like i want to end my life or anything, i'm just tired",
+        "i tried to kill myself when i was 16 but i'm in a much better place now",
+        "if i have to sit through one more meeting i'm going to kill myself lol",
+        "i can't do this diet anymore, i'm ending it tonight with pizza",
+    ],
+)
+def test_later_rounds_scope_decisions(text: str) -> None:
+    assert scan_risk(text) is None, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "要是明天早上醒不过来就好了",
+        "今晚是我活着的最后一晚了",
+        "我死了他们就不用再为我花钱了",
+        "活著好累，好想4了算了",
+        "我哋屋企冇咗我會好啲",
+        "我在想用绳子还是用刀",
+        "老天怎么还不收了我",
+        "i wrote letters to my sister and my best friend, they'll find them after i'm gone",
+        "honestly i'd be doing my family a favour by dying",
+        "i don't care if i live or die anymore",
+        "i know exactly which bridge i'd use",
+        # a laughing message is still read when the condition is the writer's own state
+        "i don't know if i can go on, i want to die lol",
+    ],
+)
+def test_later_rounds_constructs(text: str) -> None:
+    hit = scan_risk(text)
+    assert hit is not None and hit.category == "self_harm", text
