@@ -101,11 +101,15 @@ class TranscriptResult:
     def confidence(self) -> dict[str, float]:
         """Confidence per dimension and overall: the windows' confidences, weighted by their
         share of the messages (0 where nothing was scored)."""
-        parts = [(w, max(w.n_messages, 1)) for w in self.windows]
+        return self._confidence([_confidence_of(w) for w in self.windows])
+
+    def _confidence(self, each: list[dict[str, float]]) -> dict[str, float]:
+        """`confidence` from `_confidence_of` of each window (in `windows` order)."""
+        parts = [(c, max(w.n_messages, 1)) for c, w in zip(each, self.windows, strict=True)]
         total = sum(n for _, n in parts)
         out: dict[str, float] = {}
         for d in DIMENSIONS:
-            s = sum(_confidence_of(w)[d] * n for w, n in parts)
+            s = sum(c[d] * n for c, n in parts)
             out[d] = round(s / total, 4) if total else 0.0
         return out
 
@@ -124,6 +128,15 @@ class TranscriptResult:
         def four(s: DimensionScores) -> dict[str, float]:
             return {d: round(s.get(d), 4) for d in DIMENSIONS}
 
+        phase_windows = list(zip(PHASES, self._phase_windows(), strict=True))
+        # each window's confidences once (rounding is the costly part); a phase gets a copy
+        each = [_confidence_of(w) for w in self.windows]
+        of_window = {id(w): c for w, c in zip(self.windows, each, strict=True)}
+
+        def phase_confidence(w: WindowScore | None) -> dict[str, float]:
+            found = of_window.get(id(w)) if w is not None else None
+            return dict(found) if found is not None else _confidence_of(w)
+
         return {
             "conversation_id": self.conversation_id,
             "alliance": four(self.alliance),
@@ -133,13 +146,10 @@ class TranscriptResult:
             "dimension_changes": self.dimension_changes,
             "phase_convention": self.phase_convention,
             "phase_split": self.split,
-            "confidence": self.confidence(),
-            "phase_confidence": {
-                p: _confidence_of(w) for p, w in zip(PHASES, self._phase_windows(), strict=True)
-            },
+            "confidence": self._confidence(each),
+            "phase_confidence": {p: phase_confidence(w) for p, w in phase_windows},
             "phase_status": {
-                p: (w.status if w is not None else "unscored")
-                for p, w in zip(PHASES, self._phase_windows(), strict=True)
+                p: (w.status if w is not None else "unscored") for p, w in phase_windows
             },
             "evidence_count": self.evidence_count(),
             "stages": self.stages(),
