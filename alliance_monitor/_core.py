@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ._config import DeclinePolicy, OrderPolicy, PatternPolicy, SessionPolicy, WindowPolicy
 from ._errors import InvalidMessage, RejectReason
 from ._events import (
+    AllianceDeclined,
     EndReason,
     Event,
     EventType,
@@ -55,6 +56,7 @@ from ._rules import (
     EventContext,
     alliance_rules,
     pattern_rules,
+    session_decline,
     session_summary,
 )
 from ._text import normalise_id
@@ -430,6 +432,12 @@ class MonitorCore:
                     pair.history, score, pair.baseline, pair.alarms, self.decline, ctx, texts
                 )
                 pair.set_alarms(alarms)
+                if (
+                    found
+                    and sess is not None
+                    and any(isinstance(e, AllianceDeclined) for e in found)
+                ):
+                    pair.paged_session = sess.index
                 events.extend(found)
             events.extend(pattern_rules(score, self.patterns, ctx, texts))
         # Sessions whose last window just came in get their summary.
@@ -461,6 +469,44 @@ class MonitorCore:
             exchanges=sess.exchanges,
             signals=sess.signals,
         )
+
+    def session_pages(self, events: list[Event]) -> list[Event]:
+        """`events` with the page for each session summary whose trajectory declined while no
+        decline of the pair was paged during that session (`_rules.session_decline`): the
+        live `alliance_declined` event and the session's trajectory say the same thing. The
+        monitor calls this on the summaries as they go out (window-based, or rated at session
+        end with ``session_scoring="phases"``), so the page follows the summary it matches."""
+        if not any(isinstance(e, SessionSummary) for e in events):
+            return events
+        out: list[Event] = []
+        for ev in events:
+            out.append(ev)
+            if isinstance(ev, SessionSummary):
+                out.extend(self._session_page(ev))
+        return out
+
+    def _session_page(self, summary: SessionSummary) -> list[Event]:
+        pair = self._pairs.get(summary.conversation_id)
+        if pair is None or pair.paged_session >= summary.session_index:
+            if pair is None and summary.trajectory.value == "declined":
+                self.counts["session_pages_pair_absent"] += 1
+            return []
+        last = pair.history[-1] if pair.history else None
+        ctx = EventContext(
+            pair.conversation_id,
+            summary.counselor_id,
+            summary.client_id,
+            summary.session_id,
+            language=feedback_language(last.language if last is not None else None),
+        )
+        found, alarms = session_decline(summary, pair.alarms, ctx, ())
+        if found:
+            pair.set_alarms(alarms)
+            pair.paged_session = summary.session_index
+            self.counts["session_pages"] += 1
+            for ev in found:
+                self.counts["events_" + _etype(ev)] += 1
+        return found
 
     def _texts(self, request: WindowRequest | None) -> dict[str, str] | None:
         if not self.include_text or request is None:

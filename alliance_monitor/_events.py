@@ -433,6 +433,11 @@ class AllianceDeclined(_Event):
       level-only confirmation); `evidence`: message ids behind them.
     - `feedback`: what may have happened and a move to try (template or LLM-written).
     - `reason`, `ruptures`: what the windows show and the messages that show it.
+    - `basis`: "windows" (confirmed by the rolling windows as they closed, above) or
+      "session" (at the end of a session whose trajectory declined, late third against early
+      third by the same definition, when no decline was paged for the pair during it; then
+      `from_level` / `to_level` are the session's early and late thirds, `reference` is
+      "baseline" and `windows` are the session's windows).
     """
 
     KINDS: ClassVar[dict[EventType, EventKind]] = {
@@ -453,6 +458,7 @@ class AllianceDeclined(_Event):
             "windows": _INTS,
             "evidence_message_ids": _IDS,
             "feedback": _FEEDBACK,
+            "basis": {"enum": ["windows", "session"]},
         },
         ("dimension", "from_level", "to_level", "change", "reference", "windows"),
     )
@@ -471,6 +477,9 @@ class AllianceDeclined(_Event):
     #: messages that show it (client ruptures first, then overstepping counselor messages).
     reason: Literal["unrepaired_rupture", "overstepping"] = "unrepaired_rupture"
     ruptures: tuple[str, ...] = ()
+    #: Where the decline was confirmed: "windows" (rolling windows) or "session" (the
+    #: trajectory of a session that ended without a page).
+    basis: Literal["windows", "session"] = "windows"
 
     def alert_fields(self, include_text: bool) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -481,6 +490,7 @@ class AllianceDeclined(_Event):
             "reference": self.reference,
             "windows": _ids(self.windows),
             "evidence_message_ids": _ids(self.evidence),
+            "basis": self.basis,
         }
         if self.feedback is not None:
             data["feedback"] = self.feedback.alert_data(include_text)

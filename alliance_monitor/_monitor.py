@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from functools import partial
 from typing import Any
@@ -26,7 +26,7 @@ from ._core import EPOCH_2000, IngestResult, MonitorCore, Outcome, SafetyScan, r
 from ._durable import Durable, Loaded
 from ._erasure import Erasable, Erasure, PairEraser
 from ._errors import InvalidMessage, MonitorClosed, RejectReason, StoreError
-from ._events import EventType
+from ._events import Event, EventType
 from ._fanout import EventHandler, EventStream, FanOut
 from ._models import Message, parse_message
 from ._phases import PhaseStage
@@ -112,7 +112,11 @@ class Monitor:
         self._activity = progress = Signal()  # some part made progress: flush() looks again
         self._scheduler = Scheduler.for_policy(scoring, core.window, on_progress=progress.notify)
         self._fanout = FanOut.for_policy(events, on_progress=progress.notify)
-        post = partial(self._fanout.post, bounded=False)  # rated summaries: few (one a session)
+        fanout = self._fanout
+
+        def post(events: Sequence[Event]) -> None:  # rated summaries: few (one a session)
+            fanout.post(core.session_pages(list(events)), bounded=False)
+
         self._phases = PhaseStage.for_policy(
             scoring, scorer, core.session, post=post, on_progress=progress.notify
         )
@@ -387,7 +391,8 @@ class Monitor:
         if isinstance(out, Loaded):
             self._fanout.post(out.events, bounded=False)
         else:
-            self._fanout.post(out.events if self._phases is None else self._phases.hold(out.events))
+            events = list(out.events) if self._phases is None else self._phases.hold(out.events)
+            self._fanout.post(self.core.session_pages(events))
         for req in out.work:
             self._scheduler.enqueue(req)
 

@@ -152,6 +152,9 @@ class PairState:
     baseline_parts: tuple[DimensionScores, ...] = ()
     declined: Mapping[str, float] = field(default_factory=lambda: _EMPTY)  # dim -> reference
     low: frozenset[str] = frozenset()
+    #: The last session (index) in which a decline of the pair was paged (-1: none): a
+    #: session that ended declined is paged at its end only if none was (`_rules`).
+    paged_session: int = -1
     session: SessionState | None = None
     sessions: Mapping[int, SessionState] = field(default_factory=lambda: _EMPTY)  # ended
     window_session: Mapping[int, SessionState] = field(default_factory=lambda: _EMPTY)
@@ -534,6 +537,7 @@ def pair_to_state(p: PairState, *, with_history: bool = True) -> dict[str, Any]:
         "baseline_parts": [_dims(b) for b in p.baseline_parts],
         "declined": dict(p.declined),
         "low": sorted(p.low),
+        "paged_session": p.paged_session,
         "sessions": [_session_to(s) for s in sessions.values()],
         "current_session": p.session.index if p.session else None,
         "ending_sessions": sorted(p.sessions),
@@ -601,6 +605,7 @@ def pair_from_state(d: Mapping[str, Any]) -> PairState:
     p.baseline_parts = tuple(b for b in (_undims(x) for x in d["baseline_parts"]) if b is not None)
     p.declined = {k: float(v) for k, v in d["declined"].items()} or _EMPTY
     p.low = frozenset(d["low"])
+    p.paged_session = int(d.get("paged_session", -1))
     sessions = {s.index: s for s in (_session_from(x) for x in d["sessions"])}
     cur = d["current_session"]
     p.session = sessions[cur] if cur is not None else None

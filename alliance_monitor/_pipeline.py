@@ -73,6 +73,7 @@ class WindowPipeline:
             events = self._phases.hold(events)
         if self._feedback is not None:
             events = await self._feedback.rewrite(events, req)
+        events = self._core.session_pages(events)
         await self._fanout.deliver(events)
         waiting = self._scheduler.waiting(req.conversation_id)
         await self._durable.persist_applied(req, events, waiting)

@@ -46,6 +46,7 @@ __all__ = [
     "ends_have_evidence",
     "pattern_rules",
     "phase_split",
+    "session_decline",
     "session_summary",
 ]
 
@@ -144,6 +145,50 @@ def alliance_rules(
             low.add(dim)
             events.append(_low(dim, current, last, score, ctx))
     return events, AlarmState(declined, frozenset(low))
+
+
+def session_decline(
+    summary: SessionSummary,
+    alarms: AlarmState,
+    ctx: EventContext,
+    windows: Sequence[int],
+) -> tuple[list[Event], AlarmState]:
+    """The page for a session that ended with its trajectory declined (late third against early
+    third, `_decline.assess`) when the rolling windows did not page it: one `AllianceDeclined`
+    (``basis="session"``) on the dimension that fell most among those that declined, from the
+    early third's level to the late third's, citing the session's evidence. None while a decline
+    of the pair is still armed (paged and not recovered): the supervisor already knows."""
+    if summary.trajectory is not Trajectory.DECLINED or alarms.declined:
+        return [], alarms
+    fell = [
+        d
+        for d, t in summary.dimension_trajectories.items()
+        if t is Trajectory.DECLINED and d in summary.dimension_changes
+    ]
+    dim = min(fell, key=lambda d: summary.dimension_changes[d]) if fell else "overall"
+    before, after = summary.phases.early.get(dim), summary.phases.late.get(dim)
+    change = round(after - before, 4)
+    reason = summary.decline_reason
+    event = AllianceDeclined(
+        id=make_event_id(
+            EventType.ALLIANCE_DECLINED, ctx.conversation_id, dim, "session", summary.session_index
+        ),
+        severity=Severity.HIGH if change <= -1.5 or dim == "overall" else Severity.MEDIUM,
+        dimension=dim,
+        from_level=round(before, 4),
+        to_level=round(after, 4),
+        change=change,
+        reference="baseline",
+        windows=tuple(windows),
+        evidence=summary.evidence[:12],
+        feedback=decline_feedback(dim, before, after, summary.evidence, None, ctx.language),
+        reason="overstepping" if reason == "overstepping" else "unrepaired_rupture",
+        ruptures=summary.evidence[:12],
+        basis="session",
+        ts=summary.ts,
+        **ctx.fields(),
+    )
+    return [event], AlarmState({**alarms.declined, dim: before}, alarms.low)
 
 
 def _reference(

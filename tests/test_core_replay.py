@@ -72,10 +72,11 @@ def test_core_replay_gives_recorded_events() -> None:
     events: list[dict[str, Any]] = []
 
     def run(work: Any, evs: Any) -> None:
-        events.extend(json.loads(e.model_dump_json()) for e in evs)
+        events.extend(json.loads(e.model_dump_json()) for e in core.session_pages(list(evs)))
         for req in work:
             events.extend(
-                json.loads(e.model_dump_json()) for e in core.apply(scorer.score_sync(req), req)
+                json.loads(e.model_dump_json())
+                for e in core.session_pages(core.apply(scorer.score_sync(req), req))
             )
 
     for i, m in enumerate(DATA["messages"]):

@@ -40,7 +40,7 @@ from alliance_monitor import (
     assess_decline,
     verdict_word,
 )
-from alliance_monitor._config import ScoringPolicy
+from alliance_monitor._config import DeclinePolicy, ScoringPolicy
 from alliance_monitor._io import parse_transcript
 from alliance_monitor._models import DimensionScores
 from alliance_monitor.scoring import EmbeddedScorer
@@ -105,6 +105,58 @@ def test_an_unrepaired_rupture_is_a_decline_citing_it(
     assert {e.dimension for e in declines} <= {"goal", "task", "bond", "overall"}
     (summary,) = [e for e in live[cid] if isinstance(e, SessionSummary)]
     assert summary.trajectory is Trajectory.DECLINED and labelled & set(summary.evidence)
+
+
+def _replay(decline: Any = None) -> dict[str, list[Event]]:
+    async def run() -> dict[str, list[Event]]:
+        events: dict[str, list[Event]] = {cid: [] for cid in SESSIONS}
+        monitor = Monitor(
+            scorer=EmbeddedScorer(),
+            scoring=ScoringPolicy(overload="wait"),
+            decline=decline,
+            idle_check_interval=None,
+        )
+        async with monitor:
+            monitor.on(lambda ev: events[ev.conversation_id].append(ev))
+            for cid, conv in SESSIONS.items():
+                for m in conv["messages"]:
+                    await monitor.ingest({**m, "conversation_id": cid})
+                await monitor.end_session(cid)
+            await monitor.flush()
+        return events
+
+    return asyncio.run(run())
+
+
+def test_a_session_that_ended_declined_is_paged_at_its_end_once() -> None:
+    """The live event and the session trajectory say the same thing: a session whose summary
+    is "declined" is paged at its end when the rolling windows did not page it (here they
+    cannot: a fall of 4 levels is asked of them), right after its summary, citing its
+    evidence; a session the windows already paged is not paged twice; no other session is."""
+    strict = _replay(DeclinePolicy(levels=4.0))
+    usual = _replay()
+    for cid, events in strict.items():
+        (summary,) = [e for e in events if isinstance(e, SessionSummary)]
+        pages = [e for e in events if isinstance(e, AllianceDeclined)]
+        if summary.trajectory is not Trajectory.DECLINED:
+            assert not pages, cid
+            continue
+        (page,) = pages
+        assert events.index(page) == events.index(summary) + 1
+        assert page.basis == "session" and page.reference == "baseline"
+        assert page.evidence and set(page.evidence) <= set(summary.evidence)
+        assert page.to_level < page.from_level
+        assert page.from_level == summary.phases.early.get(page.dimension)
+        assert page.feedback is not None
+        # with the usual policy the windows page it first, and the end adds nothing
+        paged = [e for e in usual[cid] if isinstance(e, AllianceDeclined)]
+        assert paged and all(e.basis == "windows" for e in paged), cid
+    assert any(
+        e.basis == "session"
+        for evs in strict.values()
+        for e in evs
+        if isinstance(e, AllianceDeclined)
+    )
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

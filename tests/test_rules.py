@@ -19,6 +19,7 @@ from alliance_monitor._rules import (
     compact_spans,
     pattern_rules,
     phase_split,
+    session_decline,
     session_summary,
 )
 
@@ -205,3 +206,30 @@ def test_session_summary_phases_and_trajectory() -> None:
     assert phase_split([])[1] == "no_scores"
     assert phase_split([(0.0, 1.0, d(3.0))])[1] == "too_short"
     assert compact_spans(spans) == [(0.0, 6.0, d(3.75)), spans[2]]
+
+
+def test_session_decline_pages_a_declined_session_unless_a_decline_is_armed() -> None:
+    def d(x: float) -> DimensionScores:
+        return DimensionScores(goal=x, task=x, bond=x - 0.5, overall=x)
+
+    spans = [(0.0, 3.0, d(4.0)), (3.0, 3.0, d(3.5)), (6.0, 3.0, d(2.5))]
+    calm = [(1.5, WindowSignals(stage="opening")), (7.5, WindowSignals())]
+    kw = {"session_index": 2, "ts": 9.0, "n_messages": 18, "n_windows": 3, "tolerance": 0.25}
+    declined = session_summary(
+        spans, CTX, end_reason="idle", signals=[calm[0], (4.5, ruptured(1)), calm[1]], **kw
+    )
+    unchanged = session_summary(spans, CTX, end_reason="idle", signals=calm, **kw)
+    assert declined.trajectory is Trajectory.DECLINED
+    (page,), alarms = session_decline(declined, AlarmState(), CTX, (4, 5, 6))
+    assert page.type is EventType.ALLIANCE_DECLINED
+    assert page.basis == "session" and page.reason == "unrepaired_rupture"  # type: ignore[attr-defined]
+    assert page.evidence == ("c1",) and page.windows == (4, 5, 6)  # type: ignore[attr-defined]
+    # every dimension fell 1.5 levels; the page names one that declined, early to late third
+    assert (page.from_level, page.to_level) == (4.0, 2.5)  # type: ignore[attr-defined]
+    assert alarms.declined == {page.dimension: 4.0}  # type: ignore[attr-defined]
+    assert page.ts == 9.0 and page.session_id == "s1"
+    # the same session again gives the same id (a re-sent page is de-duplicated downstream)
+    assert session_decline(declined, AlarmState(), CTX, ())[0][0].id == page.id
+    # nothing while a decline is armed (paged, not recovered), nor for a session that held
+    assert session_decline(declined, alarms, CTX, ()) == ([], alarms)
+    assert session_decline(unchanged, AlarmState(), CTX, ()) == ([], AlarmState())

@@ -80,11 +80,13 @@ def main() -> None:
     events: list[dict[str, Any]] = []
 
     def run(work: Any, evs: Any) -> None:
-        events.extend(json.loads(e.model_dump_json()) for e in evs)
+        events.extend(json.loads(e.model_dump_json()) for e in core.session_pages(list(evs)))
         for req in work:
             score = scorer.score_sync(req)
             scores.append(json.loads(score.model_dump_json()))
-            events.extend(json.loads(e.model_dump_json()) for e in core.apply(score, req))
+            events.extend(
+                json.loads(e.model_dump_json()) for e in core.session_pages(core.apply(score, req))
+            )
 
     for i, m in enumerate(messages):
         out = core.ingest(m, now=float(i))
