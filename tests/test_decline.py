@@ -107,12 +107,12 @@ def test_an_unrepaired_rupture_is_a_decline_citing_it(
     assert summary.trajectory is Trajectory.DECLINED and labelled & set(summary.evidence)
 
 
-def _replay(decline: Any = None) -> dict[str, list[Event]]:
+def _replay(decline: Any = None, session_scoring: Any = "windows") -> dict[str, list[Event]]:
     async def run() -> dict[str, list[Event]]:
         events: dict[str, list[Event]] = {cid: [] for cid in SESSIONS}
         monitor = Monitor(
             scorer=EmbeddedScorer(),
-            scoring=ScoringPolicy(overload="wait"),
+            scoring=ScoringPolicy(overload="wait", session_scoring=session_scoring),
             decline=decline,
             idle_check_interval=None,
         )
@@ -157,6 +157,14 @@ def test_a_session_that_ended_declined_is_paged_at_its_end_once() -> None:
         for e in evs
         if isinstance(e, AllianceDeclined)
     )
+    # With phases rated at session end the page follows the rated summary, and agrees with it.
+    rated = _replay(DeclinePolicy(levels=4.0), session_scoring="phases")
+    for cid, events in rated.items():
+        (summary,) = [e for e in events if isinstance(e, SessionSummary)]
+        pages = [e for e in events if isinstance(e, AllianceDeclined)]
+        assert len(pages) == (summary.trajectory is Trajectory.DECLINED), cid
+        assert all(events.index(p) > events.index(summary) for p in pages)
+    assert any(isinstance(e, AllianceDeclined) for evs in rated.values() for e in evs)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
