@@ -64,15 +64,13 @@ def _analyze(cid: str) -> Any:
     return analyze_transcript(tr.conversation_id, tr.messages, EmbeddedScorer())
 
 
-@pytest.fixture(scope="module")
-def live() -> dict[str, list[Event]]:
-    """Every session replayed message by message through the live monitor."""
-
+def _replay(decline: Any = None, session_scoring: Any = "windows") -> dict[str, list[Event]]:
     async def run() -> dict[str, list[Event]]:
         events: dict[str, list[Event]] = {cid: [] for cid in SESSIONS}
         monitor = Monitor(
             scorer=EmbeddedScorer(),
-            scoring=ScoringPolicy(overload="wait"),
+            scoring=ScoringPolicy(overload="wait", session_scoring=session_scoring),
+            decline=decline,
             idle_check_interval=None,
         )
         async with monitor:
@@ -85,6 +83,12 @@ def live() -> dict[str, list[Event]]:
         return events
 
     return asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def live() -> dict[str, list[Event]]:
+    """Every session replayed message by message through the live monitor."""
+    return _replay()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -105,27 +109,6 @@ def test_an_unrepaired_rupture_is_a_decline_citing_it(
     assert {e.dimension for e in declines} <= {"goal", "task", "bond", "overall"}
     (summary,) = [e for e in live[cid] if isinstance(e, SessionSummary)]
     assert summary.trajectory is Trajectory.DECLINED and labelled & set(summary.evidence)
-
-
-def _replay(decline: Any = None, session_scoring: Any = "windows") -> dict[str, list[Event]]:
-    async def run() -> dict[str, list[Event]]:
-        events: dict[str, list[Event]] = {cid: [] for cid in SESSIONS}
-        monitor = Monitor(
-            scorer=EmbeddedScorer(),
-            scoring=ScoringPolicy(overload="wait", session_scoring=session_scoring),
-            decline=decline,
-            idle_check_interval=None,
-        )
-        async with monitor:
-            monitor.on(lambda ev: events[ev.conversation_id].append(ev))
-            for cid, conv in SESSIONS.items():
-                for m in conv["messages"]:
-                    await monitor.ingest({**m, "conversation_id": cid})
-                await monitor.end_session(cid)
-            await monitor.flush()
-        return events
-
-    return asyncio.run(run())
 
 
 def test_a_session_that_ended_declined_is_paged_at_its_end_once() -> None:
