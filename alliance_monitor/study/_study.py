@@ -597,11 +597,11 @@ def _drain_sync(
     core: MonitorCore, out: Outcome, scorer: SyncScorer, into: list[tuple[str, WindowScore] | Event]
 ) -> None:
     """`_drain` for a synchronous scorer, recording what it would hand the run."""
-    events: list[Event] = list(out.events)
+    events: list[Event] = core.session_pages(list(out.events))
     for req in out.work:
         score = score_sync_or_unscored(scorer, req)
         into.append((req.conversation_id, score))
-        events.extend(core.apply(score, req))
+        events.extend(core.session_pages(core.apply(score, req)))
     into.extend(events)
 
 
@@ -678,10 +678,12 @@ async def _replay(
 
 
 async def _drain(core: MonitorCore, out: Outcome, run: _Run, texts: list[Message] | None) -> None:
-    events: list[Event] = list(out.events)
+    """The outcome's events and those of its windows' scores, with the session-end pages the
+    monitor adds (`MonitorCore.session_pages`), into the run's board."""
+    events: list[Event] = core.session_pages(list(out.events))
     for req in out.work:
         score = await score_or_unscored(run.scorer, req)
         run.link.add(req.conversation_id, score, texts)
-        events.extend(core.apply(score, req))
+        events.extend(core.session_pages(core.apply(score, req)))
     for ev in events:
         run.board(ev)
