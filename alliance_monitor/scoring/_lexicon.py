@@ -30,8 +30,8 @@ Where a cue is looked for:
 * When two cues could start at the same place, the one listed first wins (phrases are grouped
   by first word, in order of first appearance).
 * A list of words that share one long context (the imperative's 62 verbs) is written once, at
-  the end of its expression, instead of once per word: the same matches, a quarter of the
-  text for `re` to parse and compile (`_word_list_tail`).
+  the end of its expression, instead of once per word: the same matches, and the clause
+  expression a quarter of its spelled-out length for `re` to parse (`_word_list_tail`).
 """
 
 from __future__ import annotations
