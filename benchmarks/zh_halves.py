@@ -37,7 +37,6 @@ from typing import Any
 from alliance_monitor import Trajectory
 from alliance_monitor._batch import analyze_transcript
 from alliance_monitor._io import parse_transcript
-from alliance_monitor._lang import _counts_of
 from alliance_monitor.scoring import EmbeddedScorer
 from alliance_monitor.scoring._embedded import _read
 from alliance_monitor.scoring._model_zh import load_model_zh
@@ -122,7 +121,6 @@ def forget() -> None:
     afresh (a repeated run would otherwise find the smaller set's texts remembered)."""
     _read.cache_clear()
     load_model_zh().memo.clear()
-    _counts_of.cache_clear()
 
 
 def same_shape(en: list[dict[str, Any]], zh: list[dict[str, Any]]) -> list[dict[str, Any]]:

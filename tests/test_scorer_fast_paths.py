@@ -230,33 +230,3 @@ def test_word_list_tail_matches_as_the_spelled_out_phrases() -> None:
         assert got == want, text
         seen.update(name for _, name in got)
     assert {"imperative", "closed_question", "open_question", "restatement"} <= seen
-
-
-def test_language_of_several_texts_counts_as_their_joined_text() -> None:
-    """`detect_language` adds up each text's remembered script counts (`_counts_of`) instead of
-    counting the joined text: the same counts, so the same language."""
-    from alliance_monitor._lang import _counts_of, _decide, detect_language, script_counts
-
-    texts = [
-        "我最近总是睡不着",
-        "I can't sleep",
-        "最近压力很大, 工作 deadline 太多",
-        "Ｆｕｌｌ ｗｉｄｔｈ ＡＢＣ",
-        "café naïve ½ ①",
-        "こんにちは 你好",
-        "Привет",
-        "12345 !!! ...",
-        "😀 ok",
-        "",
-    ]
-    for n in range(len(texts)):
-        for group in (texts[: n + 1], texts[n:], texts[n : n + 3]):
-            joined = script_counts(" ".join(group))
-            parts = [script_counts(t) for t in group]
-            assert joined == tuple(map(sum, zip(*parts, strict=True)))
-            want = detect_language(" ".join(group))
-            assert detect_language(group) == want
-            assert detect_language(group) == want  # the second time from `_counts_of`
-            if not " ".join(group).isascii():
-                assert want == _decide(*joined)
-    assert _counts_of.cache_info().hits > 0
