@@ -29,6 +29,7 @@ from ._events import (
     EventType,
     SafetySignal,
     SessionSummary,
+    Trajectory,
     WindowScored,
     WindowUnscored,
     make_event_id,
@@ -432,11 +433,7 @@ class MonitorCore:
                     pair.history, score, pair.baseline, pair.alarms, self.decline, ctx, texts
                 )
                 pair.set_alarms(alarms)
-                if (
-                    found
-                    and sess is not None
-                    and any(isinstance(e, AllianceDeclined) for e in found)
-                ):
+                if sess is not None and any(isinstance(e, AllianceDeclined) for e in found):
                     pair.paged_session = sess.index
                 events.extend(found)
             events.extend(pattern_rules(score, self.patterns, ctx, texts))
@@ -488,7 +485,7 @@ class MonitorCore:
     def _session_page(self, summary: SessionSummary) -> list[Event]:
         pair = self._pairs.get(summary.conversation_id)
         if pair is None or pair.paged_session >= summary.session_index:
-            if pair is None and summary.trajectory.value == "declined":
+            if pair is None and summary.trajectory is Trajectory.DECLINED:
                 self.counts["session_pages_pair_absent"] += 1
             return []
         last = pair.history[-1] if pair.history else None
@@ -499,7 +496,7 @@ class MonitorCore:
             summary.session_id,
             language=feedback_language(last.language if last is not None else None),
         )
-        found, alarms = session_decline(summary, pair.alarms, ctx, ())
+        found, alarms = session_decline(summary, pair.alarms, ctx)
         if found:
             pair.set_alarms(alarms)
             pair.paged_session = summary.session_index

@@ -437,7 +437,7 @@ class AllianceDeclined(_Event):
       "session" (at the end of a session whose trajectory declined, late third against early
       third by the same definition, when no decline was paged for the pair during it; then
       `from_level` / `to_level` are the session's early and late thirds, `reference` is
-      "baseline" and `windows` are the session's windows).
+      "baseline" and `windows` is empty: the session as a whole fell).
     """
 
     KINDS: ClassVar[dict[EventType, EventKind]] = {

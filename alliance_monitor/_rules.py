@@ -151,13 +151,13 @@ def session_decline(
     summary: SessionSummary,
     alarms: AlarmState,
     ctx: EventContext,
-    windows: Sequence[int],
 ) -> tuple[list[Event], AlarmState]:
     """The page for a session that ended with its trajectory declined (late third against early
     third, `_decline.assess`) when the rolling windows did not page it: one `AllianceDeclined`
     (``basis="session"``) on the dimension that fell most among those that declined, from the
-    early third's level to the late third's, citing the session's evidence. None while a decline
-    of the pair is still armed (paged and not recovered): the supervisor already knows."""
+    early third's level to the late third's, citing the session's evidence (no windows: the
+    session as a whole fell). None while a decline of the pair is still armed (paged and not
+    recovered): the supervisor already knows."""
     if summary.trajectory is not Trajectory.DECLINED or alarms.declined:
         return [], alarms
     fell = [
@@ -179,7 +179,7 @@ def session_decline(
         to_level=round(after, 4),
         change=change,
         reference="baseline",
-        windows=tuple(windows),
+        windows=(),
         evidence=summary.evidence[:12],
         feedback=decline_feedback(dim, before, after, summary.evidence, None, ctx.language),
         reason="overstepping" if reason == "overstepping" else "unrepaired_rupture",

@@ -220,16 +220,16 @@ def test_session_decline_pages_a_declined_session_unless_a_decline_is_armed() ->
     )
     unchanged = session_summary(spans, CTX, end_reason="idle", signals=calm, **kw)
     assert declined.trajectory is Trajectory.DECLINED
-    (page,), alarms = session_decline(declined, AlarmState(), CTX, (4, 5, 6))
+    (page,), alarms = session_decline(declined, AlarmState(), CTX)
     assert page.type is EventType.ALLIANCE_DECLINED
     assert page.basis == "session" and page.reason == "unrepaired_rupture"  # type: ignore[attr-defined]
-    assert page.evidence == ("c1",) and page.windows == (4, 5, 6)  # type: ignore[attr-defined]
+    assert page.evidence == ("c1",) and page.windows == ()  # type: ignore[attr-defined]
     # every dimension fell 1.5 levels; the page names one that declined, early to late third
     assert (page.from_level, page.to_level) == (4.0, 2.5)  # type: ignore[attr-defined]
     assert alarms.declined == {page.dimension: 4.0}  # type: ignore[attr-defined]
     assert page.ts == 9.0 and page.session_id == "s1"
     # the same session again gives the same id (a re-sent page is de-duplicated downstream)
-    assert session_decline(declined, AlarmState(), CTX, ())[0][0].id == page.id
+    assert session_decline(declined, AlarmState(), CTX)[0][0].id == page.id
     # nothing while a decline is armed (paged, not recovered), nor for a session that held
-    assert session_decline(declined, alarms, CTX, ()) == ([], alarms)
-    assert session_decline(unchanged, AlarmState(), CTX, ()) == ([], AlarmState())
+    assert session_decline(declined, alarms, CTX) == ([], alarms)
+    assert session_decline(unchanged, AlarmState(), CTX) == ([], AlarmState())
